@@ -1,0 +1,148 @@
+"""The brick: declarative metadata, typed ports and one small ``run``."""
+from __future__ import annotations
+
+import inspect
+import logging
+import threading
+import time
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict
+
+from nebhx.bricks.types import port_type
+
+if TYPE_CHECKING:
+    from nebhx.runtime import HostRuntime
+
+log = logging.getLogger("nebhx.brick")
+
+
+class Cancelled(Exception):
+    """Raised inside a brick when its run was cancelled."""
+
+
+class BrickFailed(Exception):
+    """A brick's strict failure: the message is the reason shown to the operator."""
+
+
+class WaitFor(Exception):
+    """Raised by a brick that must wait for a person or an event without holding a worker.
+
+    The node goes to ``waiting``; the engine resumes it when ``approve``/``reject`` arrives
+    or fails it after ``timeout_s``.
+    """
+
+    def __init__(self, reason: str, timeout_s: float | None = None, data: dict | None = None):
+        super().__init__(reason)
+        self.reason = reason
+        self.timeout_s = timeout_s
+        self.data = data or {}
+
+
+class Ports(BaseModel):
+    """Base of every brick's ``Inputs`` and ``Outputs``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class Context:
+    """What one execution of a brick may use: its log, the host runtime, cancellation."""
+
+    def __init__(self, *, run_id: str = "local", node_id: str = "node", attempt: int = 1,
+                 host: str | None = None, runtime: HostRuntime | None = None,
+                 secrets: list[str] | None = None, state: dict | None = None):
+        self.run_id, self.node_id, self.attempt, self.host = run_id, node_id, attempt, host
+        self._runtime = runtime
+        self.cancelled = threading.Event()
+        self.lines: list[str] = []
+        self._secrets = [s for s in (secrets or []) if s]
+        # What an earlier attempt or a resumed wait left behind (approval decisions).
+        self.state = state or {}
+
+    @property
+    def runtime(self) -> HostRuntime:
+        if self._runtime is None:
+            from nebhx.runtime import HostRuntime
+            self._runtime = HostRuntime.for_host(self.host or "local")
+        return self._runtime
+
+    def mask(self, text: str) -> str:
+        for s in self._secrets:
+            text = text.replace(s, "******")
+        return text
+
+    def log(self, message: str, *args: Any) -> None:
+        line = self.mask(message % args if args else message)
+        self.lines.append(f"{time.strftime('%H:%M:%S')} {line}")
+        log.info("[%s/%s] %s", self.run_id, self.node_id, line)
+
+    def check_cancelled(self) -> None:
+        if self.cancelled.is_set():
+            raise Cancelled("cancelled")
+
+    def sleep(self, seconds: float) -> None:
+        """Sleep, waking at once when the run is cancelled."""
+        if self.cancelled.wait(seconds):
+            raise Cancelled("cancelled")
+
+
+class Brick:
+    """Subclass, set ``id``, declare ``Inputs``/``Outputs`` and write ``run``.
+
+    A subclass that leaves ``Inputs`` alone inherits its parent's ports; one that
+    extends them writes ``class Inputs(Parent.Inputs): ...``. Set ``abstract = True``
+    on a base that must not appear in the palette.
+    """
+
+    id: ClassVar[str] = ""
+    title: ClassVar[str] = ""
+    category: ClassVar[str] = "misc"
+    icon: ClassVar[str] = ""
+    abstract: ClassVar[bool] = True
+    # Where the brick runs: on the host named by this HostRef input, or on the control queue.
+    host_input: ClassVar[str | None] = None
+
+    class Inputs(Ports):
+        pass
+
+    class Outputs(Ports):
+        pass
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "abstract" not in cls.__dict__:
+            cls.abstract = False
+        if cls.abstract:
+            return
+        if not cls.id or "id" not in cls.__dict__:
+            raise TypeError(f"brick {cls.__qualname__} must set a unique class attribute 'id'")
+        if "title" not in cls.__dict__ or not cls.title:
+            cls.title = cls.__name__
+        if cls.host_input is None:
+            cls.host_input = _find_host_input(cls.Inputs)
+
+    @classmethod
+    def docs(cls) -> str:
+        return inspect.cleandoc(cls.__doc__) if cls.__doc__ else ""
+
+    @classmethod
+    def parent(cls) -> str | None:
+        for base in cls.__mro__[1:]:
+            if issubclass(base, Brick) and not base.abstract and base.id:
+                return base.id
+        return None
+
+    def run(self, ctx: Context, inputs: Any) -> Any:
+        raise NotImplementedError
+
+    def __call__(self, ctx: Context | None = None, /, **inputs: Any) -> Any:
+        """Validate ``inputs`` and run: ``Template()(template="x", values={})``."""
+        return self.run(ctx or Context(), self.Inputs(**inputs))
+
+
+def _find_host_input(model: type[BaseModel]) -> str | None:
+    schema = model.model_json_schema()
+    for name, prop in schema.get("properties", {}).items():
+        if port_type(prop, schema.get("$defs")) == "HostRef":
+            return name
+    return None

@@ -1,0 +1,89 @@
+"""The graph document, format ``nebhx/graph@1``.
+
+Nodes hold a brick id, hand-set params and a canvas position. An edge with ports is a
+data edge (an output feeds an input); an edge without ports orders two nodes only.
+A param may reference a graph input as ``{"$input": "name"}`` or a stored secret as
+``{"$secret": "name"}``.
+"""
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+FORMAT = "nebhx/graph@1"
+ID_PATTERN = r"^[^\s$@][^\s]{0,127}$"
+TriggerRule = Literal["all_success", "all_done", "any_failed", "all_failed", "always"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class Position(_Model):
+    x: float
+    y: float
+
+
+class Node(_Model):
+    id: str = Field(pattern=ID_PATTERN, description="Unique within the graph")
+    brick: str = Field(min_length=1, description="Brick id, e.g. core.template")
+    params: dict[str, Any] = Field(default_factory=dict, description="Hand-set inputs")
+    position: Position | None = None
+    label: str | None = Field(default=None, max_length=200)
+    trigger: TriggerRule = "all_success"
+    retries: int = Field(default=0, ge=0, le=20)
+    timeout_s: float | None = Field(default=None, gt=0, le=7 * 24 * 3600)
+    for_each: str | None = Field(default=None, description=(
+        "Name of a list-typed input: the node runs once per item of that list"))
+
+
+class PortRef(_Model):
+    node: str
+    port: str
+
+
+class NodeRef(_Model):
+    node: str
+    port: None = None
+
+
+class Edge(_Model):
+    from_: PortRef | NodeRef = Field(alias="from")
+    to: PortRef | NodeRef
+
+    @property
+    def is_data(self) -> bool:
+        return self.from_.port is not None or self.to.port is not None
+
+
+class GraphInput(_Model):
+    name: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_.-]{0,127}$")
+    type: str = Field(default="string", description="Port type, e.g. string, integer, Url, Secret")
+    required: bool = True
+    default: Any = None
+    description: str = ""
+
+
+class GraphOutput(_Model):
+    name: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_.-]{0,127}$")
+    from_: PortRef = Field(alias="from")
+
+
+class Graph(_Model):
+    format: Literal["nebhx/graph@1"] = Field(description="Format and version of this document")
+    name: str = Field(min_length=1, max_length=200)
+    description: str = ""
+    inputs: list[GraphInput] = Field(default_factory=list)
+    outputs: list[GraphOutput] = Field(default_factory=list)
+    nodes: list[Node] = Field(default_factory=list)
+    edges: list[Edge] = Field(default_factory=list)
+    meta: dict[str, Any] = Field(default_factory=dict, description="Free data kept for the editor")
+
+
+def graph_json_schema() -> dict[str, Any]:
+    schema = Graph.model_json_schema(by_alias=True)
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["$id"] = "https://nebhx.dev/schema/graph@1.json"
+    schema["title"] = "Nebh-X graph (nebhx/graph@1)"
+    return schema

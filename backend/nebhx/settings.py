@@ -1,0 +1,59 @@
+"""Settings from the environment (prefix NEBHX_), with embedded defaults."""
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+REPO_DIR = PACKAGE_DIR.parents[1]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="NEBHX_", extra="ignore")
+
+    home: Path = Field(default_factory=lambda: Path.home() / ".nebhx")
+    database_url: str | None = None
+    broker_url: str | None = None
+    url: str = "http://127.0.0.1:8750"
+    host: str = "127.0.0.1"
+    port: int = 8750
+    blocks_path: str = ""
+    builtin_blocks: Path = REPO_DIR / "blocks"
+    secret_key: str | None = None
+    # A running node renews its lease this often; the sweep re-dispatches a node whose
+    # lease is older than lease_s (its worker died).
+    heartbeat_s: float = 2.0
+    lease_s: float = 15.0
+    sweep_interval_s: float = 2.0
+    broker_poll_s: float = 0.01
+    max_body_bytes: int = 16 * 1024 * 1024
+    worker_concurrency: int = 4
+    static_dir: Path = PACKAGE_DIR / "static"
+
+    @property
+    def db_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.home / 'nebhx.db'}"
+
+    @property
+    def embedded_broker(self) -> bool:
+        return not self.broker_url or self.broker_url.startswith("filesystem")
+
+    def block_dirs(self) -> list[Path]:
+        extra = [Path(p) for p in self.blocks_path.split(os.pathsep) if p.strip()]
+        return [self.builtin_blocks, *extra]
+
+
+@lru_cache
+def get_settings() -> Settings:
+    settings = Settings()
+    settings.home.mkdir(parents=True, exist_ok=True)
+    return settings
+
+
+def reset_settings() -> None:
+    """Forget cached settings (tests and CLI change the environment)."""
+    get_settings.cache_clear()

@@ -1,0 +1,111 @@
+"""Glue bricks: small, pure, typed helpers that shape values between other bricks."""
+from __future__ import annotations
+
+from typing import Any
+
+import jinja2
+from pydantic import Field
+
+from nebhx import Address, Brick, BrickFailed, Context, Ports, Secret
+
+_jinja = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False,
+                            keep_trailing_newline=True)
+
+
+class Template(Brick):
+    """Render a Jinja2 string template over a map of values.
+
+    A name the template uses but the map lacks fails the node and names the key
+    (strict undefined), instead of rendering an empty string.
+    """
+
+    id = "core.template"
+    title = "Template"
+    category = "core"
+
+    class Inputs(Ports):
+        template: str = Field(description="Jinja2 template text, e.g. 'http://{{ host }}:{{ port }}/'")
+        values: dict[str, Any] = Field(default_factory=dict, description="Names the template may use")
+
+    class Outputs(Ports):
+        text: str
+
+    def run(self, ctx: Context, inputs: Inputs) -> Outputs:
+        try:
+            text = _jinja.from_string(inputs.template).render(**inputs.values)
+        except jinja2.UndefinedError as exc:
+            raise BrickFailed(f"template uses a value that is not in 'values': {exc.message}") from exc
+        except jinja2.TemplateSyntaxError as exc:
+            raise BrickFailed(f"template syntax error at line {exc.lineno}: {exc.message}") from exc
+        return self.Outputs(text=text)
+
+
+def deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """Merge ``over`` into a copy of ``base``: maps merge key by key, anything else is replaced."""
+    out = dict(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+class Merge(Brick):
+    """Deep-merge maps in order: later maps win, nested maps merge key by key."""
+
+    id = "core.merge"
+    title = "Merge maps"
+    category = "core"
+
+    class Inputs(Ports):
+        base: dict[str, Any] = Field(default_factory=dict, description="The first map")
+        override: dict[str, Any] = Field(default_factory=dict, description="Merged over base")
+        more: list[dict[str, Any]] = Field(default_factory=list, description="Merged last, in order")
+
+    class Outputs(Ports):
+        result: dict[str, Any]
+
+    def run(self, ctx: Context, inputs: Inputs) -> Outputs:
+        result = deep_merge(inputs.base, inputs.override)
+        for extra in inputs.more:
+            result = deep_merge(result, extra)
+        return self.Outputs(result=result)
+
+
+class ShareSettings(Brick):
+    """Build network-share settings from an address, a share name, a login and a password.
+
+    Gives the settings as an object (for bricks that mount shares) and as a CIFS
+    mount-options string. The password stays a Secret: it is masked wherever it is shown.
+    """
+
+    id = "core.share_settings"
+    title = "Network share settings"
+    category = "core"
+
+    class Inputs(Ports):
+        address: Address = Field(description="File server address, e.g. 10.0.0.5 or files:445")
+        share: str = Field(description="Share name, e.g. 'data'", min_length=1)
+        login: str = Field(description="User name")
+        password: Secret = Field(description="Password of the login")
+        domain: str = Field(default="", description="Windows domain, if any")
+        options: str = Field(default="vers=3.0", description="Extra mount options")
+
+    class Outputs(Ports):
+        unc: str
+        settings: dict[str, Any]
+        mount_options: Secret
+
+    def run(self, ctx: Context, inputs: Inputs) -> Outputs:
+        host = inputs.address.rsplit(":", 1)[0] if inputs.address.count(":") == 1 else inputs.address
+        unc = f"//{host}/{inputs.share.strip('/')}"
+        opts = [f"username={inputs.login}", f"password={inputs.password.get_secret_value()}"]
+        if inputs.domain:
+            opts.append(f"domain={inputs.domain}")
+        if inputs.options:
+            opts.append(inputs.options)
+        settings = {"address": inputs.address, "unc": unc, "share": inputs.share,
+                    "login": inputs.login, "domain": inputs.domain, "password": "******"}
+        ctx.log("share settings for %s as %s", unc, inputs.login)
+        return self.Outputs(unc=unc, settings=settings, mount_options=",".join(opts))
