@@ -32,7 +32,7 @@ class Settings(BaseSettings):
     broker_poll_s: float = 0.01
     max_body_bytes: int = 16 * 1024 * 1024
     worker_concurrency: int = 4
-    static_dir: Path = PACKAGE_DIR / "static"
+    static_dir: Path = REPO_DIR / "frontend" / "dist"
 
     @property
     def db_url(self) -> str:
