@@ -30,7 +30,9 @@ class Settings(BaseSettings):
     lease_s: float = 15.0
     sweep_interval_s: float = 2.0
     broker_poll_s: float = 0.01
+    retry_base_s: float = 1.0
     max_body_bytes: int = 16 * 1024 * 1024
+    log_level: str = "WARNING"
     worker_concurrency: int = 4
     static_dir: Path = REPO_DIR / "frontend" / "dist"
 

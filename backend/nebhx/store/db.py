@@ -43,6 +43,12 @@ def get_engine(url: str) -> Engine:
     return engine
 
 
+def dispose_all() -> None:
+    """After a fork: drop connections inherited from the parent without closing them."""
+    for url in list(_migrated) or []:
+        get_engine(url).dispose(close=False)
+
+
 @lru_cache(maxsize=8)
 def _sessionmaker(url: str) -> sessionmaker[Session]:
     return sessionmaker(get_engine(url), expire_on_commit=False)
@@ -76,6 +82,15 @@ def session_factory(url: str | None = None) -> sessionmaker[Session]:
 
 @contextmanager
 def session_scope(url: str | None = None) -> Iterator[Session]:
-    """One transaction: commit on success, roll back on error."""
-    with session_factory(url)() as session, session.begin():
-        yield session
+    """One transaction: commit on success, roll back on error.
+
+    Nodes queued inside the transaction are published to the broker only after it
+    commits, so a worker never picks up a node whose row it cannot see yet.
+    """
+    with session_factory(url)() as session:
+        with session.begin():
+            yield session
+        dispatches = session.info.pop("dispatch", [])
+    if dispatches:
+        from nebhx.engine.celery_app import send
+        send(dispatches)

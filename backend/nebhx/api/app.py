@@ -1,0 +1,60 @@
+"""The FastAPI application: thin routes under /api, the editor's static files at /."""
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import APIRouter, FastAPI
+from fastapi.responses import FileResponse, HTMLResponse
+
+from nebhx import __version__
+from nebhx.api import errors
+from nebhx.bricks.routes import router as bricks_router
+from nebhx.graphs.routes import router as graphs_router
+from nebhx.runs.routes import router as runs_router
+from nebhx.settings import get_settings
+
+health = APIRouter(tags=["health"])
+
+
+@health.get("/health")
+def get_health() -> dict:
+    """Liveness of the API."""
+    return {"ok": True, "version": __version__}
+
+
+def create_app(*, sweeper: bool = False) -> FastAPI:
+    app = FastAPI(title="Nebh-X", version=__version__, openapi_url="/api/openapi.json",
+                  docs_url="/api/docs", redoc_url=None, lifespan=_sweeping if sweeper else None)
+    errors.install(app)
+    for router in (health, bricks_router, graphs_router, runs_router, *_extra_routers()):
+        app.include_router(router, prefix="/api")
+    _mount_editor(app, get_settings().static_dir)
+    return app
+
+
+def _extra_routers() -> list[APIRouter]:
+    from nebhx.hosts.routes import router as hosts_router
+    return [hosts_router]
+
+
+@asynccontextmanager
+async def _sweeping(_: FastAPI):
+    from nebhx.engine.sweeper import Sweeper
+    sweeper = Sweeper()
+    sweeper.start()
+    yield
+    sweeper.stop()
+
+
+def _mount_editor(app: FastAPI, dist: Path) -> None:
+    @app.get("/{path:path}", include_in_schema=False)
+    def editor(path: str):
+        if not (dist / "index.html").exists():
+            return HTMLResponse("<h1>Nebh-X</h1><p>The editor is not built: run "
+                                "<code>npm --prefix frontend ci && npm --prefix frontend run build</code>."
+                                " The API is at <a href='/api/docs'>/api/docs</a>.</p>")
+        target = (dist / path).resolve()
+        if path and target.is_file() and dist.resolve() in target.parents:
+            return FileResponse(target)
+        return FileResponse(dist / "index.html")

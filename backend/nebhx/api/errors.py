@@ -1,0 +1,55 @@
+"""Errors as answers: every bad request names what is wrong and where; never a 500 for input."""
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from nebhx.graphs.service import NotFound
+from nebhx.graphs.validate import GraphInvalid
+from nebhx.runs.service import BadInputs, Conflict
+
+
+def _problem(message: str, path: str = "", code: str = "request") -> dict:
+    return {"node": None, "port": None, "code": code, "message": message, "path": path}
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(GraphInvalid)
+    async def _invalid(_: Request, exc: GraphInvalid):
+        return JSONResponse({"detail": [p.as_dict() for p in exc.problems]}, status_code=422)
+
+    @app.exception_handler(BadInputs)
+    async def _inputs(_: Request, exc: BadInputs):
+        detail = [_problem(p["message"], f"/inputs/{p['input']}", "input") for p in exc.problems]
+        return JSONResponse({"detail": detail}, status_code=422)
+
+    @app.exception_handler(RequestValidationError)
+    async def _request(_: Request, exc: RequestValidationError):
+        detail = []
+        for err in exc.errors()[:50]:
+            loc = [str(p) for p in err.get("loc", [])]
+            msg = err.get("msg", "invalid")
+            if err.get("type") == "json_invalid":
+                msg = f"the body is not valid JSON ({err.get('ctx', {}).get('error', msg)})"
+            detail.append(_problem(f"{'/'.join(loc)}: {msg}", "/" + "/".join(loc)))
+        return JSONResponse({"detail": detail}, status_code=422)
+
+    @app.exception_handler(NotFound)
+    async def _missing(_: Request, exc: NotFound):
+        return JSONResponse({"detail": str(exc)}, status_code=404)
+
+    @app.exception_handler(Conflict)
+    async def _conflict(_: Request, exc: Conflict):
+        return JSONResponse({"detail": str(exc)}, status_code=409)
+
+    @app.middleware("http")
+    async def _limit_body(request: Request, call_next):
+        from nebhx.settings import get_settings
+        limit = get_settings().max_body_bytes
+        length = request.headers.get("content-length")
+        if length and length.isdigit() and int(length) > limit:
+            return JSONResponse({"detail": [_problem(
+                f"the body is {int(length)} bytes; the limit is {limit} (NEBHX_MAX_BODY_BYTES)")]},
+                status_code=413)
+        return await call_next(request)

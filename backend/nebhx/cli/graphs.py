@@ -1,0 +1,78 @@
+"""Palette and graph documents: bricks, validate, import, export."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from nebhx.cli.client import call, err, print_problems
+
+console = Console()
+
+
+def load_doc(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        err.print(f"[red]{path}[/]: no such file")
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        err.print(f"[red]{path}[/]: not valid JSON: {exc}")
+    raise typer.Exit(1)
+
+
+def bricks(as_json: bool = typer.Option(False, "--json", help="Print the palette as JSON")) -> None:
+    """List the palette (loaded locally from the block folders and entry points)."""
+    from nebhx.bricks.registry import get_registry
+    palette = get_registry().palette()
+    if as_json:
+        print(json.dumps(palette, indent=2))
+        return
+    table = Table("id", "title", "category", "inputs", "outputs", "parent")
+    for b in palette["bricks"]:
+        ports = lambda ps: ", ".join(f"{p['name']}{'*' if p.get('required') else ''}:{p['type']}" for p in ps)  # noqa: E731
+        table.add_row(b["id"], b["title"], b["category"], ports(b["inputs"]), ports(b["outputs"]),
+                      b["parent"] or "")
+    console.print(table)
+    for e in palette["errors"]:
+        err.print(f"[red]could not load {e['source']}[/]: {e['message']}")
+
+
+def validate(file: Path, as_json: bool = typer.Option(False, "--json")) -> None:
+    """Validate a graph file; exit 1 and list every problem when it is not valid."""
+    from nebhx.bricks.registry import get_registry
+    from nebhx.graphs.validate import validate_graph
+    _, problems = validate_graph(load_doc(file), get_registry())
+    if as_json:
+        print(json.dumps({"ok": not problems, "problems": [p.as_dict() for p in problems]}, indent=2))
+    elif problems:
+        print_problems([p.as_dict() for p in problems])
+    else:
+        console.print(f"[green]{file}: valid[/]")
+    if problems:
+        raise typer.Exit(1)
+
+
+def import_(file: Path, graph: str = typer.Option(None, help="Save as a new revision of this graph id"),
+            as_json: bool = typer.Option(False, "--json")) -> None:
+    """Store a graph file on the server (a new graph, or a new revision with --graph)."""
+    doc = load_doc(file)
+    saved = call("PUT", f"/graphs/{graph}", json=doc) if graph else call("POST", "/graphs", json=doc)
+    if as_json:
+        print(json.dumps(saved))
+    else:
+        console.print(f"saved [bold]{saved['id']}[/] revision {saved['revision']}")
+
+
+def export(graph_id: str, revision: str = typer.Option("latest", help="Revision number"),
+           output: Path = typer.Option(None, "-o", help="Write to this file instead of stdout")) -> None:
+    """Export a stored graph revision as JSON, exactly as it was saved."""
+    doc = call("GET", f"/graphs/{graph_id}/revisions/{revision}")
+    text = json.dumps(doc, indent=2, ensure_ascii=False)
+    if output:
+        output.write_text(text + "\n")
+    else:
+        print(text)

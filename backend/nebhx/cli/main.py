@@ -1,0 +1,38 @@
+"""The ``nebhx`` command."""
+from __future__ import annotations
+
+import logging
+
+import typer
+
+from nebhx.cli import graphs, runs, serve
+
+app = typer.Typer(help="Nebh-X: deployment graphs of typed bricks, run by distributed workers.",
+                  no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
+
+app.command()(serve.up)
+app.command()(serve.api)
+app.command()(serve.worker)
+app.command()(serve.agent)
+app.command()(serve.scheduler)
+app.command()(graphs.bricks)
+app.command()(graphs.validate)
+app.command("import")(graphs.import_)
+app.command()(graphs.export)
+app.command()(runs.run)
+app.command("runs")(runs.list_runs)
+app.command()(runs.show)
+app.command()(runs.cancel)
+app.command()(runs.retry)
+app.command()(runs.approve)
+app.command()(runs.reject)
+app.command()(runs.hosts)
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    app()
+
+
+if __name__ == "__main__":
+    main()

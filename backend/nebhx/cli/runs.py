@@ -1,0 +1,174 @@
+"""Runs from the command line: start and watch, list, cancel, retry, approve, reject."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.live import Live
+from rich.table import Table
+
+from nebhx.cli.client import call, err
+from nebhx.cli.graphs import load_doc
+
+console = Console()
+COLOURS = {"succeeded": "green", "failed": "red", "running": "cyan", "queued": "blue",
+           "waiting": "magenta", "skipped": "dim", "cancelled": "yellow", "pending": "white"}
+
+
+def _inputs(pairs: list[str]) -> dict[str, str]:
+    out = {}
+    for pair in pairs:
+        if "=" not in pair:
+            err.print(f"[red]--input {pair!r}[/]: expected NAME=VALUE")
+            raise typer.Exit(2)
+        k, v = pair.split("=", 1)
+        out[k] = v
+    return out
+
+
+def run(file: Path, input: list[str] = typer.Option([], "--input", "-i", help="Graph input NAME=VALUE"),
+        wait: bool = typer.Option(False, "--wait", "-w", help="Watch the run; exit 1 if it fails"),
+        embedded: bool = typer.Option(False, help="Start a worker for this one run, no server needed"),
+        as_json: bool = typer.Option(False, "--json", help="Print the finished run as JSON")) -> None:
+    """Run a graph file (stored by name, a new revision when it changed)."""
+    doc, inputs = load_doc(file), _inputs(input)
+    if embedded:
+        raise typer.Exit(_run_embedded(doc, inputs, as_json))
+    started = call("POST", "/runs", json={"graph": doc, "inputs": inputs})
+    if not wait and not as_json:
+        console.print(f"run [bold]{started['id']}[/] started; watch with `nebhx show {started['id']} --wait`")
+        return
+    raise typer.Exit(_watch(started["id"], lambda rid: call("GET", f"/runs/{rid}"), as_json))
+
+
+def _run_embedded(doc: Any, inputs: dict[str, str], as_json: bool) -> int:
+    from nebhx.engine.sweeper import Sweeper
+    from nebhx.graphs.service import ensure_graph
+    from nebhx.runs import service
+    from nebhx.store.db import session_scope
+    worker = subprocess.Popen([sys.executable, "-m", "nebhx.cli.main", "worker", "--queues", "nebhx",
+                               "--host", "local"], env=os.environ.copy())
+    sweeper = Sweeper()
+    sweeper.start()
+    try:
+        with session_scope() as s:
+            graph_id, revision = ensure_graph(s, doc=doc)
+            run_id, _ = service.create_run(s, graph_id=graph_id, revision=revision, inputs=inputs)
+
+        def fetch(rid: str) -> dict[str, Any]:
+            with session_scope() as s:
+                return service.get_run(s, run_id=rid)
+        return _watch(run_id, fetch, as_json)
+    except Exception as exc:
+        from nebhx.graphs.validate import GraphInvalid
+        if isinstance(exc, (GraphInvalid, service.BadInputs)):
+            from nebhx.cli.client import print_problems
+            print_problems([p.as_dict() for p in exc.problems] if isinstance(exc, GraphInvalid)
+                           else [{"node": None, "port": None, "message": p["message"]} for p in exc.problems])
+            return 1
+        raise
+    finally:
+        sweeper.stop()
+        worker.terminate()
+        worker.wait(timeout=20)
+
+
+def _table(run: dict[str, Any]) -> Table:
+    table = Table("node", "brick", "status", "time", "detail", title=f"run {run['id']}: {run['status']}")
+    for nid, n in run["nodes"].items():
+        colour = COLOURS.get(n["status"], "white")
+        detail = n.get("error") or ((n.get("wait") or {}).get("reason") if n["status"] == "waiting" else "")
+        dur = f"{n['duration_s']:.2f}s" if n.get("duration_s") is not None else ""
+        table.add_row(nid, n["brick"], f"[{colour}]{n['status']}[/]", dur, detail or "")
+    return table
+
+
+def _watch(run_id: str, fetch: Callable[[str], dict[str, Any]], as_json: bool) -> int:
+    run = fetch(run_id)
+    if as_json:
+        while run["finished_at"] is None:
+            time.sleep(0.2)
+            run = fetch(run_id)
+        print(json.dumps(run, indent=2))
+    else:
+        with Live(_table(run), console=console, refresh_per_second=8, transient=False) as live:
+            while run["finished_at"] is None:
+                time.sleep(0.2)
+                run = fetch(run_id)
+                live.update(_table(run))
+        colour = COLOURS.get(run["status"], "white")
+        console.print(f"run {run_id} [{colour}]{run['status']}[/]" + (f": {run['error']}" if run["error"] else ""))
+    return 0 if run["status"] == "succeeded" else 1
+
+
+def list_runs(graph: str = typer.Option(None, help="Only runs of this graph id"),
+              as_json: bool = typer.Option(False, "--json")) -> None:
+    """List runs, newest first."""
+    runs = call("GET", "/runs", params={"graph_id": graph} if graph else {})
+    if as_json:
+        print(json.dumps(runs, indent=2))
+        return
+    table = Table("id", "graph", "rev", "status", "started", "finished")
+    for r in runs:
+        table.add_row(r["id"], r["graph_name"] or r["graph_id"], str(r["revision"]),
+                      f"[{COLOURS.get(r['status'], 'white')}]{r['status']}[/]", r["started_at"] or "",
+                      r["finished_at"] or "")
+    console.print(table)
+
+
+def show(run_id: str, wait: bool = typer.Option(False, "--wait", "-w"),
+         as_json: bool = typer.Option(False, "--json")) -> None:
+    """Show a run's nodes; with --wait follow it to the end (exit 1 if it failed)."""
+    fetch = lambda rid: call("GET", f"/runs/{rid}")  # noqa: E731
+    if wait:
+        raise typer.Exit(_watch(run_id, fetch, as_json))
+    run = fetch(run_id)
+    print(json.dumps(run, indent=2)) if as_json else console.print(_table(run))
+
+
+def cancel(run_id: str) -> None:
+    """Cancel a running run."""
+    console.print(f"run {run_id}: {call('POST', f'/runs/{run_id}/cancel')['status']}")
+
+
+def retry(run_id: str, node: str) -> None:
+    """Retry a failed node of a run; its downstream continues when it succeeds."""
+    call("POST", f"/runs/{run_id}/nodes/{node}/retry")
+    console.print(f"run {run_id}: node {node} queued again")
+
+
+def _decide(run_id: str, node: str, verb: str, by: str | None, comment: str) -> None:
+    by = by or os.environ.get("USER") or "cli"
+    call("POST", f"/runs/{run_id}/nodes/{node}/{verb}", json={"by": by, "comment": comment})
+    console.print(f"run {run_id}: node {node} {verb}d by {by}")
+
+
+def approve(run_id: str, node: str, by: str = typer.Option(None), comment: str = typer.Option("")) -> None:
+    """Approve a node that waits for approval."""
+    _decide(run_id, node, "approve", by, comment)
+
+
+def reject(run_id: str, node: str, by: str = typer.Option(None), comment: str = typer.Option("")) -> None:
+    """Reject a node that waits for approval (it fails; rollback branches may start)."""
+    _decide(run_id, node, "reject", by, comment)
+
+
+def hosts(as_json: bool = typer.Option(False, "--json")) -> None:
+    """List the hosts whose agents registered, with their state."""
+    rows = call("GET", "/hosts")
+    if as_json:
+        print(json.dumps(rows, indent=2))
+        return
+    table = Table("host", "address", "state", "labels", "last seen")
+    for h in rows:
+        table.add_row(h["name"], h["address"], "[green]up[/]" if h["state"] == "up" else "[red]down[/]",
+                      ", ".join(f"{k}={v}" for k, v in h["labels"].items()), h["last_seen"])
+    console.print(table)

@@ -1,0 +1,108 @@
+"""Processes: the API, workers, agents, and ``up`` which supervises them on one machine."""
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import typer
+from rich.console import Console
+
+from nebhx.settings import get_settings
+
+console = Console()
+
+
+def api(host: str = typer.Option(None, help="Bind address (NEBHX_HOST)"),
+        port: int = typer.Option(None, help="Port (NEBHX_PORT)"),
+        sweeper: bool = typer.Option(True, help="Run the scheduler's sweep in this process")) -> None:
+    """Serve the API and the editor."""
+    import uvicorn
+
+    from nebhx.api.app import create_app
+    settings = get_settings()
+    uvicorn.run(create_app(sweeper=sweeper), host=host or settings.host, port=port or settings.port,
+                log_level="warning", timeout_graceful_shutdown=3)
+
+
+def worker(queues: str = typer.Option("nebhx", "--queues", "-Q", help="Comma-separated queues"),
+           host: str = typer.Option(None, help="Also act as the agent of this host"),
+           label: list[str] = typer.Option([], help="Host label k=v (with --host)"),
+           concurrency: int = typer.Option(None, "--concurrency", "-c")) -> None:
+    """Run a Celery worker for control bricks (and, with --host, a host's bricks)."""
+    from nebhx.engine.celery_app import app
+    settings = get_settings()
+    qs = [q for q in queues.split(",") if q]
+    if host:
+        from nebhx.hosts.agent import start_agent
+        qs.append(f"host.{host}")
+        start_agent(host, dict(kv.split("=", 1) for kv in label))
+    app.worker_main(["--quiet", "worker", "-Q", ",".join(qs), "-c", str(concurrency or settings.worker_concurrency),
+                     "-P", "prefork", "-n", f"nebhx-{host or 'control'}-{os.getpid()}@%h",
+                     "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", settings.log_level])
+
+
+def agent(host: str = typer.Option(..., help="This host's name"),
+          label: list[str] = typer.Option([], help="Label k=v, repeatable"),
+          concurrency: int = typer.Option(None, "--concurrency", "-c")) -> None:
+    """Run the agent of one host: a worker on queue host.NAME plus the host runtime."""
+    worker(queues="", host=host, label=label, concurrency=concurrency)
+
+
+def scheduler() -> None:
+    """Run only the scheduler's sweep (when the API runs with --no-sweeper)."""
+    from nebhx.engine.sweeper import Sweeper
+    sw = Sweeper()
+    sw.start()
+    console.print("scheduler sweeping every", sw.settings.sweep_interval_s, "s")
+    signal.sigwait({signal.SIGINT, signal.SIGTERM})
+    sw.stop()
+
+
+def _port_free(host: str, port: int) -> bool:
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        return s.connect_ex((host, port)) != 0
+
+
+def up(port: int = typer.Option(None, help="API port (NEBHX_PORT, default 8750)"),
+       host: str = typer.Option(None, help="Bind address (NEBHX_HOST)")) -> None:
+    """Run everything on one machine: API + scheduler, a worker and the agent of host `local`."""
+    settings = get_settings()
+    port, host = port or settings.port, host or settings.host
+    if not _port_free(host, port):
+        console.print(f"[red]port {port} on {host} is in use[/]: pass --port or set NEBHX_PORT")
+        raise typer.Exit(2)
+    nebhx = [sys.executable, "-m", "nebhx.cli.main"]
+    env = {**os.environ, "NEBHX_URL": f"http://{host}:{port}"}
+    specs = {"api": [*nebhx, "api", "--port", str(port), "--host", host],
+             "worker": [*nebhx, "worker", "--queues", "nebhx", "--host", "local"]}
+    procs = {name: subprocess.Popen(cmd, env=env) for name, cmd in specs.items()}
+    console.print(f"Nebh-X is up: [bold]http://{host}:{port}/[/]  (store {settings.db_url}, "
+                  f"broker {'embedded' if settings.embedded_broker else settings.broker_url})")
+    _supervise(procs, specs, env)
+
+
+def _supervise(procs: dict, specs: dict, env: dict) -> None:
+    stopping = []
+    signal.signal(signal.SIGTERM, lambda *_: stopping.append(1))
+    try:
+        while not stopping:
+            time.sleep(0.5)
+            for name, proc in procs.items():
+                if proc.poll() is not None and not stopping:
+                    console.print(f"[yellow]{name} exited ({proc.returncode}); restarting[/]")
+                    time.sleep(1)
+                    procs[name] = subprocess.Popen(specs[name], env=env)
+    except KeyboardInterrupt:
+        pass
+    for proc in procs.values():
+        proc.terminate()
+    for proc in procs.values():
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()

@@ -1,0 +1,84 @@
+"""The Celery app: Redis (or any URL) in production, a filesystem broker when embedded.
+
+Tasks carry only ids; all state is in the database. No result backend: completion is
+recorded by the task itself and advances the run (event driven), never polled.
+"""
+from __future__ import annotations
+
+import logging
+
+from celery import Celery
+from celery.signals import worker_process_init
+
+from nebhx.settings import Settings, get_settings
+
+
+def broker_options(settings: Settings) -> tuple[str, dict]:
+    if not settings.embedded_broker:
+        # A node may run for hours: never let Redis hand its message to a second worker.
+        return settings.broker_url, {"visibility_timeout": 24 * 3600}
+    folder = settings.home / "broker"
+    queue, processed = folder / "queue", folder / "processed"
+    for path in (queue, processed):
+        path.mkdir(parents=True, exist_ok=True)
+    return "filesystem://", {"data_folder_in": str(queue), "data_folder_out": str(queue),
+                             "processed_folder": str(processed), "store_processed": False,
+                             "polling_interval": settings.broker_poll_s}
+
+
+def make_celery(settings: Settings) -> Celery:
+    url, options = broker_options(settings)
+    app = Celery("nebhx", broker=url, set_as_current=True)
+    app.conf.update(
+        broker_transport_options=options,
+        broker_connection_retry_on_startup=True,
+        task_ignore_result=True,
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        task_default_queue="nebhx",
+        worker_hijack_root_logger=False,
+        worker_send_task_events=False,
+        task_serializer="json",
+        accept_content=["json"],
+    )
+    return app
+
+
+log = logging.getLogger("nebhx.engine")
+app = make_celery(get_settings())
+
+
+@worker_process_init.connect
+def _after_fork(**_) -> None:
+    from nebhx.store.db import dispose_all
+    dispose_all()
+
+
+@app.task(name="nebhx.run_node", acks_late=True)
+def run_node(run_id: str, node_id: str, attempt: int) -> None:
+    from nebhx.engine.execute import execute_node
+    execute_node(run_id, node_id, attempt)
+
+
+def send(dispatches) -> None:
+    """Publish queued nodes. A failed publish leaves the node queued; the sweep resends it."""
+    for d in dispatches:
+        try:
+            run_node.apply_async((d.run_id, d.node_id, d.attempt), queue=d.queue,
+                                 countdown=d.countdown or None, retry=False)
+        except Exception as exc:  # the broker is down: the node stays queued in the store
+            log.warning("could not publish %s/%s: %s", d.run_id, d.node_id, exc)
+
+
+def reconfigure(settings: Settings | None = None) -> None:
+    """Point the process-wide app at the current settings (tests change NEBHX_* between cases)."""
+    settings = settings or get_settings()
+    url, options = broker_options(settings)
+    if app.conf.broker_url == url and app.conf.broker_transport_options == options:
+        return
+    app.conf.broker_url = url
+    app.conf.broker_transport_options = options
+    if app._pool is not None:
+        app._pool.force_close_all()
+        app._pool = None

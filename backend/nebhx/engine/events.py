@@ -1,0 +1,35 @@
+"""Every state change of a run is an event with a time, read by the editor, CLI and audit."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from nebhx.store.models import EventRow, utcnow
+
+
+def emit(session: Session, run_id: str, node_id: str | None, kind: str, status: str | None,
+         **data: Any) -> None:
+    session.add(EventRow(run_id=run_id, node_id=node_id, kind=kind, status=status, at=utcnow(),
+                         data=data))
+
+
+def iso(dt: datetime | None) -> str | None:
+    """SQLite hands back naive datetimes; every stored time is UTC."""
+    if dt is None:
+        return None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=timezone.utc)
+    return dt.isoformat()
+
+
+def aware(dt: datetime | None) -> datetime | None:
+    if dt is not None and dt.tzinfo is None:
+        return dt.replace(tzinfo=timezone.utc)
+    return dt
+
+
+def event_dict(row: EventRow) -> dict[str, Any]:
+    return {"id": row.id, "run_id": row.run_id, "node": row.node_id, "kind": row.kind,
+            "status": row.status, "at": iso(row.at), "data": row.data or {}}

@@ -1,0 +1,139 @@
+"""One attempt of one node, as run by a worker: claim, resolve, run, record, advance."""
+from __future__ import annotations
+
+import logging
+import traceback
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+from pydantic_core import to_jsonable_python
+
+from nebhx.bricks.base import BrickFailed, Cancelled, Context, WaitFor
+from nebhx.bricks.registry import get_registry
+from nebhx.engine import scheduler
+from nebhx.engine.events import emit
+from nebhx.engine.heartbeat import Heartbeat, NodeTimeout
+from nebhx.engine.plan import plan_for
+from nebhx.engine.resolve import resolve_inputs
+from nebhx.secrets.crypto import secret_values, seal_tree, unseal_tree
+from nebhx.settings import get_settings
+from nebhx.store.db import session_scope
+from nebhx.store.models import NodeRow, RunRow, utcnow
+
+log = logging.getLogger("nebhx.engine")
+
+
+@dataclass
+class Outcome:
+    status: str
+    outputs: dict[str, Any] | None = None
+    error: str | None = None
+    wait: dict[str, Any] | None = None
+    inputs: dict[str, Any] | None = None
+    log: str = ""
+
+
+def execute_node(run_id: str, node_id: str, attempt: int) -> list[scheduler.Dispatch]:
+    """Run one attempt; returns what to dispatch next. A stale or duplicate message is a no-op."""
+    settings = get_settings()
+    url = settings.db_url
+    with session_scope(url) as s:
+        run = s.get(RunRow, run_id)
+        plan = plan_for(s, run.graph_id, run.revision) if run else None
+        if run is None or plan is None or node_id not in plan.nodes:
+            return []
+        node = plan.nodes[node_id]
+        if not scheduler.cas(s, run_id, node_id, "queued", _attempt=attempt, status="running",
+                             started_at=utcnow(), heartbeat_at=utcnow(), finished_at=None,
+                             deadline_at=scheduler.deadline(node.timeout_s)):
+            return []
+        emit(s, run_id, node_id, "node", "running", attempt=attempt)
+        try:
+            raw = resolve_inputs(s, run, plan, node_id)
+        except LookupError as exc:
+            raw = exc
+        row = s.get(NodeRow, (run_id, node_id))
+        state = dict(row.wait or {})
+    if isinstance(raw, LookupError):
+        outcome = Outcome("failed", error=str(raw))
+    else:
+        outcome = _run_brick(run_id, node_id, attempt, node, raw, state, settings)
+    return _record(run_id, node_id, attempt, outcome, url, settings.retry_base_s)
+
+
+def _run_brick(run_id, node_id, attempt, node, raw, state, settings) -> Outcome:
+    brick_cls = get_registry().get(node.brick)
+    if brick_cls is None:
+        return Outcome("failed", error=f"brick {node.brick!r} is not in this worker's palette")
+    ctx = Context(run_id=run_id, node_id=node_id, attempt=attempt, secrets=secret_values(raw),
+                  host=raw.get(brick_cls.host_input) if brick_cls.host_input else None, state=state)
+    try:
+        inputs = brick_cls.Inputs.model_validate(unseal_tree(raw))
+    except ValidationError as exc:
+        return Outcome("failed", error=_input_errors(exc, ctx))
+    shown = inputs.model_dump(mode="json")
+    hb = Heartbeat(ctx=ctx, attempt=attempt, timeout_s=node.timeout_s, interval=settings.heartbeat_s,
+                   db_url=settings.db_url)
+    hb.start()
+    try:
+        try:
+            result = brick_cls().run(ctx, inputs)
+        finally:
+            hb.finish()
+        outputs = brick_cls.Outputs.model_validate(result)
+        outcome = Outcome("succeeded", outputs=to_jsonable_python(seal_tree(dict(outputs))))
+    except WaitFor as w:
+        outcome = Outcome("waiting", wait={"reason": ctx.mask(w.reason), "timeout_s": w.timeout_s, **w.data})
+    except NodeTimeout:
+        outcome = Outcome("failed", error=f"timed out after {node.timeout_s:g}s (timeout_s)")
+    except Cancelled:
+        outcome = Outcome("cancelled", error="cancelled")
+    except BrickFailed as exc:
+        outcome = Outcome("failed", error=ctx.mask(str(exc)))
+    except ValidationError as exc:
+        outcome = Outcome("failed", error=ctx.mask(f"brick returned bad outputs: {exc}"))
+    except Exception as exc:  # a bug in a brick fails its node, never the worker
+        ctx.log("%s", traceback.format_exc())
+        outcome = Outcome("failed", error=ctx.mask(f"{type(exc).__name__}: {exc}"))
+    hb.join(timeout=5)
+    outcome.inputs = shown
+    outcome.log = hb.take_log()
+    return outcome
+
+
+def _input_errors(exc: ValidationError, ctx: Context) -> str:
+    parts = [f"input {'.'.join(map(str, e['loc'])) or '(inputs)'}: {e['msg']}" for e in exc.errors()]
+    return ctx.mask("; ".join(parts))
+
+
+def _record(run_id, node_id, attempt, outcome: Outcome, url: str, retry_base: float):
+    with session_scope(url) as s:
+        run = s.get(RunRow, run_id)
+        plan = plan_for(s, run.graph_id, run.revision)
+        row = s.get(NodeRow, (run_id, node_id))
+        common = dict(_attempt=attempt, inputs=outcome.inputs or row.inputs, log=NodeRow.log + outcome.log)
+        node = plan.nodes[node_id]
+        if outcome.status == "failed" and row.failures < node.retries and run.status == "running":
+            if not scheduler.cas(s, run_id, node_id, "running", error=outcome.error, **common):
+                return []
+            emit(s, run_id, node_id, "node", "retrying", error=outcome.error, attempt=attempt)
+            s.flush()
+            wait = scheduler.backoff_s(row.failures + 1, retry_base)
+            d = scheduler.queue_node(s, run, plan, node_id, expect="running", countdown=wait,
+                                     failures=row.failures + 1)
+            return [d] if d else []
+        values = dict(status=outcome.status, error=outcome.error, **common)
+        if outcome.status == "waiting":
+            values.update(wait=outcome.wait, deadline_at=scheduler.deadline(outcome.wait.get("timeout_s")))
+        else:
+            values.update(finished_at=utcnow(), outputs=outcome.outputs or {})
+        if not scheduler.cas(s, run_id, node_id, "running", **values):
+            return []
+        emit(s, run_id, node_id, "node", outcome.status,
+             **({"error": outcome.error} if outcome.error else {}),
+             **({"reason": outcome.wait["reason"]} if outcome.wait else {}))
+        if outcome.status == "waiting":
+            return []
+        s.flush()
+        return scheduler.after_node(s, run, plan, node_id)

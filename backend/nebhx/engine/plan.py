@@ -1,0 +1,86 @@
+"""A run's plan: the revision's graph as predecessor/successor maps, cached per revision."""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from collections import OrderedDict
+
+from sqlalchemy.orm import Session
+
+from nebhx.graphs.models import Edge, Graph, Node
+
+TERMINAL = frozenset({"succeeded", "failed", "skipped", "cancelled"})
+ACTIVE = frozenset({"queued", "running", "waiting"})
+
+
+@dataclass
+class Plan:
+    graph: Graph
+    nodes: dict[str, Node]
+    preds: dict[str, list[str]] = field(default_factory=dict)
+    succs: dict[str, list[str]] = field(default_factory=dict)
+    wires: dict[str, list[Edge]] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, graph: Graph) -> Plan:
+        preds: dict[str, list[str]] = defaultdict(list)
+        succs: dict[str, list[str]] = defaultdict(list)
+        wires: dict[str, list[Edge]] = defaultdict(list)
+        for e in graph.edges:
+            if e.from_.node not in preds[e.to.node]:
+                preds[e.to.node].append(e.from_.node)
+                succs[e.from_.node].append(e.to.node)
+            if e.is_data:
+                wires[e.to.node].append(e)
+        return cls(graph, {n.id: n for n in graph.nodes}, dict(preds), dict(succs), dict(wires))
+
+    def descendants(self, node_id: str) -> list[str]:
+        seen: list[str] = []
+        stack = list(self.succs.get(node_id, []))
+        while stack:
+            n = stack.pop()
+            if n not in seen:
+                seen.append(n)
+                stack.extend(self.succs.get(n, []))
+        return seen
+
+
+_plans: OrderedDict[tuple[str, str, int], Plan] = OrderedDict()
+
+
+def plan_for(session: Session, graph_id: str, revision: int) -> Plan:
+    """Revisions never change, so a plan is built once per process (LRU of 256)."""
+    from nebhx.store.models import RevisionRow
+    key = (str(session.get_bind().url), graph_id, revision)
+    plan = _plans.get(key)
+    if plan is None:
+        row = session.get(RevisionRow, (graph_id, revision))
+        if row is None:
+            raise LookupError(f"graph {graph_id} has no revision {revision}")
+        plan = _plans[key] = Plan.of(Graph.model_validate(row.doc))
+        if len(_plans) > 256:
+            _plans.popitem(last=False)
+    _plans.move_to_end(key)
+    return plan
+
+
+def trigger_state(rule: str, statuses: list[str]) -> str:
+    """``ready``, ``skip`` or ``wait`` for a node whose upstreams have ``statuses``."""
+    if not statuses:
+        return "ready"
+    done = all(s in TERMINAL for s in statuses)
+    if rule == "all_success":
+        if any(s in ("failed", "skipped", "cancelled") for s in statuses):
+            return "skip"
+        return "ready" if done else "wait"
+    if rule in ("all_done", "always"):
+        return "ready" if done else "wait"
+    if rule == "any_failed":
+        if "failed" in statuses:
+            return "ready"
+        return "skip" if done else "wait"
+    if rule == "all_failed":
+        if any(s in ("succeeded", "skipped", "cancelled") for s in statuses):
+            return "skip"
+        return "ready" if done else "wait"
+    raise ValueError(f"unknown trigger rule {rule!r}")

@@ -1,0 +1,143 @@
+"""Advance runs: which nodes may start, which are skipped, when a run ends.
+
+Every transition is a compare-and-set UPDATE on the node row (``WHERE status = ...``),
+so two workers finishing at once, a redelivered task or several sweepers never start a
+node twice. Queued nodes are published only after the transaction that queued them commits.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from nebhx.engine.events import emit
+from nebhx.engine.plan import TERMINAL, Plan, trigger_state
+from nebhx.store.models import NodeRow, RunRow, utcnow
+
+
+@dataclass
+class Dispatch:
+    run_id: str
+    node_id: str
+    attempt: int
+    queue: str
+    countdown: float = 0.0
+
+
+def cas(session: Session, run_id: str, node_id: str, expect: str | Iterable[str], **values) -> bool:
+    """Set ``values`` on the node only if its status is ``expect``; True when it did."""
+    expect = [expect] if isinstance(expect, str) else list(expect)
+    attempt = values.pop("_attempt", None)
+    stmt = update(NodeRow).where(NodeRow.run_id == run_id, NodeRow.node_id == node_id,
+                                 NodeRow.status.in_(expect))
+    if attempt is not None:
+        stmt = stmt.where(NodeRow.attempt == attempt)
+    return session.execute(stmt.values(**values)).rowcount == 1
+
+
+def statuses_of(session: Session, run_id: str) -> dict[str, str]:
+    rows = session.execute(select(NodeRow.node_id, NodeRow.status).where(
+        NodeRow.run_id == run_id, NodeRow.parent.is_(None)))
+    return dict(rows.tuples().all())
+
+
+def queue_node(session: Session, run: RunRow, plan: Plan, node_id: str, *, expect: str = "pending",
+               countdown: float = 0.0, failures: int | None = None) -> Dispatch | None:
+    """Move a node to ``queued`` with a new attempt number and say where to send it."""
+    from nebhx.engine.resolve import queue_for
+    row = session.get(NodeRow, (run.id, node_id))
+    try:
+        queue, host = queue_for(session, run, plan, node_id)
+    except LookupError as exc:
+        fail_now(session, run, node_id, str(exc), expect=expect)
+        return None
+    attempt = row.attempt + 1  # read before the UPDATE: the ORM syncs ``row`` with it
+    values = dict(status="queued", attempt=attempt, queue=queue, host=host,
+                  queued_at=utcnow(), heartbeat_at=None, deadline_at=None)
+    if failures is not None:
+        values["failures"] = failures
+    if not cas(session, run.id, node_id, expect, **values):
+        return None
+    emit(session, run.id, node_id, "node", "queued", attempt=attempt, queue=queue,
+         **({"retry_in_s": countdown} if countdown else {}))
+    return publish(session, Dispatch(run.id, node_id, attempt, queue, countdown))
+
+
+def publish(session: Session, dispatch: Dispatch) -> Dispatch:
+    """Send ``dispatch`` once the session's transaction commits (see ``session_scope``)."""
+    session.info.setdefault("dispatch", []).append(dispatch)
+    return dispatch
+
+
+def fail_now(session: Session, run: RunRow, node_id: str, reason: str, *, expect="pending") -> None:
+    if cas(session, run.id, node_id, expect, status="failed", error=reason, finished_at=utcnow()):
+        emit(session, run.id, node_id, "node", "failed", error=reason)
+
+
+def advance(session: Session, run: RunRow, plan: Plan, candidates: Iterable[str]) -> list[Dispatch]:
+    """Start every candidate whose trigger rule holds, skip those whose rule cannot."""
+    statuses = statuses_of(session, run.id)
+    work = list(candidates)
+    out: list[Dispatch] = []
+    cancelled = run.status == "cancelled"
+    while work:
+        nid = work.pop(0)
+        if statuses.get(nid) != "pending":
+            continue
+        node = plan.nodes[nid]
+        if cancelled and node.trigger != "always":
+            continue
+        state = trigger_state(node.trigger, [statuses[p] for p in plan.preds.get(nid, [])])
+        if state == "ready":
+            d = queue_node(session, run, plan, nid)
+            if d:
+                out.append(d)
+                statuses[nid] = "queued"
+            elif session.get(NodeRow, (run.id, nid)).status == "failed":
+                statuses[nid] = "failed"
+                work.extend(plan.succs.get(nid, []))
+        elif state == "skip" and cas(session, run.id, nid, "pending", status="skipped",
+                                     finished_at=utcnow()):
+            emit(session, run.id, nid, "node", "skipped", reason="trigger rule cannot hold")
+            statuses[nid] = "skipped"
+            work.extend(plan.succs.get(nid, []))
+    _maybe_finish(session, run, plan, statuses)
+    return out
+
+
+def _maybe_finish(session: Session, run: RunRow, plan: Plan, statuses: dict[str, str]) -> None:
+    if run.finished_at is not None or any(s not in TERMINAL for s in statuses.values()):
+        return
+    from nebhx.engine.resolve import graph_outputs
+    status = run.status if run.status == "cancelled" else (
+        "failed" if "failed" in statuses.values() else "succeeded")
+    failed = [n for n, s in statuses.items() if s == "failed"]
+    run.status, run.finished_at = status, utcnow()
+    run.error = f"failed nodes: {', '.join(failed)}" if failed else None
+    run.outputs = graph_outputs(session, run, plan)
+    emit(session, run.id, None, "run", status, failed=failed)
+
+
+def start_run(session: Session, run: RunRow, plan: Plan) -> list[Dispatch]:
+    run.started_at = utcnow()
+    for node in plan.graph.nodes:
+        session.add(NodeRow(run_id=run.id, node_id=node.id, brick=node.brick, status="pending"))
+    session.flush()
+    emit(session, run.id, None, "run", "running")
+    return advance(session, run, plan, [n.id for n in plan.graph.nodes if not plan.preds.get(n.id)])
+
+
+def after_node(session: Session, run: RunRow, plan: Plan, node_id: str) -> list[Dispatch]:
+    """A node reached a terminal status: its successors may start."""
+    return advance(session, run, plan, plan.succs.get(node_id, []))
+
+
+def backoff_s(failures: int, base: float) -> float:
+    return min(base * (2 ** max(failures - 1, 0)), 300.0)
+
+
+def deadline(node_timeout: float | None):
+    return utcnow() + timedelta(seconds=node_timeout) if node_timeout else None

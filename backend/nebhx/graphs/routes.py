@@ -1,0 +1,64 @@
+from typing import Any
+
+from fastapi import APIRouter, Body
+
+from nebhx.graphs import service
+from nebhx.graphs.models import graph_json_schema
+from nebhx.store.db import session_scope
+
+router = APIRouter(tags=["graphs"])
+Doc = Body(..., description="A graph document, format nebhx/graph@1")
+
+
+@router.get("/schema/graph")
+def graph_schema() -> dict[str, Any]:
+    """The JSON Schema of the graph document format."""
+    return graph_json_schema()
+
+
+@router.post("/graphs/validate")
+def validate_graph(doc: dict[str, Any] = Doc) -> dict[str, Any]:
+    """Check a graph; 422 lists every problem with its node and port."""
+    service.validate_doc(doc=doc)
+    return {"ok": True, "problems": []}
+
+
+@router.get("/graphs")
+def list_graphs() -> list[dict[str, Any]]:
+    """Every stored graph with its latest revision number."""
+    with session_scope() as s:
+        return service.list_graphs(s)
+
+
+@router.post("/graphs", status_code=201)
+def create_graph(doc: dict[str, Any] = Doc) -> dict[str, Any]:
+    """Store a new graph (revision 1); also how a JSON export is imported."""
+    with session_scope() as s:
+        return service.create_graph(s, doc=doc)
+
+
+@router.put("/graphs/{graph_id}")
+def save_graph(graph_id: str, doc: dict[str, Any] = Doc) -> dict[str, Any]:
+    """Save a new revision; earlier revisions are never changed."""
+    with session_scope() as s:
+        return service.save_revision(s, graph_id=graph_id, doc=doc)
+
+
+@router.get("/graphs/{graph_id}")
+def get_graph(graph_id: str) -> dict[str, Any]:
+    """A graph and the list of its revisions."""
+    with session_scope() as s:
+        return service.get_graph(s, graph_id=graph_id)
+
+
+@router.get("/graphs/{graph_id}/revisions/{number}")
+def get_revision(graph_id: str, number: str) -> dict[str, Any]:
+    """A revision's document exactly as saved (the export); ``latest`` for the newest."""
+    with session_scope() as s:
+        return service.get_revision(s, graph_id=graph_id, number=None if number == "latest" else _int(number))
+
+
+def _int(text: str) -> int:
+    if not text.isdigit():
+        raise service.NotFound(f"revision must be a number or 'latest', not {text!r}")
+    return int(text)

@@ -1,0 +1,96 @@
+"""Graphs: validate, save as a new revision (never overwrite), list, export."""
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from nebhx.bricks.registry import get_registry
+from nebhx.engine.events import iso
+from nebhx.graphs.models import Graph
+from nebhx.graphs.validate import GraphInvalid, validate_graph
+from nebhx.store.models import GraphRow, RevisionRow, utcnow
+
+
+class NotFound(LookupError):
+    pass
+
+
+def validate_doc(*, doc: Any) -> Graph:
+    graph, problems = validate_graph(doc, get_registry())
+    if problems:
+        raise GraphInvalid(problems)
+    return graph
+
+
+def _new_id(name: str) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:40] or "graph"
+    return f"{slug}-{uuid.uuid4().hex[:6]}"
+
+
+def create_graph(session: Session, *, doc: dict[str, Any]) -> dict[str, Any]:
+    graph = validate_doc(doc=doc)
+    row = GraphRow(id=_new_id(graph.name), name=graph.name, latest_revision=1)
+    session.add(row)
+    session.add(RevisionRow(graph_id=row.id, number=1, doc=doc))
+    return {"id": row.id, "name": row.name, "revision": 1}
+
+
+def save_revision(session: Session, *, graph_id: str, doc: dict[str, Any]) -> dict[str, Any]:
+    graph = validate_doc(doc=doc)
+    row = session.get(GraphRow, graph_id, with_for_update=True)
+    if row is None:
+        raise NotFound(f"no graph {graph_id!r}")
+    row.latest_revision += 1
+    row.name, row.updated_at = graph.name, utcnow()
+    session.add(RevisionRow(graph_id=graph_id, number=row.latest_revision, doc=doc))
+    return {"id": row.id, "name": row.name, "revision": row.latest_revision}
+
+
+def list_graphs(session: Session) -> list[dict[str, Any]]:
+    rows = session.execute(select(GraphRow).order_by(GraphRow.updated_at.desc())).scalars()
+    return [{"id": r.id, "name": r.name, "latest_revision": r.latest_revision,
+             "updated_at": iso(r.updated_at)} for r in rows]
+
+
+def get_graph(session: Session, *, graph_id: str) -> dict[str, Any]:
+    row = session.get(GraphRow, graph_id)
+    if row is None:
+        raise NotFound(f"no graph {graph_id!r}")
+    revs = session.execute(select(RevisionRow.number, RevisionRow.created_at).where(
+        RevisionRow.graph_id == graph_id).order_by(RevisionRow.number)).all()
+    return {"id": row.id, "name": row.name, "latest_revision": row.latest_revision,
+            "revisions": [{"number": n, "created_at": iso(at)} for n, at in revs]}
+
+
+def get_revision(session: Session, *, graph_id: str, number: int | None = None) -> dict[str, Any]:
+    """The document exactly as it was saved."""
+    if number is None:
+        row = session.get(GraphRow, graph_id)
+        if row is None:
+            raise NotFound(f"no graph {graph_id!r}")
+        number = row.latest_revision
+    rev = session.get(RevisionRow, (graph_id, number))
+    if rev is None:
+        raise NotFound(f"graph {graph_id!r} has no revision {number}")
+    return rev.doc
+
+
+def find_graph_by_name(session: Session, *, name: str) -> GraphRow | None:
+    return session.execute(select(GraphRow).where(GraphRow.name == name)
+                           .order_by(GraphRow.created_at)).scalars().first()
+
+
+def ensure_graph(session: Session, *, doc: dict[str, Any]) -> tuple[str, int]:
+    """The graph named like ``doc``: reuse its latest revision when identical, else save a new one."""
+    row = find_graph_by_name(session, name=doc.get("name", "")) if isinstance(doc, dict) else None
+    if row is None:
+        saved = create_graph(session, doc=doc)
+        return saved["id"], saved["revision"]
+    if get_revision(session, graph_id=row.id) == doc:
+        return row.id, row.latest_revision
+    saved = save_revision(session, graph_id=row.id, doc=doc)
+    return saved["id"], saved["revision"]

@@ -1,0 +1,48 @@
+"""The agent's side of a host: register and heartbeat from a thread beside the worker."""
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import threading
+
+from nebhx import __version__
+from nebhx.hosts import service
+from nebhx.store.db import session_scope
+
+log = logging.getLogger("nebhx.agent")
+HEARTBEAT_S = 5.0
+
+
+def _address() -> str:
+    """NEBHX_AGENT_ADDRESS, else this machine's first global IPv4 address, else loopback."""
+    if os.environ.get("NEBHX_AGENT_ADDRESS"):
+        return os.environ["NEBHX_AGENT_ADDRESS"]
+    try:
+        out = subprocess.run(["ip", "-4", "-o", "addr", "show", "scope", "global"],
+                             capture_output=True, text=True, timeout=5).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        out = ""
+    for line in out.splitlines():
+        parts = line.split()
+        if "inet" in parts:
+            return parts[parts.index("inet") + 1].split("/")[0]
+    return "127.0.0.1"
+
+
+def start_agent(name: str, labels: dict[str, str]) -> threading.Thread:
+    with session_scope() as s:
+        service.heartbeat(s, name=name, address=_address(), labels=labels, version=__version__, started=True)
+
+    def beat() -> None:
+        stop = threading.Event()
+        while not stop.wait(HEARTBEAT_S):
+            try:
+                with session_scope() as s:
+                    service.heartbeat(s, name=name)
+            except Exception as exc:  # the store may be restarting; keep beating
+                log.warning("heartbeat failed: %s", exc)
+
+    thread = threading.Thread(target=beat, daemon=True, name=f"agent-{name}")
+    thread.start()
+    return thread

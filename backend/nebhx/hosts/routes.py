@@ -1,0 +1,15 @@
+from typing import Any
+
+from fastapi import APIRouter
+
+from nebhx.hosts import service
+from nebhx.store.db import session_scope
+
+router = APIRouter(tags=["hosts"])
+
+
+@router.get("/hosts")
+def list_hosts() -> list[dict[str, Any]]:
+    """Registered hosts with their labels and state (up or down)."""
+    with session_scope() as s:
+        return service.list_hosts(s)

@@ -1,0 +1,90 @@
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import PlainTextResponse, StreamingResponse
+from starlette.concurrency import run_in_threadpool
+
+from nebhx.graphs.service import ensure_graph
+from nebhx.runs import events, service
+from nebhx.runs.schemas import Decision, RunCreate
+from nebhx.store.db import session_scope
+
+router = APIRouter(tags=["runs"])
+
+
+@router.post("/runs", status_code=201)
+def create_run(body: RunCreate) -> dict[str, Any]:
+    """Start a run of a stored graph revision, or of a document (stored by name first)."""
+    with session_scope() as s:
+        graph_id, revision = body.graph_id, body.revision
+        if body.graph is not None:
+            graph_id, revision = ensure_graph(s, doc=body.graph)
+        if graph_id is None:
+            raise service.BadInputs([{"input": "graph_id", "message": "give graph_id or graph"}])
+        run_id, _ = service.create_run(s, graph_id=graph_id, revision=revision, inputs=body.inputs)
+    with session_scope() as s:
+        return service.get_run(s, run_id=run_id)
+
+
+@router.get("/runs")
+def list_runs(graph_id: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+    """Past and current runs, newest first."""
+    with session_scope() as s:
+        return service.list_runs(s, graph_id=graph_id, limit=min(limit, 1000))
+
+
+@router.get("/runs/{run_id}")
+def get_run(run_id: str) -> dict[str, Any]:
+    """A run: statuses, outputs (secrets masked) and errors of every node."""
+    with session_scope() as s:
+        return service.get_run(s, run_id=run_id)
+
+
+@router.get("/runs/{run_id}/events")
+async def run_events(run_id: str, request: Request, after: int | None = None) -> StreamingResponse:
+    """Server-Sent Events: every status change with its time; replay from an event id."""
+    header = request.headers.get("last-event-id", "")
+    last = after if after is not None else (int(header) if header.isdigit() else 0)
+    first = await run_in_threadpool(events.events_after, run_id, last)  # 404 before streaming
+    return StreamingResponse(events.stream(run_id, last, request, first), media_type="text/event-stream",
+                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+
+@router.get("/runs/{run_id}/nodes/{node_id}/log", response_class=PlainTextResponse)
+def node_log(run_id: str, node_id: str) -> str:
+    """The node's log (secrets masked)."""
+    with session_scope() as s:
+        return service.node_log(s, run_id=run_id, node_id=node_id)
+
+
+@router.post("/runs/{run_id}/cancel")
+def cancel_run(run_id: str) -> dict[str, Any]:
+    """Cancel a running run: pending nodes never start, running ones are stopped."""
+    return _then_get(run_id, service.cancel_run, run_id=run_id)
+
+
+@router.post("/runs/{run_id}/nodes/{node_id}/retry")
+def retry_node(run_id: str, node_id: str) -> dict[str, Any]:
+    """Run a failed node again; its downstream continues when it succeeds."""
+    return _then_get(run_id, service.retry_node, run_id=run_id, node_id=node_id)
+
+
+@router.post("/runs/{run_id}/nodes/{node_id}/approve")
+def approve(run_id: str, node_id: str, body: Decision) -> dict[str, Any]:
+    """Approve a node that waits for approval."""
+    return _then_get(run_id, service.decide, run_id=run_id, node_id=node_id, approve=True,
+                     by=body.by, comment=body.comment)
+
+
+@router.post("/runs/{run_id}/nodes/{node_id}/reject")
+def reject(run_id: str, node_id: str, body: Decision) -> dict[str, Any]:
+    """Reject a waiting node: it fails, so rollback branches can start."""
+    return _then_get(run_id, service.decide, run_id=run_id, node_id=node_id, approve=False,
+                     by=body.by, comment=body.comment)
+
+
+def _then_get(run_id: str, fn, **kwargs) -> dict[str, Any]:
+    with session_scope() as s:
+        fn(s, **kwargs)
+    with session_scope() as s:
+        return service.get_run(s, run_id=run_id)

@@ -1,0 +1,15 @@
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+
+class RunCreate(BaseModel):
+    graph_id: str | None = Field(default=None, description="A stored graph")
+    revision: int | None = Field(default=None, description="Default: the latest")
+    graph: dict[str, Any] | None = Field(default=None, description="Or a graph document, stored first")
+    inputs: dict[str, Any] = Field(default_factory=dict)
+
+
+class Decision(BaseModel):
+    by: str = Field(default="api", min_length=1, max_length=200)
+    comment: str = Field(default="", max_length=2000)

@@ -1,0 +1,90 @@
+"""Secrets at rest: sealed with Fernet, masked everywhere they are shown."""
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from typing import Any
+
+from cryptography.fernet import Fernet, InvalidToken
+from pydantic import SecretStr
+
+MASK = "******"
+SEALED = "$enc"
+
+
+@lru_cache(maxsize=4)
+def _fernet(key: str) -> Fernet:
+    return Fernet(key.encode())
+
+
+def fernet() -> Fernet:
+    """The key: ``NEBHX_SECRET_KEY``, else a key file created once under ``NEBHX_HOME``."""
+    from nebhx.settings import get_settings
+    settings = get_settings()
+    if settings.secret_key:
+        return _fernet(settings.secret_key)
+    path = settings.home / "secret.key"
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(Fernet.generate_key().decode())
+    return _fernet(path.read_text().strip())
+
+
+def seal(value: str) -> dict[str, str]:
+    return {SEALED: fernet().encrypt(value.encode()).decode()}
+
+
+def unseal_value(obj: dict[str, str]) -> str:
+    try:
+        return fernet().decrypt(obj[SEALED].encode()).decode()
+    except InvalidToken as exc:
+        raise ValueError("a stored secret cannot be decrypted with this server's key "
+                         "(NEBHX_SECRET_KEY differs between processes?)") from exc
+
+
+def is_sealed(obj: Any) -> bool:
+    return isinstance(obj, dict) and len(obj) == 1 and SEALED in obj
+
+
+def seal_tree(obj: Any) -> Any:
+    """Replace every SecretStr in a structure by its sealed form, for storage."""
+    if isinstance(obj, SecretStr):
+        return seal(obj.get_secret_value())
+    if isinstance(obj, dict):
+        return {k: seal_tree(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [seal_tree(v) for v in obj]
+    return obj
+
+
+def unseal_tree(obj: Any) -> Any:
+    if is_sealed(obj):
+        return unseal_value(obj)
+    if isinstance(obj, dict):
+        return {k: unseal_tree(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [unseal_tree(v) for v in obj]
+    return obj
+
+
+def mask_tree(obj: Any) -> Any:
+    """What the API, logs and exports show: sealed values become ``******``."""
+    if is_sealed(obj) or isinstance(obj, SecretStr):
+        return MASK
+    if isinstance(obj, dict):
+        return {k: mask_tree(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [mask_tree(v) for v in obj]
+    return obj
+
+
+def secret_values(obj: Any) -> list[str]:
+    """Every plain secret value inside a sealed structure (to mask them in logs)."""
+    if is_sealed(obj):
+        return [unseal_value(obj)]
+    if isinstance(obj, dict):
+        return [s for v in obj.values() for s in secret_values(v)]
+    if isinstance(obj, list):
+        return [s for v in obj for s in secret_values(v)]
+    return []

@@ -1,0 +1,128 @@
+"""Load-balancer bricks: an HAProxy in front of a list of backends, and backend states."""
+from __future__ import annotations
+
+import time
+from typing import Any, Literal
+
+from pydantic import Field
+
+from nebhx import Address, Brick, BrickFailed, Context, HostRef, Ports
+from nebhx.runtime.haproxy import HAProxy, server_name
+
+
+def _find(lb: HAProxy, address: str) -> dict[str, Any]:
+    for row in lb.servers_state():
+        if row["server"] == server_name(address):
+            return row
+    raise BrickFailed(f"backend {address} is not in load balancer {lb.name} "
+                      f"(servers: {', '.join(r['address'] for r in lb.servers_state()) or 'none'})")
+
+
+class HAProxyBalancer(Brick):
+    """Put an HAProxy load balancer in front of a list of backends.
+
+    Listens on `bind_host:bind_port` and spreads requests round-robin over
+    `backends` (each `host:port`). HAProxy runs on the host in the background and
+    outlives this brick. Running the brick again with another backend list reloads
+    HAProxy without dropping a request: the new process takes over the listening
+    socket and the old one finishes the requests it has. The config is checked with
+    `haproxy -c` before it is used; a config HAProxy rejects fails the node and
+    leaves the running balancer untouched. Nothing is reloaded when nothing changed.
+
+    **Health checks** (on by default): each backend is checked every second, with an
+    HTTP GET of `health_path` if set, else by opening a TCP connection; a backend
+    that fails two checks gets no traffic until it passes one.
+
+    **drain**: backends listed here get no new requests (open ones finish); every
+    other backend is set ready. This brick declares the full state: use
+    **Backend state** for a step in between, e.g. during a rolling update.
+    """
+
+    id = "lb.haproxy"
+    title = "HAProxy load balancer"
+    category = "lb"
+
+    class Inputs(Ports):
+        host: HostRef = Field(description="Host that runs the balancer")
+        name: str = Field(description="Balancer name, unique on the host", pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+        bind_port: int = Field(ge=1, le=65535, description="Port clients connect to")
+        bind_host: str = Field(default="127.0.0.1", description="Local address to listen on; 0.0.0.0 for all")
+        backends: list[Address] = Field(min_length=1, description="Backend addresses, host:port each")
+        drain: list[Address] = Field(default_factory=list, description="Backends that get no new requests")
+        mode: Literal["http", "tcp"] = Field(default="http", description="Balance HTTP requests or TCP connections")
+        health_check: bool = Field(default=True, description="Check backends and skip dead ones")
+        health_path: str | None = Field(default=None, description="HTTP path for health checks, e.g. /health")
+        advertise_host: str | None = Field(default=None, description="Host part of the address output; default the bind host (127.0.0.1 for 0.0.0.0)")
+
+    class Outputs(Ports):
+        address: Address
+        changed: bool
+        servers: list[dict[str, Any]]
+
+    def run(self, ctx: Context, inputs: Inputs) -> Outputs:
+        unknown = set(inputs.drain) - set(inputs.backends)
+        if unknown:
+            raise BrickFailed(f"drain names addresses that are not backends: {', '.join(sorted(unknown))}")
+        lb = ctx.runtime.haproxy(inputs.name)
+        bind = f"{inputs.bind_host}:{inputs.bind_port}"
+        was_running = lb.running()
+        changed = lb.apply(bind, list(inputs.backends), mode=inputs.mode,
+                           health_path=inputs.health_path, health_check=inputs.health_check)
+        ctx.log("haproxy %s %s on %s with %d backend(s)", inputs.name,
+                ("reloaded" if was_running else "started") if changed else "unchanged",
+                bind, len(inputs.backends))
+        for row in lb.servers_state():
+            want = "drain" if row["address"] in inputs.drain else "ready"
+            if row["admin"] != want:
+                lb.set_server_state(row["backend"], row["server"], want)
+                ctx.log("backend %s: %s -> %s", row["address"], row["admin"], want)
+        host = inputs.advertise_host or ("127.0.0.1" if inputs.bind_host in ("0.0.0.0", "::", "") else inputs.bind_host)
+        return self.Outputs(address=f"{host}:{inputs.bind_port}", changed=changed,
+                            servers=lb.servers_state())
+
+
+class BackendState(Brick):
+    """Drain, re-enable or take down one backend of an HAProxy balancer, live.
+
+    Uses HAProxy's runtime API: no reload, takes effect at once.
+    - `drain`: no new requests; requests already running finish. With `wait_idle_s`
+      the brick waits (up to that long) until the backend has no open sessions, so a
+      following restart of that backend drops nothing.
+    - `ready`: back in rotation.
+    - `maint`: out of rotation at once, including health checks.
+    """
+
+    id = "lb.backend_state"
+    title = "Backend state"
+    category = "lb"
+
+    class Inputs(Ports):
+        host: HostRef = Field(description="Host that runs the balancer")
+        name: str = Field(description="Balancer name, as given to the HAProxy brick")
+        backend: Address = Field(description="Backend address, host:port")
+        state: Literal["drain", "ready", "maint"] = Field(description="The state to set")
+        wait_idle_s: float = Field(default=0, ge=0, description="After drain/maint, wait until no sessions are open")
+
+    class Outputs(Ports):
+        backend: Address
+        state: str
+        previous: str
+        sessions: int
+
+    def run(self, ctx: Context, inputs: Inputs) -> Outputs:
+        lb = ctx.runtime.haproxy(inputs.name)
+        if not lb.running():
+            raise BrickFailed(f"load balancer {inputs.name} is not running on this host")
+        row = _find(lb, inputs.backend)
+        lb.set_server_state(row["backend"], row["server"], inputs.state)
+        ctx.log("backend %s: %s -> %s", inputs.backend, row["admin"], inputs.state)
+        sessions = _find(lb, inputs.backend)["sessions"]
+        deadline = time.monotonic() + inputs.wait_idle_s
+        while inputs.state != "ready" and sessions and time.monotonic() < deadline:
+            ctx.sleep(0.2)
+            sessions = _find(lb, inputs.backend)["sessions"]
+        if inputs.wait_idle_s and sessions and inputs.state != "ready":
+            raise BrickFailed(f"backend {inputs.backend} still has {sessions} open session(s) "
+                              f"after {inputs.wait_idle_s}s")
+        return self.Outputs(backend=inputs.backend, state=inputs.state, previous=row["admin"],
+                            sessions=sessions)

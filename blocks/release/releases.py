@@ -1,0 +1,111 @@
+"""Release bricks: stage a service's release on a host ahead of time, then switch to it."""
+from __future__ import annotations
+
+from pydantic import Field
+
+from nebhx import Brick, BrickFailed, Context, HostRef, Ports
+from nebhx.runtime.releases import Releases
+
+
+def _releases(ctx: Context, host: str) -> Releases:
+    if ctx.runtime.name != host:
+        raise BrickFailed(f"this brick is for host {host!r} but runs on {ctx.runtime.name!r}")
+    return ctx.runtime.releases
+
+
+class Stage(Brick):
+    """Prepare a release of a service on a host, ready to switch to in an instant.
+
+    The release lands in `<host home>/services/<service>/releases/<id>/`. `source` is one of:
+
+    - a path on the host: an archive (`.tar`, `.tar.gz`, `.tgz`, `.tar.bz2`, `.tar.xz`,
+      `.zip`) is extracted, a file or a directory is copied;
+    - an `http://` or `https://` URL: `sha256` is required; the download is streamed to a
+      temporary file and checked before anything is staged (404, network errors and a
+      checksum mismatch fail the node and leave nothing behind);
+    - `pip:SPEC` (e.g. `pip:myapp==1.4.2`): installed into a new virtualenv at
+      `<release>/venv`; `find_links` installs from a wheel folder only, `index_url` from
+      another package index.
+
+    The release is built under a temporary name and renamed into place, so a failure
+    never leaves half a release. `release_id` defaults to the first 12 hex digits of the
+    source's sha256. Staging an id that is already there changes nothing (`changed` is
+    false); staging *other* content under an existing id fails.
+
+    Retention: after staging, only the newest `keep` releases stay, plus pinned ones and
+    the current and previous releases. `pin` marks this release to be kept for good.
+    """
+
+    id = "release.stage"
+    title = "Stage release"
+    category = "release"
+    icon = "box-seam"
+
+    class Inputs(Ports):
+        host: HostRef = Field(description="The host to stage on")
+        service: str = Field(description="Service name, e.g. 'billing'", min_length=1)
+        source: str = Field(description="Path, http(s) URL or pip:SPEC", min_length=1)
+        sha256: str | None = Field(default=None,
+                                   description="Expected sha256 of the file (required for URLs)")
+        release_id: str | None = Field(default=None,
+                                       description="Release id; default: sha256 prefix of the source")
+        keep: int = Field(default=3, ge=1, description="How many recent releases to keep")
+        pin: bool = Field(default=False, description="Keep this release regardless of `keep`")
+        find_links: str | None = Field(default=None,
+                                       description="pip: install only from this wheel folder/URL")
+        index_url: str | None = Field(default=None, description="pip: package index to use")
+
+    class Outputs(Ports):
+        release: str = Field(description="The release id, for release.switch")
+        path: str = Field(description="Where the release is on the host")
+        changed: bool = Field(description="False when the release was already staged")
+        removed: list[str] = Field(default_factory=list,
+                                   description="Old releases removed by retention")
+
+    def run(self, ctx: Context, inputs: Inputs) -> Outputs:
+        rel = _releases(ctx, inputs.host)
+        staged = rel.stage(inputs.service, inputs.source, sha256=inputs.sha256,
+                           release_id=inputs.release_id or None, keep=inputs.keep,
+                           pin=inputs.pin, find_links=inputs.find_links,
+                           index_url=inputs.index_url, ctx=ctx)
+        if staged.removed:
+            ctx.log("retention removed %s", ", ".join(staged.removed))
+        return self.Outputs(release=staged.id, path=str(staged.path), changed=staged.changed,
+                            removed=list(staged.removed))
+
+
+class Switch(Brick):
+    """Make a staged release the current one of a service on a host.
+
+    `<service>/current` is re-pointed at the release in one atomic rename, so anything
+    that starts the service sees the old release or the new, never neither. The release
+    it replaced is remembered as `<service>/previous` (output `previous`): switch back to
+    it to roll back. Switching to the release that is already current changes nothing.
+
+    Restart the service afterwards (a running process keeps its old files open).
+    """
+
+    id = "release.switch"
+    title = "Switch release"
+    category = "release"
+    icon = "arrow-left-right"
+
+    class Inputs(Ports):
+        host: HostRef = Field(description="The host to switch on")
+        service: str = Field(description="Service name", min_length=1)
+        release: str = Field(description="A staged release id, from release.stage", min_length=1)
+
+    class Outputs(Ports):
+        previous: str | None = Field(default=None,
+                                     description="The release that was current before (for rollback)")
+        current: str = Field(description="The release that is current now")
+        path: str = Field(description="The service's `current` link on the host")
+        changed: bool = Field(description="False when it was already current")
+
+    def run(self, ctx: Context, inputs: Inputs) -> Outputs:
+        rel = _releases(ctx, inputs.host)
+        previous, current, changed = rel.switch(inputs.service, inputs.release)
+        ctx.log("%s: current %s -> %s%s", inputs.service, previous or "(none)", current,
+                "" if changed else " (already current)")
+        return self.Outputs(previous=previous, current=current, changed=changed,
+                            path=str(rel.dir(inputs.service) / "current"))

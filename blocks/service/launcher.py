@@ -1,0 +1,204 @@
+"""Launcher bricks: run a service under the host's process supervisor, and stop it."""
+from __future__ import annotations
+
+import errno
+import shlex
+import socket
+from pathlib import Path
+
+from pydantic import Field
+
+from nebhx import Address, Brick, BrickFailed, Context, HostRef, Ports
+from nebhx.runtime.probes import ProbeResult, command_probe, http_probe, tcp_probe, wait_until
+from nebhx.runtime.supervisor import Supervisor
+
+PLACEHOLDERS = ("release", "config", "data", "port")
+
+
+def program_name(service: str, instance: str) -> str:
+    return f"{service}-{instance}" if instance else service
+
+
+def port_in_use(port: int) -> bool:
+    """True when something already listens on ``port`` (any local address)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(("0.0.0.0", port))
+        except OSError as exc:
+            return exc.errno == errno.EADDRINUSE
+    return False
+
+
+class RunService(Brick):
+    """Run a service as a supervised process and wait until it is ready.
+
+    The process runs under the host's supervisord: it is restarted when it dies, its
+    output is kept in log files, and it keeps running after this brick ends. Running
+    the brick again with the same inputs changes nothing; with other inputs (a new
+    release, config or env) the process is restarted with them.
+
+    **command** may use placeholders, filled in (shell-quoted) before start:
+    `{release}` the release folder, `{config}` the config path, `{data}` the data
+    folder, `{port}` the port. Example:
+    `python3 {release}/webapp.py --port {port} --config {config}/app.json --data {data}`.
+    The command is not run through a shell; wrap it in `sh -c '...'` if you need one.
+
+    **release_path** defaults to the service's current release
+    (`<home>/services/<service>/current`); the process starts in that folder.
+
+    **Readiness**: set one of `ready_http` (a path such as `/health`, requested on
+    127.0.0.1:port, must answer 200), `ready_tcp` (the port accepts connections) or
+    `ready_command` (exit code 0). Without any, the process only has to stay up for
+    `start_secs`. When the service is not ready within `ready_timeout_s` the node
+    fails with the probe's last error and the end of the program's stderr, and the
+    program is stopped and removed, so no half-started process is left behind.
+
+    **Restarts**: a process that dies after it has started is restarted at once. A
+    start that does not last `start_secs` is a failed start; after `max_restarts`
+    failed starts in a row supervisord gives up (it waits 1 s, 2 s, 3 s ... between them).
+
+    Fails at once when `port` is already taken by another process.
+    """
+
+    id = "service.run"
+    title = "Run service"
+    category = "service"
+
+    class Inputs(Ports):
+        host: HostRef = Field(description="Host that runs the service")
+        service: str = Field(description="Service name, e.g. 'shop-api'", pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+        instance: str = Field(default="", pattern=r"^[A-Za-z0-9_.-]*$",
+                              description="Instance name when one host runs several copies (e.g. 'a', '8001')")
+        command: str = Field(description="Command line; may use {release}, {config}, {data}, {port}")
+        release_path: str | None = Field(default=None, description="Release folder; default: the service's current release")
+        config_path: str | None = Field(default=None, description="Rendered config file or folder, for {config}")
+        data_path: str | None = Field(default=None, description="Data folder, for {data}")
+        port: int | None = Field(default=None, ge=1, le=65535, description="Port the service listens on")
+        env: dict[str, str] = Field(default_factory=dict, description="Extra environment variables")
+        ready_http: str | None = Field(default=None, description="HTTP path that must answer 200, e.g. /health")
+        ready_tcp: bool = Field(default=False, description="Ready when the port accepts connections")
+        ready_command: str | None = Field(default=None, description="Shell command that exits 0 when ready")
+        ready_timeout_s: float = Field(default=30, gt=0, description="How long to wait for readiness")
+        max_restarts: int = Field(default=3, ge=0, description="Failed starts in a row before giving up")
+        start_secs: int = Field(default=1, ge=0, description="Seconds a start must last to count as started")
+        advertise_host: str = Field(default="127.0.0.1", description="Host part of the address output")
+
+    class Outputs(Ports):
+        address: Address
+        pid: int
+        program: str
+        changed: bool
+
+    def run(self, ctx: Context, inputs: Inputs) -> Outputs:
+        sv: Supervisor = ctx.runtime.supervisor
+        name = program_name(inputs.service, inputs.instance)
+        release = Path(inputs.release_path or ctx.runtime.home / "services" / inputs.service / "current")
+        if not release.is_dir():
+            raise BrickFailed(f"release folder {release} does not exist: stage a release first")
+        command = self.fill(inputs, release)
+        current = sv.status(name)
+        if inputs.port and not (current and current.up) and port_in_use(inputs.port):
+            raise BrickFailed(f"port {inputs.port} is already in use on host {ctx.runtime.name} "
+                              "by another process")
+        changed = sv.ensure_program(name, command, cwd=str(release), env=inputs.env,
+                                    start_secs=inputs.start_secs, start_retries=inputs.max_restarts)
+        ctx.log("program %s %s", name, "installed/updated" if changed else "unchanged")
+        if not changed and not (current and current.up):
+            sv.start(name)
+        result = self.wait_ready(ctx, sv, name, inputs)
+        status = sv.status(name)
+        if not result.ok or status is None or not status.up:
+            self.give_up(ctx, sv, name, result)
+        ctx.log("%s ready: %s (pid %s)", name, result.summary(), status.pid)
+        address = f"{inputs.advertise_host}:{inputs.port}" if inputs.port else inputs.advertise_host
+        return self.Outputs(address=address, pid=status.pid, program=name, changed=changed)
+
+    @staticmethod
+    def fill(inputs: Inputs, release: Path) -> str:
+        values = {"release": str(release), "config": inputs.config_path, "data": inputs.data_path,
+                  "port": str(inputs.port) if inputs.port else None}
+        command = inputs.command
+        for key in PLACEHOLDERS:
+            if "{" + key + "}" in command:
+                if not values[key]:
+                    raise BrickFailed(f"command uses {{{key}}} but input '{key}"
+                                      f"{'' if key == 'port' else '_path'}' is not set")
+                command = command.replace("{" + key + "}", shlex.quote(values[key]))
+        return command
+
+    @staticmethod
+    def wait_ready(ctx: Context, sv: Supervisor, name: str, inputs: Inputs) -> ProbeResult:
+        if inputs.ready_http:
+            if not inputs.port:
+                raise BrickFailed("ready_http needs a port")
+            path = "/" + inputs.ready_http.lstrip("/")
+            probe = lambda: http_probe(f"http://127.0.0.1:{inputs.port}{path}", timeout=2)  # noqa: E731
+        elif inputs.ready_tcp:
+            if not inputs.port:
+                raise BrickFailed("ready_tcp needs a port")
+            probe = lambda: tcp_probe(f"127.0.0.1:{inputs.port}", timeout=2)  # noqa: E731
+        elif inputs.ready_command:
+            probe = lambda: command_probe(inputs.ready_command, timeout=10)  # noqa: E731
+        else:
+            probe = lambda: _running_probe(sv, name)  # noqa: E731
+
+        def abort() -> str | None:
+            st = sv.status(name)
+            if st is None or st.state in ("FATAL", "STOPPED"):  # EXITED may be a restart
+                return f"program {name} is {st.state if st else 'gone'}"
+            return None
+
+        return wait_until(probe, inputs.ready_timeout_s, 0.3, ctx, abort=abort)
+
+    @staticmethod
+    def give_up(ctx: Context, sv: Supervisor, name: str, result: ProbeResult) -> None:
+        stderr = sv.tail(name, "stderr", 800).strip()
+        sv.remove(name)  # stops it too: a service that never got ready must not linger
+        ctx.log("%s not ready; program stopped and removed", name)
+        detail = f"; stderr: {stderr[-600:]}" if stderr else ""
+        raise BrickFailed(ctx.mask(f"{name} did not become ready after {result.attempts} "
+                                   f"attempt(s): {result.error}{detail}"))
+
+
+def _running_probe(sv: Supervisor, name: str) -> ProbeResult:
+    st = sv.status(name)
+    ok = st is not None and st.state == "RUNNING"
+    return ProbeResult(ok, "process", name, 0.0, body=st.description if st else "",
+                       error=None if ok else f"state {st.state if st else 'unknown'}")
+
+
+class StopService(Brick):
+    """Stop a service started by **Run service** (and optionally forget it).
+
+    The process gets TERM, then KILL after its stop timeout. With `remove` the program
+    is also removed from the supervisor, so it does not come back when the host's
+    supervisor restarts. Stopping a service that is not running succeeds.
+    """
+
+    id = "service.stop"
+    title = "Stop service"
+    category = "service"
+
+    class Inputs(Ports):
+        host: HostRef = Field(description="Host that runs the service")
+        service: str = Field(description="Service name")
+        instance: str = Field(default="", description="Instance name, if any")
+        remove: bool = Field(default=False, description="Also remove the program definition")
+
+    class Outputs(Ports):
+        program: str
+        was_running: bool
+
+    def run(self, ctx: Context, inputs: Inputs) -> Outputs:
+        sv: Supervisor = ctx.runtime.supervisor
+        name = program_name(inputs.service, inputs.instance)
+        status = sv.status(name)
+        was_running = bool(status and status.up)
+        if status is not None:
+            sv.stop(name)
+        if inputs.remove:
+            sv.remove(name)
+        ctx.log("%s stopped%s (was %s)", name, " and removed" if inputs.remove else "",
+                status.state if status else "unknown")
+        return self.Outputs(program=name, was_running=was_running)

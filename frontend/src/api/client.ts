@@ -1,0 +1,79 @@
+// The typed API client, generated from frontend/openapi.json (npm run openapi).
+import createClient from "openapi-fetch";
+import type { paths } from "./schema";
+import type {
+  GraphDoc, GraphInfo, GraphSummary, Palette, Problem, Run, RunSummary,
+} from "../types";
+
+export const api = createClient<paths>({ baseUrl: "" });
+
+export class ApiError extends Error {
+  constructor(readonly status: number, readonly detail: unknown) {
+    super(describe(status, detail));
+  }
+  get problems(): Problem[] {
+    return Array.isArray(this.detail) ? (this.detail as Problem[]) : [];
+  }
+}
+
+function describe(status: number, detail: unknown): string {
+  if (typeof detail === "string") return detail;
+  if (Array.isArray(detail)) {
+    return detail.map((d) => (d && typeof d === "object" && "message" in d ? String(d.message)
+      : d && typeof d === "object" && "msg" in d ? String(d.msg) : JSON.stringify(d))).join("; ");
+  }
+  return `request failed (${status})`;
+}
+
+type Result = { data?: unknown; error?: unknown; response: Response };
+
+async function unwrap<T>(call: Promise<Result>): Promise<T> {
+  const { data, error, response } = await call;
+  if (!response.ok) {
+    const detail = error && typeof error === "object" && "detail" in error ? error.detail : error;
+    throw new ApiError(response.status, detail);
+  }
+  return data as T;
+}
+
+// The request bodies are checked against our own types; the generated ones are looser.
+type Body = never;
+
+export const Api = {
+  bricks: () => unwrap<Palette>(api.GET("/api/bricks")),
+  reloadBricks: () => unwrap<Palette>(api.POST("/api/bricks/reload")),
+  validate: (doc: GraphDoc, signal?: AbortSignal) =>
+    unwrap<{ ok: boolean; problems: Problem[] }>(
+      api.POST("/api/graphs/validate", { body: doc as unknown as Body, signal })),
+  graphs: () => unwrap<GraphSummary[]>(api.GET("/api/graphs")),
+  graph: (id: string) => unwrap<GraphInfo>(api.GET("/api/graphs/{graph_id}", { params: { path: { graph_id: id } } })),
+  revision: (id: string, n: number | "latest") =>
+    unwrap<GraphDoc>(api.GET("/api/graphs/{graph_id}/revisions/{number}",
+      { params: { path: { graph_id: id, number: String(n) } } })),
+  create: (doc: GraphDoc) =>
+    unwrap<{ id: string; name: string; revision: number }>(api.POST("/api/graphs", { body: doc as unknown as Body })),
+  save: (id: string, doc: GraphDoc) =>
+    unwrap<{ id: string; name: string; revision: number }>(
+      api.PUT("/api/graphs/{graph_id}", { params: { path: { graph_id: id } }, body: doc as unknown as Body })),
+  runs: (graphId: string) =>
+    unwrap<RunSummary[]>(api.GET("/api/runs", { params: { query: { graph_id: graphId } } })),
+  run: (id: string) => unwrap<Run>(api.GET("/api/runs/{run_id}", { params: { path: { run_id: id } } })),
+  startRun: (body: { graph_id: string; revision?: number; inputs: Record<string, unknown> }) =>
+    unwrap<Run>(api.POST("/api/runs", { body: body as unknown as Body })),
+  cancel: (id: string) =>
+    unwrap<Run>(api.POST("/api/runs/{run_id}/cancel", { params: { path: { run_id: id } } })),
+  retry: (id: string, node: string) =>
+    unwrap<Run>(api.POST("/api/runs/{run_id}/nodes/{node}/retry", { params: { path: { run_id: id, node } } })),
+  decide: (id: string, node: string, verdict: "approve" | "reject", by: string, comment: string) => {
+    const opts = { params: { path: { run_id: id, node } }, body: { by, comment } as unknown as Body };
+    return unwrap<Run>(verdict === "approve"
+      ? api.POST("/api/runs/{run_id}/nodes/{node}/approve", opts)
+      : api.POST("/api/runs/{run_id}/nodes/{node}/reject", opts));
+  },
+  log: (id: string, node: string) =>
+    unwrap<string>(api.GET("/api/runs/{run_id}/nodes/{node}/log",
+      { params: { path: { run_id: id, node } }, parseAs: "text" })),
+};
+
+export const eventsUrl = (runId: string, after?: number) =>
+  `/api/runs/${encodeURIComponent(runId)}/events${after ? `?after=${after}` : ""}`;

@@ -1,0 +1,57 @@
+import { describe, expect, it } from "vitest";
+import { act, render, screen } from "@testing-library/react";
+import { ReactFlow, ReactFlowProvider } from "@xyflow/react";
+import palette from "../test/palette.json";
+import { indexPalette, PaletteContext } from "../lib/palette";
+import { problemStore, runStore } from "../lib/overlay";
+import type { Palette } from "../types";
+import { BrickNode } from "./BrickNode";
+import type { BrickNode as BrickNodeType } from "../lib/graphDoc";
+
+const nodeTypes = { brick: BrickNode };
+
+function renderNode(node: BrickNodeType) {
+  return render(
+    <PaletteContext.Provider value={indexPalette(palette as Palette)}>
+      <ReactFlowProvider>
+        <div style={{ width: 800, height: 600 }}>
+          <ReactFlow nodes={[node]} edges={[]} nodeTypes={nodeTypes} />
+        </div>
+      </ReactFlowProvider>
+    </PaletteContext.Provider>,
+  );
+}
+
+const share: BrickNodeType = { id: "share", type: "brick", position: { x: 0, y: 0 },
+  data: { brick: "core.share_settings", params: {}, extra: {}, label: "Files" } };
+
+describe("BrickNode", () => {
+  it("shows one handle per port, named after the port, and marks required inputs", () => {
+    const { container } = renderNode(share);
+    const ids = [...container.querySelectorAll(".react-flow__handle")].map((h) => h.getAttribute("data-handleid"));
+    expect(ids).toEqual(expect.arrayContaining(["address", "share", "login", "password", "unc", "settings", "mount_options",
+                                                 "__order_in", "__order_out"]));
+    expect(screen.getByText("Files")).toBeTruthy();
+    expect(screen.getByText("core.share_settings")).toBeTruthy();
+    expect(screen.getByTestId("port-in-address").querySelector(".nbx-required")).toBeTruthy();
+    const pw = screen.getByTestId("port-in-password").querySelector(".react-flow__handle") as HTMLElement;
+    expect(pw.style.background).toBe("rgb(220, 38, 38)");
+  });
+
+  it("draws problems on the port and run status with duration", () => {
+    renderNode(share);
+    act(() => {
+      problemStore.set({ share: [{ node: "share", port: "address", code: "required", message: "address is required", path: "" }] });
+      runStore.set({ share: { status: "succeeded", attempt: 1, inputs: null, outputs: null, error: null,
+                              started_at: null, finished_at: null, duration_s: 1.25, host: null } });
+    });
+    expect(screen.getByTestId("port-in-address").className).toContain("nbx-port-bad");
+    expect(screen.getByTestId("status-share").textContent).toBe("succeeded · 1.3 s");
+    act(() => { problemStore.set({}); runStore.set({}); });
+  });
+
+  it("says when the brick is unknown", () => {
+    renderNode({ ...share, data: { ...share.data, brick: "nope.gone" } });
+    expect(screen.getByText("unknown brick")).toBeTruthy();
+  });
+});

@@ -1,0 +1,99 @@
+import { memo, useState, type KeyboardEvent } from "react";
+import { Handle, Position, useReactFlow, type NodeProps } from "@xyflow/react";
+import type { BrickNode as BrickNodeType } from "../lib/graphDoc";
+import { problemStore, runStore, useEntry } from "../lib/overlay";
+import { typeColor, usePalette } from "../lib/palette";
+import { ORDER_IN, ORDER_OUT } from "../lib/wiring";
+import type { Port } from "../types";
+import { formatDuration } from "../lib/format";
+
+const PortRow = memo(function PortRow({ port, side, bad }: { port: Port; side: "in" | "out"; bad?: string }) {
+  const color = typeColor(port.type);
+  const title = `${port.title || port.name}: ${port.type}${port.required ? " (required)" : ""}` +
+    (port.description ? ` - ${port.description}` : "") + (bad ? `\n${bad}` : "");
+  return (
+    <div className={`nbx-port nbx-port-${side}${bad ? " nbx-port-bad" : ""}`} title={title}
+         data-port={port.name} data-testid={`port-${side}-${port.name}`}>
+      <Handle id={port.name} type={side === "in" ? "target" : "source"}
+              position={side === "in" ? Position.Left : Position.Right}
+              className="nbx-handle" style={{ background: color, borderColor: color }} />
+      <span className="nbx-port-name">
+        {port.name}
+        {side === "in" && port.required && <span className="nbx-required" aria-label="required">*</span>}
+      </span>
+      <span className="nbx-port-type" style={{ color }}>{port.type}</span>
+    </div>
+  );
+});
+
+function Label({ id, label, fallback, editable }: { id: string; label?: string; fallback: string; editable: boolean }) {
+  const { updateNodeData } = useReactFlow();
+  const [editing, setEditing] = useState(false);
+  if (editing) {
+    const done = (value: string) => {
+      setEditing(false);
+      updateNodeData(id, { label: value.trim() || undefined });
+    };
+    return (
+      <input className="form-control form-control-sm nodrag nbx-label-input" autoFocus
+             defaultValue={label ?? ""} placeholder={fallback} aria-label="Node label"
+             onBlur={(e) => done(e.currentTarget.value)}
+             onKeyDown={(e: KeyboardEvent<HTMLInputElement>) => {
+               e.stopPropagation();
+               if (e.key === "Enter") done(e.currentTarget.value);
+               if (e.key === "Escape") setEditing(false);
+             }} />
+    );
+  }
+  return (
+    <span className="nbx-node-title" title={editable ? "Double-click to rename" : undefined}
+          onDoubleClick={() => editable && setEditing(true)}>
+      {label || fallback}
+    </span>
+  );
+}
+
+function BrickNodeView({ id, data, selected, isConnectable }: NodeProps<BrickNodeType>) {
+  const { byId } = usePalette();
+  const spec = byId.get(data.brick);
+  const problems = useEntry(problemStore, id);
+  const run = useEntry(runStore, id);
+  const badPort = (name: string) => problems?.filter((p) => p.port === name).map((p) => p.message).join("; ");
+  const nodeProblems = problems?.filter((p) => !p.port) ?? [];
+  const status = run?.status;
+  const cls = ["nbx-node", selected ? "selected" : "", problems?.length ? "nbx-node-bad" : "",
+               status ? `nbx-status-${status}` : ""].join(" ");
+  return (
+    <div className={cls} data-testid={`node-${id}`} data-status={status ?? ""}>
+      <Handle id={ORDER_IN} type="target" position={Position.Top} className="nbx-order"
+              title="Order: runs after" isConnectable={isConnectable} />
+      <div className="nbx-node-head">
+        {spec?.icon && <span className="nbx-icon">{spec.icon}</span>}
+        <Label id={id} label={data.label} fallback={spec?.title ?? data.brick} editable={isConnectable} />
+        {status && (
+          <span className={`nbx-badge nbx-badge-${status}`} data-testid={`status-${id}`}>
+            {status}{run?.duration_s != null ? ` · ${formatDuration(run.duration_s)}` : ""}
+          </span>
+        )}
+      </div>
+      <div className="nbx-node-ids">
+        <code>{data.brick}</code> · <code>{id}</code>
+      </div>
+      {!spec && <div className="nbx-node-error">unknown brick</div>}
+      {nodeProblems.map((p, i) => <div key={i} className="nbx-node-error">{p.message}</div>)}
+      {run?.error && <div className="nbx-node-error" data-testid={`error-${id}`}>{run.error}</div>}
+      <div className="nbx-ports">
+        <div className="nbx-col">
+          {spec?.inputs.map((p) => <PortRow key={p.name} port={p} side="in" bad={badPort(p.name)} />)}
+        </div>
+        <div className="nbx-col nbx-col-out">
+          {spec?.outputs.map((p) => <PortRow key={p.name} port={p} side="out" bad={badPort(p.name)} />)}
+        </div>
+      </div>
+      <Handle id={ORDER_OUT} type="source" position={Position.Bottom} className="nbx-order"
+              title="Order: runs before" isConnectable={isConnectable} />
+    </div>
+  );
+}
+
+export const BrickNode = memo(BrickNodeView);

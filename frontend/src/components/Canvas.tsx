@@ -1,0 +1,106 @@
+import { useCallback, type DragEvent } from "react";
+import {
+  Background, Controls, MiniMap, ReactFlow, addEdge, useReactFlow,
+  type Connection, type Edge, type FinalConnectionState, type IsValidConnection,
+  type OnEdgesChange, type OnNodesChange,
+} from "@xyflow/react";
+import { BrickNode } from "./BrickNode";
+import type { BrickNode as BrickNodeType } from "../lib/graphDoc";
+import { usePalette } from "../lib/palette";
+import { connectionProblem, isControl, type WireEnds } from "../lib/wiring";
+import { runStore } from "../lib/overlay";
+
+// Module level: React Flow must get the same object on every render.
+const nodeTypes = { brick: BrickNode };
+const proOptions = { hideAttribution: true };
+const deleteKeys = ["Delete", "Backspace"];
+const multiKeys = ["Shift", "Meta", "Control"];
+export const BRICK_MIME = "application/x-nebhx-brick";
+
+const statusColor: Record<string, string> = {
+  succeeded: "#198754", failed: "#dc3545", running: "#0d6efd", waiting: "#fd7e14",
+  queued: "#6c757d", cancelled: "#adb5bd", skipped: "#adb5bd",
+};
+const minimapColor = (n: { id: string }) => statusColor[runStore.get()[n.id]?.status ?? ""] ?? "#6c8ebf";
+
+interface Props {
+  nodes: BrickNodeType[];
+  edges: Edge[];
+  onNodesChange: OnNodesChange<BrickNodeType>;
+  onEdgesChange: OnEdgesChange;
+  setEdges: (update: (edges: Edge[]) => Edge[]) => void;
+  readOnly: boolean;
+  onDropBrick: (brick: string, position: { x: number; y: number }) => void;
+  onRefuse: (reason: string) => void;
+}
+
+export function Canvas({ nodes, edges, onNodesChange, onEdgesChange, setEdges, readOnly,
+                         onDropBrick, onRefuse }: Props) {
+  const { screenToFlowPosition, getNode, getEdges } = useReactFlow<BrickNodeType>();
+  const palette = usePalette();
+
+  const problemOf = useCallback((c: WireEnds) => connectionProblem(c, {
+    brickOf: (id) => palette.byId.get(getNode(id)?.data.brick ?? ""),
+    edges: getEdges(),
+    parents: palette.parents,
+  }), [palette, getNode, getEdges]);
+
+  const isValidConnection: IsValidConnection = useCallback(
+    (c) => problemOf(c) === null, [problemOf]);
+
+  const onConnect = useCallback((c: Connection) => {
+    const control = isControl(c);
+    const id = control ? `${c.source}->${c.target}` : `${c.source}.${c.sourceHandle}->${c.target}.${c.targetHandle}`;
+    setEdges((es) => addEdge({ ...c, id, ...(control ? { className: "nbx-control" } : {}) }, es));
+  }, [setEdges]);
+
+  const onConnectEnd = useCallback((_: MouseEvent | TouchEvent, state: FinalConnectionState) => {
+    if (state.isValid !== false || !state.fromHandle || !state.toHandle) return;
+    const from = state.fromHandle.type === "source" ? state.fromHandle : state.toHandle;
+    const to = state.fromHandle.type === "source" ? state.toHandle : state.fromHandle;
+    const why = problemOf({ source: from.nodeId, sourceHandle: from.id, target: to.nodeId, targetHandle: to.id });
+    if (why) onRefuse(`Wire refused: ${why}`);
+  }, [problemOf, onRefuse]);
+
+  const onDragOver = useCallback((e: DragEvent) => {
+    if (!e.dataTransfer.types.includes(BRICK_MIME)) return;
+    e.preventDefault();
+    e.dataTransfer.dropEffect = "copy";
+  }, []);
+
+  const onDrop = useCallback((e: DragEvent) => {
+    const brick = e.dataTransfer.getData(BRICK_MIME);
+    if (!brick || readOnly) return;
+    e.preventDefault();
+    onDropBrick(brick, screenToFlowPosition({ x: e.clientX, y: e.clientY }));
+  }, [onDropBrick, readOnly, screenToFlowPosition]);
+
+  return (
+    <ReactFlow<BrickNodeType>
+      nodes={nodes}
+      edges={edges}
+      nodeTypes={nodeTypes}
+      onNodesChange={onNodesChange}
+      onEdgesChange={onEdgesChange}
+      onConnect={onConnect}
+      onConnectEnd={onConnectEnd}
+      isValidConnection={isValidConnection}
+      onDragOver={onDragOver}
+      onDrop={onDrop}
+      nodesDraggable={!readOnly}
+      nodesConnectable={!readOnly}
+      deleteKeyCode={readOnly ? null : deleteKeys}
+      multiSelectionKeyCode={multiKeys}
+      selectionOnDrag={false}
+      onlyRenderVisibleElements
+      colorMode="system"
+      minZoom={0.05}
+      fitView
+      proOptions={proOptions}
+    >
+      <Background gap={20} />
+      <MiniMap pannable zoomable nodeColor={minimapColor} />
+      <Controls showInteractive={false} />
+    </ReactFlow>
+  );
+}

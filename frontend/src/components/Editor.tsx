@@ -1,0 +1,235 @@
+import { useCallback, useEffect, useMemo, useRef, useState } from "react";
+import { useReactFlow } from "@xyflow/react";
+import { Api } from "../api/client";
+import { docJson, emptyMeta, freshId, pasteFragment, selectionDoc, type BrickNode } from "../lib/graphDoc";
+import { autoLayout } from "../lib/layout";
+import { indexPalette, PaletteContext, emptyPalette } from "../lib/palette";
+import { useGraphFile } from "../hooks/useGraphFile";
+import { useRunWatch } from "../hooks/useRunWatch";
+import { useShortcuts } from "../hooks/useShortcuts";
+import { useValidation } from "../hooks/useValidation";
+import type { GraphDoc, RunSummary } from "../types";
+import { Canvas } from "./Canvas";
+import { HelpDialog } from "./HelpDialog";
+import { ImportDialog } from "./ImportDialog";
+import { OpenDialog } from "./OpenDialog";
+import { PalettePanel } from "./PalettePanel";
+import { RunDialog } from "./RunDialog";
+import { SidePanel } from "./SidePanel";
+import { Toasts, useToasts } from "./Toasts";
+import { Toolbar, type ToolbarAction } from "./Toolbar";
+
+type Dialog = null | "open" | "import" | "help" | "run";
+
+function download(name: string, text: string) {
+  const url = URL.createObjectURL(new Blob([text], { type: "application/json" }));
+  const a = Object.assign(document.createElement("a"), { href: url, download: name });
+  document.body.appendChild(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 1000);
+}
+
+export function Editor() {
+  const flow = useReactFlow<BrickNode>();
+  const { toasts, push, dismiss } = useToasts();
+  const fail = useCallback((e: unknown) => push((e as Error).message ?? String(e), "danger"), [push]);
+  const [palette, setPalette] = useState(emptyPalette);
+  const [paletteLoading, setPaletteLoading] = useState(false);
+  const [dialog, setDialog] = useState<Dialog>(null);
+  const [tab, setTab] = useState("node");
+  const [runId, setRunId] = useState<string | null>(null);
+  const [runs, setRuns] = useState<RunSummary[]>([]);
+  const clipboard = useRef<GraphDoc | null>(null);
+  const { problems, validate } = useValidation();
+  const g = useGraphFile(validate);
+  const { nodes, setNodes, edges, setEdges, meta, file } = g;
+  const { run, revive } = useRunWatch(runId, (m) => push(m, "danger"));
+  const selected = useMemo(() => nodes.filter((n) => n.selected), [nodes]);
+  // Show the whole graph whenever another graph or revision is put on the canvas.
+  const shown = `${file.id}@${file.revision}`;
+  useEffect(() => {
+    const t = setTimeout(() => void flow.fitView({ duration: 200 }), 60);
+    return () => clearTimeout(t);
+  }, [shown, flow]);
+  const readOnly = file.readOnly;
+
+  const loadPalette = useCallback(async (reload: boolean) => {
+    setPaletteLoading(true);
+    try {
+      const p = reload ? await Api.reloadBricks() : await Api.bricks();
+      setPalette(indexPalette(p));
+      if (reload) push(`Palette reloaded: ${p.bricks.length} bricks`, "success");
+    } catch (e) {
+      fail(e);
+    } finally {
+      setPaletteLoading(false);
+    }
+  }, [push, fail]);
+  useEffect(() => { void loadPalette(false); }, [loadPalette]);
+
+  const refreshRuns = useCallback((graphId: string | null) => {
+    if (!graphId) return setRuns([]);
+    Api.runs(graphId).then(setRuns).catch(fail);
+  }, [fail]);
+  useEffect(() => refreshRuns(file.id), [file.id, refreshRuns, run?.status]);
+
+  const addNode = useCallback((brick: string, position: { x: number; y: number }) => {
+    setNodes((ns) => {
+      const id = freshId(brick, new Set(ns.map((n) => n.id)));
+      const node: BrickNode = { id, type: "brick", position, selected: true, data: { brick, params: {}, extra: {} } };
+      return [...ns.map((n) => (n.selected ? { ...n, selected: false } : n)), node];
+    });
+    setTab("node");
+  }, [setNodes]);
+
+  const focusNode = useCallback((id: string) => {
+    setNodes((ns) => ns.map((n) => ({ ...n, selected: n.id === id })));
+    void flow.fitView({ nodes: [{ id }], duration: 300, maxZoom: 1.2 });
+  }, [flow, setNodes]);
+
+  const save = useCallback(async () => {
+    try {
+      const res = await g.save();
+      push(`Saved revision ${res.revision}`, "success");
+      return res;
+    } catch (e) {
+      fail(e);
+      return null;
+    }
+  }, [g, push, fail]);
+
+  const startRun = useCallback(async (inputs: Record<string, unknown>) => {
+    setDialog(null);
+    let target = file.id && file.revision !== null && (readOnly || !g.dirty)
+      ? { id: file.id, revision: file.revision } : null;
+    if (!target) target = await save();
+    if (!target) return;
+    try {
+      const r = await Api.startRun({ graph_id: target.id, revision: target.revision, inputs });
+      setRunId(r.id);
+      setTab("run");
+    } catch (e) {
+      fail(e);
+    }
+  }, [file, readOnly, g.dirty, save, fail]);
+
+  const openRun = useCallback(async (id: string) => {
+    try {
+      const r = await Api.run(id);
+      if (r.graph_id && r.revision !== null && (r.graph_id !== file.id || r.revision !== file.revision)) {
+        const info = await Api.graph(r.graph_id);
+        await g.open(r.graph_id, r.revision, info.latest_revision);
+      }
+      setRunId(id);
+      setTab("run");
+    } catch (e) {
+      fail(e);
+    }
+  }, [file, g, fail]);
+
+  const runActions = useMemo(() => {
+    const act = (p: Promise<unknown>) => p.then((r) => revive(r as never)).catch(fail);
+    return {
+      onCancel: () => runId && void act(Api.cancel(runId)),
+      onRetry: (node: string) => runId && void act(Api.retry(runId, node)),
+      onDecide: (node: string, verdict: "approve" | "reject", comment: string) =>
+        runId && void act(Api.decide(runId, node, verdict, "editor", comment)),
+      onOpenRun: (id: string) => void openRun(id),
+      onClose: () => setRunId(null),
+    };
+  }, [runId, revive, fail, openRun]);
+
+  const exportDoc = useCallback((selection: boolean) => {
+    const d = selection ? selectionDoc(meta, nodes, edges) : g.doc();
+    if (selection && !d.nodes.length) return push("Select nodes to export first", "warning");
+    download(`${meta.name || "graph"}${selection ? "-selection" : ""}.json`, docJson(d));
+  }, [g, meta, nodes, edges, push]);
+
+  const importDoc = useCallback((d: GraphDoc, mode: "replace" | "add") => {
+    setDialog(null);
+    if (mode === "replace") {
+      setRunId(null);
+      g.load(d, { id: null, revision: null, latest: null, readOnly: false }, false);
+      setTimeout(() => void flow.fitView({ duration: 200 }), 60);
+    } else {
+      const frag = pasteFragment(d, new Set(nodes.map((n) => n.id)), 0);
+      setNodes((ns) => [...ns.map((n) => ({ ...n, selected: false })), ...frag.nodes]);
+      setEdges((es) => [...es, ...frag.edges]);
+    }
+    push(`Imported ${d.nodes.length} nodes`, "success");
+  }, [g, nodes, setNodes, setEdges, flow, push]);
+
+  const layout = useCallback(async () => {
+    setNodes(await autoLayout(nodes, edges));
+    setTimeout(() => void flow.fitView({ duration: 300 }), 50);
+  }, [nodes, edges, setNodes, flow]);
+
+  const onAction = useCallback((a: ToolbarAction) => {
+    const actions: Record<ToolbarAction, () => unknown> = {
+      new: () => { setRunId(null); g.load({ ...emptyMeta(), nodes: [], edges: [] }, { id: null, revision: null, latest: null, readOnly: false }, true); },
+      open: () => setDialog("open"),
+      save: () => !readOnly && save(),
+      "edit-latest": () => file.id && file.latest && g.open(file.id, file.latest, file.latest).catch(fail),
+      import: () => setDialog("import"),
+      export: () => exportDoc(false),
+      "export-selection": () => exportDoc(true),
+      undo: () => !readOnly && g.history.undo(),
+      redo: () => !readOnly && g.history.redo(),
+      layout: () => !readOnly && layout(),
+      fit: () => flow.fitView({ duration: 300 }),
+      run: () => (meta.inputs.length ? setDialog("run") : startRun({})),
+      help: () => setDialog("help"),
+      problems: () => setTab("problems"),
+    };
+    void actions[a]();
+  }, [g, readOnly, save, file, fail, exportDoc, layout, flow, meta.inputs.length, startRun]);
+
+  useShortcuts({
+    "mod+z": () => onAction("undo"),
+    "mod+shift+z": () => onAction("redo"),
+    "mod+y": () => onAction("redo"),
+    "mod+s": () => onAction("save"),
+    "mod+o": () => onAction("open"),
+    "shift+l": () => onAction("layout"),
+    f: () => onAction("fit"),
+    "?": () => onAction("help"),
+    "mod+a": () => setNodes((ns) => ns.map((n) => ({ ...n, selected: true }))),
+    "mod+c": () => { if (selected.length) clipboard.current = selectionDoc(meta, nodes, edges); },
+    "mod+v": () => {
+      if (!clipboard.current || readOnly) return;
+      const frag = pasteFragment(clipboard.current, new Set(nodes.map((n) => n.id)));
+      clipboard.current = { ...clipboard.current, nodes: clipboard.current.nodes.map((n) => ({
+        ...n, position: { x: n.position.x + 40, y: n.position.y + 40 } })) };
+      setNodes((ns) => [...ns.map((n) => ({ ...n, selected: false })), ...frag.nodes]);
+      setEdges((es) => [...es.map((e) => ({ ...e, selected: false })), ...frag.edges]);
+    },
+  });
+
+  return (
+    <PaletteContext.Provider value={palette}>
+      <div className="nbx-app">
+        <Toolbar name={meta.name} revision={file.revision} readOnly={readOnly} dirty={g.dirty}
+                 canUndo={g.history.canUndo} canRedo={g.history.canRedo} problems={problems.length}
+                 onAction={onAction} />
+        <div className="nbx-main">
+          <PalettePanel onReload={() => void loadPalette(true)} loading={paletteLoading} readOnly={readOnly} />
+          <div className="nbx-canvas" data-testid="canvas">
+            <Canvas nodes={nodes} edges={edges} onNodesChange={g.onNodesChange} onEdgesChange={g.onEdgesChange}
+                    setEdges={setEdges} readOnly={readOnly} onDropBrick={addNode}
+                    onRefuse={(m) => push(m, "danger")} />
+          </div>
+          <SidePanel tab={tab} setTab={setTab} selected={selected} edges={edges} meta={meta}
+                     setMeta={g.setMeta} readOnly={readOnly} problems={problems} onFocus={focusNode}
+                     run={run} runs={runs} runActions={runActions} />
+        </div>
+        <OpenDialog show={dialog === "open"} onHide={() => setDialog(null)} onError={fail}
+                    onOpen={(id, rev, latest) => { setDialog(null); setRunId(null); g.open(id, rev, latest).catch(fail); }} />
+        <ImportDialog show={dialog === "import"} onHide={() => setDialog(null)} onImport={importDoc} />
+        <RunDialog show={dialog === "run"} inputs={meta.inputs} onHide={() => setDialog(null)} onStart={startRun} />
+        <HelpDialog show={dialog === "help"} onHide={() => setDialog(null)} />
+        <Toasts toasts={toasts} dismiss={dismiss} />
+      </div>
+    </PaletteContext.Provider>
+  );
+}

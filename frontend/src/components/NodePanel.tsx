@@ -1,0 +1,123 @@
+import { lazy, Suspense, useMemo } from "react";
+import { Button, Form, InputGroup, Spinner } from "react-bootstrap";
+import { useReactFlow, type Edge } from "@xyflow/react";
+import type { BrickNode, BrickNodeData, GraphMeta } from "../lib/graphDoc";
+import { isRef, refLabel } from "../lib/params";
+import { typeColor, usePalette } from "../lib/palette";
+import { fits } from "../lib/wiring";
+
+const ParamsForm = lazy(() => import("./ParamsForm"));
+const TRIGGERS = ["all_success", "all_done", "any_failed", "all_failed", "always"];
+
+interface Props {
+  node: BrickNode;
+  edges: Edge[];
+  meta: GraphMeta;
+  readOnly: boolean;
+}
+
+export function NodePanel({ node, edges, meta, readOnly }: Props) {
+  const { updateNodeData } = useReactFlow();
+  const { byId, parents } = usePalette();
+  const spec = byId.get(node.data.brick);
+  const { params, extra } = node.data;
+  const update = (patch: Partial<BrickNodeData>) => updateNodeData(node.id, patch);
+  const setParams = (p: Record<string, unknown>) => update({ params: p });
+  const setExtra = (key: string, value: unknown) => {
+    const next = { ...extra };
+    if (value === undefined || value === "" || (key === "trigger" && value === "all_success")) delete next[key];
+    else next[key] = value;
+    update({ extra: next });
+  };
+
+  const wired = useMemo(() => {
+    const m = new Map<string, string>();
+    for (const e of edges) {
+      if (e.target === node.id && e.targetHandle && !e.targetHandle.startsWith("__")) {
+        m.set(e.targetHandle, `${e.source} · ${e.sourceHandle}`);
+      }
+    }
+    return m;
+  }, [edges, node.id]);
+  const hidden = useMemo(() => new Set([...wired.keys(),
+    ...Object.entries(params).filter(([, v]) => isRef(v)).map(([k]) => k)]), [wired, params]);
+  const bindable = spec?.inputs.filter((p) => !hidden.has(p.name)) ?? [];
+
+  return (
+    <div className="nbx-node-panel" data-testid="node-panel">
+      <Form.Group className="mb-2">
+        <Form.Label className="small mb-0">Label</Form.Label>
+        <Form.Control size="sm" value={node.data.label ?? ""} placeholder={spec?.title ?? node.data.brick}
+                      disabled={readOnly} aria-label="Label"
+                      onChange={(e) => update({ label: e.target.value || undefined })} />
+      </Form.Group>
+      <div className="small mb-2">
+        <code>{node.data.brick}</code> · node <code>{node.id}</code>
+        {spec?.docs && <p className="text-body-secondary mt-1 mb-0 nbx-docs-text">{spec.docs.split("\n\n")[0]}</p>}
+      </div>
+      {hidden.size > 0 && (
+        <div className="mb-2">
+          <div className="small fw-semibold">Not set here</div>
+          <ul className="list-unstyled small mb-0">
+            {[...hidden].map((k) => (
+              <li key={k} data-testid={`wired-${k}`}>
+                <code>{k}</code> ←{" "}
+                {wired.has(k) ? <span>wire from <code>{wired.get(k)}</code></span>
+                  : <span>{refLabel(params[k] as { $input?: string; $secret?: string })}{" "}
+                      {!readOnly && <Button variant="link" size="sm" className="p-0"
+                        onClick={() => { const p = { ...params }; delete p[k]; setParams(p); }}>unbind</Button>}</span>}
+              </li>
+            ))}
+          </ul>
+        </div>
+      )}
+      {!readOnly && meta.inputs.length > 0 && bindable.length > 0 && (
+        <InputGroup size="sm" className="mb-2">
+          <InputGroup.Text>Bind</InputGroup.Text>
+          <Form.Select aria-label="Bind an input to a graph input" value="" onChange={(e) => {
+            const [port, input] = e.target.value.split("\u0000");
+            if (port) setParams({ ...params, [port]: { $input: input } });
+          }}>
+            <option value="">input ← graph input…</option>
+            {bindable.flatMap((p) => meta.inputs.filter((gi) => fits(gi.type, p.type, parents)).map((gi) => (
+              <option key={`${p.name}:${gi.name}`} value={`${p.name}\u0000${gi.name}`}>{p.name} ← {gi.name}</option>
+            )))}
+          </Form.Select>
+        </InputGroup>
+      )}
+      {spec ? (
+        <Suspense fallback={<Spinner size="sm" animation="border" />}>
+          <ParamsForm key={node.id} spec={spec} params={params} hidden={hidden} readOnly={readOnly}
+                      onChange={setParams} />
+        </Suspense>
+      ) : <p className="text-danger small">Brick {node.data.brick} is not in the palette.</p>}
+      <details className="mt-2 small">
+        <summary>Execution</summary>
+        <Form.Group className="mb-1">
+          <Form.Label className="mb-0">Trigger rule</Form.Label>
+          <Form.Select size="sm" value={(extra.trigger as string) ?? "all_success"} disabled={readOnly}
+                       onChange={(e) => setExtra("trigger", e.target.value)}>
+            {TRIGGERS.map((t) => <option key={t}>{t}</option>)}
+          </Form.Select>
+        </Form.Group>
+        <Form.Group className="mb-1">
+          <Form.Label className="mb-0">Retries</Form.Label>
+          <Form.Control size="sm" type="number" min={0} max={20} value={(extra.retries as number) ?? ""}
+                        disabled={readOnly} onChange={(e) => setExtra("retries", e.target.value === "" ? undefined : Number(e.target.value))} />
+        </Form.Group>
+        <Form.Group className="mb-1">
+          <Form.Label className="mb-0">Timeout (s)</Form.Label>
+          <Form.Control size="sm" type="number" min={1} value={(extra.timeout_s as number) ?? ""}
+                        disabled={readOnly} onChange={(e) => setExtra("timeout_s", e.target.value === "" ? undefined : Number(e.target.value))} />
+        </Form.Group>
+      </details>
+      {spec && spec.outputs.length > 0 && (
+        <div className="small mt-2">
+          <span className="fw-semibold">Outputs: </span>
+          {spec.outputs.map((p) => <span key={p.name} className="me-2"><code>{p.name}</code>{" "}
+            <span style={{ color: typeColor(p.type) }}>{p.type}</span></span>)}
+        </div>
+      )}
+    </div>
+  );
+}

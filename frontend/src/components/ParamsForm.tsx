@@ -1,0 +1,66 @@
+// The parameter form of one node, generated from its brick's inputs_schema (loaded lazily).
+import { useMemo } from "react";
+import Form from "@rjsf/react-bootstrap";
+import validator from "@rjsf/validator-ajv8";
+import type { IChangeEvent } from "@rjsf/core";
+import type { RJSFSchema, UiSchema } from "@rjsf/utils";
+import type { BrickSpec } from "../types";
+import { isRef, isSecretSchema, paramsSchema, pruneDefaults } from "../lib/params";
+
+interface Props {
+  spec: BrickSpec;
+  params: Record<string, unknown>;
+  /** Inputs fed by a wire or bound to a graph input / secret: not edited here. */
+  hidden: Set<string>;
+  readOnly: boolean;
+  onChange: (params: Record<string, unknown>) => void;
+}
+
+export default function ParamsForm({ spec, params, hidden, readOnly, onChange }: Props) {
+  const schema = useMemo(() => paramsSchema(spec.inputs_schema, hidden), [spec, hidden]);
+  const props = (schema.properties ?? {}) as Record<string, Record<string, unknown>>;
+  const secrets = useMemo(() => Object.keys(props).filter((k) => isSecretSchema(props[k], schema)),
+                          [props, schema]);
+  const uiSchema = useMemo(() => {
+    const ui: UiSchema = { "ui:submitButtonOptions": { norender: true } };
+    for (const k of secrets) {
+      const stored = params[k] !== undefined && params[k] !== "";
+      ui[k] = { "ui:widget": "password", "ui:placeholder": stored ? "stored - type to replace" : "",
+                "ui:autocomplete": "new-password" };
+    }
+    return ui;
+  }, [secrets, params]);
+  // A stored secret is never sent back to the page's inputs.
+  const formData = useMemo(() => {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(params)) {
+      if (!secrets.includes(k) && !hidden.has(k) && !isRef(v)) out[k] = v;
+    }
+    return out;
+  }, [params, secrets, hidden]);
+
+  const change = (e: IChangeEvent) => {
+    const next = pruneDefaults((e.formData ?? {}) as Record<string, unknown>, schema);
+    for (const [k, v] of Object.entries(params)) {
+      if (hidden.has(k) || isRef(v)) next[k] = v;
+      else if (secrets.includes(k) && (next[k] === undefined || next[k] === "")) next[k] = v;
+    }
+    if (JSON.stringify(next) !== JSON.stringify(params)) onChange(next);
+  };
+
+  if (!Object.keys(props).length) return <p className="text-body-secondary small">No parameters to set.</p>;
+  return (
+    <Form
+      className="nbx-params"
+      schema={schema as RJSFSchema}
+      uiSchema={uiSchema}
+      formData={formData}
+      validator={validator}
+      onChange={change}
+      disabled={readOnly}
+      noHtml5Validate
+      showErrorList={false}
+      liveValidate="onChange"
+    />
+  );
+}

@@ -1,0 +1,90 @@
+import { useEffect, useState } from "react";
+import { Alert, Button, Form, Modal } from "react-bootstrap";
+import type { GraphInput } from "../types";
+
+interface Props {
+  show: boolean;
+  inputs: GraphInput[];
+  onHide: () => void;
+  onStart: (values: Record<string, unknown>) => void;
+}
+
+const isJson = (t: string) => t === "object" || t === "any" || t.endsWith("[]");
+
+function initial(gi: GraphInput): string | boolean {
+  if (gi.type === "boolean") return gi.default === true;
+  if (gi.default === null || gi.default === undefined || gi.type === "Secret") return "";
+  return isJson(gi.type) ? JSON.stringify(gi.default) : String(gi.default);
+}
+
+/** The values to send, or an error naming the input. */
+export function readInputs(inputs: GraphInput[], raw: Record<string, string | boolean>):
+    { values?: Record<string, unknown>; error?: string } {
+  const values: Record<string, unknown> = {};
+  for (const gi of inputs) {
+    const v = raw[gi.name];
+    if (gi.type === "boolean") { values[gi.name] = v === true; continue; }
+    const s = typeof v === "string" ? v.trim() : "";
+    if (s === "") {
+      if (gi.required && (gi.default === null || gi.default === undefined)) return { error: `${gi.name} is required` };
+      continue;
+    }
+    if (gi.type === "number" || gi.type === "integer") {
+      const n = Number(s);
+      if (Number.isNaN(n) || (gi.type === "integer" && !Number.isInteger(n))) return { error: `${gi.name} must be a ${gi.type}` };
+      values[gi.name] = n;
+    } else if (isJson(gi.type)) {
+      try { values[gi.name] = JSON.parse(s); } catch { return { error: `${gi.name} must be JSON` }; }
+    } else values[gi.name] = s;
+  }
+  return { values };
+}
+
+export function RunDialog({ show, inputs, onHide, onStart }: Props) {
+  const [raw, setRaw] = useState<Record<string, string | boolean>>({});
+  const [error, setError] = useState<string | undefined>();
+  useEffect(() => {
+    if (show) {
+      setRaw(Object.fromEntries(inputs.map((gi) => [gi.name, initial(gi)])));
+      setError(undefined);
+    }
+  }, [show, inputs]);
+  const start = () => {
+    const { values, error: err } = readInputs(inputs, raw);
+    setError(err);
+    if (values) onStart(values);
+  };
+  return (
+    <Modal show={show} onHide={onHide}>
+      <Modal.Header closeButton><Modal.Title>Run the graph</Modal.Title></Modal.Header>
+      <Modal.Body>
+        <Form onSubmit={(e) => { e.preventDefault(); start(); }} id="run-form">
+          {inputs.map((gi) => (
+            <Form.Group key={gi.name} className="mb-2">
+              {gi.type === "boolean" ? (
+                <Form.Check label={gi.name} checked={raw[gi.name] === true}
+                            onChange={(e) => setRaw({ ...raw, [gi.name]: e.target.checked })} />
+              ) : (
+                <>
+                  <Form.Label className="small mb-0">{gi.name}{gi.required && " *"} <span className="text-body-secondary">{gi.type}</span></Form.Label>
+                  <Form.Control size="sm" aria-label={gi.name}
+                                type={gi.type === "Secret" ? "password" : gi.type === "number" || gi.type === "integer" ? "number" : "text"}
+                                autoComplete={gi.type === "Secret" ? "new-password" : "off"}
+                                value={String(raw[gi.name] ?? "")}
+                                onChange={(e) => setRaw({ ...raw, [gi.name]: e.target.value })} />
+                </>
+              )}
+              {gi.description && <Form.Text>{gi.description}</Form.Text>}
+            </Form.Group>
+          ))}
+          {!inputs.length && <p className="mb-0">This graph has no inputs.</p>}
+        </Form>
+        {error && <Alert variant="danger" className="small p-2 mt-2 mb-0">{error}</Alert>}
+      </Modal.Body>
+      <Modal.Footer>
+        <Button variant="secondary" onClick={onHide}>Cancel</Button>
+        <Button type="submit" form="run-form" data-testid="start-run">Start run</Button>
+      </Modal.Footer>
+    </Modal>
+  );
+}

@@ -1,0 +1,58 @@
+import { Tab, Tabs } from "react-bootstrap";
+import type { Edge } from "@xyflow/react";
+import type { BrickNode, GraphMeta } from "../lib/graphDoc";
+import type { Problem, Run, RunSummary } from "../types";
+import { GraphPanel } from "./GraphPanel";
+import { NodePanel } from "./NodePanel";
+import { ProblemsPanel } from "./ProblemsPanel";
+import { RunPanel } from "./RunPanel";
+
+export interface SidePanelProps {
+  tab: string;
+  setTab: (tab: string) => void;
+  selected: BrickNode[];
+  edges: Edge[];
+  meta: GraphMeta;
+  setMeta: (m: GraphMeta) => void;
+  readOnly: boolean;
+  problems: Problem[];
+  onFocus: (node: string) => void;
+  run: Run | null;
+  runs: RunSummary[];
+  runActions: {
+    onCancel: () => void;
+    onRetry: (node: string) => void;
+    onDecide: (node: string, verdict: "approve" | "reject", comment: string) => void;
+    onOpenRun: (id: string) => void;
+    onClose: () => void;
+  };
+}
+
+export function SidePanel(p: SidePanelProps) {
+  const one = p.selected.length === 1 ? p.selected[0] : null;
+  return (
+    <aside className="nbx-side">
+      <Tabs activeKey={p.tab} onSelect={(k) => k && p.setTab(k)} className="px-1 pt-1 small" id="side-tabs">
+        <Tab eventKey="node" title="Node">
+          <div className="p-2">
+            {one ? <NodePanel node={one} edges={p.edges} meta={p.meta} readOnly={p.readOnly} />
+              : <p className="small text-body-secondary">
+                  {p.selected.length > 1 ? `${p.selected.length} nodes selected.` : "Select a node to edit its parameters."}
+                </p>}
+          </div>
+        </Tab>
+        <Tab eventKey="graph" title="Graph">
+          <div className="p-2"><GraphPanel meta={p.meta} setMeta={p.setMeta} readOnly={p.readOnly} /></div>
+        </Tab>
+        <Tab eventKey="problems" title={`Problems${p.problems.length ? ` (${p.problems.length})` : ""}`}>
+          <div className="p-1"><ProblemsPanel problems={p.problems} onFocus={p.onFocus} /></div>
+        </Tab>
+        <Tab eventKey="run" title="Run">
+          <div className="p-2">
+            <RunPanel run={p.run} runs={p.runs} nodeId={one?.id ?? null} {...p.runActions} />
+          </div>
+        </Tab>
+      </Tabs>
+    </aside>
+  );
+}

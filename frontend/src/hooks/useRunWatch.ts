@@ -1,0 +1,94 @@
+// Follows one run: loads it, then applies its event stream (EventSource) to the canvas.
+import { useCallback, useEffect, useRef, useState } from "react";
+import { Api, eventsUrl } from "../api/client";
+import { runStore } from "../lib/overlay";
+import type { Run, RunEvent } from "../types";
+
+const TERMINAL = new Set(["succeeded", "failed", "cancelled"]);
+
+export function useRunWatch(runId: string | null, onError: (message: string) => void) {
+  const [run, setRun] = useState<Run | null>(null);
+  const [lines, setLines] = useState<RunEvent[]>([]);
+  const [generation, setGeneration] = useState(0);
+  const lastId = useRef(0);
+  const watched = useRef<string | null>(null);
+  const onErrorRef = useRef(onError);
+  onErrorRef.current = onError;
+
+  const show = useCallback((r: Run) => {
+    setRun(r);
+    runStore.set(r.nodes ?? {});
+  }, []);
+
+  const refresh = useCallback(async (id: string) => {
+    try {
+      show(await Api.run(id));
+    } catch (e) {
+      onErrorRef.current(`Could not load run: ${(e as Error).message}`);
+    }
+  }, [show]);
+
+  useEffect(() => {
+    if (!runId) {
+      setRun(null);
+      runStore.set({});
+      lastId.current = 0;
+      return;
+    }
+    if (watched.current !== runId) {
+      watched.current = runId;
+      lastId.current = 0;
+      setLines([]);
+    }
+    let closed = false;
+    let pending: ReturnType<typeof setTimeout> | undefined;
+    const later = () => {
+      clearTimeout(pending);
+      pending = setTimeout(() => !closed && void refresh(runId), 150);
+    };
+    void refresh(runId);
+    const source = new EventSource(eventsUrl(runId, lastId.current));
+    source.onmessage = (msg) => {
+      let ev: RunEvent;
+      try {
+        ev = JSON.parse(msg.data) as RunEvent;
+      } catch {
+        return;
+      }
+      lastId.current = Math.max(lastId.current, Number(ev.id) || 0);
+      if (ev.kind === "log") {
+        setLines((l) => [...l.slice(-499), ev]);
+        return;
+      }
+      if (ev.kind === "node" && ev.node && ev.status) {
+        const prev = runStore.get()[ev.node];
+        runStore.set({ ...runStore.get(), [ev.node]: { ...(prev ?? emptyNode()), status: ev.status as never } });
+      }
+      later();
+      if (ev.kind === "run" && ev.status && TERMINAL.has(ev.status)) {
+        source.close();
+      }
+    };
+    source.onerror = () => {
+      // The browser reconnects with Last-Event-ID; a closed stream needs nothing more.
+    };
+    return () => {
+      closed = true;
+      clearTimeout(pending);
+      source.close();
+    };
+  }, [runId, generation, refresh]);
+
+  /** Follow the stream again after an action that revives the run (retry, approve). */
+  const revive = useCallback((r: Run) => {
+    show(r);
+    setGeneration((g) => g + 1);
+  }, [show]);
+
+  return { run, lines, revive, refresh };
+}
+
+function emptyNode() {
+  return { status: "pending" as const, attempt: 0, inputs: null, outputs: null, error: null,
+           started_at: null, finished_at: null, duration_s: null, host: null };
+}

@@ -1,0 +1,50 @@
+import { createContext, useContext } from "react";
+import type { BrickSpec, Palette } from "../types";
+import { DEFAULT_PARENTS } from "./wiring";
+
+export interface PaletteIndex {
+  byId: Map<string, BrickSpec>;
+  parents: Record<string, string>;
+  palette: Palette;
+}
+
+export function indexPalette(palette: Palette): PaletteIndex {
+  return {
+    byId: new Map(palette.bricks.map((b) => [b.id, b])),
+    parents: palette.type_parents ?? DEFAULT_PARENTS,
+    palette,
+  };
+}
+
+export const emptyPalette = indexPalette({ bricks: [], errors: [], type_parents: DEFAULT_PARENTS });
+export const PaletteContext = createContext<PaletteIndex>(emptyPalette);
+export const usePalette = () => useContext(PaletteContext);
+
+/** Bricks by category, filtered by a search over id, title, category and docs. */
+export function groupBricks(bricks: BrickSpec[], query: string): [string, BrickSpec[]][] {
+  const q = query.trim().toLowerCase();
+  const groups = new Map<string, BrickSpec[]>();
+  for (const b of bricks) {
+    const hay = `${b.id} ${b.title} ${b.category} ${b.docs ?? ""}`.toLowerCase();
+    if (q && !q.split(/\s+/).every((w) => hay.includes(w))) continue;
+    const list = groups.get(b.category) ?? [];
+    list.push(b);
+    groups.set(b.category, list);
+  }
+  return [...groups.entries()].sort(([a], [b]) => a.localeCompare(b));
+}
+
+const KNOWN: Record<string, string> = {
+  string: "#0d9488", number: "#2563eb", integer: "#4f46e5", boolean: "#d97706",
+  object: "#7c3aed", any: "#6b7280", Secret: "#dc2626", Url: "#0891b2",
+  VolumeUrl: "#0e7490", Address: "#059669", HostRef: "#65a30d",
+};
+
+/** A stable colour for a port type (arrays take their item's colour). */
+export function typeColor(type: string): string {
+  const base = type.replace(/(\[\])+$/, "");
+  if (KNOWN[base]) return KNOWN[base];
+  let h = 0;
+  for (const ch of base) h = (h * 31 + ch.charCodeAt(0)) % 360;
+  return `hsl(${h} 60% 45%)`;
+}

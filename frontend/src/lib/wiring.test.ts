@@ -1,0 +1,74 @@
+import { describe, expect, it } from "vitest";
+import palette from "../test/palette.json";
+import type { BrickSpec, Palette } from "../types";
+import { connectionProblem, fits, ORDER_IN, ORDER_OUT, wireProblem } from "./wiring";
+
+describe("fits (the server's wiring rule)", () => {
+  it.each([
+    ["VolumeUrl", "VolumeUrl", true],
+    ["VolumeUrl", "Url", true],
+    ["VolumeUrl", "string", true],
+    ["Url", "VolumeUrl", false],
+    ["string", "Url", false],
+    ["Address", "string", true],
+    ["HostRef", "string", true],
+    ["integer", "number", true],
+    ["number", "integer", false],
+    ["string", "number", false],
+    ["Secret", "Secret", true],
+    ["Secret", "string", false],
+    ["string", "Secret", false],
+    ["Secret", "any", false],
+    ["any", "Secret", false],
+    ["any", "integer", true],
+    ["object", "any", true],
+    ["integer[]", "number[]", true],
+    ["number[]", "integer[]", false],
+    ["string[]", "string", false],
+    ["string", "string[]", false],
+    ["any[]", "Url[]", true],
+  ])("%s -> %s is %s", (out, inp, ok) => {
+    expect(fits(out, inp)).toBe(ok);
+  });
+
+  it("follows the parents served by the API", () => {
+    expect(fits("Fancy", "string", { Fancy: "Url", Url: "string" })).toBe(true);
+    expect(fits("Fancy", "string")).toBe(false);
+  });
+
+  it("explains a refusal", () => {
+    expect(wireProblem({ name: "a", direction: "out", type: "string", required: true },
+                       { name: "b", direction: "in", type: "Secret", required: true }))
+      .toBe("a (string) does not fit b (Secret)");
+  });
+});
+
+describe("connectionProblem", () => {
+  const specs = new Map((palette as Palette).bricks.map((b) => [b.id, b as BrickSpec]));
+  const bricks: Record<string, string> = { n: "test.noop", e: "test.echo", s: "core.share_settings", t: "core.template" };
+  const ctx = (edges = [] as { source: string; sourceHandle: string; target: string; targetHandle: string }[]) =>
+    ({ brickOf: (id: string) => specs.get(bricks[id]), edges, parents: (palette as Palette).type_parents });
+
+  it("accepts a fitting wire", () => {
+    expect(connectionProblem({ source: "n", sourceHandle: "value", target: "e", targetHandle: "text" }, ctx())).toBeNull();
+  });
+  it("refuses a string into a Secret input with the reason", () => {
+    expect(connectionProblem({ source: "n", sourceHandle: "value", target: "s", targetHandle: "password" }, ctx()))
+      .toBe("value (string) does not fit password (Secret)");
+  });
+  it("refuses a second wire into the same input", () => {
+    const taken = [{ source: "t", sourceHandle: "text", target: "e", targetHandle: "text" }];
+    expect(connectionProblem({ source: "n", sourceHandle: "value", target: "e", targetHandle: "text" }, ctx(taken)))
+      .toBe("input text already has a wire");
+  });
+  it("refuses a node wired to itself", () => {
+    expect(connectionProblem({ source: "e", sourceHandle: "text", target: "e", targetHandle: "text" }, ctx()))
+      .toMatch(/itself/);
+  });
+  it("accepts order wires between order handles only, once", () => {
+    const order = { source: "n", sourceHandle: ORDER_OUT, target: "e", targetHandle: ORDER_IN };
+    expect(connectionProblem(order, ctx())).toBeNull();
+    expect(connectionProblem(order, ctx([order]))).toMatch(/already ordered/);
+    expect(connectionProblem({ ...order, targetHandle: "text" }, ctx())).toMatch(/order handle/);
+  });
+});
