@@ -45,7 +45,8 @@ class RunService(Brick):
     The command is not run through a shell; wrap it in `sh -c '...'` if you need one.
 
     **release_path** defaults to the service's current release
-    (`<home>/services/<service>/current`); the process starts in that folder.
+    (`<home>/services/<service>/current`); the process starts in that folder when it
+    exists. It must exist when the command uses `{release}` or release_path is set.
 
     **Readiness**: set one of `ready_http` (a path such as `/health`, requested on
     127.0.0.1:port, must answer 200), `ready_tcp` (the port accepts connections) or
@@ -94,14 +95,16 @@ class RunService(Brick):
         sv: Supervisor = ctx.runtime.supervisor
         name = program_name(inputs.service, inputs.instance)
         release = Path(inputs.release_path or ctx.runtime.home / "services" / inputs.service / "current")
-        if not release.is_dir():
+        needs_release = inputs.release_path or "{release}" in inputs.command
+        if needs_release and not release.is_dir():
             raise BrickFailed(f"release folder {release} does not exist: stage a release first")
         command = self.fill(inputs, release)
         current = sv.status(name)
         if inputs.port and not (current and current.up) and port_in_use(inputs.port):
             raise BrickFailed(f"port {inputs.port} is already in use on host {ctx.runtime.name} "
                               "by another process")
-        changed = sv.ensure_program(name, command, cwd=str(release), env=inputs.env,
+        cwd = str(release) if release.is_dir() else None
+        changed = sv.ensure_program(name, command, cwd=cwd, env=inputs.env,
                                     start_secs=inputs.start_secs, start_retries=inputs.max_restarts)
         ctx.log("program %s %s", name, "installed/updated" if changed else "unchanged")
         if not changed and not (current and current.up):

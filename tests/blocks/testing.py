@@ -40,7 +40,8 @@ class Echo(Brick):
 
 
 class Fail(Brick):
-    """Fails when asked to; with `until_file`, fails until that file exists (for retries)."""
+    """Fails when asked to. With `counter_file`, fails the first `fail_times` attempts only;
+    with `until_file`, fails until that file exists."""
 
     id = "test.fail"
     category = "test"
@@ -48,19 +49,24 @@ class Fail(Brick):
     class Inputs(Ports):
         fail: bool = True
         message: str = "asked to fail"
+        fail_times: int = 0
+        counter_file: str = ""
         until_file: str = ""
 
     class Outputs(Ports):
         value: str
 
     def run(self, ctx: Context, inputs: Inputs) -> Outputs:
-        if inputs.until_file:
-            marker = Path(inputs.until_file)
-            if not marker.exists():
-                marker.with_suffix(".tries").open("a").write("x")
-                raise BrickFailed(inputs.message)
+        if inputs.counter_file:
+            counter = Path(inputs.counter_file)
+            tries = len(counter.read_text()) if counter.exists() else 0
+            counter.write_text("x" * (tries + 1))
+            if tries < inputs.fail_times:
+                raise BrickFailed(f"{inputs.message} (attempt {tries + 1})")
             return self.Outputs(value="passed")
-        if inputs.fail:
+        if inputs.until_file and Path(inputs.until_file).exists():
+            return self.Outputs(value="passed")
+        if inputs.fail or inputs.until_file:
             raise BrickFailed(inputs.message)
         return self.Outputs(value="passed")
 

@@ -10,6 +10,7 @@ import logging
 from celery import Celery
 from celery.signals import worker_process_init
 
+from nebhx.engine import fsbroker
 from nebhx.settings import Settings, get_settings
 
 
@@ -21,7 +22,7 @@ def broker_options(settings: Settings) -> tuple[str, dict]:
     queue, processed = folder / "queue", folder / "processed"
     for path in (queue, processed):
         path.mkdir(parents=True, exist_ok=True)
-    return "filesystem://", {"data_folder_in": str(queue), "data_folder_out": str(queue),
+    return f"{fsbroker.ALIAS}://", {"data_folder_in": str(queue), "data_folder_out": str(queue),
                              "processed_folder": str(processed), "store_processed": False,
                              "polling_interval": settings.broker_poll_s}
 

@@ -109,7 +109,7 @@ def _input_errors(exc: ValidationError, ctx: Context) -> str:
 
 def _record(run_id, node_id, attempt, outcome: Outcome, url: str, retry_base: float):
     with session_scope(url) as s:
-        run = s.get(RunRow, run_id)
+        run = s.get(RunRow, run_id, with_for_update=True)  # see scheduler: one advance at a time
         plan = plan_for(s, run.graph_id, run.revision)
         row = s.get(NodeRow, (run_id, node_id))
         common = dict(_attempt=attempt, inputs=outcome.inputs or row.inputs, log=NodeRow.log + outcome.log)

@@ -2,7 +2,10 @@
 
 Every transition is a compare-and-set UPDATE on the node row (``WHERE status = ...``),
 so two workers finishing at once, a redelivered task or several sweepers never start a
-node twice. Queued nodes are published only after the transaction that queued them commits.
+node twice. Whoever advances a run first locks its row (SELECT ... FOR UPDATE; SQLite's
+BEGIN IMMEDIATE does the same for the whole file): two nodes that finish together would
+otherwise each read the other as still running, and their common successor never start.
+Queued nodes are published only after the transaction that queued them commits.
 """
 from __future__ import annotations
 

@@ -38,7 +38,7 @@ def sweep_once(settings: Settings | None = None) -> list[scheduler.Dispatch]:
             (NodeRow.status == "queued") & (NodeRow.queued_at < resend),
         ))).scalars().all()
         for row in rows:
-            run = s.get(RunRow, row.run_id)
+            run = s.get(RunRow, row.run_id, with_for_update=True)
             plan = plan_for(s, run.graph_id, run.revision)
             out += _sweep_node(s, run, plan, row, now, stale)
     return out

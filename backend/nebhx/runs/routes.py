@@ -60,31 +60,32 @@ def node_log(run_id: str, node_id: str) -> str:
 @router.post("/runs/{run_id}/cancel")
 def cancel_run(run_id: str) -> dict[str, Any]:
     """Cancel a running run: pending nodes never start, running ones are stopped."""
-    return _then_get(run_id, service.cancel_run, run_id=run_id)
+    return _then_get(service.cancel_run, run_id=run_id)
 
 
 @router.post("/runs/{run_id}/nodes/{node_id}/retry")
 def retry_node(run_id: str, node_id: str) -> dict[str, Any]:
     """Run a failed node again; its downstream continues when it succeeds."""
-    return _then_get(run_id, service.retry_node, run_id=run_id, node_id=node_id)
+    return _then_get(service.retry_node, run_id=run_id, node_id=node_id)
 
 
 @router.post("/runs/{run_id}/nodes/{node_id}/approve")
 def approve(run_id: str, node_id: str, body: Decision) -> dict[str, Any]:
     """Approve a node that waits for approval."""
-    return _then_get(run_id, service.decide, run_id=run_id, node_id=node_id, approve=True,
+    return _then_get(service.decide, run_id=run_id, node_id=node_id, approve=True,
                      by=body.by, comment=body.comment)
 
 
 @router.post("/runs/{run_id}/nodes/{node_id}/reject")
 def reject(run_id: str, node_id: str, body: Decision) -> dict[str, Any]:
     """Reject a waiting node: it fails, so rollback branches can start."""
-    return _then_get(run_id, service.decide, run_id=run_id, node_id=node_id, approve=False,
+    return _then_get(service.decide, run_id=run_id, node_id=node_id, approve=False,
                      by=body.by, comment=body.comment)
 
 
-def _then_get(run_id: str, fn, **kwargs) -> dict[str, Any]:
+def _then_get(fn, **kwargs) -> dict[str, Any]:
+    """Change a run in one transaction, then answer with its new state."""
     with session_scope() as s:
         fn(s, **kwargs)
     with session_scope() as s:
-        return service.get_run(s, run_id=run_id)
+        return service.get_run(s, run_id=kwargs["run_id"])

@@ -10,6 +10,7 @@ reload through the server-state file, dumped just before the USR2.
 """
 from __future__ import annotations
 
+import fcntl
 import os
 import re
 import shutil
@@ -43,7 +44,6 @@ class LBSpec:
     mode: str = "http"  # http | tcp
     health_path: str | None = None  # HTTP check path; None -> TCP connect checks
     health_check: bool = True
-    drain: tuple[str, ...] = ()
 
 
 def render(spec: LBSpec, sock: Path, state_file: Path) -> str:
@@ -116,13 +116,15 @@ class HAProxy:
         self.root.chmod(0o700)
         spec = LBSpec(self.name, bind, list(dict.fromkeys(servers)), mode, health_path, health_check)
         text = render(spec, self.sock, self.state_file)
-        changed = not self.cfg.exists() or self.cfg.read_text() != text
-        if changed:
-            self._install(text)
-        if not self.running():
-            self.start()
-        elif changed:
-            self.reload()
+        with open(self.root / ".lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # one apply at a time, across workers
+            changed = not self.cfg.exists() or self.cfg.read_text() != text
+            if changed:
+                self._install(text)
+            if not self.running():
+                self.start()
+            elif changed:
+                self.reload()
         return changed
 
     def _install(self, text: str) -> None:

@@ -21,6 +21,7 @@ import sys
 import time
 import xmlrpc.client
 from abc import ABC, abstractmethod
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -202,8 +203,7 @@ class Supervisor(ProcessManager):
         if self.ping():
             return
         self._write_main_conf()
-        with open(self.root / ".start.lock", "w") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)  # two workers must not start two daemons
+        with self._locked():  # two workers must not start two daemons
             if self.ping():
                 return
             exe = Path(sys.executable).parent / "supervisord"
@@ -217,6 +217,14 @@ class Supervisor(ProcessManager):
                 if time.monotonic() > deadline:
                     raise BrickFailed(f"supervisord started but its socket {self.sock} does not answer")
                 time.sleep(0.1)
+
+    @contextmanager
+    def _locked(self):
+        """One change at a time per home, across worker processes."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        with open(self.root / ".lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            yield
 
     def daemon_pid(self) -> int | None:
         try:
@@ -259,14 +267,15 @@ class Supervisor(ProcessManager):
         path = self.program_file(name)
         self.ensure_running()
         text = render_program(spec, self.logs)
-        known = self.status(name) is not None
-        if known and path.exists() and path.read_text() == text:
-            return False
-        tmp = path.with_suffix(".tmp")
-        tmp.touch(mode=0o600)
-        tmp.write_text(text)
-        tmp.replace(path)
-        self._update()
+        with self._locked():
+            known = self.status(name) is not None
+            if known and path.exists() and path.read_text() == text:
+                return False
+            tmp = path.with_suffix(".tmp")
+            tmp.touch(mode=0o600)
+            tmp.write_text(text)
+            tmp.replace(path)
+            self._update()
         return True
 
     def _update(self) -> None:
@@ -336,10 +345,11 @@ class Supervisor(ProcessManager):
     def remove(self, name: str) -> bool:
         """Stop the program and forget it; True when it existed."""
         path = self.program_file(name)
-        existed = path.exists()
-        path.unlink(missing_ok=True)
-        if self.ping():
-            self._update()
+        with self._locked():
+            existed = path.exists()
+            path.unlink(missing_ok=True)
+            if self.ping():
+                self._update()
         return existed
 
     def tail(self, name: str, stream: str = "stderr", length: int = 2000) -> str:

@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+from support import Stack, create_pg_database, make_env, start_redis  # noqa: E402
+
+os.environ.setdefault("NEBHX_HOME", str(Path(os.environ.get("TMPDIR", "/tmp")) / f"nebhx-pytest-{os.getpid()}"))
+
+
+@pytest.fixture(scope="session")
+def redis_url():
+    proc, url = start_redis()
+    yield url
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def pg_url():
+    url, drop = create_pg_database()
+    yield url
+    drop()
+
+
+@pytest.fixture(params=["sqlite", "pg"])
+def db_url(request, tmp_path):
+    """A fresh store: a SQLite file, or a new PostgreSQL database."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'store.db'}"
+    else:
+        url, drop = create_pg_database()
+        yield url
+        drop()
+
+
+@pytest.fixture(params=["embedded", "redis+pg"], scope="module")
+def stack(request, tmp_path_factory):
+    """API + worker processes: SQLite with the filesystem broker, or PostgreSQL with Redis."""
+    home = tmp_path_factory.mktemp(f"stack-{request.param.replace('+', '-')}")
+    if request.param == "embedded":
+        env = make_env(home)
+        cleanups = []
+    else:
+        redis_proc, broker = start_redis()
+        db, drop = create_pg_database()
+        env = make_env(home, db, broker)
+        cleanups = [drop, lambda: (redis_proc.terminate(), redis_proc.wait(10))]
+    s = Stack(home, env).start()
+    s.kind = request.param
+    yield s
+    s.stop()
+    for cleanup in cleanups:
+        cleanup()

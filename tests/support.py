@@ -1,0 +1,179 @@
+"""Real services for tests: private Redis, a fresh PostgreSQL database, API + worker processes."""
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+TEST_BLOCKS = ROOT / "tests" / "blocks"
+FAST = {"NEBHX_HEARTBEAT_S": "0.5", "NEBHX_LEASE_S": "3", "NEBHX_SWEEP_INTERVAL_S": "0.5",
+        "NEBHX_RETRY_BASE_S": "0.5", "NEBHX_WORKER_CONCURRENCY": "4"}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(check, timeout: float = 30.0, interval: float = 0.1, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        try:
+            last = check()
+            if last:
+                return last
+        except Exception as exc:  # not up yet
+            last = exc
+        time.sleep(interval)
+    raise TimeoutError(f"{what} not met within {timeout}s (last: {last!r})")
+
+
+def start_redis() -> tuple[subprocess.Popen, str]:
+    exe = shutil.which("redis-server")
+    if exe is None:
+        raise RuntimeError("redis-server is not installed: run `apt-get install -y redis-server` "
+                           "(the README's test command does)")
+    port = free_port()
+    proc = subprocess.Popen([exe, "--bind", "127.0.0.1", "--port", str(port), "--save", "",
+                             "--appendonly", "no"], stdout=subprocess.DEVNULL)
+    wait_for(lambda: socket.create_connection(("127.0.0.1", port), timeout=0.2), 10, what="redis")
+    return proc, f"redis://127.0.0.1:{port}/0"
+
+
+def pg_admin_url() -> str:
+    """NEBHX_TEST_PG_URL, else the local server; fail loudly when there is none."""
+    url = os.environ.get("NEBHX_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+    import sqlalchemy as sa
+    try:
+        with sa.create_engine(url).connect() as conn:
+            conn.execute(sa.text("select 1"))
+    except Exception as exc:
+        raise RuntimeError(f"PostgreSQL is not reachable at {url}: {exc}. Start it (the README's test "
+                           "command does) or set NEBHX_TEST_PG_URL") from exc
+    return url
+
+
+def create_pg_database() -> tuple[str, callable]:
+    import sqlalchemy as sa
+    admin = pg_admin_url()
+    name = f"nebhx_test_{uuid.uuid4().hex[:10]}"
+    engine = sa.create_engine(admin, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    url = admin.rsplit("/", 1)[0] + "/" + name
+
+    def drop() -> None:
+        from nebhx.store.db import get_engine
+        get_engine(url).dispose()
+        with engine.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    return url, drop
+
+
+@dataclass
+class Stack:
+    """An API (with the sweep) and workers as real processes over one store and broker."""
+
+    home: Path
+    env: dict[str, str]
+    port: int = field(default_factory=free_port)
+    procs: dict[str, subprocess.Popen] = field(default_factory=dict)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def client(self) -> httpx.Client:
+        return httpx.Client(base_url=self.url + "/api", timeout=30)
+
+    def spawn(self, name: str, *args: str) -> subprocess.Popen:
+        log = open(self.home / f"{name}.log", "ab")
+        proc = subprocess.Popen([sys.executable, "-m", "nebhx.cli.main", *args], env=self.env,
+                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        self.procs[name] = proc
+        return proc
+
+    def start(self, worker: bool = True) -> Stack:
+        self.spawn("api", "api", "--port", str(self.port))
+        if worker:
+            self.start_worker()
+        wait_for(lambda: httpx.get(self.url + "/api/health").status_code == 200, 30, what="API up")
+        return self
+
+    def start_worker(self, name: str = "worker") -> subprocess.Popen:
+        return self.spawn(name, "worker", "--queues", "nebhx", "--host", "local")
+
+    def kill(self, name: str, sig: int = signal.SIGKILL) -> None:
+        proc = self.procs.pop(name)
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            pass
+        proc.wait(timeout=20)
+
+    def stop(self) -> None:
+        for name in list(self.procs):
+            proc = self.procs[name]
+            try:
+                os.killpg(proc.pid, signal.SIGTERM)
+                proc.wait(timeout=15)
+            except (ProcessLookupError, subprocess.TimeoutExpired):
+                self.kill(name)
+            self.procs.pop(name, None)
+
+    def run(self, doc: dict, inputs: dict | None = None, *, wait: bool = True, timeout: float = 60) -> dict:
+        with self.client() as c:
+            resp = c.post("/runs", json={"graph": doc, "inputs": inputs or {}})
+            assert resp.status_code == 201, resp.text
+            run = resp.json()
+        return self.wait_run(run["id"], timeout) if wait else run
+
+    def get_run(self, run_id: str) -> dict:
+        with self.client() as c:
+            return c.get(f"/runs/{run_id}").json()
+
+    def wait_run(self, run_id: str, timeout: float = 60) -> dict:
+        return wait_for(lambda: (r := self.get_run(run_id))["finished_at"] and r, timeout,
+                        what=f"run {run_id} finished")
+
+    def wait_node(self, run_id: str, node: str, status: str, timeout: float = 30) -> dict:
+        return wait_for(lambda: (r := self.get_run(run_id))["nodes"][node]["status"] == status and r,
+                        timeout, what=f"node {node} {status}")
+
+
+def make_env(home: Path, db_url: str | None = None, broker_url: str | None = None, **extra) -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NEBHX_")}
+    env.update(FAST, NEBHX_HOME=str(home), NEBHX_BLOCKS_PATH=str(TEST_BLOCKS), **extra)
+    if db_url:
+        env["NEBHX_DATABASE_URL"] = db_url
+    if broker_url:
+        env["NEBHX_BROKER_URL"] = broker_url
+    return env
+
+
+def graph(name: str, nodes: list[dict], edges: list[dict] | None = None, **extra) -> dict:
+    """A graph document; a node given as (id, brick, params) keeps tests short."""
+    return {"format": "nebhx/graph@1", "name": name, "nodes": [
+        n if isinstance(n, dict) else {"id": n[0], "brick": n[1], "params": n[2] if len(n) > 2 else {},
+                                       **(n[3] if len(n) > 3 else {})} for n in nodes],
+            "edges": edges or [], **extra}
+
+
+def wire(src: str, out: str, dst: str, inp: str) -> dict:
+    return {"from": {"node": src, "port": out}, "to": {"node": dst, "port": inp}}
+
+
+def order(src: str, dst: str) -> dict:
+    return {"from": {"node": src}, "to": {"node": dst}}
