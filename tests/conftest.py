@@ -9,6 +9,9 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 from support import Stack, create_pg_database, make_env, start_redis  # noqa: E402
 
+from nebhx.bricks.registry import import_builtin  # noqa: E402
+
+import_builtin()
 os.environ.setdefault("NEBHX_HOME", str(Path(os.environ.get("TMPDIR", "/tmp")) / f"nebhx-pytest-{os.getpid()}"))
 
 

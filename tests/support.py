@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
-TEST_BLOCKS = ROOT / "tests" / "blocks"
+TEST_BLOCKS = ROOT / "tests" / "testbricks"
 FAST = {"NEBHX_HEARTBEAT_S": "0.5", "NEBHX_LEASE_S": "3", "NEBHX_SWEEP_INTERVAL_S": "0.5",
         "NEBHX_RETRY_BASE_S": "0.5", "NEBHX_WORKER_CONCURRENCY": "4"}
 

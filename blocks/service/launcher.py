@@ -8,7 +8,7 @@ from pathlib import Path
 
 from pydantic import Field
 
-from nebhx import Address, Brick, BrickFailed, Context, HostRef, Ports
+from nebhx import Address, Brick, BrickFailed, Cancelled, Context, HostRef, Ports
 from nebhx.runtime.probes import ProbeResult, command_probe, http_probe, tcp_probe, wait_until
 from nebhx.runtime.supervisor import Supervisor
 
@@ -47,6 +47,8 @@ class RunService(Brick):
     **release_path** defaults to the service's current release
     (`<home>/services/<service>/current`); the process starts in that folder when it
     exists. It must exist when the command uses `{release}` or release_path is set.
+    The link is resolved: after a release switch, running the brick again restarts
+    the service on the new release.
 
     **Readiness**: set one of `ready_http` (a path such as `/health`, requested on
     127.0.0.1:port, must answer 200), `ready_tcp` (the port accepts connections) or
@@ -98,6 +100,10 @@ class RunService(Brick):
         needs_release = inputs.release_path or "{release}" in inputs.command
         if needs_release and not release.is_dir():
             raise BrickFailed(f"release folder {release} does not exist: stage a release first")
+        # The concrete release folder, not the `current` link: a switched link then changes
+        # the program definition (so it restarts), and a running process never sees its
+        # files change under it.
+        release = release.resolve() if release.is_dir() else release
         command = self.fill(inputs, release)
         current = sv.status(name)
         if inputs.port and not (current and current.up) and port_in_use(inputs.port):
@@ -109,7 +115,11 @@ class RunService(Brick):
         ctx.log("program %s %s", name, "installed/updated" if changed else "unchanged")
         if not changed and not (current and current.up):
             sv.start(name)
-        result = self.wait_ready(ctx, sv, name, inputs)
+        try:
+            result = self.wait_ready(ctx, sv, name, inputs)
+        except Cancelled:
+            sv.remove(name)  # a cancelled start must not leave a half-started process
+            raise
         status = sv.status(name)
         if not result.ok or status is None or not status.up:
             self.give_up(ctx, sv, name, result)

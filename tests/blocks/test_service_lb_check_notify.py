@@ -19,7 +19,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from nebhx import BrickFailed, Context
+from nebhx import BrickFailed, Cancelled, Context
 from nebhx.bricks.registry import load_registry
 from nebhx.runtime import HostRuntime
 from nebhx.runtime.haproxy import HAProxy
@@ -30,7 +30,20 @@ APP_DIR = ROOT / "examples" / "app"
 PY = sys.executable
 APP_CMD = f"{PY} {{release}}/webapp.py --port {{port}} --config {{config}} --data {{data}}"
 PALETTE = load_registry([ROOT / "blocks"])
-assert not PALETTE.errors, PALETTE.errors
+MINE = ("service.run", "service.stop", "lb.haproxy", "lb.backend_state", "check.http",
+        "check.tcp", "check.command", "notify.email", "notify.webhook")
+
+
+def test_bricks_load_with_docs():
+    mine = [e for e in PALETTE.errors if any(f"/blocks/{d}/" in e.source for d in
+                                             ("service", "lb", "check", "notify"))]
+    assert not mine, mine
+    for brick_id in MINE:
+        spec = PALETTE.specs[brick_id]
+        assert len(spec["docs"]) > 80 and spec["category"] == brick_id.split(".")[0]
+    assert PALETTE.specs["service.run"]["host_input"] == "host"
+    assert PALETTE.specs["notify.email"]["host_input"] is None
+    assert {p["name"]: p["type"] for p in PALETTE.specs["notify.email"]["inputs"]}["password"] == "Secret"
 
 
 def brick(brick_id: str):
@@ -101,6 +114,20 @@ def test_service_runs_serves_release_config_data_and_is_idempotent(rt):
     assert newer.changed and newer.pid != out.pid and get(newer.address)["pid"] == newer.pid
 
 
+def test_release_switch_restarts_on_the_new_release(rt):
+    port = free_port()
+    first = run_web(rt, port)
+    svc = rt.home / "services" / "web"
+    shutil.copytree(svc / "releases" / "v1", svc / "releases" / "v2")
+    (svc / "releases" / "v2" / "VERSION").write_text("2.0.0\n")
+    (svc / "current.tmp").symlink_to("releases/v2")
+    (svc / "current.tmp").replace(svc / "current")
+    second = run_web(rt, port)
+    assert second.changed and second.pid != first.pid
+    assert get(second.address)["version"] == "2.0.0"
+    assert Path(f"/proc/{second.pid}/cwd").resolve() == (svc / "releases" / "v2").resolve()
+
+
 def test_killed_service_is_restarted_by_supervisord(rt):
     port = free_port()
     out = run_web(rt, port, start_secs=1)
@@ -127,6 +154,15 @@ def test_never_ready_fails_with_probe_error_and_leaves_nothing(rt):
     assert rt.supervisor.status("stuck") is None
     assert not rt.supervisor.program_file("stuck").exists()
     assert not [p for p in Path("/proc").iterdir() if p.name.isdigit() and _cmd(p) == ["sleep", marker]]
+
+
+def test_cancelled_start_leaves_nothing(rt):
+    ctx = ctx_for(rt)
+    threading.Timer(1.0, ctx.cancelled.set).start()
+    with pytest.raises(Cancelled):
+        brick("service.run")(ctx, host="h1", service="slow", command="sleep 600",
+                             port=free_port(), ready_tcp=True, ready_timeout_s=60)
+    assert rt.supervisor.status("slow") is None
 
 
 def test_crashing_service_fails_with_its_stderr(rt):

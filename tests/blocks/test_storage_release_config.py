@@ -1,8 +1,4 @@
-"""The storage, release and config bricks, run as plain objects on a real host folder.
-
-This folder is also a blocks folder (NEBHX_BLOCKS_PATH=tests/blocks): this module must
-import cleanly and do nothing at import time.
-"""
+"""The storage, release and config bricks, run as plain objects on a real host folder."""
 from __future__ import annotations
 
 import io

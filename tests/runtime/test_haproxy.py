@@ -154,6 +154,13 @@ def test_dead_backend_is_skipped_by_health_checks(lb, backends):
     assert {s["address"]: s["operational"] for s in lb.servers_state()}[dead] == "down"
 
 
+def test_tcp_mode(lb, backends):
+    port = free_port()
+    lb.apply(f"127.0.0.1:{port}", backends[:2], mode="tcp")
+    assert "mode tcp" in lb.cfg.read_text()
+    assert {get(port) for _ in range(6)} == ports(backends[:2])
+
+
 def test_rejected_config_keeps_the_running_balancer(lb, backends):
     port = free_port()
     lb.apply(f"127.0.0.1:{port}", backends[:1])

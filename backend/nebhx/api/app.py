@@ -35,7 +35,8 @@ def create_app(*, sweeper: bool = False) -> FastAPI:
 
 def _extra_routers() -> list[APIRouter]:
     from nebhx.hosts.routes import router as hosts_router
-    return [hosts_router]
+    from nebhx.secrets.routes import router as secrets_router
+    return [hosts_router, secrets_router]
 
 
 @asynccontextmanager

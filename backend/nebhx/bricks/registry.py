@@ -163,6 +163,12 @@ def load_registry(folders: list[Path]) -> Registry:
 _registry: Registry | None = None
 
 
+def import_builtin() -> None:
+    """Make ``nebhx_blocks`` (the built-in palette) importable, to subclass or test its bricks."""
+    from nebhx.settings import get_settings
+    _package_for(get_settings().builtin_blocks.resolve(), 0)
+
+
 def get_registry(reload: bool = False) -> Registry:
     """The process-wide palette, loaded once (``reload=True`` re-reads the folders)."""
     global _registry

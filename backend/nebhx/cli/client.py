@@ -9,7 +9,7 @@ from rich.console import Console
 
 from nebhx.settings import get_settings
 
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)
 
 
 def client() -> httpx.Client:

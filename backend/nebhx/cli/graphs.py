@@ -76,3 +76,12 @@ def export(graph_id: str, revision: str = typer.Option("latest", help="Revision 
         output.write_text(text + "\n")
     else:
         print(text)
+
+
+def secret(name: str, value: str = typer.Option(None, help="The value (default: read from stdin)")) -> None:
+    """Store a secret on the server; graphs refer to it as {"$secret": NAME}."""
+    import sys
+    if value is None:
+        value = typer.prompt(f"value of {name}", hide_input=True) if sys.stdin.isatty() else sys.stdin.read().rstrip("\n")
+    call("PUT", f"/secrets/{name}", json={"value": value})
+    console.print(f"secret {name} stored")

@@ -54,8 +54,10 @@ def _run_embedded(doc: Any, inputs: dict[str, str], as_json: bool) -> int:
     from nebhx.graphs.service import ensure_graph
     from nebhx.runs import service
     from nebhx.store.db import session_scope
+    from nebhx.settings import get_settings
+    log = open(get_settings().home / "embedded-worker.log", "ab")
     worker = subprocess.Popen([sys.executable, "-m", "nebhx.cli.main", "worker", "--queues", "nebhx",
-                               "--host", "local"], env=os.environ.copy())
+                               "--host", "local"], env=os.environ.copy(), stdout=log, stderr=log)
     sweeper = Sweeper()
     sweeper.start()
     try:
@@ -79,6 +81,7 @@ def _run_embedded(doc: Any, inputs: dict[str, str], as_json: bool) -> int:
         sweeper.stop()
         worker.terminate()
         worker.wait(timeout=20)
+        log.close()
 
 
 def _table(run: dict[str, Any]) -> Table:

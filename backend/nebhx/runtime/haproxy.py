@@ -52,6 +52,9 @@ def render(spec: LBSpec, sock: Path, state_file: Path) -> str:
         "global",
         f"    stats socket {sock} mode 600 level admin expose-fd listeners",
         "    stats timeout 30s",
+        # An old worker keeps serving its open connections after a reload; a stuck
+        # client must not keep it alive forever.
+        "    hard-stop-after 2m",
         f"    server-state-file {state_file}",
         "defaults",
         f"    mode {spec.mode}",

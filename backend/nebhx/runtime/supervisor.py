@@ -260,6 +260,8 @@ class Supervisor(ProcessManager):
         definition; an unchanged one is left as it is (running or not).
         """
         env = dict(env or {})
+        if "\n" in command or "\r" in command:
+            raise BrickFailed("a program command must be one line")
         for key in env:
             if not ENV_KEY_RE.match(key):
                 raise BrickFailed(f"bad environment variable name {key!r}")

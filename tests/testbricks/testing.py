@@ -1,4 +1,4 @@
-"""Bricks that exist only for tests: loaded through NEBHX_BLOCKS_PATH=tests/blocks."""
+"""Bricks that exist only for tests: loaded through NEBHX_BLOCKS_PATH=tests/testbricks."""
 from __future__ import annotations
 
 import os

@@ -1,0 +1,31 @@
+"""Stored secrets: sealed at rest, referenced from graphs by name, never read back."""
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from nebhx.engine.events import iso
+from nebhx.runs.service import BadInputs
+from nebhx.secrets.crypto import seal
+from nebhx.store.models import SecretRow, utcnow
+
+NAME = re.compile(r"^[A-Za-z0-9_.-]{1,200}$")
+
+
+def put_secret(session: Session, *, name: str, value: str) -> None:
+    if not NAME.match(name):
+        raise BadInputs([{"input": "name", "message": f"secret name {name!r} must match {NAME.pattern}"}])
+    token = seal(value)["$enc"]
+    row = session.get(SecretRow, name)
+    if row is None:
+        session.add(SecretRow(name=name, value=token))
+    else:
+        row.value, row.updated_at = token, utcnow()
+
+
+def list_secrets(session: Session) -> list[dict[str, Any]]:
+    rows = session.execute(select(SecretRow.name, SecretRow.updated_at).order_by(SecretRow.name))
+    return [{"name": n, "updated_at": iso(at)} for n, at in rows]

@@ -1,0 +1,95 @@
+"""The nebhx command as a user types it."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from support import ROOT, graph, make_env, wire
+
+
+def nebhx(*args: str, env: dict | None = None, input: str | None = None, timeout: float = 120):
+    return subprocess.run([sys.executable, "-m", "nebhx.cli.main", *args], capture_output=True, text=True,
+                          env=env, input=input, timeout=timeout, cwd=ROOT)
+
+
+@pytest.fixture
+def env(tmp_path):
+    return make_env(tmp_path)
+
+
+def test_validate_exit_codes_and_messages(tmp_path, env):
+    good = ROOT / "examples" / "hello.json"
+    assert nebhx("validate", str(good), env=env).returncode == 0
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(graph("bad", [("a", "test.echo"), ("b", "core.share_settings")],
+                                    [wire("a", "text", "b", "password")])))
+    res = nebhx("validate", str(bad), env=env)
+    assert res.returncode == 1
+    assert "b.password: a.text (string) does not fit b.password (Secret)" in res.stderr
+    assert "a.text: required input 'text' is neither wired nor set" in res.stderr
+    out = json.loads(nebhx("validate", str(bad), "--json", env=env).stdout)
+    assert out["ok"] is False and {p["node"] for p in out["problems"]} == {"a", "b"}
+    (tmp_path / "junk.json").write_text("{oops")
+    res = nebhx("validate", str(tmp_path / "junk.json"), env=env)
+    assert res.returncode == 1 and "not valid JSON" in res.stderr
+
+
+def test_bricks_json_lists_the_palette(env):
+    palette = json.loads(nebhx("bricks", "--json", env=env).stdout)
+    ids = {b["id"] for b in palette["bricks"]}
+    assert {"core.template", "test.echo"} <= ids
+    tpl = next(b for b in palette["bricks"] if b["id"] == "core.template")
+    assert set(tpl) >= {"id", "title", "category", "docs", "parent", "inputs_schema", "outputs_schema"}
+
+
+def test_run_import_export_against_a_server(stack, tmp_path):
+    env = {**stack.env, "NEBHX_URL": stack.url}
+    hello = ROOT / "examples" / "hello.json"
+    res = nebhx("run", str(hello), "--wait", "-i", "login=cli", env=env)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "succeeded" in res.stdout
+    failing = tmp_path / "fail.json"
+    failing.write_text(json.dumps(graph("cli-fail", [("boom", "test.fail", {"message": "kaboom"})])))
+    res = nebhx("run", str(failing), "--wait", env=env)
+    assert res.returncode == 1 and "kaboom" in res.stdout
+    saved = json.loads(nebhx("import", str(hello), "--json", env=env).stdout)
+    exported = tmp_path / "out.json"
+    assert nebhx("export", saved["id"], "-o", str(exported), env=env).returncode == 0
+    assert json.loads(exported.read_text()) == json.loads(hello.read_text())
+    runs = json.loads(nebhx("runs", "--json", env=env).stdout)
+    assert {"hello", "cli-fail"} <= {r["graph_name"] for r in runs}
+
+
+def test_run_embedded_needs_no_server(tmp_path):
+    env = make_env(tmp_path, NEBHX_URL="http://127.0.0.1:9")
+    res = nebhx("run", str(ROOT / "examples" / "hello.json"), "--embedded", "--json", "-i", "login=emb", env=env)
+    assert res.returncode == 0, res.stderr[-2000:]
+    run = json.loads(res.stdout)
+    assert run["status"] == "succeeded" and run["outputs"]["line"] == "mount //10.0.0.5/data as emb"
+
+
+def test_no_server_is_a_clear_error(tmp_path):
+    env = make_env(tmp_path, NEBHX_URL="http://127.0.0.1:9")
+    res = nebhx("runs", env=env)
+    assert res.returncode == 2 and "no Nebh-X server at http://127.0.0.1:9" in res.stderr
+
+
+def test_compose_commands_exist_in_the_cli():
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    services = compose["services"]
+    assert {"api", "worker", "redis", "postgres"} <= set(services)
+    help_text = nebhx("--help").stdout
+    for name in ("api", "worker"):
+        command = services[name]["command"]
+        words = command.split() if isinstance(command, str) else command
+        assert words[0] == "nebhx"
+        assert f" {words[1]} " in help_text.replace("│", " ")
+        res = nebhx(*words[1:], "--help")
+        assert res.returncode == 0, res.stderr
+    env = services["api"]["environment"]
+    assert env["NEBHX_BROKER_URL"].startswith("redis://") and "postgresql" in env["NEBHX_DATABASE_URL"]

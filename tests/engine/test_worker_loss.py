@@ -1,0 +1,27 @@
+"""A worker killed with SIGKILL in the middle of a node does not lose the run."""
+from __future__ import annotations
+
+import signal
+from pathlib import Path
+
+from support import graph, order, wait_for
+
+
+def test_sigkilled_worker_node_is_dispatched_again(stack, tmp_path):
+    marker = tmp_path / f"{stack.kind}.started"
+    doc = graph("survive", [("long", "test.sleep", {"seconds": 3, "marker": str(marker)}),
+                            ("after", "test.echo", {"text": "finished"})], [order("long", "after")])
+    run = stack.run(doc, wait=False)
+    wait_for(marker.exists, 30, what="the node started")
+    first_pid = int(Path(marker).read_text())
+    stack.kill("worker", signal.SIGKILL)  # the whole process group: main process and children
+    stack.start_worker()
+    done = stack.wait_run(run["id"], 90)
+    assert done["status"] == "succeeded", done
+    long = done["nodes"]["long"]
+    assert long["attempt"] == 2
+    assert long["outputs"]["pid"] != first_pid
+    assert done["nodes"]["after"]["outputs"] == {"text": "finished"}
+    with stack.client() as c:
+        events = c.get(f"/runs/{run['id']}/events").text
+    assert '"status": "lost"' in events

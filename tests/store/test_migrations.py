@@ -1,0 +1,16 @@
+"""The Alembic migrations create exactly the schema the models describe, on both stores."""
+from __future__ import annotations
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+
+from nebhx.store.db import get_engine, migrate
+from nebhx.store.models import Base
+
+
+def test_migrations_match_models(db_url):
+    migrate(db_url)
+    with get_engine(db_url).connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata)
+    assert diff == []
+    get_engine(db_url).dispose()
