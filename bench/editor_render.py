@@ -113,12 +113,12 @@ def serve(graph: dict):
     return handle
 
 
-FRAME_PROBE = """() => new Promise((resolve) => {
+FRAME_PROBE = """() => { window.__frames = new Promise((resolve) => {
   const times = []; let last = performance.now(); let stop = false;
   const tick = (t) => { times.push(t - last); last = t; if (!stop) requestAnimationFrame(tick); };
   requestAnimationFrame(tick);
   window.__stopFrames = () => { stop = true; resolve(times.slice(1)); };
-})"""
+}); }"""
 
 
 def main() -> int:
@@ -164,15 +164,14 @@ def main() -> int:
         pane = page.locator(".react-flow__pane")
         box = pane.bounding_box()
         cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
-        frames = page.evaluate_handle(FRAME_PROBE)
+        page.evaluate(FRAME_PROBE)
         page.mouse.move(cx, cy)
         page.mouse.down()
         for i in range(120):
             dx = 300 * (1 if (i // 30) % 2 == 0 else -1)
             page.mouse.move(cx + dx * ((i % 30) / 30), cy + 60 * ((i % 30) / 30), steps=1)
         page.mouse.up()
-        page.evaluate("() => window.__stopFrames()")
-        times = [t for t in frames.json_value() if t > 0]
+        times = [t for t in page.evaluate("() => { window.__stopFrames(); return window.__frames; }") if t > 0]
         if args.screenshot:
             Path(args.screenshot).parent.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=args.screenshot)
