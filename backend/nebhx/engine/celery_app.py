@@ -19,11 +19,12 @@ def broker_options(settings: Settings) -> tuple[str, dict]:
         # A node may run for hours: never let Redis hand its message to a second worker.
         return settings.broker_url, {"visibility_timeout": 24 * 3600}
     folder = settings.home / "broker"
-    queue, processed = folder / "queue", folder / "processed"
-    for path in (queue, processed):
+    queue, processed, control = folder / "queue", folder / "processed", folder / "control"
+    for path in (queue, processed, control):
         path.mkdir(parents=True, exist_ok=True)
     return f"{fsbroker.ALIAS}://", {"data_folder_in": str(queue), "data_folder_out": str(queue),
                              "processed_folder": str(processed), "store_processed": False,
+                             "control_folder": str(control),
                              "polling_interval": settings.broker_poll_s}
 
 

@@ -1,0 +1,114 @@
+"""Engine overhead on graphs of a no-op brick, beside raw Celery doing the same shapes.
+
+    .venv/bin/python bench/engine.py            # Redis+PostgreSQL, Redis+SQLite, embedded
+Prints wall time and time per node for: a chain of 50; 10 layers of 10 (each node after
+every node of the previous layer); 1 -> 200 -> 1. Same machine, same run, same worker
+concurrency for both.
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "bench")]
+from support import Stack, create_pg_database, graph, make_env, order, start_redis  # noqa: E402
+
+CONCURRENCY = "4"
+
+
+def shapes() -> dict[str, dict]:
+    chain = graph("chain50", [(f"n{i}", "test.noop") for i in range(50)],
+                  [order(f"n{i-1}", f"n{i}") for i in range(1, 50)])
+    layers = graph("layers10x10", [(f"l{l}_{i}", "test.noop") for l in range(10) for i in range(10)],
+                   [order(f"l{l-1}_{a}", f"l{l}_{b}") for l in range(1, 10) for a in range(10) for b in range(10)])
+    fan = graph("fan200", [("src", "test.noop"), ("sink", "test.noop")] + [(f"f{i}", "test.noop") for i in range(200)],
+                [order("src", f"f{i}") for i in range(200)] + [order(f"f{i}", "sink") for i in range(200)])
+    return {"chain 50": chain, "layers 10x10": layers, "1->200->1": fan}
+
+
+def bench_engine(label: str, env_extra: dict, repeat: int = 2) -> dict[str, float]:
+    home = Path(tempfile.mkdtemp(prefix="nebhx-bench-"))
+    env = make_env(home, **env_extra)
+    env["NEBHX_WORKER_CONCURRENCY"] = CONCURRENCY
+    stack = Stack(home, env).start()
+    out = {}
+    try:
+        stack.run(graph("warm", [("w", "test.noop")]))
+        for name, doc in shapes().items():
+            best = None
+            for _ in range(repeat):
+                t0 = time.perf_counter()
+                run = stack.run(doc, timeout=600)
+                wall = time.perf_counter() - t0
+                assert run["status"] == "succeeded", run["status"]
+                best = wall if best is None else min(best, wall)
+            out[name] = best
+            print(f"  {label:<22} {name:<14} {best:7.3f} s  {best / len(doc['nodes']) * 1000:7.2f} ms/node",
+                  flush=True)
+    finally:
+        stack.stop()
+    return out
+
+
+def bench_raw(broker: str, repeat: int = 2) -> dict[str, float]:
+    from celery import chain, chord, group
+    os.environ["RAW_BROKER"] = os.environ["RAW_BACKEND"] = broker
+    import rawcelery
+    rawcelery.app.conf.broker_url = rawcelery.app.conf.result_backend = broker
+    worker = subprocess.Popen([sys.executable, "-m", "celery", "-A", "rawcelery", "worker", "-c", CONCURRENCY,
+                               "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "WARNING"],
+                              cwd=ROOT / "bench", env={**os.environ}, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    noop = rawcelery.noop
+    sig = {
+        "chain 50": lambda: chain(*[noop.si() for _ in range(50)]),
+        "layers 10x10": lambda: chain(*[chord(group(noop.si() for _ in range(10)), noop.si())
+                                        if False else group(noop.si() for _ in range(10)) for _ in range(10)]),
+        "1->200->1": lambda: chain(noop.si(), chord(group(noop.si() for _ in range(200)), noop.si())),
+    }
+    sizes = {"chain 50": 50, "layers 10x10": 100, "1->200->1": 202}
+    out = {}
+    try:
+        noop.delay().get(timeout=60, interval=0.005)
+        for name, make in sig.items():
+            best = None
+            for _ in range(repeat):
+                t0 = time.perf_counter()
+                make().apply_async().get(timeout=300, interval=0.002)
+                wall = time.perf_counter() - t0
+                best = wall if best is None else min(best, wall)
+            out[name] = best
+            print(f"  {'raw celery':<22} {name:<14} {best:7.3f} s  {best / sizes[name] * 1000:7.2f} ms/node",
+                  flush=True)
+    finally:
+        worker.terminate()
+        worker.wait(30)
+    return out
+
+
+def main() -> None:
+    redis_proc, redis_url = start_redis()
+    pg_url, drop = create_pg_database()
+    try:
+        print(f"worker concurrency {CONCURRENCY} on both sides; best of 2")
+        raw = bench_raw(redis_url.rsplit("/", 1)[0] + "/15")
+        results = {
+            "redis + postgresql": bench_engine("redis + postgresql", {"db_url": pg_url, "broker_url": redis_url}),
+            "redis + sqlite": bench_engine("redis + sqlite", {"broker_url": redis_url}),
+            "embedded": bench_engine("embedded", {}),
+        }
+        print("\nratio of engine time to raw Celery (same shape):")
+        for label, res in results.items():
+            print(f"  {label:<22} " + "  ".join(f"{k}: {v / raw[k]:5.1f}x" for k, v in res.items()))
+    finally:
+        drop()
+        redis_proc.terminate()
+
+
+if __name__ == "__main__":
+    main()
