@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -33,6 +34,7 @@ class Settings(BaseSettings):
     retry_base_s: float = 1.0
     max_body_bytes: int = 16 * 1024 * 1024
     log_level: str = "WARNING"
+    pg_synchronous_commit: Literal["on", "off", "local", "remote_write", "remote_apply"] = "off"
     worker_concurrency: int = 4
     static_dir: Path = REPO_DIR / "frontend" / "dist"
 

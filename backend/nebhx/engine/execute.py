@@ -44,21 +44,20 @@ def execute_node(run_id: str, node_id: str, attempt: int) -> list[scheduler.Disp
         if run is None or plan is None or node_id not in plan.nodes:
             return []
         node = plan.nodes[node_id]
-        if not scheduler.cas(s, run_id, node_id, "queued", _attempt=attempt, status="running",
-                             started_at=utcnow(), heartbeat_at=utcnow(), finished_at=None,
-                             deadline_at=scheduler.deadline(node.timeout_s)):
+        state = scheduler.cas(s, run_id, node_id, "queued", _attempt=attempt, status="running",
+                              started_at=utcnow(), heartbeat_at=utcnow(), finished_at=None,
+                              deadline_at=scheduler.deadline(node.timeout_s), returning=NodeRow.wait)
+        if state is None:
             return []
         emit(s, run_id, node_id, "node", "running", attempt=attempt)
         try:
             raw = resolve_inputs(s, run, plan, node_id)
         except LookupError as exc:
             raw = exc
-        row = s.get(NodeRow, (run_id, node_id))
-        state = dict(row.wait or {})
     if isinstance(raw, LookupError):
         outcome = Outcome("failed", error=str(raw))
     else:
-        outcome = _run_brick(run_id, node_id, attempt, node, raw, state, settings)
+        outcome = _run_brick(run_id, node_id, attempt, node, raw, dict(state or {}), settings)
     return _record(run_id, node_id, attempt, outcome, url, settings.retry_base_s)
 
 

@@ -30,15 +30,22 @@ class Dispatch:
     countdown: float = 0.0
 
 
-def cas(session: Session, run_id: str, node_id: str, expect: str | Iterable[str], **values) -> bool:
-    """Set ``values`` on the node only if its status is ``expect``; True when it did."""
+def cas(session: Session, run_id: str, node_id: str, expect: str | Iterable[str], *,
+        returning=None, **values):
+    """Set ``values`` on the node only if its status is ``expect``.
+
+    Returns whether it did, or with ``returning`` (a column) that column's new value or None.
+    """
     expect = [expect] if isinstance(expect, str) else list(expect)
     attempt = values.pop("_attempt", None)
     stmt = update(NodeRow).where(NodeRow.run_id == run_id, NodeRow.node_id == node_id,
                                  NodeRow.status.in_(expect))
     if attempt is not None:
         stmt = stmt.where(NodeRow.attempt == attempt)
-    return session.execute(stmt.values(**values)).rowcount == 1
+    stmt = stmt.values(**values).execution_options(synchronize_session=False)
+    if returning is not None:
+        return session.execute(stmt.returning(returning)).scalar_one_or_none()
+    return session.execute(stmt).rowcount == 1
 
 
 def statuses_of(session: Session, run_id: str) -> dict[str, str]:
@@ -51,18 +58,17 @@ def queue_node(session: Session, run: RunRow, plan: Plan, node_id: str, *, expec
                countdown: float = 0.0, failures: int | None = None) -> Dispatch | None:
     """Move a node to ``queued`` with a new attempt number and say where to send it."""
     from nebhx.engine.resolve import queue_for
-    row = session.get(NodeRow, (run.id, node_id))
     try:
         queue, host = queue_for(session, run, plan, node_id)
     except LookupError as exc:
         fail_now(session, run, node_id, str(exc), expect=expect)
         return None
-    attempt = row.attempt + 1  # read before the UPDATE: the ORM syncs ``row`` with it
-    values = dict(status="queued", attempt=attempt, queue=queue, host=host,
+    values = dict(status="queued", attempt=NodeRow.attempt + 1, queue=queue, host=host,
                   queued_at=utcnow(), heartbeat_at=None, deadline_at=None)
     if failures is not None:
         values["failures"] = failures
-    if not cas(session, run.id, node_id, expect, **values):
+    attempt = cas(session, run.id, node_id, expect, returning=NodeRow.attempt, **values)
+    if attempt is None:
         return None
     emit(session, run.id, node_id, "node", "queued", attempt=attempt, queue=queue,
          **({"retry_in_s": countdown} if countdown else {}))
@@ -99,7 +105,8 @@ def advance(session: Session, run: RunRow, plan: Plan, candidates: Iterable[str]
             if d:
                 out.append(d)
                 statuses[nid] = "queued"
-            elif session.get(NodeRow, (run.id, nid)).status == "failed":
+            elif session.scalar(select(NodeRow.status).where(
+                    NodeRow.run_id == run.id, NodeRow.node_id == nid)) == "failed":
                 statuses[nid] = "failed"
                 work.extend(plan.succs.get(nid, []))
         elif state == "skip" and cas(session, run.id, nid, "pending", status="skipped",

@@ -25,9 +25,18 @@ def fernet() -> Fernet:
         return _fernet(settings.secret_key)
     path = settings.home / "secret.key"
     if not path.exists():
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        # Several processes may start at once: write a whole key aside, then link it into
+        # place; whoever links first wins and everyone reads that key.
+        tmp = path.with_name(f".secret.key.{os.getpid()}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as f:
             f.write(Fernet.generate_key().decode())
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink()
     return _fernet(path.read_text().strip())
 
 

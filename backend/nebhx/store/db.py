@@ -39,8 +39,24 @@ def get_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"timeout": 30})
         _sqlite_pragmas(engine)
     else:
-        engine = create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+        engine = create_engine(url, pool_recycle=300, pool_size=5, max_overflow=10)
+        _pg_session(engine)
     return engine
+
+
+def _pg_session(engine: Engine) -> None:
+    # Each node ends in two short commits; waiting for the WAL flush on each would be most
+    # of the engine's per-node cost. Without it a crash of PostgreSQL itself may forget the
+    # last few hundred milliseconds of transitions (never half of one): those nodes are
+    # then found queued or running and dispatched again by the sweep, as after a lost worker.
+    from nebhx.settings import get_settings
+    mode = get_settings().pg_synchronous_commit
+
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_conn, _record):
+        with dbapi_conn.cursor() as cur:
+            cur.execute(f"SET synchronous_commit = {mode}")
+        dbapi_conn.commit()
 
 
 def dispose_all() -> None:
