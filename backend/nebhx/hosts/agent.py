@@ -14,7 +14,7 @@ log = logging.getLogger("nebhx.agent")
 HEARTBEAT_S = 5.0
 
 
-def _address() -> str:
+def host_address() -> str:
     """NEBHX_AGENT_ADDRESS, else this machine's first global IPv4 address, else loopback."""
     if os.environ.get("NEBHX_AGENT_ADDRESS"):
         return os.environ["NEBHX_AGENT_ADDRESS"]
@@ -32,7 +32,7 @@ def _address() -> str:
 
 def start_agent(name: str, labels: dict[str, str]) -> threading.Thread:
     with session_scope() as s:
-        service.heartbeat(s, name=name, address=_address(), labels=labels, version=__version__, started=True)
+        service.heartbeat(s, name=name, address=host_address(), labels=labels, version=__version__, started=True)
 
     def beat() -> None:
         stop = threading.Event()

@@ -40,6 +40,12 @@ class HostRuntime:
         return cls(name, Path(home))
 
     @cached_property
+    def address(self) -> str:
+        """The address other hosts reach this one at (``NEBHX_AGENT_ADDRESS`` or detected)."""
+        from nebhx.hosts.agent import host_address
+        return host_address()
+
+    @cached_property
     def volumes(self) -> Volumes:
         from nebhx.runtime.volumes import Volumes
         return Volumes(self.home)
