@@ -32,6 +32,11 @@ class Settings(BaseSettings):
     sweep_interval_s: float = 2.0
     broker_poll_s: float = 0.01
     retry_base_s: float = 1.0
+    # A host whose agent has not beaten for host_down_s is down; a node queued for a down
+    # host fails after its timeout_s, or host_wait_s when it has none.
+    host_down_s: float = 30.0
+    host_wait_s: float = 60.0
+    agent_heartbeat_s: float = 5.0
     max_body_bytes: int = 16 * 1024 * 1024
     log_level: str = "WARNING"
     pg_synchronous_commit: Literal["on", "off", "local", "remote_write", "remote_apply"] = "off"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from pydantic import Field
 
-from nebhx import Brick, BrickFailed, Context, Ports
+from nebhx import Brick, BrickFailed, Context, HostRef, Ports
 
 
 class Noop(Brick):
@@ -91,3 +91,39 @@ class Sleep(Brick):
         ctx.log("sleeping %ss", inputs.seconds)
         ctx.sleep(inputs.seconds)
         return self.Outputs(pid=os.getpid(), slept=inputs.seconds)
+
+
+class Collect(Brick):
+    """Joins a list of strings (to see a fan-out's gathered outputs)."""
+
+    id = "test.collect"
+    category = "test"
+
+    class Inputs(Ports):
+        items: list[str]
+        sep: str = ","
+
+    class Outputs(Ports):
+        joined: str
+
+    def run(self, ctx: Context, inputs: Inputs) -> Outputs:
+        return self.Outputs(joined=inputs.sep.join(inputs.items))
+
+
+class Where(Brick):
+    """Reports which host's runtime ran it (a host brick: routed to the host's agent)."""
+
+    id = "test.where"
+    category = "test"
+
+    class Inputs(Ports):
+        host: HostRef
+        tag: str = ""
+
+    class Outputs(Ports):
+        host: str
+        home: str
+        tag: str
+
+    def run(self, ctx: Context, inputs: Inputs) -> Outputs:
+        return self.Outputs(host=ctx.runtime.name, home=str(ctx.runtime.home), tag=inputs.tag)

@@ -15,7 +15,7 @@ from nebhx.engine import scheduler
 from nebhx.engine.events import emit
 from nebhx.engine.heartbeat import Heartbeat, NodeTimeout
 from nebhx.engine.plan import plan_for
-from nebhx.engine.resolve import resolve_inputs
+from nebhx.engine.resolve import resolve_inputs, split_id
 from nebhx.secrets.crypto import secret_values, seal_tree, unseal_tree
 from nebhx.settings import get_settings
 from nebhx.store.db import session_scope
@@ -41,9 +41,10 @@ def execute_node(run_id: str, node_id: str, attempt: int) -> list[scheduler.Disp
     with session_scope(url) as s:
         run = s.get(RunRow, run_id)
         plan = plan_for(s, run.graph_id, run.revision) if run else None
-        if run is None or plan is None or node_id not in plan.nodes:
+        base = split_id(node_id)[0]
+        if run is None or plan is None or base not in plan.nodes:
             return []
-        node = plan.nodes[node_id]
+        node = plan.nodes[base]
         state = scheduler.cas(s, run_id, node_id, "queued", _attempt=attempt, status="running",
                               started_at=utcnow(), heartbeat_at=utcnow(), finished_at=None,
                               deadline_at=scheduler.deadline(node.timeout_s), returning=NodeRow.wait)
@@ -112,7 +113,7 @@ def _record(run_id, node_id, attempt, outcome: Outcome, url: str, retry_base: fl
         plan = plan_for(s, run.graph_id, run.revision)
         row = s.get(NodeRow, (run_id, node_id))
         common = dict(_attempt=attempt, inputs=outcome.inputs or row.inputs, log=NodeRow.log + outcome.log)
-        node = plan.nodes[node_id]
+        node = plan.nodes[split_id(node_id)[0]]
         if outcome.status == "failed" and row.failures < node.retries and run.status == "running":
             if not scheduler.cas(s, run_id, node_id, "running", error=outcome.error, **common):
                 return []

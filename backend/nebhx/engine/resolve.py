@@ -1,6 +1,7 @@
 """Resolve a node's inputs from params, graph inputs, stored secrets and upstream outputs."""
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from sqlalchemy import select
@@ -8,9 +9,20 @@ from sqlalchemy.orm import Session
 
 from nebhx.bricks.registry import get_registry
 from nebhx.engine.plan import Plan
-from nebhx.store.models import NodeRow, RunRow, SecretRow
+from nebhx.store.models import HostRow, NodeRow, RunRow, SecretRow
 
 CONTROL_QUEUE = "nebhx"
+_ITEM = re.compile(r"^(?P<base>.+)\[(?P<index>\d+)\]$")
+
+
+def split_id(node_id: str) -> tuple[str, int | None]:
+    """``web[2]`` -> (``web``, 2): the fan-out instance of node ``web`` for item 2."""
+    m = _ITEM.match(node_id)
+    return (m["base"], int(m["index"])) if m else (node_id, None)
+
+
+def item_id(base: str, index: int) -> str:
+    return f"{base}[{index}]"
 
 
 def _param(session: Session, run: RunRow, plan: Plan, value: Any) -> Any:
@@ -29,25 +41,41 @@ def _param(session: Session, run: RunRow, plan: Plan, value: Any) -> Any:
 
 
 def resolve_inputs(session: Session, run: RunRow, plan: Plan, node_id: str) -> dict[str, Any]:
-    """The node's raw inputs; secrets stay sealed (``{"$enc": ...}``) until the brick runs."""
-    node = plan.nodes[node_id]
+    """The node's raw inputs; secrets stay sealed (``{"$enc": ...}``) until the brick runs.
+
+    For a fan-out instance ``web[i]`` the ``for_each`` input is item ``i`` of its list, and
+    an input wired from another fan-out node takes that node's item ``i`` (zip).
+    """
+    base, index = split_id(node_id)
+    node = plan.nodes[base]
     values = {k: _param(session, run, plan, v) for k, v in node.params.items()}
     values = {k: v for k, v in values.items() if v is not None}
-    wires = plan.wires.get(node_id, [])
+    wires = plan.wires.get(base, [])
     if wires:
         sources = {e.from_.node for e in wires}
         rows = session.execute(select(NodeRow.node_id, NodeRow.outputs, NodeRow.status).where(
             NodeRow.run_id == run.id, NodeRow.node_id.in_(sources)))
         outputs = {nid: (outs or {}) for nid, outs, status in rows.tuples() if status == "succeeded"}
         for e in wires:
-            if e.from_.port in outputs.get(e.from_.node, {}):
-                values[e.to.port] = outputs[e.from_.node][e.from_.port]
+            if e.from_.port not in outputs.get(e.from_.node, {}):
+                continue
+            value = outputs[e.from_.node][e.from_.port]
+            zipped = index is not None and plan.nodes[e.from_.node].for_each and e.to.port != node.for_each
+            values[e.to.port] = _pick(value, index, f"{e.from_.node}.{e.from_.port}") if zipped else value
+    if index is not None:
+        values[node.for_each] = _pick(values.get(node.for_each), index, f"input {node.for_each!r}")
     return values
 
 
-def queue_for(session: Session, run: RunRow, plan: Plan, node_id: str) -> tuple[str, str | None]:
+def _pick(value: Any, index: int, what: str) -> Any:
+    if not isinstance(value, list) or index >= len(value):
+        raise LookupError(f"{what} has no item {index} to run this instance with")
+    return value[index]
+
+
+def route(session: Session, run: RunRow, plan: Plan, node_id: str) -> tuple[str, str | None]:
     """A host brick runs on its host's queue; everything else on the control queue."""
-    node = plan.nodes[node_id]
+    node = plan.nodes[split_id(node_id)[0]]
     brick = get_registry().get(node.brick)
     if brick is None:
         raise LookupError(f"brick {node.brick!r} is not in this server's palette")
@@ -56,6 +84,8 @@ def queue_for(session: Session, run: RunRow, plan: Plan, node_id: str) -> tuple[
     host = resolve_inputs(session, run, plan, node_id).get(brick.host_input)
     if not host or not isinstance(host, str):
         raise LookupError(f"input {brick.host_input!r} names no host")
+    if session.get(HostRow, host) is None:
+        raise LookupError(f"unknown host {host!r}: no agent has registered it (nebhx agent --host {host})")
     return f"host.{host}", host
 
 

@@ -57,9 +57,9 @@ def statuses_of(session: Session, run_id: str) -> dict[str, str]:
 def queue_node(session: Session, run: RunRow, plan: Plan, node_id: str, *, expect: str = "pending",
                countdown: float = 0.0, failures: int | None = None) -> Dispatch | None:
     """Move a node to ``queued`` with a new attempt number and say where to send it."""
-    from nebhx.engine.resolve import queue_for
+    from nebhx.engine.resolve import route
     try:
-        queue, host = queue_for(session, run, plan, node_id)
+        queue, host = route(session, run, plan, node_id)
     except LookupError as exc:
         fail_now(session, run, node_id, str(exc), expect=expect)
         return None
@@ -100,7 +100,12 @@ def advance(session: Session, run: RunRow, plan: Plan, candidates: Iterable[str]
         if cancelled and node.trigger != "always":
             continue
         state = trigger_state(node.trigger, [statuses[p] for p in plan.preds.get(nid, [])])
-        if state == "ready":
+        if state == "ready" and node.for_each:
+            from nebhx.engine.fanout import expand
+            statuses[nid] = expand(session, run, plan, nid) or statuses[nid]
+            if statuses[nid] in TERMINAL:
+                work.extend(plan.succs.get(nid, []))
+        elif state == "ready":
             d = queue_node(session, run, plan, nid)
             if d:
                 out.append(d)
@@ -141,7 +146,14 @@ def start_run(session: Session, run: RunRow, plan: Plan) -> list[Dispatch]:
 
 
 def after_node(session: Session, run: RunRow, plan: Plan, node_id: str) -> list[Dispatch]:
-    """A node reached a terminal status: its successors may start."""
+    """A node (or a fan-out instance) reached a terminal status: its successors may start."""
+    from nebhx.engine.fanout import gather
+    from nebhx.engine.resolve import split_id
+    base, index = split_id(node_id)
+    if index is not None:
+        if gather(session, run, plan, base) is None:
+            return []
+        node_id = base
     return advance(session, run, plan, plan.succs.get(node_id, []))
 
 

@@ -30,27 +30,49 @@ def sweep_once(settings: Settings | None = None) -> list[scheduler.Dispatch]:
     out: list[scheduler.Dispatch] = []
     with session_scope(settings.db_url) as s:
         stale = now - timedelta(seconds=settings.lease_s)
-        resend = now - timedelta(seconds=settings.lease_s * 4)
         rows = s.execute(select(NodeRow).where(or_(
             # The worker enforces timeout_s itself; the sweep steps in a lease later.
             (NodeRow.status == "running") & or_(NodeRow.heartbeat_at < stale, NodeRow.deadline_at < stale),
             (NodeRow.status == "waiting") & (NodeRow.deadline_at < now),
-            (NodeRow.status == "queued") & (NodeRow.queued_at < resend),
+            (NodeRow.status == "queued") & (NodeRow.queued_at < stale),
         ))).scalars().all()
         for row in rows:
             run = s.get(RunRow, row.run_id, with_for_update=True)
             plan = plan_for(s, run.graph_id, run.revision)
-            out += _sweep_node(s, run, plan, row, now, stale)
+            if row.status == "queued":
+                out += _sweep_queued(s, run, plan, row, now, settings)
+            else:
+                out += _sweep_node(s, run, plan, row, now, stale)
     return out
+
+
+def _sweep_queued(s, run, plan, row: NodeRow, now, settings: Settings) -> list[scheduler.Dispatch]:
+    """A queued node nobody took: fail it if its host is down too long, else send it again."""
+    from nebhx.engine.events import aware
+    from nebhx.engine.resolve import split_id
+    from nebhx.hosts.service import host_state
+    from nebhx.store.models import HostRow
+    waited = (now - aware(row.queued_at)).total_seconds()
+    host = s.get(HostRow, row.host) if row.host else None
+    limit = plan.nodes[split_id(row.node_id)[0]].timeout_s or settings.host_wait_s
+    if host is not None and host_state(host, settings.host_down_s) == "down" and waited > limit:
+        reason = (f"host {row.host!r} is down (no heartbeat since {aware(host.last_seen).isoformat()}); "
+                  f"the node waited {waited:.0f}s for it")
+        if scheduler.cas(s, run.id, row.node_id, "queued", _attempt=row.attempt, status="failed",
+                         error=reason, finished_at=now):
+            emit(s, run.id, row.node_id, "node", "failed", error=reason)
+            s.flush()
+            return scheduler.after_node(s, run, plan, row.node_id)
+        return []
+    if waited > settings.lease_s * 4 and scheduler.cas(s, run.id, row.node_id, "queued",
+                                                       _attempt=row.attempt, queued_at=now):
+        return [scheduler.publish(s, scheduler.Dispatch(run.id, row.node_id, row.attempt,
+                                                        row.queue or "nebhx"))]
+    return []
 
 
 def _sweep_node(s, run, plan, row: NodeRow, now, stale) -> list[scheduler.Dispatch]:
     from nebhx.engine.events import aware
-    if row.status == "queued":
-        if scheduler.cas(s, run.id, row.node_id, "queued", _attempt=row.attempt, queued_at=now):
-            return [scheduler.publish(s, scheduler.Dispatch(run.id, row.node_id, row.attempt,
-                                                            row.queue or "nebhx"))]
-        return []
     if row.status == "waiting" or (row.deadline_at is not None and aware(row.deadline_at) < stale):
         what = "waited" if row.status == "waiting" else "ran"
         reason = f"timed out: {what} past its deadline"

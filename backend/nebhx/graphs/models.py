@@ -12,7 +12,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 FORMAT = "nebhx/graph@1"
-ID_PATTERN = r"^[^\s$@][^\s]{0,127}$"
+# "[" and "]" are kept for fan-out instances: node "web" runs items "web[0]", "web[1]"...
+ID_PATTERN = r"^[^\s$@\[\]][^\s\[\]]{0,127}$"
 TriggerRule = Literal["all_success", "all_done", "any_failed", "all_failed", "always"]
 
 

@@ -157,6 +157,10 @@ def _check_wire(edge, src: Node, dst: Node, registry: Registry, where: str) -> l
     out_t, in_t = outs[edge.from_.port]["type"], ins[edge.to.port]["type"]
     if dst.for_each == edge.to.port:
         in_t += "[]"  # a fan-out input takes a list and runs once per item
+        out_t += "[]" if src.for_each else ""
+    elif src.for_each and not dst.for_each:
+        out_t += "[]"  # a fan-out node's outputs are gathered as lists
+    # (fan-out into fan-out on another input: item i meets item i, types as declared)
     if not fits(out_t, in_t):
         problems.append(Problem("incompatible", (
             f"{src.id}.{edge.from_.port} ({out_t}) does not fit {dst.id}.{edge.to.port} ({in_t})"),

@@ -8,10 +8,10 @@ import threading
 
 from nebhx import __version__
 from nebhx.hosts import service
+from nebhx.settings import get_settings
 from nebhx.store.db import session_scope
 
 log = logging.getLogger("nebhx.agent")
-HEARTBEAT_S = 5.0
 
 
 def host_address() -> str:
@@ -36,7 +36,7 @@ def start_agent(name: str, labels: dict[str, str]) -> threading.Thread:
 
     def beat() -> None:
         stop = threading.Event()
-        while not stop.wait(HEARTBEAT_S):
+        while not stop.wait(get_settings().agent_heartbeat_s):
             try:
                 with session_scope() as s:
                     service.heartbeat(s, name=name)

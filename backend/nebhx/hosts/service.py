@@ -10,7 +10,6 @@ from sqlalchemy.orm import Session
 from nebhx.engine.events import aware, iso
 from nebhx.store.models import HostRow, utcnow
 
-DOWN_AFTER_S = 30.0
 
 
 def heartbeat(session: Session, *, name: str, address: str = "", labels: dict | None = None,
@@ -27,7 +26,10 @@ def heartbeat(session: Session, *, name: str, address: str = "", labels: dict | 
         row.services = services
 
 
-def host_state(row: HostRow, down_after_s: float = DOWN_AFTER_S) -> str:
+def host_state(row: HostRow, down_after_s: float | None = None) -> str:
+    if down_after_s is None:
+        from nebhx.settings import get_settings
+        down_after_s = get_settings().host_down_s
     return "up" if aware(row.last_seen) > utcnow() - timedelta(seconds=down_after_s) else "down"
 
 

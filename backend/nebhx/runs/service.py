@@ -6,7 +6,7 @@ import uuid
 from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from nebhx.engine import scheduler
@@ -106,10 +106,16 @@ def get_run(session: Session, *, run_id: str) -> dict[str, Any]:
     run = session.get(RunRow, run_id)
     if run is None:
         raise NotFound(f"no run {run_id!r}")
-    nodes = session.execute(select(NodeRow).where(NodeRow.run_id == run_id)).scalars().all()
+    rows = session.execute(select(NodeRow).where(NodeRow.run_id == run_id)
+                           .order_by(NodeRow.item_index)).scalars().all()
+    nodes = {n.node_id: _node_view(n) for n in rows if n.parent is None}
+    for n in rows:
+        if n.parent is not None and n.parent in nodes:
+            nodes[n.parent].setdefault("items", []).append({"id": n.node_id, "item": mask_tree(n.item),
+                                                            **_node_view(n)})
     graph = session.get(GraphRow, run.graph_id)
     return {**summary(run, graph.name if graph else None), "inputs": mask_tree(run.inputs or {}),
-            "outputs": mask_tree(run.outputs or {}), "nodes": {n.node_id: _node_view(n) for n in nodes}}
+            "outputs": mask_tree(run.outputs or {}), "nodes": nodes}
 
 
 def list_runs(session: Session, *, graph_id: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
@@ -161,6 +167,9 @@ def retry_node(session: Session, *, run_id: str, node_id: str, by: str = "api") 
     if row.status not in ("failed", "cancelled"):
         raise Conflict(f"node {node_id} is {row.status}; only a failed or cancelled node can be retried")
     again = [node_id] + [d for d in plan.descendants(node_id)]
+    # A fan-out node starts over from its list: its old instances go.
+    session.execute(delete(NodeRow).where(NodeRow.run_id == run_id, NodeRow.parent.in_(again),
+                                          NodeRow.parent.not_in(_kept(session, run_id, again))))
     session.execute(update(NodeRow).where(
         NodeRow.run_id == run_id, NodeRow.node_id.in_(again), NodeRow.status.in_(list(TERMINAL - {"succeeded"}))
     ).values(status="pending", failures=0, error=None, finished_at=None, outputs={}))
@@ -170,6 +179,12 @@ def retry_node(session: Session, *, run_id: str, node_id: str, by: str = "api") 
     session.add(AuditRow(actor=by, action="retry", target=f"run/{run_id}/{node_id}"))
     session.flush()
     return scheduler.advance(session, run, plan, again)
+
+
+def _kept(session: Session, run_id: str, ids: list[str]) -> list[str]:
+    """Nodes among ``ids`` that stay as they are on a retry (they succeeded)."""
+    return list(session.scalars(select(NodeRow.node_id).where(
+        NodeRow.run_id == run_id, NodeRow.node_id.in_(ids), NodeRow.status == "succeeded")))
 
 
 def decide(session: Session, *, run_id: str, node_id: str, approve: bool, by: str,
