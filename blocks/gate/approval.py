@@ -1,0 +1,64 @@
+"""Approval gates: a person decides whether the rollout goes on."""
+from __future__ import annotations
+
+from pydantic import Field
+
+from nebhx import Brick, Context, Ports, Secret, Url, WaitFor
+from nebhx.runtime.notify import post_webhook, send_email
+from nebhx.settings import get_settings
+
+
+class Approval(Brick):
+    """Wait until someone approves or rejects, without holding a worker.
+
+    The node turns `waiting` and says `message`. Approve or reject it with the editor's
+    buttons, `nebhx approve RUN NODE` / `nebhx reject RUN NODE`, or
+    `POST /api/runs/{run}/nodes/{node}/approve|reject` with `{"by": ..., "comment": ...}`;
+    who decided and when is recorded (and audited). Approval succeeds the node; rejection
+    **fails** it, so a downstream node with trigger `any_failed` can roll back. With
+    `timeout_s` the node fails when nobody decided in time.
+
+    When it starts waiting it e-mails `notify_to` (through `smtp_host`) and/or posts to
+    `webhook_url`, with the question and how to answer.
+    """
+
+    id = "gate.approval"
+    title = "Approval gate"
+    category = "gate"
+
+    class Inputs(Ports):
+        message: str = Field(default="Approve to continue the rollout", description="What is being approved")
+        timeout_s: float | None = Field(default=None, gt=0, description="Fail when nobody decides in time")
+        notify_to: list[str] = Field(default_factory=list, description="E-mail these addresses when waiting")
+        smtp_host: str = Field(default="127.0.0.1", description="SMTP server for the notification")
+        smtp_port: int = Field(default=25, ge=1, le=65535)
+        starttls: bool = False
+        username: str | None = None
+        password: Secret | None = None
+        sender: str = Field(default="nebhx@localhost", description="From address of the notification")
+        webhook_url: Url | None = Field(default=None, description="Also POST the question here")
+
+    class Outputs(Ports):
+        approved: bool
+        by: str
+        at: str
+        comment: str = ""
+
+    def run(self, ctx: Context, inputs: Inputs) -> Outputs:
+        link = f"{get_settings().url.rstrip('/')}/#/runs/{ctx.run_id}"
+        text = (f"{inputs.message}\n\nRun {ctx.run_id}, node {ctx.node_id} is waiting for approval.\n"
+                f"Open {link}\nor run: nebhx approve {ctx.run_id} {ctx.node_id}   "
+                f"(or: nebhx reject {ctx.run_id} {ctx.node_id} --comment WHY)\n")
+        notified = []
+        if inputs.notify_to:
+            send_email(inputs.smtp_host, inputs.smtp_port, inputs.sender, inputs.notify_to,
+                       f"[nebhx] approval needed: {inputs.message}", text, starttls=inputs.starttls,
+                       username=inputs.username,
+                       password=inputs.password.get_secret_value() if inputs.password else None)
+            notified += inputs.notify_to
+            ctx.log("asked %s for approval", ", ".join(inputs.notify_to))
+        if inputs.webhook_url:
+            post_webhook(inputs.webhook_url, {"run": ctx.run_id, "node": ctx.node_id,
+                                              "message": inputs.message, "link": link})
+            notified.append(inputs.webhook_url)
+        raise WaitFor(inputs.message, timeout_s=inputs.timeout_s, data={"notified": notified, "link": link})

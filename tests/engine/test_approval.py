@@ -1,0 +1,91 @@
+"""Approval gates: waiting holds no worker, a person approves or rejects, rejection branches."""
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+from aiosmtpd.controller import Controller
+
+from support import ROOT, free_port, graph, order, wait_for
+
+
+class Inbox:
+    def __init__(self):
+        self.messages = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.messages.append((envelope.rcpt_tos, envelope.content.decode()))
+        return "250 OK"
+
+
+@pytest.fixture(scope="module")
+def smtp():
+    inbox = Inbox()
+    ctl = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    ctl.start()
+    yield ctl, inbox
+    ctl.stop()
+
+
+def gate_graph(name, smtp_port, timeout_s=None):
+    gate = {"message": "Promote 10% canary?", "notify_to": ["admin@example.org"], "smtp_port": smtp_port}
+    if timeout_s:
+        gate["timeout_s"] = timeout_s
+    return graph(name, [("canary", "test.noop"), ("gate", "gate.approval", gate),
+                        ("rest", "test.echo", {"text": "promoted"}),
+                        ("rollback", "test.echo", {"text": "rolled back"}, {"trigger": "any_failed"})],
+                 [order("canary", "gate"), order("gate", "rest"), order("gate", "rollback")])
+
+
+def test_approve_continues_and_records_who(stack, smtp):
+    ctl, inbox = smtp
+    run = stack.run(gate_graph("approve", ctl.port), wait=False)
+    waiting = stack.wait_node(run["id"], "gate", "waiting")
+    assert waiting["nodes"]["gate"]["wait"]["reason"] == "Promote 10% canary?"
+    rcpt, mail = wait_for(lambda: next((m for m in inbox.messages if run["id"] in m[1]), None), 10, what="mail")
+    assert rcpt == ["admin@example.org"] and f"nebhx approve {run['id']} gate" in mail
+    res = subprocess.run([sys.executable, "-m", "nebhx.cli.main", "approve", run["id"], "gate", "--by", "alice",
+                          "--comment", "looks good"], env={**stack.env, "NEBHX_URL": stack.url},
+                         capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert res.returncode == 0, res.stderr
+    done = stack.wait_run(run["id"])
+    assert done["status"] == "succeeded"
+    out = done["nodes"]["gate"]["outputs"]
+    assert out["approved"] is True and out["by"] == "alice" and out["comment"] == "looks good" and out["at"]
+    assert done["nodes"]["rollback"]["status"] == "skipped"
+    with stack.client() as c:
+        assert c.post(f"/runs/{run['id']}/nodes/gate/approve", json={"by": "x"}).status_code == 409
+
+
+def test_reject_fails_the_gate_and_rolls_back(stack, smtp):
+    ctl, _ = smtp
+    run = stack.run(gate_graph("reject", ctl.port), wait=False)
+    stack.wait_node(run["id"], "gate", "waiting")
+    with stack.client() as c:
+        assert c.post(f"/runs/{run['id']}/nodes/gate/reject", json={"by": "bob", "comment": "5xx up"}).status_code == 200
+    done = stack.wait_run(run["id"])
+    assert done["nodes"]["gate"]["error"] == "rejected by bob: 5xx up"
+    assert {k: v["status"] for k, v in done["nodes"].items()} == {
+        "canary": "succeeded", "gate": "failed", "rest": "skipped", "rollback": "succeeded"}
+
+
+def test_waiting_gates_hold_no_worker(stack, smtp):
+    ctl, _ = smtp
+    n = 6  # more than the worker's 4 processes
+    doc = graph("many-gates", [(f"g{i}", "gate.approval", {"message": f"gate {i}"}) for i in range(n)])
+    run = stack.run(doc, wait=False)
+    wait_for(lambda: all(v["status"] == "waiting" for v in stack.get_run(run["id"])["nodes"].values()), 30,
+             what="all gates waiting")
+    echo = stack.run(graph("meanwhile", [("e", "test.echo", {"text": "workers are free"})]))
+    assert echo["status"] == "succeeded"
+    with stack.client() as c:
+        c.post(f"/runs/{run['id']}/cancel")
+
+
+def test_gate_times_out(stack, smtp):
+    ctl, _ = smtp
+    run = stack.run(gate_graph("gate-timeout", ctl.port, timeout_s=1))
+    assert run["nodes"]["gate"]["status"] == "failed"
+    assert "timed out" in run["nodes"]["gate"]["error"]
+    assert run["nodes"]["rollback"]["status"] == "succeeded"
