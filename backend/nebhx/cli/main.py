@@ -5,7 +5,7 @@ import logging
 
 import typer
 
-from nebhx.cli import graphs, runs, serve
+from nebhx.cli import configs, graphs, runs, serve
 
 app = typer.Typer(help="Nebh-X: deployment graphs of typed bricks, run by distributed workers.",
                   no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
@@ -28,6 +28,7 @@ app.command()(runs.retry)
 app.command()(runs.approve)
 app.command()(runs.reject)
 app.command()(runs.hosts)
+app.add_typer(configs.app, name="config")
 
 
 def main() -> None:

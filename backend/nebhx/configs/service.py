@@ -1,0 +1,75 @@
+"""Config profiles as versioned objects: every save is a new revision, never an overwrite."""
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from nebhx.engine.events import iso
+from nebhx.graphs.service import NotFound
+from nebhx.runs.service import BadInputs
+from nebhx.runtime.configs import ConfigError, resolve
+from nebhx.store.models import ProfileRow
+
+NAME_RULE = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,199}$"
+
+
+def latest_profiles(session: Session) -> dict[str, dict[str, Any]]:
+    """Every profile at its newest revision, as the plain dicts ``resolve`` reads."""
+    newest = select(ProfileRow.name, func.max(ProfileRow.revision).label("rev")).group_by(ProfileRow.name).subquery()
+    rows = session.execute(select(ProfileRow).join(newest, (ProfileRow.name == newest.c.name) &
+                                                   (ProfileRow.revision == newest.c.rev))).scalars()
+    return {r.name: r.doc for r in rows}
+
+
+def save_profile(session: Session, *, name: str, doc: dict[str, Any]) -> dict[str, Any]:
+    """Store a new revision after checking it resolves (known parents, no cycle, templates render)."""
+    import re
+    if not re.match(NAME_RULE, name):
+        raise BadInputs([{"input": "name", "message": f"profile name {name!r} must match {NAME_RULE}"}])
+    profiles = {**latest_profiles(session), name: doc}
+    try:
+        resolve(profiles, name)
+    except ConfigError as exc:
+        raise BadInputs([{"input": name, "message": str(exc)}]) from exc
+    last = session.scalar(select(func.max(ProfileRow.revision)).where(ProfileRow.name == name)) or 0
+    if last and session.get(ProfileRow, (name, last)).doc == doc:
+        return {"name": name, "revision": last, "changed": False}
+    session.add(ProfileRow(name=name, revision=last + 1, doc=doc))
+    return {"name": name, "revision": last + 1, "changed": True}
+
+
+def list_profiles(session: Session) -> list[dict[str, Any]]:
+    rows = session.execute(select(ProfileRow.name, func.max(ProfileRow.revision), func.max(ProfileRow.created_at))
+                           .group_by(ProfileRow.name).order_by(ProfileRow.name)).all()
+    docs = latest_profiles(session)
+    return [{"name": n, "revision": rev, "updated_at": iso(at), "parents": docs[n].get("parents", [])}
+            for n, rev, at in rows]
+
+
+def get_profile(session: Session, *, name: str, revision: int | None = None) -> dict[str, Any]:
+    revs = session.execute(select(ProfileRow.revision, ProfileRow.created_at).where(ProfileRow.name == name)
+                           .order_by(ProfileRow.revision)).all()
+    if not revs:
+        raise NotFound(f"no config profile {name!r}")
+    number = revision or revs[-1][0]
+    row = session.get(ProfileRow, (name, number))
+    if row is None:
+        raise NotFound(f"config profile {name!r} has no revision {number}")
+    return {"name": name, "revision": number, "doc": row.doc,
+            "revisions": [{"number": n, "created_at": iso(at)} for n, at in revs]}
+
+
+def explain_profile(session: Session, *, name: str, host: str | None = None,
+                    cluster: str | None = None) -> dict[str, Any]:
+    """The final values for a host, each key with the layer that set it."""
+    profiles = latest_profiles(session)
+    if name not in profiles:
+        raise NotFound(f"no config profile {name!r}")
+    try:
+        r = resolve(profiles, name, host=host, cluster=cluster)
+    except ConfigError as exc:
+        raise BadInputs([{"input": name, "message": str(exc)}]) from exc
+    return {"profile": name, "host": host, "cluster": cluster, "version": r.version, "layers": r.layers,
+            "values": r.values, "explain": r.explain, "files": r.files}
