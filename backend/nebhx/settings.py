@@ -37,6 +37,7 @@ class Settings(BaseSettings):
     host_down_s: float = 30.0
     host_wait_s: float = 60.0
     agent_heartbeat_s: float = 5.0
+    services_check_s: float = 10.0
     max_body_bytes: int = 16 * 1024 * 1024
     log_level: str = "WARNING"
     pg_synchronous_commit: Literal["on", "off", "local", "remote_write", "remote_apply"] = "off"

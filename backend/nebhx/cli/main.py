@@ -28,6 +28,7 @@ app.command()(runs.retry)
 app.command()(runs.approve)
 app.command()(runs.reject)
 app.command()(runs.hosts)
+app.command()(runs.services)
 app.add_typer(configs.app, name="config")
 
 

@@ -175,3 +175,19 @@ def hosts(as_json: bool = typer.Option(False, "--json")) -> None:
         table.add_row(h["name"], h["address"], "[green]up[/]" if h["state"] == "up" else "[red]down[/]",
                       ", ".join(f"{k}={v}" for k, v in h["labels"].items()), h["last_seen"])
     console.print(table)
+
+
+def services(as_json: bool = typer.Option(False, "--json")) -> None:
+    """Every service on every host: running release, config version, process state, last probe."""
+    rows = call("GET", "/services")
+    if as_json:
+        print(json.dumps(rows, indent=2))
+        return
+    table = Table("host", "service", "instance", "release", "config", "state", "probe", "address")
+    for r in rows:
+        probe = r.get("last_probe") or {}
+        shown = "[green]ok[/]" if probe.get("ok") else f"[red]{probe.get('error') or 'failing'}[/]"
+        table.add_row(r["host"] + ("" if r["host_state"] == "up" else " [red](down)[/]"), r["service"],
+                      r.get("instance") or "", r.get("release") or "", r.get("config_version") or "",
+                      r.get("state") or "", shown, r.get("address") or "")
+    console.print(table)

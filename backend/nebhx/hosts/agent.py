@@ -5,6 +5,7 @@ import logging
 import os
 import subprocess
 import threading
+import time
 
 from nebhx import __version__
 from nebhx.hosts import service
@@ -30,16 +31,32 @@ def host_address() -> str:
     return "127.0.0.1"
 
 
+def _look_at_services(name: str) -> list[dict] | None:
+    """Minimal monitoring: each service's process state and one run of its probe."""
+    from nebhx.runtime import HostRuntime
+    from nebhx.runtime.services import snapshot
+    try:
+        return snapshot(HostRuntime.for_host(name))
+    except Exception as exc:  # a broken record must not stop the heartbeat
+        log.warning("services snapshot failed: %s", exc)
+        return None
+
+
 def start_agent(name: str, labels: dict[str, str]) -> threading.Thread:
     with session_scope() as s:
         service.heartbeat(s, name=name, address=host_address(), labels=labels, version=__version__, started=True)
 
     def beat() -> None:
+        settings = get_settings()
         stop = threading.Event()
-        while not stop.wait(get_settings().agent_heartbeat_s):
+        last_look = 0.0
+        while not stop.wait(settings.agent_heartbeat_s):
+            services = None
+            if time.monotonic() - last_look >= settings.services_check_s:
+                services, last_look = _look_at_services(name), time.monotonic()
             try:
                 with session_scope() as s:
-                    service.heartbeat(s, name=name)
+                    service.heartbeat(s, name=name, services=services)
             except Exception as exc:  # the store may be restarting; keep beating
                 log.warning("heartbeat failed: %s", exc)
 

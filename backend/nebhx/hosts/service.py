@@ -38,3 +38,13 @@ def list_hosts(session: Session) -> list[dict[str, Any]]:
     return [{"name": r.name, "address": r.address, "labels": r.labels, "version": r.version,
              "state": host_state(r), "last_seen": iso(r.last_seen), "started_at": iso(r.started_at)}
             for r in rows]
+
+
+def list_services(session: Session) -> list[dict[str, Any]]:
+    """Every service instance on every host, as the host's agent last saw it."""
+    out = []
+    for row in session.execute(select(HostRow).order_by(HostRow.name)).scalars():
+        state = host_state(row)
+        for svc in row.services or []:
+            out.append({"host": row.name, "host_state": state, "seen_at": iso(row.last_seen), **svc})
+    return out
