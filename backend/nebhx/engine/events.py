@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
+from sqlalchemy import event, insert
 from sqlalchemy.orm import Session
 
 from nebhx.store.models import EventRow, utcnow
@@ -11,8 +12,17 @@ from nebhx.store.models import EventRow, utcnow
 
 def emit(session: Session, run_id: str, node_id: str | None, kind: str, status: str | None,
          **data: Any) -> None:
-    session.add(EventRow(run_id=run_id, node_id=node_id, kind=kind, status=status, at=utcnow(),
-                         data=data))
+    """Record an event; the transaction's events are written in one INSERT when it commits."""
+    pending = session.info.setdefault("events", [])
+    pending.append({"run_id": run_id, "node_id": node_id, "kind": kind, "status": status, "at": utcnow(),
+                    "data": data})
+
+
+@event.listens_for(Session, "before_commit")
+def _write_events(session: Session) -> None:
+    pending = session.info.pop("events", None)
+    if pending:
+        session.execute(insert(EventRow), pending)
 
 
 def iso(dt: datetime | None) -> str | None:

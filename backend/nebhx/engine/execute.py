@@ -39,7 +39,9 @@ def execute_node(run_id: str, node_id: str, attempt: int) -> list[scheduler.Disp
     settings = get_settings()
     url = settings.db_url
     with session_scope(url) as s:
-        run = s.get(RunRow, run_id)
+        # Locked like every transaction that records events of this run, so event ids grow
+        # in commit order and a stream reading "after id N" never skips one.
+        run = s.get(RunRow, run_id, with_for_update=True)
         plan = plan_for(s, run.graph_id, run.revision) if run else None
         base = split_id(node_id)[0]
         if run is None or plan is None or base not in plan.nodes:

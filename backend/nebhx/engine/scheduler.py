@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from nebhx.engine.events import emit
@@ -48,10 +48,25 @@ def cas(session: Session, run_id: str, node_id: str, expect: str | Iterable[str]
     return session.execute(stmt).rowcount == 1
 
 
-def statuses_of(session: Session, run_id: str) -> dict[str, str]:
-    rows = session.execute(select(NodeRow.node_id, NodeRow.status).where(
-        NodeRow.run_id == run_id, NodeRow.parent.is_(None)))
-    return dict(rows.tuples().all())
+def statuses_of(session: Session, run_id: str, ids: Iterable[str] | None = None) -> dict[str, str]:
+    stmt = select(NodeRow.node_id, NodeRow.status).where(NodeRow.run_id == run_id, NodeRow.parent.is_(None))
+    if ids is not None:
+        stmt = stmt.where(NodeRow.node_id.in_(list(ids)))
+    return dict(session.execute(stmt).tuples().all())
+
+
+class _Statuses(dict):
+    """Node statuses read on demand: a fan-in of 200 reads its preds, not the whole run."""
+
+    def __init__(self, session: Session, run_id: str, plan: Plan, candidates: list[str]):
+        super().__init__()
+        self.session, self.run_id, self.plan = session, run_id, plan
+        self.load(candidates)
+
+    def load(self, ids: Iterable[str]) -> None:
+        want = {p for n in ids for p in (n, *self.plan.preds.get(n, []))} - self.keys()
+        if want:
+            self.update(statuses_of(self.session, self.run_id, want))
 
 
 def queue_node(session: Session, run: RunRow, plan: Plan, node_id: str, *, expect: str = "pending",
@@ -88,12 +103,13 @@ def fail_now(session: Session, run: RunRow, node_id: str, reason: str, *, expect
 
 def advance(session: Session, run: RunRow, plan: Plan, candidates: Iterable[str]) -> list[Dispatch]:
     """Start every candidate whose trigger rule holds, skip those whose rule cannot."""
-    statuses = statuses_of(session, run.id)
     work = list(candidates)
+    statuses = _Statuses(session, run.id, plan, work)
     out: list[Dispatch] = []
     cancelled = run.status == "cancelled"
     while work:
         nid = work.pop(0)
+        statuses.load([nid])
         if statuses.get(nid) != "pending":
             continue
         node = plan.nodes[nid]
@@ -119,17 +135,21 @@ def advance(session: Session, run: RunRow, plan: Plan, candidates: Iterable[str]
             emit(session, run.id, nid, "node", "skipped", reason="trigger rule cannot hold")
             statuses[nid] = "skipped"
             work.extend(plan.succs.get(nid, []))
-    _maybe_finish(session, run, plan, statuses)
+    _maybe_finish(session, run, plan)
     return out
 
 
-def _maybe_finish(session: Session, run: RunRow, plan: Plan, statuses: dict[str, str]) -> None:
-    if run.finished_at is not None or any(s not in TERMINAL for s in statuses.values()):
+def _maybe_finish(session: Session, run: RunRow, plan: Plan) -> None:
+    if run.finished_at is not None:
+        return
+    left = session.scalar(select(func.count()).where(
+        NodeRow.run_id == run.id, NodeRow.parent.is_(None), NodeRow.status.not_in(TERMINAL)))
+    if left:
         return
     from nebhx.engine.resolve import graph_outputs
-    status = run.status if run.status == "cancelled" else (
-        "failed" if "failed" in statuses.values() else "succeeded")
-    failed = [n for n, s in statuses.items() if s == "failed"]
+    failed = list(session.scalars(select(NodeRow.node_id).where(
+        NodeRow.run_id == run.id, NodeRow.parent.is_(None), NodeRow.status == "failed")))
+    status = run.status if run.status == "cancelled" else ("failed" if failed else "succeeded")
     run.status, run.finished_at = status, utcnow()
     run.error = f"failed nodes: {', '.join(failed)}" if failed else None
     run.outputs = graph_outputs(session, run, plan)
