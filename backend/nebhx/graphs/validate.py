@@ -6,9 +6,7 @@ a graph at all).
 """
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass
-from functools import lru_cache
 from typing import Any
 
 import jsonschema
@@ -39,11 +37,16 @@ class GraphInvalid(Exception):
         self.problems = problems
 
 
-@lru_cache(maxsize=1024)
-def _params_validator(schema_json: str) -> jsonschema.protocols.Validator:
-    schema = json.loads(schema_json)
-    schema.pop("required", None)  # params may leave required inputs to wires
-    return jsonschema.Draft202012Validator(schema)
+_validators: dict[int, tuple[dict, jsonschema.protocols.Validator]] = {}
+
+
+def _params_validator(schema: dict) -> jsonschema.protocols.Validator:
+    """One validator per brick schema (kept with the schema, so its id stays unique)."""
+    hit = _validators.get(id(schema))
+    if hit is None or hit[0] is not schema:
+        loose = {k: v for k, v in schema.items() if k != "required"}  # wires may fill required inputs
+        hit = _validators[id(schema)] = (schema, jsonschema.Draft202012Validator(loose))
+    return hit[1]
 
 
 def _path(parts) -> str:
@@ -233,7 +236,7 @@ def _check_param_values(node: Node, spec: dict, params: dict, index: int) -> lis
     if node.for_each and node.for_each in params:
         params = dict(params)
         params.pop(node.for_each)  # a fan-out input holds a list of items
-    validator = _params_validator(json.dumps(schema, sort_keys=True))
+    validator = _params_validator(schema)
     problems = []
     for err in validator.iter_errors(params):
         parts = list(err.absolute_path)
