@@ -11,5 +11,7 @@ export default defineConfig({
     environment: "jsdom",
     include: ["src/**/*.test.{ts,tsx}"],
     setupFiles: ["src/test/setup.ts"],
+    // Its ES build imports react-bootstrap folders ("react-bootstrap/Form"), which Node cannot.
+    server: { deps: { inline: ["@rjsf/react-bootstrap"] } },
   },
 });

@@ -2,8 +2,12 @@
 from __future__ import annotations
 
 import errno
+import json
+import os
 import shlex
 import socket
+import time
+import uuid
 from pathlib import Path
 
 from pydantic import Field
@@ -62,6 +66,18 @@ class RunService(Brick):
     failed starts in a row supervisord gives up (it waits 1 s, 2 s, 3 s ... between them).
 
     Fails at once when `port` is already taken by another process.
+
+    **Address**: the `address` output is `advertise_host:port`; `advertise_host`
+    defaults to the host's own address (the agent's `NEBHX_AGENT_ADDRESS`, else its
+    first global IPv4), so a balancer or a check on *another* host can use it. The
+    service must then listen on that address too: pass e.g. `--host 0.0.0.0` (or the
+    program's equivalent) in the command. Set `advertise_host` to `127.0.0.1` for a
+    service only this host talks to.
+
+    **State**: after a successful start the brick records the instance in
+    `<host home>/services/<service>/instances/<instance or default>.json` (program,
+    release, config version, address, probe): the agent's services view reads it to
+    say whether each service is alive right now. `service.stop` with `remove` forgets it.
     """
 
     id = "service.run"
@@ -85,7 +101,8 @@ class RunService(Brick):
         ready_timeout_s: float = Field(default=30, gt=0, description="How long to wait for readiness")
         max_restarts: int = Field(default=3, ge=0, description="Failed starts in a row before giving up")
         start_secs: int = Field(default=1, ge=0, description="Seconds a start must last to count as started")
-        advertise_host: str = Field(default="127.0.0.1", description="Host part of the address output")
+        advertise_host: str = Field(default="", description="Host part of the address output; "
+                                    "empty: the host's own address (reachable from other hosts)")
 
     class Outputs(Ports):
         address: Address
@@ -124,7 +141,10 @@ class RunService(Brick):
         if not result.ok or status is None or not status.up:
             self.give_up(ctx, sv, name, result)
         ctx.log("%s ready: %s (pid %s)", name, result.summary(), status.pid)
-        address = f"{inputs.advertise_host}:{inputs.port}" if inputs.port else inputs.advertise_host
+        host = inputs.advertise_host or ctx.runtime.address
+        address = f"{host}:{inputs.port}" if inputs.port else host
+        record_instance(ctx.runtime.home, inputs, name, release if release.is_dir() else None,
+                        address, status.pid)
         return self.Outputs(address=address, pid=status.pid, program=name, changed=changed)
 
     @staticmethod
@@ -174,6 +194,61 @@ class RunService(Brick):
                                    f"attempt(s): {result.error}{detail}"))
 
 
+def instance_file(home: Path, service: str, instance: str) -> Path:
+    """Where ``service.run`` records one instance, for the services view."""
+    return Path(home) / "services" / service / "instances" / f"{instance or 'default'}.json"
+
+
+def probe_of(inputs: RunService.Inputs, name: str) -> dict:
+    """The readiness probe as data, so the services view can run it again later."""
+    if inputs.ready_http and inputs.port:
+        path = "/" + inputs.ready_http.lstrip("/")
+        return {"kind": "http", "target": f"http://127.0.0.1:{inputs.port}{path}"}
+    if inputs.ready_tcp and inputs.port:
+        return {"kind": "tcp", "target": f"127.0.0.1:{inputs.port}"}
+    if inputs.ready_command:
+        return {"kind": "command", "target": inputs.ready_command}
+    return {"kind": "process", "target": name}
+
+
+def config_version(home: Path, service: str, config_path: str | None) -> str | None:
+    """``<version>`` when the config lives under ``services/<svc>/configs/<version>``."""
+    if not config_path:
+        return None
+    root = (Path(home) / "services" / service / "configs").resolve()
+    try:
+        rel = Path(config_path).resolve().relative_to(root)
+    except ValueError:
+        return None
+    return rel.parts[0] if rel.parts else None
+
+
+def record_instance(home: Path, inputs: RunService.Inputs, name: str, release: Path | None,
+                    address: str, pid: int | None) -> Path:
+    """Write the instance record atomically (temp file + rename). ``started_at`` is kept
+    while the same process runs, so an unchanged re-run does not move it."""
+    path = instance_file(home, inputs.service, inputs.instance)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        old = json.loads(path.read_text())
+    except (OSError, ValueError):
+        old = {}
+    started_at = old.get("started_at") if old.get("pid") == pid and pid else None
+    record = {
+        "service": inputs.service, "instance": inputs.instance or None, "program": name,
+        "release": release.name if release is not None else None,
+        "config_version": config_version(home, inputs.service, inputs.config_path),
+        "port": inputs.port, "address": address, "probe": probe_of(inputs, name), "pid": pid,
+        "started_at": started_at or time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    if record == old:
+        return path
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+    tmp.write_text(json.dumps(record, indent=2) + "\n")
+    os.replace(tmp, path)
+    return path
+
+
 def _running_probe(sv: Supervisor, name: str) -> ProbeResult:
     st = sv.status(name)
     ok = st is not None and st.state == "RUNNING"
@@ -212,6 +287,42 @@ class StopService(Brick):
             sv.stop(name)
         if inputs.remove:
             sv.remove(name)
+            instance_file(ctx.runtime.home, inputs.service, inputs.instance).unlink(missing_ok=True)
         ctx.log("%s stopped%s (was %s)", name, " and removed" if inputs.remove else "",
                 status.state if status else "unknown")
         return self.Outputs(program=name, was_running=was_running)
+
+
+class Endpoints(Brick):
+    """Gather the addresses of several service instances into one list.
+
+    A graph wires one output into one input, so the addresses of instances that run on
+    different hosts (each from its own **Run service**) are joined here, e.g. into a
+    load balancer's `backends`. Wire up to four addresses into `a`..`d`, and any further
+    list into `more`. The result keeps that order and drops empty and repeated entries.
+    """
+
+    id = "service.endpoints"
+    title = "Service endpoints"
+    category = "service"
+    icon = "diagram-3"
+
+    class Inputs(Ports):
+        a: Address | None = Field(default=None, description="An instance's address, host:port")
+        b: Address | None = Field(default=None, description="Another instance's address")
+        c: Address | None = Field(default=None, description="Another instance's address")
+        d: Address | None = Field(default=None, description="Another instance's address")
+        more: list[Address] = Field(default_factory=list, description="Further addresses")
+
+    class Outputs(Ports):
+        addresses: list[Address] = Field(description="The addresses, in order, without repeats")
+
+    def run(self, ctx: Context, inputs: Inputs) -> Outputs:
+        seen: list[str] = []
+        for address in (inputs.a, inputs.b, inputs.c, inputs.d, *inputs.more):
+            if address and address not in seen:
+                seen.append(address)
+        if not seen:
+            raise BrickFailed("no address given: wire at least one instance's address")
+        ctx.log("%d endpoint(s): %s", len(seen), ", ".join(seen))
+        return self.Outputs(addresses=seen)

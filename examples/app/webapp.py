@@ -3,10 +3,13 @@
     python webapp.py --port 8001 --config app.json --data /srv/app-data
 
 - release: the ``VERSION`` file next to this script (one release = one folder),
-- config: a JSON file, ``{"greeting": "hello"}``,
+- config: a JSON file, ``{"greeting": "hello"}`` (optional keys ``instance`` and
+  ``color`` are shown too when set),
 - data: the file ``message.txt`` in the data folder.
 
-``GET /`` answers JSON with all three plus the pid; ``GET /health`` answers ``ok``.
+``GET /`` answers JSON with all three plus the pid and port; ``GET /health`` answers
+``ok``. It listens on 127.0.0.1 unless ``--host`` (or ``--bind``) says otherwise: pass
+``--host 0.0.0.0`` when a balancer on another host must reach it.
 Standard library only, so a release is this folder and nothing else.
 """
 from __future__ import annotations
@@ -47,6 +50,9 @@ class Handler(BaseHTTPRequestHandler):
             "pid": os.getpid(),
             "port": self.server.server_address[1],
         }
+        for key in ("instance", "color"):
+            if key in config:
+                body[key] = config[key]
         self.reply(200, (json.dumps(body) + "\n").encode(), "application/json")
 
     def reply(self, code: int, body: bytes, ctype: str) -> None:
@@ -64,7 +70,8 @@ class Handler(BaseHTTPRequestHandler):
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--port", type=int, required=True)
-    ap.add_argument("--host", default="127.0.0.1")
+    ap.add_argument("--host", "--bind", dest="host", default="127.0.0.1",
+                    help="address to listen on; 0.0.0.0 for every interface")
     ap.add_argument("--config", type=Path)
     ap.add_argument("--data", type=Path)
     args = ap.parse_args(argv)

@@ -64,7 +64,7 @@ export interface GraphInput {
   description: string;
 }
 
-export interface GraphDoc {
+export type GraphDoc = {
   format: "nebhx/graph@1";
   name: string;
   description: string;
@@ -73,7 +73,7 @@ export interface GraphDoc {
   nodes: GraphNode[];
   edges: GraphEdge[];
   meta: Record<string, unknown>;
-}
+};
 
 export interface Problem {
   node: string | null;

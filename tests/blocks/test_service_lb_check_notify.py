@@ -74,6 +74,7 @@ def rt(tmp_path):
         for cmd in (["apt-get", "update"], ["apt-get", "install", "-y", "haproxy"]):
             assert subprocess.run(cmd, capture_output=True, timeout=600).returncode == 0, cmd
     runtime = HostRuntime("h1", tmp_path / "h1")
+    runtime.address = "127.0.0.1"  # what service.run advertises by default; only loopback here
     svc = runtime.home / "services" / "web"
     shutil.copytree(APP_DIR, svc / "releases" / "v1", ignore=shutil.ignore_patterns("__pycache__"))
     (svc / "releases" / "v1" / "VERSION").write_text("1.0.0\n")
@@ -112,6 +113,16 @@ def test_service_runs_serves_release_config_data_and_is_idempotent(rt):
     assert not again.changed and again.pid == out.pid
     newer = run_web(rt, port, env={"APP_MODE": "canary"})  # changed inputs restart it
     assert newer.changed and newer.pid != out.pid and get(newer.address)["pid"] == newer.pid
+
+
+def test_address_defaults_to_the_hosts_address(rt):
+    port = free_port()
+    rt.address = "10.231.254.7"  # as an agent with NEBHX_AGENT_ADDRESS reports it; never dialled
+    out = run_web(rt, port)
+    assert out.address == f"10.231.254.7:{port}"
+    assert run_web(rt, port, advertise_host="127.0.0.1").address == f"127.0.0.1:{port}"
+    spec = {p["name"]: p for p in PALETTE.specs["service.run"]["inputs"]}["advertise_host"]
+    assert not spec["required"]
 
 
 def test_release_switch_restarts_on_the_new_release(rt):

@@ -36,43 +36,43 @@ async function unwrap<T>(call: Promise<Result>): Promise<T> {
   return data as T;
 }
 
-// The request bodies are checked against our own types; the generated ones are looser.
-type Body = never;
-
 export const Api = {
   bricks: () => unwrap<Palette>(api.GET("/api/bricks")),
   reloadBricks: () => unwrap<Palette>(api.POST("/api/bricks/reload")),
   validate: (doc: GraphDoc, signal?: AbortSignal) =>
     unwrap<{ ok: boolean; problems: Problem[] }>(
-      api.POST("/api/graphs/validate", { body: doc as unknown as Body, signal })),
+      api.POST("/api/graphs/validate", { body: doc, signal })),
   graphs: () => unwrap<GraphSummary[]>(api.GET("/api/graphs")),
   graph: (id: string) => unwrap<GraphInfo>(api.GET("/api/graphs/{graph_id}", { params: { path: { graph_id: id } } })),
   revision: (id: string, n: number | "latest") =>
     unwrap<GraphDoc>(api.GET("/api/graphs/{graph_id}/revisions/{number}",
       { params: { path: { graph_id: id, number: String(n) } } })),
   create: (doc: GraphDoc) =>
-    unwrap<{ id: string; name: string; revision: number }>(api.POST("/api/graphs", { body: doc as unknown as Body })),
+    unwrap<{ id: string; name: string; revision: number }>(api.POST("/api/graphs", { body: doc })),
   save: (id: string, doc: GraphDoc) =>
     unwrap<{ id: string; name: string; revision: number }>(
-      api.PUT("/api/graphs/{graph_id}", { params: { path: { graph_id: id } }, body: doc as unknown as Body })),
+      api.PUT("/api/graphs/{graph_id}", { params: { path: { graph_id: id } }, body: doc })),
   runs: (graphId: string) =>
     unwrap<RunSummary[]>(api.GET("/api/runs", { params: { query: { graph_id: graphId } } })),
   run: (id: string) => unwrap<Run>(api.GET("/api/runs/{run_id}", { params: { path: { run_id: id } } })),
   startRun: (body: { graph_id: string; revision?: number; inputs: Record<string, unknown> }) =>
-    unwrap<Run>(api.POST("/api/runs", { body: body as unknown as Body })),
+    unwrap<Run>(api.POST("/api/runs", { body: body })),
   cancel: (id: string) =>
     unwrap<Run>(api.POST("/api/runs/{run_id}/cancel", { params: { path: { run_id: id } } })),
   retry: (id: string, node: string) =>
-    unwrap<Run>(api.POST("/api/runs/{run_id}/nodes/{node}/retry", { params: { path: { run_id: id, node } } })),
+    unwrap<Run>(api.POST("/api/runs/{run_id}/nodes/{node_id}/retry", { params: { path: { run_id: id, node_id: node } } })),
   decide: (id: string, node: string, verdict: "approve" | "reject", by: string, comment: string) => {
-    const opts = { params: { path: { run_id: id, node } }, body: { by, comment } as unknown as Body };
+    const opts = { params: { path: { run_id: id, node_id: node } }, body: { by, comment } };
     return unwrap<Run>(verdict === "approve"
-      ? api.POST("/api/runs/{run_id}/nodes/{node}/approve", opts)
-      : api.POST("/api/runs/{run_id}/nodes/{node}/reject", opts));
+      ? api.POST("/api/runs/{run_id}/nodes/{node_id}/approve", opts)
+      : api.POST("/api/runs/{run_id}/nodes/{node_id}/reject", opts));
+  },
+  putSecret: async (name: string, value: string) => {
+    await unwrap<unknown>(api.PUT("/api/secrets/{name}", { params: { path: { name } }, body: { value } }));
   },
   log: (id: string, node: string) =>
-    unwrap<string>(api.GET("/api/runs/{run_id}/nodes/{node}/log",
-      { params: { path: { run_id: id, node } }, parseAs: "text" })),
+    unwrap<string>(api.GET("/api/runs/{run_id}/nodes/{node_id}/log",
+      { params: { path: { run_id: id, node_id: node } }, parseAs: "text" })),
 };
 
 export const eventsUrl = (runId: string, after?: number) =>

@@ -6,6 +6,7 @@ import { typeColor, usePalette } from "../lib/palette";
 import { ORDER_IN, ORDER_OUT } from "../lib/wiring";
 import type { Port } from "../types";
 import { formatDuration } from "../lib/format";
+import { BrickIcon } from "./BrickIcon";
 
 const PortRow = memo(function PortRow({ port, side, bad }: { port: Port; side: "in" | "out"; bad?: string }) {
   const color = typeColor(port.type);
@@ -68,7 +69,7 @@ function BrickNodeView({ id, data, selected, isConnectable }: NodeProps<BrickNod
       <Handle id={ORDER_IN} type="target" position={Position.Top} className="nbx-order"
               title="Order: runs after" isConnectable={isConnectable} />
       <div className="nbx-node-head">
-        {spec?.icon && <span className="nbx-icon">{spec.icon}</span>}
+        <BrickIcon icon={spec?.icon} />
         <Label id={id} label={data.label} fallback={spec?.title ?? data.brick} editable={isConnectable} />
         {status && (
           <span className={`nbx-badge nbx-badge-${status}`} data-testid={`status-${id}`}>

@@ -1,6 +1,6 @@
 import { useCallback, type DragEvent } from "react";
 import {
-  Background, Controls, MiniMap, ReactFlow, addEdge, useReactFlow,
+  Background, Controls, MiniMap, ReactFlow, addEdge, useReactFlow, useStore,
   type Connection, type Edge, type FinalConnectionState, type IsValidConnection,
   type OnEdgesChange, type OnNodesChange,
 } from "@xyflow/react";
@@ -12,7 +12,6 @@ import { runStore } from "../lib/overlay";
 
 // Module level: React Flow must get the same object on every render.
 const nodeTypes = { brick: BrickNode };
-const proOptions = { hideAttribution: true };
 const deleteKeys = ["Delete", "Backspace"];
 const multiKeys = ["Shift", "Meta", "Control"];
 export const BRICK_MIME = "application/x-nebhx-brick";
@@ -21,6 +20,9 @@ const statusColor: Record<string, string> = {
   succeeded: "#198754", failed: "#dc3545", running: "#0d6efd", waiting: "#fd7e14",
   queued: "#6c757d", cancelled: "#adb5bd", skipped: "#adb5bd",
 };
+// Below this zoom, port names are too small to read: they are not drawn (much cheaper to paint).
+const FAR_ZOOM = 0.45;
+const isFar = (s: { transform: [number, number, number] }) => s.transform[2] < FAR_ZOOM;
 const minimapColor = (n: { id: string }) => statusColor[runStore.get()[n.id]?.status ?? ""] ?? "#6c8ebf";
 
 interface Props {
@@ -38,6 +40,7 @@ export function Canvas({ nodes, edges, onNodesChange, onEdgesChange, setEdges, r
                          onDropBrick, onRefuse }: Props) {
   const { screenToFlowPosition, getNode, getEdges } = useReactFlow<BrickNodeType>();
   const palette = usePalette();
+  const far = useStore(isFar);
 
   const problemOf = useCallback((c: WireEnds) => connectionProblem(c, {
     brickOf: (id) => palette.byId.get(getNode(id)?.data.brick ?? ""),
@@ -94,9 +97,8 @@ export function Canvas({ nodes, edges, onNodesChange, onEdgesChange, setEdges, r
       selectionOnDrag={false}
       onlyRenderVisibleElements
       colorMode="system"
+      className={far ? "nbx-far" : undefined}
       minZoom={0.05}
-      fitView
-      proOptions={proOptions}
     >
       <Background gap={20} />
       <MiniMap pannable zoomable nodeColor={minimapColor} />

@@ -46,12 +46,13 @@ export function Editor() {
   const { nodes, setNodes, edges, setEdges, meta, file } = g;
   const { run, revive } = useRunWatch(runId, (m) => push(m, "danger"));
   const selected = useMemo(() => nodes.filter((n) => n.selected), [nodes]);
-  // Show the whole graph whenever another graph or revision is put on the canvas.
-  const shown = `${file.id}@${file.revision}`;
+  // Show the whole graph whenever a graph is put on the canvas (open, import, new).
+  const [fitRequest, setFitRequest] = useState(0);
+  const fitSoon = useCallback(() => setFitRequest((n) => n + 1), []);
   useEffect(() => {
-    const t = setTimeout(() => void flow.fitView({ duration: 200 }), 60);
-    return () => clearTimeout(t);
-  }, [shown, flow]);
+    // React Flow runs a fit view once the new nodes are measured, before they are shown.
+    if (fitRequest) void flow.fitView({ maxZoom: 1 });
+  }, [fitRequest, flow]);
   const readOnly = file.readOnly;
 
   const loadPalette = useCallback(async (reload: boolean) => {
@@ -67,6 +68,7 @@ export function Editor() {
     }
   }, [push, fail]);
   useEffect(() => { void loadPalette(false); }, [loadPalette]);
+  const reloadPalette = useCallback(() => void loadPalette(true), [loadPalette]);
 
   const refreshRuns = useCallback((graphId: string | null) => {
     if (!graphId) return setRuns([]);
@@ -101,7 +103,7 @@ export function Editor() {
 
   const startRun = useCallback(async (inputs: Record<string, unknown>) => {
     setDialog(null);
-    let target = file.id && file.revision !== null && (readOnly || !g.dirty)
+    let target = file.id && file.revision !== null && (readOnly || !g.isDirty())
       ? { id: file.id, revision: file.revision } : null;
     if (!target) target = await save();
     if (!target) return;
@@ -112,7 +114,7 @@ export function Editor() {
     } catch (e) {
       fail(e);
     }
-  }, [file, readOnly, g.dirty, save, fail]);
+  }, [file, readOnly, g, save, fail]);
 
   const openRun = useCallback(async (id: string) => {
     try {
@@ -120,13 +122,14 @@ export function Editor() {
       if (r.graph_id && r.revision !== null && (r.graph_id !== file.id || r.revision !== file.revision)) {
         const info = await Api.graph(r.graph_id);
         await g.open(r.graph_id, r.revision, info.latest_revision);
+        fitSoon();
       }
       setRunId(id);
       setTab("run");
     } catch (e) {
       fail(e);
     }
-  }, [file, g, fail]);
+  }, [file, g, fail, fitSoon]);
 
   const runActions = useMemo(() => {
     const act = (p: Promise<unknown>) => p.then((r) => revive(r as never)).catch(fail);
@@ -151,39 +154,46 @@ export function Editor() {
     if (mode === "replace") {
       setRunId(null);
       g.load(d, { id: null, revision: null, latest: null, readOnly: false }, false);
-      setTimeout(() => void flow.fitView({ duration: 200 }), 60);
+      fitSoon();
     } else {
       const frag = pasteFragment(d, new Set(nodes.map((n) => n.id)), 0);
       setNodes((ns) => [...ns.map((n) => ({ ...n, selected: false })), ...frag.nodes]);
       setEdges((es) => [...es, ...frag.edges]);
     }
     push(`Imported ${d.nodes.length} nodes`, "success");
-  }, [g, nodes, setNodes, setEdges, flow, push]);
+  }, [g, nodes, setNodes, setEdges, fitSoon, push]);
 
   const layout = useCallback(async () => {
     setNodes(await autoLayout(nodes, edges));
-    setTimeout(() => void flow.fitView({ duration: 300 }), 50);
-  }, [nodes, edges, setNodes, flow]);
+    fitSoon();
+  }, [nodes, edges, setNodes, fitSoon]);
 
   const onAction = useCallback((a: ToolbarAction) => {
     const actions: Record<ToolbarAction, () => unknown> = {
       new: () => { setRunId(null); g.load({ ...emptyMeta(), nodes: [], edges: [] }, { id: null, revision: null, latest: null, readOnly: false }, true); },
       open: () => setDialog("open"),
       save: () => !readOnly && save(),
-      "edit-latest": () => file.id && file.latest && g.open(file.id, file.latest, file.latest).catch(fail),
+      "edit-latest": () => file.id && file.latest && g.open(file.id, file.latest, file.latest).then(fitSoon, fail),
       import: () => setDialog("import"),
       export: () => exportDoc(false),
       "export-selection": () => exportDoc(true),
       undo: () => !readOnly && g.history.undo(),
       redo: () => !readOnly && g.history.redo(),
       layout: () => !readOnly && layout(),
-      fit: () => flow.fitView({ duration: 300 }),
-      run: () => (meta.inputs.length ? setDialog("run") : startRun({})),
+      fit: () => flow.fitView({ duration: 300, maxZoom: 1 }),
+      run: async () => {
+        const found = readOnly ? [] : await validate(g.doc());
+        if (found?.length) {
+          setTab("problems");
+          return push(`Fix the ${found.length} problem(s) before running`, "warning");
+        }
+        return meta.inputs.length ? setDialog("run") : startRun({});
+      },
       help: () => setDialog("help"),
       problems: () => setTab("problems"),
     };
     void actions[a]();
-  }, [g, readOnly, save, file, fail, exportDoc, layout, flow, meta.inputs.length, startRun]);
+  }, [g, readOnly, save, file, fail, fitSoon, exportDoc, layout, flow, meta.inputs.length, startRun, validate, push]);
 
   useShortcuts({
     "mod+z": () => onAction("undo"),
@@ -213,7 +223,7 @@ export function Editor() {
                  canUndo={g.history.canUndo} canRedo={g.history.canRedo} problems={problems.length}
                  onAction={onAction} />
         <div className="nbx-main">
-          <PalettePanel onReload={() => void loadPalette(true)} loading={paletteLoading} readOnly={readOnly} />
+          <PalettePanel onReload={reloadPalette} loading={paletteLoading} readOnly={readOnly} />
           <div className="nbx-canvas" data-testid="canvas">
             <Canvas nodes={nodes} edges={edges} onNodesChange={g.onNodesChange} onEdgesChange={g.onEdgesChange}
                     setEdges={setEdges} readOnly={readOnly} onDropBrick={addNode}
@@ -224,7 +234,7 @@ export function Editor() {
                      run={run} runs={runs} runActions={runActions} />
         </div>
         <OpenDialog show={dialog === "open"} onHide={() => setDialog(null)} onError={fail}
-                    onOpen={(id, rev, latest) => { setDialog(null); setRunId(null); g.open(id, rev, latest).catch(fail); }} />
+                    onOpen={(id, rev, latest) => { setDialog(null); setRunId(null); g.open(id, rev, latest).then(fitSoon, fail); }} />
         <ImportDialog show={dialog === "import"} onHide={() => setDialog(null)} onImport={importDoc} />
         <RunDialog show={dialog === "run"} inputs={meta.inputs} onHide={() => setDialog(null)} onStart={startRun} />
         <HelpDialog show={dialog === "help"} onHide={() => setDialog(null)} />

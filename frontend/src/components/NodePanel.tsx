@@ -2,9 +2,10 @@ import { lazy, Suspense, useMemo } from "react";
 import { Button, Form, InputGroup, Spinner } from "react-bootstrap";
 import { useReactFlow, type Edge } from "@xyflow/react";
 import type { BrickNode, BrickNodeData, GraphMeta } from "../lib/graphDoc";
-import { isRef, refLabel } from "../lib/params";
+import { isRef, refLabel, secretName } from "../lib/params";
 import { typeColor, usePalette } from "../lib/palette";
 import { fits } from "../lib/wiring";
+import { SecretField } from "./SecretField";
 
 const ParamsForm = lazy(() => import("./ParamsForm"));
 const TRIGGERS = ["all_success", "all_done", "any_failed", "all_failed", "always"];
@@ -39,9 +40,26 @@ export function NodePanel({ node, edges, meta, readOnly }: Props) {
     }
     return m;
   }, [edges, node.id]);
-  const hidden = useMemo(() => new Set([...wired.keys(),
-    ...Object.entries(params).filter(([, v]) => isRef(v)).map(([k]) => k)]), [wired, params]);
-  const bindable = spec?.inputs.filter((p) => !hidden.has(p.name)) ?? [];
+  // Set elsewhere: by a wire or a graph input (listed below), not by the form.
+  const elsewhere = useMemo(() => {
+    const secretPort = (k: string) => spec?.inputs.some((p) => p.name === k && p.type === "Secret");
+    const refs = Object.entries(params).filter(([k, v]) => isRef(v) && ("$input" in v || !secretPort(k)));
+    return new Set([...wired.keys(), ...refs.map(([k]) => k)]);
+  }, [wired, params, spec]);
+  // Secret inputs have their own write-only field.
+  const secrets = useMemo(() => spec?.inputs.filter((p) => p.type === "Secret" && !elsewhere.has(p.name)) ?? [],
+                          [spec, elsewhere]);
+  // Keyed by content, so the form's schema stays the same object while one types.
+  const hiddenKey = [...new Set([...elsewhere, ...secrets.map((p) => p.name),
+    ...Object.entries(params).filter(([, v]) => isRef(v)).map(([k]) => k)])].sort().join("\n");
+  const hidden = useMemo(() => new Set(hiddenKey ? hiddenKey.split("\n") : []), [hiddenKey]);
+  const bindable = spec?.inputs.filter((p) => !elsewhere.has(p.name)) ?? [];
+  const setParam = (k: string, v: unknown) => {
+    const p = { ...params };
+    if (v === undefined) delete p[k];
+    else p[k] = v;
+    setParams(p);
+  };
 
   return (
     <div className="nbx-node-panel" data-testid="node-panel">
@@ -55,17 +73,17 @@ export function NodePanel({ node, edges, meta, readOnly }: Props) {
         <code>{node.data.brick}</code> · node <code>{node.id}</code>
         {spec?.docs && <p className="text-body-secondary mt-1 mb-0 nbx-docs-text">{spec.docs.split("\n\n")[0]}</p>}
       </div>
-      {hidden.size > 0 && (
+      {elsewhere.size > 0 && (
         <div className="mb-2">
           <div className="small fw-semibold">Not set here</div>
           <ul className="list-unstyled small mb-0">
-            {[...hidden].map((k) => (
+            {[...elsewhere].map((k) => (
               <li key={k} data-testid={`wired-${k}`}>
                 <code>{k}</code> ←{" "}
                 {wired.has(k) ? <span>wire from <code>{wired.get(k)}</code></span>
                   : <span>{refLabel(params[k] as { $input?: string; $secret?: string })}{" "}
                       {!readOnly && <Button variant="link" size="sm" className="p-0"
-                        onClick={() => { const p = { ...params }; delete p[k]; setParams(p); }}>unbind</Button>}</span>}
+                        onClick={() => setParam(k, undefined)}>unbind</Button>}</span>}
               </li>
             ))}
           </ul>
@@ -85,6 +103,10 @@ export function NodePanel({ node, edges, meta, readOnly }: Props) {
           </Form.Select>
         </InputGroup>
       )}
+      {secrets.map((p) => (
+        <SecretField key={p.name} port={p} value={params[p.name]} readOnly={readOnly}
+                     secretName={secretName(meta.name, node.id, p.name)} onChange={(v) => setParam(p.name, v)} />
+      ))}
       {spec ? (
         <Suspense fallback={<Spinner size="sm" animation="border" />}>
           <ParamsForm key={node.id} spec={spec} params={params} hidden={hidden} readOnly={readOnly}

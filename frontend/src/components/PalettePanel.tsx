@@ -1,12 +1,14 @@
 import { memo, useMemo, useState, type DragEvent } from "react";
-import { Accordion, Button, Form, OverlayTrigger, Popover, Spinner } from "react-bootstrap";
+import { Accordion, Button, Form, OverlayTrigger, Popover, Spinner, type PopoverProps } from "react-bootstrap";
 import { groupBricks, typeColor, usePalette } from "../lib/palette";
 import { BRICK_MIME } from "./Canvas";
+import { BrickIcon } from "./BrickIcon";
 import type { BrickSpec } from "../types";
 
-function Docs({ spec }: { spec: BrickSpec }) {
+/** The docs of a brick; the overlay's positioning props (and ref) pass through to the Popover. */
+function Docs({ spec, ...props }: { spec: BrickSpec } & PopoverProps) {
   return (
-    <Popover id={`docs-${spec.id}`} className="nbx-docs">
+    <Popover {...props} id={`docs-${spec.id}`} className="nbx-docs">
       <Popover.Header as="h3">{spec.title} <code className="small">{spec.id}</code></Popover.Header>
       <Popover.Body>
         <p className="nbx-docs-text">{spec.docs || "No documentation."}</p>
@@ -37,9 +39,8 @@ const BrickItem = memo(function BrickItem({ spec, disabled }: { spec: BrickSpec;
   return (
     <div className="nbx-brick" draggable={!disabled} onDragStart={onDragStart}
          data-testid={`brick-${spec.id}`} title={`Drag ${spec.id} onto the canvas`}>
-      <span className="nbx-brick-title">{spec.icon} {spec.title}</span>
-      <OverlayTrigger trigger={["hover", "focus", "click"]} placement="right" overlay={<Docs spec={spec} />}
-                      rootClose>
+      <span className="nbx-brick-title"><BrickIcon icon={spec.icon} /> {spec.title}</span>
+      <OverlayTrigger trigger={["hover", "focus"]} placement="right" overlay={(props) => <Docs spec={spec} {...props} />}>
         <Button variant="link" size="sm" className="p-0 nbx-docs-btn" aria-label={`Docs of ${spec.id}`}>?</Button>
       </OverlayTrigger>
       <div className="nbx-brick-id">{spec.id}</div>
@@ -47,7 +48,7 @@ const BrickItem = memo(function BrickItem({ spec, disabled }: { spec: BrickSpec;
   );
 });
 
-export function PalettePanel({ onReload, loading, readOnly }:
+export const PalettePanel = memo(function PalettePanel({ onReload, loading, readOnly }:
     { onReload: () => void; loading: boolean; readOnly: boolean }) {
   const { palette } = usePalette();
   const [query, setQuery] = useState("");
@@ -86,4 +87,4 @@ export function PalettePanel({ onReload, loading, readOnly }:
       {groups.length === 0 && <p className="text-body-secondary small p-2">No brick matches.</p>}
     </div>
   );
-}
+});

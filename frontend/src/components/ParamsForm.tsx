@@ -1,5 +1,5 @@
 // The parameter form of one node, generated from its brick's inputs_schema (loaded lazily).
-import { useMemo } from "react";
+import { useMemo, useRef } from "react";
 import Form from "@rjsf/react-bootstrap";
 import validator from "@rjsf/validator-ajv8";
 import type { IChangeEvent } from "@rjsf/core";
@@ -30,17 +30,20 @@ export default function ParamsForm({ spec, params, hidden, readOnly, onChange }:
     }
     return ui;
   }, [secrets, params]);
-  // A stored secret is never sent back to the page's inputs.
+  // A stored secret is never sent back to the page's inputs; only what is typed here shows.
+  const typed = useRef<Record<string, unknown>>({});
   const formData = useMemo(() => {
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(params)) {
-      if (!secrets.includes(k) && !hidden.has(k) && !isRef(v)) out[k] = v;
+      if (hidden.has(k) || isRef(v)) continue;
+      if (!secrets.includes(k) || typed.current[k] === v) out[k] = v;
     }
     return out;
   }, [params, secrets, hidden]);
 
   const change = (e: IChangeEvent) => {
     const next = pruneDefaults((e.formData ?? {}) as Record<string, unknown>, schema);
+    for (const k of secrets) if (next[k] !== undefined && next[k] !== "") typed.current[k] = next[k];
     for (const [k, v] of Object.entries(params)) {
       if (hidden.has(k) || isRef(v)) next[k] = v;
       else if (secrets.includes(k) && (next[k] === undefined || next[k] === "")) next[k] = v;

@@ -2,6 +2,7 @@ import { useEffect, useState } from "react";
 import { Badge, Button, ButtonGroup, Form, ListGroup } from "react-bootstrap";
 import { Api } from "../api/client";
 import { formatDuration, formatTime } from "../lib/format";
+import { logStore, useEntry } from "../lib/overlay";
 import type { Run, RunSummary } from "../types";
 
 const VARIANT: Record<string, string> = {
@@ -29,14 +30,16 @@ function RunNodeDetail({ run, nodeId, onRetry, onDecide }: NodeProps) {
   const [log, setLog] = useState<string | null>(null);
   const [comment, setComment] = useState("");
   const status = state?.status;
+  const logEvents = useEntry(logStore, nodeId);
   useEffect(() => {
     let live = true;
-    setLog(null);
-    if (status && status !== "pending" && status !== "queued") {
-      Api.log(run.id, nodeId).then((t) => live && setLog(t)).catch(() => live && setLog(""));
-    }
-    return () => { live = false; };
-  }, [run.id, nodeId, status, state?.attempt]);
+    if (!status || status === "pending" || status === "queued") return;
+    const t = setTimeout(() => {
+      Api.log(run.id, nodeId).then((text) => live && setLog(text)).catch(() => live && setLog(""));
+    }, logEvents ? 200 : 0);
+    return () => { live = false; clearTimeout(t); };
+  }, [run.id, nodeId, status, state?.attempt, logEvents]);
+  useEffect(() => setLog(null), [run.id, nodeId]);
   if (!state) return <p className="small text-body-secondary">Node {nodeId} has not started.</p>;
   return (
     <div className="small" data-testid="run-node">

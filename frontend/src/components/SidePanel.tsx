@@ -1,3 +1,4 @@
+import { memo } from "react";
 import { Tab, Tabs } from "react-bootstrap";
 import type { Edge } from "@xyflow/react";
 import type { BrickNode, GraphMeta } from "../lib/graphDoc";
@@ -28,7 +29,7 @@ export interface SidePanelProps {
   };
 }
 
-export function SidePanel(p: SidePanelProps) {
+function SidePanelView(p: SidePanelProps) {
   const one = p.selected.length === 1 ? p.selected[0] : null;
   return (
     <aside className="nbx-side">
@@ -56,3 +57,10 @@ export function SidePanel(p: SidePanelProps) {
     </aside>
   );
 }
+
+const sameItems = (a: unknown[], b: unknown[]) => a.length === b.length && a.every((x, i) => x === b[i]);
+
+/** Re-renders only when what it shows changes (not on every move of an unselected node). */
+export const SidePanel = memo(SidePanelView, (a, b) =>
+  (Object.keys(a) as (keyof SidePanelProps)[]).every((k) =>
+    k === "selected" ? sameItems(a.selected, b.selected) : a[k] === b[k]));

@@ -57,16 +57,20 @@ export function useGraphFile(onContent: (doc: GraphDoc) => void) {
     load(d, { id, revision, latest, readOnly: revision < latest }, true);
   }, [load]);
 
+  const record = history.record;
   const save = useCallback(async () => {
+    record();
     const d = doc();
     const res = file.id ? await Api.save(file.id, d) : await Api.create(d);
     setFile({ id: res.id, revision: res.revision, latest: res.revision, readOnly: false });
     setSaved(JSON.stringify(d));
     return res;
-  }, [doc, file.id]);
+  }, [doc, file.id, record]);
 
   const current = history.current();
   const dirty = useMemo(() => (current ?? serialize()) !== saved, [current, saved, serialize]);
+  /** Dirty as of now, not as of the last history snapshot. */
+  const isDirty = useCallback(() => serialize() !== saved, [serialize, saved]);
   return { nodes, setNodes, onNodesChange, edges, setEdges, onEdgesChange, meta, setMeta, file,
-           doc, load, open, save, dirty, history };
+           doc, load, open, save, dirty, isDirty, history };
 }

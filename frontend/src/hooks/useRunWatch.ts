@@ -1,14 +1,13 @@
 // Follows one run: loads it, then applies its event stream (EventSource) to the canvas.
 import { useCallback, useEffect, useRef, useState } from "react";
 import { Api, eventsUrl } from "../api/client";
-import { runStore } from "../lib/overlay";
+import { logStore, runStore } from "../lib/overlay";
 import type { Run, RunEvent } from "../types";
 
 const TERMINAL = new Set(["succeeded", "failed", "cancelled"]);
 
 export function useRunWatch(runId: string | null, onError: (message: string) => void) {
   const [run, setRun] = useState<Run | null>(null);
-  const [lines, setLines] = useState<RunEvent[]>([]);
   const [generation, setGeneration] = useState(0);
   const lastId = useRef(0);
   const watched = useRef<string | null>(null);
@@ -38,7 +37,7 @@ export function useRunWatch(runId: string | null, onError: (message: string) => 
     if (watched.current !== runId) {
       watched.current = runId;
       lastId.current = 0;
-      setLines([]);
+      logStore.set({});
     }
     let closed = false;
     let pending: ReturnType<typeof setTimeout> | undefined;
@@ -48,7 +47,8 @@ export function useRunWatch(runId: string | null, onError: (message: string) => 
     };
     void refresh(runId);
     const source = new EventSource(eventsUrl(runId, lastId.current));
-    source.onmessage = (msg) => {
+    // The server names each event by its kind ("run", "node", "log").
+    const onEvent = (msg: MessageEvent<string>) => {
       let ev: RunEvent;
       try {
         ev = JSON.parse(msg.data) as RunEvent;
@@ -57,7 +57,7 @@ export function useRunWatch(runId: string | null, onError: (message: string) => 
       }
       lastId.current = Math.max(lastId.current, Number(ev.id) || 0);
       if (ev.kind === "log") {
-        setLines((l) => [...l.slice(-499), ev]);
+        if (ev.node) logStore.set({ ...logStore.get(), [ev.node]: (logStore.get()[ev.node] ?? 0) + 1 });
         return;
       }
       if (ev.kind === "node" && ev.node && ev.status) {
@@ -69,6 +69,7 @@ export function useRunWatch(runId: string | null, onError: (message: string) => 
         source.close();
       }
     };
+    for (const kind of ["run", "node", "log", "message"]) source.addEventListener(kind, onEvent);
     source.onerror = () => {
       // The browser reconnects with Last-Event-ID; a closed stream needs nothing more.
     };
@@ -85,7 +86,7 @@ export function useRunWatch(runId: string | null, onError: (message: string) => 
     setGeneration((g) => g + 1);
   }, [show]);
 
-  return { run, lines, revive, refresh };
+  return { run, revive, refresh };
 }
 
 function emptyNode() {

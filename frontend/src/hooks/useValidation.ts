@@ -9,7 +9,8 @@ export function useValidation() {
   const [checking, setChecking] = useState(false);
   const abort = useRef<AbortController | null>(null);
 
-  const validate = useCallback(async (doc: GraphDoc) => {
+  /** Check a document; the problems found, or null when a newer check superseded this one. */
+  const validate = useCallback(async (doc: GraphDoc): Promise<Problem[] | null> => {
     abort.current?.abort();
     const ctrl = new AbortController();
     abort.current = ctrl;
@@ -18,14 +19,15 @@ export function useValidation() {
     try {
       found = (await Api.validate(doc, ctrl.signal)).problems ?? [];
     } catch (e) {
-      if (ctrl.signal.aborted) return;
+      if (ctrl.signal.aborted) return null;
       found = e instanceof ApiError && e.problems.length ? e.problems
         : [{ node: null, port: null, code: "unreachable", message: `validation failed: ${(e as Error).message}`, path: "" }];
     }
-    if (ctrl.signal.aborted) return;
+    if (ctrl.signal.aborted) return null;
     setChecking(false);
     setProblems(found);
     problemStore.set(groupProblems(found));
+    return found;
   }, []);
 
   useEffect(() => () => abort.current?.abort(), []);

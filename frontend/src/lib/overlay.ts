@@ -44,3 +44,5 @@ export function groupProblems(problems: Problem[]): Record<string, Problem[]> {
   for (const p of problems) (out[p.node ?? ""] ??= []).push(p);
   return out;
 }
+/** A counter per node, bumped by every log event, so an open log knows to reload. */
+export const logStore = createMapStore<number>();

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import palette from "../test/palette.json";
 import type { Palette } from "../types";
-import { isRef, isSecretSchema, paramsSchema, pruneDefaults } from "./params";
+import { isRef, isSecretSchema, paramsSchema, pruneDefaults, secretName } from "./params";
 import { readInputs } from "../components/RunDialog";
 
 const share = (palette as Palette).bricks.find((b) => b.id === "core.share_settings")!;
@@ -21,6 +21,9 @@ describe("params", () => {
     const schema = { properties: { a: { type: "string", default: "x" }, b: { type: "string" } }, required: [] };
     expect(pruneDefaults({ a: "x", b: "" }, schema)).toEqual({});
     expect(pruneDefaults({ a: "y", b: "z" }, schema)).toEqual({ a: "y", b: "z" });
+  });
+  it("names stored secrets after the graph, node and port", () => {
+    expect(secretName("My deploy!", "share_1", "password")).toBe("My_deploy.share_1.password");
   });
   it("recognises references", () => {
     expect(isRef({ $input: "who" })).toBe(true);

@@ -49,3 +49,9 @@ export function pruneDefaults(values: Record<string, unknown>, schema: JsonSchem
   }
   return out;
 }
+
+/** The name a secret typed into a node's Secret input is stored under. */
+export function secretName(graph: string, node: string, port: string): string {
+  const slug = (s: string) => s.replace(/[^A-Za-z0-9_.-]+/g, "_").replace(/^_+|_+$/g, "") || "x";
+  return `${slug(graph)}.${slug(node)}.${slug(port)}`.slice(0, 200);
+}

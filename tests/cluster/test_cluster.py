@@ -1,0 +1,120 @@
+"""The example deployment on three hosts: each host is a network namespace with its own
+agent (and its own supervisord and HAProxy, started by the bricks), all traffic on a
+private bridge. Real HTTP through HAProxy, a real kill and restart, real e-mail."""
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+import httpx
+import pytest
+from netns import wait_for
+
+PORTS = {"h1": 8101, "h2": 8102, "h3": 8103}
+CHANGING = ("volume", "seed", "stage", "switch", "config", "run", "lb")
+
+
+def get(url: str) -> dict:
+    resp = httpx.get(url, timeout=5, trust_env=False)
+    assert resp.status_code == 200, resp.text
+    return resp.json()
+
+
+@pytest.fixture(scope="module")
+def deployed(cluster, smtp):
+    run = cluster.run(cluster.example(), cluster.example_inputs(smtp.port))
+    failed = {k: n["error"] for k, n in run["nodes"].items() if n["status"] != "succeeded"}
+    assert run["status"] == "succeeded", (failed, run["error"])
+    return run
+
+
+def lb_url(cluster) -> str:
+    return f"http://{cluster.address('h1')}:8100/"
+
+
+def test_hosts_are_up_with_their_namespace_addresses(cluster):
+    rows = cluster.host_rows()
+    assert {h: (rows[h]["state"], rows[h]["address"]) for h in cluster.hosts} == {
+        h: ("up", cluster.address(h)) for h in cluster.hosts}
+
+
+def test_first_run_deploys_on_three_hosts(cluster, deployed):
+    nodes = deployed["nodes"]
+    assert deployed["outputs"]["backends"] == [f"{cluster.address(h)}:{p}" for h, p in PORTS.items()]
+    for branch, host in zip("abc", cluster.hosts):
+        for prefix in CHANGING[:-1]:
+            n = nodes[f"{prefix}_{branch}"]
+            assert n["outputs"]["changed"] is True, (prefix, branch, n["outputs"])
+        # Each branch's host bricks ran on that host's agent, in its namespace.
+        assert nodes[f"run_{branch}"]["inputs"]["host"] == host
+        pid = nodes[f"run_{branch}"]["outputs"]["pid"]
+        assert pid in cluster.netns_pids(host)
+    assert nodes["lb"]["outputs"]["changed"] is True
+    assert nodes["check"]["outputs"]["evidence"]["status"] == 200
+
+
+def test_haproxy_on_h1_spreads_over_all_three_backends(cluster, deployed):
+    seen = {}
+    for _ in range(12):
+        body = get(lb_url(cluster))
+        seen[body["port"]] = body
+    assert set(seen) == set(PORTS.values())
+    assert len({b["pid"] for b in seen.values()}) == 3
+    outs = deployed["outputs"]
+    assert {seen[p]["pid"] for p in PORTS.values()} == {outs["pid_a"], outs["pid_b"], outs["pid_c"]}
+    for branch, port in zip("abc", PORTS.values()):
+        body = seen[port]
+        assert body["greeting"] == "hello from Nebh-X" and body["instance"] == branch
+        assert body["message"] == f"hello from the data volume of instance {branch}"
+    # The config's layers: web-c overrides the base color, host h1 overrides it for web-a.
+    assert [seen[p]["color"] for p in PORTS.values()] == ["green", "blue", "purple"]
+    explain = deployed["outputs"]["config_explain_a"]["color"]
+    assert explain["layer"] == "web-base@host:h1" and explain["overrode"][0]["value"] == "blue"
+
+
+def test_the_admin_got_the_e_mail(smtp, deployed):
+    [msg] = smtp.messages
+    assert msg.rcpt_tos == ["admin@example.org"]
+    text = msg.content.decode()
+    assert "Subject: web is live on three hosts" in text
+    assert "answered 200" in text and "hello from Nebh-X" in text
+
+
+def test_a_killed_app_is_restarted_by_its_hosts_supervisor(cluster, deployed):
+    old = deployed["outputs"]["pid_b"]
+    assert old in cluster.netns_pids("h2")
+    os.kill(old, signal.SIGKILL)
+    direct = f"http://{cluster.address('h2')}:8102/"
+    body = wait_for(lambda: (b := get(direct))["pid"] != old and b, 30, 0.2, what="app restarted")
+    assert body["pid"] in cluster.netns_pids("h2") and body["instance"] == "b"
+    # Through the balancer too: all three answer again.
+    ports = wait_for(lambda: (s := {get(lb_url(cluster))["port"] for _ in range(9)}) == set(PORTS.values()) and s,
+                     30, 0.5, what="all backends behind HAProxy")
+    assert ports
+    # The services view (agents' heartbeat -> GET /api/services) sees the new process.
+    with cluster.client() as c:
+        row = wait_for(lambda: next((r for r in c.get("/services").json() if r["host"] == "h2"
+                                     and r["program"] == "web-b" and r["pid"] == body["pid"]
+                                     and r["last_probe"] and r["last_probe"]["ok"]), None),
+                       40, 1, what="services view shows the restarted app")
+    assert row["state"] == "RUNNING" and row["address"] == f"{cluster.address('h2')}:8102"
+    assert row["release"] == deployed["nodes"]["stage_b"]["outputs"]["release"]
+    assert row["config_version"] == deployed["nodes"]["config_b"]["outputs"]["version"]
+    deployed["restarted_pid_b"] = body["pid"]
+
+
+def test_a_second_run_changes_nothing(cluster, smtp, deployed):
+    before = {p: get(f"http://{cluster.address(h)}:{p}/")["pid"] for h, p in PORTS.items()}
+    t0 = time.monotonic()
+    again = cluster.run(cluster.example(), cluster.example_inputs(smtp.port))
+    took = time.monotonic() - t0
+    assert again["status"] == "succeeded", again["error"]
+    changed = {k: n["outputs"]["changed"] for k, n in again["nodes"].items()
+               if k.startswith(CHANGING)}
+    assert len(changed) == 19 and not any(changed.values()), changed
+    after = {p: get(f"http://{cluster.address(h)}:{p}/")["pid"] for h, p in PORTS.items()}
+    assert after == before
+    assert again["outputs"]["pid_b"] == deployed.get("restarted_pid_b", before[8102])
+    assert len(smtp.messages) == 2
+    assert took < 30, took

@@ -1,0 +1,100 @@
+"""End-to-end fixtures: the real server (API + scheduler + worker) on Redis, and headless Chromium.
+
+The browser fails a test on any console error or warning.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+
+from support import ROOT, TEST_BLOCKS, free_port, make_env, start_redis, wait_for
+
+CHROMIUM = os.environ.get("NEBHX_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+DIST = ROOT / "frontend" / "dist"
+
+
+def _build_editor() -> None:
+    if (DIST / "index.html").exists():
+        return
+    npm = shutil.which("npm")
+    if npm is None:
+        pytest.fail("frontend/dist is missing and npm is not installed: build the editor first")
+    subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=ROOT / "frontend", check=True)
+    subprocess.run([npm, "run", "build"], cwd=ROOT / "frontend", check=True)
+
+
+@pytest.fixture(scope="session")
+def extra_blocks(tmp_path_factory) -> Path:
+    """A brick folder the server reads on palette reload: tests add bricks to it while it runs."""
+    return tmp_path_factory.mktemp("e2e-blocks")
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory, extra_blocks):
+    """`nebhx up` with a private Redis as broker; yields the base URL."""
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium")
+    _build_editor()
+    redis, broker = start_redis()
+    home = tmp_path_factory.mktemp("e2e-home")
+    port = free_port()
+    env = make_env(home, broker_url=broker)
+    env["NEBHX_BLOCKS_PATH"] = os.pathsep.join([str(TEST_BLOCKS), str(extra_blocks)])
+    log = open(home / "up.log", "ab")
+    proc = subprocess.Popen([sys.executable, "-m", "nebhx.cli.main", "up", "--port", str(port)], env=env,
+                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(lambda: httpx.get(url + "/api/health").status_code == 200, 60, what="nebhx up")
+        yield url
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(timeout=20)
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
+        redis.terminate()
+        redis.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+def _expected(msg) -> bool:
+    """Chromium logs every 4xx response; POST /api/graphs/validate answers 422 by contract when a
+    graph (still being drawn) has problems, which the editor shows on the canvas."""
+    return (msg.text.startswith("Failed to load resource: the server responded with a status of 422")
+            and msg.location.get("url", "").endswith("/api/graphs/validate"))
+
+
+@pytest.fixture
+def page(browser, server, tmp_path):
+    """A fresh editor page; the test fails on any console error or warning."""
+    context = browser.new_context(viewport={"width": 1500, "height": 950}, accept_downloads=True,
+                                  base_url=server)
+    pg = context.new_page()
+    problems: list[str] = []
+    pg.on("console", lambda m: m.type in ("error", "warning") and not _expected(m)
+          and problems.append(f"{m.type}: {m.text} ({m.location.get('url')})"))
+    pg.on("pageerror", lambda e: problems.append(f"pageerror: {e}"))
+    pg.goto("/")
+    pg.get_by_test_id("brick-test.echo").wait_for()
+    yield pg
+    context.close()
+    assert not problems, "browser console:\n" + "\n".join(problems)
