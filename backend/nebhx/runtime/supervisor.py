@@ -11,99 +11,19 @@ inside a 700 folder, and nothing here logs an environment value.
 from __future__ import annotations
 
 import fcntl
-import hashlib
 import http.client
 import os
-import re
 import socket
 import subprocess
 import sys
 import time
 import xmlrpc.client
-from abc import ABC, abstractmethod
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from nebhx.bricks.base import BrickFailed
-
-NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
-ENV_KEY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-UP_STATES = {"STARTING", "RUNNING"}
-
-
-@dataclass
-class ProgramStatus:
-    name: str
-    state: str  # supervisord's: STOPPED STARTING RUNNING BACKOFF STOPPING EXITED FATAL UNKNOWN
-    pid: int | None = None
-    uptime_s: float = 0.0
-    exit_status: int | None = None
-    description: str = ""
-
-    @property
-    def up(self) -> bool:
-        return self.state in UP_STATES
-
-
-@dataclass
-class ProgramSpec:
-    name: str
-    command: str
-    cwd: str | None = None
-    env: dict[str, str] = field(default_factory=dict)
-    start_secs: float = 1  # must stay up this long to count as started
-    start_retries: int = 3  # failed starts in a row before FATAL (delays grow 1 s, 2 s, ...)
-    stop_wait_s: float = 10
-    autorestart: bool = True
-
-
-class ProcessManager(ABC):
-    """What the launcher needs from a process supervisor (supervisord, later systemd units)."""
-
-    @abstractmethod
-    def ensure_program(self, name: str, command: str, cwd: str | None = None,
-                       env: dict[str, str] | None = None, **options) -> bool: ...
-
-    @abstractmethod
-    def start(self, name: str) -> ProgramStatus: ...
-
-    @abstractmethod
-    def stop(self, name: str) -> ProgramStatus: ...
-
-    @abstractmethod
-    def restart(self, name: str) -> ProgramStatus: ...
-
-    @abstractmethod
-    def status(self, name: str) -> ProgramStatus | None: ...
-
-    @abstractmethod
-    def remove(self, name: str) -> bool: ...
-
-    @abstractmethod
-    def tail(self, name: str, stream: str = "stderr", length: int = 2000) -> str: ...
-
-
-def unix_socket_path(preferred: Path) -> Path:
-    """``preferred`` unless it is too long for a unix socket (108 bytes): then a short
-    path in /tmp derived from it, so a deep home still gets a working socket."""
-    if len(str(preferred)) < 100:
-        return preferred
-    digest = hashlib.sha1(str(preferred).encode()).hexdigest()[:16]
-    return Path("/tmp") / f"nebhx-{digest}.sock"
-
-
-def pid_alive(pid: int | None) -> bool:
-    """True for a live process; a zombie (exited, not yet reaped) counts as dead."""
-    if not pid:
-        return False
-    try:
-        os.kill(pid, 0)
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return False
-    return state != "Z"
-
+from nebhx.runtime.process import (ENV_KEY_RE, NAME_RE, UP_STATES, ProcessManager, ProgramSpec,  # noqa: F401
+                                   ProgramStatus, pid_alive, unix_socket_path)
 
 class _UnixConnection(http.client.HTTPConnection):
     def __init__(self, path: str, timeout: float):
