@@ -1,12 +1,13 @@
 """Engine and sessions for SQLite (embedded) and PostgreSQL, with migrations at start."""
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 
-from sqlalchemy import create_engine, event
+from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -80,19 +81,25 @@ def migrate(url: str) -> None:
     cfg.attributes["connection_url"] = url
     engine = get_engine(url)
     with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            # The API, workers and agents may all start on a fresh database at once.
+            conn.execute(text("SELECT pg_advisory_xact_lock(7245001)"))
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
 
 
 _migrated: set[str] = set()
+_migrate_lock = threading.Lock()
 
 
 def session_factory(url: str | None = None) -> sessionmaker[Session]:
     from nebhx.settings import get_settings
     url = url or get_settings().db_url
     if url not in _migrated:
-        migrate(url)
-        _migrated.add(url)
+        with _migrate_lock:  # Alembic's context is process-global: one migration at a time
+            if url not in _migrated:
+                migrate(url)
+                _migrated.add(url)
     return _sessionmaker(url)
 
 
