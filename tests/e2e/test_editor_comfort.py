@@ -12,7 +12,7 @@ from browser_steps import drop_brick, node, node_ids, save, select, set_param, w
 def test_problems_show_on_the_node_and_a_click_focuses_it(page):
     e = drop_brick(page, "test.echo", 300, 200)
     expect(page.get_by_test_id("problem-count")).to_have_text("1 problem")
-    expect(page.get_by_test_id(f"port-in-text")).to_have_class(re.compile("nbx-port-bad"))
+    expect(page.get_by_test_id("port-in-text")).to_have_class(re.compile("nbx-port-bad"))
     page.get_by_test_id("problem-count").click()
     page.get_by_test_id("problem").first.click()
     expect(node(page, e).locator("xpath=..")).to_have_class(re.compile("selected"))

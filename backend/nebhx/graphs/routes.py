@@ -23,6 +23,12 @@ def validate_graph(doc: dict[str, Any] = Doc) -> dict[str, Any]:
     return {"ok": True, "problems": []}
 
 
+@router.post("/graphs/problems")
+def graph_problems(doc: dict[str, Any] = Doc) -> dict[str, Any]:
+    """The same checks as validate, always answered 200: for editors that check as you draw."""
+    return service.problems_of(doc=doc)
+
+
 @router.get("/graphs")
 def list_graphs() -> list[dict[str, Any]]:
     """Every stored graph with its latest revision number."""

@@ -26,6 +26,11 @@ def validate_doc(*, doc: Any) -> Graph:
     return graph
 
 
+def problems_of(*, doc: Any) -> dict[str, Any]:
+    _, problems = validate_graph(doc, get_registry())
+    return {"ok": not problems, "problems": [p.as_dict() for p in problems]}
+
+
 def _new_id(name: str) -> str:
     slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:40] or "graph"
     return f"{slug}-{uuid.uuid4().hex[:6]}"

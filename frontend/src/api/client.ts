@@ -41,7 +41,7 @@ export const Api = {
   reloadBricks: () => unwrap<Palette>(api.POST("/api/bricks/reload")),
   validate: (doc: GraphDoc, signal?: AbortSignal) =>
     unwrap<{ ok: boolean; problems: Problem[] }>(
-      api.POST("/api/graphs/validate", { body: doc, signal })),
+      api.POST("/api/graphs/problems", { body: doc, signal })),
   graphs: () => unwrap<GraphSummary[]>(api.GET("/api/graphs")),
   graph: (id: string) => unwrap<GraphInfo>(api.GET("/api/graphs/{graph_id}", { params: { path: { graph_id: id } } })),
   revision: (id: string, n: number | "latest") =>

@@ -8,7 +8,7 @@ import { BrickNode } from "./BrickNode";
 import type { BrickNode as BrickNodeType } from "../lib/graphDoc";
 import { usePalette } from "../lib/palette";
 import { connectionProblem, isControl, type WireEnds } from "../lib/wiring";
-import { runStore } from "../lib/overlay";
+import { runStore, useMap } from "../lib/overlay";
 
 // Module level: React Flow must get the same object on every render.
 const nodeTypes = { brick: BrickNode };
@@ -23,7 +23,6 @@ const statusColor: Record<string, string> = {
 // Below this zoom, port names are too small to read: they are not drawn (much cheaper to paint).
 const FAR_ZOOM = 0.45;
 const isFar = (s: { transform: [number, number, number] }) => s.transform[2] < FAR_ZOOM;
-const minimapColor = (n: { id: string }) => statusColor[runStore.get()[n.id]?.status ?? ""] ?? "#6c8ebf";
 
 interface Props {
   nodes: BrickNodeType[];
@@ -41,6 +40,9 @@ export function Canvas({ nodes, edges, onNodesChange, onEdgesChange, setEdges, r
   const { screenToFlowPosition, getNode, getEdges } = useReactFlow<BrickNodeType>();
   const palette = usePalette();
   const far = useStore(isFar);
+  const runNodes = useMap(runStore);
+  const minimapColor = useCallback((n: { id: string }) => statusColor[runNodes[n.id]?.status ?? ""] ?? "#6c8ebf",
+                                   [runNodes]);
 
   const problemOf = useCallback((c: WireEnds) => connectionProblem(c, {
     brickOf: (id) => palette.byId.get(getNode(id)?.data.brick ?? ""),
@@ -95,7 +97,6 @@ export function Canvas({ nodes, edges, onNodesChange, onEdgesChange, setEdges, r
       deleteKeyCode={readOnly ? null : deleteKeys}
       multiSelectionKeyCode={multiKeys}
       selectionOnDrag={false}
-      onlyRenderVisibleElements
       colorMode="system"
       className={far ? "nbx-far" : undefined}
       minZoom={0.05}
