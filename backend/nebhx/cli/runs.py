@@ -108,6 +108,8 @@ def _watch(run_id: str, fetch: Callable[[str], dict[str, Any]], as_json: bool) -
                 run = fetch(run_id)
                 live.update(_table(run))
         colour = COLOURS.get(run["status"], "white")
+        if not console.is_terminal:
+            console.print()
         console.print(f"run {run_id} [{colour}]{run['status']}[/]" + (f": {run['error']}" if run["error"] else ""))
     return 0 if run["status"] == "succeeded" else 1
 

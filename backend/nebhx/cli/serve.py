@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 import time
+import warnings
 
 import typer
 from rich.console import Console
@@ -33,7 +34,12 @@ def worker(queues: str = typer.Option("nebhx", "--queues", "-Q", help="Comma-sep
            label: list[str] = typer.Option([], help="Host label k=v (with --host)"),
            concurrency: int = typer.Option(None, "--concurrency", "-c")) -> None:
     """Run a Celery worker for control bricks (and, with --host, a host's bricks)."""
+    from celery.platforms import SecurityWarning
+
     from nebhx.engine.celery_app import app
+    # An agent manages the host's services (supervisord, HAProxy, mounts): running as root is
+    # its job, not an accident worth a warning on every start.
+    warnings.filterwarnings("ignore", category=SecurityWarning)
     settings = get_settings()
     qs = [q for q in queues.split(",") if q]
     if host:
@@ -81,9 +87,24 @@ def up(port: int = typer.Option(None, help="API port (NEBHX_PORT, default 8750)"
     specs = {"api": [*nebhx, "api", "--port", str(port), "--host", host],
              "worker": [*nebhx, "worker", "--queues", "nebhx", "--host", "local"]}
     procs = {name: subprocess.Popen(cmd, env=env) for name, cmd in specs.items()}
-    console.print(f"Nebh-X is up: [bold]http://{host}:{port}/[/]  (store {settings.db_url}, "
-                  f"broker {'embedded' if settings.embedded_broker else settings.broker_url})")
+    if _wait_healthy(f"http://{host}:{port}/api/health", procs["api"]):
+        console.print(f"Nebh-X is up: [bold]http://{host}:{port}/[/]  (store {settings.db_url}, "
+                      f"broker {'embedded' if settings.embedded_broker else settings.broker_url})")
     _supervise(procs, specs, env)
+
+
+def _wait_healthy(url: str, api: subprocess.Popen, timeout: float = 60) -> bool:
+    import httpx
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and api.poll() is None:
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return True
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    console.print(f"[red]the API did not answer at {url}[/]; see the messages above")
+    return False
 
 
 def _supervise(procs: dict, specs: dict, env: dict) -> None:

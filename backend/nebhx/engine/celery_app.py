@@ -22,7 +22,7 @@ def broker_options(settings: Settings) -> tuple[str, dict]:
     queue, processed, control = folder / "queue", folder / "processed", folder / "control"
     for path in (queue, processed, control):
         path.mkdir(parents=True, exist_ok=True)
-    return f"{fsbroker.ALIAS}://", {"data_folder_in": str(queue), "data_folder_out": str(queue),
+    return f"{fsbroker.ALIAS}://localhost/", {"data_folder_in": str(queue), "data_folder_out": str(queue),
                              "processed_folder": str(processed), "store_processed": False,
                              "control_folder": str(control),
                              "polling_interval": settings.broker_poll_s}
