@@ -42,6 +42,7 @@ class Settings(BaseSettings):
     log_level: str = "WARNING"
     pg_synchronous_commit: Literal["on", "off", "local", "remote_write", "remote_apply"] = "off"
     worker_concurrency: int = 4
+    worker_pool: Literal["prefork", "threads", "solo"] = "prefork"
     static_dir: Path = REPO_DIR / "frontend" / "dist"
 
     @property

@@ -56,6 +56,9 @@ def test_approve_continues_and_records_who(stack, smtp):
     assert done["nodes"]["rollback"]["status"] == "skipped"
     with stack.client() as c:
         assert c.post(f"/runs/{run['id']}/nodes/gate/approve", json={"by": "x"}).status_code == 409
+        audit = c.get("/audit").json()
+    assert {"actor": "alice", "action": "approve", "target": f"run/{run['id']}/gate",
+            "data": {"comment": "looks good"}}.items() <= next(a for a in audit if a["actor"] == "alice").items()
 
 
 def test_reject_fails_the_gate_and_rolls_back(stack, smtp):

@@ -47,7 +47,7 @@ def worker(queues: str = typer.Option("nebhx", "--queues", "-Q", help="Comma-sep
         qs.append(f"host.{host}")
         start_agent(host, dict(kv.split("=", 1) for kv in label))
     app.worker_main(["--quiet", "worker", "-Q", ",".join(qs), "-c", str(concurrency or settings.worker_concurrency),
-                     "-P", "prefork", "-n", f"nebhx-{host or 'control'}-{os.getpid()}@%h",
+                     "-P", settings.worker_pool, "-n", f"nebhx-{host or 'control'}-{os.getpid()}@%h",
                      "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", settings.log_level])
 
 

@@ -83,6 +83,13 @@ def reject(run_id: str, node_id: str, body: Decision) -> dict[str, Any]:
                      by=body.by, comment=body.comment)
 
 
+@router.get("/audit")
+def audit(limit: int = 200) -> list[dict[str, Any]]:
+    """Who cancelled, retried, approved or rejected what, and when; newest first."""
+    with session_scope() as s:
+        return service.audit_log(s, limit=min(limit, 5000))
+
+
 def _then_get(fn, **kwargs) -> dict[str, Any]:
     """Change a run in one transaction, then answer with its new state."""
     with session_scope() as s:

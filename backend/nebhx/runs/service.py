@@ -208,3 +208,9 @@ def decide(session: Session, *, run_id: str, node_id: str, approve: bool, by: st
                          target=f"run/{run_id}/{node_id}", data={"comment": comment}))
     session.flush()
     return scheduler.after_node(session, run, plan, node_id)
+
+
+def audit_log(session: Session, *, limit: int = 200) -> list[dict[str, Any]]:
+    rows = session.execute(select(AuditRow).order_by(AuditRow.id.desc()).limit(limit)).scalars()
+    return [{"at": iso(r.at), "actor": r.actor, "action": r.action, "target": r.target, "data": r.data}
+            for r in rows]
