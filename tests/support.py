@@ -132,6 +132,7 @@ class Stack:
             except (ProcessLookupError, subprocess.TimeoutExpired):
                 self.kill(name)
             self.procs.pop(name, None)
+        stop_daemons(self.home)
 
     def run(self, doc: dict, inputs: dict | None = None, *, wait: bool = True, timeout: float = 60) -> dict:
         with self.client() as c:
@@ -151,6 +152,16 @@ class Stack:
     def wait_node(self, run_id: str, node: str, status: str, timeout: float = 30) -> dict:
         return wait_for(lambda: (r := self.get_run(run_id))["nodes"][node]["status"] == status and r,
                         timeout, what=f"node {node} {status}")
+
+
+def stop_daemons(home: Path) -> None:
+    """Stop the supervisord and HAProxy daemons that host bricks started under ``home``."""
+    from nebhx.runtime.haproxy import HAProxy
+    from nebhx.runtime.supervisor import Supervisor
+    for sv in home.glob("hosts/*/supervisor"):
+        Supervisor(sv).shutdown()
+    for lb in home.glob("hosts/*/haproxy/*"):
+        HAProxy(lb).stop()
 
 
 def make_env(home: Path, db_url: str | None = None, broker_url: str | None = None, **extra) -> dict:

@@ -52,7 +52,7 @@ class HAProxyBalancer(Brick):
         mode: Literal["http", "tcp"] = Field(default="http", description="Balance HTTP requests or TCP connections")
         health_check: bool = Field(default=True, description="Check backends and skip dead ones")
         health_path: str | None = Field(default=None, description="HTTP path for health checks, e.g. /health")
-        advertise_host: str | None = Field(default=None, description="Host part of the address output; default the bind host (127.0.0.1 for 0.0.0.0)")
+        advertise_host: str | None = Field(default=None, description="Host part of the address output; default the bind host (the host's address for 0.0.0.0)")
 
     class Outputs(Ports):
         address: Address
@@ -76,7 +76,8 @@ class HAProxyBalancer(Brick):
             if row["admin"] != want:
                 lb.set_server_state(row["backend"], row["server"], want)
                 ctx.log("backend %s: %s -> %s", row["address"], row["admin"], want)
-        host = inputs.advertise_host or ("127.0.0.1" if inputs.bind_host in ("0.0.0.0", "::", "") else inputs.bind_host)
+        host = inputs.advertise_host or (ctx.runtime.address if inputs.bind_host in ("0.0.0.0", "::", "")
+                                         else inputs.bind_host)
         return self.Outputs(address=f"{host}:{inputs.bind_port}", changed=changed,
                             servers=lb.servers_state())
 

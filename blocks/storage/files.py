@@ -57,6 +57,8 @@ class WriteFile(Brick):
         if rel.is_absolute() or ".." in rel.parts or not rel.parts:
             raise BrickFailed(f"file name {inputs.name!r} must be a relative path inside the volume")
         path = root / Path(*rel.parts)
+        if not path.parent.resolve().is_relative_to(root.resolve()):
+            raise BrickFailed(f"file name {inputs.name!r} leads out of the volume (a symlink)")
         data = inputs.content.encode()
         mode = int(inputs.mode, 8)
         if path.is_file():

@@ -97,7 +97,24 @@ export interface RunNode {
   finished_at: string | null;
   duration_s: number | null;
   host: string | null;
-  items?: unknown;
+  brick?: string;
+  /** Why a node is `waiting` (an approval gate), and the decision once taken. */
+  wait?: RunWait | null;
+  /** The instances of a `for_each` node, in item order. */
+  items?: RunItem[];
+}
+
+export interface RunWait {
+  reason?: string;
+  timeout_s?: number | null;
+  decision?: { approved: boolean; by: string; at: string; comment: string };
+  [key: string]: unknown;
+}
+
+/** One instance of a fan-out node: id "web[0]", the item it ran for, and its own state. */
+export interface RunItem extends RunNode {
+  id: string;
+  item: unknown;
 }
 
 export interface RunSummary {

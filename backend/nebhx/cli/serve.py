@@ -43,9 +43,13 @@ def worker(queues: str = typer.Option("nebhx", "--queues", "-Q", help="Comma-sep
     settings = get_settings()
     qs = [q for q in queues.split(",") if q]
     if host:
-        from nebhx.hosts.agent import start_agent
+        from celery.signals import worker_ready
+
+        from nebhx.hosts.agent import register, start_beating
         qs.append(f"host.{host}")
-        start_agent(host, dict(kv.split("=", 1) for kv in label))
+        register(host, dict(kv.split("=", 1) for kv in label))
+        # Beat once the pool has forked, so no child inherits a half-done transaction.
+        worker_ready.connect(lambda **_: start_beating(host), weak=False)
     app.worker_main(["--quiet", "worker", "-Q", ",".join(qs), "-c", str(concurrency or settings.worker_concurrency),
                      "-P", settings.worker_pool, "-n", f"nebhx-{host or 'control'}-{os.getpid()}@%h",
                      "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", settings.log_level])

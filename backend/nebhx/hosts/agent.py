@@ -42,10 +42,14 @@ def _look_at_services(name: str) -> list[dict] | None:
         return None
 
 
-def start_agent(name: str, labels: dict[str, str]) -> threading.Thread:
+def register(name: str, labels: dict[str, str]) -> None:
+    """Announce this host (before the worker takes tasks, so nodes for it are routed)."""
     with session_scope() as s:
         service.heartbeat(s, name=name, address=host_address(), labels=labels, version=__version__, started=True)
 
+
+def start_beating(name: str) -> threading.Thread:
+    """Heartbeat and look at the services from a thread of the worker's main process."""
     def beat() -> None:
         settings = get_settings()
         stop = threading.Event()

@@ -4,7 +4,7 @@ import { ReactFlow, ReactFlowProvider } from "@xyflow/react";
 import palette from "../test/palette.json";
 import { indexPalette, PaletteContext } from "../lib/palette";
 import { problemStore, runStore } from "../lib/overlay";
-import type { Palette } from "../types";
+import type { Palette, RunNode } from "../types";
 import { BrickNode } from "./BrickNode";
 import type { BrickNode as BrickNodeType } from "../lib/graphDoc";
 
@@ -48,6 +48,26 @@ describe("BrickNode", () => {
     expect(screen.getByTestId("port-in-address").className).toContain("nbx-port-bad");
     expect(screen.getByTestId("status-share").textContent).toBe("succeeded · 1.3 s");
     act(() => { problemStore.set({}); runStore.set({}); });
+  });
+
+  it("shows a fan-out node's list ports and its items' progress", () => {
+    const item = (id: string, status: RunNode["status"]) => ({ id, item: id, status, attempt: 1, inputs: null,
+      outputs: null, error: null, started_at: null, finished_at: null, duration_s: null, host: null });
+    renderNode({ ...share, data: { ...share.data, extra: { for_each: "address" } } });
+    expect(screen.getByTestId("each-share").textContent).toBe(" · each address");
+    expect(screen.getByTestId("port-in-address").textContent).toContain("Address[]");
+    expect(screen.getByTestId("port-in-share").textContent).not.toContain("[]");
+    act(() => {
+      runStore.set({ share: { status: "running", attempt: 1, inputs: null, outputs: null, error: null,
+                              started_at: null, finished_at: null, duration_s: null, host: null,
+                              items: [item("share[0]", "succeeded"), item("share[1]", "succeeded"),
+                                      item("share[2]", "running")] } });
+    });
+    const badge = screen.getByTestId("items-share");
+    expect(badge.textContent).toBe("2/3");
+    expect(badge.getAttribute("title")).toBe("2 of 3 items done");
+    act(() => { runStore.set({}); });
+    expect(screen.queryByTestId("items-share")).toBeNull();
   });
 
   it("says when the brick is unknown", () => {

@@ -5,12 +5,23 @@ import { problemStore, runStore, useEntry } from "../lib/overlay";
 import { typeColor, usePalette } from "../lib/palette";
 import { ORDER_IN, ORDER_OUT } from "../lib/wiring";
 import type { Port } from "../types";
-import { formatDuration } from "../lib/format";
+import { formatDuration, itemProgress } from "../lib/format";
 import { BrickIcon } from "./BrickIcon";
 
-const PortRow = memo(function PortRow({ port, side, bad }: { port: Port; side: "in" | "out"; bad?: string }) {
+interface PortRowProps {
+  port: Port;
+  side: "in" | "out";
+  bad?: string;
+  /** The port carries a list: the for_each input, or an output gathered over items. */
+  listed?: boolean;
+}
+
+const PortRow = memo(function PortRow({ port, side, bad, listed }: PortRowProps) {
   const color = typeColor(port.type);
-  const title = `${port.title || port.name}: ${port.type}${port.required ? " (required)" : ""}` +
+  const type = listed ? `${port.type}[]` : port.type;
+  const title = `${port.title || port.name}: ${type}${port.required ? " (required)" : ""}` +
+    (listed && side === "in" ? " - runs once per item of this list" : "") +
+    (listed && side === "out" ? " - one value per item" : "") +
     (port.description ? ` - ${port.description}` : "") + (bad ? `\n${bad}` : "");
   return (
     <div className={`nbx-port nbx-port-${side}${bad ? " nbx-port-bad" : ""}`} title={title}
@@ -22,7 +33,7 @@ const PortRow = memo(function PortRow({ port, side, bad }: { port: Port; side: "
         {port.name}
         {side === "in" && port.required && <span className="nbx-required" aria-label="required">*</span>}
       </span>
-      <span className="nbx-port-type" style={{ color }}>{port.type}</span>
+      <span className="nbx-port-type" style={{ color }}>{type}</span>
     </div>
   );
 });
@@ -62,10 +73,14 @@ function BrickNodeView({ id, data, selected, isConnectable }: NodeProps<BrickNod
   const badPort = (name: string) => problems?.filter((p) => p.port === name).map((p) => p.message).join("; ");
   const nodeProblems = problems?.filter((p) => !p.port) ?? [];
   const status = run?.status;
+  const forEach = typeof data.extra.for_each === "string" ? data.extra.for_each : undefined;
+  const items = run?.items ? itemProgress(run.items) : null;
+  const title = data.label || spec?.title || data.brick;
   const cls = ["nbx-node", selected ? "selected" : "", problems?.length ? "nbx-node-bad" : "",
                status ? `nbx-status-${status}` : ""].join(" ");
   return (
-    <div className={cls} data-testid={`node-${id}`} data-status={status ?? ""}>
+    <div className={cls} data-testid={`node-${id}`} data-status={status ?? ""}
+         data-far={items ? `${title} ${items.done}/${items.total}` : title}>
       <Handle id={ORDER_IN} type="target" position={Position.Top} className="nbx-order"
               title="Order: runs after" isConnectable={isConnectable} />
       <div className="nbx-node-head">
@@ -76,19 +91,30 @@ function BrickNodeView({ id, data, selected, isConnectable }: NodeProps<BrickNod
             {status}{run?.duration_s != null ? ` · ${formatDuration(run.duration_s)}` : ""}
           </span>
         )}
+        {items && (
+          <span className={`nbx-badge nbx-items ${items.failed ? "nbx-badge-failed"
+                  : items.done === items.total ? "nbx-badge-succeeded" : "nbx-badge-running"}`}
+                data-testid={`items-${id}`}
+                title={`${items.done} of ${items.total} items done${items.failed ? `, ${items.failed} failed` : ""}`}>
+            {items.done}/{items.total}
+          </span>
+        )}
       </div>
       <div className="nbx-node-ids">
         <code>{data.brick}</code> · <code>{id}</code>
+        {forEach && <span className="nbx-each" data-testid={`each-${id}`}> · each <code>{forEach}</code></span>}
       </div>
       {!spec && <div className="nbx-node-error">unknown brick</div>}
       {nodeProblems.map((p, i) => <div key={i} className="nbx-node-error">{p.message}</div>)}
       {run?.error && <div className="nbx-node-error" data-testid={`error-${id}`}>{run.error}</div>}
       <div className="nbx-ports">
         <div className="nbx-col">
-          {spec?.inputs.map((p) => <PortRow key={p.name} port={p} side="in" bad={badPort(p.name)} />)}
+          {spec?.inputs.map((p) => <PortRow key={p.name} port={p} side="in" bad={badPort(p.name)}
+                                            listed={p.name === forEach} />)}
         </div>
         <div className="nbx-col nbx-col-out">
-          {spec?.outputs.map((p) => <PortRow key={p.name} port={p} side="out" bad={badPort(p.name)} />)}
+          {spec?.outputs.map((p) => <PortRow key={p.name} port={p} side="out" bad={badPort(p.name)}
+                                             listed={!!forEach} />)}
         </div>
       </div>
       <Handle id={ORDER_OUT} type="source" position={Position.Bottom} className="nbx-order"

@@ -48,6 +48,10 @@ export function Canvas({ nodes, edges, onNodesChange, onEdgesChange, setEdges, r
     brickOf: (id) => palette.byId.get(getNode(id)?.data.brick ?? ""),
     edges: getEdges(),
     parents: palette.parents,
+    forEachOf: (id) => {
+      const each = getNode(id)?.data.extra.for_each;
+      return typeof each === "string" ? each : undefined;
+    },
   }), [palette, getNode, getEdges]);
 
   const isValidConnection: IsValidConnection = useCallback(

@@ -2,7 +2,7 @@ import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { useReactFlow } from "@xyflow/react";
 import { Api } from "../api/client";
 import { docJson, emptyMeta, freshId, pasteFragment, selectionDoc, type BrickNode } from "../lib/graphDoc";
-import { autoLayout } from "../lib/layout";
+import { autoLayout, spreadOverlaps } from "../lib/layout";
 import { indexPalette, PaletteContext, emptyPalette } from "../lib/palette";
 import { useGraphFile } from "../hooks/useGraphFile";
 import { useRunWatch } from "../hooks/useRunWatch";
@@ -46,6 +46,10 @@ export function Editor() {
   const { nodes, setNodes, edges, setEdges, meta, file } = g;
   const { run, revive } = useRunWatch(runId, (m) => push(m, "danger"));
   const selected = useMemo(() => nodes.filter((n) => n.selected), [nodes]);
+  // What the Graph tab needs of the nodes; the same array while ids, bricks and labels stay.
+  const nodeKey = nodes.map((n) => `${n.id}\u0000${n.data.brick}\u0000${n.data.label ?? ""}`).join("\n");
+  // eslint-disable-next-line react-hooks/exhaustive-deps
+  const nodeList = useMemo(() => nodes.map((n) => ({ id: n.id, brick: n.data.brick, label: n.data.label })), [nodeKey]);
   // Show the whole graph whenever a graph is put on the canvas (open, import, new).
   const [fitRequest, setFitRequest] = useState(0);
   const fitSoon = useCallback(() => setFitRequest((n) => n + 1), []);
@@ -54,6 +58,17 @@ export function Editor() {
     if (fitRequest) void flow.fitView({ maxZoom: 1 });
   }, [fitRequest, flow]);
   const readOnly = file.readOnly;
+  // An imported document keeps its saved positions, but nodes that overlap once drawn
+  // (taller here than where it was laid out) are moved apart, then the whole graph is shown.
+  const [spreadPending, setSpreadPending] = useState(false);
+  useEffect(() => {
+    if (!spreadPending) return;
+    if (nodes.some((n) => !n.measured?.width || !n.measured?.height)) return;
+    setSpreadPending(false);
+    const spread = spreadOverlaps(nodes);
+    if (spread) setNodes(spread);
+    fitSoon();
+  }, [spreadPending, nodes, setNodes, fitSoon]);
 
   const loadPalette = useCallback(async (reload: boolean) => {
     setPaletteLoading(true);
@@ -136,8 +151,8 @@ export function Editor() {
     return {
       onCancel: () => runId && void act(Api.cancel(runId)),
       onRetry: (node: string) => runId && void act(Api.retry(runId, node)),
-      onDecide: (node: string, verdict: "approve" | "reject", comment: string) =>
-        runId && void act(Api.decide(runId, node, verdict, "editor", comment)),
+      onDecide: (node: string, verdict: "approve" | "reject", by: string, comment: string) =>
+        runId && void act(Api.decide(runId, node, verdict, by, comment)),
       onOpenRun: (id: string) => void openRun(id),
       onClose: () => setRunId(null),
     };
@@ -154,14 +169,14 @@ export function Editor() {
     if (mode === "replace") {
       setRunId(null);
       g.load(d, { id: null, revision: null, latest: null, readOnly: false }, false);
-      fitSoon();
+      setSpreadPending(true);
     } else {
       const frag = pasteFragment(d, new Set(nodes.map((n) => n.id)), 0);
       setNodes((ns) => [...ns.map((n) => ({ ...n, selected: false })), ...frag.nodes]);
       setEdges((es) => [...es, ...frag.edges]);
     }
     push(`Imported ${d.nodes.length} nodes`, "success");
-  }, [g, nodes, setNodes, setEdges, fitSoon, push]);
+  }, [g, nodes, setNodes, setEdges, push]);
 
   const layout = useCallback(async () => {
     setNodes(await autoLayout(nodes, edges));
@@ -229,7 +244,7 @@ export function Editor() {
                     setEdges={setEdges} readOnly={readOnly} onDropBrick={addNode}
                     onRefuse={(m) => push(m, "danger")} />
           </div>
-          <SidePanel tab={tab} setTab={setTab} selected={selected} edges={edges} meta={meta}
+          <SidePanel tab={tab} setTab={setTab} selected={selected} nodeList={nodeList} edges={edges} meta={meta}
                      setMeta={g.setMeta} readOnly={readOnly} problems={problems} onFocus={focusNode}
                      run={run} runs={runs} runActions={runActions} />
         </div>

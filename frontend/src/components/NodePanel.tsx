@@ -1,4 +1,4 @@
-import { lazy, Suspense, useMemo } from "react";
+import { lazy, Suspense, useMemo, useState, type ReactNode } from "react";
 import { Button, Form, InputGroup, Spinner } from "react-bootstrap";
 import { useReactFlow, type Edge } from "@xyflow/react";
 import type { BrickNode, BrickNodeData, GraphMeta } from "../lib/graphDoc";
@@ -9,6 +9,53 @@ import { SecretField } from "./SecretField";
 
 const ParamsForm = lazy(() => import("./ParamsForm"));
 const TRIGGERS = ["all_success", "all_done", "any_failed", "all_failed", "always"];
+
+const startOpen = (extra: Record<string, unknown>) =>
+  ["trigger", "retries", "timeout_s", "for_each"].some((k) => extra[k] !== undefined);
+
+/** Execution settings; open at first when the node has any (then as the user leaves it). */
+function Execution({ initiallyOpen, children }: { initiallyOpen: boolean; children: ReactNode }) {
+  const [open] = useState(initiallyOpen);
+  return (
+    <details className="mt-2 small" open={open}>
+      <summary>Execution</summary>
+      {children}
+    </details>
+  );
+}
+
+/** The items of a for_each input, typed as a JSON list; kept as typed until it parses. */
+export function ItemsField({ name, value, readOnly, onChange }: {
+  name: string; value: unknown; readOnly: boolean; onChange: (items: unknown[] | undefined) => void;
+}) {
+  const [text, setText] = useState(() => (value === undefined ? "" : JSON.stringify(value)));
+  const [error, setError] = useState<string | null>(null);
+  const change = (t: string) => {
+    setText(t);
+    if (!t.trim()) {
+      setError(null);
+      return onChange(undefined);
+    }
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(t);
+    } catch {
+      return setError("not JSON yet");
+    }
+    if (!Array.isArray(parsed)) return setError("must be a JSON list, e.g. [\"a\", \"b\"]");
+    setError(null);
+    onChange(parsed);
+  };
+  return (
+    <Form.Group className="mb-2" controlId="nbx-items">
+      <Form.Label className="small mb-0">{name}: items (JSON list, one run each)</Form.Label>
+      <Form.Control size="sm" as="textarea" rows={2} className="font-monospace" value={text} disabled={readOnly}
+                    spellCheck={false} isInvalid={!!error} aria-label={`${name} items`}
+                    placeholder='["a", "b"]' onChange={(e) => change(e.target.value)} />
+      {error && <Form.Control.Feedback type="invalid">{error}</Form.Control.Feedback>}
+    </Form.Group>
+  );
+}
 
 interface Props {
   node: BrickNode;
@@ -22,6 +69,7 @@ export function NodePanel({ node, edges, meta, readOnly }: Props) {
   const { byId, parents } = usePalette();
   const spec = byId.get(node.data.brick);
   const { params, extra } = node.data;
+  const forEach = typeof extra.for_each === "string" ? extra.for_each : undefined;
   const update = (patch: Partial<BrickNodeData>) => updateNodeData(node.id, patch);
   const setParams = (p: Record<string, unknown>) => update({ params: p });
   const setExtra = (key: string, value: unknown) => {
@@ -50,7 +98,8 @@ export function NodePanel({ node, edges, meta, readOnly }: Props) {
   const secrets = useMemo(() => spec?.inputs.filter((p) => p.type === "Secret" && !elsewhere.has(p.name)) ?? [],
                           [spec, elsewhere]);
   // Keyed by content, so the form's schema stays the same object while one types.
-  const hiddenKey = [...new Set([...elsewhere, ...secrets.map((p) => p.name),
+  // The for_each input takes a list: edited as JSON below, not by the form.
+  const hiddenKey = [...new Set([...elsewhere, ...secrets.map((p) => p.name), ...(forEach ? [forEach] : []),
     ...Object.entries(params).filter(([, v]) => isRef(v)).map(([k]) => k)])].sort().join("\n");
   const hidden = useMemo(() => new Set(hiddenKey ? hiddenKey.split("\n") : []), [hiddenKey]);
   const bindable = spec?.inputs.filter((p) => !elsewhere.has(p.name)) ?? [];
@@ -59,6 +108,21 @@ export function NodePanel({ node, edges, meta, readOnly }: Props) {
     if (v === undefined) delete p[k];
     else p[k] = v;
     setParams(p);
+  };
+  /** Run once per item of an input (or once): a hand-set value turns into a list of items and back. */
+  const setForEach = (name: string) => {
+    const next = { ...extra };
+    const p = { ...params };
+    if (forEach && forEach in p && Array.isArray(p[forEach])) {
+      const items = p[forEach] as unknown[];
+      if (items.length) p[forEach] = items[0];
+      else delete p[forEach];
+    }
+    if (name) {
+      next.for_each = name;
+      if (name in p && !isRef(p[name])) p[name] = [p[name]];
+    } else delete next.for_each;
+    update({ extra: next, params: p });
   };
 
   return (
@@ -97,11 +161,16 @@ export function NodePanel({ node, edges, meta, readOnly }: Props) {
             if (port) setParams({ ...params, [port]: { $input: input } });
           }}>
             <option value="">input ← graph input…</option>
-            {bindable.flatMap((p) => meta.inputs.filter((gi) => fits(gi.type, p.type, parents)).map((gi) => (
+            {bindable.flatMap((p) => meta.inputs.filter((gi) => fits(gi.type, p.type, parents)
+                || (p.name === forEach && fits(gi.type, `${p.type}[]`, parents))).map((gi) => (
               <option key={`${p.name}:${gi.name}`} value={`${p.name}\u0000${gi.name}`}>{p.name} ← {gi.name}</option>
             )))}
           </Form.Select>
         </InputGroup>
+      )}
+      {forEach && !elsewhere.has(forEach) && spec?.inputs.some((p) => p.name === forEach) && (
+        <ItemsField key={`${node.id}:${forEach}`} name={forEach} value={params[forEach]} readOnly={readOnly}
+                    onChange={(v) => setParam(forEach, v)} />
       )}
       {secrets.map((p) => (
         <SecretField key={p.name} port={p} value={params[p.name]} readOnly={readOnly}
@@ -113,26 +182,35 @@ export function NodePanel({ node, edges, meta, readOnly }: Props) {
                       onChange={setParams} />
         </Suspense>
       ) : <p className="text-danger small">Brick {node.data.brick} is not in the palette.</p>}
-      <details className="mt-2 small">
-        <summary>Execution</summary>
-        <Form.Group className="mb-1">
+      <Execution key={node.id} initiallyOpen={startOpen(extra)}>
+        {spec && spec.inputs.length > 0 && (
+          <Form.Group className="mb-1" controlId="nbx-for-each">
+            <Form.Label className="mb-0">Run once per item of</Form.Label>
+            <Form.Select size="sm" value={forEach ?? ""} disabled={readOnly} onChange={(e) => setForEach(e.target.value)}>
+              <option value="">(run once)</option>
+              {spec.inputs.map((p) => <option key={p.name} value={p.name}>{p.name} ({p.type}[])</option>)}
+              {forEach && !spec.inputs.some((p) => p.name === forEach) && <option value={forEach}>{forEach} (unknown)</option>}
+            </Form.Select>
+          </Form.Group>
+        )}
+        <Form.Group className="mb-1" controlId="nbx-trigger">
           <Form.Label className="mb-0">Trigger rule</Form.Label>
           <Form.Select size="sm" value={(extra.trigger as string) ?? "all_success"} disabled={readOnly}
                        onChange={(e) => setExtra("trigger", e.target.value)}>
             {TRIGGERS.map((t) => <option key={t}>{t}</option>)}
           </Form.Select>
         </Form.Group>
-        <Form.Group className="mb-1">
+        <Form.Group className="mb-1" controlId="nbx-retries">
           <Form.Label className="mb-0">Retries</Form.Label>
           <Form.Control size="sm" type="number" min={0} max={20} value={(extra.retries as number) ?? ""}
                         disabled={readOnly} onChange={(e) => setExtra("retries", e.target.value === "" ? undefined : Number(e.target.value))} />
         </Form.Group>
-        <Form.Group className="mb-1">
+        <Form.Group className="mb-1" controlId="nbx-timeout">
           <Form.Label className="mb-0">Timeout (s)</Form.Label>
           <Form.Control size="sm" type="number" min={1} value={(extra.timeout_s as number) ?? ""}
                         disabled={readOnly} onChange={(e) => setExtra("timeout_s", e.target.value === "" ? undefined : Number(e.target.value))} />
         </Form.Group>
-      </details>
+      </Execution>
       {spec && spec.outputs.length > 0 && (
         <div className="small mt-2">
           <span className="fw-semibold">Outputs: </span>

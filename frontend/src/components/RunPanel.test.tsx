@@ -3,7 +3,10 @@ import { fireEvent, render, screen } from "@testing-library/react";
 import type { Run, RunNode } from "../types";
 import { RunPanel } from "./RunPanel";
 
-vi.mock("../api/client", () => ({ Api: { log: vi.fn(async () => "12:00:00 line one") } }));
+vi.mock("../api/client", () => ({
+  Api: { log: vi.fn(async (_run: string, node: string) =>
+    node === "bad" ? undefined : `12:00:00 log of ${node === "gate" ? "line one" : node}`) },
+}));
 
 const node = (status: RunNode["status"], extra: Partial<RunNode> = {}): RunNode => ({
   status, attempt: 1, inputs: { text: "in" }, outputs: { token: "******" }, error: null,
@@ -13,7 +16,17 @@ const node = (status: RunNode["status"], extra: Partial<RunNode> = {}): RunNode 
 const run: Run = {
   id: "run-1234567890", graph_id: "g", graph_name: "demo", revision: 3, status: "running",
   created_at: "2026-01-01T00:00:00Z", started_at: null, finished_at: null, inputs: {}, outputs: null, error: null,
-  nodes: { gate: node("waiting"), bad: node("failed", { error: "disk is full" }) },
+  nodes: {
+    gate: node("waiting", { wait: { reason: "Ship release 42?", timeout_s: null } }),
+    bad: node("failed", { error: "disk is full" }),
+    web: node("running", {
+      items: [
+        { id: "web[0]", item: "a", ...node("succeeded", { inputs: { text: "a" }, outputs: { text: "a" }, duration_s: 0.25 }) },
+        { id: "web[1]", item: "b", ...node("failed", { error: "b went wrong", attempt: 2 }) },
+        { id: "web[2]", item: "c", ...node("running", { duration_s: null }) },
+      ],
+    }),
+  },
 };
 
 function setup(nodeId: string) {
@@ -23,18 +36,39 @@ function setup(nodeId: string) {
 }
 
 describe("RunPanel", () => {
-  it("approves or rejects a waiting node with a comment", async () => {
+  it("approves or rejects a waiting node, saying who and why", async () => {
+    localStorage.removeItem("nbx.approver");
     const a = setup("gate");
+    expect(screen.getByTestId("run-node-wait").textContent).toBe("Ship release 42?");
+    expect((screen.getByLabelText("Approver name") as HTMLInputElement).value).toBe("editor");
     fireEvent.change(screen.getByLabelText("Approval comment"), { target: { value: "looks good" } });
     fireEvent.click(screen.getByText("Approve"));
-    expect(a.onDecide).toHaveBeenCalledWith("gate", "approve", "looks good");
+    expect(a.onDecide).toHaveBeenCalledWith("gate", "approve", "editor", "looks good");
+    fireEvent.change(screen.getByLabelText("Approver name"), { target: { value: "ana" } });
     fireEvent.click(screen.getByText("Reject"));
-    expect(a.onDecide).toHaveBeenCalledWith("gate", "reject", "looks good");
-    expect(await screen.findByText("12:00:00 line one")).toBeTruthy();
+    expect(a.onDecide).toHaveBeenCalledWith("gate", "reject", "ana", "looks good");
+    expect(localStorage.getItem("nbx.approver")).toBe("ana");
+    expect(await screen.findByText("12:00:00 log of line one")).toBeTruthy();
   });
 
-  it("shows a failed node's error, masked outputs, and retries it", () => {
+  it("lists a fan-out node's items and opens one item's inputs, outputs and log", async () => {
+    setup("web");
+    expect(screen.getByTestId("run-items-progress").textContent).toBe("2/3 done, 1 failed");
+    const rows = screen.getAllByTestId("run-item");
+    expect(rows.map((r) => r.textContent)).toEqual(["0asucceeded250 ms", "1bfailed ×2500 ms", "2crunning"]);
+    expect(screen.getByTestId("run-item-error").textContent).toBe("b went wrong");
+    fireEvent.click(rows[0]);
+    const detail = screen.getByTestId("run-item-detail");
+    expect(detail.textContent).toContain("web[0]");
+    expect(detail.textContent).toContain('"text": "a"');
+    expect(await screen.findByText("12:00:00 log of web[0]")).toBeTruthy();
+    fireEvent.click(screen.getByText("close"));
+    expect(screen.queryByTestId("run-item-detail")).toBeNull();
+  });
+
+  it("shows a failed node's error, masked outputs, an empty log, and retries it", async () => {
     const a = setup("bad");
+    expect(await screen.findByText("(empty)")).toBeTruthy();
     expect(screen.getByTestId("run-node-error").textContent).toBe("disk is full");
     expect(screen.getByTestId("run-node").textContent).toContain('"token": "******"');
     fireEvent.click(screen.getByText("Retry node"));

@@ -1,9 +1,9 @@
-import { useEffect, useState } from "react";
-import { Badge, Button, ButtonGroup, Form, ListGroup } from "react-bootstrap";
+import { Fragment, useEffect, useState } from "react";
+import { Badge, Button, ButtonGroup, Form, ListGroup, Table } from "react-bootstrap";
 import { Api } from "../api/client";
-import { formatDuration, formatTime } from "../lib/format";
+import { formatDuration, formatTime, itemProgress, shortJson } from "../lib/format";
 import { logStore, useEntry } from "../lib/overlay";
-import type { Run, RunSummary } from "../types";
+import type { Run, RunItem, RunNode, RunSummary } from "../types";
 
 const VARIANT: Record<string, string> = {
   succeeded: "success", failed: "danger", running: "primary", waiting: "warning",
@@ -18,55 +18,154 @@ function Json({ value }: { value: unknown }) {
   return <pre className="nbx-json">{JSON.stringify(value ?? null, null, 2)}</pre>;
 }
 
-interface NodeProps {
-  run: Run;
-  nodeId: string;
-  onRetry: (node: string) => void;
-  onDecide: (node: string, verdict: "approve" | "reject", comment: string) => void;
+const APPROVER_KEY = "nbx.approver";
+function savedApprover(): string {
+  try {
+    return localStorage.getItem(APPROVER_KEY) || "editor";
+  } catch {
+    return "editor";
+  }
 }
 
-function RunNodeDetail({ run, nodeId, onRetry, onDecide }: NodeProps) {
-  const state = run.nodes[nodeId];
+/** A node's (or one item's) log, reloaded while its log events come in. */
+function useLog(runId: string, logId: string, status: string | undefined, attempt: number | undefined) {
   const [log, setLog] = useState<string | null>(null);
-  const [comment, setComment] = useState("");
-  const status = state?.status;
-  const logEvents = useEntry(logStore, nodeId);
+  const logEvents = useEntry(logStore, logId);
   useEffect(() => {
     let live = true;
     if (!status || status === "pending" || status === "queued") return;
     const t = setTimeout(() => {
-      Api.log(run.id, nodeId).then((text) => live && setLog(text)).catch(() => live && setLog(""));
+      // An empty log comes back as no body at all.
+      Api.log(runId, logId).then((text) => live && setLog(text ?? "")).catch(() => live && setLog(""));
     }, logEvents ? 200 : 0);
     return () => { live = false; clearTimeout(t); };
-  }, [run.id, nodeId, status, state?.attempt, logEvents]);
-  useEffect(() => setLog(null), [run.id, nodeId]);
+  }, [runId, logId, status, attempt, logEvents]);
+  useEffect(() => setLog(null), [runId, logId]);
+  return log;
+}
+
+/** Inputs, outputs and log of one node or one item of a fan-out. */
+function StateIO({ runId, logId, state, testId }: { runId: string; logId: string; state: RunNode; testId: string }) {
+  const log = useLog(runId, logId, state.status, state.attempt);
+  return (
+    <>
+      <div className="fw-semibold">Inputs</div><Json value={state.inputs} />
+      <div className="fw-semibold">Outputs</div><Json value={state.outputs} />
+      <div className="fw-semibold">Log</div>
+      <pre className="nbx-json" data-testid={testId}>{log === null ? "…" : log || "(empty)"}</pre>
+    </>
+  );
+}
+
+function Decide({ nodeId, onDecide }: { nodeId: string; onDecide: NodeProps["onDecide"] }) {
+  const [by, setBy] = useState(savedApprover);
+  const [comment, setComment] = useState("");
+  const decide = (verdict: "approve" | "reject") => {
+    const who = by.trim() || "editor";
+    try { localStorage.setItem(APPROVER_KEY, who); } catch { /* private mode: not remembered */ }
+    onDecide(nodeId, verdict, who, comment);
+  };
+  return (
+    <Form className="mb-2 p-2 border rounded" data-testid="decide-form" onSubmit={(e) => e.preventDefault()}>
+      <Form.Group className="mb-1" controlId="nbx-approver">
+        <Form.Label className="mb-0">Your name</Form.Label>
+        <Form.Control size="sm" value={by} onChange={(e) => setBy(e.target.value)} maxLength={200}
+                      aria-label="Approver name" />
+      </Form.Group>
+      <Form.Group className="mb-1" controlId="nbx-approval-comment">
+        <Form.Label className="mb-0">Comment</Form.Label>
+        <Form.Control size="sm" placeholder="optional" value={comment} maxLength={2000}
+                      onChange={(e) => setComment(e.target.value)} aria-label="Approval comment" />
+      </Form.Group>
+      <ButtonGroup size="sm">
+        <Button variant="success" onClick={() => decide("approve")}>Approve</Button>
+        <Button variant="danger" onClick={() => decide("reject")}>Reject</Button>
+      </ButtonGroup>
+    </Form>
+  );
+}
+
+function Items({ runId, items }: { runId: string; items: RunItem[] }) {
+  const [picked, setPicked] = useState<string | null>(null);
+  const { done, failed, total } = itemProgress(items);
+  const item = items.find((it) => it.id === picked);
+  return (
+    <div className="mb-2">
+      <div className="fw-semibold">
+        Items <span className="text-body-secondary fw-normal" data-testid="run-items-progress">
+          {done}/{total} done{failed ? `, ${failed} failed` : ""}</span>
+      </div>
+      <Table size="sm" hover className="small mb-1 nbx-items-table" data-testid="run-items">
+        <thead><tr><th>#</th><th>item</th><th>status</th><th>time</th></tr></thead>
+        <tbody>
+          {items.map((it, i) => (
+            <Fragment key={it.id}>
+              <tr className={`nbx-item-row${it.id === picked ? " active" : ""}`} data-testid="run-item"
+                  onClick={() => setPicked(it.id === picked ? null : it.id)} title={`${it.id}: show inputs, outputs and log`}>
+                <td>{i}</td>
+                <td><code>{shortJson(it.item)}</code></td>
+                <td><StatusBadge status={it.status} />{it.attempt > 1 ? ` ×${it.attempt}` : ""}</td>
+                <td>{formatDuration(it.duration_s)}</td>
+              </tr>
+              {it.error && (
+                <tr className="nbx-item-row" onClick={() => setPicked(it.id)}>
+                  <td />
+                  <td colSpan={3} className="text-danger" data-testid="run-item-error">{it.error}</td>
+                </tr>
+              )}
+            </Fragment>
+          ))}
+        </tbody>
+      </Table>
+      {item ? (
+        <div className="border rounded p-1" data-testid="run-item-detail">
+          <div className="d-flex gap-2 align-items-center mb-1">
+            <strong>{item.id}</strong> <StatusBadge status={item.status} />
+            {item.host && <span>on {item.host}</span>}
+            <Button size="sm" variant="link" className="p-0 ms-auto" onClick={() => setPicked(null)}>close</Button>
+          </div>
+          <StateIO runId={runId} logId={item.id} state={item} testId="run-item-log" />
+        </div>
+      ) : <div className="text-body-secondary">Click an item to see its inputs, outputs and log.</div>}
+    </div>
+  );
+}
+
+interface NodeProps {
+  run: Run;
+  nodeId: string;
+  onRetry: (node: string) => void;
+  onDecide: (node: string, verdict: "approve" | "reject", by: string, comment: string) => void;
+}
+
+function RunNodeDetail({ run, nodeId, onRetry, onDecide }: NodeProps) {
+  const state = run.nodes[nodeId];
   if (!state) return <p className="small text-body-secondary">Node {nodeId} has not started.</p>;
+  const decision = state.wait?.decision;
   return (
     <div className="small" data-testid="run-node">
-      <div className="d-flex gap-2 align-items-center mb-1">
+      <div className="d-flex gap-2 align-items-center mb-1 flex-wrap">
         <strong>{nodeId}</strong> <StatusBadge status={state.status} />
-        <span>attempt {state.attempt}</span>
+        {state.attempt > 1 && <span>attempt {state.attempt}</span>}
         {state.duration_s != null && <span>{formatDuration(state.duration_s)}</span>}
         {state.host && <span>on {state.host}</span>}
       </div>
       {state.error && <div className="alert alert-danger p-1 mb-1" data-testid="run-node-error">{state.error}</div>}
+      {state.status === "waiting" && state.wait?.reason && (
+        <div className="alert alert-warning p-1 mb-1" data-testid="run-node-wait">{state.wait.reason}</div>
+      )}
+      {decision && (
+        <div className="mb-1" data-testid="run-node-decision">
+          {decision.approved ? "Approved" : "Rejected"} by <strong>{decision.by}</strong> · {formatTime(decision.at)}
+          {decision.comment && <>: <q>{decision.comment}</q></>}
+        </div>
+      )}
       {state.status === "failed" && (
         <Button size="sm" variant="warning" className="mb-1" onClick={() => onRetry(nodeId)}>Retry node</Button>
       )}
-      {state.status === "waiting" && (
-        <div className="mb-1">
-          <Form.Control size="sm" placeholder="Comment" value={comment} className="mb-1"
-                        onChange={(e) => setComment(e.target.value)} aria-label="Approval comment" />
-          <ButtonGroup size="sm">
-            <Button variant="success" onClick={() => onDecide(nodeId, "approve", comment)}>Approve</Button>
-            <Button variant="danger" onClick={() => onDecide(nodeId, "reject", comment)}>Reject</Button>
-          </ButtonGroup>
-        </div>
-      )}
-      <div className="fw-semibold">Inputs</div><Json value={state.inputs} />
-      <div className="fw-semibold">Outputs</div><Json value={state.outputs} />
-      <div className="fw-semibold">Log</div>
-      <pre className="nbx-json" data-testid="run-node-log">{log ?? "…"}</pre>
+      {state.status === "waiting" && <Decide nodeId={nodeId} onDecide={onDecide} />}
+      {state.items && <Items key={nodeId} runId={run.id} items={state.items} />}
+      <StateIO runId={run.id} logId={nodeId} state={state} testId="run-node-log" />
     </div>
   );
 }
@@ -77,7 +176,7 @@ interface Props {
   nodeId: string | null;
   onCancel: () => void;
   onRetry: (node: string) => void;
-  onDecide: (node: string, verdict: "approve" | "reject", comment: string) => void;
+  onDecide: (node: string, verdict: "approve" | "reject", by: string, comment: string) => void;
   onOpenRun: (id: string) => void;
   onClose: () => void;
 }
@@ -99,7 +198,7 @@ export function RunPanel({ run, runs, nodeId, onCancel, onRetry, onDecide, onOpe
             {run.finished_at && ` · finished ${formatTime(run.finished_at)}`}
           </div>
           <hr className="my-2" />
-          {nodeId ? <RunNodeDetail run={run} nodeId={nodeId} onRetry={onRetry} onDecide={onDecide} />
+          {nodeId ? <RunNodeDetail key={nodeId} run={run} nodeId={nodeId} onRetry={onRetry} onDecide={onDecide} />
             : <p className="small text-body-secondary">Select a node to see its inputs, outputs and log.</p>}
         </div>
       ) : <p className="small text-body-secondary">No run shown.</p>}

@@ -3,7 +3,7 @@ import { Tab, Tabs } from "react-bootstrap";
 import type { Edge } from "@xyflow/react";
 import type { BrickNode, GraphMeta } from "../lib/graphDoc";
 import type { Problem, Run, RunSummary } from "../types";
-import { GraphPanel } from "./GraphPanel";
+import { GraphPanel, type NodeSummary } from "./GraphPanel";
 import { NodePanel } from "./NodePanel";
 import { ProblemsPanel } from "./ProblemsPanel";
 import { RunPanel } from "./RunPanel";
@@ -12,6 +12,8 @@ export interface SidePanelProps {
   tab: string;
   setTab: (tab: string) => void;
   selected: BrickNode[];
+  /** Every node's id, brick and label (a stable array while those do not change). */
+  nodeList: NodeSummary[];
   edges: Edge[];
   meta: GraphMeta;
   setMeta: (m: GraphMeta) => void;
@@ -23,7 +25,7 @@ export interface SidePanelProps {
   runActions: {
     onCancel: () => void;
     onRetry: (node: string) => void;
-    onDecide: (node: string, verdict: "approve" | "reject", comment: string) => void;
+    onDecide: (node: string, verdict: "approve" | "reject", by: string, comment: string) => void;
     onOpenRun: (id: string) => void;
     onClose: () => void;
   };
@@ -43,7 +45,7 @@ function SidePanelView(p: SidePanelProps) {
           </div>
         </Tab>
         <Tab eventKey="graph" title="Graph">
-          <div className="p-2"><GraphPanel meta={p.meta} setMeta={p.setMeta} readOnly={p.readOnly} /></div>
+          <div className="p-2"><GraphPanel meta={p.meta} setMeta={p.setMeta} readOnly={p.readOnly} nodes={p.nodeList} /></div>
         </Tab>
         <Tab eventKey="problems" title={`Problems${p.problems.length ? ` (${p.problems.length})` : ""}`}>
           <div className="p-1"><ProblemsPanel problems={p.problems} onFocus={p.onFocus} /></div>

@@ -6,13 +6,17 @@ const doc: GraphDoc = {
   format: "nebhx/graph@1",
   name: "demo",
   description: "two nodes",
-  inputs: [{ name: "who", type: "string", required: true, default: null, description: "" }],
+  inputs: [
+    { name: "who", type: "string", required: true, default: null, description: "" },
+    { name: "hosts", type: "HostRef[]", required: false, default: ["a", "b"], description: "where to run" },
+  ],
   outputs: [{ name: "out", from: { node: "echo_1", port: "text" } }],
   nodes: [
     { id: "noop_1", brick: "test.noop", params: {}, position: { x: 0, y: 0 } },
     { id: "echo_1", brick: "test.echo", params: { text: { $input: "who" } }, position: { x: 300, y: 10 },
       label: "Echo", trigger: "all_done", retries: 2 },
     { id: "tpl", brick: "core.template", params: { template: "hi" }, position: { x: 600, y: 0 }, timeout_s: 5 },
+    { id: "each", brick: "test.echo", params: { text: ["a", "b"] }, position: { x: 0, y: 300 }, for_each: "text" },
   ],
   edges: [
     { from: { node: "noop_1", port: "value" }, to: { node: "tpl", port: "values" } },
@@ -67,7 +71,7 @@ describe("graph document", () => {
 
   it("pastes with fresh ids and rewired edges", () => {
     const frag = pasteFragment(doc, new Set(["noop_1", "tpl"]));
-    expect(frag.nodes.map((n) => n.id)).toEqual(["noop_2", "echo_1", "template_1"]);
+    expect(frag.nodes.map((n) => n.id)).toEqual(["noop_2", "echo_1", "template_1", "each"]);
     expect(frag.edges.map((e) => e.id)).toEqual(["noop_2.value->template_1.values", "noop_2->echo_1"]);
     expect(frag.nodes[0].position).toEqual({ x: 40, y: 40 });
   });

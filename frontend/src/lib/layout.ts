@@ -20,3 +20,43 @@ export async function autoLayout(nodes: BrickNode[], edges: Edge[]): Promise<Bri
     return { ...n, position: { x: Math.round(p.x - p.width / 2), y: Math.round(p.y - p.height / 2) } };
   });
 }
+
+interface Box { id: string; x: number; y: number; width: number; height: number }
+
+/**
+ * Keep saved positions but make room where nodes overlap (a node is taller here than
+ * where the document was laid out): rows (nodes at the same y) move down together, just
+ * enough for every node to clear the ones above it in its column, so the layout's rows
+ * and columns stay as they were. Returns the new y of each node that moves.
+ */
+export function spreadRows(boxes: Box[], gap = 24): Map<string, number> {
+  const levels = [...new Set(boxes.map((b) => b.y))].sort((a, b) => a - b);
+  const placed: Box[] = [];
+  const moved = new Map<string, number>();
+  let shift = 0;
+  for (const level of levels) {
+    const row = boxes.filter((b) => b.y === level);
+    let y = level + shift;
+    for (const b of row) {
+      for (const p of placed) {
+        const sameColumn = b.x < p.x + p.width + gap && p.x < b.x + b.width + gap;
+        if (sameColumn && p.y < y + b.height && y < p.y + p.height + gap) y = Math.max(y, Math.ceil(p.y + p.height + gap));
+      }
+    }
+    shift = y - level;
+    for (const b of row) {
+      placed.push({ ...b, y });
+      if (y !== b.y) moved.set(b.id, y);
+    }
+  }
+  return moved;
+}
+
+/** The nodes with room made between overlapping ones (needs measured sizes); null when none moves. */
+export function spreadOverlaps(nodes: BrickNode[]): BrickNode[] | null {
+  const boxes = nodes.map((n) => ({ id: n.id, x: n.position.x, y: n.position.y,
+    width: n.measured?.width ?? FALLBACK.width, height: n.measured?.height ?? FALLBACK.height }));
+  const moved = spreadRows(boxes);
+  if (!moved.size) return null;
+  return nodes.map((n) => (moved.has(n.id) ? { ...n, position: { x: n.position.x, y: moved.get(n.id)! } } : n));
+}

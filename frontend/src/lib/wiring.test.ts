@@ -71,4 +71,19 @@ describe("connectionProblem", () => {
     expect(connectionProblem(order, ctx([order]))).toMatch(/already ordered/);
     expect(connectionProblem({ ...order, targetHandle: "text" }, ctx())).toMatch(/order handle/);
   });
+
+  it("types wires around fan-out nodes as the server does", () => {
+    const each: Record<string, string> = { e: "text", e2: "text" };
+    const bricks2: Record<string, string> = { ...bricks, e2: "test.echo" };
+    const fan = { brickOf: (id: string) => specs.get(bricks2[id]), edges: [], parents: (palette as Palette).type_parents,
+                  forEachOf: (id: string) => each[id] };
+    // A plain string into a for_each input (which takes a list) is refused...
+    expect(connectionProblem({ source: "n", sourceHandle: "value", target: "e", targetHandle: "text" }, fan))
+      .toBe("value (string) does not fit text (string[])");
+    // ...a fan-out's gathered (list) output into a plain string input too...
+    expect(connectionProblem({ source: "e", sourceHandle: "text", target: "t", targetHandle: "template" }, fan))
+      .toBe("text (string[]) does not fit template (string)");
+    // ...while fan-out into fan-out on the for_each input fits.
+    expect(connectionProblem({ source: "e", sourceHandle: "text", target: "e2", targetHandle: "text" }, fan)).toBeNull();
+  });
 });

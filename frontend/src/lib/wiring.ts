@@ -47,6 +47,17 @@ export interface WireContext {
   brickOf: (nodeId: string) => BrickSpec | undefined;
   edges: WireEnds[];
   parents: Record<string, string>;
+  /** The input a node runs once per item of (its `for_each`), if any. */
+  forEachOf?: (nodeId: string) => string | undefined;
+}
+
+/** The port types a wire really carries around fan-out nodes, as the server's check has them. */
+export function fanOutTypes(out: Port, inp: Port, srcEach: string | undefined, dstEach: string | undefined):
+    [Port, Port] {
+  const list = (p: Port) => ({ ...p, type: `${p.type}[]` });
+  if (dstEach === inp.name) return [srcEach ? list(out) : out, list(inp)];
+  if (srcEach && !dstEach) return [list(out), inp];
+  return [out, inp];
 }
 
 export const ORDER_IN = "__order_in";
@@ -68,8 +79,9 @@ export function connectionProblem(c: WireEnds, ctx: WireContext): string | null 
   }
   const src = ctx.brickOf(c.source);
   const dst = ctx.brickOf(c.target);
-  const out = src?.outputs.find((p) => p.name === c.sourceHandle);
-  const inp = dst?.inputs.find((p) => p.name === c.targetHandle);
+  let out = src?.outputs.find((p) => p.name === c.sourceHandle);
+  let inp = dst?.inputs.find((p) => p.name === c.targetHandle);
+  if (out && inp && ctx.forEachOf) [out, inp] = fanOutTypes(out, inp, ctx.forEachOf(c.source), ctx.forEachOf(c.target));
   const why = wireProblem(out, inp, ctx.parents);
   if (why) return why;
   const taken = ctx.edges.some((e) => e.target === c.target && e.targetHandle === c.targetHandle);
