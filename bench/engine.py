@@ -1,6 +1,6 @@
 """Engine overhead on graphs of a no-op brick, beside raw Celery doing the same shapes.
 
-    .venv/bin/python bench/engine.py            # Redis+PostgreSQL, Redis+SQLite, embedded
+    .venv/bin/python bench/engine.py   # Redis+PostgreSQL, Redis+SQLite, embedded, PG with threads
 Prints wall time and time per node for: a chain of 50; 10 layers of 10 (each node after
 every node of the previous layer); 1 -> 200 -> 1. Same machine, same run, same worker
 concurrency for both.
@@ -105,6 +105,8 @@ def main() -> None:
             "redis + postgresql": bench_engine("redis + postgresql", {"db_url": pg_url, "broker_url": redis_url}),
             "redis + sqlite": bench_engine("redis + sqlite", {"broker_url": redis_url}),
             "embedded": bench_engine("embedded", {}),
+            "redis + pg, threads": bench_engine("redis + pg, threads", {
+                "db_url": pg_url, "broker_url": redis_url, "NEBHX_WORKER_POOL": "threads"}),
         }
         print("\nratio of engine time to raw Celery (same shape):")
         for label, res in results.items():
