@@ -98,6 +98,8 @@ def test_export_then_import_gives_identical_json(page):
     page.get_by_role("tab", name="Graph").click()
     expect(page.get_by_label("Input default")).to_have_value("hello")
     expect(page.get_by_label("Output node")).to_have_value(b)
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.locator(".nbx-side").screenshot(path=str(ARTIFACTS / "editor-graph-tab.png"))
 
 
 def test_failed_node_shows_its_error_and_can_be_retried(page, tmp_path):
@@ -150,11 +152,14 @@ def test_for_each_node_runs_once_per_item_and_lists_its_items(page):
     e = drop_brick(page, "test.echo", 250, 200)
     select(page, e)
     page.get_by_role("tab", name="Node").click()
+    page.get_by_test_id("node-panel").locator("summary", has_text="Execution").click()
     page.get_by_label("Run once per item of").select_option("text")
     page.get_by_label("text items").fill('["a", "b", "c"]')
     expect(page.get_by_test_id(f"each-{e}")).to_contain_text("each text")
     expect(page.get_by_test_id("port-in-text")).to_contain_text("string[]")
     expect(page.get_by_test_id("problem-count")).to_have_text("valid")
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.locator(".nbx-side").screenshot(path=str(ARTIFACTS / "editor-for-each-panel.png"))
     save(page)
     run(page)
     wait_status(page, e, "succeeded")
@@ -210,10 +215,13 @@ def test_approval_gate_is_approved_or_rejected_from_the_editor(page):
 
     run(page)
     wait_status(page, g, "waiting")
+    expect(page.get_by_test_id(f"wait-{g}")).to_have_text("Ship release 42?")
     select(page, g)
     page.get_by_role("tab", name="Run").click()
     expect(page.get_by_test_id("run-node-wait")).to_have_text("Ship release 42?")
     expect(page.get_by_label("Approver name")).to_have_value("editor")
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "editor-approval-waiting.png"))
     page.get_by_role("button", name="Approve").click()
     wait_status(page, ok, "succeeded")
     wait_status(page, rb, "skipped")

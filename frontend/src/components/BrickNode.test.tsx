@@ -47,6 +47,11 @@ describe("BrickNode", () => {
     });
     expect(screen.getByTestId("port-in-address").className).toContain("nbx-port-bad");
     expect(screen.getByTestId("status-share").textContent).toBe("succeeded · 1.3 s");
+    act(() => {
+      runStore.set({ share: { status: "waiting", attempt: 1, inputs: null, outputs: null, error: null, started_at: null,
+                              finished_at: null, duration_s: null, host: null, wait: { reason: "Ship it?" } } });
+    });
+    expect(screen.getByTestId("wait-share").textContent).toBe("Ship it?");
     act(() => { problemStore.set({}); runStore.set({}); });
   });
 

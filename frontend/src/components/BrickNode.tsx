@@ -107,6 +107,11 @@ function BrickNodeView({ id, data, selected, isConnectable }: NodeProps<BrickNod
       {!spec && <div className="nbx-node-error">unknown brick</div>}
       {nodeProblems.map((p, i) => <div key={i} className="nbx-node-error">{p.message}</div>)}
       {run?.error && <div className="nbx-node-error" data-testid={`error-${id}`}>{run.error}</div>}
+      {status === "waiting" && run?.wait?.reason && (
+        <div className="nbx-node-wait" data-testid={`wait-${id}`} title="Waiting for a decision: see the Run tab">
+          {run.wait.reason}
+        </div>
+      )}
       <div className="nbx-ports">
         <div className="nbx-col">
           {spec?.inputs.map((p) => <PortRow key={p.name} port={p} side="in" bad={badPort(p.name)}

@@ -60,15 +60,27 @@ export function Editor() {
   const readOnly = file.readOnly;
   // An imported document keeps its saved positions, but nodes that overlap once drawn
   // (taller here than where it was laid out) are moved apart, then the whole graph is shown.
-  const [spreadPending, setSpreadPending] = useState(false);
+  // The same for a stored graph, where the moved nodes count as saved (it is not an edit).
+  const [spreadPending, setSpreadPending] = useState<null | "import" | "open">(null);
+  const rebase = g.rebase;
   useEffect(() => {
     if (!spreadPending) return;
     if (nodes.some((n) => !n.measured?.width || !n.measured?.height)) return;
-    setSpreadPending(false);
+    setSpreadPending(null);
     const spread = spreadOverlaps(nodes);
-    if (spread) setNodes(spread);
+    if (!spread) return;
+    setNodes(spread);
+    if (spreadPending === "open") rebase(spread);
     fitSoon();
-  }, [spreadPending, nodes, setNodes, fitSoon]);
+  }, [spreadPending, nodes, setNodes, fitSoon, rebase]);
+  // Fit at once too: React Flow fits as it first shows the measured nodes (one paint, not two).
+  const openedSoon = useCallback(() => { setSpreadPending("open"); fitSoon(); }, [fitSoon]);
+  useEffect(() => {
+    if (!spreadPending) return;
+    // Nodes that are never measured (hidden, say) must not keep it pending.
+    const t = setTimeout(() => setSpreadPending(null), 2000);
+    return () => clearTimeout(t);
+  }, [spreadPending]);
 
   const loadPalette = useCallback(async (reload: boolean) => {
     setPaletteLoading(true);
@@ -137,14 +149,14 @@ export function Editor() {
       if (r.graph_id && r.revision !== null && (r.graph_id !== file.id || r.revision !== file.revision)) {
         const info = await Api.graph(r.graph_id);
         await g.open(r.graph_id, r.revision, info.latest_revision);
-        fitSoon();
+        openedSoon();
       }
       setRunId(id);
       setTab("run");
     } catch (e) {
       fail(e);
     }
-  }, [file, g, fail, fitSoon]);
+  }, [file, g, fail, openedSoon]);
 
   const runActions = useMemo(() => {
     const act = (p: Promise<unknown>) => p.then((r) => revive(r as never)).catch(fail);
@@ -169,14 +181,15 @@ export function Editor() {
     if (mode === "replace") {
       setRunId(null);
       g.load(d, { id: null, revision: null, latest: null, readOnly: false }, false);
-      setSpreadPending(true);
+      setSpreadPending("import");
+      fitSoon();
     } else {
       const frag = pasteFragment(d, new Set(nodes.map((n) => n.id)), 0);
       setNodes((ns) => [...ns.map((n) => ({ ...n, selected: false })), ...frag.nodes]);
       setEdges((es) => [...es, ...frag.edges]);
     }
     push(`Imported ${d.nodes.length} nodes`, "success");
-  }, [g, nodes, setNodes, setEdges, push]);
+  }, [g, nodes, setNodes, setEdges, fitSoon, push]);
 
   const layout = useCallback(async () => {
     setNodes(await autoLayout(nodes, edges));
@@ -188,7 +201,7 @@ export function Editor() {
       new: () => { setRunId(null); g.load({ ...emptyMeta(), nodes: [], edges: [] }, { id: null, revision: null, latest: null, readOnly: false }, true); },
       open: () => setDialog("open"),
       save: () => !readOnly && save(),
-      "edit-latest": () => file.id && file.latest && g.open(file.id, file.latest, file.latest).then(fitSoon, fail),
+      "edit-latest": () => file.id && file.latest && g.open(file.id, file.latest, file.latest).then(openedSoon, fail),
       import: () => setDialog("import"),
       export: () => exportDoc(false),
       "export-selection": () => exportDoc(true),
@@ -208,7 +221,7 @@ export function Editor() {
       problems: () => setTab("problems"),
     };
     void actions[a]();
-  }, [g, readOnly, save, file, fail, fitSoon, exportDoc, layout, flow, meta.inputs.length, startRun, validate, push]);
+  }, [g, readOnly, save, file, fail, openedSoon, exportDoc, layout, flow, meta.inputs.length, startRun, validate, push]);
 
   useShortcuts({
     "mod+z": () => onAction("undo"),
@@ -249,7 +262,7 @@ export function Editor() {
                      run={run} runs={runs} runActions={runActions} />
         </div>
         <OpenDialog show={dialog === "open"} onHide={() => setDialog(null)} onError={fail}
-                    onOpen={(id, rev, latest) => { setDialog(null); setRunId(null); g.open(id, rev, latest).then(fitSoon, fail); }} />
+                    onOpen={(id, rev, latest) => { setDialog(null); setRunId(null); g.open(id, rev, latest).then(openedSoon, fail); }} />
         <ImportDialog show={dialog === "import"} onHide={() => setDialog(null)} onImport={importDoc} />
         <RunDialog show={dialog === "run"} inputs={meta.inputs} onHide={() => setDialog(null)} onStart={startRun} />
         <HelpDialog show={dialog === "help"} onHide={() => setDialog(null)} />

@@ -63,7 +63,7 @@ function DefaultField({ input, readOnly, onChange }: {
   const [error, setError] = useState<string | undefined>();
   if (input.type === "boolean") {
     return (
-      <Form.Select size="sm" aria-label="Input default" disabled={readOnly}
+      <Form.Select aria-label="Input default" disabled={readOnly}
                    value={input.default === true ? "true" : input.default === false ? "false" : ""}
                    onChange={(e) => onChange(e.target.value === "" ? null : e.target.value === "true")}>
         <option value="">no default</option>
@@ -80,8 +80,8 @@ function DefaultField({ input, readOnly, onChange }: {
   };
   return (
     <>
-      <Form.Control size="sm" aria-label="Input default" disabled={readOnly || input.type === "Secret"}
-                    placeholder={input.type === "Secret" ? "a secret has no default" : `default (${input.type})`}
+      <Form.Control aria-label="Input default" disabled={readOnly || input.type === "Secret"}
+                    placeholder={input.type === "Secret" ? "a secret has no default" : `none (${input.type})`}
                     className={isJsonType(input.type) ? "font-monospace" : undefined}
                     value={text} isInvalid={!!error} onChange={(e) => change(e.target.value)} />
       {error && <Form.Control.Feedback type="invalid">{error}</Form.Control.Feedback>}
@@ -157,10 +157,16 @@ export function GraphPanel({ meta, setMeta, readOnly, nodes }: Props) {
               onClick={() => setMeta({ ...meta, inputs: meta.inputs.filter((_, j) => j !== i) })}>✕</Button>}
           </InputGroup>
           {/* Keyed by type: a new type reads the default again. */}
-          <div className="mb-1"><DefaultField key={`${i}:${gi.type}`} input={gi} readOnly={readOnly}
-                                              onChange={(v) => setInput(i, { default: v })} /></div>
-          <Form.Control size="sm" value={gi.description} disabled={readOnly} aria-label="Input description"
-                        placeholder="description" onChange={(e) => setInput(i, { description: e.target.value })} />
+          <InputGroup size="sm" className="mb-1" hasValidation>
+            <InputGroup.Text className="nbx-io-key">default</InputGroup.Text>
+            <DefaultField key={`${i}:${gi.type}`} input={gi} readOnly={readOnly}
+                          onChange={(v) => setInput(i, { default: v })} />
+          </InputGroup>
+          <InputGroup size="sm">
+            <InputGroup.Text className="nbx-io-key">about</InputGroup.Text>
+            <Form.Control value={gi.description} disabled={readOnly} aria-label="Input description"
+                          placeholder="description" onChange={(e) => setInput(i, { description: e.target.value })} />
+          </InputGroup>
         </div>
       ))}
 
@@ -181,7 +187,7 @@ export function GraphPanel({ meta, setMeta, readOnly, nodes }: Props) {
                 onClick={() => setMeta({ ...meta, outputs: meta.outputs.filter((_, j) => j !== i) })}>✕</Button>}
             </InputGroup>
             <InputGroup size="sm">
-              <InputGroup.Text>←</InputGroup.Text>
+              <InputGroup.Text className="nbx-io-key" title="The value of this node's output port">from</InputGroup.Text>
               <Form.Select value={o.from.node} disabled={readOnly} aria-label="Output node"
                            onChange={(e) => {
                              const port = outputsOf(e.target.value)[0]?.name ?? "";
@@ -193,7 +199,7 @@ export function GraphPanel({ meta, setMeta, readOnly, nodes }: Props) {
               <Form.Select value={o.from.port} disabled={readOnly} aria-label="Output port"
                            onChange={(e) => setOutput(i, { from: { ...o.from, port: e.target.value } })}>
                 {!ports.some((p) => p.name === o.from.port) && <option value={o.from.port}>{o.from.port || "-"} (missing)</option>}
-                {ports.map((p) => <option key={p.name} value={p.name}>{p.name}: {p.type}</option>)}
+                {ports.map((p) => <option key={p.name} value={p.name} title={p.type}>{p.name}</option>)}
               </Form.Select>
             </InputGroup>
           </div>

@@ -215,7 +215,7 @@ export function NodePanel({ node, edges, meta, readOnly }: Props) {
         <div className="small mt-2">
           <span className="fw-semibold">Outputs: </span>
           {spec.outputs.map((p) => <span key={p.name} className="me-2"><code>{p.name}</code>{" "}
-            <span style={{ color: typeColor(p.type) }}>{p.type}</span></span>)}
+            <span style={{ color: typeColor(p.type) }}>{p.type}{forEach ? "[]" : ""}</span></span>)}
         </div>
       )}
     </div>

@@ -67,10 +67,13 @@ export function useGraphFile(onContent: (doc: GraphDoc) => void) {
     return res;
   }, [doc, file.id, record]);
 
+  /** Take these nodes (the loaded ones, moved apart) as what is saved: moving them is not an edit. */
+  const rebase = useCallback((moved: BrickNode[]) => setSaved(JSON.stringify(toDoc(meta, moved, edges))), [meta, edges]);
+
   const current = history.current();
   const dirty = useMemo(() => (current ?? serialize()) !== saved, [current, saved, serialize]);
   /** Dirty as of now, not as of the last history snapshot. */
   const isDirty = useCallback(() => serialize() !== saved, [serialize, saved]);
   return { nodes, setNodes, onNodesChange, edges, setEdges, onEdgesChange, meta, setMeta, file,
-           doc, load, open, save, dirty, isDirty, history };
+           doc, load, open, save, dirty, isDirty, history, rebase };
 }
