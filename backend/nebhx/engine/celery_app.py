@@ -17,7 +17,10 @@ from nebhx.settings import Settings, get_settings
 def broker_options(settings: Settings) -> tuple[str, dict]:
     if not settings.embedded_broker:
         # A node may run for hours: never let Redis hand its message to a second worker.
-        return settings.broker_url, {"visibility_timeout": 24 * 3600}
+        # Short socket timeouts: an unreachable broker must fail a publish quickly (the node
+        # stays queued and the sweep sends it again), not hold an API request.
+        return settings.broker_url, {"visibility_timeout": 24 * 3600, "socket_timeout": 5,
+                                     "socket_connect_timeout": 5}
     folder = settings.home / "broker"
     queue, processed, control = folder / "queue", folder / "processed", folder / "control"
     for path in (queue, processed, control):
