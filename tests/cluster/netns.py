@@ -25,6 +25,8 @@ from pathlib import Path
 import httpx
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "tests"))
+from support import wait_for  # noqa: E402
 EXAMPLE = ROOT / "examples" / "web-service.json"
 TIMINGS = {"NEBHX_HEARTBEAT_S": "1", "NEBHX_LEASE_S": "15", "NEBHX_SWEEP_INTERVAL_S": "1",
            "NEBHX_RETRY_BASE_S": "0.5",
@@ -44,20 +46,6 @@ def sh(*args: str, check: bool = True, timeout: float = 30) -> subprocess.Comple
     if check and proc.returncode != 0:
         raise RuntimeError(f"{' '.join(args)} failed ({proc.returncode}): {proc.stderr.strip()}")
     return proc
-
-
-def wait_for(check, timeout: float = 30.0, interval: float = 0.2, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        try:
-            last = check()
-            if last:
-                return last
-        except Exception as exc:  # not there yet
-            last = exc
-        time.sleep(interval)
-    raise TimeoutError(f"{what} not met within {timeout}s (last: {last!r})")
 
 
 def _used_subnets() -> set[int]:
