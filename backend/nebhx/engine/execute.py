@@ -113,10 +113,11 @@ def _record(run_id, node_id, attempt, outcome: Outcome, url: str, retry_base: fl
     with session_scope(url) as s:
         run = s.get(RunRow, run_id, with_for_update=True)  # see scheduler: one advance at a time
         plan = plan_for(s, run.graph_id, run.revision)
-        row = s.get(NodeRow, (run_id, node_id))
-        common = dict(_attempt=attempt, inputs=outcome.inputs or row.inputs, log=NodeRow.log + outcome.log)
+        common = dict(_attempt=attempt, log=NodeRow.log + outcome.log,
+                      **({"inputs": outcome.inputs} if outcome.inputs is not None else {}))
         node = plan.nodes[split_id(node_id)[0]]
-        if outcome.status == "failed" and row.failures < node.retries and run.status == "running":
+        row = s.get(NodeRow, (run_id, node_id)) if outcome.status == "failed" and node.retries else None
+        if row is not None and row.failures < node.retries and run.status == "running":
             if not scheduler.cas(s, run_id, node_id, "running", error=outcome.error, **common):
                 return []
             emit(s, run_id, node_id, "node", "retrying", error=outcome.error, attempt=attempt)

@@ -135,7 +135,8 @@ def advance(session: Session, run: RunRow, plan: Plan, candidates: Iterable[str]
             emit(session, run.id, nid, "node", "skipped", reason="trigger rule cannot hold")
             statuses[nid] = "skipped"
             work.extend(plan.succs.get(nid, []))
-    _maybe_finish(session, run, plan)
+    if not out:  # a run that just queued a node is not finished
+        _maybe_finish(session, run, plan)
     return out
 
 
