@@ -50,14 +50,12 @@ class Context:
 
     def __init__(self, *, run_id: str = "local", node_id: str = "node", attempt: int = 1,
                  host: str | None = None, runtime: HostRuntime | None = None,
-                 secrets: list[str] | None = None, state: dict | None = None):
+                 secrets: list[str] | None = None):
         self.run_id, self.node_id, self.attempt, self.host = run_id, node_id, attempt, host
         self._runtime = runtime
         self.cancelled = threading.Event()
         self.lines: list[str] = []
         self._secrets = [s for s in (secrets or []) if s]
-        # What an earlier attempt or a resumed wait left behind (approval decisions).
-        self.state = state or {}
 
     @property
     def runtime(self) -> HostRuntime:

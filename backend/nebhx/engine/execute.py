@@ -47,10 +47,9 @@ def execute_node(run_id: str, node_id: str, attempt: int) -> list[scheduler.Disp
         if run is None or plan is None or base not in plan.nodes:
             return []
         node = plan.nodes[base]
-        state = scheduler.cas(s, run_id, node_id, "queued", _attempt=attempt, status="running",
-                              started_at=utcnow(), heartbeat_at=utcnow(), finished_at=None,
-                              deadline_at=scheduler.deadline(node.timeout_s), returning=NodeRow.wait)
-        if state is None:
+        if not scheduler.cas(s, run_id, node_id, "queued", _attempt=attempt, status="running",
+                             started_at=utcnow(), heartbeat_at=utcnow(), finished_at=None,
+                             deadline_at=scheduler.deadline(node.timeout_s)):
             return []
         emit(s, run_id, node_id, "node", "running", attempt=attempt)
         try:
@@ -60,16 +59,16 @@ def execute_node(run_id: str, node_id: str, attempt: int) -> list[scheduler.Disp
     if isinstance(raw, LookupError):
         outcome = Outcome("failed", error=str(raw))
     else:
-        outcome = _run_brick(run_id, node_id, attempt, node, raw, dict(state or {}), settings)
+        outcome = _run_brick(run_id, node_id, attempt, node, raw, settings)
     return _record(run_id, node_id, attempt, outcome, url, settings.retry_base_s)
 
 
-def _run_brick(run_id, node_id, attempt, node, raw, state, settings) -> Outcome:
+def _run_brick(run_id, node_id, attempt, node, raw, settings) -> Outcome:
     brick_cls = get_registry().get(node.brick)
     if brick_cls is None:
         return Outcome("failed", error=f"brick {node.brick!r} is not in this worker's palette")
     ctx = Context(run_id=run_id, node_id=node_id, attempt=attempt, secrets=secret_values(raw),
-                  host=raw.get(brick_cls.host_input) if brick_cls.host_input else None, state=state)
+                  host=raw.get(brick_cls.host_input) if brick_cls.host_input else None)
     try:
         inputs = brick_cls.Inputs.model_validate(unseal_tree(raw))
     except ValidationError as exc:
