@@ -24,6 +24,10 @@ def test_profiles_revisions_explain_and_render(stack, tmp_path):
         assert bad.status_code == 422 and "cycle" in bad.text
         missing = c.put("/config/profiles/x", json={"parents": ["nope"]})
         assert missing.status_code == 422 and "nope" in missing.text
+        broken = c.put("/config/profiles/x", json={"templates": {"a.conf": "{% if %}"}})
+        assert broken.status_code == 422 and "template 'a.conf' line 1" in broken.text
+        abstract = c.put("/config/profiles/abstract", json={"templates": {"a.conf": "{{ only_in_children }}"}})
+        assert abstract.status_code == 200
         ex = c.get("/config/profiles/db-on-linux/explain", params={"host": "local"}).json()
     assert ex["values"]["port"] == 6432 and ex["values"]["log"] == {"level": "warn", "dir": "/var/log"}
     assert ex["explain"]["port"]["layer"] == "db-on-linux@host:local"
@@ -42,6 +46,6 @@ def test_profiles_revisions_explain_and_render(stack, tmp_path):
     assert run["status"] == "succeeded", run
     out = run["nodes"]["render"]["outputs"]
     assert out["version"] == ex["version"]
-    assert run["nodes"]["profiles"]["outputs"]["revisions"] == {"base-linux": 1, "db-on-linux": 1}
+    assert run["nodes"]["profiles"]["outputs"]["revisions"] == {"abstract": 1, "base-linux": 1, "db-on-linux": 1}
     written = Path(out["path"]) / "app.json"
     assert written.read_text() == '{"greeting": "hello", "level": "warn"}\n'

@@ -3,13 +3,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import jinja2
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from nebhx.engine.events import iso
 from nebhx.graphs.service import NotFound
 from nebhx.runs.service import BadInputs
-from nebhx.runtime.configs import ConfigError, resolve
+from nebhx.runtime.configs import ConfigError, layers, resolve
 from nebhx.store.models import ProfileRow
 
 NAME_RULE = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,199}$"
@@ -30,7 +31,11 @@ def save_profile(session: Session, *, name: str, doc: dict[str, Any]) -> dict[st
         raise BadInputs([{"input": "name", "message": f"profile name {name!r} must match {NAME_RULE}"}])
     profiles = {**latest_profiles(session), name: doc}
     try:
-        resolve(profiles, name)
+        # Structure, known parents, no cycle, templates that parse. Not a full render: a
+        # base profile's templates may use values that only its children set.
+        layers(profiles, name)
+        for fname, text in (doc.get("templates") or {}).items():
+            _parse(fname, text)
     except ConfigError as exc:
         raise BadInputs([{"input": name, "message": str(exc)}]) from exc
     last = session.scalar(select(func.max(ProfileRow.revision)).where(ProfileRow.name == name)) or 0
@@ -38,6 +43,15 @@ def save_profile(session: Session, *, name: str, doc: dict[str, Any]) -> dict[st
         return {"name": name, "revision": last, "changed": False}
     session.add(ProfileRow(name=name, revision=last + 1, doc=doc))
     return {"name": name, "revision": last + 1, "changed": True}
+
+
+def _parse(fname: str, text: object) -> None:
+    if not isinstance(text, str):
+        raise ConfigError(f"template {fname!r} must be text")
+    try:
+        jinja2.Environment().parse(text)
+    except jinja2.TemplateSyntaxError as exc:
+        raise ConfigError(f"template {fname!r} line {exc.lineno}: {exc.message}") from exc
 
 
 def list_profiles(session: Session) -> list[dict[str, Any]]:
