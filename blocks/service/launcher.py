@@ -13,7 +13,8 @@ from pathlib import Path
 from pydantic import Field
 
 from nebhx import Address, Brick, BrickFailed, Cancelled, Context, HostRef, Ports
-from nebhx.runtime.probes import ProbeResult, command_probe, http_probe, tcp_probe, wait_until
+from nebhx.runtime.probes import ProbeResult, wait_until
+from nebhx.runtime.services import run_probe
 from nebhx.runtime.supervisor import Supervisor
 
 PLACEHOLDERS = ("release", "config", "data", "port")
@@ -162,19 +163,13 @@ class RunService(Brick):
 
     @staticmethod
     def wait_ready(ctx: Context, sv: Supervisor, name: str, inputs: Inputs) -> ProbeResult:
-        if inputs.ready_http:
-            if not inputs.port:
-                raise BrickFailed("ready_http needs a port")
-            path = "/" + inputs.ready_http.lstrip("/")
-            probe = lambda: http_probe(f"http://127.0.0.1:{inputs.port}{path}", timeout=2)  # noqa: E731
-        elif inputs.ready_tcp:
-            if not inputs.port:
-                raise BrickFailed("ready_tcp needs a port")
-            probe = lambda: tcp_probe(f"127.0.0.1:{inputs.port}", timeout=2)  # noqa: E731
-        elif inputs.ready_command:
-            probe = lambda: command_probe(inputs.ready_command, timeout=10)  # noqa: E731
-        else:
-            probe = lambda: _running_probe(sv, name)  # noqa: E731
+        if (inputs.ready_http or inputs.ready_tcp) and not inputs.port:
+            raise BrickFailed(f"{'ready_http' if inputs.ready_http else 'ready_tcp'} needs a port")
+        spec = probe_of(inputs, name)
+        # The same probe the services view runs later; "process" asks supervisord.
+        timeout = 10 if spec["kind"] == "command" else 2
+        probe = lambda: run_probe(  # noqa: E731
+            spec, _state(sv, name) if spec["kind"] == "process" else "", timeout)
 
         def abort() -> str | None:
             st = sv.status(name)
@@ -249,11 +244,9 @@ def record_instance(home: Path, inputs: RunService.Inputs, name: str, release: P
     return path
 
 
-def _running_probe(sv: Supervisor, name: str) -> ProbeResult:
+def _state(sv: Supervisor, name: str) -> str:
     st = sv.status(name)
-    ok = st is not None and st.state == "RUNNING"
-    return ProbeResult(ok, "process", name, 0.0, body=st.description if st else "",
-                       error=None if ok else f"state {st.state if st else 'unknown'}")
+    return st.state if st is not None else "unknown"
 
 
 class StopService(Brick):
