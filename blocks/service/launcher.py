@@ -2,19 +2,15 @@
 from __future__ import annotations
 
 import errno
-import json
-import os
 import shlex
 import socket
-import time
-import uuid
 from pathlib import Path
 
 from pydantic import Field
 
 from nebhx import Address, Brick, BrickFailed, Cancelled, Context, HostRef, Ports
 from nebhx.runtime.probes import ProbeResult, wait_until
-from nebhx.runtime.services import run_probe
+from nebhx.runtime.services import instance_file, probe_of, record_instance, run_probe
 from nebhx.runtime.supervisor import Supervisor
 
 PLACEHOLDERS = ("release", "config", "data", "port")
@@ -187,61 +183,6 @@ class RunService(Brick):
         detail = f"; stderr: {stderr[-600:]}" if stderr else ""
         raise BrickFailed(ctx.mask(f"{name} did not become ready after {result.attempts} "
                                    f"attempt(s): {result.error}{detail}"))
-
-
-def instance_file(home: Path, service: str, instance: str) -> Path:
-    """Where ``service.run`` records one instance, for the services view."""
-    return Path(home) / "services" / service / "instances" / f"{instance or 'default'}.json"
-
-
-def probe_of(inputs: RunService.Inputs, name: str) -> dict:
-    """The readiness probe as data, so the services view can run it again later."""
-    if inputs.ready_http and inputs.port:
-        path = "/" + inputs.ready_http.lstrip("/")
-        return {"kind": "http", "target": f"http://127.0.0.1:{inputs.port}{path}"}
-    if inputs.ready_tcp and inputs.port:
-        return {"kind": "tcp", "target": f"127.0.0.1:{inputs.port}"}
-    if inputs.ready_command:
-        return {"kind": "command", "target": inputs.ready_command}
-    return {"kind": "process", "target": name}
-
-
-def config_version(home: Path, service: str, config_path: str | None) -> str | None:
-    """``<version>`` when the config lives under ``services/<svc>/configs/<version>``."""
-    if not config_path:
-        return None
-    root = (Path(home) / "services" / service / "configs").resolve()
-    try:
-        rel = Path(config_path).resolve().relative_to(root)
-    except ValueError:
-        return None
-    return rel.parts[0] if rel.parts else None
-
-
-def record_instance(home: Path, inputs: RunService.Inputs, name: str, release: Path | None,
-                    address: str, pid: int | None) -> Path:
-    """Write the instance record atomically (temp file + rename). ``started_at`` is kept
-    while the same process runs, so an unchanged re-run does not move it."""
-    path = instance_file(home, inputs.service, inputs.instance)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        old = json.loads(path.read_text())
-    except (OSError, ValueError):
-        old = {}
-    started_at = old.get("started_at") if old.get("pid") == pid and pid else None
-    record = {
-        "service": inputs.service, "instance": inputs.instance or None, "program": name,
-        "release": release.name if release is not None else None,
-        "config_version": config_version(home, inputs.service, inputs.config_path),
-        "port": inputs.port, "address": address, "probe": probe_of(inputs, name), "pid": pid,
-        "started_at": started_at or time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-    }
-    if record == old:
-        return path
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
-    tmp.write_text(json.dumps(record, indent=2) + "\n")
-    os.replace(tmp, path)
-    return path
 
 
 def _state(sv: Supervisor, name: str) -> str:
