@@ -23,17 +23,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "tests" / "cluster")]
 from aiosmtpd.controller import Controller  # noqa: E402
 from netns import Cluster  # noqa: E402
+from support import Inbox  # noqa: E402
 
 STATEFUL = ("volume", "seed", "stage", "switch", "config", "run", "lb")
-
-
-class Inbox:
-    def __init__(self):
-        self.count = 0
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802
-        self.count += 1
-        return "250 OK"
 
 
 def timed_run(cluster: Cluster, inputs: dict) -> tuple[float, dict]:
@@ -75,7 +67,7 @@ def main() -> None:
             again = changed_nodes(run2)
             print(f"round {i + 1}: first deploy {first:.2f}s ({len(changed_nodes(run1))} nodes changed), "
                   f"unchanged re-run {second:.2f}s (changed: {again or 'none'}; "
-                  f"app pids kept: {pids1 == pids2}; e-mails: {inbox.count})", flush=True)
+                  f"app pids kept: {pids1 == pids2}; e-mails: {len(inbox.messages)})", flush=True)
             rounds.append((first, second, not again and pids1 == pids2))
         finally:
             problems = cluster.down()

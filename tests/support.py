@@ -40,6 +40,17 @@ def wait_for(check, timeout: float = 30.0, interval: float = 0.1, what: str = "c
     raise TimeoutError(f"{what} not met within {timeout}s (last: {last!r})")
 
 
+class Inbox:
+    """An aiosmtpd handler that keeps every envelope it receives (a real SMTP server's inbox)."""
+
+    def __init__(self):
+        self.messages = []
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook
+        self.messages.append(envelope)
+        return "250 OK"
+
+
 def start_redis() -> tuple[subprocess.Popen, str]:
     exe = shutil.which("redis-server")
     if exe is None:

@@ -24,6 +24,7 @@ from nebhx.bricks.registry import load_registry
 from nebhx.runtime import HostRuntime
 from nebhx.runtime.haproxy import HAProxy
 from nebhx.runtime.supervisor import pid_alive
+from support import Inbox, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 APP_DIR = ROOT / "examples" / "app"
@@ -48,12 +49,6 @@ def test_bricks_load_with_docs():
 
 def brick(brick_id: str):
     return PALETTE.get(brick_id)()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def get(address: str, path: str = "/") -> dict:
@@ -308,15 +303,6 @@ def test_checks_fail_strictly_after_retries(rt):
 
 # -- notify.* -------------------------------------------------------------------------------
 PASSWORD = "pa55-w0rd-never-logged"
-
-
-class Inbox:
-    def __init__(self):
-        self.messages = []
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook
-        self.messages.append(envelope)
-        return "250 OK"
 
 
 def _auth(server, session, envelope, mechanism, data):

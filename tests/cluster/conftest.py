@@ -11,15 +11,7 @@ from aiosmtpd.controller import Controller
 
 sys.path.insert(0, str(Path(__file__).parent))
 from netns import Cluster  # noqa: E402
-
-
-class Inbox:
-    def __init__(self):
-        self.messages = []
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook
-        self.messages.append(envelope)
-        return "250 OK"
+from support import Inbox  # noqa: E402
 
 
 @pytest.fixture(scope="module")

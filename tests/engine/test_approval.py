@@ -7,16 +7,7 @@ import sys
 import pytest
 from aiosmtpd.controller import Controller
 
-from support import ROOT, free_port, graph, order, wait_for
-
-
-class Inbox:
-    def __init__(self):
-        self.messages = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.messages.append((envelope.rcpt_tos, envelope.content.decode()))
-        return "250 OK"
+from support import ROOT, Inbox, free_port, graph, order, wait_for
 
 
 @pytest.fixture(scope="module")
@@ -43,8 +34,9 @@ def test_approve_continues_and_records_who(stack, smtp):
     run = stack.run(gate_graph("approve", ctl.port), wait=False)
     waiting = stack.wait_node(run["id"], "gate", "waiting")
     assert waiting["nodes"]["gate"]["wait"]["reason"] == "Promote 10% canary?"
-    rcpt, mail = wait_for(lambda: next((m for m in inbox.messages if run["id"] in m[1]), None), 10, what="mail")
-    assert rcpt == ["admin@example.org"] and f"nebhx approve {run['id']} gate" in mail
+    mail = wait_for(lambda: next((m for m in inbox.messages if run["id"] in m.content.decode()), None), 10,
+                    what="mail")
+    assert mail.rcpt_tos == ["admin@example.org"] and f"nebhx approve {run['id']} gate" in mail.content.decode()
     res = subprocess.run([sys.executable, "-m", "nebhx.cli.main", "approve", run["id"], "gate", "--by", "alice",
                           "--comment", "looks good"], env={**stack.env, "NEBHX_URL": stack.url},
                          capture_output=True, text=True, cwd=ROOT, timeout=60)

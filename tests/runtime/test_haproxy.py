@@ -17,14 +17,9 @@ from nebhx import BrickFailed
 from nebhx.runtime.haproxy import HAProxy, server_name
 from nebhx.runtime.probes import http_probe, wait_until
 from nebhx.runtime.supervisor import pid_alive
+from support import free_port
 
 APP = Path(__file__).resolve().parents[2] / "examples" / "app" / "webapp.py"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def ensure_haproxy() -> None:

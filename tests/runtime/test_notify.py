@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import http.server
 import json
-import socket
 import threading
 from email import message_from_bytes
 
@@ -13,24 +12,9 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from nebhx import BrickFailed
 from nebhx.runtime.notify import post_webhook, send_email
+from support import Inbox, free_port
 
 PASSWORD = "hunter2-very-secret"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Inbox:
-    def __init__(self):
-        self.messages = []
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook
-        self.messages.append((envelope.mail_from, list(envelope.rcpt_tos),
-                              message_from_bytes(envelope.content)))
-        return "250 OK"
 
 
 def check_login(server, session, envelope, mechanism, auth_data):
@@ -81,7 +65,8 @@ def test_email_is_received(smtp):
     out = send_email("127.0.0.1", port, "nebhx@example.org", ["ops@example.org", "b@example.org"],
                      "Deploy done", "All 3 hosts updated.\n")
     assert out["accepted"] == ["ops@example.org", "b@example.org"] and out["message_id"]
-    mail_from, rcpts, msg = inbox.messages[0]
+    mail_from, rcpts, msg = (inbox.messages[0].mail_from, inbox.messages[0].rcpt_tos,
+                             message_from_bytes(inbox.messages[0].content))
     assert mail_from == "nebhx@example.org" and rcpts == ["ops@example.org", "b@example.org"]
     assert msg["Subject"] == "Deploy done" and msg.get_payload().strip() == "All 3 hosts updated."
 

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import http.server
-import socket
 import threading
 import time
 
@@ -10,12 +9,7 @@ import pytest
 
 from nebhx import Context
 from nebhx.runtime.probes import command_probe, http_probe, split_address, tcp_probe, wait_until
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from support import free_port
 
 
 class Handler(http.server.BaseHTTPRequestHandler):

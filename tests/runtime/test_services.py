@@ -6,7 +6,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import sys
 import time
 from datetime import datetime
@@ -19,16 +18,11 @@ from nebhx.bricks.registry import load_registry
 from nebhx.runtime import HostRuntime
 from nebhx.runtime.services import snapshot
 from nebhx.runtime.supervisor import pid_alive
+from support import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 PALETTE = load_registry([ROOT / "blocks"])
 APP = f"{sys.executable} {{release}}/webapp.py --port {{port}} --config {{config}}/app.json --data {{data}}"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import stat
 import subprocess
 import sys
@@ -16,14 +15,9 @@ import pytest
 from nebhx import BrickFailed
 from nebhx.runtime.probes import http_probe, wait_until
 from nebhx.runtime.supervisor import ProcessManager, Supervisor, pid_alive
+from support import free_port
 
 APP = Path(__file__).resolve().parents[2] / "examples" / "app" / "webapp.py"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def app_cmd(port: int) -> str:

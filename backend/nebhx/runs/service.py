@@ -15,7 +15,6 @@ from nebhx.engine.plan import ACTIVE, TERMINAL, plan_for
 from nebhx.graphs.models import Graph
 from nebhx.graphs.service import NotFound, get_revision
 from nebhx.secrets.crypto import mask_tree, seal
-from nebhx.settings import get_settings
 from nebhx.store.models import AuditRow, GraphRow, NodeRow, RunRow, utcnow
 
 
