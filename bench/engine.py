@@ -1,6 +1,6 @@
 """Engine overhead on graphs of a no-op brick, beside raw Celery doing the same shapes.
 
-    .venv/bin/python bench/engine.py   # Redis+PostgreSQL, Redis+SQLite, embedded, PG with threads
+    .venv/bin/python bench/engine.py [SETUP...]  # Redis+PostgreSQL, Redis+SQLite, embedded, PG with threads
 Prints wall time and time per node for: a chain of 50; 10 layers of 10 (each node after
 every node of the previous layer); 1 -> 200 -> 1. Same machine, same run, same worker
 concurrency for both.
@@ -95,19 +95,20 @@ def bench_raw(broker: str, repeat: int = 2) -> dict[str, float]:
     return out
 
 
-def main() -> None:
+def main(only: list[str]) -> None:
     redis_proc, redis_url = start_redis()
     pg_url, drop = create_pg_database()
+    setups = {
+        "redis + postgresql": {"db_url": pg_url, "broker_url": redis_url},
+        "redis + sqlite": {"broker_url": redis_url},
+        "embedded": {},
+        "redis + pg, threads": {"db_url": pg_url, "broker_url": redis_url, "NEBHX_WORKER_POOL": "threads"},
+    }
     try:
         print(f"worker concurrency {CONCURRENCY} on both sides; best of 2")
         raw = bench_raw(redis_url.rsplit("/", 1)[0] + "/15")
-        results = {
-            "redis + postgresql": bench_engine("redis + postgresql", {"db_url": pg_url, "broker_url": redis_url}),
-            "redis + sqlite": bench_engine("redis + sqlite", {"broker_url": redis_url}),
-            "embedded": bench_engine("embedded", {}),
-            "redis + pg, threads": bench_engine("redis + pg, threads", {
-                "db_url": pg_url, "broker_url": redis_url, "NEBHX_WORKER_POOL": "threads"}),
-        }
+        results = {label: bench_engine(label, env) for label, env in setups.items()
+                   if not only or any(o in label for o in only)}
         print("\nratio of engine time to raw Celery (same shape):")
         for label, res in results.items():
             print(f"  {label:<22} " + "  ".join(f"{k}: {v / raw[k]:5.1f}x" for k, v in res.items()))
@@ -117,4 +118,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])  # e.g. "postgresql" for that setup only
+    sys.stdout.flush()
+    # Celery's result objects would try to unsubscribe from the stopped Redis at exit.
+    os._exit(0)

@@ -19,7 +19,7 @@ from nebhx.engine.resolve import resolve_inputs, split_id
 from nebhx.secrets.crypto import secret_values, seal_tree, unseal_tree
 from nebhx.settings import get_settings
 from nebhx.store.db import session_scope
-from nebhx.store.models import NodeRow, RunRow, utcnow
+from nebhx.store.models import NodeRow, utcnow
 
 log = logging.getLogger("nebhx.engine")
 
@@ -39,9 +39,7 @@ def execute_node(run_id: str, node_id: str, attempt: int) -> list[scheduler.Disp
     settings = get_settings()
     url = settings.db_url
     with session_scope(url) as s:
-        # Locked like every transaction that records events of this run, so event ids grow
-        # in commit order and a stream reading "after id N" never skips one.
-        run = s.get(RunRow, run_id, with_for_update=True)
+        run = scheduler.run_head(s, run_id)  # a claim advances nothing: no run lock
         plan = plan_for(s, run.graph_id, run.revision) if run else None
         base = split_id(node_id)[0]
         if run is None or plan is None or base not in plan.nodes:
@@ -110,9 +108,11 @@ def _input_errors(exc: ValidationError, ctx: Context) -> str:
 
 def _record(run_id, node_id, attempt, outcome: Outcome, url: str, retry_base: float):
     with session_scope(url) as s:
-        run = s.get(RunRow, run_id, with_for_update=True)  # see scheduler: one advance at a time
+        run = scheduler.lock_run(s, run_id)  # see scheduler: one advance at a time
+        if run is None:  # deleted while the brick ran
+            return []
         plan = plan_for(s, run.graph_id, run.revision)
-        common = dict(_attempt=attempt, log=NodeRow.log + outcome.log,
+        common = dict(_attempt=attempt, log=scheduler.NODES.c.log + outcome.log,
                       **({"inputs": outcome.inputs} if outcome.inputs is not None else {}))
         node = plan.nodes[split_id(node_id)[0]]
         row = s.get(NodeRow, (run_id, node_id)) if outcome.status == "failed" and node.retries else None

@@ -15,10 +15,10 @@ from nebhx.engine import scheduler
 from nebhx.engine.events import emit
 from nebhx.engine.plan import TERMINAL, Plan
 from nebhx.engine.resolve import item_id, resolve_inputs
-from nebhx.store.models import NodeRow, RunRow, utcnow
+from nebhx.store.models import NodeRow, utcnow
 
 
-def expand(session: Session, run: RunRow, plan: Plan, nid: str) -> str | None:
+def expand(session: Session, run, plan: Plan, nid: str) -> str | None:
     """Start a ``for_each`` node; returns its new status (None when another process did)."""
     node = plan.nodes[nid]
     try:
@@ -40,12 +40,12 @@ def expand(session: Session, run: RunRow, plan: Plan, nid: str) -> str | None:
         session.add(NodeRow(run_id=run.id, node_id=item_id(nid, i), brick=node.brick, status="pending",
                             parent=nid, item_index=i, item=item))
     session.flush()
-    for i in range(len(items)):
-        scheduler.queue_node(session, run, plan, item_id(nid, i))
+    if not scheduler.queue_nodes(session, run, plan, [item_id(nid, i) for i in range(len(items))]):
+        return gather(session, run, plan, nid) or "running"  # no host could take any item
     return "running"
 
 
-def gather(session: Session, run: RunRow, plan: Plan, parent: str) -> str | None:
+def gather(session: Session, run, plan: Plan, parent: str) -> str | None:
     """End ``parent`` once all its instances have ended; returns its status, or None."""
     rows = session.execute(select(NodeRow.node_id, NodeRow.status, NodeRow.outputs, NodeRow.error)
                            .where(NodeRow.run_id == run.id, NodeRow.parent == parent)

@@ -5,20 +5,28 @@ so two workers finishing at once, a redelivered task or several sweepers never s
 node twice. Whoever advances a run first locks its row (SELECT ... FOR UPDATE; SQLite's
 BEGIN IMMEDIATE does the same for the whole file): two nodes that finish together would
 otherwise each read the other as still running, and their common successor never start.
-Queued nodes are published only after the transaction that queued them commits.
+Claiming a node does not advance anything, so it does not take that lock and claims run
+side by side. Queued nodes are published only after the transaction that queued them commits.
+
+This is the engine's hot path: Core statements on the tables, not ORM objects.
 """
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ARRAY, bindparam, func, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from nebhx.engine.events import emit
 from nebhx.engine.plan import TERMINAL, Plan, trigger_state
 from nebhx.store.models import NodeRow, RunRow, utcnow
+
+NODES, RUNS = NodeRow.__table__, RunRow.__table__
 
 
 @dataclass
@@ -30,6 +38,43 @@ class Dispatch:
     countdown: float = 0.0
 
 
+@dataclass
+class RunHead:
+    """The columns of a run the engine reads; a ``RunRow`` serves as well."""
+    id: str
+    graph_id: str
+    revision: int
+    status: str
+    inputs: dict[str, Any]
+    finished_at: datetime | None
+
+
+_HEAD = (RUNS.c.id, RUNS.c.graph_id, RUNS.c.revision, RUNS.c.status, RUNS.c.inputs, RUNS.c.finished_at)
+_heads: OrderedDict[str, RunHead] = OrderedDict()
+
+
+def lock_run(session: Session, run_id: str) -> RunHead | None:
+    """Read a run and hold its row until commit: needed by whoever advances it."""
+    row = session.execute(select(*_HEAD).where(RUNS.c.id == run_id).with_for_update()).first()
+    return RunHead(*row) if row else None
+
+
+def run_head(session: Session, run_id: str) -> RunHead | None:
+    """A run's graph, revision and inputs, which never change, read once per process.
+
+    Its status may be stale: only for callers that do not advance the run.
+    """
+    head = _heads.get(run_id)
+    if head is None:
+        row = session.execute(select(*_HEAD).where(RUNS.c.id == run_id)).first()
+        if row is None:
+            return None
+        head = _heads[run_id] = RunHead(*row)
+        if len(_heads) > 1024:
+            _heads.popitem(last=False)
+    return head
+
+
 def cas(session: Session, run_id: str, node_id: str, expect: str | Iterable[str], *,
         returning=None, **values):
     """Set ``values`` on the node only if its status is ``expect``.
@@ -38,25 +83,39 @@ def cas(session: Session, run_id: str, node_id: str, expect: str | Iterable[str]
     """
     expect = [expect] if isinstance(expect, str) else list(expect)
     attempt = values.pop("_attempt", None)
-    stmt = update(NodeRow).where(NodeRow.run_id == run_id, NodeRow.node_id == node_id,
-                                 NodeRow.status.in_(expect))
+    stmt = update(NODES).where(NODES.c.run_id == run_id, NODES.c.node_id == node_id,
+                               NODES.c.status.in_(expect))
     if attempt is not None:
-        stmt = stmt.where(NodeRow.attempt == attempt)
-    stmt = stmt.values(**values).execution_options(synchronize_session=False)
+        stmt = stmt.where(NODES.c.attempt == attempt)
+    stmt = stmt.values(**values)
     if returning is not None:
         return session.execute(stmt.returning(returning)).scalar_one_or_none()
     return session.execute(stmt).rowcount == 1
 
 
+def among(session: Session, column, ids: Iterable[str]):
+    """``column IN ids``; on PostgreSQL one array parameter: 200 ids cost one bind, not 200."""
+    ids = list(ids)
+    if session.get_bind().dialect.name == "postgresql":
+        return column == func.any(bindparam(None, ids, type_=ARRAY(column.type), unique=True))
+    return column.in_(ids)
+
+
 def statuses_of(session: Session, run_id: str, ids: Iterable[str] | None = None) -> dict[str, str]:
-    stmt = select(NodeRow.node_id, NodeRow.status).where(NodeRow.run_id == run_id, NodeRow.parent.is_(None))
+    stmt = select(NODES.c.node_id, NODES.c.status).where(NODES.c.run_id == run_id, NODES.c.parent.is_(None))
     if ids is not None:
-        stmt = stmt.where(NodeRow.node_id.in_(list(ids)))
+        stmt = stmt.where(among(session, NODES.c.node_id, ids))
     return dict(session.execute(stmt).tuples().all())
 
 
 class _Statuses(dict):
-    """Node statuses read on demand: a fan-in of 200 reads its preds, not the whole run."""
+    """Node statuses read on demand, a node with its predecessors in one query.
+
+    A wide fan-in is read as counts per status: each of 200 completions under the run lock
+    asks how many of the 200 are done, rather than fetching 200 rows.
+    """
+
+    WIDE = 16
 
     def __init__(self, session: Session, run_id: str, plan: Plan, candidates: list[str]):
         super().__init__()
@@ -64,30 +123,63 @@ class _Statuses(dict):
         self.load(candidates)
 
     def load(self, ids: Iterable[str]) -> None:
-        want = {p for n in ids for p in (n, *self.plan.preds.get(n, []))} - self.keys()
+        want = set()
+        for n in ids:
+            preds = self.plan.preds.get(n, [])
+            want.update([n, *preds] if len(preds) <= self.WIDE else [n])
+        want -= self.keys()
         if want:
             self.update(statuses_of(self.session, self.run_id, want))
 
+    def of_preds(self, node_id: str) -> list[str]:
+        preds = self.plan.preds.get(node_id, [])
+        if len(preds) <= self.WIDE:
+            return [self[p] for p in preds]
+        rows = self.session.execute(select(NODES.c.status, func.count()).where(
+            NODES.c.run_id == self.run_id, among(self.session, NODES.c.node_id, preds),
+        ).group_by(NODES.c.status)).tuples()
+        return [status for status, n in rows for _ in range(n)]
 
-def queue_node(session: Session, run: RunRow, plan: Plan, node_id: str, *, expect: str = "pending",
-               countdown: float = 0.0, failures: int | None = None) -> Dispatch | None:
-    """Move a node to ``queued`` with a new attempt number and say where to send it."""
+
+def queue_nodes(session: Session, run, plan: Plan, ids: Iterable[str], *, expect: str = "pending",
+                countdown: float = 0.0, failures: int | None = None) -> list[Dispatch]:
+    """Move nodes to ``queued``, each with a new attempt number; a node no host can take fails."""
     from nebhx.engine.resolve import route
-    try:
-        queue, host = route(session, run, plan, node_id)
-    except LookupError as exc:
-        fail_now(session, run, node_id, str(exc), expect=expect)
-        return None
-    values = dict(status="queued", attempt=NodeRow.attempt + 1, queue=queue, host=host,
-                  queued_at=utcnow(), heartbeat_at=None, deadline_at=None)
-    if failures is not None:
-        values["failures"] = failures
-    attempt = cas(session, run.id, node_id, expect, returning=NodeRow.attempt, **values)
-    if attempt is None:
-        return None
-    emit(session, run.id, node_id, "node", "queued", attempt=attempt, queue=queue,
-         **({"retry_in_s": countdown} if countdown else {}))
-    return publish(session, Dispatch(run.id, node_id, attempt, queue, countdown))
+    routed = []
+    for nid in ids:
+        try:
+            routed.append((nid, route(session, run, plan, nid)))
+        except LookupError as exc:
+            fail_now(session, run, nid, str(exc), expect=expect)
+    return _queue_routed(session, run, routed, expect=expect, countdown=countdown, failures=failures)
+
+
+def queue_node(session: Session, run, plan: Plan, node_id: str, **kw) -> Dispatch | None:
+    out = queue_nodes(session, run, plan, [node_id], **kw)
+    return out[0] if out else None
+
+
+def _queue_routed(session: Session, run, routed: list[tuple[str, tuple[str, str | None]]], *,
+                  expect: str, countdown: float, failures: int | None) -> list[Dispatch]:
+    """One UPDATE per destination: a fan-out of 200 onto one queue is one statement."""
+    groups: dict[tuple[str, str | None], list[str]] = {}
+    for nid, dest in routed:
+        groups.setdefault(dest, []).append(nid)
+    order = {nid: i for i, (nid, _) in enumerate(routed)}
+    out: list[Dispatch] = []
+    for (queue, host), ids in groups.items():
+        values = dict(status="queued", attempt=NODES.c.attempt + 1, queue=queue, host=host,
+                      queued_at=utcnow(), heartbeat_at=None, deadline_at=None)
+        if failures is not None:
+            values["failures"] = failures
+        rows = session.execute(update(NODES).where(
+            NODES.c.run_id == run.id, among(session, NODES.c.node_id, ids), NODES.c.status == expect,
+        ).values(**values).returning(NODES.c.node_id, NODES.c.attempt)).tuples().all()
+        for nid, attempt in sorted(rows, key=lambda r: order[r[0]]):
+            emit(session, run.id, nid, "node", "queued", attempt=attempt, queue=queue,
+                 **({"retry_in_s": countdown} if countdown else {}))
+            out.append(publish(session, Dispatch(run.id, nid, attempt, queue, countdown)))
+    return out
 
 
 def publish(session: Session, dispatch: Dispatch) -> Dispatch:
@@ -96,65 +188,76 @@ def publish(session: Session, dispatch: Dispatch) -> Dispatch:
     return dispatch
 
 
-def fail_now(session: Session, run: RunRow, node_id: str, reason: str, *, expect="pending") -> None:
+def fail_now(session: Session, run, node_id: str, reason: str, *, expect="pending") -> bool:
     if cas(session, run.id, node_id, expect, status="failed", error=reason, finished_at=utcnow()):
         emit(session, run.id, node_id, "node", "failed", error=reason)
+        return True
+    return False
 
 
-def advance(session: Session, run: RunRow, plan: Plan, candidates: Iterable[str]) -> list[Dispatch]:
-    """Start every candidate whose trigger rule holds, skip those whose rule cannot."""
+def advance(session: Session, run, plan: Plan, candidates: Iterable[str]) -> list[Dispatch]:
+    """Start every candidate whose trigger rule holds, skip those whose rule cannot.
+
+    The caller holds the run's lock (``lock_run``), so the statuses read here are final.
+    """
+    from nebhx.engine.resolve import route
     work = list(candidates)
     statuses = _Statuses(session, run.id, plan, work)
-    out: list[Dispatch] = []
+    routed: list[tuple[str, tuple[str, str | None]]] = []
     cancelled = run.status == "cancelled"
     while work:
         nid = work.pop(0)
         statuses.load([nid])
-        if statuses.get(nid) != "pending":
+        if statuses.get(nid) != "pending" or (cancelled and plan.nodes[nid].trigger != "always"):
             continue
         node = plan.nodes[nid]
-        if cancelled and node.trigger != "always":
-            continue
-        state = trigger_state(node.trigger, [statuses[p] for p in plan.preds.get(nid, [])])
+        state = trigger_state(node.trigger, statuses.of_preds(nid))
         if state == "ready" and node.for_each:
             from nebhx.engine.fanout import expand
             statuses[nid] = expand(session, run, plan, nid) or statuses[nid]
-            if statuses[nid] in TERMINAL:
-                work.extend(plan.succs.get(nid, []))
         elif state == "ready":
-            d = queue_node(session, run, plan, nid)
-            if d:
-                out.append(d)
+            try:
+                routed.append((nid, route(session, run, plan, nid)))
                 statuses[nid] = "queued"
-            elif session.scalar(select(NodeRow.status).where(
-                    NodeRow.run_id == run.id, NodeRow.node_id == nid)) == "failed":
-                statuses[nid] = "failed"
-                work.extend(plan.succs.get(nid, []))
+            except LookupError as exc:
+                if fail_now(session, run, nid, str(exc)):
+                    statuses[nid] = "failed"
         elif state == "skip" and cas(session, run.id, nid, "pending", status="skipped",
                                      finished_at=utcnow()):
             emit(session, run.id, nid, "node", "skipped", reason="trigger rule cannot hold")
             statuses[nid] = "skipped"
+        if statuses[nid] in TERMINAL:
             work.extend(plan.succs.get(nid, []))
-    if not out:  # a run that just queued a node is not finished
-        _maybe_finish(session, run, plan)
+    out = _queue_routed(session, run, routed, expect="pending", countdown=0.0, failures=None)
+    if not out and all(status in TERMINAL for status in statuses.values()):
+        _maybe_finish(session, run, plan)  # a pending or running node above means: not yet
     return out
 
 
-def _maybe_finish(session: Session, run: RunRow, plan: Plan) -> None:
+def _maybe_finish(session: Session, run, plan: Plan) -> None:
     if run.finished_at is not None:
         return
     left = session.scalar(select(func.count()).where(
-        NodeRow.run_id == run.id, NodeRow.parent.is_(None), NodeRow.status.not_in(TERMINAL)))
+        NODES.c.run_id == run.id, NODES.c.parent.is_(None), NODES.c.status.not_in(TERMINAL)))
     if left:
         return
     from nebhx.engine.resolve import graph_outputs
-    failed = list(session.scalars(select(NodeRow.node_id).where(
-        NodeRow.run_id == run.id, NodeRow.parent.is_(None), NodeRow.status == "failed")))
+    failed = list(session.scalars(select(NODES.c.node_id).where(
+        NODES.c.run_id == run.id, NODES.c.parent.is_(None), NODES.c.status == "failed")))
     status = run.status if run.status == "cancelled" else ("failed" if failed else "succeeded")
-    run.status, run.finished_at = status, utcnow()
-    run.error = f"failed nodes: {', '.join(failed)}" if failed else None
-    run.outputs = graph_outputs(session, run, plan)
+    set_run(session, run, status=status, finished_at=utcnow(), outputs=graph_outputs(session, run, plan),
+            error=f"failed nodes: {', '.join(failed)}" if failed else None)
     emit(session, run.id, None, "run", status, failed=failed)
+
+
+def set_run(session: Session, run, **values) -> None:
+    """Write run columns with one UPDATE and keep ``run`` (a RunHead or RunRow) in step."""
+    session.execute(update(RUNS).where(RUNS.c.id == run.id).values(**values))
+    for key, value in values.items():
+        if isinstance(run, RunRow):
+            set_committed_value(run, key, value)
+        else:
+            setattr(run, key, value)
 
 
 def start_run(session: Session, run: RunRow, plan: Plan) -> list[Dispatch]:
@@ -166,7 +269,7 @@ def start_run(session: Session, run: RunRow, plan: Plan) -> list[Dispatch]:
     return advance(session, run, plan, [n.id for n in plan.graph.nodes if not plan.preds.get(n.id)])
 
 
-def after_node(session: Session, run: RunRow, plan: Plan, node_id: str) -> list[Dispatch]:
+def after_node(session: Session, run, plan: Plan, node_id: str) -> list[Dispatch]:
     """A node (or a fan-out instance) reached a terminal status: its successors may start."""
     from nebhx.engine.fanout import gather
     from nebhx.engine.resolve import split_id
