@@ -52,6 +52,22 @@ def test_trigger_rules_branch_on_failure(stack):
     assert "deploy" in run["error"]
 
 
+def test_trigger_rules_hold_on_a_wide_fan_in(stack):
+    """20 predecessors, one failing midway: each rule decides as it would on a narrow join."""
+    fan = [(f"f{i}", "test.fail" if i == 7 else "test.sleep", {"seconds": 0.3} if i != 7 else {})
+           for i in range(20)]
+    joins = [("ok", "test.noop"), ("any", "test.noop", {}, {"trigger": "any_failed"}),
+             ("done", "test.noop", {}, {"trigger": "all_done"}),
+             ("allbad", "test.noop", {}, {"trigger": "all_failed"})]
+    doc = graph("wide", [*fan, *joins], [order(f, j[0]) for f, *_ in fan for j in joins])
+    run = stack.run(doc)
+    nodes = run["nodes"]
+    assert {j[0]: nodes[j[0]]["status"] for j in joins} == {
+        "ok": "skipped", "any": "succeeded", "done": "succeeded", "allbad": "skipped"}
+    last_fan_end = max(datetime.fromisoformat(nodes[f]["finished_at"]) for f, *_ in fan)
+    assert datetime.fromisoformat(nodes["done"]["started_at"]) >= last_fan_end
+
+
 def test_retries_with_exponential_backoff(stack, tmp_path):
     counter = tmp_path / f"{stack.kind}.count"
     doc = graph("retry", [("flaky", "test.fail", {"fail_times": 2, "counter_file": str(counter)},
@@ -123,3 +139,17 @@ def test_events_stream_replays_from_an_id(stack):
         replay = c.get(f"/runs/{run['id']}/events", headers={"Last-Event-ID": str(ids[3])}).text
         assert [int(x[4:]) for x in replay.splitlines() if x.startswith("id: ")] == ids[4:]
         assert c.get("/runs/nope/events").status_code == 404
+
+
+def test_a_live_stream_misses_no_event_while_nodes_run_side_by_side(stack):
+    fan = [(f"f{i}", "test.noop") for i in range(40)]
+    doc = graph("live", [("src", "test.noop"), ("sink", "test.noop"), *fan],
+                [order("src", n) for n, _ in fan] + [order(n, "sink") for n, _ in fan])
+    run = stack.run(doc, wait=False)
+    with stack.client() as c:
+        with c.stream("GET", f"/runs/{run['id']}/events") as live:
+            seen = [int(line[4:]) for line in live.iter_lines() if line.startswith("id: ")]
+        replay = c.get(f"/runs/{run['id']}/events").text
+    every = [int(line[4:]) for line in replay.splitlines() if line.startswith("id: ")]
+    assert len(every) >= 42 * 3 + 2  # queued, running, succeeded per node; the run's start and end
+    assert seen == every

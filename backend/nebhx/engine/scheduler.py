@@ -111,8 +111,10 @@ def statuses_of(session: Session, run_id: str, ids: Iterable[str] | None = None)
 class _Statuses(dict):
     """Node statuses read on demand, a node with its predecessors in one query.
 
-    A wide fan-in is read as counts per status: each of 200 completions under the run lock
-    asks how many of the 200 are done, rather than fetching 200 rows.
+    A wide fan-in (200 predecessors) is not read row by row on each of its 200 completions.
+    Every predecessor's end is evaluated as it happens, under the run lock, so while the
+    node is still pending no earlier end decided it: only the one that just ended (the
+    cause) can, and otherwise the question is whether any predecessor is still open.
     """
 
     WIDE = 16
@@ -131,13 +133,18 @@ class _Statuses(dict):
         if want:
             self.update(statuses_of(self.session, self.run_id, want))
 
-    def of_preds(self, node_id: str) -> list[str]:
+    def of_preds(self, node_id: str, cause: str | None) -> list[str]:
         preds = self.plan.preds.get(node_id, [])
         if len(preds) <= self.WIDE:
             return [self[p] for p in preds]
-        rows = self.session.execute(select(NODES.c.status, func.count()).where(
-            NODES.c.run_id == self.run_id, among(self.session, NODES.c.node_id, preds),
-        ).group_by(NODES.c.status)).tuples()
+        where = (NODES.c.run_id == self.run_id, among(self.session, NODES.c.node_id, preds))
+        if cause in preds:
+            self.load([cause])
+            if self.session.execute(select(NODES.c.node_id).where(
+                    *where, NODES.c.status.not_in(TERMINAL)).limit(1)).first():
+                return [self[cause], "pending"]
+        rows = self.session.execute(select(NODES.c.status, func.count()).where(*where)
+                                    .group_by(NODES.c.status)).tuples()
         return [status for status, n in rows for _ in range(n)]
 
 
@@ -195,23 +202,25 @@ def fail_now(session: Session, run, node_id: str, reason: str, *, expect="pendin
     return False
 
 
-def advance(session: Session, run, plan: Plan, candidates: Iterable[str]) -> list[Dispatch]:
+def advance(session: Session, run, plan: Plan, candidates: Iterable[str], *,
+            cause: str | None = None) -> list[Dispatch]:
     """Start every candidate whose trigger rule holds, skip those whose rule cannot.
 
-    The caller holds the run's lock (``lock_run``), so the statuses read here are final.
+    ``cause`` is the node whose end made them candidates, if one did. The caller holds the
+    run's lock (``lock_run``), so the statuses read here are final.
     """
     from nebhx.engine.resolve import route
-    work = list(candidates)
-    statuses = _Statuses(session, run.id, plan, work)
+    work = [(nid, cause) for nid in candidates]
+    statuses = _Statuses(session, run.id, plan, [nid for nid, _ in work])
     routed: list[tuple[str, tuple[str, str | None]]] = []
     cancelled = run.status == "cancelled"
     while work:
-        nid = work.pop(0)
+        nid, why = work.pop(0)
         statuses.load([nid])
         if statuses.get(nid) != "pending" or (cancelled and plan.nodes[nid].trigger != "always"):
             continue
         node = plan.nodes[nid]
-        state = trigger_state(node.trigger, statuses.of_preds(nid))
+        state = trigger_state(node.trigger, statuses.of_preds(nid, why))
         if state == "ready" and node.for_each:
             from nebhx.engine.fanout import expand
             statuses[nid] = expand(session, run, plan, nid) or statuses[nid]
@@ -227,7 +236,7 @@ def advance(session: Session, run, plan: Plan, candidates: Iterable[str]) -> lis
             emit(session, run.id, nid, "node", "skipped", reason="trigger rule cannot hold")
             statuses[nid] = "skipped"
         if statuses[nid] in TERMINAL:
-            work.extend(plan.succs.get(nid, []))
+            work.extend((succ, nid) for succ in plan.succs.get(nid, []))
     out = _queue_routed(session, run, routed, expect="pending", countdown=0.0, failures=None)
     if not out and all(status in TERMINAL for status in statuses.values()):
         _maybe_finish(session, run, plan)  # a pending or running node above means: not yet
@@ -278,7 +287,7 @@ def after_node(session: Session, run, plan: Plan, node_id: str) -> list[Dispatch
         if gather(session, run, plan, base) is None:
             return []
         node_id = base
-    return advance(session, run, plan, plan.succs.get(node_id, []))
+    return advance(session, run, plan, plan.succs.get(node_id, []), cause=node_id)
 
 
 def backoff_s(failures: int, base: float) -> float:
