@@ -16,6 +16,7 @@ from nebhx.engine.events import emit
 from nebhx.engine.heartbeat import Heartbeat, NodeTimeout
 from nebhx.engine.plan import plan_for
 from nebhx.engine.resolve import resolve_inputs, split_id
+from nebhx.engine.statements import NODES, sql
 from nebhx.secrets.crypto import secret_values, seal_tree, unseal_tree
 from nebhx.settings import get_settings
 from nebhx.store.db import session_scope
@@ -45,9 +46,9 @@ def execute_node(run_id: str, node_id: str, attempt: int) -> list[scheduler.Disp
         if run is None or plan is None or base not in plan.nodes:
             return []
         node = plan.nodes[base]
-        if not scheduler.cas(s, run_id, node_id, "queued", _attempt=attempt, status="running",
-                             started_at=utcnow(), heartbeat_at=utcnow(), finished_at=None,
-                             deadline_at=scheduler.deadline(node.timeout_s)):
+        claimed = s.execute(sql(s).claim, {"run": run_id, "node": node_id, "of_attempt": attempt,
+                                           "now": utcnow(), "until": scheduler.deadline(node.timeout_s)})
+        if claimed.rowcount != 1:
             return []
         emit(s, run_id, node_id, "node", "running", attempt=attempt)
         try:
@@ -106,13 +107,28 @@ def _input_errors(exc: ValidationError, ctx: Context) -> str:
     return ctx.mask("; ".join(parts))
 
 
+def _finish(s, run_id: str, node_id: str, attempt: int, outcome: Outcome, common: dict) -> bool:
+    """Store the attempt's end if the node is still this attempt's and running."""
+    if outcome.status != "waiting" and outcome.inputs is not None:  # the usual end, prebuilt
+        return s.execute(sql(s).finish, {
+            "run": run_id, "node": node_id, "of_attempt": attempt, "to": outcome.status, "why": outcome.error,
+            "more_log": outcome.log, "shown": outcome.inputs, "outs": outcome.outputs or {},
+            "now": utcnow()}).rowcount == 1
+    values = dict(status=outcome.status, error=outcome.error, **common)
+    if outcome.status == "waiting":
+        values.update(wait=outcome.wait, deadline_at=scheduler.deadline(outcome.wait.get("timeout_s")))
+    else:
+        values.update(finished_at=utcnow(), outputs=outcome.outputs or {})
+    return scheduler.cas(s, run_id, node_id, "running", **values)
+
+
 def _record(run_id, node_id, attempt, outcome: Outcome, url: str, retry_base: float):
     with session_scope(url) as s:
         run = scheduler.lock_run(s, run_id)  # see scheduler: one advance at a time
         if run is None:  # deleted while the brick ran
             return []
         plan = plan_for(s, run.graph_id, run.revision)
-        common = dict(_attempt=attempt, log=scheduler.NODES.c.log + outcome.log,
+        common = dict(_attempt=attempt, log=NODES.c.log + outcome.log,
                       **({"inputs": outcome.inputs} if outcome.inputs is not None else {}))
         node = plan.nodes[split_id(node_id)[0]]
         row = s.get(NodeRow, (run_id, node_id)) if outcome.status == "failed" and node.retries else None
@@ -125,12 +141,7 @@ def _record(run_id, node_id, attempt, outcome: Outcome, url: str, retry_base: fl
             d = scheduler.queue_node(s, run, plan, node_id, expect="running", countdown=wait,
                                      failures=row.failures + 1)
             return [d] if d else []
-        values = dict(status=outcome.status, error=outcome.error, **common)
-        if outcome.status == "waiting":
-            values.update(wait=outcome.wait, deadline_at=scheduler.deadline(outcome.wait.get("timeout_s")))
-        else:
-            values.update(finished_at=utcnow(), outputs=outcome.outputs or {})
-        if not scheduler.cas(s, run_id, node_id, "running", **values):
+        if not _finish(s, run_id, node_id, attempt, outcome, common):
             return []
         emit(s, run_id, node_id, "node", outcome.status,
              **({"error": outcome.error} if outcome.error else {}),

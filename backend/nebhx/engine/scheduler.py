@@ -8,7 +8,7 @@ otherwise each read the other as still running, and their common successor never
 Claiming a node does not advance anything, so it does not take that lock and claims run
 side by side. Queued nodes are published only after the transaction that queued them commits.
 
-This is the engine's hot path: Core statements on the tables, not ORM objects.
+This is the engine's hot path: statements built once (``statements``), not ORM objects.
 """
 from __future__ import annotations
 
@@ -18,15 +18,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ARRAY, bindparam, func, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from nebhx.engine.events import emit
 from nebhx.engine.plan import TERMINAL, Plan, trigger_state
+from nebhx.engine.statements import NODES, RUNS, sql
 from nebhx.store.models import NodeRow, RunRow, utcnow
-
-NODES, RUNS = NodeRow.__table__, RunRow.__table__
 
 
 @dataclass
@@ -49,13 +48,12 @@ class RunHead:
     finished_at: datetime | None
 
 
-_HEAD = (RUNS.c.id, RUNS.c.graph_id, RUNS.c.revision, RUNS.c.status, RUNS.c.inputs, RUNS.c.finished_at)
 _heads: OrderedDict[str, RunHead] = OrderedDict()
 
 
 def lock_run(session: Session, run_id: str) -> RunHead | None:
     """Read a run and hold its row until commit: needed by whoever advances it."""
-    row = session.execute(select(*_HEAD).where(RUNS.c.id == run_id).with_for_update()).first()
+    row = session.execute(sql(session).lock_run, {"run": run_id}).first()
     return RunHead(*row) if row else None
 
 
@@ -66,7 +64,7 @@ def run_head(session: Session, run_id: str) -> RunHead | None:
     """
     head = _heads.get(run_id)
     if head is None:
-        row = session.execute(select(*_HEAD).where(RUNS.c.id == run_id)).first()
+        row = session.execute(sql(session).read_run, {"run": run_id}).first()
         if row is None:
             return None
         head = _heads[run_id] = RunHead(*row)
@@ -93,19 +91,11 @@ def cas(session: Session, run_id: str, node_id: str, expect: str | Iterable[str]
     return session.execute(stmt).rowcount == 1
 
 
-def among(session: Session, column, ids: Iterable[str]):
-    """``column IN ids``; on PostgreSQL one array parameter: 200 ids cost one bind, not 200."""
-    ids = list(ids)
-    if session.get_bind().dialect.name == "postgresql":
-        return column == func.any(bindparam(None, ids, type_=ARRAY(column.type), unique=True))
-    return column.in_(ids)
-
-
 def statuses_of(session: Session, run_id: str, ids: Iterable[str] | None = None) -> dict[str, str]:
-    stmt = select(NODES.c.node_id, NODES.c.status).where(NODES.c.run_id == run_id, NODES.c.parent.is_(None))
     if ids is not None:
-        stmt = stmt.where(among(session, NODES.c.node_id, ids))
-    return dict(session.execute(stmt).tuples().all())
+        return dict(session.execute(sql(session).statuses, {"run": run_id, "ids": list(ids)}).tuples().all())
+    return dict(session.execute(select(NODES.c.node_id, NODES.c.status).where(
+        NODES.c.run_id == run_id, NODES.c.parent.is_(None))).tuples().all())
 
 
 class _Statuses(dict):
@@ -137,14 +127,12 @@ class _Statuses(dict):
         preds = self.plan.preds.get(node_id, [])
         if len(preds) <= self.WIDE:
             return [self[p] for p in preds]
-        where = (NODES.c.run_id == self.run_id, among(self.session, NODES.c.node_id, preds))
+        st, params = sql(self.session), {"run": self.run_id, "ids": preds}
         if cause in preds:
             self.load([cause])
-            if self.session.execute(select(NODES.c.node_id).where(
-                    *where, NODES.c.status.not_in(TERMINAL)).limit(1)).first():
+            if self.session.execute(st.open_among, params).first():
                 return [self[cause], "pending"]
-        rows = self.session.execute(select(NODES.c.status, func.count()).where(*where)
-                                    .group_by(NODES.c.status)).tuples()
+        rows = self.session.execute(st.count_among, params).tuples()
         return [status for status, n in rows for _ in range(n)]
 
 
@@ -175,13 +163,9 @@ def _queue_routed(session: Session, run, routed: list[tuple[str, tuple[str, str 
     order = {nid: i for i, (nid, _) in enumerate(routed)}
     out: list[Dispatch] = []
     for (queue, host), ids in groups.items():
-        values = dict(status="queued", attempt=NODES.c.attempt + 1, queue=queue, host=host,
-                      queued_at=utcnow(), heartbeat_at=None, deadline_at=None)
-        if failures is not None:
-            values["failures"] = failures
-        rows = session.execute(update(NODES).where(
-            NODES.c.run_id == run.id, among(session, NODES.c.node_id, ids), NODES.c.status == expect,
-        ).values(**values).returning(NODES.c.node_id, NODES.c.attempt)).tuples().all()
+        rows = session.execute(sql(session).queue, {
+            "run": run.id, "ids": ids, "expect": expect, "to_queue": queue, "to_host": host,
+            "now": utcnow(), "set_failures": failures}).tuples().all()
         for nid, attempt in sorted(rows, key=lambda r: order[r[0]]):
             emit(session, run.id, nid, "node", "queued", attempt=attempt, queue=queue,
                  **({"retry_in_s": countdown} if countdown else {}))
