@@ -55,7 +55,7 @@ def resolve_inputs(session: Session, run: RunRow, plan: Plan, node_id: str) -> d
         sources = {e.from_.node for e in wires}
         rows = session.execute(select(NodeRow.node_id, NodeRow.outputs, NodeRow.status).where(
             NodeRow.run_id == run.id, NodeRow.node_id.in_(sources)))
-        outputs = {nid: (outs or {}) for nid, outs, status in rows.tuples() if status == "succeeded"}
+        outputs = {nid: (outs or {}) for nid, outs, status in rows if status == "succeeded"}
         for e in wires:
             if e.from_.port not in outputs.get(e.from_.node, {}):
                 continue
@@ -94,5 +94,5 @@ def graph_outputs(session: Session, run: RunRow, plan: Plan) -> dict[str, Any]:
         return {}
     rows = session.execute(select(NodeRow.node_id, NodeRow.outputs).where(
         NodeRow.run_id == run.id, NodeRow.node_id.in_({o.from_.node for o in plan.graph.outputs})))
-    outs = dict(rows.tuples().all())
+    outs = dict(rows.all())
     return {o.name: (outs.get(o.from_.node) or {}).get(o.from_.port) for o in plan.graph.outputs}

@@ -93,9 +93,9 @@ def cas(session: Session, run_id: str, node_id: str, expect: str | Iterable[str]
 
 def statuses_of(session: Session, run_id: str, ids: Iterable[str] | None = None) -> dict[str, str]:
     if ids is not None:
-        return dict(session.execute(sql(session).statuses, {"run": run_id, "ids": list(ids)}).tuples().all())
+        return dict(session.execute(sql(session).statuses, {"run": run_id, "ids": list(ids)}).all())
     return dict(session.execute(select(NODES.c.node_id, NODES.c.status).where(
-        NODES.c.run_id == run_id, NODES.c.parent.is_(None))).tuples().all())
+        NODES.c.run_id == run_id, NODES.c.parent.is_(None))).all())
 
 
 class _Statuses(dict):
@@ -132,7 +132,7 @@ class _Statuses(dict):
             self.load([cause])
             if self.session.execute(st.open_among, params).first():
                 return [self[cause], "pending"]
-        rows = self.session.execute(st.count_among, params).tuples()
+        rows = self.session.execute(st.count_among, params)
         return [status for status, n in rows for _ in range(n)]
 
 
@@ -165,7 +165,7 @@ def _queue_routed(session: Session, run, routed: list[tuple[str, tuple[str, str 
     for (queue, host), ids in groups.items():
         rows = session.execute(sql(session).queue, {
             "run": run.id, "ids": ids, "expect": expect, "to_queue": queue, "to_host": host,
-            "now": utcnow(), "set_failures": failures}).tuples().all()
+            "now": utcnow(), "set_failures": failures}).all()
         for nid, attempt in sorted(rows, key=lambda r: order[r[0]]):
             emit(session, run.id, nid, "node", "queued", attempt=attempt, queue=queue,
                  **({"retry_in_s": countdown} if countdown else {}))
