@@ -4,9 +4,10 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, bindparam, event, insert, text
+from sqlalchemy import event, insert
 from sqlalchemy.orm import Session
 
+from nebhx.engine.statements import INSERT_EVENTS_PG  # takes each run's event lock
 from nebhx.store.models import EventRow, utcnow
 
 
@@ -25,20 +26,9 @@ def _write_events(session: Session) -> None:
         return
     session.flush()  # whatever else the transaction writes goes first: the lock below is its last step
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(_INSERT_LOCKED, sorted(pending, key=lambda e: e["run_id"]))  # stable sort
+        session.execute(INSERT_EVENTS_PG, sorted(pending, key=lambda e: e["run_id"]))  # stable sort
     else:  # SQLite's BEGIN IMMEDIATE already runs one writer at a time
         session.execute(insert(EventRow.__table__), pending)
-
-
-# A stream reads "events of run R after id N", so within a run ids must be drawn in commit
-# order. Each row takes the run's lock (held to commit) before its id is drawn: the filter
-# runs before the id default. Taken last, with no other wait after it, it cannot deadlock;
-# runs are locked in sorted order. One statement, so it costs no extra round trip.
-_INSERT_LOCKED = text(
-    "INSERT INTO events (run_id, node_id, kind, status, at, data) "
-    "SELECT CAST(:run_id AS text), :node_id, :kind, :status, :at, :data "
-    "WHERE pg_advisory_xact_lock(7245002, hashtext(CAST(:run_id AS text))) IS NOT NULL"
-).bindparams(bindparam("at", type_=DateTime(timezone=True)), bindparam("data", type_=JSON))
 
 
 def iso(dt: datetime | None) -> str | None:

@@ -16,7 +16,7 @@ from nebhx.engine.events import emit
 from nebhx.engine.heartbeat import Heartbeat, NodeTimeout
 from nebhx.engine.plan import plan_for
 from nebhx.engine.resolve import resolve_inputs, split_id
-from nebhx.engine.statements import NODES, sql
+from nebhx.engine.statements import CLAIM_PG, NODES, sql
 from nebhx.secrets.crypto import secret_values, seal_tree, unseal_tree
 from nebhx.settings import get_settings
 from nebhx.store.db import session_scope
@@ -39,18 +39,15 @@ def execute_node(run_id: str, node_id: str, attempt: int) -> list[scheduler.Disp
     """Run one attempt; returns what to dispatch next. A stale or duplicate message is a no-op."""
     settings = get_settings()
     url = settings.db_url
-    with session_scope(url) as s:
+    with session_scope(url, autocommit=True) as s:  # the claim is one statement; the rest reads
         run = scheduler.run_head(s, run_id)  # a claim advances nothing: no run lock
         plan = plan_for(s, run.graph_id, run.revision) if run else None
         base = split_id(node_id)[0]
         if run is None or plan is None or base not in plan.nodes:
             return []
         node = plan.nodes[base]
-        claimed = s.execute(sql(s).claim, {"run": run_id, "node": node_id, "of_attempt": attempt,
-                                           "now": utcnow(), "until": scheduler.deadline(node.timeout_s)})
-        if claimed.rowcount != 1:
+        if not _claim(s, run_id, node_id, attempt, scheduler.deadline(node.timeout_s)):
             return []
-        emit(s, run_id, node_id, "node", "running", attempt=attempt)
         try:
             raw = resolve_inputs(s, run, plan, node_id)
         except LookupError as exc:
@@ -60,6 +57,18 @@ def execute_node(run_id: str, node_id: str, attempt: int) -> list[scheduler.Disp
     else:
         outcome = _run_brick(run_id, node_id, attempt, node, raw, settings)
     return _record(run_id, node_id, attempt, outcome, url, settings.retry_base_s)
+
+
+def _claim(s, run_id: str, node_id: str, attempt: int, until) -> bool:
+    """Mark this attempt running, with its event; False if it is stale or already taken."""
+    st = sql(s)
+    params = {"run": run_id, "node": node_id, "of_attempt": attempt, "at": utcnow(), "until": until}
+    if st.pg:
+        return s.execute(CLAIM_PG, {**params, "data": {"attempt": attempt}}).rowcount == 1
+    if s.execute(st.claim, params).rowcount != 1:
+        return False
+    emit(s, run_id, node_id, "node", "running", attempt=attempt)
+    return True
 
 
 def _run_brick(run_id, node_id, attempt, node, raw, settings) -> Outcome:

@@ -106,14 +106,25 @@ def session_factory(url: str | None = None) -> sessionmaker[Session]:
     return _sessionmaker(url)
 
 
+@lru_cache(maxsize=8)
+def _autocommit_engine(url: str) -> Engine | None:
+    engine = get_engine(url)
+    return engine.execution_options(isolation_level="AUTOCOMMIT") if engine.dialect.name == "postgresql" else None
+
+
 @contextmanager
-def session_scope(url: str | None = None) -> Iterator[Session]:
+def session_scope(url: str | None = None, *, autocommit: bool = False) -> Iterator[Session]:
     """One transaction: commit on success, roll back on error.
 
     Nodes queued inside the transaction are published to the broker only after it
     commits, so a worker never picks up a node whose row it cannot see yet.
+    ``autocommit`` (PostgreSQL only, ignored elsewhere): every statement commits on its own,
+    for a step that is one statement and should cost one round trip.
     """
-    with session_factory(url)() as session:
+    from nebhx.settings import get_settings
+    url = url or get_settings().db_url
+    bind = _autocommit_engine(url) if autocommit else None
+    with session_factory(url)(**({"bind": bind} if bind is not None else {})) as session:
         with session.begin():
             yield session
         dispatches = session.info.pop("dispatch", [])
