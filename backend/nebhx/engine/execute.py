@@ -158,4 +158,4 @@ def _record(run_id, node_id, attempt, outcome: Outcome, url: str, retry_base: fl
         if outcome.status == "waiting":
             return []
         s.flush()
-        return scheduler.after_node(s, run, plan, node_id)
+        return scheduler.after_node(s, run, plan, node_id, outcome.status)

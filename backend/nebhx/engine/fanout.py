@@ -24,12 +24,10 @@ def expand(session: Session, run, plan: Plan, nid: str) -> str | None:
     try:
         items = resolve_inputs(session, run, plan, nid).get(node.for_each)
     except LookupError as exc:
-        scheduler.fail_now(session, run, nid, str(exc))
-        return "failed"
+        return "failed" if scheduler.fail_now(session, run, nid, str(exc)) else None
     if not isinstance(items, list):
-        scheduler.fail_now(session, run, nid, f"for_each input {node.for_each!r} must be a list, "
-                                              f"got {type(items).__name__}")
-        return "failed"
+        return "failed" if scheduler.fail_now(session, run, nid, f"for_each input {node.for_each!r} "
+                                              f"must be a list, got {type(items).__name__}") else None
     if not scheduler.cas(session, run.id, nid, "pending", status="running", started_at=utcnow(),
                          finished_at=None, error=None):
         return None

@@ -99,29 +99,42 @@ def statuses_of(session: Session, run_id: str, ids: Iterable[str] | None = None)
 
 
 class _Statuses(dict):
-    """Node statuses read on demand, a node with its predecessors in one query.
+    """Node statuses read on demand, all the predecessors of the candidates in one query.
 
-    A wide fan-in (200 predecessors) is not read row by row on each of its 200 completions.
-    Every predecessor's end is evaluated as it happens, under the run lock, so while the
-    node is still pending no earlier end decided it: only the one that just ended (the
-    cause) can, and otherwise the question is whether any predecessor is still open.
+    A candidate's own status is not read: it is taken as pending, and every step on it is a
+    compare-and-set on ``pending``, so a wrong guess changes nothing (``assumed`` lists
+    those guesses; predecessors are always read for real). A wide fan-in (200
+    predecessors) is not read row by row on each of its 200 completions: every
+    predecessor's end is evaluated as it happens, under the run lock, so while the node is
+    still pending no earlier end decided it. Only the one that just ended (the cause) can,
+    and otherwise the question is whether any predecessor is still open.
     """
 
     WIDE = 16
 
-    def __init__(self, session: Session, run_id: str, plan: Plan, candidates: list[str]):
-        super().__init__()
+    def __init__(self, session: Session, run_id: str, plan: Plan, known: dict[str, str]):
+        super().__init__(known)
         self.session, self.run_id, self.plan = session, run_id, plan
-        self.load(candidates)
+        self.assumed: set[str] = set()
 
-    def load(self, ids: Iterable[str]) -> None:
-        want = set()
-        for n in ids:
-            preds = self.plan.preds.get(n, [])
-            want.update([n, *preds] if len(preds) <= self.WIDE else [n])
-        want -= self.keys()
-        if want:
-            self.update(statuses_of(self.session, self.run_id, want))
+    def own(self, node_id: str) -> str:
+        if node_id not in self:
+            self[node_id] = "pending"
+            self.assumed.add(node_id)
+        return self[node_id]
+
+    def settle(self, node_id: str, status: str) -> None:
+        self[node_id] = status
+        self.assumed.discard(node_id)
+
+    def fetch(self, ids: Iterable[str]) -> None:
+        want = [n for n in set(ids) if n not in self or n in self.assumed]
+        for node_id, status in statuses_of(self.session, self.run_id, want).items() if want else ():
+            self.settle(node_id, status)
+
+    def load_preds(self, ids: Iterable[str]) -> None:
+        narrow = (self.plan.preds.get(n, []) for n in ids)
+        self.fetch(p for preds in narrow if len(preds) <= self.WIDE for p in preds)
 
     def of_preds(self, node_id: str, cause: str | None) -> list[str]:
         preds = self.plan.preds.get(node_id, [])
@@ -129,7 +142,7 @@ class _Statuses(dict):
             return [self[p] for p in preds]
         st, params = sql(self.session), {"run": self.run_id, "ids": preds}
         if cause in preds:
-            self.load([cause])
+            self.fetch([cause])
             if self.session.execute(st.open_among, params).first():
                 return [self[cause], "pending"]
         rows = self.session.execute(st.count_among, params)
@@ -187,42 +200,45 @@ def fail_now(session: Session, run, node_id: str, reason: str, *, expect="pendin
 
 
 def advance(session: Session, run, plan: Plan, candidates: Iterable[str], *,
-            cause: str | None = None) -> list[Dispatch]:
+            cause: str | None = None, known: dict[str, str] | None = None) -> list[Dispatch]:
     """Start every candidate whose trigger rule holds, skip those whose rule cannot.
 
-    ``cause`` is the node whose end made them candidates, if one did. The caller holds the
-    run's lock (``lock_run``), so the statuses read here are final.
+    ``cause`` is the node whose end made them candidates, if one did; ``known``, statuses
+    the caller already knows. The caller holds the run's lock (``lock_run``), so the
+    statuses read here are final.
     """
     from nebhx.engine.resolve import route
     work = [(nid, cause) for nid in candidates]
-    statuses = _Statuses(session, run.id, plan, [nid for nid, _ in work])
+    statuses = _Statuses(session, run.id, plan, dict(known or {}))
+    statuses.load_preds(nid for nid, _ in work)
     routed: list[tuple[str, tuple[str, str | None]]] = []
     cancelled = run.status == "cancelled"
     while work:
         nid, why = work.pop(0)
-        statuses.load([nid])
-        if statuses.get(nid) != "pending" or (cancelled and plan.nodes[nid].trigger != "always"):
+        statuses.load_preds([nid])
+        if statuses.own(nid) != "pending" or (cancelled and plan.nodes[nid].trigger != "always"):
             continue
         node = plan.nodes[nid]
         state = trigger_state(node.trigger, statuses.of_preds(nid, why))
         if state == "ready" and node.for_each:
             from nebhx.engine.fanout import expand
-            statuses[nid] = expand(session, run, plan, nid) or statuses[nid]
+            if (now := expand(session, run, plan, nid)) is not None:
+                statuses.settle(nid, now)
         elif state == "ready":
             try:
                 routed.append((nid, route(session, run, plan, nid)))
-                statuses[nid] = "queued"
+                statuses[nid] = "queued"  # still a guess until the UPDATE below says so
             except LookupError as exc:
                 if fail_now(session, run, nid, str(exc)):
-                    statuses[nid] = "failed"
+                    statuses.settle(nid, "failed")
         elif state == "skip" and cas(session, run.id, nid, "pending", status="skipped",
                                      finished_at=utcnow()):
             emit(session, run.id, nid, "node", "skipped", reason="trigger rule cannot hold")
-            statuses[nid] = "skipped"
+            statuses.settle(nid, "skipped")
         if statuses[nid] in TERMINAL:
             work.extend((succ, nid) for succ in plan.succs.get(nid, []))
     out = _queue_routed(session, run, routed, expect="pending", countdown=0.0, failures=None)
-    if not out and all(status in TERMINAL for status in statuses.values()):
+    if not out and all(status in TERMINAL for nid, status in statuses.items() if nid not in statuses.assumed):
         _maybe_finish(session, run, plan)  # a pending or running node above means: not yet
     return out
 
@@ -262,16 +278,18 @@ def start_run(session: Session, run: RunRow, plan: Plan) -> list[Dispatch]:
     return advance(session, run, plan, [n.id for n in plan.graph.nodes if not plan.preds.get(n.id)])
 
 
-def after_node(session: Session, run, plan: Plan, node_id: str) -> list[Dispatch]:
-    """A node (or a fan-out instance) reached a terminal status: its successors may start."""
+def after_node(session: Session, run, plan: Plan, node_id: str, status: str | None = None) -> list[Dispatch]:
+    """A node (or a fan-out instance) reached a terminal ``status``: its successors may start."""
     from nebhx.engine.fanout import gather
     from nebhx.engine.resolve import split_id
     base, index = split_id(node_id)
     if index is not None:
-        if gather(session, run, plan, base) is None:
+        status = gather(session, run, plan, base)
+        if status is None:
             return []
         node_id = base
-    return advance(session, run, plan, plan.succs.get(node_id, []), cause=node_id)
+    return advance(session, run, plan, plan.succs.get(node_id, []), cause=node_id,
+                   known={node_id: status} if status else None)
 
 
 def backoff_s(failures: int, base: float) -> float:
