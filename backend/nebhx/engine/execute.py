@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 import traceback
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from pydantic import ValidationError
@@ -14,9 +14,9 @@ from nebhx.bricks.registry import get_registry
 from nebhx.engine import scheduler
 from nebhx.engine.events import emit
 from nebhx.engine.heartbeat import Heartbeat, NodeTimeout
-from nebhx.engine.plan import plan_for
+from nebhx.engine.plan import TERMINAL, plan_for
 from nebhx.engine.resolve import resolve_inputs, split_id
-from nebhx.engine.statements import CLAIM_PG, NODES, sql
+from nebhx.engine.statements import CLAIM_PG, FINISH_PG, NODES, sql
 from nebhx.secrets.crypto import secret_values, seal_tree, unseal_tree
 from nebhx.settings import get_settings
 from nebhx.store.db import session_scope
@@ -116,46 +116,61 @@ def _input_errors(exc: ValidationError, ctx: Context) -> str:
     return ctx.mask("; ".join(parts))
 
 
-def _finish(s, run_id: str, node_id: str, attempt: int, outcome: Outcome, common: dict) -> bool:
-    """Store the attempt's end if the node is still this attempt's and running."""
-    if outcome.status != "waiting" and outcome.inputs is not None:  # the usual end, prebuilt
-        return s.execute(sql(s).finish, {
-            "run": run_id, "node": node_id, "of_attempt": attempt, "to": outcome.status, "why": outcome.error,
-            "more_log": outcome.log, "shown": outcome.inputs, "outs": outcome.outputs or {},
-            "now": utcnow()}).rowcount == 1
+def _record(run_id, node_id, attempt, outcome: Outcome, url: str, retry_base: float):
+    with session_scope(url) as s:
+        head = scheduler.run_head(s, run_id)
+        if head is None:  # deleted while the brick ran
+            return []
+        plan = plan_for(s, head.graph_id, head.revision)
+        node = plan.nodes[split_id(node_id)[0]]
+        if outcome.status not in TERMINAL or outcome.inputs is None or (outcome.status == "failed" and node.retries):
+            return _record_other(s, run_id, node_id, attempt, outcome, plan, node, retry_base)
+        run = _end(s, head, node_id, attempt, outcome)
+        if run is None:
+            return []
+        emit(s, run_id, node_id, "node", outcome.status, **({"error": outcome.error} if outcome.error else {}))
+        return scheduler.after_node(s, run, plan, node_id, outcome.status)
+
+
+def _end(s, head: scheduler.RunHead, node_id: str, attempt: int, outcome: Outcome) -> scheduler.RunHead | None:
+    """Lock the run, then end the node if it is still this attempt's: the run as locked, or None."""
+    params = {"run": head.id, "node": node_id, "of_attempt": attempt, "to": outcome.status,
+              "why": outcome.error, "more_log": outcome.log, "shown": outcome.inputs,
+              "outs": outcome.outputs or {}, "now": utcnow()}
+    st = sql(s)
+    if st.pg:
+        row = s.execute(FINISH_PG, params).first()
+        return replace(head, status=row[0], finished_at=row[1]) if row else None
+    run = scheduler.lock_run(s, head.id)  # see scheduler: one advance at a time
+    return run if run is not None and s.execute(st.finish, params).rowcount == 1 else None
+
+
+def _record_other(s, run_id, node_id, attempt, outcome: Outcome, plan, node, retry_base: float):
+    """A wait, a retry, or an end before the brick ran (no inputs to show)."""
+    run = scheduler.lock_run(s, run_id)
+    if run is None:
+        return []
+    common = dict(_attempt=attempt, log=NODES.c.log + outcome.log,
+                  **({"inputs": outcome.inputs} if outcome.inputs is not None else {}))
+    row = s.get(NodeRow, (run_id, node_id)) if outcome.status == "failed" and node.retries else None
+    if row is not None and row.failures < node.retries and run.status == "running":
+        if not scheduler.cas(s, run_id, node_id, "running", error=outcome.error, **common):
+            return []
+        emit(s, run_id, node_id, "node", "retrying", error=outcome.error, attempt=attempt)
+        wait = scheduler.backoff_s(row.failures + 1, retry_base)
+        d = scheduler.queue_node(s, run, plan, node_id, expect="running", countdown=wait,
+                                 failures=row.failures + 1)
+        return [d] if d else []
     values = dict(status=outcome.status, error=outcome.error, **common)
     if outcome.status == "waiting":
         values.update(wait=outcome.wait, deadline_at=scheduler.deadline(outcome.wait.get("timeout_s")))
     else:
         values.update(finished_at=utcnow(), outputs=outcome.outputs or {})
-    return scheduler.cas(s, run_id, node_id, "running", **values)
-
-
-def _record(run_id, node_id, attempt, outcome: Outcome, url: str, retry_base: float):
-    with session_scope(url) as s:
-        run = scheduler.lock_run(s, run_id)  # see scheduler: one advance at a time
-        if run is None:  # deleted while the brick ran
-            return []
-        plan = plan_for(s, run.graph_id, run.revision)
-        common = dict(_attempt=attempt, log=NODES.c.log + outcome.log,
-                      **({"inputs": outcome.inputs} if outcome.inputs is not None else {}))
-        node = plan.nodes[split_id(node_id)[0]]
-        row = s.get(NodeRow, (run_id, node_id)) if outcome.status == "failed" and node.retries else None
-        if row is not None and row.failures < node.retries and run.status == "running":
-            if not scheduler.cas(s, run_id, node_id, "running", error=outcome.error, **common):
-                return []
-            emit(s, run_id, node_id, "node", "retrying", error=outcome.error, attempt=attempt)
-            s.flush()
-            wait = scheduler.backoff_s(row.failures + 1, retry_base)
-            d = scheduler.queue_node(s, run, plan, node_id, expect="running", countdown=wait,
-                                     failures=row.failures + 1)
-            return [d] if d else []
-        if not _finish(s, run_id, node_id, attempt, outcome, common):
-            return []
-        emit(s, run_id, node_id, "node", outcome.status,
-             **({"error": outcome.error} if outcome.error else {}),
-             **({"reason": outcome.wait["reason"]} if outcome.wait else {}))
-        if outcome.status == "waiting":
-            return []
-        s.flush()
-        return scheduler.after_node(s, run, plan, node_id, outcome.status)
+    if not scheduler.cas(s, run_id, node_id, "running", **values):
+        return []
+    emit(s, run_id, node_id, "node", outcome.status,
+         **({"error": outcome.error} if outcome.error else {}),
+         **({"reason": outcome.wait["reason"]} if outcome.wait else {}))
+    if outcome.status == "waiting":
+        return []
+    return scheduler.after_node(s, run, plan, node_id, outcome.status)

@@ -44,6 +44,17 @@ CLAIM_PG = text(
     "WHERE " + _EVENT_LOCK.format(run="run_id")
 ).bindparams(*_TIMES, bindparam("until", type_=DateTime(timezone=True)))
 
+# Ending a node takes its run's lock first (the order every advancing transaction keeps),
+# in the same round trip, and hands back the run's status as locked.
+FINISH_PG = text(
+    "WITH run AS (SELECT id, status, finished_at FROM runs WHERE id = :run FOR UPDATE) "
+    "UPDATE run_nodes SET status = :to, error = :why, log = run_nodes.log || :more_log, "
+    "inputs = :shown, outputs = :outs, finished_at = :now FROM run "
+    "WHERE run_nodes.run_id = run.id AND run_nodes.node_id = :node AND run_nodes.status = 'running' "
+    "AND run_nodes.attempt = :of_attempt RETURNING run.status, run.finished_at"
+).bindparams(bindparam("now", type_=DateTime(timezone=True)), bindparam("shown", type_=JSON),
+             bindparam("outs", type_=JSON))
+
 
 def sql(session: Session) -> SimpleNamespace:
     return _build(session.get_bind().dialect.name == "postgresql")
