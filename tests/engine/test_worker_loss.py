@@ -25,3 +25,15 @@ def test_sigkilled_worker_node_is_dispatched_again(stack, tmp_path):
     with stack.client() as c:
         events = c.get(f"/runs/{run['id']}/events").text
     assert '"status": "lost"' in events
+
+
+def test_a_node_outliving_its_lease_keeps_it_and_shows_its_log_while_running(stack):
+    # FAST timings: a 3 s lease renewed every 0.5 s; the node sleeps past two leases.
+    run = stack.run(graph("long", [("slow", "test.sleep", {"seconds": 7})]), wait=False)
+    stack.wait_node(run["id"], "slow", "running")
+    with stack.client() as c:
+        log = wait_for(lambda: c.get(f"/runs/{run['id']}/nodes/slow/log").text, 10, what="log flushed")
+    assert "sleeping 7.0s" in log
+    done = stack.wait_run(run["id"], 60)
+    assert done["status"] == "succeeded"
+    assert done["nodes"]["slow"]["attempt"] == 1  # never taken for lost and sent again

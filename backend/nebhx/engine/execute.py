@@ -105,7 +105,7 @@ def _run_brick(run_id, node_id, attempt, node, raw, settings) -> Outcome:
     except Exception as exc:  # a bug in a brick fails its node, never the worker
         ctx.log("%s", traceback.format_exc())
         outcome = Outcome("failed", error=ctx.mask(f"{type(exc).__name__}: {exc}"))
-    hb.join(timeout=5)
+    hb.finish()  # again: an interruption may have cut the first one short
     outcome.inputs = shown
     outcome.log = hb.take_log()
     return outcome
