@@ -10,7 +10,6 @@ from pathlib import Path
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
-from sqlalchemy.pool import NullPool
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -38,9 +37,9 @@ def _sqlite_pragmas(engine: Engine) -> None:
 def get_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         Path(url.split("///", 1)[1]).parent.mkdir(parents=True, exist_ok=True)
-        # No pool: a connection must never cross the fork of a worker's pool, and opening a
-        # SQLite file costs next to nothing.
-        engine = create_engine(url, connect_args={"timeout": 30}, poolclass=NullPool)
+        # Pooled: opening the file and setting its PRAGMAs on every transaction was most of
+        # a node's cost. A worker's forked child drops what it inherited (dispose_all).
+        engine = create_engine(url, connect_args={"timeout": 30}, pool_size=5, max_overflow=10)
         _sqlite_pragmas(engine)
     else:
         engine = create_engine(url, pool_recycle=300, pool_size=5, max_overflow=10)
