@@ -32,7 +32,7 @@ def shapes() -> dict[str, dict]:
     return {"chain 50": chain, "layers 10x10": layers, "1->200->1": fan}
 
 
-def bench_engine(label: str, env_extra: dict, repeat: int = 2) -> dict[str, float]:
+def bench_engine(label: str, env_extra: dict, repeat: int = 5) -> dict[str, float]:
     home = Path(tempfile.mkdtemp(prefix="nebhx-bench-"))
     env = make_env(home, **env_extra)
     env["NEBHX_WORKER_CONCURRENCY"] = CONCURRENCY
@@ -59,7 +59,7 @@ def bench_engine(label: str, env_extra: dict, repeat: int = 2) -> dict[str, floa
     return out
 
 
-def bench_raw(broker: str, repeat: int = 2) -> dict[str, float]:
+def bench_raw(broker: str, repeat: int = 5) -> dict[str, float]:
     from celery import chain, chord, group
     os.environ["RAW_BROKER"] = os.environ["RAW_BACKEND"] = broker
     import rawcelery
@@ -105,7 +105,7 @@ def main(only: list[str]) -> None:
         "redis + pg, threads": {"db_url": pg_url, "broker_url": redis_url, "NEBHX_WORKER_POOL": "threads"},
     }
     try:
-        print(f"worker concurrency {CONCURRENCY} on both sides; best of 2")
+        print(f"worker concurrency {CONCURRENCY} on both sides; best of 5")
         raw = bench_raw(redis_url.rsplit("/", 1)[0] + "/15")
         results = {label: bench_engine(label, env) for label, env in setups.items()
                    if not only or any(o in label for o in only)}
