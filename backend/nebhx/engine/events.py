@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import event, insert
 from sqlalchemy.orm import Session
 
-from nebhx.engine.statements import INSERT_EVENTS_PG  # takes each run's event lock
+from nebhx.engine.statements import sql
 from nebhx.store.models import EventRow, utcnow
 
 
@@ -25,8 +25,9 @@ def _write_events(session: Session) -> None:
     if not pending:
         return
     session.flush()  # whatever else the transaction writes goes first: the lock below is its last step
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(INSERT_EVENTS_PG, sorted(pending, key=lambda e: e["run_id"]))  # stable sort
+    st = sql(session)
+    if st.pg:  # each row takes its run's event lock: see statements._event_lock
+        session.execute(st.insert_events, sorted(pending, key=lambda e: e["run_id"]))  # stable sort
     else:  # SQLite's BEGIN IMMEDIATE already runs one writer at a time
         session.execute(insert(EventRow.__table__), pending)
 

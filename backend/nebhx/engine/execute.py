@@ -16,7 +16,7 @@ from nebhx.engine.events import emit
 from nebhx.engine.heartbeat import Heartbeat, NodeTimeout
 from nebhx.engine.plan import TERMINAL, plan_for
 from nebhx.engine.resolve import resolve_inputs, split_id
-from nebhx.engine.statements import CLAIM_PG, FINISH_PG, NODES, sql
+from nebhx.engine.statements import NODES, sql
 from nebhx.secrets.crypto import secret_values, seal_tree, unseal_tree
 from nebhx.settings import get_settings
 from nebhx.store.db import session_scope
@@ -64,7 +64,7 @@ def _claim(s, run_id: str, node_id: str, attempt: int, until) -> bool:
     st = sql(s)
     params = {"run": run_id, "node": node_id, "of_attempt": attempt, "at": utcnow(), "until": until}
     if st.pg:
-        return s.execute(CLAIM_PG, {**params, "data": {"attempt": attempt}}).rowcount == 1
+        return s.execute(st.claim_with_event, {**params, "data": {"attempt": attempt}}).first() is not None
     if s.execute(st.claim, params).rowcount != 1:
         return False
     emit(s, run_id, node_id, "node", "running", attempt=attempt)
@@ -139,7 +139,7 @@ def _end(s, head: scheduler.RunHead, node_id: str, attempt: int, outcome: Outcom
               "outs": outcome.outputs or {}, "now": utcnow()}
     st = sql(s)
     if st.pg:
-        row = s.execute(FINISH_PG, params).first()
+        row = s.execute(st.finish_locking, params).first()
         return replace(head, status=row[0], finished_at=row[1]) if row else None
     run = scheduler.lock_run(s, head.id)  # see scheduler: one advance at a time
     return run if run is not None and s.execute(st.finish, params).rowcount == 1 else None

@@ -32,7 +32,6 @@ class Heartbeat:
         self.next_beat = time.monotonic() + interval
         self.target = threading.get_ident()
         self.flushed = 0
-        self.interrupt: type[Exception] | None = None
         self._done = False
         self._lock = threading.Lock()  # held by a beat: finish() waits for one in progress
 
@@ -83,7 +82,6 @@ class Heartbeat:
 
     def _raise(self, exc: type[Exception]) -> None:
         """Stop the brick: wake its sleeps, then raise in its thread at the next bytecode."""
-        self.interrupt = exc
         self.ctx.cancelled.set()
         ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(self.target), ctypes.py_object(exc))
 

@@ -73,22 +73,15 @@ def run_head(session: Session, run_id: str) -> RunHead | None:
     return head
 
 
-def cas(session: Session, run_id: str, node_id: str, expect: str | Iterable[str], *,
-        returning=None, **values):
-    """Set ``values`` on the node only if its status is ``expect``.
-
-    Returns whether it did, or with ``returning`` (a column) that column's new value or None.
-    """
+def cas(session: Session, run_id: str, node_id: str, expect: str | Iterable[str], **values) -> bool:
+    """Set ``values`` on the node only if its status is ``expect``; returns whether it did."""
     expect = [expect] if isinstance(expect, str) else list(expect)
     attempt = values.pop("_attempt", None)
     stmt = update(NODES).where(NODES.c.run_id == run_id, NODES.c.node_id == node_id,
                                NODES.c.status.in_(expect))
     if attempt is not None:
         stmt = stmt.where(NODES.c.attempt == attempt)
-    stmt = stmt.values(**values)
-    if returning is not None:
-        return session.execute(stmt.returning(returning)).scalar_one_or_none()
-    return session.execute(stmt).rowcount == 1
+    return session.execute(stmt.values(**values)).rowcount == 1
 
 
 def statuses_of(session: Session, run_id: str, ids: Iterable[str] | None = None) -> dict[str, str]:

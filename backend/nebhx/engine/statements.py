@@ -4,56 +4,24 @@ Building an UPDATE with its WHERE and SET clauses costs SQLAlchemy about as much
 PostgreSQL takes to run it; a node runs about eight of them, so they are built once
 with bound parameters. A list of node ids is one array parameter on PostgreSQL (200 ids
 cost one bind, not 200) and an expanding IN elsewhere.
+
+On PostgreSQL a few steps are folded into one statement each (one round trip), built
+from the same statements as the step-by-step form SQLite runs.
 """
 from __future__ import annotations
 
 from functools import cache
 from types import SimpleNamespace
 
-from sqlalchemy import ARRAY, JSON, DateTime, Integer, String, bindparam, func, select, text, update
+from sqlalchemy import ARRAY, JSON, DateTime, Integer, String, Text, bindparam, cast, func, insert, literal, select, update
 from sqlalchemy.orm import Session
 
 from nebhx.engine.plan import TERMINAL
-from nebhx.store.models import NodeRow, RunRow
+from nebhx.store.models import EventRow, NodeRow, RunRow
 
-NODES, RUNS = NodeRow.__table__, RunRow.__table__
+NODES, RUNS, EVENTS = NodeRow.__table__, RunRow.__table__, EventRow.__table__
+EVENT_COLUMNS = ["run_id", "node_id", "kind", "status", "at", "data"]
 RUN_HEAD = (RUNS.c.id, RUNS.c.graph_id, RUNS.c.revision, RUNS.c.status, RUNS.c.inputs, RUNS.c.finished_at)
-
-
-# A stream reads "events of run R after id N", so within a run ids must be drawn in commit
-# order. On PostgreSQL each event row first takes its run's lock (held to commit): the
-# filter runs before the id default is drawn. Taken last in a transaction, with no other
-# wait after it, it cannot deadlock. (SQLite's BEGIN IMMEDIATE runs one writer at a time.)
-_EVENT_LOCK = "pg_advisory_xact_lock(7245002, hashtext(CAST({run} AS text))) IS NOT NULL"
-_TIMES = (bindparam("at", type_=DateTime(timezone=True)), bindparam("data", type_=JSON))
-
-INSERT_EVENTS_PG = text(
-    "INSERT INTO events (run_id, node_id, kind, status, at, data) "
-    "SELECT CAST(:run_id AS text), :node_id, :kind, :status, :at, :data "
-    "WHERE " + _EVENT_LOCK.format(run=":run_id")).bindparams(*_TIMES)
-
-# Claiming a node and recording its "running" event in one statement: run outside a
-# transaction it is one round trip, and still all or nothing.
-CLAIM_PG = text(
-    "WITH claimed AS (UPDATE run_nodes SET status = 'running', started_at = :at, heartbeat_at = :at, "
-    "finished_at = NULL, deadline_at = :until "
-    "WHERE run_id = :run AND node_id = :node AND status = 'queued' AND attempt = :of_attempt "
-    "RETURNING run_id, node_id) "
-    "INSERT INTO events (run_id, node_id, kind, status, at, data) "
-    "SELECT run_id, node_id, 'node', 'running', :at, :data FROM claimed "
-    "WHERE " + _EVENT_LOCK.format(run="run_id")
-).bindparams(*_TIMES, bindparam("until", type_=DateTime(timezone=True)))
-
-# Ending a node takes its run's lock first (the order every advancing transaction keeps),
-# in the same round trip, and hands back the run's status as locked.
-FINISH_PG = text(
-    "WITH run AS (SELECT id, status, finished_at FROM runs WHERE id = :run FOR UPDATE) "
-    "UPDATE run_nodes SET status = :to, error = :why, log = run_nodes.log || :more_log, "
-    "inputs = :shown, outputs = :outs, finished_at = :now FROM run "
-    "WHERE run_nodes.run_id = run.id AND run_nodes.node_id = :node AND run_nodes.status = 'running' "
-    "AND run_nodes.attempt = :of_attempt RETURNING run.status, run.finished_at"
-).bindparams(bindparam("now", type_=DateTime(timezone=True)), bindparam("shown", type_=JSON),
-             bindparam("outs", type_=JSON))
 
 
 def sql(session: Session) -> SimpleNamespace:
@@ -67,7 +35,7 @@ def _build(pg: bool) -> SimpleNamespace:
     ids = (NODES.c.node_id == func.any(bindparam("ids", type_=ARRAY(String))) if pg
            else NODES.c.node_id.in_(bindparam("ids", expanding=True)))
     attempt = NODES.c.attempt == bindparam("of_attempt")
-    return SimpleNamespace(
+    st = SimpleNamespace(
         pg=pg,
         read_run=select(*RUN_HEAD).where(RUNS.c.id == bindparam("run")),
         lock_run=select(*RUN_HEAD).where(RUNS.c.id == bindparam("run")).with_for_update(),
@@ -86,3 +54,33 @@ def _build(pg: bool) -> SimpleNamespace:
             status=bindparam("to"), error=bindparam("why"), log=NODES.c.log + bindparam("more_log"),
             inputs=bindparam("shown"), outputs=bindparam("outs"), finished_at=bindparam("now")),
     )
+    if pg:
+        _fold_for_postgresql(st)
+    return st
+
+
+def _event_lock(run_id):
+    # A stream reads "events of run R after id N", so within a run ids must be drawn in
+    # commit order: each event row first takes its run's lock (held to commit), the filter
+    # running before the id default is drawn. Taken last in a transaction, with no other
+    # wait after it, it cannot deadlock. (SQLite's BEGIN IMMEDIATE runs one writer at a time.)
+    return func.pg_advisory_xact_lock(7245002, func.hashtext(cast(run_id, Text))).is_not(None)
+
+
+def _fold_for_postgresql(st: SimpleNamespace) -> None:
+    at, data = bindparam("at", type_=DateTime(timezone=True)), bindparam("data", type_=JSON)
+    run_id = bindparam("run_id", type_=String)
+    st.insert_events = insert(EVENTS).from_select(EVENT_COLUMNS, select(
+        run_id, bindparam("node_id", type_=String), bindparam("kind", type_=String),
+        bindparam("status", type_=String), at, data).where(_event_lock(run_id)))
+    # The claim and its "running" event: outside a transaction one round trip, still all or nothing.
+    claimed = st.claim.returning(NODES.c.run_id, NODES.c.node_id).cte("claimed")
+    st.claim_with_event = insert(EVENTS).from_select(EVENT_COLUMNS, select(
+        claimed.c.run_id, claimed.c.node_id, literal("node"), literal("running"), at, data,
+    ).where(_event_lock(claimed.c.run_id))).returning(EVENTS.c.id)
+    # Ending a node takes its run's lock first (the order every advancing transaction keeps)
+    # and hands back the run's status as locked.
+    locked = select(RUNS.c.id, RUNS.c.status, RUNS.c.finished_at).where(
+        RUNS.c.id == bindparam("run")).with_for_update().cte("locked_run")
+    st.finish_locking = st.finish.add_cte(locked).where(NODES.c.run_id == locked.c.id).returning(
+        locked.c.status, locked.c.finished_at)
