@@ -97,3 +97,24 @@ def secret_values(obj: Any) -> list[str]:
     if isinstance(obj, list):
         return [s for v in obj for s in secret_values(v)]
     return []
+
+
+def mask_values(obj: Any, values: list[str]) -> Any:
+    """Replace every occurrence of a plain secret value inside strings of ``obj`` by ``******``:
+    whatever a brick echoed (a webhook reply carrying its token) is masked before it is kept."""
+    values = sorted({v for v in values if v}, key=len, reverse=True)
+    if not values:
+        return obj
+
+    def walk(o: Any) -> Any:
+        if isinstance(o, str):
+            for v in values:
+                if v in o:
+                    o = o.replace(v, MASK)
+            return o
+        if isinstance(o, dict):
+            return {walk(k) if isinstance(k, str) else k: walk(v) for k, v in o.items()}
+        if isinstance(o, list):
+            return [walk(v) for v in o]
+        return o
+    return walk(obj)
