@@ -64,6 +64,10 @@ class Context:
             self._runtime = HostRuntime.for_host(self.host or "local")
         return self._runtime
 
+    @property
+    def secrets(self) -> list[str]:
+        return list(self._secrets)
+
     def mask(self, text: str) -> str:
         for s in self._secrets:
             text = text.replace(s, "******")

@@ -17,7 +17,7 @@ from nebhx.engine.heartbeat import Heartbeat, NodeTimeout
 from nebhx.engine.plan import TERMINAL, plan_for
 from nebhx.engine.resolve import resolve_inputs, split_id
 from nebhx.engine.statements import NODES, sql
-from nebhx.secrets.crypto import secret_values, seal_tree, unseal_tree
+from nebhx.secrets.crypto import mask_values, secret_values, seal_tree, unseal_tree
 from nebhx.settings import get_settings
 from nebhx.store.db import session_scope
 from nebhx.store.models import NodeRow, utcnow
@@ -91,7 +91,10 @@ def _run_brick(run_id, node_id, attempt, node, raw, settings) -> Outcome:
         finally:
             hb.finish()
         outputs = brick_cls.Outputs.model_validate(result)
-        outcome = Outcome("succeeded", outputs=to_jsonable_python(seal_tree(dict(outputs))))
+        # Sealed first (a Secret output keeps its value, sealed), then any echo of a secret this
+        # node used is masked in the plain outputs, whatever brick echoed it.
+        sealed = to_jsonable_python(seal_tree(dict(outputs)))
+        outcome = Outcome("succeeded", outputs=mask_values(sealed, ctx.secrets))
     except WaitFor as w:
         outcome = Outcome("waiting", wait={"reason": ctx.mask(w.reason), "timeout_s": w.timeout_s, **w.data})
     except NodeTimeout:
