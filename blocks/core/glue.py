@@ -3,20 +3,19 @@ from __future__ import annotations
 
 from typing import Any
 
-import jinja2
 from pydantic import Field
 
-from nebhx import Address, Brick, BrickFailed, Context, Ports, Secret
-
-_jinja = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False,
-                            keep_trailing_newline=True)
+from nebhx import Address, Brick, Context, Ports, Secret
+from nebhx.templating import render
 
 
 class Template(Brick):
     """Render a Jinja2 string template over a map of values.
 
     A name the template uses but the map lacks fails the node and names the key
-    (strict undefined), instead of rendering an empty string.
+    (strict undefined), instead of rendering an empty string. Templates run in a
+    sandbox: no access to Python internals (`_`-prefixed attributes), no mutating
+    methods, and a bounded `range`.
     """
 
     id = "core.template"
@@ -31,12 +30,7 @@ class Template(Brick):
         text: str
 
     def run(self, ctx: Context, inputs: Inputs) -> Outputs:
-        try:
-            text = _jinja.from_string(inputs.template).render(**inputs.values)
-        except jinja2.UndefinedError as exc:
-            raise BrickFailed(f"template uses a value that is not in 'values': {exc.message}") from exc
-        except jinja2.TemplateSyntaxError as exc:
-            raise BrickFailed(f"template syntax error at line {exc.lineno}: {exc.message}") from exc
+        text = render(inputs.template, inputs.values, undefined_hint="not in 'values'")
         return self.Outputs(text=text)
 
 

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import jinja2
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -12,6 +11,7 @@ from nebhx.graphs.service import NotFound
 from nebhx.runs.service import BadInputs
 from nebhx.runtime.configs import ConfigError, layers, resolve
 from nebhx.store.models import ProfileRow
+from nebhx.templating import TemplateError, parse
 
 NAME_RULE = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,199}$"
 
@@ -49,9 +49,9 @@ def _parse(fname: str, text: object) -> None:
     if not isinstance(text, str):
         raise ConfigError(f"template {fname!r} must be text")
     try:
-        jinja2.Environment().parse(text)
-    except jinja2.TemplateSyntaxError as exc:
-        raise ConfigError(f"template {fname!r} line {exc.lineno}: {exc.message}") from exc
+        parse(text, fname)
+    except TemplateError as exc:
+        raise ConfigError(str(exc)) from exc
 
 
 def list_profiles(session: Session) -> list[dict[str, Any]]:

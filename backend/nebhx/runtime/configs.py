@@ -16,7 +16,7 @@ deep-merges, least specific first:
 so a per-host value beats a per-cluster one, which beats a profile's plain value. Each
 final key (dotted path) is explained by the layer that set it (``db@host:h1``) and the
 values it overrode. Templates are inherited the same way (a child's file of the same name
-wins) and rendered with strict undefined.
+wins) and rendered in the sandbox of ``nebhx.templating``, with strict undefined.
 """
 from __future__ import annotations
 
@@ -25,15 +25,13 @@ import hashlib
 import json
 import os
 import shutil
-import traceback
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-import jinja2
-
 from nebhx.bricks.base import BrickFailed
+from nebhx.templating import TemplateError, render_named
 
 PROFILE_KEYS = {"name", "parents", "values", "clusters", "hosts", "templates"}
 META_DIR = ".nebhx"
@@ -175,21 +173,11 @@ def _leaves(value: Any, path: str) -> list[tuple[str, Any]]:
 
 def _render(fname: str, templates: dict[str, str], context: dict[str, Any]) -> str:
     _check_filename(fname)
-    env = jinja2.Environment(loader=jinja2.DictLoader(templates), autoescape=False,
-                             undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
     try:
-        return env.get_template(fname).render(**context)
-    except jinja2.UndefinedError as exc:
-        # Jinja rewrites the traceback: its template frames carry template line numbers.
-        lines = [n for f, n in traceback.walk_tb(exc.__traceback__)
-                 if f.f_code.co_filename in (fname, "<template>")]
-        line = lines[-1] if lines else None
-        where = f" at line {line}" if line else ""
-        raise ConfigError(f"template {fname!r}{where}: {exc.message} "
-                          "(no such key in the resolved values)") from exc
-    except jinja2.TemplateSyntaxError as exc:
-        raise ConfigError(f"template {exc.name or fname!r} line {exc.lineno}: "
-                          f"syntax error: {exc.message}") from exc
+        return render_named(fname, templates, context,
+                            undefined_hint="no such key in the resolved values")
+    except TemplateError as exc:
+        raise ConfigError(str(exc)) from exc
 
 
 def _check_filename(fname: str) -> None:
