@@ -13,6 +13,12 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 REPO_DIR = PACKAGE_DIR.parents[1]
 
 
+def _config_home() -> Path:
+    # XDG: an unset, empty or relative XDG_CONFIG_HOME means ~/.config.
+    xdg = os.environ.get("XDG_CONFIG_HOME", "")
+    return Path(xdg) if xdg and os.path.isabs(xdg) else Path.home() / ".config"
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="NEBHX_", extra="ignore")
 
@@ -25,6 +31,8 @@ class Settings(BaseSettings):
     blocks_path: str = ""
     builtin_blocks: Path = REPO_DIR / "blocks"
     secret_key: str | None = None
+    # Kept apart from the store: a copy of the database alone does not open its secrets.
+    secret_key_file: Path = Field(default_factory=lambda: _config_home() / "nebhx" / "secret.key")
     # A running node renews its lease this often; the sweep re-dispatches a node whose
     # lease is older than lease_s (its worker died).
     heartbeat_s: float = 2.0

@@ -49,7 +49,7 @@ def test_bricks_json_lists_the_palette(env):
 def test_run_import_export_against_a_server(stack, tmp_path):
     env = {**stack.env, "NEBHX_URL": stack.url}
     hello = ROOT / "examples" / "hello.json"
-    res = nebhx("run", str(hello), "--wait", "-i", "login=cli", env=env)
+    res = nebhx("run", str(hello), "--wait", "-i", "login=cli", "-i", "share_password=pw-cli", env=env)
     assert res.returncode == 0, res.stdout + res.stderr
     assert "succeeded" in res.stdout
     failing = tmp_path / "fail.json"
@@ -66,7 +66,8 @@ def test_run_import_export_against_a_server(stack, tmp_path):
 
 def test_run_embedded_needs_no_server(tmp_path):
     env = make_env(tmp_path, NEBHX_URL="http://127.0.0.1:9")
-    res = nebhx("run", str(ROOT / "examples" / "hello.json"), "--embedded", "--json", "-i", "login=emb", env=env)
+    res = nebhx("run", str(ROOT / "examples" / "hello.json"), "--embedded", "--json", "-i", "login=emb",
+                "-i", "share_password=pw-emb", env=env)
     assert res.returncode == 0, res.stderr[-2000:]
     run = json.loads(res.stdout)
     assert run["status"] == "succeeded" and run["outputs"]["line"] == "mount //10.0.0.5/data as emb"

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from nebhx.bricks.registry import get_registry
 from nebhx.engine.plan import Plan
+from nebhx.secrets.crypto import seal
 from nebhx.store.models import HostRow, NodeRow, RunRow, SecretRow
 
 CONTROL_QUEUE = "nebhx"
@@ -31,7 +32,11 @@ def _param(session: Session, run: RunRow, plan: Plan, value: Any) -> Any:
         if name in (run.inputs or {}):
             return run.inputs[name]
         decl = next((i for i in plan.graph.inputs if i.name == name), None)
-        return decl.default if decl is not None else None
+        if decl is None or decl.type != "Secret" or decl.default is None:
+            return decl.default if decl is not None else None
+        if isinstance(decl.default, str):
+            return seal(decl.default)  # a revision saved before defaults were stored as secrets
+        return _param(session, run, plan, {"$secret": decl.default["$secret"]})
     if isinstance(value, dict) and "$secret" in value:
         row = session.get(SecretRow, value["$secret"])
         if row is None:

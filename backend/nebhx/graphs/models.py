@@ -3,7 +3,7 @@
 Nodes hold a brick id, hand-set params and a canvas position. An edge with ports is a
 data edge (an output feeds an input); an edge without ports orders two nodes only.
 A param may reference a graph input as ``{"$input": "name"}`` or a stored secret as
-``{"$secret": "name"}``.
+``{"$secret": "name"}``; so may a Secret graph input's default (never a plain value once saved).
 """
 from __future__ import annotations
 
@@ -62,7 +62,9 @@ class GraphInput(_Model):
     name: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_.-]{0,127}$")
     type: str = Field(default="string", description="Port type, e.g. string, integer, Url, Secret")
     required: bool = True
-    default: Any = None
+    default: Any = Field(default=None, description=(
+        'A Secret input\'s default is a stored secret, {"$secret": "name"}; a plain string sent '
+        'as its default is stored as secret graph.<graph id>.<input name> and replaced by that reference'))
     description: str = ""
 
 

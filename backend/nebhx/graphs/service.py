@@ -1,4 +1,8 @@
-"""Graphs: validate, save as a new revision (never overwrite), list, export."""
+"""Graphs: validate, save as a new revision (never overwrite), list, export.
+
+A Secret input's plain default never reaches a revision: it is stored as the secret
+``graph.<graph id>.<input>`` and the saved document keeps ``{"$secret": that name}``.
+"""
 from __future__ import annotations
 
 import re
@@ -12,6 +16,7 @@ from nebhx.bricks.registry import get_registry
 from nebhx.engine.events import iso
 from nebhx.graphs.models import Graph
 from nebhx.graphs.validate import GraphInvalid, validate_graph
+from nebhx.secrets.service import put_secret, secret_value
 from nebhx.store.models import GraphRow, RevisionRow, utcnow
 
 
@@ -36,11 +41,48 @@ def _new_id(name: str) -> str:
     return f"{slug}-{uuid.uuid4().hex[:6]}"
 
 
+def default_secret_name(graph_id: str, input_name: str) -> str:
+    return f"graph.{graph_id}.{input_name}"
+
+
+def _is_plain_secret(i: Any) -> bool:
+    return (isinstance(i, dict) and isinstance(i.get("name"), str) and i.get("type") == "Secret"
+            and isinstance(i.get("default"), str))
+
+
+def _plain_secret_defaults(doc: dict[str, Any]) -> dict[str, str]:
+    inputs = doc.get("inputs")  # ensure_graph compares before validating: expect anything
+    return {i["name"]: i["default"] for i in inputs if _is_plain_secret(i)} if isinstance(inputs, list) else {}
+
+
+def _with_secret_refs(doc: dict[str, Any], graph_id: str) -> dict[str, Any]:
+    """``doc`` as it is saved: plain Secret defaults replaced by references."""
+    if not _plain_secret_defaults(doc):
+        return doc
+    inputs = [{**i, "default": {"$secret": default_secret_name(graph_id, i["name"])}}
+              if _is_plain_secret(i) else i for i in doc["inputs"]]
+    return {**doc, "inputs": inputs}
+
+
+def _seal_defaults(session: Session, graph_id: str, doc: dict[str, Any]) -> dict[str, Any]:
+    for name, value in _plain_secret_defaults(doc).items():
+        put_secret(session, name=default_secret_name(graph_id, name), value=value)
+    return _with_secret_refs(doc, graph_id)
+
+
+def _unchanged(session: Session, graph_id: str, latest: dict[str, Any], doc: dict[str, Any]) -> bool:
+    """True when saving ``doc`` would store what the latest revision holds, secrets included."""
+    if _with_secret_refs(doc, graph_id) != latest:
+        return False
+    return all(secret_value(session, name=default_secret_name(graph_id, name)) == value
+               for name, value in _plain_secret_defaults(doc).items())
+
+
 def create_graph(session: Session, *, doc: dict[str, Any]) -> dict[str, Any]:
     graph = validate_doc(doc=doc)
     row = GraphRow(id=_new_id(graph.name), name=graph.name, latest_revision=1)
     session.add(row)
-    session.add(RevisionRow(graph_id=row.id, number=1, doc=doc))
+    session.add(RevisionRow(graph_id=row.id, number=1, doc=_seal_defaults(session, row.id, doc)))
     return {"id": row.id, "name": row.name, "revision": 1}
 
 
@@ -51,7 +93,8 @@ def save_revision(session: Session, *, graph_id: str, doc: dict[str, Any]) -> di
         raise NotFound(f"no graph {graph_id!r}")
     row.latest_revision += 1
     row.name, row.updated_at = graph.name, utcnow()
-    session.add(RevisionRow(graph_id=graph_id, number=row.latest_revision, doc=doc))
+    session.add(RevisionRow(graph_id=graph_id, number=row.latest_revision,
+                            doc=_seal_defaults(session, graph_id, doc)))
     return {"id": row.id, "name": row.name, "revision": row.latest_revision}
 
 
@@ -90,12 +133,15 @@ def find_graph_by_name(session: Session, *, name: str) -> GraphRow | None:
 
 
 def ensure_graph(session: Session, *, doc: dict[str, Any]) -> tuple[str, int]:
-    """The graph named like ``doc``: reuse its latest revision when identical, else save a new one."""
+    """The graph named like ``doc``: reuse its latest revision when identical, else save a new one.
+
+    Identical once its Secret defaults are sealed: the same file sent again makes no revision.
+    """
     row = find_graph_by_name(session, name=doc.get("name", "")) if isinstance(doc, dict) else None
     if row is None:
         saved = create_graph(session, doc=doc)
         return saved["id"], saved["revision"]
-    if get_revision(session, graph_id=row.id) == doc:
+    if _unchanged(session, row.id, get_revision(session, graph_id=row.id), doc):
         return row.id, row.latest_revision
     saved = save_revision(session, graph_id=row.id, doc=doc)
     return saved["id"], saved["revision"]

@@ -94,6 +94,7 @@ def validate_graph(doc: Any, registry: Registry) -> tuple[Graph | None, list[Pro
             problems.append(Problem("duplicate_id", f"node id {node.id!r} is used twice", node.id,
                                     path=f"/nodes/{i}/id"))
         nodes[node.id] = node
+    problems += _check_input_defaults(graph)
     problems += _check_bricks(graph, registry)
     problems += _check_edges(graph, nodes, registry)
     problems += _check_cycles(graph)
@@ -107,6 +108,23 @@ def _ports(registry: Registry, brick_id: str, direction: str) -> dict[str, dict]
     if spec is None:
         return {}
     return {p["name"]: p for p in spec["inputs" if direction == "in" else "outputs"]}
+
+
+def _check_input_defaults(graph: Graph) -> list[Problem]:
+    """A Secret default is a plain string (stored as a secret on save) or {"$secret": name};
+    a $secret reference fits only a Secret input."""
+    problems = []
+    for i, gi in enumerate(graph.inputs):
+        ref = isinstance(gi.default, dict) and "$secret" in gi.default
+        if gi.type == "Secret":
+            ok = gi.default is None or isinstance(gi.default, str) or (
+                ref and len(gi.default) == 1 and isinstance(gi.default["$secret"], str))
+            why = 'a Secret default is a string or {"$secret": "name"}'
+        else:
+            ok, why = not ref, f"a $secret default fits only a Secret input, not {gi.type}"
+        if not ok:
+            problems.append(Problem("bad_default", f"graph input {gi.name!r}: {why}", path=f"/inputs/{i}/default"))
+    return problems
 
 
 def _check_bricks(graph: Graph, registry: Registry) -> list[Problem]:

@@ -1,43 +1,26 @@
 """Secrets at rest: sealed with Fernet, masked everywhere they are shown."""
 from __future__ import annotations
 
-import os
 from functools import lru_cache
 from typing import Any
 
-from cryptography.fernet import Fernet, InvalidToken
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from pydantic import SecretStr
+
+from nebhx.secrets.keys import current_keys
 
 MASK = "******"
 SEALED = "$enc"
 
 
-@lru_cache(maxsize=4)
-def _fernet(key: str) -> Fernet:
-    return Fernet(key.encode())
+@lru_cache(maxsize=8)
+def _fernet(keys: tuple[str, ...]) -> MultiFernet:
+    return MultiFernet([Fernet(k.encode()) for k in keys])
 
 
-def fernet() -> Fernet:
-    """The key: ``NEBHX_SECRET_KEY``, else a key file created once under ``NEBHX_HOME``."""
-    from nebhx.settings import get_settings
-    settings = get_settings()
-    if settings.secret_key:
-        return _fernet(settings.secret_key)
-    path = settings.home / "secret.key"
-    if not path.exists():
-        # Several processes may start at once: write a whole key aside, then link it into
-        # place; whoever links first wins and everyone reads that key.
-        tmp = path.with_name(f".secret.key.{os.getpid()}")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as f:
-            f.write(Fernet.generate_key().decode())
-        try:
-            os.link(tmp, path)
-        except FileExistsError:
-            pass
-        finally:
-            tmp.unlink()
-    return _fernet(path.read_text().strip())
+def fernet() -> MultiFernet:
+    """Seals with the newest key, opens with any (see ``nebhx.secrets.keys``)."""
+    return _fernet(tuple(current_keys()))
 
 
 def seal(value: str) -> dict[str, str]:
@@ -49,7 +32,7 @@ def unseal_value(obj: dict[str, str]) -> str:
         return fernet().decrypt(obj[SEALED].encode()).decode()
     except InvalidToken as exc:
         raise ValueError("a stored secret cannot be decrypted with this server's key "
-                         "(NEBHX_SECRET_KEY differs between processes?)") from exc
+                         "(NEBHX_SECRET_KEY or the key file differs between processes?)") from exc
 
 
 def is_sealed(obj: Any) -> bool:

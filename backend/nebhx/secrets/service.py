@@ -8,8 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from nebhx.engine.events import iso
-from nebhx.runs.service import BadInputs
-from nebhx.secrets.crypto import seal
+from nebhx.secrets.crypto import seal, unseal_value
 from nebhx.store.models import SecretRow, utcnow
 
 NAME = re.compile(r"^[A-Za-z0-9_.-]{1,200}$")
@@ -17,6 +16,7 @@ NAME = re.compile(r"^[A-Za-z0-9_.-]{1,200}$")
 
 def put_secret(session: Session, *, name: str, value: str) -> None:
     if not NAME.match(name):
+        from nebhx.runs.service import BadInputs  # runs -> graphs -> secrets: import late
         raise BadInputs([{"input": "name", "message": f"secret name {name!r} must match {NAME.pattern}"}])
     token = seal(value)["$enc"]
     row = session.get(SecretRow, name)
@@ -29,3 +29,9 @@ def put_secret(session: Session, *, name: str, value: str) -> None:
 def list_secrets(session: Session) -> list[dict[str, Any]]:
     rows = session.execute(select(SecretRow.name, SecretRow.updated_at).order_by(SecretRow.name))
     return [{"name": n, "updated_at": iso(at)} for n, at in rows]
+
+
+def secret_value(session: Session, *, name: str) -> str | None:
+    """The plain value of a stored secret, for the engine's own comparisons; never returned."""
+    row = session.get(SecretRow, name)
+    return None if row is None else unseal_value({"$enc": row.value})
