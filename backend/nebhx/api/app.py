@@ -35,9 +35,10 @@ def create_app(*, sweeper: bool = False) -> FastAPI:
 
 def _extra_routers() -> list[APIRouter]:
     from nebhx.configs.routes import router as configs_router
+    from nebhx.execution.routes import router as execution_router
     from nebhx.hosts.routes import router as hosts_router
     from nebhx.secrets.routes import router as secrets_router
-    return [hosts_router, secrets_router, configs_router]
+    return [hosts_router, secrets_router, configs_router, execution_router]
 
 
 @asynccontextmanager

@@ -39,6 +39,10 @@ def install(app: FastAPI) -> None:
     async def _missing(_: Request, exc: NotFound):
         return JSONResponse({"detail": str(exc)}, status_code=404)
 
+    @app.exception_handler(PermissionError)
+    async def _forbidden(_: Request, exc: PermissionError):
+        return JSONResponse({"detail": str(exc)}, status_code=403)
+
     @app.exception_handler(Conflict)
     async def _conflict(_: Request, exc: Conflict):
         return JSONResponse({"detail": str(exc)}, status_code=409)
