@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 import warnings
+from pathlib import Path
 
 import typer
 from rich.console import Console
@@ -46,6 +47,8 @@ def worker(queues: str = typer.Option("nebhx", "--queues", "-Q", help="Comma-sep
         from celery.signals import worker_ready
 
         from nebhx.hosts.agent import register, start_beating
+        # The host whose runtime this process's bricks get: the framework's word, not a node's input.
+        os.environ["NEBHX_AGENT_HOST"] = host
         qs.append(f"host.{host}")
         register(host, dict(kv.split("=", 1) for kv in label))
         # Beat once the pool has forked, so no child inherits a half-done transaction.
@@ -64,9 +67,45 @@ def worker(queues: str = typer.Option("nebhx", "--queues", "-Q", help="Comma-sep
 
 def agent(host: str = typer.Option(..., help="This host's name"),
           label: list[str] = typer.Option([], help="Label k=v, repeatable"),
-          concurrency: int = typer.Option(None, "--concurrency", "-c")) -> None:
+          concurrency: int = typer.Option(None, "--concurrency", "-c"),
+          server: str = typer.Option(None, help="The control plane's URL: reach it only through its "
+                                                "execution API (no database URL, no key here)"),
+          token: str = typer.Option(None, envvar="NEBHX_AGENT_TOKEN", show_envvar=True,
+                                    help="This host's join token (nebhx hosts add NAME)"),
+          token_file: Path = typer.Option(None, help="Read the token from this file")) -> None:
     """Run the agent of one host: a worker on queue host.NAME plus the host runtime."""
+    if token_file:
+        token = token_file.read_text().strip()
+    if server or token:
+        _join(host, server or get_settings().url, token)
     worker(queues="", host=host, label=label, concurrency=concurrency)
+
+
+def _join(host: str, server: str, token: str | None) -> None:
+    """Agent mode: every store access goes through the execution API with the host's token."""
+    from nebhx.settings import reset_settings
+    if not token:
+        console.print("[red]--server needs the host's token[/]: --token, --token-file or NEBHX_AGENT_TOKEN "
+                      f"(an admin prints one with `nebhx hosts add {host}`)")
+        raise typer.Exit(2)
+    from nebhx.execution.client import AgentClient
+    try:
+        hello = AgentClient(server, token, patience_s=30).call("/hello").json()
+    except Exception as exc:
+        console.print(f"[red]the execution API at {server} refused this agent[/]: {exc}")
+        raise typer.Exit(2) from exc
+    if hello["host"] != host:
+        console.print(f"[red]this token belongs to host {hello['host']!r}, not {host!r}[/]")
+        raise typer.Exit(2)
+    broker = os.environ.get("NEBHX_BROKER_URL") or hello["broker_url"]
+    if not broker:
+        console.print("[red]the server uses its embedded broker, which agents on other machines cannot "
+                      "reach[/]: run the server with NEBHX_BROKER_URL=redis://... (or set it here)")
+        raise typer.Exit(2)
+    for key in ("NEBHX_DATABASE_URL", "NEBHX_SECRET_KEY", "NEBHX_SECRET_KEY_FILE"):
+        os.environ.pop(key, None)  # an agent must not need them; make sure it never uses them
+    os.environ.update(NEBHX_URL=server, NEBHX_AGENT_TOKEN=token, NEBHX_BROKER_URL=broker)
+    reset_settings()
 
 
 def scheduler() -> None:

@@ -42,10 +42,30 @@ def _look_at_services(name: str) -> list[dict] | None:
         return None
 
 
+def _remote():
+    """The execution API client when this agent runs with a host token (no store access)."""
+    settings = get_settings()
+    if not settings.agent_token:
+        return None
+    from nebhx.execution.client import agent_client
+    return agent_client(settings.url, settings.agent_token)
+
+
 def register(name: str, labels: dict[str, str]) -> None:
     """Announce this host (before the worker takes tasks, so nodes for it are routed)."""
+    if (remote := _remote()) is not None:
+        remote.call("/register", {"address": host_address(), "labels": labels, "version": __version__})
+        return
     with session_scope() as s:
         service.heartbeat(s, name=name, address=host_address(), labels=labels, version=__version__, started=True)
+
+
+def _beat(name: str, services: list[dict] | None) -> None:
+    if (remote := _remote()) is not None:
+        remote.call("/heartbeat", {"services": services}, patience_s=0)
+        return
+    with session_scope() as s:
+        service.heartbeat(s, name=name, services=services)
 
 
 def start_beating(name: str) -> threading.Thread:
@@ -59,9 +79,8 @@ def start_beating(name: str) -> threading.Thread:
             if time.monotonic() - last_look >= settings.services_check_s:
                 services, last_look = _look_at_services(name), time.monotonic()
             try:
-                with session_scope() as s:
-                    service.heartbeat(s, name=name, services=services)
-            except Exception as exc:  # the store may be restarting; keep beating
+                _beat(name, services)
+            except Exception as exc:  # the store or the API may be restarting; keep beating
                 log.warning("heartbeat failed: %s", exc)
 
     thread = threading.Thread(target=beat, daemon=True, name=f"agent-{name}")
