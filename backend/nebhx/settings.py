@@ -52,6 +52,13 @@ class Settings(BaseSettings):
     worker_concurrency: int = 4
     worker_pool: Literal["prefork", "threads", "solo"] = "prefork"
     static_dir: Path = REPO_DIR / "frontend" / "dist"
+    # "auto": open (every caller is the local admin) while no user exists and the API is bound
+    # to loopback; "required": always ask for a credential.
+    auth: Literal["auto", "required"] = "auto"
+    # More names the API answers to (Host and Origin headers), comma-separated; anything
+    # else is refused so a DNS-rebinding page cannot drive a local server.
+    allowed_hosts: str = ""
+    session_ttl_s: float = 12 * 3600
 
     @property
     def db_url(self) -> str:
