@@ -6,7 +6,7 @@ from pathlib import Path
 
 from pydantic import Field
 
-from nebhx import Brick, BrickFailed, Context, HostRef, Ports
+from nebhx import Brick, BrickFailed, Context, HostRef, Ports, Secret
 
 
 class Noop(Brick):
@@ -127,3 +127,26 @@ class Where(Brick):
 
     def run(self, ctx: Context, inputs: Inputs) -> Outputs:
         return self.Outputs(host=ctx.runtime.name, home=str(ctx.runtime.home), tag=inputs.tag)
+
+
+class EchoSecret(Brick):
+    """Echoes its secrets where they must never be kept in clear: a plain output, its log
+    and, with `fail`, its error message (the engine must mask them all)."""
+
+    id = "test.echo_secret"
+    category = "test"
+
+    class Inputs(Ports):
+        secret: Secret
+        other: Secret | None = None
+        fail: bool = False
+
+    class Outputs(Ports):
+        text: str
+
+    def run(self, ctx: Context, inputs: Inputs) -> Outputs:
+        values = [s.get_secret_value() for s in (inputs.secret, inputs.other) if s is not None]
+        ctx.log("the secrets are %s", " and ".join(values))
+        if inputs.fail:
+            raise BrickFailed(f"refused with {' and '.join(values)}")
+        return self.Outputs(text="echo " + " and ".join(values))

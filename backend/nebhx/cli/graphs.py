@@ -78,10 +78,30 @@ def export(graph_id: str, revision: str = typer.Option("latest", help="Revision 
         print(text)
 
 
-def secret(name: str, value: str = typer.Option(None, help="The value (default: read from stdin)")) -> None:
-    """Store a secret on the server; graphs refer to it as {"$secret": NAME}."""
+def secret(name: str = typer.Argument(..., metavar="NAME", help="The secret's name, or rotate-key"),
+           value: str = typer.Option(None, help="The value (default: read from stdin)")) -> None:
+    """Store a secret on the server; graphs refer to it as {"$secret": NAME}.
+
+    `nebhx secret rotate-key`: on the control plane, puts a new key in the key file and
+    re-seals every sealed value of the store with it (the old keys are then dropped).
+    """
     import sys
+    if name == "rotate-key" and value is None:
+        rotate_key()
+        return
     if value is None:
         value = typer.prompt(f"value of {name}", hide_input=True) if sys.stdin.isatty() else sys.stdin.read().rstrip("\n")
     call("PUT", f"/secrets/{name}", json={"value": value})
     console.print(f"secret {name} stored")
+
+
+def rotate_key() -> None:
+    from nebhx.secrets.keys import key_file
+    from nebhx.secrets.rotate import RotateRefused
+    from nebhx.secrets.rotate import rotate_key as rotate
+    try:
+        count = rotate()
+    except RotateRefused as exc:
+        err.print(f"[red]{exc}[/]")
+        raise typer.Exit(1) from exc
+    console.print(f"re-sealed {count} values with a new key; {key_file()} holds only that key")
