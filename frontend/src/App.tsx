@@ -1,10 +1,13 @@
 import { ReactFlowProvider } from "@xyflow/react";
+import { AuthProvider } from "./components/AuthProvider";
 import { Editor } from "./components/Editor";
 
 export function App() {
   return (
-    <ReactFlowProvider>
-      <Editor />
-    </ReactFlowProvider>
+    <AuthProvider>
+      <ReactFlowProvider>
+        <Editor />
+      </ReactFlowProvider>
+    </AuthProvider>
   );
 }

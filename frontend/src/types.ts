@@ -158,3 +158,14 @@ export interface GraphInfo {
   latest_revision: number;
   revisions: { number: number; created_at: string }[];
 }
+
+export type Role = "viewer" | "operator" | "admin";
+
+/** Who is signed in (GET /api/auth/me, POST /api/auth/login). */
+export interface Me {
+  user: string | null;
+  role: Role | null;
+  /** "open": the single-user embedded mode (no login, user "local", role admin). */
+  auth: "open" | "required";
+  csrf: string | null;
+}

@@ -1,14 +1,34 @@
 // The typed API client, generated from frontend/openapi.json (npm run openapi).
 import createClient from "openapi-fetch";
-import type { paths } from "./schema";
+import type { components, paths } from "./schema";
 import type {
-  GraphDoc, GraphInfo, GraphSummary, Palette, Problem, Run, RunSummary,
+  GraphDoc, GraphInfo, GraphSummary, Me, Palette, Problem, Run, RunSummary,
 } from "../types";
+import { session, sessionMiddleware } from "./session";
 
-export const api = createClient<paths>({ baseUrl: "" });
+// An absolute base (same origin) so requests are also valid outside a page (tests); fetch is
+// looked up at each call so a test can stand in for it.
+const options = { baseUrl: globalThis.location?.origin ?? "", fetch: (r: Request) => globalThis.fetch(r) };
+export const api = createClient<paths>(options);
+/** The session calls, typed by hand from the auth contract until they are in openapi.json. */
+type Body<T> = { content: { "application/json": T } };
+type AuthPaths = {
+  "/api/auth/me": { get: { responses: { 200: Body<Me> } } };
+  "/api/auth/login": { post: {
+    requestBody: Body<{ username: string; password: string }>;
+    responses: { 200: Body<Me>; 401: Body<{ detail: string }>; 429: Body<{ detail: string }> };
+  } };
+  "/api/auth/logout": { post: { responses: { 204: { content: never } } } };
+};
+const authApi = createClient<AuthPaths>(options);
+const middleware = sessionMiddleware(() => Api.me());
+api.use(middleware);
+authApi.use(middleware);
+
+type Decision = components["schemas"]["Decision"];
 
 export class ApiError extends Error {
-  constructor(readonly status: number, readonly detail: unknown) {
+  constructor(readonly status: number, readonly detail: unknown, readonly retryAfter: string | null = null) {
     super(describe(status, detail));
   }
   get problems(): Problem[] {
@@ -31,12 +51,26 @@ async function unwrap<T>(call: Promise<Result>): Promise<T> {
   const { data, error, response } = await call;
   if (!response.ok) {
     const detail = error && typeof error === "object" && "detail" in error ? error.detail : error;
-    throw new ApiError(response.status, detail);
+    throw new ApiError(response.status, detail, response.headers.get("Retry-After"));
   }
   return data as T;
 }
 
+/** Who is signed in; keeps the CSRF token of the answer for the requests that follow. */
+async function signedIn(call: Promise<Result>): Promise<Me> {
+  const me = await unwrap<Me>(call);
+  session.setCsrf(me.csrf);
+  return me;
+}
+
 export const Api = {
+  me: () => signedIn(authApi.GET("/api/auth/me")),
+  login: (username: string, password: string) =>
+    signedIn(authApi.POST("/api/auth/login", { body: { username, password } })),
+  logout: async () => {
+    await unwrap<unknown>(authApi.POST("/api/auth/logout"));
+    session.setCsrf(null);
+  },
   bricks: () => unwrap<Palette>(api.GET("/api/bricks")),
   reloadBricks: () => unwrap<Palette>(api.POST("/api/bricks/reload")),
   validate: (doc: GraphDoc, signal?: AbortSignal) =>
@@ -61,8 +95,9 @@ export const Api = {
     unwrap<Run>(api.POST("/api/runs/{run_id}/cancel", { params: { path: { run_id: id } } })),
   retry: (id: string, node: string) =>
     unwrap<Run>(api.POST("/api/runs/{run_id}/nodes/{node_id}/retry", { params: { path: { run_id: id, node_id: node } } })),
-  decide: (id: string, node: string, verdict: "approve" | "reject", by: string, comment: string) => {
-    const opts = { params: { path: { run_id: id, node_id: node } }, body: { by, comment } };
+  /** The approver is the signed-in user (the server takes it from the session). */
+  decide: (id: string, node: string, verdict: "approve" | "reject", comment: string) => {
+    const opts = { params: { path: { run_id: id, node_id: node } }, body: { comment } as Decision };
     return unwrap<Run>(verdict === "approve"
       ? api.POST("/api/runs/{run_id}/nodes/{node_id}/approve", opts)
       : api.POST("/api/runs/{run_id}/nodes/{node_id}/reject", opts));

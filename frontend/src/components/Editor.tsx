@@ -8,6 +8,8 @@ import { useGraphFile } from "../hooks/useGraphFile";
 import { useRunWatch } from "../hooks/useRunWatch";
 import { useShortcuts } from "../hooks/useShortcuts";
 import { useValidation } from "../hooks/useValidation";
+import { useAuth } from "../hooks/useAuth";
+import { allowed, needsRole } from "../lib/roles";
 import type { GraphDoc, RunSummary } from "../types";
 import { Canvas } from "./Canvas";
 import { HelpDialog } from "./HelpDialog";
@@ -44,7 +46,10 @@ export function Editor() {
   const { problems, validate } = useValidation();
   const g = useGraphFile(validate);
   const { nodes, setNodes, edges, setEdges, meta, file } = g;
-  const { run, revive } = useRunWatch(runId, (m) => push(m, "danger"));
+  const { me, signIns } = useAuth();
+  const isAdmin = allowed(me.role, "admin");
+  const isOperator = allowed(me.role, "operator");
+  const { run, revive } = useRunWatch(runId, (m) => push(m, "danger"), signIns);
   const selected = useMemo(() => nodes.filter((n) => n.selected), [nodes]);
   // What the Graph tab needs of the nodes; the same array while ids, bricks and labels stay.
   const nodeKey = nodes.map((n) => `${n.id}\u0000${n.data.brick}\u0000${n.data.label ?? ""}`).join("\n");
@@ -132,6 +137,7 @@ export function Editor() {
     setDialog(null);
     let target = file.id && file.revision !== null && (readOnly || !g.isDirty())
       ? { id: file.id, revision: file.revision } : null;
+    if (!target && !isAdmin) return push(`Run the saved revision: saving changes ${needsRole("admin")}`, "warning");
     if (!target) target = await save();
     if (!target) return;
     try {
@@ -141,7 +147,7 @@ export function Editor() {
     } catch (e) {
       fail(e);
     }
-  }, [file, readOnly, g, save, fail]);
+  }, [file, readOnly, g, save, fail, isAdmin, push]);
 
   const openRun = useCallback(async (id: string) => {
     try {
@@ -163,8 +169,8 @@ export function Editor() {
     return {
       onCancel: () => runId && void act(Api.cancel(runId)),
       onRetry: (node: string) => runId && void act(Api.retry(runId, node)),
-      onDecide: (node: string, verdict: "approve" | "reject", by: string, comment: string) =>
-        runId && void act(Api.decide(runId, node, verdict, by, comment)),
+      onDecide: (node: string, verdict: "approve" | "reject", comment: string) =>
+        runId && void act(Api.decide(runId, node, verdict, comment)),
       onOpenRun: (id: string) => void openRun(id),
       onClose: () => setRunId(null),
     };
@@ -200,9 +206,9 @@ export function Editor() {
     const actions: Record<ToolbarAction, () => unknown> = {
       new: () => { setRunId(null); g.load({ ...emptyMeta(), nodes: [], edges: [] }, { id: null, revision: null, latest: null, readOnly: false }, true); },
       open: () => setDialog("open"),
-      save: () => !readOnly && save(),
+      save: () => !readOnly && isAdmin && save(),
       "edit-latest": () => file.id && file.latest && g.open(file.id, file.latest, file.latest).then(openedSoon, fail),
-      import: () => setDialog("import"),
+      import: () => isAdmin && setDialog("import"),
       export: () => exportDoc(false),
       "export-selection": () => exportDoc(true),
       undo: () => !readOnly && g.history.undo(),
@@ -210,6 +216,7 @@ export function Editor() {
       layout: () => !readOnly && layout(),
       fit: () => flow.fitView({ duration: 300, maxZoom: 1 }),
       run: async () => {
+        if (!isOperator) return;
         const found = readOnly ? [] : await validate(g.doc());
         if (found?.length) {
           setTab("problems");
@@ -221,7 +228,8 @@ export function Editor() {
       problems: () => setTab("problems"),
     };
     void actions[a]();
-  }, [g, readOnly, save, file, fail, openedSoon, exportDoc, layout, flow, meta.inputs.length, startRun, validate, push]);
+  }, [g, readOnly, save, file, fail, openedSoon, exportDoc, layout, flow, meta.inputs.length, startRun, validate, push,
+      isAdmin, isOperator]);
 
   useShortcuts({
     "mod+z": () => onAction("undo"),

@@ -1,6 +1,7 @@
 import { memo, useMemo, useState, type DragEvent } from "react";
 import { Accordion, Button, Form, OverlayTrigger, Popover, Spinner, type PopoverProps } from "react-bootstrap";
 import { groupBricks, typeColor, usePalette } from "../lib/palette";
+import { useCan } from "../hooks/useAuth";
 import { BRICK_MIME } from "./Canvas";
 import { BrickIcon } from "./BrickIcon";
 import type { BrickSpec } from "../types";
@@ -51,6 +52,7 @@ const BrickItem = memo(function BrickItem({ spec, disabled }: { spec: BrickSpec;
 export const PalettePanel = memo(function PalettePanel({ onReload, loading, readOnly }:
     { onReload: () => void; loading: boolean; readOnly: boolean }) {
   const { palette } = usePalette();
+  const reload = useCan()("admin", "Reload the palette from the server");
   const [query, setQuery] = useState("");
   const groups = useMemo(() => groupBricks(palette.bricks, query), [palette.bricks, query]);
   const [closed, setClosed] = useState<Set<string>>(new Set());
@@ -64,8 +66,8 @@ export const PalettePanel = memo(function PalettePanel({ onReload, loading, read
       <div className="d-flex gap-1 p-2">
         <Form.Control size="sm" type="search" placeholder="Search bricks" value={query}
                       onChange={(e) => setQuery(e.target.value)} aria-label="Search bricks" />
-        <Button size="sm" variant="outline-secondary" onClick={onReload} disabled={loading}
-                title="Reload the palette from the server" aria-label="Reload palette">
+        <Button size="sm" variant="outline-secondary" onClick={onReload} disabled={loading || reload.disabled}
+                title={reload.title} aria-label="Reload palette">
           {loading ? <Spinner size="sm" animation="border" /> : "⟳"}
         </Button>
       </div>

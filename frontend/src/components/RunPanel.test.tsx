@@ -1,6 +1,7 @@
 import { describe, expect, it, vi } from "vitest";
 import { fireEvent, render, screen } from "@testing-library/react";
 import type { Run, RunNode } from "../types";
+import { AuthContext } from "../hooks/useAuth";
 import { RunPanel } from "./RunPanel";
 
 vi.mock("../api/client", () => ({
@@ -36,19 +37,35 @@ function setup(nodeId: string) {
 }
 
 describe("RunPanel", () => {
-  it("approves or rejects a waiting node, saying who and why", async () => {
-    localStorage.removeItem("nbx.approver");
+  it("approves or rejects a waiting node with a comment (the approver is the signed-in user)", async () => {
     const a = setup("gate");
     expect(screen.getByTestId("run-node-wait").textContent).toBe("Ship release 42?");
-    expect((screen.getByLabelText("Approver name") as HTMLInputElement).value).toBe("editor");
+    expect(screen.queryByLabelText("Approver name")).toBeNull();
     fireEvent.change(screen.getByLabelText("Approval comment"), { target: { value: "looks good" } });
     fireEvent.click(screen.getByText("Approve"));
-    expect(a.onDecide).toHaveBeenCalledWith("gate", "approve", "editor", "looks good");
-    fireEvent.change(screen.getByLabelText("Approver name"), { target: { value: "ana" } });
+    expect(a.onDecide).toHaveBeenCalledWith("gate", "approve", "looks good");
     fireEvent.click(screen.getByText("Reject"));
-    expect(a.onDecide).toHaveBeenCalledWith("gate", "reject", "ana", "looks good");
-    expect(localStorage.getItem("nbx.approver")).toBe("ana");
+    expect(a.onDecide).toHaveBeenCalledWith("gate", "reject", "looks good");
     expect(await screen.findByText("12:00:00 log of line one")).toBeTruthy();
+  });
+
+  it("disables approving, retrying and cancelling for a viewer, saying which role they need", () => {
+    const viewer = { user: "vic", role: "viewer" as const, auth: "required" as const, csrf: "t" };
+    const actions = { onCancel: vi.fn(), onRetry: vi.fn(), onDecide: vi.fn(), onOpenRun: vi.fn(), onClose: vi.fn() };
+    const { rerender } = render(
+      <AuthContext.Provider value={{ me: viewer, signOut: vi.fn(), signIns: 1 }}>
+        <RunPanel run={run} runs={[run]} nodeId="gate" {...actions} />
+      </AuthContext.Provider>);
+    for (const name of ["Approve", "Reject", "Cancel run"]) {
+      const b = screen.getByText(name) as HTMLButtonElement;
+      expect(b.disabled).toBe(true);
+      expect(b.title).toBe("needs the operator role");
+    }
+    rerender(
+      <AuthContext.Provider value={{ me: viewer, signOut: vi.fn(), signIns: 1 }}>
+        <RunPanel run={run} runs={[run]} nodeId="bad" {...actions} />
+      </AuthContext.Provider>);
+    expect((screen.getByText("Retry node") as HTMLButtonElement).disabled).toBe(true);
   });
 
   it("lists a fan-out node's items and opens one item's inputs, outputs and log", async () => {

@@ -1,6 +1,7 @@
 import { Fragment, useEffect, useState } from "react";
 import { Badge, Button, ButtonGroup, Form, ListGroup, Table } from "react-bootstrap";
 import { Api } from "../api/client";
+import { useCan } from "../hooks/useAuth";
 import { formatDuration, formatTime, itemProgress, shortJson } from "../lib/format";
 import { logStore, useEntry } from "../lib/overlay";
 import type { Run, RunItem, RunNode, RunSummary } from "../types";
@@ -16,15 +17,6 @@ export const StatusBadge = ({ status }: { status: string }) => (
 
 function Json({ value }: { value: unknown }) {
   return <pre className="nbx-json">{JSON.stringify(value ?? null, null, 2)}</pre>;
-}
-
-const APPROVER_KEY = "nbx.approver";
-function savedApprover(): string {
-  try {
-    return localStorage.getItem(APPROVER_KEY) || "editor";
-  } catch {
-    return "editor";
-  }
 }
 
 /** A node's (or one item's) log, reloaded while its log events come in. */
@@ -57,29 +49,20 @@ function StateIO({ runId, logId, state, testId }: { runId: string; logId: string
   );
 }
 
+/** Approve or reject a waiting gate; the approver is the signed-in user. */
 function Decide({ nodeId, onDecide }: { nodeId: string; onDecide: NodeProps["onDecide"] }) {
-  const [by, setBy] = useState(savedApprover);
   const [comment, setComment] = useState("");
-  const decide = (verdict: "approve" | "reject") => {
-    const who = by.trim() || "editor";
-    try { localStorage.setItem(APPROVER_KEY, who); } catch { /* private mode: not remembered */ }
-    onDecide(nodeId, verdict, who, comment);
-  };
+  const may = useCan()("operator");
   return (
     <Form className="mb-2 p-2 border rounded" data-testid="decide-form" onSubmit={(e) => e.preventDefault()}>
-      <Form.Group className="mb-1" controlId="nbx-approver">
-        <Form.Label className="mb-0">Your name</Form.Label>
-        <Form.Control size="sm" value={by} onChange={(e) => setBy(e.target.value)} maxLength={200}
-                      aria-label="Approver name" />
-      </Form.Group>
       <Form.Group className="mb-1" controlId="nbx-approval-comment">
         <Form.Label className="mb-0">Comment</Form.Label>
         <Form.Control size="sm" placeholder="optional" value={comment} maxLength={2000}
                       onChange={(e) => setComment(e.target.value)} aria-label="Approval comment" />
       </Form.Group>
       <ButtonGroup size="sm">
-        <Button variant="success" onClick={() => decide("approve")}>Approve</Button>
-        <Button variant="danger" onClick={() => decide("reject")}>Reject</Button>
+        <Button variant="success" {...may} onClick={() => onDecide(nodeId, "approve", comment)}>Approve</Button>
+        <Button variant="danger" {...may} onClick={() => onDecide(nodeId, "reject", comment)}>Reject</Button>
       </ButtonGroup>
     </Form>
   );
@@ -135,10 +118,11 @@ interface NodeProps {
   run: Run;
   nodeId: string;
   onRetry: (node: string) => void;
-  onDecide: (node: string, verdict: "approve" | "reject", by: string, comment: string) => void;
+  onDecide: (node: string, verdict: "approve" | "reject", comment: string) => void;
 }
 
 function RunNodeDetail({ run, nodeId, onRetry, onDecide }: NodeProps) {
+  const may = useCan()("operator");
   const state = run.nodes[nodeId];
   if (!state) return <p className="small text-body-secondary">Node {nodeId} has not started.</p>;
   const decision = state.wait?.decision;
@@ -161,7 +145,7 @@ function RunNodeDetail({ run, nodeId, onRetry, onDecide }: NodeProps) {
         </div>
       )}
       {state.status === "failed" && (
-        <Button size="sm" variant="warning" className="mb-1" onClick={() => onRetry(nodeId)}>Retry node</Button>
+        <Button size="sm" variant="warning" className="mb-1" {...may} onClick={() => onRetry(nodeId)}>Retry node</Button>
       )}
       {state.status === "waiting" && <Decide nodeId={nodeId} onDecide={onDecide} />}
       {state.items && <Items key={nodeId} runId={run.id} items={state.items} />}
@@ -176,12 +160,13 @@ interface Props {
   nodeId: string | null;
   onCancel: () => void;
   onRetry: (node: string) => void;
-  onDecide: (node: string, verdict: "approve" | "reject", by: string, comment: string) => void;
+  onDecide: (node: string, verdict: "approve" | "reject", comment: string) => void;
   onOpenRun: (id: string) => void;
   onClose: () => void;
 }
 
 export function RunPanel({ run, runs, nodeId, onCancel, onRetry, onDecide, onOpenRun, onClose }: Props) {
+  const may = useCan()("operator");
   return (
     <div data-testid="run-panel">
       {run ? (
@@ -189,7 +174,7 @@ export function RunPanel({ run, runs, nodeId, onCancel, onRetry, onDecide, onOpe
           <div className="d-flex align-items-center gap-2 flex-wrap">
             <span className="small">Run <code>{run.id.slice(0, 8)}</code></span>
             <span data-testid="run-status"><StatusBadge status={run.status} /></span>
-            {run.status === "running" && <Button size="sm" variant="outline-danger" onClick={onCancel}>Cancel run</Button>}
+            {run.status === "running" && <Button size="sm" variant="outline-danger" {...may} onClick={onCancel}>Cancel run</Button>}
             <Button size="sm" variant="outline-secondary" onClick={onClose}>Close</Button>
           </div>
           {run.error && <div className="alert alert-danger p-1 small mt-1">{run.error}</div>}

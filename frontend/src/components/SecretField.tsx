@@ -3,6 +3,7 @@
 import { useState } from "react";
 import { Badge, Button, Form, InputGroup } from "react-bootstrap";
 import { Api } from "../api/client";
+import { useCan } from "../hooks/useAuth";
 import type { Port } from "../types";
 
 interface Props {
@@ -17,6 +18,7 @@ interface Props {
 export function SecretField({ port, value, secretName: name, readOnly, onChange }: Props) {
   const [typed, setTyped] = useState("");
   const [state, setState] = useState<{ busy?: boolean; error?: string }>({});
+  const write = useCan()("admin");
   const ref = value && typeof value === "object" && "$secret" in value ? String(value.$secret) : null;
   const literal = value !== undefined && ref === null;
   const store = async () => {
@@ -44,10 +46,12 @@ export function SecretField({ port, value, secretName: name, readOnly, onChange 
       {!readOnly && (
         <InputGroup size="sm">
           <Form.Control type="password" autoComplete="new-password" value={typed} aria-label={port.name}
-                        placeholder={ref || literal ? "type to replace" : "type the secret"}
+                        disabled={write.disabled} title={write.title}
+                        placeholder={write.disabled ? write.title : ref || literal ? "type to replace" : "type the secret"}
                         onChange={(e) => setTyped(e.target.value)}
                         onKeyDown={(e) => { if (e.key === "Enter" && typed) void store(); }} />
-          <Button variant="outline-primary" disabled={!typed || state.busy} onClick={() => void store()}>Store</Button>
+          <Button variant="outline-primary" disabled={!typed || state.busy || write.disabled} title={write.title}
+                  onClick={() => void store()}>Store</Button>
         </InputGroup>
       )}
       {state.error && <div className="text-danger small">{state.error}</div>}

@@ -25,7 +25,7 @@ export interface SidePanelProps {
   runActions: {
     onCancel: () => void;
     onRetry: (node: string) => void;
-    onDecide: (node: string, verdict: "approve" | "reject", by: string, comment: string) => void;
+    onDecide: (node: string, verdict: "approve" | "reject", comment: string) => void;
     onOpenRun: (id: string) => void;
     onClose: () => void;
   };

@@ -1,4 +1,6 @@
 import { Badge, Button, ButtonGroup, Dropdown, Navbar } from "react-bootstrap";
+import { useCan } from "../hooks/useAuth";
+import { SessionBadge } from "./SessionBadge";
 
 export interface ToolbarProps {
   name: string;
@@ -15,6 +17,7 @@ export type ToolbarAction = "new" | "open" | "save" | "import" | "export" | "exp
   | "redo" | "layout" | "fit" | "run" | "help" | "problems" | "edit-latest";
 
 export function Toolbar({ name, revision, readOnly, dirty, canUndo, canRedo, problems, onAction }: ToolbarProps) {
+  const can = useCan();
   const b = (action: ToolbarAction, label: string, opts: { title?: string; disabled?: boolean; variant?: string } = {}) => (
     <Button size="sm" variant={opts.variant ?? "outline-secondary"} onClick={() => onAction(action)}
             disabled={opts.disabled} title={opts.title} data-testid={`tb-${action}`}>{label}</Button>
@@ -30,10 +33,10 @@ export function Toolbar({ name, revision, readOnly, dirty, canUndo, canRedo, pro
       <ButtonGroup>
         {b("new", "New")}
         {b("open", "Open", { title: "Open a saved graph (Ctrl+O)" })}
-        {readOnly ? b("edit-latest", "Open latest") : b("save", "Save", { title: "Save a new revision (Ctrl+S)" })}
+        {readOnly ? b("edit-latest", "Open latest") : b("save", "Save", can("admin", "Save a new revision (Ctrl+S)"))}
       </ButtonGroup>
       <ButtonGroup>
-        {b("import", "Import")}
+        {b("import", "Import", can("admin", "Import a graph document"))}
         <Dropdown as={ButtonGroup}>
           {b("export", "Export", { title: "Download the graph as JSON" })}
           <Dropdown.Toggle split size="sm" variant="outline-secondary" aria-label="More export options" />
@@ -54,8 +57,9 @@ export function Toolbar({ name, revision, readOnly, dirty, canUndo, canRedo, pro
         {problems ? `${problems} problem${problems > 1 ? "s" : ""}` : "valid"}
       </Button>
       <div className="ms-auto d-flex gap-2">
-        {b("run", "Run ▶", { variant: "primary", title: "Save and run" })}
+        {b("run", "Run ▶", { variant: "primary", ...can("operator", "Save and run") })}
         {b("help", "?", { title: "Keyboard shortcuts (?)" })}
+        <SessionBadge />
       </div>
     </Navbar>
   );

@@ -6,7 +6,8 @@ import type { Run, RunEvent } from "../types";
 
 const TERMINAL = new Set(["succeeded", "failed", "cancelled"]);
 
-export function useRunWatch(runId: string | null, onError: (message: string) => void) {
+/** `session` changes on each sign-in: the stream (refused while signed out) starts again. */
+export function useRunWatch(runId: string | null, onError: (message: string) => void, session = 0) {
   const [run, setRun] = useState<Run | null>(null);
   const [generation, setGeneration] = useState(0);
   const lastId = useRef(0);
@@ -71,14 +72,16 @@ export function useRunWatch(runId: string | null, onError: (message: string) => 
     };
     for (const kind of ["run", "node", "log", "message"]) source.addEventListener(kind, onEvent);
     source.onerror = () => {
-      // The browser reconnects with Last-Event-ID; a closed stream needs nothing more.
+      // The browser reconnects with Last-Event-ID. A refused stream (an ended session, say) is
+      // closed: loading the run then tells why (a 401 shows the login page).
+      if (source.readyState === EventSource.CLOSED && !closed) void refresh(runId);
     };
     return () => {
       closed = true;
       clearTimeout(pending);
       source.close();
     };
-  }, [runId, generation, refresh]);
+  }, [runId, generation, refresh, session]);
 
   /** Follow the stream again after an action that revives the run (retry, approve). */
   const revive = useCallback((r: Run) => {
