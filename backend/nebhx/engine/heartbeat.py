@@ -12,10 +12,9 @@ import os
 import threading
 import time
 
-from sqlalchemy import update
+from collections.abc import Callable
 
 from nebhx.bricks.base import Cancelled, Context
-from nebhx.store.models import NodeRow, utcnow
 
 
 class NodeTimeout(Exception):
@@ -26,8 +25,8 @@ class Heartbeat:
     """The lease of one attempt: ``start`` before the brick runs, ``finish`` after."""
 
     def __init__(self, *, ctx: Context, attempt: int, timeout_s: float | None, interval: float,
-                 db_url: str):
-        self.ctx, self.attempt, self.interval, self.db_url = ctx, attempt, interval, db_url
+                 renew: Callable[[str], bool]):
+        self.ctx, self.attempt, self.interval, self.renew = ctx, attempt, interval, renew
         self.deadline = time.monotonic() + timeout_s if timeout_s else None
         self.next_beat = time.monotonic() + interval
         self.target = threading.get_ident()
@@ -71,14 +70,7 @@ class Heartbeat:
         return "".join(line + "\n" for line in lines)
 
     def _renew(self) -> bool:
-        from nebhx.store.db import session_scope
-        chunk = self.take_log()
-        with session_scope(self.db_url) as s:
-            res = s.execute(update(NodeRow).where(
-                NodeRow.run_id == self.ctx.run_id, NodeRow.node_id == self.ctx.node_id,
-                NodeRow.status == "running", NodeRow.attempt == self.attempt,
-            ).values(heartbeat_at=utcnow(), log=NodeRow.log + chunk))
-            return res.rowcount == 1
+        return self.renew(self.take_log())
 
     def _raise(self, exc: type[Exception]) -> None:
         """Stop the brick: wake its sleeps, then raise in its thread at the next bytecode."""

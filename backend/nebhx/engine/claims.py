@@ -1,0 +1,222 @@
+"""Claim, lease and finish a node: the one interface between a node's brick and the store.
+
+Two implementations: ``DbExecution`` here (control-plane workers, and the server side of
+the execution API) and ``execution.client.HttpExecution`` (agents on managed hosts, which
+hold no database URL and no key). Both hand out a ``Claim`` with the node's inputs already
+unsealed and the plain values of the secrets it uses, and take back an ``Outcome``.
+"""
+from __future__ import annotations
+
+import logging
+from collections import OrderedDict
+from dataclasses import dataclass, field, replace
+from typing import Any, Protocol
+
+from sqlalchemy import update
+
+from nebhx.engine import scheduler
+from nebhx.engine.events import emit
+from nebhx.engine.plan import TERMINAL, plan_for
+from nebhx.engine.resolve import resolve_inputs, split_id
+from nebhx.engine.statements import NODES, sql
+from nebhx.secrets.crypto import mask_values, secret_values, seal, unseal_tree
+from nebhx.store.db import session_scope
+from nebhx.store.models import NodeRow, utcnow
+
+log = logging.getLogger("nebhx.engine")
+PLAIN = "$plain"  # a Secret output on its way to be sealed by whoever holds the key
+
+
+@dataclass
+class Claim:
+    run_id: str
+    node_id: str
+    attempt: int
+    brick: str
+    timeout_s: float | None = None
+    host: str | None = None  # the host this node was routed to
+    inputs: dict[str, Any] = field(default_factory=dict)
+    secrets: list[str] = field(default_factory=list)
+    error: str | None = None  # preparing it failed: the node fails with this reason
+
+
+@dataclass
+class Outcome:
+    status: str
+    outputs: dict[str, Any] | None = None
+    error: str | None = None
+    wait: dict[str, Any] | None = None
+    inputs: dict[str, Any] | None = None
+    log: str = ""
+
+
+class Execution(Protocol):
+    def claim(self, run_id: str, node_id: str, attempt: int) -> Claim | None: ...
+    def renew(self, claim: Claim, log_chunk: str) -> bool: ...
+    def finish(self, claim: Claim, outcome: Outcome) -> None: ...
+
+
+def seal_plain(obj: Any) -> Any:
+    """``{"$plain": v}`` (a Secret output as a brick returned it) -> its sealed form."""
+    if isinstance(obj, dict):
+        if len(obj) == 1 and PLAIN in obj and isinstance(obj[PLAIN], str):
+            return seal(obj[PLAIN])
+        return {k: seal_plain(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [seal_plain(v) for v in obj]
+    return obj
+
+
+def _masked(outcome: Outcome, secrets: list[str]) -> Outcome:
+    """Whatever reported the outcome, no value of a secret the node used is kept in clear."""
+    if not secrets:
+        return outcome
+    return replace(outcome, outputs=mask_values(outcome.outputs, secrets),
+                   error=mask_values(outcome.error, secrets), wait=mask_values(outcome.wait, secrets),
+                   inputs=mask_values(outcome.inputs, secrets), log=mask_values(outcome.log, secrets))
+
+
+class DbExecution:
+    """Claim, renew and finish against the store (the control plane's side)."""
+
+    def __init__(self, url: str | None = None, retry_base_s: float | None = None):
+        from nebhx.settings import get_settings
+        settings = get_settings()
+        self.url = url or settings.db_url
+        self.retry_base_s = settings.retry_base_s if retry_base_s is None else retry_base_s
+        self._secrets: OrderedDict[tuple[str, str, int], list[str]] = OrderedDict()
+
+    def claim(self, run_id: str, node_id: str, attempt: int, *, host: str | None = None,
+              expect_host: bool = False) -> Claim | None:
+        """Mark this attempt running; None if it is stale, already taken, or (``expect_host``)
+        not routed to ``host``. Preparation errors come back as ``Claim.error``."""
+        with session_scope(self.url, autocommit=True) as s:  # the claim is one statement; the rest reads
+            run = scheduler.run_head(s, run_id)  # a claim advances nothing: no run lock
+            plan = plan_for(s, run.graph_id, run.revision) if run else None
+            base = split_id(node_id)[0]
+            if run is None or plan is None or base not in plan.nodes:
+                return None
+            node = plan.nodes[base]
+            routed = s.get(NodeRow, (run_id, node_id)).host if expect_host else host
+            if expect_host and routed != host:
+                return None
+            if not _claim(s, run_id, node_id, attempt, scheduler.deadline(node.timeout_s)):
+                return None
+            claim = Claim(run_id, node_id, attempt, node.brick, node.timeout_s, routed)
+            try:
+                raw = resolve_inputs(s, run, plan, node_id)
+                claim.secrets = secret_values(raw)
+                claim.inputs = unseal_tree(raw)
+            except Exception as exc:  # bad input, an undecryptable secret, a too-deep param...
+                claim.error = f"could not prepare the node's inputs: {type(exc).__name__}: {exc}"[:2000]
+                claim.inputs, claim.secrets = {}, []
+        self._remember(claim)
+        return claim
+
+    def _remember(self, claim: Claim) -> None:
+        self._secrets[(claim.run_id, claim.node_id, claim.attempt)] = claim.secrets
+        if len(self._secrets) > 4096:
+            self._secrets.popitem(last=False)
+
+    def secrets_of(self, run_id: str, node_id: str, attempt: int) -> list[str]:
+        """The plain secret values of a claimed node (re-read when another process claimed it)."""
+        key = (run_id, node_id, attempt)
+        if key not in self._secrets:
+            with session_scope(self.url) as s:
+                run = scheduler.run_head(s, run_id)
+                try:
+                    raw = resolve_inputs(s, run, plan_for(s, run.graph_id, run.revision), node_id)
+                    self._secrets[key] = secret_values(raw)
+                except Exception:
+                    self._secrets[key] = []
+        return self._secrets[key]
+
+    def renew(self, claim: Claim, log_chunk: str) -> bool:
+        """Renew the lease and append to the log; False once the attempt is no longer running."""
+        chunk = mask_values(log_chunk, self.secrets_of(claim.run_id, claim.node_id, claim.attempt))
+        with session_scope(self.url) as s:
+            res = s.execute(update(NodeRow).where(
+                NodeRow.run_id == claim.run_id, NodeRow.node_id == claim.node_id,
+                NodeRow.status == "running", NodeRow.attempt == claim.attempt,
+            ).values(heartbeat_at=utcnow(), log=NodeRow.log + chunk))
+            return res.rowcount == 1
+
+    def finish(self, claim: Claim, outcome: Outcome) -> None:
+        secrets = self._secrets.pop((claim.run_id, claim.node_id, claim.attempt), None)
+        if secrets is None:
+            secrets = self.secrets_of(claim.run_id, claim.node_id, claim.attempt)
+            self._secrets.pop((claim.run_id, claim.node_id, claim.attempt), None)
+        outcome = _masked(replace(outcome, outputs=seal_plain(outcome.outputs)), secrets)
+        _record(claim.run_id, claim.node_id, claim.attempt, outcome, self.url, self.retry_base_s)
+
+
+def _claim(s, run_id: str, node_id: str, attempt: int, until) -> bool:
+    """Mark this attempt running, with its event; False if it is stale or already taken."""
+    st = sql(s)
+    params = {"run": run_id, "node": node_id, "of_attempt": attempt, "at": utcnow(), "until": until}
+    if st.pg:
+        return s.execute(st.claim_with_event, {**params, "data": {"attempt": attempt}}).first() is not None
+    if s.execute(st.claim, params).rowcount != 1:
+        return False
+    emit(s, run_id, node_id, "node", "running", attempt=attempt)
+    return True
+
+
+def _record(run_id, node_id, attempt, outcome: Outcome, url: str, retry_base: float):
+    with session_scope(url) as s:
+        head = scheduler.run_head(s, run_id)
+        if head is None:  # deleted while the brick ran
+            return []
+        plan = plan_for(s, head.graph_id, head.revision)
+        node = plan.nodes[split_id(node_id)[0]]
+        if outcome.status not in TERMINAL or outcome.inputs is None or (outcome.status == "failed" and node.retries):
+            return _record_other(s, run_id, node_id, attempt, outcome, plan, node, retry_base)
+        run = _end(s, head, node_id, attempt, outcome)
+        if run is None:
+            return []
+        emit(s, run_id, node_id, "node", outcome.status, **({"error": outcome.error} if outcome.error else {}))
+        return scheduler.after_node(s, run, plan, node_id, outcome.status)
+
+
+def _end(s, head: scheduler.RunHead, node_id: str, attempt: int, outcome: Outcome) -> scheduler.RunHead | None:
+    """Lock the run, then end the node if it is still this attempt's: the run as locked, or None."""
+    params = {"run": head.id, "node": node_id, "of_attempt": attempt, "to": outcome.status,
+              "why": outcome.error, "more_log": outcome.log, "shown": outcome.inputs,
+              "outs": outcome.outputs or {}, "now": utcnow()}
+    st = sql(s)
+    if st.pg:
+        row = s.execute(st.finish_locking, params).first()
+        return replace(head, status=row[0], finished_at=row[1]) if row else None
+    run = scheduler.lock_run(s, head.id)  # see scheduler: one advance at a time
+    return run if run is not None and s.execute(st.finish, params).rowcount == 1 else None
+
+
+def _record_other(s, run_id, node_id, attempt, outcome: Outcome, plan, node, retry_base: float):
+    """A wait, a retry, or an end before the brick ran (no inputs to show)."""
+    run = scheduler.lock_run(s, run_id)
+    if run is None:
+        return []
+    common = dict(_attempt=attempt, log=NODES.c.log + outcome.log,
+                  **({"inputs": outcome.inputs} if outcome.inputs is not None else {}))
+    row = s.get(NodeRow, (run_id, node_id)) if outcome.status == "failed" and node.retries else None
+    if row is not None and row.failures < node.retries and run.status == "running":
+        if not scheduler.cas(s, run_id, node_id, "running", error=outcome.error, **common):
+            return []
+        emit(s, run_id, node_id, "node", "retrying", error=outcome.error, attempt=attempt)
+        wait = scheduler.backoff_s(row.failures + 1, retry_base)
+        d = scheduler.queue_node(s, run, plan, node_id, expect="running", countdown=wait,
+                                 failures=row.failures + 1)
+        return [d] if d else []
+    values = dict(status=outcome.status, error=outcome.error, **common)
+    if outcome.status == "waiting":
+        values.update(wait=outcome.wait, deadline_at=scheduler.deadline(outcome.wait.get("timeout_s")))
+    else:
+        values.update(finished_at=utcnow(), outputs=outcome.outputs or {})
+    if not scheduler.cas(s, run_id, node_id, "running", **values):
+        return []
+    emit(s, run_id, node_id, "node", outcome.status,
+         **({"error": outcome.error} if outcome.error else {}),
+         **({"reason": outcome.wait["reason"]} if outcome.wait else {}))
+    if outcome.status == "waiting":
+        return []
+    return scheduler.after_node(s, run, plan, node_id, outcome.status)

@@ -1,0 +1,79 @@
+"""The agent's side of the execution API: claim, renew and finish over HTTP with the
+host's token. The agent holds no database URL and no key: what a node needs arrives
+with its claim, Secret outputs go back as ``{"$plain": v}`` and the server seals them."""
+from __future__ import annotations
+
+import logging
+import os
+import time
+from dataclasses import asdict
+from typing import Any
+
+import httpx
+
+from nebhx.engine.claims import Claim, Outcome
+
+log = logging.getLogger("nebhx.agent")
+_clients: dict[tuple[int, str, str], AgentClient] = {}
+
+
+class AgentClient:
+    """One keep-alive connection per process; calls retry while the API restarts."""
+
+    def __init__(self, url: str, token: str, patience_s: float = 60.0):
+        self.url, self.patience_s = url.rstrip("/") + "/api/exec", patience_s
+        self.http = httpx.Client(base_url=self.url, timeout=30, trust_env=False,
+                                 headers={"Authorization": f"Bearer {token}"})
+
+    def call(self, path: str, body: dict | None = None, *, patience_s: float | None = None) -> httpx.Response:
+        deadline = time.monotonic() + (self.patience_s if patience_s is None else patience_s)
+        delay = 0.2
+        while True:
+            try:
+                resp = self.http.request("GET" if body is None else "POST", path, json=body)
+                if resp.status_code < 500:
+                    resp.raise_for_status()
+                    return resp
+                problem: Exception = httpx.HTTPStatusError(resp.text[:200], request=resp.request, response=resp)
+            except httpx.TransportError as exc:
+                problem = exc
+            if time.monotonic() + delay > deadline:
+                raise problem
+            log.warning("execution API %s: %s; again in %.1fs", path, problem, delay)
+            time.sleep(delay)
+            delay = min(delay * 2, 5.0)
+
+
+def agent_client(url: str, token: str) -> AgentClient:
+    key = (os.getpid(), url, token)  # a forked pool child opens its own connection
+    if key not in _clients:
+        _clients[key] = AgentClient(url, token)
+    return _clients[key]
+
+
+class HttpExecution:
+    def __init__(self, client: AgentClient):
+        self.client = client
+
+    def claim(self, run_id: str, node_id: str, attempt: int) -> Claim | None:
+        resp = self.client.call("/claim", {"run_id": run_id, "node_id": node_id, "attempt": attempt})
+        return None if resp.status_code == 204 else Claim(**resp.json())
+
+    def renew(self, claim: Claim, log_chunk: str) -> bool:
+        body = {**_ref(claim), "log": log_chunk}
+        try:  # a short patience: the next beat tries again, the lease outlives a few misses
+            return self.client.call("/renew", body, patience_s=2.0).json()["alive"]
+        except (httpx.HTTPError, KeyError) as exc:
+            log.warning("could not renew the lease of %s: %s", claim.node_id, exc)
+            return True
+
+    def finish(self, claim: Claim, outcome: Outcome) -> None:
+        self.client.call("/finish", {**_ref(claim), "outcome": asdict(outcome)})
+
+
+def _ref(claim: Claim) -> dict[str, Any]:
+    return {"run_id": claim.run_id, "node_id": claim.node_id, "attempt": claim.attempt}
+
+
+def http_execution(url: str, token: str) -> HttpExecution:
+    return HttpExecution(agent_client(url, token))

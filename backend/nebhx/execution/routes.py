@@ -1,0 +1,52 @@
+from typing import Any
+
+from fastapi import APIRouter, Depends, Response
+
+from nebhx.auth.tokens import Principal
+from nebhx.execution import service
+from nebhx.execution.deps import require_host
+from nebhx.execution.schemas import Alive, Beat, ClaimRead, Finish, Hello, NodeRef, Register, Renew
+
+router = APIRouter(prefix="/exec", tags=["execution"])
+Host = Depends(require_host)
+
+
+@router.get("/hello", response_model=Hello)
+def hello(host: Principal = Host) -> dict[str, Any]:
+    """What an agent needs to start: its host name, the broker, lease timings."""
+    return service.hello(principal=host)
+
+
+@router.post("/register", status_code=204)
+def register(body: Register, host: Principal = Host) -> Response:
+    """An agent announces its host: address, labels, version."""
+    service.register_host(principal=host, **body.model_dump())
+    return Response(status_code=204)
+
+
+@router.post("/heartbeat", status_code=204)
+def heartbeat(body: Beat, host: Principal = Host) -> Response:
+    """An agent is alive; with what it saw of its services."""
+    service.beat(principal=host, services=body.services)
+    return Response(status_code=204)
+
+
+@router.post("/claim", response_model=ClaimRead, responses={204: {"description": "stale or taken"}})
+def claim(body: NodeRef, host: Principal = Host) -> Any:
+    """Take one attempt of one of this host's nodes: its inputs and only its secrets (204: stale)."""
+    out = service.claim_node(principal=host, **body.model_dump())
+    return Response(status_code=204) if out is None else out
+
+
+@router.post("/renew", response_model=Alive)
+def renew(body: Renew, host: Principal = Host) -> dict[str, bool]:
+    """Renew a running node's lease and append to its log; alive false: stop the brick."""
+    return {"alive": service.renew_lease(principal=host, **body.model_dump())}
+
+
+@router.post("/finish", status_code=204)
+def finish(body: Finish, host: Principal = Host) -> Response:
+    """Report an attempt's outcome; the control plane seals, masks, records and advances."""
+    service.finish_node(principal=host, run_id=body.run_id, node_id=body.node_id, attempt=body.attempt,
+                        outcome=body.outcome.model_dump())
+    return Response(status_code=204)

@@ -1,0 +1,59 @@
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+RunId = Field(min_length=1, max_length=64)
+NodeId = Field(min_length=1, max_length=160)
+
+
+class NodeRef(BaseModel):
+    run_id: str = RunId
+    node_id: str = NodeId
+    attempt: int = Field(ge=1, le=1_000_000)
+
+
+class ClaimRead(NodeRef):
+    brick: str
+    timeout_s: float | None = None
+    host: str | None = None
+    inputs: dict[str, Any] = Field(default_factory=dict)
+    secrets: list[str] = Field(default_factory=list, description="Values to mask in what the node reports")
+    error: str | None = None
+
+
+class Renew(NodeRef):
+    log: str = Field(default="", max_length=1_000_000)
+
+
+class Alive(BaseModel):
+    alive: bool
+
+
+class OutcomeIn(BaseModel):
+    status: Literal["succeeded", "failed", "waiting", "cancelled"]
+    outputs: dict[str, Any] | None = None
+    error: str | None = Field(default=None, max_length=100_000)
+    wait: dict[str, Any] | None = None
+    inputs: dict[str, Any] | None = None
+    log: str = Field(default="", max_length=1_000_000)
+
+
+class Finish(NodeRef):
+    outcome: OutcomeIn
+
+
+class Register(BaseModel):
+    address: str = Field(default="", max_length=200)
+    labels: dict[str, str] = Field(default_factory=dict)
+    version: str = Field(default="", max_length=50)
+
+
+class Beat(BaseModel):
+    services: list[dict[str, Any]] | None = None
+
+
+class Hello(BaseModel):
+    host: str
+    broker_url: str | None = Field(description="The broker agents use; null when the server's is embedded")
+    heartbeat_s: float
+    lease_s: float

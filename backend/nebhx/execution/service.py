@@ -1,0 +1,86 @@
+"""The execution API's side on the control plane: a host's agent claims, renews and finishes
+its own nodes; every step is checked against the host its token is scoped to."""
+from __future__ import annotations
+
+from dataclasses import asdict
+from functools import cache
+from typing import Any
+
+from nebhx.auth.tokens import Principal
+from nebhx.engine.claims import PLAIN, Claim, DbExecution, Outcome
+from nebhx.hosts import service as hosts
+from nebhx.secrets.crypto import SEALED
+from nebhx.settings import get_settings
+from nebhx.store.db import session_scope
+from nebhx.store.models import NodeRow
+
+
+class Forbidden(PermissionError):
+    """A host's token used on another host's node."""
+
+
+@cache
+def _execution(url: str) -> DbExecution:
+    return DbExecution(url)
+
+
+def execution() -> DbExecution:
+    return _execution(get_settings().db_url)
+
+
+def _own_node(principal: Principal, run_id: str, node_id: str) -> NodeRow | None:
+    with session_scope() as s:
+        row = s.get(NodeRow, (run_id, node_id))
+    if row is not None and row.host != principal.host:
+        raise Forbidden(f"node {node_id} of run {run_id} is not routed to host {principal.host!r}")
+    return row
+
+
+def claim_node(*, principal: Principal, run_id: str, node_id: str, attempt: int) -> dict[str, Any] | None:
+    """The node's inputs with only its own secrets, or None when the attempt is stale or taken."""
+    if _own_node(principal, run_id, node_id) is None:
+        return None
+    claim = execution().claim(run_id, node_id, attempt, host=principal.host)
+    return asdict(claim) if claim else None
+
+
+def renew_lease(*, principal: Principal, run_id: str, node_id: str, attempt: int, log: str) -> bool:
+    if _own_node(principal, run_id, node_id) is None:
+        return False
+    return execution().renew(Claim(run_id, node_id, attempt, brick=""), log)
+
+
+def finish_node(*, principal: Principal, run_id: str, node_id: str, attempt: int, outcome: dict) -> None:
+    if _own_node(principal, run_id, node_id) is None:
+        return
+    if _holds_sealed(outcome.get("outputs")):
+        raise Forbidden(f"outputs of {node_id} carry a sealed value ({SEALED}); send Secret outputs "
+                        f"as {{{PLAIN!r}: value}}")
+    execution().finish(Claim(run_id, node_id, attempt, brick=""), Outcome(**outcome))
+
+
+def _holds_sealed(obj: Any) -> bool:
+    # Only the control plane seals: an agent handing back ciphertext could make another
+    # host's node unseal a value this host was never given.
+    if isinstance(obj, dict):
+        return SEALED in obj or any(_holds_sealed(v) for v in obj.values())
+    if isinstance(obj, list):
+        return any(_holds_sealed(v) for v in obj)
+    return False
+
+
+def register_host(*, principal: Principal, address: str, labels: dict, version: str) -> None:
+    with session_scope() as s:
+        hosts.heartbeat(s, name=principal.host, address=address, labels=labels, version=version, started=True)
+
+
+def beat(*, principal: Principal, services: list | None) -> None:
+    with session_scope() as s:
+        hosts.heartbeat(s, name=principal.host, services=services)
+
+
+def hello(*, principal: Principal) -> dict[str, Any]:
+    settings = get_settings()
+    broker = settings.agent_broker_url or (None if settings.embedded_broker else settings.broker_url)
+    return {"host": principal.host, "broker_url": broker, "heartbeat_s": settings.heartbeat_s,
+            "lease_s": settings.lease_s}
