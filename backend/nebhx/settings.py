@@ -29,8 +29,16 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8750
     blocks_path: str = ""
+    # Folders (colon-separated) bricks may write in on a host besides its home, e.g. the
+    # mount point of a btrfs filesystem for btrfs volumes.
+    host_managed_paths: str = ""
     builtin_blocks: Path = REPO_DIR / "blocks"
     secret_key: str | None = None
+    # An agent on a managed host (``nebhx agent --server URL --token T``) reaches the store
+    # only through the execution API at ``url`` with this host-scoped token.
+    agent_token: str | None = None
+    # What the execution API tells agents to use as broker (default: broker_url).
+    agent_broker_url: str | None = None
     # Kept apart from the store: a copy of the database alone does not open its secrets.
     secret_key_file: Path = Field(default_factory=lambda: _config_home() / "nebhx" / "secret.key")
     # A running node renews its lease this often; the sweep re-dispatches a node whose
