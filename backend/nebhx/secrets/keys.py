@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from pathlib import Path
 
 from cryptography.fernet import Fernet
@@ -46,7 +47,9 @@ def _read_cached(path: Path) -> list[str]:
     st = path.stat()
     stamp = (st.st_ino, st.st_size, st.st_mtime_ns)
     hit = _cache.get(path)
-    if hit is not None and hit[0] == stamp:
+    # File times tick coarsely (a few ms): a file rewritten in place within one tick keeps
+    # its stamp, so a file changed in the last second is read again rather than trusted.
+    if hit is not None and hit[0] == stamp and time.time() - st.st_mtime > 1.0:
         return hit[1]
     keys = [line.strip() for line in path.read_text().splitlines() if line.strip()]
     if not keys:
