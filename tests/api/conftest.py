@@ -15,6 +15,7 @@ def api(db_url, monkeypatch, tmp_path):
     reset_settings()
     get_registry(reload=True)
     from nebhx.api.app import create_app
-    with TestClient(create_app(), raise_server_exceptions=False) as client:
+    # A loopback name: the API refuses Host names it is not known by (DNS rebinding).
+    with TestClient(create_app(), base_url="http://127.0.0.1:8750", raise_server_exceptions=False) as client:
         yield client
     reset_settings()

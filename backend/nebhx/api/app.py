@@ -1,4 +1,8 @@
-"""The FastAPI application: thin routes under /api, the editor's static files at /."""
+"""The FastAPI application: thin routes under /api, the editor's static files at /.
+
+Every router but ``health`` and the sign-in routes depends on a role (nebhx.auth.deps); the
+middleware checks Host, Origin and CSRF and audits every state-changing call.
+"""
 from __future__ import annotations
 
 from contextlib import asynccontextmanager
@@ -9,6 +13,9 @@ from fastapi.responses import FileResponse, HTMLResponse
 
 from nebhx import __version__
 from nebhx.api import errors
+from nebhx.auth import middleware
+from nebhx.auth.routes import public as auth_public
+from nebhx.auth.routes import router as auth_router
 from nebhx.bricks.routes import router as bricks_router
 from nebhx.graphs.routes import router as graphs_router
 from nebhx.runs.routes import router as runs_router
@@ -27,7 +34,9 @@ def create_app(*, sweeper: bool = False) -> FastAPI:
     app = FastAPI(title="Nebh-X", version=__version__, openapi_url="/api/openapi.json",
                   docs_url="/api/docs", redoc_url=None, lifespan=_sweeping if sweeper else None)
     errors.install(app)
-    for router in (health, bricks_router, graphs_router, runs_router, *_extra_routers()):
+    middleware.install(app)
+    for router in (health, auth_public, auth_router, bricks_router, graphs_router, runs_router,
+                   *_extra_routers()):
         app.include_router(router, prefix="/api")
     _mount_editor(app, get_settings().static_dir)
     return app

@@ -5,6 +5,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
+from nebhx.auth.service import AuthConflict, Forbidden
 from nebhx.graphs.service import NotFound
 from nebhx.graphs.validate import GraphInvalid
 from nebhx.runs.service import BadInputs, Conflict
@@ -44,8 +45,13 @@ def install(app: FastAPI) -> None:
         return JSONResponse({"detail": str(exc)}, status_code=403)
 
     @app.exception_handler(Conflict)
-    async def _conflict(_: Request, exc: Conflict):
+    @app.exception_handler(AuthConflict)
+    async def _conflict(_: Request, exc: Exception):
         return JSONResponse({"detail": str(exc)}, status_code=409)
+
+    @app.exception_handler(Forbidden)
+    async def _forbidden(_: Request, exc: Forbidden):
+        return JSONResponse({"detail": str(exc)}, status_code=403)
 
     @app.middleware("http")
     async def _limit_body(request: Request, call_next):

@@ -2,10 +2,11 @@ from typing import Any
 
 from fastapi import APIRouter, Body
 
+from nebhx.auth.deps import ADMIN, VIEWER
 from nebhx.configs import service
 from nebhx.store.db import session_scope
 
-router = APIRouter(tags=["configs"])
+router = APIRouter(tags=["configs"], dependencies=[VIEWER])
 
 
 @router.get("/config/profiles")
@@ -15,7 +16,7 @@ def list_profiles() -> list[dict[str, Any]]:
         return service.list_profiles(s)
 
 
-@router.put("/config/profiles/{name}")
+@router.put("/config/profiles/{name}", dependencies=[ADMIN])
 def save_profile(name: str, doc: dict[str, Any] = Body(...)) -> dict[str, Any]:
     """Save a profile as a new revision (unchanged content makes none)."""
     with session_scope() as s:

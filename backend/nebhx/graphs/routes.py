@@ -2,11 +2,12 @@ from typing import Any
 
 from fastapi import APIRouter, Body
 
+from nebhx.auth.deps import ADMIN, VIEWER
 from nebhx.graphs import service
 from nebhx.graphs.models import graph_json_schema
 from nebhx.store.db import session_scope
 
-router = APIRouter(tags=["graphs"])
+router = APIRouter(tags=["graphs"], dependencies=[VIEWER])
 Doc = Body(..., description="A graph document, format nebhx/graph@1")
 
 
@@ -36,14 +37,14 @@ def list_graphs() -> list[dict[str, Any]]:
         return service.list_graphs(s)
 
 
-@router.post("/graphs", status_code=201)
+@router.post("/graphs", status_code=201, dependencies=[ADMIN])
 def create_graph(doc: dict[str, Any] = Doc) -> dict[str, Any]:
     """Store a new graph (revision 1); also how a JSON export is imported."""
     with session_scope() as s:
         return service.create_graph(s, doc=doc)
 
 
-@router.put("/graphs/{graph_id}")
+@router.put("/graphs/{graph_id}", dependencies=[ADMIN])
 def save_graph(graph_id: str, doc: dict[str, Any] = Doc) -> dict[str, Any]:
     """Save a new revision; earlier revisions are never changed."""
     with session_scope() as s:

@@ -1,11 +1,15 @@
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
+from nebhx.auth import service as auth_service
+from nebhx.auth.deps import ADMIN, VIEWER
+from nebhx.auth.schemas import HostCreate
 from nebhx.hosts import service
+from nebhx.settings import get_settings
 from nebhx.store.db import session_scope
 
-router = APIRouter(tags=["hosts"])
+router = APIRouter(tags=["hosts"], dependencies=[VIEWER])
 
 
 @router.get("/hosts")
@@ -13,6 +17,17 @@ def list_hosts() -> list[dict[str, Any]]:
     """Registered hosts with their labels and state (up or down)."""
     with session_scope() as s:
         return service.list_hosts(s)
+
+
+@router.post("/hosts", status_code=201, dependencies=[ADMIN])
+def add_host(body: HostCreate, request: Request) -> dict[str, Any]:
+    """A join token for a new host's agent and the command that starts it; shown once."""
+    request.state.audit = {"host": body.name}
+    settings = get_settings()
+    # NEBHX_URL when set is the address hosts reach; else the one this admin used.
+    server = settings.url if "url" in settings.model_fields_set else str(request.base_url)
+    with session_scope() as s:
+        return auth_service.add_host(s, name=body.name, labels=body.labels, server=server)
 
 
 @router.get("/services")

@@ -1,21 +1,27 @@
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import PlainTextResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
+from nebhx.auth.deps import VIEWER, ensure_may, operator
+from nebhx.auth.tokens import Principal
 from nebhx.graphs.service import ensure_graph
 from nebhx.runs import events, service
 from nebhx.runs.schemas import Decision, RunCreate
 from nebhx.store.db import session_scope
 
-router = APIRouter(tags=["runs"])
+router = APIRouter(tags=["runs"], dependencies=[VIEWER])
+OPERATOR = Depends(operator)
 
 
 @router.post("/runs", status_code=201)
-def create_run(body: RunCreate) -> dict[str, Any]:
-    """Start a run of a stored graph revision, or of a document (stored by name first)."""
+def create_run(body: RunCreate, who: Principal = OPERATOR) -> dict[str, Any]:
+    """Start a run of a stored graph revision, or of a document (stored by name first: admin, unless
+    it is identical to the graph's latest revision)."""
     with session_scope() as s:
+        ensure_may(who, service.role_to_start(s, graph_id=body.graph_id, graph=body.graph),
+                   "storing a new or changed graph (run it by graph_id, or the file as stored)")
         graph_id, revision = body.graph_id, body.revision
         if body.graph is not None:
             graph_id, revision = ensure_graph(s, doc=body.graph)
@@ -58,36 +64,33 @@ def node_log(run_id: str, node_id: str) -> str:
 
 
 @router.post("/runs/{run_id}/cancel")
-def cancel_run(run_id: str) -> dict[str, Any]:
+def cancel(run_id: str, who: Principal = OPERATOR) -> dict[str, Any]:
     """Cancel a running run: pending nodes never start, running ones are stopped."""
-    return _then_get(service.cancel_run, run_id=run_id)
+    return _then_get(service.cancel_run, run_id=run_id, by=who.name)
 
 
 @router.post("/runs/{run_id}/nodes/{node_id}/retry")
-def retry_node(run_id: str, node_id: str) -> dict[str, Any]:
+def retry(run_id: str, node_id: str, who: Principal = OPERATOR) -> dict[str, Any]:
     """Run a failed node again; its downstream continues when it succeeds."""
-    return _then_get(service.retry_node, run_id=run_id, node_id=node_id)
+    return _then_get(service.retry_node, run_id=run_id, node_id=node_id, by=who.name)
 
 
 @router.post("/runs/{run_id}/nodes/{node_id}/approve")
-def approve(run_id: str, node_id: str, body: Decision) -> dict[str, Any]:
-    """Approve a node that waits for approval."""
+def approve(run_id: str, node_id: str, body: Decision, request: Request,
+            who: Principal = OPERATOR) -> dict[str, Any]:
+    """Approve a node that waits for approval; the approver is the signed-in user (``by`` is ignored)."""
+    request.state.audit = {"comment": body.comment}
     return _then_get(service.decide, run_id=run_id, node_id=node_id, approve=True,
-                     by=body.by, comment=body.comment)
+                     by=who.name, comment=body.comment)
 
 
 @router.post("/runs/{run_id}/nodes/{node_id}/reject")
-def reject(run_id: str, node_id: str, body: Decision) -> dict[str, Any]:
-    """Reject a waiting node: it fails, so rollback branches can start."""
+def reject(run_id: str, node_id: str, body: Decision, request: Request,
+           who: Principal = OPERATOR) -> dict[str, Any]:
+    """Reject a waiting node: it fails, so rollback branches can start (``by`` is ignored)."""
+    request.state.audit = {"comment": body.comment}
     return _then_get(service.decide, run_id=run_id, node_id=node_id, approve=False,
-                     by=body.by, comment=body.comment)
-
-
-@router.get("/audit")
-def audit(limit: int = 200) -> list[dict[str, Any]]:
-    """Who cancelled, retried, approved or rejected what, and when; newest first."""
-    with session_scope() as s:
-        return service.audit_log(s, limit=min(limit, 5000))
+                     by=who.name, comment=body.comment)
 
 
 def _then_get(fn, **kwargs) -> dict[str, Any]:

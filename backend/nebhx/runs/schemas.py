@@ -11,5 +11,6 @@ class RunCreate(BaseModel):
 
 
 class Decision(BaseModel):
-    by: str = Field(default="api", min_length=1, max_length=200)
+    by: str | None = Field(default=None, max_length=200,
+                           description="Ignored: the approver is always the signed-in user")
     comment: str = Field(default="", max_length=2000)

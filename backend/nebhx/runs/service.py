@@ -13,9 +13,9 @@ from nebhx.engine import scheduler
 from nebhx.engine.events import emit, iso
 from nebhx.engine.plan import ACTIVE, TERMINAL, plan_for
 from nebhx.graphs.models import Graph
-from nebhx.graphs.service import NotFound, get_revision
+from nebhx.graphs.service import NotFound, find_graph_by_name, get_revision
 from nebhx.secrets.crypto import mask_tree, seal
-from nebhx.store.models import AuditRow, GraphRow, NodeRow, RunRow, utcnow
+from nebhx.store.models import GraphRow, NodeRow, RunRow, utcnow
 
 
 class Conflict(Exception):
@@ -67,6 +67,17 @@ def check_inputs(graph: Graph, given: dict[str, Any]) -> dict[str, Any]:
     if problems:
         raise BadInputs(problems)
     return out
+
+
+def role_to_start(session: Session, *, graph_id: str | None, graph: Any = None) -> str:
+    """The role a run needs: an operator runs what is stored, by id or as the identical document;
+    a document that is new or changed would be stored as a revision first, which needs admin."""
+    if graph is None:
+        return "operator"
+    row = find_graph_by_name(session, name=graph.get("name", "")) if isinstance(graph, dict) else None
+    if row is not None and get_revision(session, graph_id=row.id) == graph:
+        return "operator"
+    return "admin"
 
 
 def create_run(session: Session, *, graph_id: str, revision: int | None = None,
@@ -139,7 +150,7 @@ def _run_and_plan(session: Session, run_id: str):
     return run, plan_for(session, run.graph_id, run.revision)
 
 
-def cancel_run(session: Session, *, run_id: str, by: str = "api") -> list[scheduler.Dispatch]:
+def cancel_run(session: Session, *, run_id: str, by: str) -> list[scheduler.Dispatch]:
     run, plan = _run_and_plan(session, run_id)
     if run.status != "running":
         raise Conflict(f"run {run_id} is {run.status}, not running")
@@ -149,7 +160,6 @@ def cancel_run(session: Session, *, run_id: str, by: str = "api") -> list[schedu
         NodeRow.run_id == run_id, NodeRow.status.in_(["pending", *ACTIVE]), NodeRow.node_id.not_in(keep)
     ).values(status="cancelled", finished_at=utcnow(), error=f"cancelled by {by}"))
     emit(session, run_id, None, "run", "cancelling", by=by)
-    session.add(AuditRow(actor=by, action="cancel", target=f"run/{run_id}"))
     session.flush()
     statuses = scheduler.statuses_of(session, run_id)
     for nid, status in statuses.items():
@@ -158,7 +168,7 @@ def cancel_run(session: Session, *, run_id: str, by: str = "api") -> list[schedu
     return scheduler.advance(session, run, plan, keep)
 
 
-def retry_node(session: Session, *, run_id: str, node_id: str, by: str = "api") -> list[scheduler.Dispatch]:
+def retry_node(session: Session, *, run_id: str, node_id: str, by: str) -> list[scheduler.Dispatch]:
     run, plan = _run_and_plan(session, run_id)
     row = session.get(NodeRow, (run_id, node_id))
     if row is None or node_id not in plan.nodes:
@@ -175,7 +185,6 @@ def retry_node(session: Session, *, run_id: str, node_id: str, by: str = "api") 
     run.status, run.finished_at, run.error = "running", None, None
     emit(session, run_id, node_id, "node", "pending", retried_by=by)
     emit(session, run_id, None, "run", "running", retried=node_id)
-    session.add(AuditRow(actor=by, action="retry", target=f"run/{run_id}/{node_id}"))
     session.flush()
     return scheduler.advance(session, run, plan, again)
 
@@ -203,13 +212,6 @@ def decide(session: Session, *, run_id: str, node_id: str, approve: bool, by: st
                          wait={**(row.wait or {}), "decision": decision}, **values):
         raise Conflict(f"node {node_id} changed while deciding; try again")
     emit(session, run_id, node_id, "node", values["status"], by=by, comment=comment)
-    session.add(AuditRow(actor=by, action="approve" if approve else "reject",
-                         target=f"run/{run_id}/{node_id}", data={"comment": comment}))
     session.flush()
     return scheduler.after_node(session, run, plan, node_id)
 
-
-def audit_log(session: Session, *, limit: int = 200) -> list[dict[str, Any]]:
-    rows = session.execute(select(AuditRow).order_by(AuditRow.id.desc()).limit(limit)).scalars()
-    return [{"at": iso(r.at), "actor": r.actor, "action": r.action, "target": r.target, "data": r.data}
-            for r in rows]

@@ -3,17 +3,18 @@ from typing import Any
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field
 
+from nebhx.auth.deps import ADMIN, VIEWER
 from nebhx.secrets import service
 from nebhx.store.db import session_scope
 
-router = APIRouter(tags=["secrets"])
+router = APIRouter(tags=["secrets"], dependencies=[VIEWER])
 
 
 class SecretValue(BaseModel):
     value: str = Field(min_length=1, max_length=65536)
 
 
-@router.put("/secrets/{name}", status_code=204)
+@router.put("/secrets/{name}", status_code=204, dependencies=[ADMIN])
 def put_secret(name: str, body: SecretValue) -> Response:
     """Store a secret (write-only: it is never returned); graphs use it as {"$secret": name}."""
     with session_scope() as s:
