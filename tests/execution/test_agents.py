@@ -1,0 +1,147 @@
+"""Agents through the execution API: no database URL and no key on the host, a token
+scoped to one host, only the node's own secrets, the framework's host runtime."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import httpx
+import pytest
+
+from support import TEST_BLOCKS, FAST, Stack, create_pg_database, graph, make_env, start_redis, wait_for
+
+CANARY = "s3cr3t-canary-4711"
+
+
+def issue_host_token(stack: Stack, host: str) -> str:
+    from nebhx.auth.tokens import issue
+    from nebhx.store.db import session_scope
+    with session_scope(stack.env["NEBHX_DATABASE_URL"]) as s:
+        return issue(s, kind="host", owner=host)[1]
+
+
+def agent_env(stack: Stack, host: str, tmp: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NEBHX_")}
+    env.update(FAST, NEBHX_HOME=str(tmp / f"agent-{host}"), NEBHX_HOST_HOME=str(tmp / f"host-{host}"),
+               NEBHX_BLOCKS_PATH=str(TEST_BLOCKS), XDG_CONFIG_HOME=str(tmp / f"config-{host}"))
+    return env
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    """API + control worker on PostgreSQL and Redis; agents h1 and h2 join with tokens only."""
+    tmp = tmp_path_factory.mktemp("exec")
+    redis_proc, broker = start_redis()
+    db, drop = create_pg_database()
+    stack = Stack(tmp, make_env(tmp, db, broker)).start()
+    stack.tokens = {h: issue_host_token(stack, h) for h in ("h1", "h2", "h3")}
+    stack.tmp = tmp
+    yield stack
+    stack.stop()
+    drop()
+    redis_proc.terminate()
+
+
+def start_agent(stack: Stack, host: str):
+    import subprocess
+    import sys
+    env = agent_env(stack, host, stack.tmp)
+    log = open(stack.tmp / f"agent-{host}.log", "ab")
+    proc = subprocess.Popen([sys.executable, "-m", "nebhx.cli.main", "agent", "--host", host,
+                             "--server", stack.url, "--token", stack.tokens[host]],
+                            env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    stack.procs[f"agent-{host}"] = proc
+    wait_for(lambda: any(h["name"] == host and h["state"] == "up" for h in stack.client().get("/hosts").json()),
+             30, what=f"{host} registered")
+    return proc
+
+
+def put_secret(stack: Stack, name: str, value: str) -> None:
+    with stack.client() as c:
+        assert c.put(f"/secrets/{name}", json={"value": value}).status_code == 204
+
+
+def test_an_agent_with_no_database_url_and_no_key_runs_its_nodes(cluster):
+    agent = start_agent(cluster, "h1")
+    put_secret(cluster, "canary", CANARY)
+    run = cluster.run(graph("on-h1", [("e", "test.host_echo", {"host": "h1", "secret": {"$secret": "canary"}})]))
+    assert run["status"] == "succeeded", run
+    node = run["nodes"]["e"]
+    assert node["host"] == "h1" and node["outputs"]["host"] == "h1"
+    assert node["outputs"]["echoed"] == "got ******"  # the agent echoed it; the server masked it
+    assert node["outputs"]["token"] == "******"  # a Secret output, sealed by the control plane
+    environ = Path(f"/proc/{agent.pid}/environ").read_bytes().split(b"\0")
+    names = {e.split(b"=", 1)[0].decode() for e in environ if e}
+    assert not names & {"NEBHX_DATABASE_URL", "NEBHX_SECRET_KEY", "NEBHX_SECRET_KEY_FILE"}
+    assert not list((cluster.tmp / "config-h1").rglob("*key*"))  # it never looked for a key either
+    with cluster.client() as c:
+        log = c.get(f"/runs/{run['id']}/nodes/e/log").text
+    assert "working with ******" in log and CANARY not in log
+    from nebhx.store.db import session_scope
+    from nebhx.store.models import NodeRow
+    with session_scope(cluster.env["NEBHX_DATABASE_URL"]) as s:
+        row = s.get(NodeRow, (run["id"], "e"))
+        assert set(row.outputs["token"]) == {"$enc"} and CANARY not in str(row.outputs) + row.log
+
+
+def exec_call(stack: Stack, token: str | None, path: str, body: dict) -> httpx.Response:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return httpx.post(f"{stack.url}/api/exec{path}", json=body, headers=headers, timeout=10)
+
+
+def test_a_host_token_reaches_only_its_own_nodes(cluster):
+    # h2 registers (so nodes route to it) but runs no worker: its node waits, queued.
+    assert exec_call(cluster, cluster.tokens["h2"], "/register", {"labels": {}}).status_code == 204
+    put_secret(cluster, "h2-only", "for-h2-alone")
+    run = cluster.run(graph("on-h2", [("e", "test.host_echo", {"host": "h2", "secret": {"$secret": "h2-only"}})]),
+                      wait=False)
+    node = cluster.wait_node(run["id"], "e", "queued")["nodes"]["e"]
+    ref = {"run_id": run["id"], "node_id": "e", "attempt": node["attempt"]}
+    for path, extra in (("/claim", {}), ("/renew", {"log": "x"}),
+                        ("/finish", {"outcome": {"status": "succeeded", "outputs": {}}})):
+        resp = exec_call(cluster, cluster.tokens["h1"], path, {**ref, **extra})
+        assert resp.status_code == 403, (path, resp.text)
+        assert "not routed to host 'h1'" in resp.json()["detail"]
+        assert exec_call(cluster, None, path, {**ref, **extra}).status_code == 401
+    assert cluster.get_run(run["id"])["nodes"]["e"]["status"] == "queued"
+    claim = exec_call(cluster, cluster.tokens["h2"], "/claim", ref)
+    assert claim.status_code == 200 and claim.json()["inputs"]["secret"] == "for-h2-alone"
+    assert claim.json()["secrets"] == ["for-h2-alone"]  # this node's secrets, no other
+    assert exec_call(cluster, cluster.tokens["h2"], "/claim", ref).status_code == 204  # taken once
+    forged = {"status": "succeeded", "outputs": {"echoed": "x", "token": {"$enc": "gAAAA"}, "host": "h2", "pid": 1}}
+    assert exec_call(cluster, cluster.tokens["h2"], "/finish", {**ref, "outcome": forged}).status_code == 403
+    done = {"status": "succeeded", "inputs": {"host": "h2"},
+            "outputs": {"echoed": "got for-h2-alone", "token": {"$plain": "t"}, "host": "h2", "pid": 1}}
+    assert exec_call(cluster, cluster.tokens["h2"], "/finish", {**ref, "outcome": done}).status_code == 204
+    end = cluster.wait_run(run["id"], 30)
+    assert end["status"] == "succeeded" and end["nodes"]["e"]["outputs"]["echoed"] == "got ******"
+
+
+def test_a_users_or_revoked_token_is_refused_by_the_execution_api(cluster):
+    from nebhx.auth.tokens import issue, revoke
+    from nebhx.store.db import session_scope
+    with session_scope(cluster.env["NEBHX_DATABASE_URL"]) as s:
+        row, fresh = issue(s, kind="host", owner="h3")
+    with session_scope(cluster.env["NEBHX_DATABASE_URL"]) as s:
+        revoke(s, token_id=row.id)
+    assert exec_call(cluster, fresh, "/register", {}).status_code == 401
+    assert exec_call(cluster, "nbx_nope_nope", "/register", {}).status_code == 401
+
+
+def test_an_agent_started_with_another_hosts_token_refuses_to_start(cluster):
+    import subprocess
+    import sys
+    res = subprocess.run([sys.executable, "-m", "nebhx.cli.main", "agent", "--host", "h2", "--server", cluster.url,
+                          "--token", cluster.tokens["h3"]], env=agent_env(cluster, "h2", cluster.tmp),
+                         capture_output=True, text=True, timeout=60)
+    assert res.returncode == 2 and "belongs to host 'h3', not 'h2'" in res.stdout
+
+
+def test_a_node_that_reaches_the_wrong_host_fails_once_naming_both(monkeypatch):
+    from nebhx.engine.claims import Claim
+    from nebhx.engine.execute import run_claimed
+    monkeypatch.setenv("NEBHX_AGENT_HOST", "h1")
+    claim = Claim("r", "w", 1, "storage.write_file", inputs={"host": "h2", "volume_url": "dir://h2/v", "name": "x"})
+    out = run_claimed(claim, None)
+    assert out.status == "failed"
+    assert out.error == "node w is for host 'h2' but reached the agent of host 'h1'"
