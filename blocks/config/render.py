@@ -68,7 +68,8 @@ class Render(Brick):
         service = check_id(inputs.service, "service name")
         resolved = configs.resolve(inputs.profiles, inputs.profile, host=inputs.host,
                                    cluster=inputs.cluster or None)
-        folder = ctx.runtime.home / "services" / service / "configs"
+        folder = ctx.runtime.confine(ctx.runtime.home / "services" / service / "configs",
+                                     param="service")
         path, changed = configs.write(resolved, folder)
         ctx.log("config %s of %s (layers: %s) %s at %s", resolved.version, service,
                 ", ".join(resolved.layers), "written" if changed else "already there", path)

@@ -110,14 +110,10 @@ class RunService(Brick):
     def run(self, ctx: Context, inputs: Inputs) -> Outputs:
         sv: Supervisor = ctx.runtime.supervisor
         name = program_name(inputs.service, inputs.instance)
-        release = Path(inputs.release_path or ctx.runtime.home / "services" / inputs.service / "current")
-        needs_release = inputs.release_path or "{release}" in inputs.command
-        if needs_release and not release.is_dir():
-            raise BrickFailed(f"release folder {release} does not exist: stage a release first")
-        # The concrete release folder, not the `current` link: a switched link then changes
-        # the program definition (so it restarts), and a running process never sees its
-        # files change under it.
-        release = release.resolve() if release.is_dir() else release
+        # Checked before anything starts: the record is written once the service is ready.
+        ctx.runtime.confine(instance_file(ctx.runtime.home, inputs.service, inputs.instance),
+                            param="service")
+        release = self.release_folder(ctx, inputs)
         command = self.fill(inputs, release)
         current = sv.status(name)
         if inputs.port and not (current and current.up) and port_in_use(inputs.port):
@@ -143,6 +139,17 @@ class RunService(Brick):
         record_instance(ctx.runtime.home, inputs, name, release if release.is_dir() else None,
                         address, status.pid)
         return self.Outputs(address=address, pid=status.pid, program=name, changed=changed)
+
+    @staticmethod
+    def release_folder(ctx: Context, inputs: Inputs) -> Path:
+        release = Path(inputs.release_path or ctx.runtime.home / "services" / inputs.service / "current")
+        needs_release = inputs.release_path or "{release}" in inputs.command
+        if needs_release and not release.is_dir():
+            raise BrickFailed(f"release folder {release} does not exist: stage a release first")
+        # The concrete release folder, not the `current` link: a switched link then changes
+        # the program definition (so it restarts), and a running process never sees its
+        # files change under it. The process works (and may write) there: a managed folder.
+        return ctx.runtime.confine(release, param="release_path") if release.is_dir() else release
 
     @staticmethod
     def fill(inputs: Inputs, release: Path) -> str:
@@ -221,7 +228,8 @@ class StopService(Brick):
             sv.stop(name)
         if inputs.remove:
             sv.remove(name)
-            instance_file(ctx.runtime.home, inputs.service, inputs.instance).unlink(missing_ok=True)
+            record = instance_file(ctx.runtime.home, inputs.service, inputs.instance)
+            ctx.runtime.confine(record, param="service").unlink(missing_ok=True)
         ctx.log("%s stopped%s (was %s)", name, " and removed" if inputs.remove else "",
                 status.state if status else "unknown")
         return self.Outputs(program=name, was_running=was_running)

@@ -44,21 +44,7 @@ class WriteFile(Brick):
         changed: bool = Field(description="True when the file was written")
 
     def run(self, ctx: Context, inputs: Inputs) -> Outputs:
-        _driver, url_host, root = parse_volume_url(inputs.volume_url)
-        if url_host != inputs.host:
-            raise BrickFailed(f"volume {inputs.volume_url} lives on host {url_host!r}, "
-                              f"not on {inputs.host!r}")
-        if ctx.runtime.name != inputs.host:
-            raise BrickFailed(f"this brick is for host {inputs.host!r} "
-                              f"but runs on {ctx.runtime.name!r}")
-        if not root.is_dir():
-            raise BrickFailed(f"volume folder {root} does not exist: create the volume first")
-        rel = PurePosixPath(inputs.name)
-        if rel.is_absolute() or ".." in rel.parts or not rel.parts:
-            raise BrickFailed(f"file name {inputs.name!r} must be a relative path inside the volume")
-        path = root / Path(*rel.parts)
-        if not path.parent.resolve().is_relative_to(root.resolve()):
-            raise BrickFailed(f"file name {inputs.name!r} leads out of the volume (a symlink)")
+        path = self.target(ctx, inputs)
         data = inputs.content.encode()
         mode = int(inputs.mode, 8)
         if path.is_file():
@@ -83,3 +69,23 @@ class WriteFile(Brick):
             tmp.unlink(missing_ok=True)
         ctx.log("wrote %d byte(s) to %s", len(data), path)
         return self.Outputs(path=str(path), changed=True)
+
+    @staticmethod
+    def target(ctx: Context, inputs: Inputs) -> Path:
+        """The file to write: inside an existing volume of this host, symlinks resolved."""
+        _driver, url_host, _root = parse_volume_url(inputs.volume_url)
+        if url_host != inputs.host:
+            raise BrickFailed(f"volume {inputs.volume_url} lives on host {url_host!r}, "
+                              f"not on {inputs.host!r}")
+        if ctx.runtime.name != inputs.host:
+            raise BrickFailed(f"this brick is for host {inputs.host!r} "
+                              f"but runs on {ctx.runtime.name!r}")
+        # open() confines the volume to the host's managed folders and checks it exists.
+        root = ctx.runtime.volumes.open(inputs.volume_url).path
+        rel = PurePosixPath(inputs.name)
+        if rel.is_absolute() or ".." in rel.parts or not rel.parts:
+            raise BrickFailed(f"name: {inputs.name!r} must be a relative path inside the volume")
+        path = ctx.runtime.confine(root / Path(*rel.parts), param="name")
+        if not path.is_relative_to(root):
+            raise BrickFailed(f"name: {inputs.name!r} leads out of the volume (a symlink) to {path}")
+        return path

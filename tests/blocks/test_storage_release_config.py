@@ -144,9 +144,14 @@ def test_bad_input_fails_clearly_and_leaves_host_alone(bricks, ctx, tmp_path):
     assert sorted(ctx.runtime.home.rglob("*")) == before
 
 
-def test_btrfs_volume_through_bricks(bricks, ctx, tmp_path):
+def test_btrfs_volume_through_bricks(bricks, ctx, tmp_path, monkeypatch, request):
+    from nebhx.settings import reset_settings
     img, mnt = tmp_path / "img", tmp_path / "mnt"
     mnt.mkdir()
+    # The mount is outside the host home: the operator lists it as a managed folder.
+    monkeypatch.setenv("NEBHX_HOST_MANAGED_PATHS", str(mnt))
+    reset_settings()
+    request.addfinalizer(reset_settings)
     subprocess.run(["truncate", "-s", "300M", str(img)], check=True)
     dev = subprocess.run(["losetup", "-f", "--show", str(img)], capture_output=True,
                          text=True, check=True).stdout.strip()

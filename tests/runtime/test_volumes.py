@@ -49,6 +49,16 @@ def btrfs_mount(tmp_path_factory):
         subprocess.run(["losetup", "-d", dev], capture_output=True)
 
 
+@pytest.fixture
+def managed_mount(btrfs_mount, monkeypatch):
+    """The btrfs mount, listed in NEBHX_HOST_MANAGED_PATHS: it is outside the host home."""
+    from nebhx.settings import reset_settings
+    monkeypatch.setenv("NEBHX_HOST_MANAGED_PATHS", str(btrfs_mount))
+    reset_settings()
+    yield btrfs_mount
+    reset_settings()
+
+
 def test_dir_volume_create_is_idempotent(tmp_path):
     vols = Volumes(tmp_path)
     first = vols.create("pg")
@@ -122,7 +132,8 @@ def test_dir_snapshot_without_name_and_delete(tmp_path):
     assert not (tmp_path / "volumes" / "logs").exists() and not b.path.exists()
 
 
-def test_btrfs_volume_snapshot_restore(btrfs_mount: Path):
+def test_btrfs_volume_snapshot_restore(managed_mount: Path):
+    btrfs_mount = managed_mount
     vols = Volumes(btrfs_mount / "home")
     vol = vols.create("pg", "btrfs", btrfs_root=btrfs_mount)
     assert vol.changed and os.stat(vol.path).st_ino == 256
@@ -148,7 +159,8 @@ def test_btrfs_volume_snapshot_restore(btrfs_mount: Path):
     assert not vol.path.exists() and not snap.path.exists()
 
 
-def test_btrfs_quota_and_plain_dir_clash(btrfs_mount: Path):
+def test_btrfs_quota_and_plain_dir_clash(managed_mount: Path):
+    btrfs_mount = managed_mount
     vols = Volumes(btrfs_mount / "home")
     vol = vols.create("q", "btrfs", btrfs_root=btrfs_mount, quota="20M")
     assert vol.changed

@@ -9,19 +9,53 @@ adapter owns one folder under the host's home and drives one real tool.
     <home>/services/<svc>/configs/<hash>/  rendered config versions
     <home>/supervisor/                     supervisord config, socket, logs
     <home>/haproxy/<name>/                 HAProxy config, pid, admin socket
+
+A brick writes only under the host's managed folders: the home, plus the folders an
+operator lists in ``NEBHX_HOST_MANAGED_PATHS`` (a btrfs mount for btrfs volumes).
+``HostRuntime.confine`` is the one check every path derived from an input goes through.
 """
 from __future__ import annotations
 
 import os
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Iterable
+
+from nebhx.bricks.base import BrickFailed
 
 if TYPE_CHECKING:
     from nebhx.runtime.haproxy import HAProxy
     from nebhx.runtime.releases import Releases
     from nebhx.runtime.supervisor import Supervisor
     from nebhx.runtime.volumes import Volumes
+
+
+def managed_folders(home: Path | str) -> tuple[Path, ...]:
+    """``home`` and the folders of ``NEBHX_HOST_MANAGED_PATHS``, symlinks resolved."""
+    from nebhx.settings import get_settings
+    extra = [p for p in get_settings().host_managed_paths.split(os.pathsep) if p.strip()]
+    return tuple(dict.fromkeys(Path(p).resolve() for p in [home, *extra]))
+
+
+def confine(path: Path | str, folders: Iterable[Path], *, param: str) -> Path:
+    """``path`` with its symlinks resolved, provided it stays inside one of ``folders``.
+
+    A relative path or one with ``..`` is refused outright: what it means depends on a
+    working directory or on symlinks half-way, and neither is for an input to decide.
+    """
+    folders = tuple(folders)
+    raw = Path(path)
+    if not raw.is_absolute():
+        raise BrickFailed(f"{param}: {str(path)!r} must be an absolute path")
+    if ".." in raw.parts:
+        raise BrickFailed(f"{param}: {path} may not contain '..'")
+    real = raw.resolve()
+    if any(real.is_relative_to(folder) for folder in folders):
+        return real
+    via = f" leads to {real}, which" if real != raw else ""
+    shown = ", ".join(str(f) for f in folders)
+    raise BrickFailed(f"{param}: {path}{via} is outside this host's managed folders ({shown}); "
+                      "set NEBHX_HOST_MANAGED_PATHS to allow more")
 
 
 class HostRuntime:
@@ -40,6 +74,16 @@ class HostRuntime:
         return cls(name, Path(home))
 
     @cached_property
+    def managed(self) -> tuple[Path, ...]:
+        """The folders bricks may write in: the home first, then NEBHX_HOST_MANAGED_PATHS."""
+        return managed_folders(self.home)
+
+    def confine(self, path: Path | str, *, param: str) -> Path:
+        """``path`` resolved, or BrickFailed naming ``param`` when it leads outside
+        ``managed`` (``..``, an absolute path elsewhere, a symlink pointing out)."""
+        return confine(path, self.managed, param=param)
+
+    @cached_property
     def address(self) -> str:
         """The address other hosts reach this one at (``NEBHX_AGENT_ADDRESS`` or detected)."""
         from nebhx.hosts.agent import host_address
@@ -48,12 +92,12 @@ class HostRuntime:
     @cached_property
     def volumes(self) -> Volumes:
         from nebhx.runtime.volumes import Volumes
-        return Volumes(self.home)
+        return Volumes(self.home, self.managed)
 
     @cached_property
     def releases(self) -> Releases:
         from nebhx.runtime.releases import Releases
-        return Releases(self.home / "services")
+        return Releases(self.home / "services", self.managed)
 
     @cached_property
     def supervisor(self) -> Supervisor:
@@ -61,5 +105,5 @@ class HostRuntime:
         return Supervisor(self.home / "supervisor")
 
     def haproxy(self, name: str) -> HAProxy:
-        from nebhx.runtime.haproxy import HAProxy
-        return HAProxy(self.home / "haproxy" / name)
+        from nebhx.runtime.haproxy import HAProxy, check_name
+        return HAProxy(self.confine(self.home / "haproxy" / check_name(name), param="name"))

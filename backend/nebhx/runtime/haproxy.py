@@ -31,6 +31,14 @@ NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 MAINT_BITS, DRAIN_BITS = 0x01 | 0x02 | 0x04 | 0x20 | 0x40, 0x08 | 0x10
 
 
+def check_name(name: str) -> str:
+    """A balancer name is a folder under ``<home>/haproxy``: one plain path component."""
+    if not NAME_RE.match(name or ""):
+        raise BrickFailed(f"name: invalid balancer name {name!r}: letters, digits, '_', '.' "
+                          "and '-', starting with a letter or digit")
+    return name
+
+
 def server_name(address: str) -> str:
     """A stable server name per backend address, so a state can be set by address."""
     return "srv_" + re.sub(r"[^A-Za-z0-9]", "_", address)

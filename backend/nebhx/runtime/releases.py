@@ -24,9 +24,10 @@ import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Iterable
 
 from nebhx.bricks.base import BrickFailed
+from nebhx.runtime import confine, managed_folders
 from nebhx.runtime.sources import Source, describe
 
 if TYPE_CHECKING:
@@ -64,16 +65,23 @@ def check_id(value: str, what: str) -> str:
 
 
 class Releases:
-    """Releases of every service of one host, under ``<home>/services``."""
+    """Releases of every service of one host, under ``<home>/services``.
 
-    def __init__(self, root: Path):
+    Paths are resolved and must stay inside ``managed`` (by default ``root`` and the
+    folders of ``NEBHX_HOST_MANAGED_PATHS``): a service or release folder that is a
+    symlink leading elsewhere is refused, not written through.
+    """
+
+    def __init__(self, root: Path, managed: Iterable[Path] | None = None):
         self.root = Path(root)
+        self.managed = tuple(managed) if managed is not None else managed_folders(self.root)
 
     def dir(self, svc: str) -> Path:
-        return self.root / check_id(svc, "service name")
+        return confine(self.root / check_id(svc, "service name"), self.managed, param="service")
 
     def path(self, svc: str, release: str) -> Path:
-        return self.dir(svc) / "releases" / check_id(release, "release id")
+        return confine(self.dir(svc) / "releases" / check_id(release, "release id"),
+                       self.managed, param="release_id")
 
     # -- staging ----------------------------------------------------------------------
     def stage(self, svc: str, source: str, *, sha256: str | None = None,

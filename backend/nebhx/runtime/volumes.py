@@ -19,10 +19,11 @@ import time
 import uuid
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Iterable
 from urllib.parse import urlsplit
 
 from nebhx.bricks.base import BrickFailed
-from nebhx.runtime import shell
+from nebhx.runtime import confine, managed_folders, shell
 
 DRIVERS = ("dir", "btrfs")
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
@@ -93,12 +94,17 @@ def _is_btrfs_subvolume(path: Path) -> bool:
 
 
 class Volumes:
-    """Create, snapshot, restore and delete data volumes under one host's home."""
+    """Create, snapshot, restore and delete data volumes under one host's home.
 
-    def __init__(self, home: Path):
+    Every volume (a btrfs root too) must lie inside ``managed``: the home and the
+    folders of ``NEBHX_HOST_MANAGED_PATHS`` by default.
+    """
+
+    def __init__(self, home: Path, managed: Iterable[Path] | None = None):
         self.home = Path(home)
         self.dir_root = self.home / "volumes"
         self.dir_snapshots = self.home / "snapshots"
+        self.managed = tuple(managed) if managed is not None else managed_folders(self.home)
 
     # -- volumes ----------------------------------------------------------------------
     def create(self, name: str, driver: str = "dir", *, btrfs_root: Path | str | None = None,
@@ -126,7 +132,7 @@ class Volumes:
     def _create_btrfs(self, name: str, root: Path | str | None, quota: str | None) -> Volume:
         if not root:
             raise BrickFailed("the btrfs driver needs btrfs_root: a directory on a btrfs mount")
-        root = Path(root)
+        root = confine(root, self.managed, param="btrfs_root")
         fs = shell.run(["stat", "-f", "-c", "%T", str(root)], check=False)
         if fs.returncode != 0 or fs.stdout.strip() != "btrfs":
             raise BrickFailed(f"btrfs_root {root} is not a directory on a btrfs filesystem "
@@ -157,9 +163,14 @@ class Volumes:
             driver, _host, path = parse_volume_url(ref)
         else:
             driver, path = "dir", self.dir_root / check_name(ref)
+        if driver == "dir" and path.parent.resolve() != self.dir_root.resolve():
+            raise BrickFailed(f"volume_url: {path} is not a dir volume of this host "
+                              f"(they live in {self.dir_root})")
+        # Resolved: a volume that is a symlink to a folder elsewhere is refused here.
+        path = confine(path, self.managed, param="volume_url")
         if driver == "dir":
-            if path.parent.resolve() != self.dir_root.resolve():
-                raise BrickFailed(f"{path} is not a dir volume of this host "
+            if path.parent != self.dir_root.resolve():
+                raise BrickFailed(f"volume_url: {path} is not a dir volume of this host "
                                   f"(they live in {self.dir_root})")
             if not path.is_dir():
                 raise BrickFailed(f"volume {path.name!r} does not exist at {path}")
