@@ -83,6 +83,10 @@ describe("what a role may do", () => {
     expect(button("tb-run").disabled).toBe(false);
     expect(button("tb-save").disabled).toBe(true);
     expect(button("tb-save").title).toBe("needs the admin role");
+    expect(button("tb-run").title).toBe("Run the saved revision");
+    fireEvent.click(button("tb-run"));
+    expect((await screen.findByTestId("toast")).textContent)
+      .toBe("Saving needs the admin role: only a saved, unchanged graph can be run");
   });
 });
 

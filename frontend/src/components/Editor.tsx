@@ -137,7 +137,7 @@ export function Editor() {
     setDialog(null);
     let target = file.id && file.revision !== null && (readOnly || !g.isDirty())
       ? { id: file.id, revision: file.revision } : null;
-    if (!target && !isAdmin) return push(`Run the saved revision: saving changes ${needsRole("admin")}`, "warning");
+    if (!target && !isAdmin) return push(`Saving ${needsRole("admin")}: only a saved, unchanged graph can be run`, "warning");
     if (!target) target = await save();
     if (!target) return;
     try {

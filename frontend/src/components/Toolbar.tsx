@@ -57,7 +57,8 @@ export function Toolbar({ name, revision, readOnly, dirty, canUndo, canRedo, pro
         {problems ? `${problems} problem${problems > 1 ? "s" : ""}` : "valid"}
       </Button>
       <div className="ms-auto d-flex gap-2">
-        {b("run", "Run ▶", { variant: "primary", ...can("operator", "Save and run") })}
+        {b("run", "Run ▶", { variant: "primary",
+          ...can("operator", can("admin").disabled ? "Run the saved revision" : "Save and run") })}
         {b("help", "?", { title: "Keyboard shortcuts (?)" })}
         <SessionBadge />
       </div>
