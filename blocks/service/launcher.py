@@ -222,14 +222,15 @@ class StopService(Brick):
     def run(self, ctx: Context, inputs: Inputs) -> Outputs:
         sv: Supervisor = ctx.runtime.supervisor
         name = program_name(inputs.service, inputs.instance)
+        record = ctx.runtime.confine(instance_file(ctx.runtime.home, inputs.service, inputs.instance),
+                                     param="service")
         status = sv.status(name)
         was_running = bool(status and status.up)
         if status is not None:
             sv.stop(name)
         if inputs.remove:
             sv.remove(name)
-            record = instance_file(ctx.runtime.home, inputs.service, inputs.instance)
-            ctx.runtime.confine(record, param="service").unlink(missing_ok=True)
+            record.unlink(missing_ok=True)
         ctx.log("%s stopped%s (was %s)", name, " and removed" if inputs.remove else "",
                 status.state if status else "unknown")
         return self.Outputs(program=name, was_running=was_running)
