@@ -148,6 +148,36 @@ class Cluster:
     def nebhx(self, name: str, *args: str, ns: str | None = None, **env: str) -> subprocess.Popen:
         return self.spawn(name, [sys.executable, "-m", "nebhx.cli.main", *args], self.env(**env), ns)
 
+    def agent_env(self, host: str, **extra: str) -> dict[str, str]:
+        """What a managed host holds: the API's URL and its own token; no store, no key, no broker."""
+        env = {k: v for k, v in os.environ.items() if not k.startswith("NEBHX_")}
+        env.update(TIMINGS, NEBHX_HOME=str(self.workdir / "agents" / host), NEBHX_LOG_LEVEL="INFO",
+                   NEBHX_AGENT_TOKEN=self.host_tokens[host], XDG_CONFIG_HOME=str(self.workdir / "agents" / host),
+                   **extra)
+        return env
+
+    def start_agent(self, host: str, concurrency: int = 3) -> subprocess.Popen:
+        home = self.workdir / "hosts" / host
+        home.mkdir(parents=True, exist_ok=True)
+        env = self.agent_env(host, NEBHX_HOST_HOME=str(home), NEBHX_AGENT_ADDRESS=self.address(host),
+                             NEBHX_WORKER_CONCURRENCY=str(concurrency))
+        return self.spawn(f"agent-{host}", [sys.executable, "-m", "nebhx.cli.main", "agent", "--host", host,
+                                            "--server", self.api_url], env, self.ns(host))
+
+    def _issue_credentials(self) -> None:
+        """An admin (the API is bound to the bridge, so it requires sign-in) and hosts' tokens."""
+        from nebhx.auth.service import create_user
+        from nebhx.auth.tokens import issue
+        from nebhx.store.db import session_scope
+        with session_scope(self.env()["NEBHX_DATABASE_URL"]) as s:
+            create_user(s, name="admin", password=secrets.token_hex(12), role="admin")
+            self.admin_token = issue(s, kind="api", owner="admin", name="cluster tests")[1]
+            self.host_tokens = {h: issue(s, kind="host", owner=h)[1] for h in self.hosts}
+
+    @property
+    def auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.admin_token}"}
+
     def up(self, agent_concurrency: int = 3) -> Cluster:
         """Network, Redis, API (with the sweep), control worker and one agent per host;
         returns when every host is up in GET /api/hosts."""
@@ -156,30 +186,28 @@ class Cluster:
         self.secret_key = Fernet.generate_key().decode()
         self.net_up()
         redis_port, api_port = self.free_port(), self.free_port()
-        self.broker_url = f"redis://{self.gateway}:{redis_port}/0"
+        redis_password = secrets.token_hex(16)
+        self.broker_url = f"redis://:{redis_password}@{self.gateway}:{redis_port}/0"
         self.api_url = f"http://{self.gateway}:{api_port}"
         exe = shutil.which("redis-server")
         if exe is None:
             raise RuntimeError("redis-server is not installed: apt-get install -y redis-server")
         self.spawn("redis", [exe, "--bind", self.gateway, "--port", str(redis_port), "--save", "",
-                             "--appendonly", "no", "--protected-mode", "no"])
+                             "--appendonly", "no", "--requirepass", redis_password])
         wait_for(lambda: socket.create_connection((self.gateway, redis_port), timeout=0.3), 15,
                  what="redis on the bridge")
+        self._issue_credentials()
         self.nebhx("api", "api", "--host", self.gateway, "--port", str(api_port))
         wait_for(lambda: httpx.get(self.api_url + "/api/health", timeout=2).status_code == 200, 60,
                  what="API up")
         self.nebhx("worker", "worker", "--queues", "nebhx", NEBHX_WORKER_CONCURRENCY="2")
         for host in self.hosts:
-            home = self.workdir / "hosts" / host
-            home.mkdir(parents=True, exist_ok=True)
-            self.nebhx(f"agent-{host}", "agent", "--host", host, ns=self.ns(host),
-                       NEBHX_HOST_HOME=str(home), NEBHX_AGENT_ADDRESS=self.address(host),
-                       NEBHX_WORKER_CONCURRENCY=str(agent_concurrency))
+            self.start_agent(host, agent_concurrency)
         self.wait_hosts()
         return self
 
     def host_rows(self) -> dict[str, dict]:
-        rows = httpx.get(self.api_url + "/api/hosts", timeout=5).json()
+        rows = httpx.get(self.api_url + "/api/hosts", timeout=5, headers=self.auth).json()
         return {r["name"]: r for r in rows}
 
     def wait_hosts(self, timeout: float = 90) -> dict[str, dict]:
@@ -218,7 +246,7 @@ class Cluster:
 
     # -- runs -------------------------------------------------------------------------------
     def client(self) -> httpx.Client:
-        return httpx.Client(base_url=self.api_url + "/api", timeout=30, trust_env=False)
+        return httpx.Client(base_url=self.api_url + "/api", timeout=30, trust_env=False, headers=self.auth)
 
     def run(self, doc: dict, inputs: dict | None = None, timeout: float = 180) -> dict:
         with self.client() as c:

@@ -119,3 +119,12 @@ def test_a_second_run_changes_nothing(cluster, smtp, deployed):
     assert again["outputs"]["pid_b"] == deployed.get("restarted_pid_b", before[8102])
     assert len(smtp.messages) == 2
     assert took < 30, took
+
+
+def test_agents_hold_no_database_url_no_key_and_no_broker_password(cluster, deployed):
+    for host in cluster.hosts:
+        pid = cluster.procs[f"agent-{host}"].pid
+        env = dict(e.split(b"=", 1) for e in open(f"/proc/{pid}/environ", "rb").read().split(b"\0") if b"=" in e)
+        names = {k.decode() for k in env}
+        assert not names & {"NEBHX_DATABASE_URL", "NEBHX_SECRET_KEY", "NEBHX_SECRET_KEY_FILE", "NEBHX_BROKER_URL"}
+        assert env[b"NEBHX_AGENT_TOKEN"].startswith(b"nbx_")
