@@ -1,6 +1,10 @@
-"""The CLI's HTTP client for a running server (NEBHX_URL)."""
+"""The CLI's HTTP client for a running server (NEBHX_URL), signed in with NEBHX_TOKEN or the
+token ``nebhx login`` stored for that server."""
 from __future__ import annotations
 
+import json
+import os
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -12,8 +16,43 @@ from nebhx.settings import get_settings
 err = Console(stderr=True, soft_wrap=True)
 
 
+def credentials_file() -> Path:
+    xdg = os.environ.get("XDG_CONFIG_HOME", "")
+    base = Path(xdg) if xdg and os.path.isabs(xdg) else Path.home() / ".config"
+    return base / "nebhx" / "credentials.json"
+
+
+def server_url() -> str:
+    return get_settings().url.rstrip("/")
+
+
+def load_credentials() -> dict[str, dict[str, Any]]:
+    try:
+        return json.loads(credentials_file().read_text())
+    except (FileNotFoundError, ValueError):
+        return {}
+
+
+def save_credentials(creds: dict[str, dict[str, Any]]) -> None:
+    """Write the file readable by its owner only (it holds bearer tokens)."""
+    path = credentials_file()
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        json.dump(creds, f, indent=2)
+    os.chmod(tmp, 0o600)
+    os.replace(tmp, path)
+
+
+def token() -> str | None:
+    return os.environ.get("NEBHX_TOKEN") or load_credentials().get(server_url(), {}).get("token")
+
+
 def client() -> httpx.Client:
-    return httpx.Client(base_url=get_settings().url.rstrip("/") + "/api", timeout=30)
+    bearer = token()
+    headers = {"Authorization": f"Bearer {bearer}"} if bearer else {}
+    return httpx.Client(base_url=server_url() + "/api", timeout=30, headers=headers)
 
 
 def call(method: str, path: str, **kwargs: Any) -> Any:
@@ -42,6 +81,8 @@ def show_error(resp: httpx.Response) -> None:
         print_problems(detail)
     else:
         err.print(f"[red]error {resp.status_code}:[/] {detail}")
+    if resp.status_code == 401:
+        err.print("sign in with `nebhx login` or set NEBHX_TOKEN")
 
 
 def print_problems(problems: list[dict[str, Any]]) -> None:

@@ -5,7 +5,7 @@ import logging
 
 import typer
 
-from nebhx.cli import configs, graphs, runs, serve
+from nebhx.cli import configs, graphs, runs, serve, users
 
 app = typer.Typer(help="Nebh-X: deployment graphs of typed bricks, run by distributed workers.",
                   no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
@@ -27,9 +27,14 @@ app.command()(runs.cancel)
 app.command()(runs.retry)
 app.command()(runs.approve)
 app.command()(runs.reject)
-app.command()(runs.hosts)
 app.command()(runs.services)
+app.command()(runs.audit)
+app.command()(users.login)
+app.command()(users.logout)
 app.add_typer(configs.app, name="config")
+app.add_typer(users.user_app, name="user")
+app.add_typer(users.token_app, name="token")
+app.add_typer(users.hosts_app, name="hosts")
 
 
 def main() -> None:

@@ -150,20 +150,39 @@ def retry(run_id: str, node: str) -> None:
     console.print(f"run {run_id}: node {node} queued again")
 
 
-def _decide(run_id: str, node: str, verb: str, by: str | None, comment: str) -> None:
-    by = by or os.environ.get("USER") or "cli"
-    call("POST", f"/runs/{run_id}/nodes/{node}/{verb}", json={"by": by, "comment": comment})
+def _decide(run_id: str, node: str, verb: str, comment: str) -> None:
+    # The server records the signed-in user as the approver; there is no name to send.
+    run = call("POST", f"/runs/{run_id}/nodes/{node}/{verb}", json={"comment": comment})
+    by = ((run["nodes"].get(node) or {}).get("outputs") or {}).get("by", "you")
     console.print(f"run {run_id}: node {node} {verb}d by {by}")
 
 
-def approve(run_id: str, node: str, by: str = typer.Option(None), comment: str = typer.Option("")) -> None:
-    """Approve a node that waits for approval."""
-    _decide(run_id, node, "approve", by, comment)
+def approve(run_id: str, node: str, comment: str = typer.Option("")) -> None:
+    """Approve a node that waits for approval (as the signed-in user)."""
+    _decide(run_id, node, "approve", comment)
 
 
-def reject(run_id: str, node: str, by: str = typer.Option(None), comment: str = typer.Option("")) -> None:
+def reject(run_id: str, node: str, comment: str = typer.Option("")) -> None:
     """Reject a node that waits for approval (it fails; rollback branches may start)."""
-    _decide(run_id, node, "reject", by, comment)
+    _decide(run_id, node, "reject", comment)
+
+
+def audit(actor: str = typer.Option(None, help="Only calls by this user"),
+          action: str = typer.Option(None, help="Only this action, e.g. runs.approve"),
+          since: str = typer.Option(None, help="Only calls since this ISO time (UTC without a zone)"),
+          limit: int = typer.Option(200, help="At most this many rows (1..5000)"),
+          as_json: bool = typer.Option(False, "--json")) -> None:
+    """Who changed what, from where, and the answer: every state-changing API call, newest first."""
+    params = {k: v for k, v in (("actor", actor), ("action", action), ("since", since)) if v}
+    rows = call("GET", "/audit", params={**params, "limit": limit})
+    if as_json:
+        print(json.dumps(rows, indent=2))
+        return
+    table = Table("at", "actor", "action", "target", "status", "from")
+    for r in rows:
+        table.add_row(r["at"], r["actor"], r["action"], r["target"], str(r["data"].get("status", "")),
+                      r.get("address") or "")
+    console.print(table)
 
 
 def hosts(as_json: bool = typer.Option(False, "--json")) -> None:

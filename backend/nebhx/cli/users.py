@@ -1,0 +1,202 @@
+"""Users, tokens and hosts' join tokens on the control plane, and signing the CLI in and out.
+
+``user``, ``token`` and ``hosts add`` work on the store directly (like ``airflow users
+create``): the first admin has to exist before anyone can sign in. ``login`` and ``logout``
+talk to the server at NEBHX_URL.
+"""
+from __future__ import annotations
+
+import getpass
+import json
+import socket
+import sys
+from typing import Any
+
+import httpx
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from nebhx.cli.client import call, client, err, load_credentials, save_credentials, server_url, show_error
+
+console = Console()
+user_app = typer.Typer(help="Users and their roles (on the store directly).", no_args_is_help=True)
+token_app = typer.Typer(help="API tokens (on the store directly).", no_args_is_help=True)
+hosts_app = typer.Typer(help="Hosts: list them, or add one (a join token for its agent).")
+ROLE_HELP = "admin | operator | viewer"
+
+
+def _store(fn, **kwargs: Any) -> Any:
+    """Run a service function in one transaction; its refusals become messages and exit 1."""
+    from nebhx.auth.service import AuthConflict
+    from nebhx.graphs.service import NotFound
+    from nebhx.store.db import session_scope
+    try:
+        with session_scope() as s:
+            return fn(s, **kwargs)
+    except (AuthConflict, NotFound, ValueError) as exc:
+        err.print(f"[red]{exc}[/]")
+        raise typer.Exit(1) from exc
+
+
+def _role(role: str) -> str:
+    from nebhx.auth.tokens import ROLES
+    if role not in ROLES:
+        err.print(f"[red]role {role!r}[/]: expected {ROLE_HELP}")
+        raise typer.Exit(2)
+    return role
+
+
+def _password(from_stdin: bool, confirm: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    return typer.prompt("Password", hide_input=True, confirmation_prompt=confirm)
+
+
+@user_app.command("add")
+def user_add(name: str, role: str = typer.Option(..., help=ROLE_HELP),
+             password_stdin: bool = typer.Option(False, "--password-stdin", help="Read the password from stdin")) -> None:
+    """Add a user (the password is asked twice)."""
+    import re
+
+    from nebhx.auth import service
+    if not re.match(service.NAME_PATTERN, name):
+        err.print(f"[red]user name {name!r}[/]: lower-case letters, digits and _.- , starting with a letter")
+        raise typer.Exit(2)
+    user = _store(service.create_user, name=name, password=_password(password_stdin, True), role=_role(role))
+    console.print(f"user {user['name']} added ({user['role']})")
+
+
+@user_app.command("list")
+def user_list(as_json: bool = typer.Option(False, "--json")) -> None:
+    """List users with their roles."""
+    from nebhx.auth import service
+    users = _store(service.list_users)
+    if as_json:
+        print(json.dumps(users, indent=2))
+        return
+    table = Table("user", "role", "state", "created")
+    for u in users:
+        table.add_row(u["name"], u["role"], "[red]disabled[/]" if u["disabled"] else "enabled", u["created_at"])
+    console.print(table)
+
+
+@user_app.command("role")
+def user_role(name: str, role: str) -> None:
+    """Change a user's role."""
+    from nebhx.auth import service
+    _store(service.update_user, name=name, role=_role(role))
+    console.print(f"user {name} is now {role}")
+
+
+@user_app.command("disable")
+def user_disable(name: str) -> None:
+    """Disable a user: their sessions and tokens stop working at once."""
+    from nebhx.auth import service
+    _store(service.update_user, name=name, disabled=True)
+    console.print(f"user {name} disabled")
+
+
+def _only_admin(session) -> str:
+    from sqlalchemy import select
+
+    from nebhx.store.models import UserRow
+    admins = session.scalars(select(UserRow.name).where(UserRow.role == "admin", UserRow.disabled.is_(False))).all()
+    if len(admins) != 1:
+        raise ValueError("give --user: whose token is it?")
+    return admins[0]
+
+
+@token_app.command("create")
+def token_create(name: str = typer.Option(..., help="What the token is for"),
+                 user: str = typer.Option(None, help="Its owner (default: the only admin)"),
+                 expires_days: int = typer.Option(None, help="Days until it expires (default: never)")) -> None:
+    """Create an API token and print it (the only time it is shown)."""
+    from nebhx.auth import service
+
+    def create(s):
+        return service.create_token(s, owner=user or _only_admin(s), name=name, expires_in_days=expires_days)
+    created = _store(create)
+    console.print(f"token {created['id']}" + (f", expires {created['expires_at']}" if created["expires_at"] else ""))
+    print(created["token"])
+
+
+@token_app.command("list")
+def token_list(as_json: bool = typer.Option(False, "--json")) -> None:
+    """List API and host tokens (never their secrets)."""
+    from nebhx.auth import service
+    rows = _store(service.list_tokens)
+    if as_json:
+        print(json.dumps(rows, indent=2))
+        return
+    table = Table("id", "kind", "owner", "name", "expires", "last used", "state")
+    for t in rows:
+        table.add_row(t["id"], t["kind"], t["owner"], t["name"], t["expires_at"] or "never",
+                      t["last_used_at"] or "", "[red]revoked[/]" if t["revoked_at"] else "active")
+    console.print(table)
+
+
+@token_app.command("revoke")
+def token_revoke(token_id: str) -> None:
+    """Revoke a token: the next call with it is refused."""
+    from nebhx.auth import service
+    _store(service.revoke_token, token_id=token_id)
+    console.print(f"token {token_id} revoked")
+
+
+@hosts_app.callback(invoke_without_command=True)
+def hosts_list(ctx: typer.Context, as_json: bool = typer.Option(False, "--json")) -> None:
+    """List the hosts whose agents registered, with their state."""
+    if ctx.invoked_subcommand is None:
+        from nebhx.cli.runs import hosts
+        hosts(as_json=as_json)
+
+
+@hosts_app.command("add")
+def hosts_add(name: str, label: list[str] = typer.Option([], help="Label k=v, repeatable")) -> None:
+    """Make a join token for a new host and print the command that starts its agent."""
+    from nebhx.auth import service
+    bad = [kv for kv in label if "=" not in kv]
+    if bad:
+        err.print(f"[red]--label {bad[0]!r}[/]: expected k=v")
+        raise typer.Exit(2)
+    labels = dict(kv.split("=", 1) for kv in label)
+    added = _store(service.add_host, name=name, labels=labels, server=server_url())
+    console.print(f"join token for host {name} (shown once); on that host run:")
+    print(added["command"])
+
+
+def login(user: str = typer.Option(None, help="User name (default: asked)"),
+          password_stdin: bool = typer.Option(False, "--password-stdin", help="Read the password from stdin"),
+          expires_days: int = typer.Option(None, help="Days until the token expires (default: never)")) -> None:
+    """Sign in to the server at NEBHX_URL and keep its token in ~/.config/nebhx/credentials.json."""
+    user = user or typer.prompt("User", default=getpass.getuser())
+    password = _password(password_stdin, False)
+    created = call("POST", "/auth/token", json={"username": user, "password": password,
+                                                "name": f"cli@{socket.gethostname()}"[:200],
+                                                "expires_in_days": expires_days})
+    creds = load_credentials()
+    creds[server_url()] = {"user": user, "id": created["id"], "token": created["token"]}
+    save_credentials(creds)
+    console.print(f"signed in to {server_url()} as {user}")
+
+
+def logout() -> None:
+    """Revoke the token stored for NEBHX_URL and forget it."""
+    creds = load_credentials()
+    stored = creds.get(server_url())
+    if stored is None:
+        console.print(f"not signed in to {server_url()}")
+        return
+    try:
+        with client() as c:
+            resp = c.delete(f"/tokens/{stored['id']}")
+    except httpx.TransportError as exc:
+        err.print(f"[red]no Nebh-X server at {server_url()}[/] ({exc}); the token stays stored")
+        raise typer.Exit(2) from exc
+    if resp.status_code not in (204, 401, 404):  # 401/404: revoked or gone already
+        show_error(resp)
+        raise typer.Exit(1)
+    del creds[server_url()]
+    save_credentials(creds)
+    console.print(f"signed out of {server_url()}")
