@@ -13,7 +13,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from nebhx.settings import get_settings
+from nebhx.settings import get_settings, reset_settings
 
 console = Console()
 
@@ -25,9 +25,20 @@ def api(host: str = typer.Option(None, help="Bind address (NEBHX_HOST)"),
     import uvicorn
 
     from nebhx.api.app import create_app
+    host = host or get_settings().host
+    _refuse_unsafe_bind(host)
+    os.environ["NEBHX_HOST"] = host  # open mode and the Host check follow the real bind address
+    reset_settings()
     settings = get_settings()
-    uvicorn.run(create_app(sweeper=sweeper), host=host or settings.host, port=port or settings.port,
+    uvicorn.run(create_app(sweeper=sweeper), host=host, port=port or settings.port,
                 log_level="warning", timeout_graceful_shutdown=3)
+
+
+def _refuse_unsafe_bind(host: str) -> None:
+    from nebhx.auth.service import unsafe_bind
+    if reason := unsafe_bind(host):
+        console.print(f"[red]{reason}[/]", soft_wrap=True)
+        raise typer.Exit(2)
 
 
 def worker(queues: str = typer.Option("nebhx", "--queues", "-Q", help="Comma-separated queues"),
@@ -129,6 +140,7 @@ def up(port: int = typer.Option(None, help="API port (NEBHX_PORT, default 8750)"
     """Run everything on one machine: API + scheduler, a worker and the agent of host `local`."""
     settings = get_settings()
     port, host = port or settings.port, host or settings.host
+    _refuse_unsafe_bind(host)
     if not _port_free(host, port):
         console.print(f"[red]port {port} on {host} is in use[/]: pass --port or set NEBHX_PORT")
         raise typer.Exit(2)
