@@ -92,4 +92,10 @@ def test_compose_commands_exist_in_the_cli():
         res = nebhx(*words[1:], "--help")
         assert res.returncode == 0, res.stderr
     env = services["api"]["environment"]
-    assert env["NEBHX_BROKER_URL"].startswith("redis://") and "postgresql" in env["NEBHX_DATABASE_URL"]
+    assert env["NEBHX_BROKER_URL"].startswith("redis://:${REDIS_PASSWORD") and "postgresql" in env["NEBHX_DATABASE_URL"]
+    # An agent holds neither the store nor the key: only the API's URL and its host's token.
+    agent = services["agent-app1"]
+    assert set(agent["environment"]) == {"NEBHX_AGENT_TOKEN", "NEBHX_HOST_HOME"}
+    words = agent["command"].split()
+    assert words[:2] == ["nebhx", "agent"] and "--server" in words
+    assert nebhx(*words[1:], "--help").returncode == 0
