@@ -1,4 +1,4 @@
-"""Helpers for the secrets tests: read a store cell by cell, find sealed tokens."""
+"""Helpers for the secrets tests: read a store cell by cell, as text."""
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -17,13 +17,3 @@ def every_cell(url: str) -> str:
     finally:
         engine.dispose()
 
-
-def sealed_tokens(obj) -> list[str]:
-    """Every sealed token inside a JSON value."""
-    if isinstance(obj, dict):
-        if set(obj) == {"$enc"}:
-            return [obj["$enc"]]
-        return [t for v in obj.values() for t in sealed_tokens(v)]
-    if isinstance(obj, list):
-        return [t for v in obj for t in sealed_tokens(v)]
-    return []
