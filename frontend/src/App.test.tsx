@@ -51,6 +51,14 @@ describe("signing in", () => {
     expect(button("tb-save").disabled).toBe(false);
   });
 
+  it("says when the server cannot be asked who is signed in, and tries again", async () => {
+    fakeServer({ "GET /api/auth/me": [json({ detail: "database is down" }, 500), me("olga", "admin")] });
+    render(<App />);
+    expect((await screen.findByRole("alert")).textContent).toBe("Could not reach the server: database is down");
+    fireEvent.click(screen.getByRole("button", { name: "Try again" }));
+    expect((await screen.findByTestId("session-user")).textContent).toBe("olga · admin");
+  });
+
   it("signs out: back to the login page", async () => {
     const server = fakeServer({
       "GET /api/auth/me": me("olga", "admin", "tok-1"),

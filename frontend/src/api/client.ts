@@ -1,6 +1,6 @@
 // The typed API client, generated from frontend/openapi.json (npm run openapi).
 import createClient from "openapi-fetch";
-import type { components, paths } from "./schema";
+import type { paths } from "./schema";
 import type {
   GraphDoc, GraphInfo, GraphSummary, Me, Palette, Problem, Run, RunSummary,
 } from "../types";
@@ -10,22 +10,7 @@ import { session, sessionMiddleware } from "./session";
 // looked up at each call so a test can stand in for it.
 const options = { baseUrl: globalThis.location?.origin ?? "", fetch: (r: Request) => globalThis.fetch(r) };
 export const api = createClient<paths>(options);
-/** The session calls, typed by hand from the auth contract until they are in openapi.json. */
-type Body<T> = { content: { "application/json": T } };
-type AuthPaths = {
-  "/api/auth/me": { get: { responses: { 200: Body<Me> } } };
-  "/api/auth/login": { post: {
-    requestBody: Body<{ username: string; password: string }>;
-    responses: { 200: Body<Me>; 401: Body<{ detail: string }>; 429: Body<{ detail: string }> };
-  } };
-  "/api/auth/logout": { post: { responses: { 204: { content: never } } } };
-};
-const authApi = createClient<AuthPaths>(options);
-const middleware = sessionMiddleware(() => Api.me());
-api.use(middleware);
-authApi.use(middleware);
-
-type Decision = components["schemas"]["Decision"];
+api.use(sessionMiddleware(() => Api.me()));
 
 export class ApiError extends Error {
   constructor(readonly status: number, readonly detail: unknown, readonly retryAfter: string | null = null) {
@@ -56,7 +41,8 @@ async function unwrap<T>(call: Promise<Result>): Promise<T> {
   return data as T;
 }
 
-/** Who is signed in; keeps the CSRF token of the answer for the requests that follow. */
+/** Who is signed in (the schema says only "an object": Me is the auth contract); keeps the
+ *  answer's CSRF token for the requests that follow. */
 async function signedIn(call: Promise<Result>): Promise<Me> {
   const me = await unwrap<Me>(call);
   session.setCsrf(me.csrf);
@@ -64,11 +50,11 @@ async function signedIn(call: Promise<Result>): Promise<Me> {
 }
 
 export const Api = {
-  me: () => signedIn(authApi.GET("/api/auth/me")),
+  me: () => signedIn(api.GET("/api/auth/me")),
   login: (username: string, password: string) =>
-    signedIn(authApi.POST("/api/auth/login", { body: { username, password } })),
+    signedIn(api.POST("/api/auth/login", { body: { username, password } })),
   logout: async () => {
-    await unwrap<unknown>(authApi.POST("/api/auth/logout"));
+    await unwrap<unknown>(api.POST("/api/auth/logout"));
     session.setCsrf(null);
   },
   bricks: () => unwrap<Palette>(api.GET("/api/bricks")),
@@ -97,7 +83,7 @@ export const Api = {
     unwrap<Run>(api.POST("/api/runs/{run_id}/nodes/{node_id}/retry", { params: { path: { run_id: id, node_id: node } } })),
   /** The approver is the signed-in user (the server takes it from the session). */
   decide: (id: string, node: string, verdict: "approve" | "reject", comment: string) => {
-    const opts = { params: { path: { run_id: id, node_id: node } }, body: { comment } as Decision };
+    const opts = { params: { path: { run_id: id, node_id: node } }, body: { comment } };
     return unwrap<Run>(verdict === "approve"
       ? api.POST("/api/runs/{run_id}/nodes/{node_id}/approve", opts)
       : api.POST("/api/runs/{run_id}/nodes/{node_id}/reject", opts));

@@ -2,14 +2,12 @@
 // editor (with its unsaved graph) mounted behind the login page when a session ends.
 import { useCallback, useEffect, useMemo, useState, type ReactNode } from "react";
 import { Button, Spinner } from "react-bootstrap";
-import { Api, ApiError } from "../api/client";
+import { Api } from "../api/client";
 import { session } from "../api/session";
 import { AuthContext, type AuthState } from "../hooks/useAuth";
 import type { Me } from "../types";
 import { LoginPage } from "./LoginPage";
 
-/** A server from before logins (no /api/auth/me) is the open, single-user mode. */
-const OLD_SERVER: Me = { user: "local", role: "admin", auth: "open", csrf: null };
 const signedIn = (me: Me) => me.auth === "open" || me.user !== null;
 const signedOut = (me: Me): Me => ({ ...me, auth: "required", user: null, role: null, csrf: null });
 
@@ -28,10 +26,7 @@ function useSession() {
   }, []);
   const load = useCallback(() => {
     setFailed(null);
-    Api.me().then(show).catch((e: unknown) => {
-      if (e instanceof ApiError && e.status === 404) show(OLD_SERVER);
-      else setFailed((e as Error).message || String(e));
-    });
+    Api.me().then(show).catch((e: unknown) => setFailed((e as Error).message || String(e)));
   }, [show]);
   useEffect(load, [load]);
   useEffect(() => session.onEnded(() => setMe((m) => m && signedOut(m))), []);
