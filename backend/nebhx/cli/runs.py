@@ -154,7 +154,7 @@ def _decide(run_id: str, node: str, verb: str, comment: str) -> None:
     # The server records the signed-in user as the approver; there is no name to send.
     run = call("POST", f"/runs/{run_id}/nodes/{node}/{verb}", json={"comment": comment})
     by = ((run["nodes"].get(node) or {}).get("outputs") or {}).get("by", "you")
-    console.print(f"run {run_id}: node {node} {verb}d by {by}")
+    console.print(f"run {run_id}: node {node} {'approved' if verb == 'approve' else 'rejected'} by {by}")
 
 
 def approve(run_id: str, node: str, comment: str = typer.Option("")) -> None:
