@@ -10,7 +10,6 @@ let csrf: string | null = null;
 const ended = new Set<() => void>();
 
 export const session = {
-  csrf: () => csrf,
   /** Take the token of the latest /auth/me or /auth/login answer. */
   setCsrf: (token: string | null | undefined) => { csrf = token ?? null; },
   /** Called on any 401 outside the login call; returns the unsubscribe function. */
