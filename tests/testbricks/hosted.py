@@ -28,3 +28,16 @@ class HostEcho(Brick):
         ctx.log("working with %s", value)
         return self.Outputs(echoed=f"got {value}", token=f"tok-{value}", host=ctx.runtime.name,
                             pid=os.getpid())
+
+
+class HostNoop(Brick):
+    """Does nothing on its host: the engine's own cost for host nodes (benchmarks)."""
+
+    id = "test.host_noop"
+    category = "test"
+
+    class Inputs(Ports):
+        host: HostRef
+
+    def run(self, ctx: Context, inputs: Inputs) -> Brick.Outputs:
+        return self.Outputs()

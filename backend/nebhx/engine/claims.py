@@ -97,12 +97,10 @@ class DbExecution:
             if run is None or plan is None or base not in plan.nodes:
                 return None
             node = plan.nodes[base]
-            routed = s.get(NodeRow, (run_id, node_id)).host if expect_host else host
-            if expect_host and routed != host:
+            on_host = host if expect_host else None
+            if not _claim(s, run_id, node_id, attempt, scheduler.deadline(node.timeout_s), on_host):
                 return None
-            if not _claim(s, run_id, node_id, attempt, scheduler.deadline(node.timeout_s)):
-                return None
-            claim = Claim(run_id, node_id, attempt, node.brick, node.timeout_s, routed)
+            claim = Claim(run_id, node_id, attempt, node.brick, node.timeout_s, host)
             try:
                 raw = resolve_inputs(s, run, plan, node_id)
                 claim.secrets = secret_values(raw)
@@ -150,13 +148,17 @@ class DbExecution:
         _record(claim.run_id, claim.node_id, claim.attempt, outcome, self.url, self.retry_base_s)
 
 
-def _claim(s, run_id: str, node_id: str, attempt: int, until) -> bool:
-    """Mark this attempt running, with its event; False if it is stale or already taken."""
+def _claim(s, run_id: str, node_id: str, attempt: int, until, on_host: str | None = None) -> bool:
+    """Mark this attempt running, with its event; False if it is stale, already taken, or
+    (``on_host``) routed to another host."""
     st = sql(s)
     params = {"run": run_id, "node": node_id, "of_attempt": attempt, "at": utcnow(), "until": until}
+    if on_host is not None:
+        params["on_host"] = on_host
     if st.pg:
-        return s.execute(st.claim_with_event, {**params, "data": {"attempt": attempt}}).first() is not None
-    if s.execute(st.claim, params).rowcount != 1:
+        stmt = st.claim_with_event if on_host is None else st.claim_on_host_with_event
+        return s.execute(stmt, {**params, "data": {"attempt": attempt}}).first() is not None
+    if s.execute(st.claim if on_host is None else st.claim_on_host, params).rowcount != 1:
         return False
     emit(s, run_id, node_id, "node", "running", attempt=attempt)
     return True

@@ -54,6 +54,8 @@ def _build(pg: bool) -> SimpleNamespace:
             status=bindparam("to"), error=bindparam("why"), log=NODES.c.log + bindparam("more_log"),
             inputs=bindparam("shown"), outputs=bindparam("outs"), finished_at=bindparam("now")),
     )
+    # An agent's claim through the execution API: only a node routed to the agent's host.
+    st.claim_on_host = st.claim.where(NODES.c.host == bindparam("on_host"))
     if pg:
         _fold_for_postgresql(st)
     return st
@@ -67,6 +69,13 @@ def _event_lock(run_id):
     return func.pg_advisory_xact_lock(7245002, func.hashtext(cast(run_id, Text))).is_not(None)
 
 
+def _with_event(claim, at, data):
+    claimed = claim.returning(NODES.c.run_id, NODES.c.node_id).cte("claimed")
+    return insert(EVENTS).from_select(EVENT_COLUMNS, select(
+        claimed.c.run_id, claimed.c.node_id, literal("node"), literal("running"), at, data,
+    ).where(_event_lock(claimed.c.run_id))).returning(EVENTS.c.id)
+
+
 def _fold_for_postgresql(st: SimpleNamespace) -> None:
     at, data = bindparam("at", type_=DateTime(timezone=True)), bindparam("data", type_=JSON)
     run_id = bindparam("run_id", type_=String)
@@ -74,10 +83,8 @@ def _fold_for_postgresql(st: SimpleNamespace) -> None:
         run_id, bindparam("node_id", type_=String), bindparam("kind", type_=String),
         bindparam("status", type_=String), at, data).where(_event_lock(run_id)))
     # The claim and its "running" event: outside a transaction one round trip, still all or nothing.
-    claimed = st.claim.returning(NODES.c.run_id, NODES.c.node_id).cte("claimed")
-    st.claim_with_event = insert(EVENTS).from_select(EVENT_COLUMNS, select(
-        claimed.c.run_id, claimed.c.node_id, literal("node"), literal("running"), at, data,
-    ).where(_event_lock(claimed.c.run_id))).returning(EVENTS.c.id)
+    st.claim_with_event = _with_event(st.claim, at, data)
+    st.claim_on_host_with_event = _with_event(st.claim_on_host, at, data)
     # Ending a node takes its run's lock first (the order every advancing transaction keeps)
     # and hands back the run's status as locked.
     locked = select(RUNS.c.id, RUNS.c.status, RUNS.c.finished_at).where(

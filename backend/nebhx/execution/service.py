@@ -2,6 +2,7 @@
 its own nodes; every step is checked against the host its token is scoped to."""
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import asdict
 from functools import cache
 from typing import Any
@@ -28,35 +29,48 @@ def execution() -> DbExecution:
     return _execution(get_settings().db_url)
 
 
-def _own_node(principal: Principal, run_id: str, node_id: str) -> NodeRow | None:
+# Attempts this process handed out, with their host: renewing and finishing one of them
+# needs no second look at the node's row (a restarted API looks again).
+_claimed: OrderedDict[tuple[str, str, int], str] = OrderedDict()
+
+
+def _own_node(principal: Principal, run_id: str, node_id: str, attempt: int | None = None) -> bool:
+    """Whether the node exists; Forbidden when it is routed to another host."""
+    if attempt is not None and _claimed.get((run_id, node_id, attempt)) == principal.host:
+        return True
     with session_scope() as s:
         row = s.get(NodeRow, (run_id, node_id))
     if row is not None and row.host != principal.host:
         raise Forbidden(f"node {node_id} of run {run_id} is not routed to host {principal.host!r}")
-    return row
+    return row is not None
 
 
 def claim_node(*, principal: Principal, run_id: str, node_id: str, attempt: int) -> dict[str, Any] | None:
     """The node's inputs with only its own secrets, or None when the attempt is stale or taken."""
-    if _own_node(principal, run_id, node_id) is None:
+    claim = execution().claim(run_id, node_id, attempt, host=principal.host, expect_host=True)
+    if claim is None:
+        _own_node(principal, run_id, node_id)  # say so when it is another host's node
         return None
-    claim = execution().claim(run_id, node_id, attempt, host=principal.host)
-    return asdict(claim) if claim else None
+    _claimed[(run_id, node_id, attempt)] = principal.host
+    if len(_claimed) > 4096:
+        _claimed.popitem(last=False)
+    return asdict(claim)
 
 
 def renew_lease(*, principal: Principal, run_id: str, node_id: str, attempt: int, log: str) -> bool:
-    if _own_node(principal, run_id, node_id) is None:
+    if not _own_node(principal, run_id, node_id, attempt):
         return False
     return execution().renew(Claim(run_id, node_id, attempt, brick=""), log)
 
 
 def finish_node(*, principal: Principal, run_id: str, node_id: str, attempt: int, outcome: dict) -> None:
-    if _own_node(principal, run_id, node_id) is None:
+    if not _own_node(principal, run_id, node_id, attempt):
         return
     if _holds_sealed(outcome.get("outputs")):
         raise Forbidden(f"outputs of {node_id} carry a sealed value ({SEALED}); send Secret outputs "
                         f"as {{{PLAIN!r}: value}}")
     execution().finish(Claim(run_id, node_id, attempt, brick=""), Outcome(**outcome))
+    _claimed.pop((run_id, node_id, attempt), None)
 
 
 def _holds_sealed(obj: Any) -> bool:
