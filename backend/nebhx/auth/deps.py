@@ -34,18 +34,23 @@ def resolve(request: Request) -> Principal | None:
         return state.principal
     principal, via, bad = None, None, False
     bearer, cookie = _bearer(request), request.cookies.get(COOKIE)
-    with session_scope() as s:
-        if bearer is not None:
-            principal, via = authenticate(s, bearer), "bearer"
-            bad = principal is None
-        elif cookie:
-            principal, via = authenticate(s, cookie), "cookie"
-            if principal is None or principal.csrf is None:  # stale, or not a browser session
-                principal, via = None, None
+    if bearer is not None:
+        principal, via = _authenticate(bearer), "bearer"
+        bad = principal is None
+    elif cookie:
+        principal, via = _authenticate(cookie), "cookie"
+        if principal is None or principal.csrf is None:  # stale, or not a browser session
+            principal, via = None, None
     if principal is None and not bad and service.is_open():
         principal, via = service.LOCAL, "local"
     state.principal, state.via, state.bad_credential, state.resolved = principal, via, bad, True
     return principal
+
+
+def _authenticate(credential: str) -> Principal | None:
+    # Only with a credential: on SQLite every transaction takes the write lock.
+    with session_scope() as s:
+        return authenticate(s, credential)
 
 
 def require(role: str):
