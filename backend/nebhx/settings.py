@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     # host fails after its timeout_s, or host_wait_s when it has none.
     host_down_s: float = 30.0
     host_wait_s: float = 60.0
+    # A queued node no worker took for queue_timeout_s (or its own timeout_s) fails with
+    # "no worker for queue X": a run never stays running with nobody working on it.
+    queue_timeout_s: float = 600.0
     agent_heartbeat_s: float = 5.0
     services_check_s: float = 10.0
     max_body_bytes: int = 16 * 1024 * 1024

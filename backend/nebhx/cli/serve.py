@@ -71,9 +71,13 @@ def worker(queues: str = typer.Option("nebhx", "--queues", "-Q", help="Comma-sep
     from nebhx.bricks.registry import get_registry
     importlib.import_module("nebhx.engine.execute")
     get_registry()
-    app.worker_main(["--quiet", "worker", "-Q", ",".join(qs), "-c", str(concurrency or settings.worker_concurrency),
-                     "-P", settings.worker_pool, "-n", f"nebhx-{host or 'control'}-{os.getpid()}@%h",
-                     "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", settings.log_level])
+    # app.start, not app.worker_main: worker_main drops the exit code, so a worker that died
+    # of an "Unrecoverable error" exited 0 and an on-failure restart policy left it dead.
+    code = app.start(["--quiet", "worker", "-Q", ",".join(qs), "-c", str(concurrency or settings.worker_concurrency),
+                      "-P", settings.worker_pool, "-n", f"nebhx-{host or 'control'}-{os.getpid()}@%h",
+                      "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", settings.log_level])
+    if code:
+        raise typer.Exit(code)
 
 
 def agent(host: str = typer.Option(..., help="This host's name"),

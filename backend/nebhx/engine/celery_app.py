@@ -10,7 +10,7 @@ import logging
 from celery import Celery
 from celery.signals import worker_process_init
 
-from nebhx.engine import fsbroker
+from nebhx.engine import fsbroker, redisbroker
 from nebhx.settings import Settings, get_settings
 
 
@@ -19,8 +19,9 @@ def broker_options(settings: Settings) -> tuple[str, dict]:
         # A node may run for hours: never let Redis hand its message to a second worker.
         # Short socket timeouts: an unreachable broker must fail a publish quickly (the node
         # stays queued and the sweep sends it again), not hold an API request.
-        return settings.broker_url, {"visibility_timeout": 24 * 3600, "socket_timeout": 5,
-                                     "socket_connect_timeout": 5}
+        # Redis URLs go to our subclass of kombu's transport, which survives a Redis restart.
+        return redisbroker.patched_url(settings.broker_url), {
+            "visibility_timeout": 24 * 3600, "socket_timeout": 5, "socket_connect_timeout": 5}
     folder = settings.home / "broker"
     queue, processed, control = folder / "queue", folder / "processed", folder / "control"
     for path in (queue, processed, control):
