@@ -179,7 +179,8 @@ def make_env(home: Path, db_url: str | None = None, broker_url: str | None = Non
     env = {k: v for k, v in os.environ.items() if not k.startswith("NEBHX_")}
     # Each stack keeps its key file in its own config folder, not the real user's ~/.config.
     env.update(FAST, NEBHX_HOME=str(home), NEBHX_BLOCKS_PATH=str(TEST_BLOCKS),
-               XDG_CONFIG_HOME=str(home / "config"), **extra)
+               XDG_CONFIG_HOME=str(home / "config"))
+    env.update(extra)
     if db_url:
         env["NEBHX_DATABASE_URL"] = db_url
     if broker_url:
