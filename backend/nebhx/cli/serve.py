@@ -52,6 +52,9 @@ def worker(queues: str = typer.Option("nebhx", "--queues", "-Q", help="Comma-sep
     # An agent manages the host's services (supervisord, HAProxy, mounts): running as root is
     # its job, not an accident worth a warning on every start.
     warnings.filterwarnings("ignore", category=SecurityWarning)
+    # Celery warns on every broker loss that it will cancel running tasks in 6.0; we set
+    # worker_cancel_long_running_tasks_on_connection_loss=False on purpose (celery_app).
+    warnings.filterwarnings("ignore", message="(?s).*worker_cancel_long_running_tasks_on_connection_loss")
     settings = get_settings()
     qs = [q for q in queues.split(",") if q]
     if host:

@@ -5,13 +5,18 @@ recorded by the task itself and advances the run (event driven), never polled.
 """
 from __future__ import annotations
 
+import functools
 import logging
+import uuid
 
 from celery import Celery
 from celery.signals import worker_process_init
+from celery.worker.consumer import Consumer as _Consumer
 
 from nebhx.engine import fsbroker, redisbroker
 from nebhx.settings import Settings, get_settings
+
+EPOCH_KEY = "nebhx:broker-epoch"
 
 
 def broker_options(settings: Settings) -> tuple[str, dict]:
@@ -19,9 +24,12 @@ def broker_options(settings: Settings) -> tuple[str, dict]:
         # A node may run for hours: never let Redis hand its message to a second worker.
         # Short socket timeouts: an unreachable broker must fail a publish quickly (the node
         # stays queued and the sweep sends it again), not hold an API request.
+        # One quick retry when publishing: kombu's default keeps reconnecting for seconds,
+        # holding a worker slot, an API request or the sweep while the broker is down.
         # Redis URLs go to our subclass of kombu's transport, which survives a Redis restart.
         return redisbroker.patched_url(settings.broker_url), {
-            "visibility_timeout": 24 * 3600, "socket_timeout": 5, "socket_connect_timeout": 5}
+            "visibility_timeout": 24 * 3600, "socket_timeout": 5, "socket_connect_timeout": 5,
+            "max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
     folder = settings.home / "broker"
     queue, processed, control = folder / "queue", folder / "processed", folder / "control"
     for path in (queue, processed, control):
@@ -32,12 +40,29 @@ def broker_options(settings: Settings) -> tuple[str, dict]:
                              "polling_interval": settings.broker_poll_s}
 
 
+class Consumer(_Consumer):
+    """Celery's consumer, trying a lost broker every second or two.
+
+    Celery waits 2, 4, 6... up to 30 s between tries: a broker back after a minute was
+    seen by the workers up to 30 s later, with every run standing still meanwhile.
+    """
+
+    def ensure_connected(self, conn):
+        conn.ensure_connection = functools.partial(conn.ensure_connection, interval_start=0.5,
+                                                   interval_step=0.5, interval_max=2.0)
+        return super().ensure_connected(conn)
+
+
 def make_celery(settings: Settings) -> Celery:
     url, options = broker_options(settings)
     app = Celery("nebhx", broker=url, set_as_current=True)
     app.conf.update(
         broker_transport_options=options,
         broker_connection_retry_on_startup=True,
+        broker_connection_max_retries=None,  # a worker outlives any broker outage
+        # A node's state is in the store: a broker that blinks must not stop running bricks.
+        worker_cancel_long_running_tasks_on_connection_loss=False,
+        worker_consumer=f"{__name__}:Consumer",
         task_ignore_result=True,
         task_acks_late=True,
         task_reject_on_worker_lost=True,
@@ -63,18 +88,45 @@ def _after_fork(**_) -> None:
 
 @app.task(name="nebhx.run_node", acks_late=True)
 def run_node(run_id: str, node_id: str, attempt: int) -> None:
-    from nebhx.engine.execute import execute_node
-    execute_node(run_id, node_id, attempt)
+    from nebhx.engine.claims import DbExecution
+    from nebhx.engine.execute import execute_node, get_execution
+    from nebhx.engine.patience import StorePatient
+    ex = get_execution()  # an agent's HTTP client has its own retries
+    execute_node(run_id, node_id, attempt, StorePatient(ex) if isinstance(ex, DbExecution) else ex)
 
 
 def send(dispatches) -> None:
-    """Publish queued nodes. A failed publish leaves the node queued; the sweep resends it."""
+    """Publish queued nodes. A failed publish leaves the node queued, marked for the sweep
+    to send again as soon as the broker answers."""
+    unsent = []
     for d in dispatches:
         try:
             run_node.apply_async((d.run_id, d.node_id, d.attempt), queue=d.queue,
                                  countdown=d.countdown or None, retry=False)
         except Exception as exc:  # the broker is down: the node stays queued in the store
             log.warning("could not publish %s/%s: %s", d.run_id, d.node_id, exc)
+            unsent.append(d)
+    if unsent:
+        from nebhx.engine.sweeper import mark_unsent
+        try:
+            mark_unsent(unsent)
+        except Exception as exc:  # the store is down too: the sweep's slow path finds them
+            log.warning("could not mark %d unsent node(s): %s", len(unsent), exc)
+
+
+def broker_epoch() -> str | None:
+    """A token the broker keeps as long as it keeps its messages; None when it cannot tell.
+
+    Redis restarted without persistence (or flushed) forgets the token with the messages:
+    a new token means every queued node's message may be gone. Raises when unreachable.
+    """
+    with app.connection_for_write() as conn:
+        if conn.transport.driver_type != "redis":
+            return None
+        client = conn.default_channel.client
+        client.set(EPOCH_KEY, uuid.uuid4().hex, nx=True)
+        value = client.get(EPOCH_KEY)
+    return value.decode() if isinstance(value, bytes) else value
 
 
 def reconfigure(settings: Settings | None = None) -> None:

@@ -168,10 +168,13 @@ def _queue_routed(session: Session, run, routed: list[tuple[str, tuple[str, str 
         groups.setdefault(dest, []).append(nid)
     order = {nid: i for i, (nid, _) in enumerate(routed)}
     out: list[Dispatch] = []
+    # queued_at is when the message is due: the sweep measures a node's wait (and when its
+    # message may be lost) from there, so a retry's backoff is never cut short.
+    due = utcnow() + timedelta(seconds=countdown)
     for (queue, host), ids in groups.items():
         rows = session.execute(sql(session).queue, {
             "run": run.id, "ids": ids, "expect": expect, "to_queue": queue, "to_host": host,
-            "now": utcnow(), "set_failures": failures}).all()
+            "now": due, "set_failures": failures}).all()
         for nid, attempt in sorted(rows, key=lambda r: order[r[0]]):
             emit(session, run.id, nid, "node", "queued", attempt=attempt, queue=queue,
                  **({"retry_in_s": countdown} if countdown else {}))

@@ -2,30 +2,59 @@
 
 - a running node whose lease expired (its worker died) is dispatched again;
 - a running node past its timeout is failed (or retried), whatever its worker does;
-- a queued node whose message may be lost (broker restart) is sent again, same attempt;
+- a queued node whose message may be lost is sent again, same attempt: at once when the
+  broker lost its messages (restarted empty) or a publish failed, else after RESEND_LEASES
+  leases (a duplicate message is a no-op: the claim is a compare-and-set);
+- a queued node nobody took fails: its host is down, or no worker serves its queue;
 - a waiting node past its wait timeout fails.
 Safe to run in several processes at once: every change is a compare-and-set.
+
+For a queued node, ``queued_at`` is when its message is due (a retry's backoff included)
+and ``heartbeat_at`` when the sweep last sent it again (``UNSENT``: its publish failed).
 """
 from __future__ import annotations
 
 import logging
 import threading
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, update
 
 from nebhx.engine import scheduler
-from nebhx.engine.events import emit
+from nebhx.engine.events import aware, emit
 from nebhx.engine.plan import plan_for
+from nebhx.engine.statements import NODES
 from nebhx.settings import Settings, get_settings
 from nebhx.store.db import session_scope
 from nebhx.store.models import NodeRow, RunRow, utcnow
 
 log = logging.getLogger("nebhx.sweep")
+UNSENT = datetime(2000, 1, 1, tzinfo=timezone.utc)
+RESEND_LEASES = 4  # a queued node whose message may be lost silently is sent again after this
 
 
-def sweep_once(settings: Settings | None = None) -> list[scheduler.Dispatch]:
+def mark_unsent(dispatches) -> None:
+    """Their publish failed: the next sweep sends them again (once the broker answers)."""
+    with session_scope(get_settings().db_url) as s:
+        for d in dispatches:
+            s.execute(update(NODES).where(NODES.c.run_id == d.run_id, NODES.c.node_id == d.node_id,
+                                          NODES.c.attempt == d.attempt, NODES.c.status == "queued")
+                      .values(heartbeat_at=UNSENT))
+
+
+def sweep_once(settings: Settings | None = None, *, resend_all: bool = False,
+               can_send: bool = True) -> list[scheduler.Dispatch]:
+    """One pass. ``resend_all``: the broker lost its messages, send every queued node again;
+    ``can_send`` False: the broker is unreachable, send nothing this time."""
     settings = settings or get_settings()
+    out = _sweep_running(settings)
+    for kind, row, reason in _queued_decisions(settings, resend_all, can_send):
+        with session_scope(settings.db_url) as s:  # one short transaction per change
+            out += _fail_queued(s, row, reason) if kind == "fail" else _resend(s, row)
+    return out
+
+
+def _sweep_running(settings: Settings) -> list[scheduler.Dispatch]:
     now = utcnow()
     out: list[scheduler.Dispatch] = []
     with session_scope(settings.db_url) as s:
@@ -34,45 +63,79 @@ def sweep_once(settings: Settings | None = None) -> list[scheduler.Dispatch]:
             # The worker enforces timeout_s itself; the sweep steps in a lease later.
             (NodeRow.status == "running") & or_(NodeRow.heartbeat_at < stale, NodeRow.deadline_at < stale),
             (NodeRow.status == "waiting") & (NodeRow.deadline_at < now),
-            (NodeRow.status == "queued") & (NodeRow.queued_at < stale),
         ))).scalars().all()
         for row in rows:
             run = s.get(RunRow, row.run_id, with_for_update=True)
             plan = plan_for(s, run.graph_id, run.revision)
-            if row.status == "queued":
-                out += _sweep_queued(s, run, plan, row, now, settings)
-            else:
-                out += _sweep_node(s, run, plan, row, now, stale)
+            out += _sweep_node(s, run, plan, row, now, stale)
     return out
 
 
-def _sweep_queued(s, run, plan, row: NodeRow, now, settings: Settings) -> list[scheduler.Dispatch]:
-    """A queued node nobody took: fail it if its host is down too long, else send it again."""
-    from nebhx.engine.events import aware
+def _queued_decisions(settings: Settings, resend_all: bool, can_send: bool) -> list[tuple]:
+    """What to do with queued nodes, decided in one read: ("fail", row, why) or ("send", row, None).
+
+    Only nodes due for more than a lease, or unsent, are looked at (all of them after the
+    broker lost its messages): a busy queue of fresh nodes costs the sweep nothing.
+    """
     from nebhx.engine.resolve import split_id
+    now = utcnow()
+    resend_s = settings.lease_s * RESEND_LEASES
+    cond = NODES.c.status == "queued"
+    if not (resend_all and can_send):
+        cond &= or_(NODES.c.queued_at < now - timedelta(seconds=settings.lease_s),
+                    NODES.c.heartbeat_at < now - timedelta(seconds=resend_s))
+    cols = (NODES.c.run_id, NODES.c.node_id, NODES.c.attempt, NODES.c.queue, NODES.c.host,
+            NODES.c.queued_at, NODES.c.heartbeat_at)
+    out = []
+    with session_scope(settings.db_url) as s:
+        for row in s.execute(select(*cols).where(cond)).all():
+            head = scheduler.run_head(s, row.run_id)
+            if head is None:
+                continue
+            node = plan_for(s, head.graph_id, head.revision).nodes[split_id(row.node_id)[0]]
+            if reason := _no_taker(s, row, node.timeout_s, now, settings):
+                out.append(("fail", row, reason))
+            elif can_send and (resend_all or (now - aware(row.heartbeat_at or row.queued_at)).total_seconds() > resend_s):
+                out.append(("send", row, None))
+    return out
+
+
+def _resend(s, row) -> list[scheduler.Dispatch]:
+    """Send a queued node's message again, same attempt; a retry keeps what is left of its backoff."""
+    now = utcnow()
+    if not scheduler.cas(s, row.run_id, row.node_id, "queued", _attempt=row.attempt, heartbeat_at=now):
+        return []
+    countdown = max((aware(row.queued_at) - now).total_seconds(), 0.0)
+    return [scheduler.publish(s, scheduler.Dispatch(row.run_id, row.node_id, row.attempt,
+                                                    row.queue or "nebhx", countdown))]
+
+
+def _no_taker(s, row, timeout_s: float | None, now, settings: Settings) -> str | None:
+    """Why a queued node must fail now, or None: its host is down, or nobody took it in time."""
     from nebhx.hosts.service import host_state
     from nebhx.store.models import HostRow
     waited = (now - aware(row.queued_at)).total_seconds()
     host = s.get(HostRow, row.host) if row.host else None
-    limit = plan.nodes[split_id(row.node_id)[0]].timeout_s or settings.host_wait_s
-    if host is not None and host_state(host, settings.host_down_s) == "down" and waited > limit:
-        reason = (f"host {row.host!r} is down (no heartbeat since {aware(host.last_seen).isoformat()}); "
-                  f"the node waited {waited:.0f}s for it")
-        if scheduler.cas(s, run.id, row.node_id, "queued", _attempt=row.attempt, status="failed",
-                         error=reason, finished_at=now):
-            emit(s, run.id, row.node_id, "node", "failed", error=reason)
-            s.flush()
-            return scheduler.after_node(s, run, plan, row.node_id)
+    if host is not None and host_state(host, settings.host_down_s) == "down" \
+            and waited > (timeout_s or settings.host_wait_s):
+        return (f"host {row.host!r} is down (no heartbeat since {aware(host.last_seen).isoformat()}); "
+                f"the node waited {waited:.0f}s for it")
+    if waited > (timeout_s or settings.queue_timeout_s):
+        return f"no worker for queue {row.queue or 'nebhx'} (queued for {waited:.0f} s)"
+    return None
+
+
+def _fail_queued(s, row, reason: str) -> list[scheduler.Dispatch]:
+    run = scheduler.lock_run(s, row.run_id)  # failing advances the run: one advance at a time
+    if run is None or not scheduler.cas(s, row.run_id, row.node_id, "queued", _attempt=row.attempt,
+                                        status="failed", error=reason, finished_at=utcnow()):
         return []
-    if waited > settings.lease_s * 4 and scheduler.cas(s, run.id, row.node_id, "queued",
-                                                       _attempt=row.attempt, queued_at=now):
-        return [scheduler.publish(s, scheduler.Dispatch(run.id, row.node_id, row.attempt,
-                                                        row.queue or "nebhx"))]
-    return []
+    emit(s, row.run_id, row.node_id, "node", "failed", error=reason)
+    s.flush()
+    return scheduler.after_node(s, run, plan_for(s, run.graph_id, run.revision), row.node_id)
 
 
 def _sweep_node(s, run, plan, row: NodeRow, now, stale) -> list[scheduler.Dispatch]:
-    from nebhx.engine.events import aware
     if row.status == "waiting" or (row.deadline_at is not None and aware(row.deadline_at) < stale):
         what = "waited" if row.status == "waiting" else "ran"
         reason = f"timed out: {what} past its deadline"
@@ -89,6 +152,34 @@ def _sweep_node(s, run, plan, row: NodeRow, now, stale) -> list[scheduler.Dispat
     return [d] if d else []
 
 
+class BrokerWatch:
+    """Tells the sweep whether the broker is reachable and whether it lost its messages."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.epoch: str | None = None
+        self.was_down = False
+
+    def check(self) -> str:
+        """"ok", "down" (unreachable), or "lost" (back after an outage, or restarted empty)."""
+        if self.settings.embedded_broker:
+            return "ok"  # files on this machine: nothing to lose in a restart
+        from nebhx.engine.celery_app import broker_epoch
+        try:
+            epoch = broker_epoch()
+        except Exception as exc:
+            if not self.was_down:
+                log.warning("the broker is unreachable: %s", exc)
+            self.was_down = True
+            return "down"
+        # After an outage a worker may have dropped the delayed messages it held: send again.
+        lost = self.was_down or (self.epoch is not None and epoch != self.epoch)
+        self.epoch, self.was_down = epoch, False
+        if lost:
+            log.warning("the broker is back (or lost its messages): sending queued nodes again")
+        return "lost" if lost else "ok"
+
+
 class Sweeper(threading.Thread):
     """Runs ``sweep_once`` every ``sweep_interval_s`` inside the API or scheduler process."""
 
@@ -96,11 +187,16 @@ class Sweeper(threading.Thread):
         super().__init__(daemon=True, name="nebhx-sweeper")
         self.settings = settings or get_settings()
         self.stopped = threading.Event()
+        self.watch = BrokerWatch(self.settings)
 
     def run(self) -> None:
+        resend = False  # kept until a sweep got through: the store may be down as well
         while not self.stopped.wait(self.settings.sweep_interval_s):
             try:
-                sweep_once(self.settings)
+                broker = self.watch.check()
+                resend = resend or broker == "lost"
+                sweep_once(self.settings, resend_all=resend, can_send=broker != "down")
+                resend = resend and broker == "down"
             except Exception:  # keep sweeping through a database or broker outage
                 log.exception("sweep failed")
 
