@@ -43,16 +43,3 @@ def open_api(app_env):
     """The API in its default mode on loopback with no user: open."""
     with _client() as client:
         yield client
-
-
-def add_user(name: str, role: str, password: str = "correct horse") -> str:
-    """A user made the way `nebhx user add` does; returns an API token of theirs."""
-    from nebhx.auth import service
-    from nebhx.store.db import session_scope
-    with session_scope() as s:
-        service.create_user(s, name=name, password=password, role=role)
-        return service.create_token(s, owner=name, name="test")["token"]
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}

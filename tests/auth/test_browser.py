@@ -1,7 +1,7 @@
 """What a browser may do: sessions with a CSRF token, no foreign Origin or Host, open mode on loopback."""
 from __future__ import annotations
 
-from conftest import add_user, bearer
+from authkit import add_user, bearer
 from support import graph
 
 PASSWORD = "correct horse"

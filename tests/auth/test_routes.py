@@ -6,7 +6,7 @@ import re
 import pytest
 from fastapi.routing import iter_route_contexts
 
-from conftest import add_user, bearer
+from authkit import add_user, bearer
 from support import graph
 
 SAFE = {"GET", "HEAD", "OPTIONS"}

@@ -5,7 +5,7 @@ from datetime import timedelta
 
 from sqlalchemy import select, text, update
 
-from conftest import add_user, bearer
+from authkit import add_user, bearer
 from support import graph
 
 PASSWORD = "correct horse"

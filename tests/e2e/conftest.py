@@ -33,6 +33,12 @@ def _build_editor() -> None:
 
 
 @pytest.fixture(scope="session")
+def editor_built() -> Path:
+    _build_editor()
+    return DIST
+
+
+@pytest.fixture(scope="session")
 def extra_blocks(tmp_path_factory) -> Path:
     """A brick folder the server reads on palette reload: tests add bricks to it while it runs."""
     return tmp_path_factory.mktemp("e2e-blocks")

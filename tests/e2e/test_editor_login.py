@@ -9,7 +9,6 @@ import sys
 
 import httpx
 import pytest
-from conftest import _build_editor
 from playwright.sync_api import expect
 
 from support import ROOT, TEST_BLOCKS, free_port, make_env, wait_for
@@ -21,9 +20,8 @@ USERS = {"olga": ("operator", "olga-password-1"), "vera": ("viewer", "vera-passw
 
 
 @pytest.fixture(scope="module")
-def guarded(tmp_path_factory):
+def guarded(tmp_path_factory, editor_built):
     """`nebhx up` with NEBHX_AUTH=required and three users."""
-    _build_editor()
     home = tmp_path_factory.mktemp("e2e-login")
     env = make_env(home, NEBHX_AUTH="required")
     env["NEBHX_BLOCKS_PATH"] = str(TEST_BLOCKS)

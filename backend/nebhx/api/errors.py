@@ -41,7 +41,7 @@ def install(app: FastAPI) -> None:
         return JSONResponse({"detail": str(exc)}, status_code=404)
 
     @app.exception_handler(PermissionError)
-    async def _forbidden(_: Request, exc: PermissionError):
+    async def _not_permitted(_: Request, exc: PermissionError):
         return JSONResponse({"detail": str(exc)}, status_code=403)
 
     @app.exception_handler(Conflict)
@@ -53,13 +53,49 @@ def install(app: FastAPI) -> None:
     async def _forbidden(_: Request, exc: Forbidden):
         return JSONResponse({"detail": str(exc)}, status_code=403)
 
-    @app.middleware("http")
-    async def _limit_body(request: Request, call_next):
+    app.add_middleware(BodyLimit)
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+class BodyLimit:
+    """413 for a body over NEBHX_MAX_BODY_BYTES, whether it declares its length or arrives
+    chunked: bytes are counted as they are read, so nothing past the limit is kept."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
         from nebhx.settings import get_settings
         limit = get_settings().max_body_bytes
-        length = request.headers.get("content-length")
-        if length and length.isdigit() and int(length) > limit:
-            return JSONResponse({"detail": [_problem(
-                f"the body is {int(length)} bytes; the limit is {limit} (NEBHX_MAX_BODY_BYTES)")]},
-                status_code=413)
-        return await call_next(request)
+        length = dict(scope["headers"]).get(b"content-length", b"")
+        if length.isdigit() and int(length) > limit:
+            return await _too_large(int(length), limit)(scope, receive, send)
+        seen, started = [0], [False]
+
+        async def counting_receive():
+            message = await receive()
+            seen[0] += len(message.get("body", b""))
+            if seen[0] > limit:
+                raise BodyTooLarge()
+            return message
+
+        async def noting_send(message):
+            started[0] = started[0] or message["type"] == "http.response.start"
+            await send(message)
+        try:
+            await self.app(scope, counting_receive, noting_send)
+        except BodyTooLarge:
+            if started[0]:
+                raise
+            await _too_large(None, limit)(scope, receive, send)
+
+
+def _too_large(length: int | None, limit: int) -> JSONResponse:
+    size = f"{length} bytes" if length is not None else f"over {limit} bytes (sent in chunks)"
+    return JSONResponse({"detail": [_problem(f"the body is {size}; the limit is {limit} (NEBHX_MAX_BODY_BYTES)")]},
+                        status_code=413)

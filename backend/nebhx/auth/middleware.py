@@ -117,23 +117,36 @@ def _audit(request: Request, status: int) -> None:
         log.exception("could not write the audit row of %s %s", request.method, request.url.path)
 
 
-def install(app: FastAPI) -> None:
-    @app.middleware("http")
-    async def guard(request: Request, call_next):
-        path = request.url.path
-        if is_exec(path):
-            return await call_next(request)
+class Guard:
+    """Plain ASGI (no per-request task or body copy, unlike ``@app.middleware``): the
+    execution API's agents call several times per node and pay nothing here."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or is_exec(scope["path"]):
+            return await self.app(scope, receive, send)
+        request = Request(scope)
+        path = scope["path"]
         refused = _foreign(request)
         if request.method in SAFE or not path.startswith("/api/"):
-            return refused or await call_next(request)
+            return await (refused or self.app)(scope, receive, send)
         if refused is None:
             await run_in_threadpool(resolve, request)
             refused = _bad_csrf(request)
+        status = [500]
+
+        async def send_noting_status(message):
+            if message["type"] == "http.response.start":
+                status[0] = message["status"]
+            await send(message)
         try:
-            response = refused or await call_next(request)
-        except Exception:
-            await run_in_threadpool(_audit, request, 500)
-            raise
-        if path not in READ_ONLY:
-            await run_in_threadpool(_audit, request, response.status_code)
-        return response
+            await (refused or self.app)(scope, receive, send_noting_status)
+        finally:
+            if path not in READ_ONLY:
+                await run_in_threadpool(_audit, request, status[0])
+
+
+def install(app: FastAPI) -> None:
+    app.add_middleware(Guard)
