@@ -52,4 +52,4 @@ class StorePatient:
                     raise
                 log.warning("%s: the store is unreachable (%s); again in %.1fs", what, exc, delay)
                 time.sleep(delay)
-                delay = min(delay * 2, 2.0)
+                delay = min(delay * 2, 1.0)  # well inside a lease: see Sweeper

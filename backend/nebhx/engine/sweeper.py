@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import or_, select, update
@@ -43,11 +44,12 @@ def mark_unsent(dispatches) -> None:
 
 
 def sweep_once(settings: Settings | None = None, *, resend_all: bool = False,
-               can_send: bool = True) -> list[scheduler.Dispatch]:
+               can_send: bool = True, judge_leases: bool = True) -> list[scheduler.Dispatch]:
     """One pass. ``resend_all``: the broker lost its messages, send every queued node again;
-    ``can_send`` False: the broker is unreachable, send nothing this time."""
+    ``can_send`` False: the broker is unreachable, send nothing this time; ``judge_leases``
+    False: leave running nodes be (see ``Sweeper``)."""
     settings = settings or get_settings()
-    out = _sweep_running(settings)
+    out = _sweep_running(settings) if judge_leases else []
     for kind, row, reason in _queued_decisions(settings, resend_all, can_send):
         with session_scope(settings.db_url) as s:  # one short transaction per change
             out += _fail_queued(s, row, reason) if kind == "fail" else _resend(s, row)
@@ -190,15 +192,22 @@ class Sweeper(threading.Thread):
         self.watch = BrokerWatch(self.settings)
 
     def run(self) -> None:
+        # An agent renews its leases through the API this sweep runs in: after the API was
+        # down, every lease looks expired. Give the agents one lease to renew them first.
+        leases_from = time.monotonic() + self.settings.lease_s
         resend = False  # kept until a sweep got through: the store may be down as well
         while not self.stopped.wait(self.settings.sweep_interval_s):
             try:
                 broker = self.watch.check()
                 resend = resend or broker == "lost"
-                sweep_once(self.settings, resend_all=resend, can_send=broker != "down")
+                sweep_once(self.settings, resend_all=resend, can_send=broker != "down",
+                           judge_leases=time.monotonic() >= leases_from)
                 resend = resend and broker == "down"
             except Exception:  # keep sweeping through a database or broker outage
                 log.exception("sweep failed")
+                # Nobody could renew a lease or record an outcome either: one lease for
+                # them to catch up once the store is back, before a node counts as lost.
+                leases_from = time.monotonic() + self.settings.lease_s
 
     def stop(self) -> None:
         self.stopped.set()
