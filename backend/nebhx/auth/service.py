@@ -203,8 +203,9 @@ def revoke_token(session: Session, *, token_id: str, by: Principal | None = None
 def add_host(session: Session, *, name: str, labels: dict[str, str], server: str) -> dict[str, Any]:
     """A join token for a host's agent, and the command that starts the agent with it."""
     _, text = issue(session, kind="host", owner=name, name="join")
-    words = ["nebhx", "agent", "--host", name, "--server", server.rstrip("/"), "--token", text]
+    words = ["nebhx", "agent", "--host", name, "--server", server.rstrip("/")]
     for k, v in labels.items():
         words += ["--label", f"{k}={v}"]
-    command = " ".join(shlex.quote(w) for w in words)
+    # In the environment, not argv: any local user can read a process's arguments with ps.
+    command = f"NEBHX_AGENT_TOKEN={shlex.quote(text)} " + " ".join(shlex.quote(w) for w in words)
     return {"name": name, "token": text, "command": command}
