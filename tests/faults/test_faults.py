@@ -16,7 +16,7 @@ import time
 import httpx
 import pytest
 
-from conftest import Ledger, Postgres, Redis, alive, signal_group
+from fault_servers import Ledger, Postgres, Redis, alive, signal_group
 from support import FAST, TEST_BLOCKS, Stack, create_pg_database, graph, make_env, order, wait_for
 
 TERMINAL = {"succeeded", "failed", "skipped", "cancelled"}
