@@ -145,3 +145,17 @@ def test_a_node_that_reaches_the_wrong_host_fails_once_naming_both(monkeypatch):
     out = run_claimed(claim, None)
     assert out.status == "failed"
     assert out.error == "node w is for host 'h2' but reached the agent of host 'h1'"
+
+
+def test_a_result_the_control_plane_refuses_still_ends_the_attempt(cluster, monkeypatch):
+    from nebhx.engine.claims import Claim, Outcome
+    from nebhx.execution.client import AgentClient, HttpExecution
+    assert exec_call(cluster, cluster.tokens["h2"], "/register", {"labels": {}}).status_code == 204
+    run = cluster.run(graph("refused", [("w", "test.where", {"host": "h2"})]), wait=False)
+    attempt = cluster.wait_node(run["id"], "w", "queued")["nodes"]["w"]["attempt"]
+    ex = HttpExecution(AgentClient(cluster.url, cluster.tokens["h2"], patience_s=5))
+    claim = ex.claim(run["id"], "w", attempt)
+    assert isinstance(claim, Claim)
+    ex.finish(claim, Outcome("succeeded", outputs={"host": "x" * 10}, error="e" * 200_000))  # over the limit
+    node = cluster.wait_run(run["id"], 30)["nodes"]["w"]
+    assert node["status"] == "failed" and node["error"].startswith("the control plane refused this node's result (422)")

@@ -68,7 +68,16 @@ class HttpExecution:
             return True
 
     def finish(self, claim: Claim, outcome: Outcome) -> None:
-        self.client.call("/finish", {**_ref(claim), "outcome": asdict(outcome)})
+        try:
+            self.client.call("/finish", {**_ref(claim), "outcome": asdict(outcome)})
+        except httpx.HTTPStatusError as exc:
+            if exc.response.status_code not in (413, 422):
+                raise
+            # A result the control plane cannot take (too big, malformed) must still end the
+            # attempt: left running, its lease would lapse and the node run again, forever.
+            why = f"the control plane refused this node's result ({exc.response.status_code}): {exc.response.text[:500]}"
+            failed = Outcome("failed", error=why, inputs=outcome.inputs, log=outcome.log[-100_000:])
+            self.client.call("/finish", {**_ref(claim), "outcome": asdict(failed)})
 
 
 def _ref(claim: Claim) -> dict[str, Any]:
