@@ -5,6 +5,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
+from nebhx.api.edge import InputLimits
 from nebhx.auth.service import AuthConflict, Forbidden
 from nebhx.graphs.service import NotFound
 from nebhx.graphs.validate import GraphInvalid
@@ -53,6 +54,7 @@ def install(app: FastAPI) -> None:
     async def _forbidden(_: Request, exc: Forbidden):
         return JSONResponse({"detail": str(exc)}, status_code=403)
 
+    app.add_middleware(InputLimits)  # inside BodyLimit: it reads a body already capped
     app.add_middleware(BodyLimit)
 
 

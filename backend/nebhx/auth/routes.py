@@ -7,6 +7,7 @@ from nebhx.auth import audit, ratelimit, service
 from nebhx.auth.deps import ADMIN, COOKIE, VIEWER, resolve, viewer
 from nebhx.auth.schemas import Login, TokenCreate, TokenLogin, UserCreate, UserUpdate
 from nebhx.auth.tokens import Principal, revoke
+from nebhx.limits import AUDIT_LIMIT
 from nebhx.settings import get_settings
 from nebhx.store.db import session_scope
 
@@ -133,7 +134,7 @@ def revoke_token(token_id: str, who: Principal = WHO) -> Response:
 @router.get("/audit", tags=["audit"], dependencies=[ADMIN])
 def audit_log(actor: str | None = None, action: str | None = None,
               since: datetime | None = Query(None, description="ISO time; without a zone, UTC"),
-              limit: int = Query(200, ge=1, le=5000)) -> list[dict[str, Any]]:
+              limit: int = Query(200, ge=AUDIT_LIMIT[0], le=AUDIT_LIMIT[1])) -> list[dict[str, Any]]:
     """Every state-changing call: who, what, where from, when and its answer; newest first."""
     with session_scope() as s:
         return audit.list_audit(s, actor=actor, action=action, since=since, limit=limit)

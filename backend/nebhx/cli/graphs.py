@@ -7,6 +7,7 @@ from typing import Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from nebhx.cli.client import call, err, print_problems
@@ -15,10 +16,17 @@ console = Console()
 
 
 def load_doc(path: Path) -> Any:
+    """The file's JSON within the API's limits (nesting, numbers, characters): a file the
+    server would refuse is refused here with the same words, never with a traceback."""
+    from nebhx import limits
     try:
-        return json.loads(path.read_text())
+        return limits.loads(path.read_bytes())
     except FileNotFoundError:
         err.print(f"[red]{path}[/]: no such file")
+    except IsADirectoryError:
+        err.print(f"[red]{path}[/]: is a directory")
+    except limits.LimitError as exc:
+        err.print(f"[red]{path}[/]: over a limit at {escape(str(exc))}")
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         err.print(f"[red]{path}[/]: not valid JSON: {exc}")
     raise typer.Exit(1)

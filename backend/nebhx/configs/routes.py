@@ -1,9 +1,10 @@
 from typing import Any
 
-from fastapi import APIRouter, Body
+from fastapi import APIRouter, Body, Query
 
 from nebhx.auth.deps import ADMIN, VIEWER
 from nebhx.configs import service
+from nebhx.limits import REVISION_MAX
 from nebhx.store.db import session_scope
 
 router = APIRouter(tags=["configs"], dependencies=[VIEWER])
@@ -24,7 +25,7 @@ def save_profile(name: str, doc: dict[str, Any] = Body(...)) -> dict[str, Any]:
 
 
 @router.get("/config/profiles/{name}")
-def get_profile(name: str, revision: int | None = None) -> dict[str, Any]:
+def get_profile(name: str, revision: int | None = Query(None, ge=1, le=REVISION_MAX)) -> dict[str, Any]:
     """A profile at a revision (default: the newest) and its revision list."""
     with session_scope() as s:
         return service.get_profile(s, name=name, revision=revision)

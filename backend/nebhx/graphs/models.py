@@ -11,6 +11,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from nebhx.limits import MAX_EDGES, MAX_NODES
+
 FORMAT = "nebhx/graph@1"
 # "[" and "]" are kept for fan-out instances: node "web" runs items "web[0]", "web[1]"...
 ID_PATTERN = r"^[^\s$@\[\]][^\s\[\]]{0,127}$"
@@ -28,7 +30,7 @@ class Position(_Model):
 
 class Node(_Model):
     id: str = Field(pattern=ID_PATTERN, description="Unique within the graph")
-    brick: str = Field(min_length=1, description="Brick id, e.g. core.template")
+    brick: str = Field(min_length=1, max_length=200, description="Brick id, e.g. core.template")
     params: dict[str, Any] = Field(default_factory=dict, description="Hand-set inputs")
     position: Position | None = None
     label: str | None = Field(default=None, max_length=200)
@@ -79,8 +81,8 @@ class Graph(_Model):
     description: str = ""
     inputs: list[GraphInput] = Field(default_factory=list)
     outputs: list[GraphOutput] = Field(default_factory=list)
-    nodes: list[Node] = Field(default_factory=list)
-    edges: list[Edge] = Field(default_factory=list)
+    nodes: list[Node] = Field(default_factory=list, max_length=MAX_NODES)
+    edges: list[Edge] = Field(default_factory=list, max_length=MAX_EDGES)
     meta: dict[str, Any] = Field(default_factory=dict, description="Free data kept for the editor")
 
 

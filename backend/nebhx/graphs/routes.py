@@ -1,10 +1,12 @@
 from typing import Any
 
-from fastapi import APIRouter, Body
+from fastapi import APIRouter, Body, Path
 
+from nebhx.api.edge import unprocessable
 from nebhx.auth.deps import ADMIN, VIEWER
 from nebhx.graphs import service
 from nebhx.graphs.models import graph_json_schema
+from nebhx.limits import REVISION_MAX
 from nebhx.store.db import session_scope
 
 router = APIRouter(tags=["graphs"], dependencies=[VIEWER])
@@ -59,13 +61,15 @@ def get_graph(graph_id: str) -> dict[str, Any]:
 
 
 @router.get("/graphs/{graph_id}/revisions/{number}")
-def get_revision(graph_id: str, number: str) -> dict[str, Any]:
+def get_revision(graph_id: str, number: str = Path(pattern=r"^(latest|[0-9]{1,10})$", description=(
+        f"A revision number (1..{REVISION_MAX}, ASCII digits) or latest"))) -> dict[str, Any]:
     """A revision's document exactly as saved (the export); ``latest`` for the newest."""
     with session_scope() as s:
         return service.get_revision(s, graph_id=graph_id, number=None if number == "latest" else _int(number))
 
 
 def _int(text: str) -> int:
-    if not text.isdigit():
-        raise service.NotFound(f"revision must be a number or 'latest', not {text!r}")
+    """The pattern let only ASCII digits through ("¹".isdigit() is True; int("¹") fails)."""
+    if not 1 <= int(text) <= REVISION_MAX:
+        raise unprocessable("/path/number", f"a revision is 1..{REVISION_MAX}, not {text}")
     return int(text)

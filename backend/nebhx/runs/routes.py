@@ -1,12 +1,14 @@
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import PlainTextResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
+from nebhx.api.edge import unprocessable
 from nebhx.auth.deps import VIEWER, ensure_may, operator
 from nebhx.auth.tokens import Principal
 from nebhx.graphs.service import ensure_graph
+from nebhx.limits import EVENT_ID_MAX, RUNS_LIMIT
 from nebhx.runs import events, service
 from nebhx.runs.schemas import Decision, RunCreate
 from nebhx.store.db import session_scope
@@ -33,10 +35,11 @@ def create_run(body: RunCreate, who: Principal = OPERATOR) -> dict[str, Any]:
 
 
 @router.get("/runs")
-def list_runs(graph_id: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+def list_runs(graph_id: str | None = None,
+              limit: int = Query(100, ge=RUNS_LIMIT[0], le=RUNS_LIMIT[1])) -> list[dict[str, Any]]:
     """Past and current runs, newest first."""
     with session_scope() as s:
-        return service.list_runs(s, graph_id=graph_id, limit=min(limit, 1000))
+        return service.list_runs(s, graph_id=graph_id, limit=limit)
 
 
 @router.get("/runs/{run_id}")
@@ -47,10 +50,10 @@ def get_run(run_id: str) -> dict[str, Any]:
 
 
 @router.get("/runs/{run_id}/events")
-async def run_events(run_id: str, request: Request, after: int | None = None) -> StreamingResponse:
+async def run_events(run_id: str, request: Request,
+                     after: int | None = Query(None, ge=0, le=EVENT_ID_MAX)) -> StreamingResponse:
     """Server-Sent Events: every status change with its time; replay from an event id."""
-    header = request.headers.get("last-event-id", "")
-    last = after if after is not None else (int(header) if header.isdigit() else 0)
+    last = after if after is not None else _event_id(request.headers.get("last-event-id", ""))
     first = await run_in_threadpool(events.events_after, run_id, last)  # 404 before streaming
     return StreamingResponse(events.stream(run_id, last, request, first), media_type="text/event-stream",
                              headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
@@ -91,6 +94,15 @@ def reject(run_id: str, node_id: str, body: Decision, request: Request,
     request.state.audit = {"comment": body.comment}
     return _then_get(service.decide, run_id=run_id, node_id=node_id, approve=False,
                      by=who.name, comment=body.comment)
+
+
+def _event_id(header: str) -> int:
+    """Last-Event-ID as an event id: ASCII digits within BIGINT ("¹".isdigit() is True too)."""
+    if not header:
+        return 0
+    if not (header.isascii() and header.isdigit() and int(header) <= EVENT_ID_MAX):
+        raise unprocessable("/header/last-event-id", f"an event id is ASCII digits 0..{EVENT_ID_MAX}")
+    return int(header)
 
 
 def _then_get(fn, **kwargs) -> dict[str, Any]:

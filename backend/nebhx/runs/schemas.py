@@ -2,10 +2,12 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from nebhx.limits import PARAM_MAX, REVISION_MAX
+
 
 class RunCreate(BaseModel):
-    graph_id: str | None = Field(default=None, description="A stored graph")
-    revision: int | None = Field(default=None, description="Default: the latest")
+    graph_id: str | None = Field(default=None, min_length=1, max_length=PARAM_MAX, description="A stored graph")
+    revision: int | None = Field(default=None, ge=1, le=REVISION_MAX, description="Default: the latest")
     graph: dict[str, Any] | None = Field(default=None, description="Or a graph document, stored first")
     inputs: dict[str, Any] = Field(default_factory=dict)
 

@@ -1,0 +1,131 @@
+"""Input limits at the edge: path parameters, query values and JSON bodies are checked
+against nebhx.limits before any route runs, and refused with a 422 naming the field.
+
+Routes then see only what every store can hold: no NUL or control characters, no NaN,
+Infinity or 1e400, nothing nested past MAX_DEPTH (which would make pydantic, jsonschema or
+the JSON parser recurse), no integer wider than 64 bits.
+"""
+from __future__ import annotations
+
+from email.message import Message
+from urllib.parse import parse_qsl
+
+from fastapi import HTTPException
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from nebhx import limits
+
+
+def problems(path: str, message: str) -> list[dict]:
+    """The detail of a 422, shaped like every other (api/errors.py): it names the field."""
+    return [{"node": None, "port": None, "code": "limit", "message": f"{path.strip('/')}: {message}",
+             "path": path}]
+
+
+def unprocessable(path: str, message: str) -> HTTPException:
+    """For a route's own input checks: ``raise unprocessable("/path/number", "...")``."""
+    return HTTPException(422, problems(path, message))
+
+
+def _refusal(path: str, message: str) -> JSONResponse:
+    return JSONResponse({"detail": problems(path, message)}, status_code=422)
+
+
+def _path_params(app, path: str) -> dict[str, str]:
+    """The route's named parameters, to name the one that is wrong (only on a refusal)."""
+    from fastapi.routing import iter_route_contexts
+    for route in iter_route_contexts(getattr(app, "routes", [])):
+        regex = getattr(route, "path_regex", None)
+        found = regex.match(path) if regex is not None else None
+        if found and found.groupdict():
+            return found.groupdict()
+    return {}
+
+
+def check_path_and_query(scope) -> JSONResponse | None:
+    path = scope["path"]
+    if _path_suspect(path):
+        for name, value in _path_params(scope.get("app"), path).items():
+            why = limits.bad_name(str(value))
+            if why:
+                return _refusal(f"/path/{name}", why)
+        if limits.bad_name(path.replace("/", "")[:limits.PARAM_MAX]):  # no route: still never a 500
+            return _refusal("/path", limits.bad_name(path.replace("/", "")[:limits.PARAM_MAX]))
+    query = scope.get("query_string", b"").decode("latin-1")
+    for key, value in parse_qsl(query, keep_blank_values=True):
+        if limits.bad_name(key):
+            return _refusal("/query", f"a parameter name {limits.bad_name(key)}")
+        if limits.bad_name(value):
+            return _refusal(f"/query/{key}", limits.bad_name(value))
+    return None
+
+
+def _path_suspect(path: str) -> bool:
+    """A control character anywhere, or a segment longer than any id or name."""
+    return limits.bad_name(path.replace("/", "")[:limits.PARAM_MAX]) is not None or any(
+        len(part) > limits.PARAM_MAX for part in path.split("/"))
+
+
+def _is_json(headers: dict[bytes, bytes]) -> bool:
+    """What FastAPI parses as JSON: no content type at all, or application/json or */*+json."""
+    value = headers.get(b"content-type")
+    if not value:
+        return True
+    message = Message()
+    message["content-type"] = value.decode("latin-1")
+    sub = message.get_content_subtype()
+    return message.get_content_maintype() == "application" and (sub == "json" or sub.endswith("+json"))
+
+
+def check_body(body: bytes) -> JSONResponse | None:
+    """None when the body keeps the limits or is not JSON at all (FastAPI then says so)."""
+    try:
+        limits.loads(body, root="/body")
+    except limits.LimitError as exc:
+        return _refusal(exc.path or "/body", exc.message)
+    except (ValueError, UnicodeDecodeError):  # not JSON: FastAPI's own answer names it
+        return None
+    return None
+
+
+class InputLimits:
+    """Plain ASGI. The execution API (/api/exec) is left out: its callers are agents with
+    host tokens, whose bodies carry brick outputs and logs (terminal escapes included)
+    under the execution API's own schemas."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        path = scope.get("path", "")
+        if scope["type"] != "http" or not path.startswith("/api/") or path.startswith("/api/exec"):
+            return await self.app(scope, receive, send)
+        refused = check_path_and_query(scope)
+        if refused is None and scope["method"] in ("POST", "PUT", "PATCH", "DELETE") \
+                and _is_json(dict(scope["headers"])):
+            body, receive = await _buffered(receive)
+            if body:
+                refused = await run_in_threadpool(check_body, body)
+        await (refused or self.app)(scope, receive, send)
+
+
+async def _buffered(receive):
+    """The whole body (BodyLimit, outside this, caps it) and a receive that replays it."""
+    chunks, more = [], True
+    while more:
+        message = await receive()
+        if message["type"] != "http.request":
+            return b"", receive
+        chunks.append(message.get("body", b""))
+        more = message.get("more_body", False)
+    body, sent = b"".join(chunks), [False]
+
+    async def replay():
+        if not sent[0]:
+            sent[0] = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+    return body, replay
+
+
