@@ -7,9 +7,12 @@ A param may reference a graph input as ``{"$input": "name"}`` or a stored secret
 """
 from __future__ import annotations
 
-from typing import Any, Literal
+import math
+import re
+from decimal import Decimal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, WithJsonSchema, field_validator
 
 from nebhx.limits import MAX_EDGES, MAX_NODES
 
@@ -17,6 +20,23 @@ FORMAT = "nebhx/graph@1"
 # "[" and "]" are kept for fan-out instances: node "web" runs items "web[0]", "web[1]"...
 ID_PATTERN = r"^[^\s$@\[\]][^\s\[\]]{0,127}$"
 TriggerRule = Literal["all_success", "all_done", "any_failed", "all_failed", "always"]
+# A fan-out batch: a count, or a percentage of the items (rounded up, at least one item).
+BATCH = re.compile(r"^(?:(?P<count>[0-9]{1,9})|(?P<percent>[0-9]{1,3}(?:\.[0-9]{1,3})?)%)$")
+
+
+def portion(spec: int | str, total: int) -> int:
+    """How many of ``total`` items a count or a percentage (``"10%"``) takes: rounded up,
+    at least 1 of a non-empty list, never more than ``total``."""
+    m = BATCH.match(str(spec))
+    if m is None:
+        raise ValueError(f'expected a count or a percentage like "10%", not {spec!r}')
+    want = int(m["count"]) if m["count"] else math.ceil(total * Decimal(m["percent"]) / 100)
+    return min(max(want, 1 if total else 0), total)
+
+
+Batch = Annotated[StrictInt | StrictStr | None, WithJsonSchema({"anyOf": [
+    {"type": "integer", "minimum": 1},
+    {"type": "string", "pattern": r"^(?:[0-9]{1,9}|[0-9]{1,3}(?:\.[0-9]{1,3})?%)$"}, {"type": "null"}]})]
 
 
 class _Model(BaseModel):
@@ -39,6 +59,25 @@ class Node(_Model):
     timeout_s: float | None = Field(default=None, gt=0, le=7 * 24 * 3600)
     for_each: str | None = Field(default=None, description=(
         "Name of a list-typed input: the node runs once per item of that list"))
+    # Batched fan-out (for_each only). Unset, every item starts at once.
+    batch: Batch = Field(default=None, description=(
+        'for_each: items per batch, a count or a percentage like "10%" (rounded up, at least 1); '
+        "a batch starts when the previous one has ended"))
+    max_parallel: int | None = Field(default=None, ge=1, description="for_each: items running at once")
+    pause_s: float | None = Field(default=None, ge=0, le=7 * 24 * 3600, description=(
+        "for_each: seconds to wait between batches (no worker is held meanwhile)"))
+    max_failures: int | None = Field(default=None, ge=0, description=(
+        "for_each: once more items than this failed, no further batch starts (the rest are skipped)"))
+
+    @field_validator("batch")
+    @classmethod
+    def _batch(cls, value: int | str | None) -> int | str | None:
+        m = BATCH.match(str(value)) if value is not None else None
+        if value is not None and (m is None or (m["count"] and int(m["count"]) < 1) or (
+                m["percent"] and not 0 < Decimal(m["percent"]) <= 100)):
+            raise ValueError(f'batch must be a count of at least 1 or a percentage over 0% up to 100% '
+                             f'(e.g. 2 or "10%"), not {value!r}')
+        return value
 
 
 class PortRef(_Model):

@@ -265,7 +265,20 @@ def _check_params(graph: Graph, registry: Registry) -> list[Problem]:
         if node.for_each and node.for_each not in ins:
             problems.append(Problem("for_each", f"for_each names unknown input {node.for_each!r}",
                                     node.id, node.for_each, f"/nodes/{i}/for_each"))
+        problems += _check_fan_out_settings(node, i)
     return problems
+
+
+FAN_OUT_SETTINGS = ("batch", "max_parallel", "pause_s", "max_failures")
+
+
+def _check_fan_out_settings(node: Node, index: int) -> list[Problem]:
+    """Batch settings shape a fan-out: on a node without for_each they would silently do nothing."""
+    if node.for_each:
+        return []
+    return [Problem("for_each", f"node {node.id!r} sets {name} but has no for_each (batch settings "
+                    "apply to fan-out nodes only)", node.id, None, f"/nodes/{index}/{name}")
+            for name in FAN_OUT_SETTINGS if getattr(node, name) is not None]
 
 
 def _check_input_ref(node, name, ref, port, graph_inputs, where) -> list[Problem]:
