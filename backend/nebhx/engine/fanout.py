@@ -3,19 +3,42 @@
 The parent row stays ``running`` while its instances (``web[0]``, ``web[1]``...) run as
 ordinary nodes, each with its own status, log, retries and queue (so a fan-out over
 hosts runs each item on its host). When the last instance ends, the parent ends with
-every output port as a list in item order (None for an item that failed).
+every output port as a list in item order (None for an item that did not succeed).
+
+Batches (the node's ``batch``, ``max_parallel``, ``pause_s``, ``max_failures``): every
+instance row is written when the node starts, but only what may start is queued. Each
+time an instance ends, ``gather`` (under the run's lock, like every advance) decides the
+next step from the instance rows alone: more of the current batch when ``max_parallel``
+left room; the next batch once the current one has ended, queued with the pause as its
+countdown (no worker sleeps; ``queued_at`` is when it is due, so the sweep sends it again
+if a dead worker took its message along); or, once more than ``max_failures`` items
+failed, the rest skipped. Starting an instance is the compare-and-set ``pending ->
+queued`` and commits with the end that caused it: a crash neither loses nor repeats a batch.
+Without these settings every item starts at once, as one batch.
 """
 from __future__ import annotations
 
-from sqlalchemy import select
+from typing import NamedTuple
+
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from nebhx.bricks.registry import get_registry
 from nebhx.engine import scheduler
 from nebhx.engine.events import emit
-from nebhx.engine.plan import TERMINAL, Plan
+from nebhx.engine.plan import ACTIVE, TERMINAL, Plan
 from nebhx.engine.resolve import item_id, resolve_inputs
+from nebhx.engine.statements import NODES
+from nebhx.graphs.models import Node, portion
 from nebhx.store.models import NodeRow, utcnow
+
+
+class Item(NamedTuple):
+    node_id: str
+    index: int
+    status: str
+    outputs: dict | None = None
+    error: str | None = None
 
 
 def expand(session: Session, run, plan: Plan, nid: str) -> str | None:
@@ -32,28 +55,72 @@ def expand(session: Session, run, plan: Plan, nid: str) -> str | None:
                          finished_at=None, error=None):
         return None
     emit(session, run.id, nid, "node", "running", items=len(items))
-    if not items:
-        return gather(session, run, plan, nid)
     for i, item in enumerate(items):
         session.add(NodeRow(run_id=run.id, node_id=item_id(nid, i), brick=node.brick, status="pending",
                             parent=nid, item_index=i, item=item))
     session.flush()
-    if not scheduler.queue_nodes(session, run, plan, [item_id(nid, i) for i in range(len(items))]):
-        return gather(session, run, plan, nid) or "running"  # no host could take any item
-    return "running"
+    fresh = [Item(item_id(nid, i), i, "pending") for i in range(len(items))]
+    return gather(session, run, plan, nid, fresh) or "running"
 
 
-def gather(session: Session, run, plan: Plan, parent: str) -> str | None:
-    """End ``parent`` once all its instances have ended; returns its status, or None."""
-    rows = session.execute(select(NodeRow.node_id, NodeRow.status, NodeRow.outputs, NodeRow.error)
-                           .where(NodeRow.run_id == run.id, NodeRow.parent == parent)
-                           .order_by(NodeRow.item_index)).all()
-    if any(status not in TERMINAL for _, status, _, _ in rows):
+def gather(session: Session, run, plan: Plan, parent: str, rows: list[Item] | None = None) -> str | None:
+    """Start the instances of ``parent`` that may start now, and end ``parent`` once every
+    instance has ended; returns its status, or None while it runs."""
+    node = plan.nodes[parent]
+    rows = rows if rows is not None else _instances(session, run.id, parent)
+    while _start_more(session, run, plan, node, rows):
+        rows = _instances(session, run.id, parent)  # some ended without running: look again
+    if any(r.status not in TERMINAL for r in rows):
         return None
+    return _end(session, run, plan, parent, rows)
+
+
+def _instances(session: Session, run_id: str, parent: str) -> list[Item]:
+    return [Item(*r) for r in session.execute(
+        select(NodeRow.node_id, NodeRow.item_index, NodeRow.status, NodeRow.outputs, NodeRow.error)
+        .where(NodeRow.run_id == run_id, NodeRow.parent == parent).order_by(NodeRow.item_index)).all()]
+
+
+def _start_more(session: Session, run, plan: Plan, node: Node, rows: list[Item]) -> bool:
+    """Queue what may start now; True when instances ended without running (read them again)."""
+    pending = [r for r in rows if r.status == "pending"]
+    if not pending or run.status == "cancelled":
+        return False
+    failed = sum(r.status == "failed" for r in rows)
+    if node.max_failures is not None and failed > node.max_failures:
+        return _skip_rest(session, run, node, pending, failed)
+    size = portion(node.batch, len(rows)) if node.batch is not None else len(rows)
+    current = min(r.index for r in rows if r.status not in TERMINAL) // size
+    todo = [r for r in pending if r.index // size == current]
+    room = (node.max_parallel or len(rows)) - sum(r.status in ACTIVE for r in rows)
+    if not todo or room <= 0:
+        return False
+    in_batch = [r for r in rows if r.index // size == current]
+    new_batch = len(todo) == len(in_batch)
+    countdown = float(node.pause_s or 0) if new_batch and current > 0 else 0.0
+    ids = [r.node_id for r in todo[:room]]
+    if new_batch and size < len(rows):
+        emit(session, run.id, node.id, "node", "running", batch=current + 1,
+             batches=-(-len(rows) // size), items=[r.node_id for r in in_batch], starts_in_s=countdown)
+    return len(scheduler.queue_nodes(session, run, plan, ids, countdown=countdown)) < len(ids)
+
+
+def _skip_rest(session: Session, run, node: Node, pending: list[Item], failed: int) -> bool:
+    reason = f"not started: {failed} items failed (max_failures {node.max_failures})"
+    ids = [r.node_id for r in pending]
+    session.execute(update(NODES).where(NODES.c.run_id == run.id, NODES.c.node_id.in_(ids),
+                                        NODES.c.status == "pending")
+                    .values(status="skipped", error=reason, finished_at=utcnow()))
+    for nid in ids:
+        emit(session, run.id, nid, "node", "skipped", reason=reason)
+    return True
+
+
+def _end(session: Session, run, plan: Plan, parent: str, rows: list[Item]) -> str | None:
     spec = get_registry().specs.get(plan.nodes[parent].brick, {"outputs": []})
-    outputs = {p["name"]: [(outs or {}).get(p["name"]) if status == "succeeded" else None
-                           for _, status, outs, _ in rows] for p in spec["outputs"]}
-    failed = [(nid, err or status) for nid, status, _, err in rows if status != "succeeded"]
+    outputs = {p["name"]: [(r.outputs or {}).get(p["name"]) if r.status == "succeeded" else None
+                           for r in rows] for p in spec["outputs"]}
+    failed = [(r.node_id, r.error or r.status) for r in rows if r.status != "succeeded"]
     status = "succeeded" if not failed else "failed"
     error = None if not failed else (f"{len(failed)} of {len(rows)} items did not succeed: " +
                                      "; ".join(f"{nid}: {err}" for nid, err in failed[:3]))
