@@ -9,6 +9,7 @@ adapter owns one folder under the host's home and drives one real tool.
     <home>/services/<svc>/configs/<hash>/  rendered config versions
     <home>/supervisor/                     supervisord config, socket, logs
     <home>/haproxy/<name>/                 HAProxy config, pid, admin socket
+    <home>/services/<svc>/rollout/<inst>.json  the journal of a staged update (rollout.*)
 
 A brick writes only under the host's managed folders: the home, plus the folders an
 operator lists in ``NEBHX_HOST_MANAGED_PATHS`` (a btrfs mount for btrfs volumes).
@@ -26,6 +27,7 @@ from nebhx.bricks.base import BrickFailed
 if TYPE_CHECKING:
     from nebhx.runtime.haproxy import HAProxy
     from nebhx.runtime.releases import Releases
+    from nebhx.runtime.rollout import Instance
     from nebhx.runtime.supervisor import Supervisor
     from nebhx.runtime.volumes import Volumes
 
@@ -107,3 +109,8 @@ class HostRuntime:
     def haproxy(self, name: str) -> HAProxy:
         from nebhx.runtime.haproxy import HAProxy, check_name
         return HAProxy(self.confine(self.home / "haproxy" / check_name(name), param="name"))
+
+    def service_instance(self, service: str, instance: str = "") -> Instance:
+        """One instance of a service, as the rollout bricks switch and roll it back."""
+        from nebhx.runtime.rollout import Instance
+        return Instance(self, service, instance)

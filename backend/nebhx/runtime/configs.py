@@ -194,6 +194,17 @@ def content_version(values: dict[str, Any], files: dict[str, str]) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
+def same_files(a: Path | None, b: Path | None) -> bool:
+    """True when two rendered config folders hold the same files with the same content
+    (the values sidecar aside: a value no template uses changes no file)."""
+    if a is None or b is None:
+        return a == b
+    def files(root: Path) -> dict[str, bytes]:
+        return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*"))
+                if p.is_file() and META_DIR not in p.relative_to(root).parts}
+    return Path(a).is_dir() and Path(b).is_dir() and files(Path(a)) == files(Path(b))
+
+
 def write(resolved: Resolved, configs_dir: Path) -> tuple[Path, bool]:
     """Write the rendered files to ``configs_dir/<version>/``; returns (path, changed).
 

@@ -232,6 +232,42 @@ class HAProxy:
         if reply:  # HAProxy answers an empty line on success, a message on error
             raise BrickFailed(f"haproxy refused 'set server {backend}/{server} state {state}': {reply}")
 
+    def server(self, address: str) -> dict:
+        """The ``servers_state`` row of the backend at ``address`` (host:port)."""
+        rows = self.servers_state()
+        for row in rows:
+            if row["server"] == server_name(address):
+                return row
+        shown = ", ".join(r["address"] for r in rows) or "none"
+        raise BrickFailed(f"backend {address} is not in load balancer {self.name} (servers: {shown})")
+
+    def drain(self, address: str, timeout_s: float, interval_s: float = 0.05) -> int:
+        """No new requests to ``address``; wait up to ``timeout_s`` until its open sessions
+        end. Returns the sessions still open (0 when it went idle in time)."""
+        row = self.server(address)
+        if row["admin"] != "drain":
+            self.set_server_state(row["backend"], row["server"], "drain")
+        deadline = time.monotonic() + timeout_s
+        while row["sessions"] and time.monotonic() < deadline:
+            time.sleep(interval_s)
+            row = self.server(address)
+        return row["sessions"]
+
+    def enable(self, address: str, timeout_s: float = 10, interval_s: float = 0.05) -> dict:
+        """Put ``address`` back in rotation and wait until HAProxy's health check has it up,
+        so that draining the next backend never leaves the balancer without one."""
+        row = self.server(address)
+        if row["admin"] != "ready":
+            self.set_server_state(row["backend"], row["server"], "ready")
+        deadline = time.monotonic() + timeout_s
+        while row["operational"] != "up" or row["admin"] != "ready":
+            if time.monotonic() > deadline:
+                raise BrickFailed(f"backend {address} of {self.name} is {row['admin']}/"
+                                  f"{row['operational']} {timeout_s}s after enabling it")
+            time.sleep(interval_s)
+            row = self.server(address)
+        return row
+
     def servers_state(self) -> list[dict]:
         """``show servers state`` parsed: one dict per server (backend, server, address,
         admin: ready|drain|maint, operational: up|down|..., sessions)."""

@@ -3,6 +3,7 @@
     <root>/<svc>/releases/<id>/          one staged release (read-only by convention)
     <root>/<svc>/releases/<id>/.nebhx-release.json   source, sha256, staged_at
     <root>/<svc>/releases/<id>/.pinned   marker: retention never removes this release
+    <root>/<svc>/releases/<id>/.committed  when a rollout declared this release good
     <root>/<svc>/current  -> releases/<id>     what runs
     <root>/<svc>/previous -> releases/<id>     what ran before the last switch
 
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
 ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$")
 META = ".nebhx-release.json"
 PIN = ".pinned"
+COMMITTED = ".committed"
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,7 @@ class ReleaseInfo:
     previous: bool
     size: int
     source: str
+    committed: float | None = None
 
 
 def check_id(value: str, what: str) -> str:
@@ -157,6 +160,18 @@ class Releases:
     def unpin(self, svc: str, release: str) -> None:
         self._existing(svc, release).joinpath(PIN).unlink(missing_ok=True)
 
+    def commit(self, svc: str, release: str) -> tuple[float, bool]:
+        """Mark ``release`` committed (a rollout declared it good); returns (when, changed)."""
+        marker = self._existing(svc, release) / COMMITTED
+        had = _read_json(marker).get("committed_at")
+        if had:
+            return had, False
+        now = time.time()
+        tmp = marker.with_name(f".{COMMITTED}-{uuid.uuid4().hex[:8]}")
+        tmp.write_text(json.dumps({"committed_at": now}))
+        os.replace(tmp, marker)
+        return now, True
+
     def _existing(self, svc: str, release: str) -> Path:
         path = self.path(svc, release)
         if not (path / META).is_file():
@@ -174,7 +189,8 @@ class Releases:
                 continue
             found.append(ReleaseInfo(path.name, meta.get("staged_at", 0.0),
                                      (path / PIN).exists(), path.name == cur,
-                                     path.name == prev, _size(path), meta.get("source", "")))
+                                     path.name == prev, _size(path), meta.get("source", ""),
+                                     _read_json(path / COMMITTED).get("committed_at")))
         return sorted(found, key=lambda r: (r.staged_at, r.id))
 
     def prune(self, svc: str, keep: int) -> tuple[str, ...]:
@@ -229,7 +245,7 @@ def _size(path: Path) -> int:
     total = 0
     for dirpath, _dirs, files in os.walk(path):
         for name in files:
-            if dirpath == str(path) and name in (META, PIN):
+            if dirpath == str(path) and name in (META, PIN, COMMITTED):
                 continue  # the payload's size, not our bookkeeping
             try:
                 total += os.lstat(os.path.join(dirpath, name)).st_size

@@ -179,16 +179,9 @@ class Supervisor(ProcessManager):
         A new program is started; a changed one is stopped and started with the new
         definition; an unchanged one is left as it is (running or not).
         """
-        env = dict(env or {})
-        if "\n" in command or "\r" in command:
-            raise BrickFailed("a program command must be one line")
-        for key in env:
-            if not ENV_KEY_RE.match(key):
-                raise BrickFailed(f"bad environment variable name {key!r}")
-        spec = ProgramSpec(name=name, command=command, cwd=cwd, env=env, **options)
         path = self.program_file(name)
+        text = self._program_text(name, command, cwd, env, options)
         self.ensure_running()
-        text = render_program(spec, self.logs)
         with self._locked():
             known = self.status(name) is not None
             if known and path.exists() and path.read_text() == text:
@@ -199,6 +192,25 @@ class Supervisor(ProcessManager):
             tmp.replace(path)
             self._update()
         return True
+
+    def _program_text(self, name: str, command: str, cwd: str | None,
+                      env: dict[str, str] | None, options: dict) -> str:
+        env = dict(env or {})
+        if "\n" in command or "\r" in command:
+            raise BrickFailed("a program command must be one line")
+        for key in env:
+            if not ENV_KEY_RE.match(key):
+                raise BrickFailed(f"bad environment variable name {key!r}")
+        spec = ProgramSpec(name=name, command=command, cwd=cwd, env=env, **options)
+        return render_program(spec, self.logs)
+
+    def differs(self, name: str, command: str, cwd: str | None = None,
+                env: dict[str, str] | None = None, **options) -> bool:
+        """True when ``ensure_program`` with these arguments would (re)define the program;
+        reads only, starts nothing."""
+        path = self.program_file(name)
+        text = self._program_text(name, command, cwd, env, options)
+        return not path.exists() or path.read_text() != text or self.status(name) is None
 
     def _update(self) -> None:
         """``supervisorctl update``: apply added, changed and removed program files."""

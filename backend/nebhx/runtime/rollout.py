@@ -1,0 +1,231 @@
+"""One service instance as the rollout bricks drive it: its journal, program and probes.
+
+    <home>/services/<svc>/rollout/<instance or default>.json
+
+The journal says what the instance runs (``on``), what a rollout moves it from and to,
+the phase (switching, switched, rolling_back, rolled_back, committed), the snapshot the
+switch took and whether it was restored. It is written (temp file + rename, mode 600:
+it holds the program's environment) before each change, so a brick killed half-way is
+resumed by running it again: every step checks what is already done.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import time
+import uuid
+from contextlib import contextmanager
+from pathlib import Path
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from nebhx.bricks.base import BrickFailed
+from nebhx.runtime import configs
+from nebhx.runtime.probes import ProbeResult, command_probe, http_probe, tcp_probe, wait_until
+from nebhx.runtime.releases import check_id
+from nebhx.runtime.services import instance_file, record_instance, run_probe
+
+if TYPE_CHECKING:
+    from nebhx.bricks.base import Context
+    from nebhx.runtime import HostRuntime
+
+
+class CheckSpec(BaseModel):
+    """A check run after a switch: ``{"kind": "http", "url": "http://127.0.0.1:{port}/"}``,
+    ``{"kind": "tcp", "address": ...}`` or ``{"kind": "command", "command": ...}``;
+    ``{port}`` is the instance's port."""
+
+    model_config = ConfigDict(extra="forbid")
+    kind: Literal["http", "tcp", "command"]
+    name: str | None = Field(default=None, description="Shown in errors; default kind + target")
+    url: str | None = None
+    address: str | None = None
+    command: str | None = None
+    expect_status: int = 200
+    contains: str | None = None
+    attempts: int = Field(default=3, ge=1)
+    interval_s: float = Field(default=0.5, ge=0)
+    timeout_s: float = Field(default=5, gt=0)
+
+    def target(self, port: int | None) -> str:
+        raw = {"http": self.url, "tcp": self.address, "command": self.command}[self.kind]
+        if not raw:
+            raise BrickFailed(f"a {self.kind} check needs "
+                              f"{ {'http': 'url', 'tcp': 'address', 'command': 'command'}[self.kind]}")
+        return raw.replace("{port}", str(port or ""))
+
+    def label(self, port: int | None) -> str:
+        return self.name or f"{self.kind} check {self.target(port)}"
+
+    def probe(self, port: int | None) -> ProbeResult:
+        target = self.target(port)
+        if self.kind == "http":
+            return http_probe(target, self.expect_status, self.contains, self.timeout_s)
+        if self.kind == "tcp":
+            return tcp_probe(target, self.timeout_s)
+        return command_probe(target, self.timeout_s)
+
+
+class StepFailed(Exception):
+    """Readiness or a check failed: ``what`` names it, ``error`` says why."""
+
+    def __init__(self, what: str, error: str):
+        super().__init__(f"{what}: {error}")
+        self.what, self.error = what, error
+
+
+class Steps:
+    """Times each step, logs its start and end, and keeps ``[{step, seconds}]``."""
+
+    def __init__(self, ctx: Context):
+        self.ctx, self.rows = ctx, []
+
+    @contextmanager
+    def __call__(self, name: str):
+        start = time.monotonic()
+        self.ctx.log("step %s: begins", name)
+        yield
+        seconds = round(time.monotonic() - start, 3)
+        self.rows.append({"step": name, "seconds": seconds})
+        self.ctx.log("step %s: done in %.3f s", name, seconds)
+
+
+def fill(command: str, values: dict[str, str | None]) -> str:
+    """The command with {release}, {config}, {data}, {port} filled in, shell-quoted."""
+    for key, value in values.items():
+        if "{" + key + "}" in command:
+            if not value:
+                raise BrickFailed(f"command uses {{{key}}} but no {key} is known")
+            command = command.replace("{" + key + "}", shlex.quote(value))
+    return command
+
+
+class Instance:
+    """A service instance on this host: ``program`` under supervisord, its journal."""
+
+    def __init__(self, runtime: HostRuntime, service: str, instance: str = ""):
+        self.rt, self.service, self.instance = runtime, check_id(service, "service name"), instance
+        self.program = f"{service}-{instance}" if instance else service
+        base = runtime.home / "services" / self.service
+        self.journal_path = runtime.confine(base / "rollout" / f"{instance or 'default'}.json",
+                                            param="instance")
+        self.configs_dir = base / "configs"
+
+    # -- journal ----------------------------------------------------------------------
+    def load(self) -> dict[str, Any]:
+        try:
+            return json.loads(self.journal_path.read_text())
+        except (OSError, ValueError):
+            return {}
+
+    def save(self, state: dict[str, Any]) -> None:
+        self.journal_path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.journal_path.with_name(f".{self.journal_path.name}.{uuid.uuid4().hex[:8]}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            json.dump(state, fh, indent=2)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, self.journal_path)
+
+    def running_now(self) -> dict[str, str | None]:
+        """What the instance runs: the journal's ``on``, else what ``service.run`` recorded,
+        else the service's ``current`` release."""
+        on = self.load().get("on")
+        if on:
+            return on
+        try:
+            rec = json.loads(instance_file(self.rt.home, self.service, self.instance).read_text())
+        except (OSError, ValueError):
+            rec = {}
+        return {"release": rec.get("release") or self.rt.releases.current(self.service),
+                "config": rec.get("config_version")}
+
+    # -- the program ------------------------------------------------------------------
+    def config_dir(self, version: str | None) -> Path | None:
+        if not version:
+            return None
+        path = self.rt.confine(self.configs_dir / check_id(version, "config version"),
+                               param="config_version")
+        if not path.is_dir():
+            raise BrickFailed(f"config version {version!r} of {self.service!r} is not rendered "
+                              f"on host {self.rt.name}: run rollout.prepare first")
+        return path
+
+    def definition(self, spec: dict[str, Any], release: str, config: str | None) -> dict:
+        folder = self.rt.releases.path(self.service, release)
+        cfg = self.config_dir(config)
+        port = spec.get("port")
+        command = fill(spec["command"], {"release": str(folder), "config": cfg and str(cfg),
+                                         "data": spec.get("data_path"),
+                                         "port": str(port) if port else None})
+        return dict(name=self.program, command=command, cwd=str(folder), env=spec.get("env") or {},
+                    start_secs=spec.get("start_secs", 1), start_retries=spec.get("max_restarts", 3))
+
+    def needs_restart(self, spec: dict, release: str, config: str | None) -> bool:
+        status = self.rt.supervisor.status(self.program)
+        return not (status and status.up) or self.rt.supervisor.differs(
+            **self.definition(spec, release, config))
+
+    def apply(self, spec: dict, release: str, config: str | None) -> bool:
+        """(Re)define the program on ``release``/``config``; start it if it is down."""
+        sv = self.rt.supervisor
+        changed = sv.ensure_program(**self.definition(spec, release, config))
+        status = sv.status(self.program)
+        if not changed and not (status and status.up):
+            sv.start(self.program)
+            changed = True
+        return changed
+
+    def record(self, spec: dict, release: str, config: str | None) -> None:
+        """What ``service.run`` records for the services view: release, config, pid."""
+        status = self.rt.supervisor.status(self.program)
+        inputs = SimpleNamespace(service=self.service, instance=self.instance, port=spec.get("port"),
+                                 config_path=str(self.config_dir(config)) if config else None,
+                                 **{k: spec.get(k) for k in ("ready_http", "ready_tcp", "ready_command")})
+        address = f"{self.rt.address}:{spec['port']}" if spec.get("port") else self.rt.address
+        record_instance(self.rt.home, inputs, self.program, self.rt.releases.path(self.service, release),
+                        address, status.pid if status else None)
+
+    def pid(self) -> int | None:
+        status = self.rt.supervisor.status(self.program)
+        return status.pid if status and status.up else None
+
+    # -- probes -----------------------------------------------------------------------
+    def wait_ready(self, spec: dict, ctx: Context | None = None) -> ProbeResult:
+        port = spec.get("port")
+        if spec.get("ready_http") and port:
+            probe = {"kind": "http", "target": f"http://127.0.0.1:{port}/{spec['ready_http'].lstrip('/')}"}
+        elif spec.get("ready_tcp") and port:
+            probe = {"kind": "tcp", "target": f"127.0.0.1:{port}"}
+        elif spec.get("ready_command"):
+            probe = {"kind": "command", "target": spec["ready_command"]}
+        else:
+            probe = {"kind": "process", "target": self.program}
+        sv = self.rt.supervisor
+
+        def state() -> str:
+            st = sv.status(self.program)
+            return st.state if st else "gone"
+
+        def abort() -> str | None:
+            now = state()
+            return f"program {self.program} is {now}" if now in ("FATAL", "STOPPED", "gone") else None
+
+        return wait_until(lambda: run_probe(probe, state(), 5), spec.get("ready_timeout_s", 30),
+                          0.05, ctx, abort=abort)
+
+    def run_checks(self, checks: list[CheckSpec], port: int | None, ctx: Context) -> None:
+        for check in checks:
+            budget = check.attempts * (check.timeout_s + check.interval_s) + 1
+            result = wait_until(lambda: check.probe(port), budget, check.interval_s, ctx,
+                                max_attempts=check.attempts)
+            if not result.ok:
+                raise StepFailed(check.label(port), f"{result.error} after {result.attempts} attempt(s)")
+            ctx.log("%s passed: %s", check.label(port), result.summary())
+
+    def same_config_files(self, a: str | None, b: str | None) -> bool:
+        return a == b or configs.same_files(self.config_dir(a), self.config_dir(b))

@@ -1,0 +1,202 @@
+"""Rollout bricks that move a running instance: switch (with its own rollback) and rollback."""
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field
+
+from nebhx import Address, Brick, BrickFailed, Context, HostRef, Ports
+from nebhx.runtime import rolling
+from nebhx.runtime.rollout import CheckSpec
+
+
+class InstanceBrick(Brick):
+    """Shared ports: which instance, and its backend in a balancer on this host."""
+
+    abstract = True
+
+    class Inputs(Ports):
+        host: HostRef = Field(description="The host whose instance is switched")
+        service: str = Field(description="Service name", pattern=r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
+        instance: str = Field(default="", pattern=r"^[A-Za-z0-9_.-]*$",
+                              description="Instance name, as given to service.run")
+        lb_name: str | None = Field(default=None, description="HAProxy balancer on this host "
+                                    "whose backend is drained, as named in lb.haproxy; none: no drain")
+        backend: Address | None = Field(default=None, description="This instance in the balancer; "
+                                        "default: the host's address and the port")
+        drain_timeout_s: float = Field(default=30, ge=0,
+                                       description="Longest wait for the backend's open sessions")
+
+    def balancer(self, ctx: Context, inputs: Any, port: int | None) -> rolling.Balancer:
+        if ctx.runtime.name != inputs.host:
+            raise BrickFailed(f"this brick is for host {inputs.host!r} but runs on {ctx.runtime.name!r}")
+        if not inputs.lb_name:
+            return rolling.Balancer()
+        lb = ctx.runtime.haproxy(inputs.lb_name)
+        if not lb.running():
+            raise BrickFailed(f"load balancer {inputs.lb_name} is not running on host {inputs.host}")
+        backend = inputs.backend or f"{ctx.runtime.address}:{port}"
+        lb.server(backend)  # fails naming the servers when it is not one of them
+        return rolling.Balancer(lb, backend, inputs.drain_timeout_s)
+
+
+class Switch(InstanceBrick):
+    """Switch one host's instance to a prepared release and config, then check it.
+
+    In order: **drain** the instance's backend in the balancer (`lb_name`, HAProxy's
+    runtime API; waits until its open sessions are 0, at most `drain_timeout_s`),
+    **snapshot** the data `volume` when `data_policy` is `snapshot`, **switch** the
+    service's `current` link (one atomic rename), **restart** the program under the
+    host's supervisord on the new release and config, wait until it is **ready**, run the
+    **checks** (http, tcp or command; `{port}` in a target is the instance's port), and
+    **enable** the backend again (waiting until HAProxy sees it up). `steps` gives each
+    step's seconds.
+
+    When readiness or a check fails, this host rolls back by itself: the previous release
+    and config back, restart, readiness, enable. Then the node fails naming the host and
+    the check, with `rolled_back: true`. The data is left as it is: use
+    **Roll back** with `restore_snapshot` to take the snapshot back too.
+
+    `command` takes the placeholders of **Run service** (`{release}`, `{config}`,
+    `{data}`, `{port}`). A config-only change (same release, new config version) whose
+    rendered files are the same as the running ones restarts nothing: `pid_before` equals
+    `pid`. Running it again when the instance already runs that release and config
+    changes nothing (`changed` false); after a crash half-way it resumes, or finishes the
+    rollback it had begun. The balancer must run on this host (its admin socket).
+    """
+
+    id = "rollout.switch"
+    title = "Rollout: switch host"
+    category = "rollout"
+    icon = "arrow-repeat"
+
+    class Inputs(InstanceBrick.Inputs):
+        release_id: str = Field(description="A prepared release, from rollout.prepare", min_length=1)
+        config_version: str | None = Field(default=None, description="A rendered config version; "
+                                           "none: keep the config in effect")
+        command: str = Field(description="Command line; may use {release}, {config}, {data}, {port}")
+        port: int | None = Field(default=None, ge=1, le=65535, description="Port the service listens on")
+        env: dict[str, str] = Field(default_factory=dict, description="Extra environment variables")
+        volume: str | None = Field(default=None, description="Data volume: a volume URL, or a dir "
+                                   "volume's name; its path is {data}")
+        data_policy: Literal["keep", "snapshot"] = Field(
+            default="snapshot", description="snapshot: snapshot the volume before switching")
+        ready_http: str | None = Field(default=None, description="HTTP path that must answer 200")
+        ready_tcp: bool = Field(default=False, description="Ready when the port accepts connections")
+        ready_command: str | None = Field(default=None, description="Shell command that exits 0 when ready")
+        ready_timeout_s: float = Field(default=30, gt=0, description="How long to wait for readiness")
+        max_restarts: int = Field(default=3, ge=0, description="Failed starts in a row before giving up")
+        start_secs: int = Field(default=1, ge=0, description="Seconds a start must last")
+        checks: list[CheckSpec] = Field(default_factory=list, description='After readiness, e.g. '
+                                        '[{"kind": "http", "url": "http://127.0.0.1:{port}/", "contains": "2.0"}]')
+
+    class Outputs(Ports):
+        previous_release: str | None = Field(default=None, description="What ran before (for rollback)")
+        release_id: str = Field(description="What runs now")
+        config_version: str | None = Field(default=None, description="The config in effect")
+        switched_at: float = Field(description="When `current` was switched (epoch seconds)")
+        steps: list[dict[str, Any]] = Field(description="[{step, seconds}] in order")
+        pid_before: int | None = Field(default=None, description="The process before the switch")
+        pid: int | None = Field(default=None, description="The process now")
+        snapshot: str | None = Field(default=None, description="Snapshot taken of the data volume")
+        restarted: bool = Field(description="False when the program kept running")
+        changed: bool = Field(description="False when it already ran this release and config")
+
+    def request(self, ctx: Context, inputs: Inputs) -> rolling.SwitchRequest:
+        data = ctx.runtime.volumes.open(inputs.volume).path if inputs.volume else None
+        spec = {k: getattr(inputs, k) for k in ("command", "port", "env", "ready_http", "ready_tcp",
+                                                "ready_command", "ready_timeout_s", "max_restarts",
+                                                "start_secs")}
+        return rolling.SwitchRequest(inputs.release_id, inputs.config_version,
+                                     {**spec, "data_path": str(data) if data else None},
+                                     inputs.checks, inputs.volume, inputs.data_policy == "snapshot")
+
+    def run(self, ctx: Context, inputs: Inputs) -> Outputs:
+        bal = self.balancer(ctx, inputs, inputs.port)
+        inst = ctx.runtime.service_instance(inputs.service, inputs.instance)
+        out = rolling.switch(inst, self.request(ctx, inputs), bal, ctx)
+        ctx.log("%s on %s: release %s, config %s, pid %s -> %s", inst.program, inputs.host,
+                out["release_id"], out["config_version"], out["pid_before"], out["pid"])
+        return self.Outputs(**out)
+
+    def plan(self, ctx: Context, inputs: Any) -> dict[str, Any]:
+        try:
+            inputs = self.Inputs.model_validate(inputs) if isinstance(inputs, dict) else inputs
+            bal = self.balancer(ctx, inputs, inputs.port)
+            inst = ctx.runtime.service_instance(inputs.service, inputs.instance)
+            detail = rolling.plan_switch(inst, self.request(ctx, inputs), bal)
+        except (BrickFailed, ValueError) as exc:
+            return {"effect": f"switch {getattr(inputs, 'service', '?')} on "
+                              f"{getattr(inputs, 'host', '?')} (cannot tell yet: {exc})"}
+        effect = (f"{' -> '.join(detail['actions'])} of {detail['program']}: "
+                  f"{detail['from'].get('release')} -> {detail['to']['release']}"
+                  if detail["changes"] else f"nothing: {detail['program']} already runs it")
+        return {"effect": effect, **detail}
+
+
+class Rollback(InstanceBrick):
+    """Put an instance back on the release (and config) it ran before the last switch.
+
+    Usable by hand or from a graph's failure branch (trigger `any_failed`). What comes
+    back: the binary (`rollback_binary`) and the config (`rollback_config`), separately.
+    The data, by `data_policy`:
+
+    - `keep_new`: the old binary runs on the data as the new release left it (rows it
+      wrote stay);
+    - `restore_snapshot`: the snapshot **Switch** took before switching is restored
+      atomically (one rename exchange, with the process stopped); the data it replaced
+      stays as snapshot `pre-restore-<time>` (output `pre_restore`).
+
+    Then restart, readiness and the backend enabled again. Running it again changes
+    nothing and never restores the snapshot twice. It reads what to go back to from the
+    journal **Switch** keeps on the host (`<home>/services/<service>/rollout/`).
+    """
+
+    id = "rollout.rollback"
+    title = "Rollout: roll back host"
+    category = "rollout"
+    icon = "arrow-counterclockwise"
+
+    class Inputs(InstanceBrick.Inputs):
+        data_policy: Literal["keep_new", "restore_snapshot"] = Field(
+            default="keep_new", description="keep_new: leave the data; restore_snapshot: restore "
+                                            "the snapshot taken by the switch")
+        rollback_binary: bool = Field(default=True, description="Go back to the previous release")
+        rollback_config: bool = Field(default=True, description="Go back to the previous config")
+
+    class Outputs(Ports):
+        release_id: str | None = Field(default=None, description="What runs now")
+        config_version: str | None = Field(default=None, description="The config in effect")
+        restored_release: str | None = Field(default=None, description="The release put back")
+        restored_config: str | None = Field(default=None, description="The config put back")
+        restored_snapshot: str | None = Field(default=None, description="The snapshot restored")
+        pre_restore: str | None = Field(default=None, description="Snapshot of the data it replaced")
+        data_policy: str
+        pid_before: int | None = None
+        pid: int | None = None
+        steps: list[dict[str, Any]] = Field(description="[{step, seconds}] in order")
+        changed: bool
+
+    def _parts(self, ctx: Context, inputs: Inputs):
+        inst = ctx.runtime.service_instance(inputs.service, inputs.instance)
+        bal = self.balancer(ctx, inputs, (inst.load().get("spec") or {}).get("port"))
+        req = rolling.RollbackRequest(inputs.data_policy, inputs.rollback_binary, inputs.rollback_config)
+        return inst, bal, req
+
+    def run(self, ctx: Context, inputs: Inputs) -> Outputs:
+        inst, bal, req = self._parts(ctx, inputs)
+        out = rolling.rollback(inst, req, bal, ctx)
+        ctx.log("%s on %s: release %s, config %s, data %s (rolled_back: true)", inst.program,
+                inputs.host, out["release_id"], out["config_version"],
+                out["restored_snapshot"] or "kept")
+        return self.Outputs(**out)
+
+    def plan(self, ctx: Context, inputs: Any) -> dict[str, Any]:
+        try:
+            inputs = self.Inputs.model_validate(inputs) if isinstance(inputs, dict) else inputs
+            detail = rolling.plan_rollback(*self._parts(ctx, inputs))
+        except (BrickFailed, ValueError) as exc:
+            return {"effect": f"roll back {getattr(inputs, 'service', '?')} (cannot tell yet: {exc})"}
+        effect = (f"{' -> '.join(detail['actions'])}: back to {detail['to']['release']}"
+                  if detail["changes"] else "nothing: already rolled back")
+        return {"effect": effect, **detail}
