@@ -3,9 +3,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
-from nebhx import Address, Brick, Context, Ports, Secret
+from nebhx import Address, Brick, BrickFailed, Context, Ports, Secret
+from nebhx.bricks.base import is_known
+from nebhx.graphs.models import check_portion, portion
 from nebhx.templating import render
 
 
@@ -32,6 +34,53 @@ class Template(Brick):
     def run(self, ctx: Context, inputs: Inputs) -> Outputs:
         text = render(inputs.template, inputs.values, undefined_hint="not in 'values'")
         return self.Outputs(text=text)
+
+    def plan(self, ctx: Context, inputs: Inputs) -> dict[str, Any]:
+        if not is_known(inputs.template) or not is_known(inputs.values):
+            return {"effect": "renders once its template and values are known"}
+        try:
+            text = self.run(ctx, inputs).text
+        except BrickFailed as exc:
+            return {"effect": f"would fail: {exc}"}
+        return {"effect": f"renders {len(text)} characters", "outputs": {"text": text}}
+
+
+class Split(Brick):
+    """Split a list in two: its first items (`head`) and the others (`rest`), order kept.
+
+    `first` is a count or a percentage of the list ("10%"), rounded up and at least 1
+    when the list is not empty: a canary is `split 10%`, the head first, then the rest.
+    For hosts, `hosts.split` is the same brick with typed `HostRef[]` ports.
+    """
+
+    id = "core.split"
+    title = "Split list"
+    category = "core"
+
+    class Inputs(Ports):
+        items: list[Any] = Field(description="The list to split")
+        first: int | str = Field(default=1, description='How many go first: a count or a percentage like "10%"')
+
+        @field_validator("first")
+        @classmethod
+        def _first(cls, value: int | str) -> int | str:
+            return check_portion(value, "first")  # the same rule as a for_each batch
+
+    class Outputs(Ports):
+        head: list[Any]
+        rest: list[Any]
+
+    def run(self, ctx: Context, inputs: Inputs) -> Outputs:
+        n = portion(inputs.first, len(inputs.items))
+        ctx.log("first %d of %d items, then %d", n, len(inputs.items), len(inputs.items) - n)
+        return self.Outputs(head=inputs.items[:n], rest=inputs.items[n:])
+
+    def plan(self, ctx: Context, inputs: Inputs) -> dict[str, Any]:
+        if not isinstance(inputs.items, list) or not is_known(inputs.first):
+            return {"effect": f"splits {inputs.items} once it is known"}
+        out = self.run(ctx, inputs)
+        return {"effect": f"head: {len(out.head)} items, rest: {len(out.rest)} items",
+                "outputs": out.model_dump(mode="json")}
 
 
 def deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:

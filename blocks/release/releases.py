@@ -1,9 +1,12 @@
 """Release bricks: stage a service's release on a host ahead of time, then switch to it."""
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import Field
 
 from nebhx import Brick, BrickFailed, Context, HostRef, Ports
+from nebhx.bricks.base import Unknown, is_known
 from nebhx.runtime.releases import Releases
 
 
@@ -11,6 +14,20 @@ def _releases(ctx: Context, host: str) -> Releases:
     if ctx.runtime.name != host:
         raise BrickFailed(f"this brick is for host {host!r} but runs on {ctx.runtime.name!r}")
     return ctx.runtime.releases
+
+
+def _running(ctx: Context, host: str, service: str) -> tuple[str | None, str]:
+    """The release ``service`` runs on ``host`` per the services view (the control plane's last
+    look, no call to the host), and how that is known."""
+    if not is_known(host) or not is_known(service):
+        return None, "the host and service are known at run time"
+    instances = ctx.inventory.services(host, service)
+    if instances is None:
+        return None, f"host {host!r} is not registered"
+    releases = sorted({i.get("release") for i in instances if i.get("release")})
+    if not releases:
+        return None, f"the services view shows no running {service} on {host}; the current release needs the host"
+    return releases[-1] if len(releases) == 1 else None, f"running: {', '.join(releases)} (services view)"
 
 
 class Stage(Brick):
@@ -73,6 +90,17 @@ class Stage(Brick):
         return self.Outputs(release=staged.id, path=str(staged.path), changed=staged.changed,
                             removed=list(staged.removed))
 
+    def plan(self, ctx: Context, inputs: Inputs) -> dict[str, Any]:
+        """Whether the release is already staged is on the host: the plan says so."""
+        rid = inputs.release_id or Unknown(f"(derived from {inputs.source})")
+        current, seen = _running(ctx, inputs.host, inputs.service)
+        if current is not None and current == rid:
+            effect = f"{rid} already runs {inputs.service} on {inputs.host}: staging changes nothing"
+        else:
+            effect = (f"stage {inputs.source} as release {rid} of {inputs.service} on {inputs.host} "
+                      f"({seen}); whether it is staged already needs the host")
+        return {"effect": effect, "current": current, "outputs": {"release": rid}}
+
 
 class Switch(Brick):
     """Make a staged release the current one of a service on a host.
@@ -109,3 +137,15 @@ class Switch(Brick):
                 "" if changed else " (already current)")
         return self.Outputs(previous=previous, current=current, changed=changed,
                             path=str(rel.dir(inputs.service) / "current"))
+
+    def plan(self, ctx: Context, inputs: Inputs) -> dict[str, Any]:
+        current, seen = _running(ctx, inputs.host, inputs.service)
+        if current is None:
+            effect = f"switch {inputs.service} on {inputs.host} to {inputs.release} ({seen})"
+        elif current == inputs.release:
+            effect = f"{inputs.release} is already current for {inputs.service} on {inputs.host}: no change"
+        else:
+            effect = f"switch {inputs.service} on {inputs.host} from {current} to {inputs.release}"
+        return {"effect": effect, "current": current,
+                "outputs": {"previous": current if current is not None else Unknown("(needs the host)"),
+                            "current": inputs.release}}

@@ -10,7 +10,7 @@ from authkit import add_user, bearer
 from support import graph
 
 SAFE = {"GET", "HEAD", "OPTIONS"}
-READ_ONLY_POSTS = {"/api/graphs/validate", "/api/graphs/problems"}
+READ_ONLY_POSTS = {"/api/graphs/validate", "/api/graphs/problems", "/api/graphs/plan"}
 PUBLIC = {"/api/health", "/api/auth/me", "/api/auth/login", "/api/auth/logout", "/api/auth/token",
           "/api/openapi.json", "/api/docs"}
 # A viewer manages their own API tokens (nebhx login makes one for any role).

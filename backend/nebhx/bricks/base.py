@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict
 from nebhx.bricks.types import port_type
 
 if TYPE_CHECKING:
+    from nebhx.bricks.inventory import Inventory
     from nebhx.runtime import HostRuntime
 
 log = logging.getLogger("nebhx.brick")
@@ -39,6 +40,26 @@ class WaitFor(Exception):
         self.data = data or {}
 
 
+UNKNOWN_EFFECT = "unknown effect"
+
+
+class Unknown(str):
+    """A value a plan cannot know before the run, shown as ``(from node.port)``."""
+
+
+def is_known(value: Any) -> bool:
+    """False when ``value`` is, or holds, an ``Unknown`` (a plan sees such inputs unchecked)."""
+    if isinstance(value, Unknown):
+        return False
+    if isinstance(value, dict):
+        return all(is_known(v) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return all(is_known(v) for v in value)
+    if isinstance(value, BaseModel):
+        return all(is_known(getattr(value, k)) for k in type(value).model_fields)
+    return True
+
+
 class Ports(BaseModel):
     """Base of every brick's ``Inputs`` and ``Outputs``."""
 
@@ -46,13 +67,15 @@ class Ports(BaseModel):
 
 
 class Context:
-    """What one execution of a brick may use: its log, the host runtime, cancellation."""
+    """What one execution of a brick may use: its log, the host runtime, the host inventory
+    (control bricks), cancellation."""
 
     def __init__(self, *, run_id: str = "local", node_id: str = "node", attempt: int = 1,
                  host: str | None = None, runtime: HostRuntime | None = None,
-                 secrets: list[str] | None = None):
+                 secrets: list[str] | None = None, inventory: Inventory | None = None):
         self.run_id, self.node_id, self.attempt, self.host = run_id, node_id, attempt, host
         self._runtime = runtime
+        self._inventory = inventory
         self.cancelled = threading.Event()
         self.lines: list[str] = []
         self._secrets = [s for s in (secrets or []) if s]
@@ -63,6 +86,14 @@ class Context:
             from nebhx.runtime import HostRuntime
             self._runtime = HostRuntime.for_host(self.host or "local")
         return self._runtime
+
+    @property
+    def inventory(self) -> Inventory:
+        """Hosts with their labels, state and services, as the control plane knows them."""
+        if self._inventory is None:
+            from nebhx.engine.inventory import default_inventory
+            self._inventory = default_inventory()
+        return self._inventory
 
     @property
     def secrets(self) -> list[str]:
@@ -136,6 +167,20 @@ class Brick:
 
     def run(self, ctx: Context, inputs: Any) -> Any:
         raise NotImplementedError
+
+    def plan(self, ctx: Context, inputs: Any) -> dict[str, Any]:
+        """What ``run`` would do, changing nothing (``nebhx plan``): ``{"effect": text}``, plus
+        ``"outputs"`` it can already tell (downstream plans use them) and any detail.
+
+        Inputs that come from upstream outputs the plan cannot know arrive as ``Unknown``
+        strings, unchecked (``is_known`` tells). The default says nothing can be told.
+        """
+        return {"effect": UNKNOWN_EFFECT}
+
+    @classmethod
+    def plans(cls) -> bool:
+        """Whether this brick tells its effect ahead (overrides ``plan``)."""
+        return cls.plan is not Brick.plan
 
     def __call__(self, ctx: Context | None = None, /, **inputs: Any) -> Any:
         """Validate ``inputs`` and run: ``Template()(template="x", values={})``."""

@@ -34,6 +34,16 @@ def portion(spec: int | str, total: int) -> int:
     return min(max(want, 1 if total else 0), total)
 
 
+def check_portion(value: int | str, what: str) -> int | str:
+    """``value`` if it is a count of at least 1 or a percentage over 0% up to 100%."""
+    m = BATCH.match(str(value)) if not isinstance(value, bool) else None
+    if m is None or (m["count"] and int(m["count"]) < 1) or (
+            m["percent"] and not 0 < Decimal(m["percent"]) <= 100):
+        raise ValueError(f'{what} must be a count of at least 1 or a percentage over 0% up to 100% '
+                         f'(e.g. 2 or "10%"), not {value!r}')
+    return value
+
+
 Batch = Annotated[StrictInt | StrictStr | None, WithJsonSchema({"anyOf": [
     {"type": "integer", "minimum": 1},
     {"type": "string", "pattern": r"^(?:[0-9]{1,9}|[0-9]{1,3}(?:\.[0-9]{1,3})?%)$"}, {"type": "null"}]})]
@@ -72,12 +82,7 @@ class Node(_Model):
     @field_validator("batch")
     @classmethod
     def _batch(cls, value: int | str | None) -> int | str | None:
-        m = BATCH.match(str(value)) if value is not None else None
-        if value is not None and (m is None or (m["count"] and int(m["count"]) < 1) or (
-                m["percent"] and not 0 < Decimal(m["percent"]) <= 100)):
-            raise ValueError(f'batch must be a count of at least 1 or a percentage over 0% up to 100% '
-                             f'(e.g. 2 or "10%"), not {value!r}')
-        return value
+        return value if value is None else check_portion(value, "batch")
 
 
 class PortRef(_Model):

@@ -1,12 +1,13 @@
 from typing import Any
 
 from fastapi import APIRouter, Body, Path
+from pydantic import BaseModel, Field
 
 from nebhx.api.edge import unprocessable
 from nebhx.auth.deps import ADMIN, VIEWER
 from nebhx.graphs import service
 from nebhx.graphs.models import graph_json_schema
-from nebhx.limits import REVISION_MAX
+from nebhx.limits import PARAM_MAX, REVISION_MAX
 from nebhx.store.db import session_scope
 
 router = APIRouter(tags=["graphs"], dependencies=[VIEWER])
@@ -30,6 +31,23 @@ def validate_graph(doc: dict[str, Any] = Doc) -> dict[str, Any]:
 def graph_problems(doc: dict[str, Any] = Doc) -> dict[str, Any]:
     """The same checks as validate, always answered 200: for editors that check as you draw."""
     return service.problems_of(doc=doc)
+
+
+class PlanRequest(BaseModel):
+    graph: dict[str, Any] | None = Field(default=None, description="A graph document to plan")
+    graph_id: str | None = Field(default=None, min_length=1, max_length=PARAM_MAX, description="Or a stored graph")
+    revision: int | None = Field(default=None, ge=1, le=REVISION_MAX, description="Default: the latest")
+    inputs: dict[str, Any] = Field(default_factory=dict, description="Run inputs; a missing one stays unknown")
+
+
+@router.post("/graphs/plan")
+def plan_graph(body: PlanRequest) -> dict[str, Any]:
+    """What a run would do, per node and per fan-out item (host), changing nothing: no run is
+    created and no brick runs (a viewer may ask). Bricks without a plan say "unknown effect"."""
+    from nebhx.engine.dryrun import plan_request
+    with session_scope() as s:
+        return plan_request(s, graph=body.graph, graph_id=body.graph_id, revision=body.revision,
+                            inputs=body.inputs)
 
 
 @router.get("/graphs")
