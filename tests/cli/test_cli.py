@@ -38,6 +38,19 @@ def test_validate_exit_codes_and_messages(tmp_path, env):
     assert res.returncode == 1 and "not valid JSON" in res.stderr
 
 
+def test_validate_refuses_files_over_the_limits_without_a_traceback(tmp_path, env):
+    deep = tmp_path / "deep.json"
+    deep.write_text('{"format": "nebhx/graph@1", "name": "d", "meta": ' + "[" * 50_000 + "]" * 50_000 + "}")
+    res = nebhx("validate", str(deep), env=env)
+    assert res.returncode == 1 and "nested deeper than 64 levels" in res.stderr
+    assert "Traceback" not in res.stderr + res.stdout
+    nan = tmp_path / "nan.json"
+    nan.write_text(json.dumps(graph("n", [("t", "core.template", {"template": "x", "values": {"a": float("nan")}})])))
+    res = nebhx("validate", str(nan), env=env)
+    assert res.returncode == 1 and "/nodes/0/params/values/a" in res.stderr and "NaN" in res.stderr
+    assert "Traceback" not in res.stderr + res.stdout
+
+
 def test_bricks_json_lists_the_palette(env):
     palette = json.loads(nebhx("bricks", "--json", env=env).stdout)
     ids = {b["id"] for b in palette["bricks"]}
