@@ -275,3 +275,133 @@ def test_commit_prunes_beyond_retention_but_keeps_pinned(serving):
     assert not again.changed and again.committed_at == out.committed_at
     with pytest.raises(BrickFailed, match="runs release 5.0.0, not 1.0.0"):
         brick("rollout.commit")(h.ctx(), host="h1", service="web", instance="a", release_id="1.0.0")
+
+
+# -- data back from the snapshot (btrfs) ----------------------------------------------------
+@pytest.fixture
+def btrfs(tmp_path, monkeypatch):
+    """A 300 MB btrfs on a loop device, listed in NEBHX_HOST_MANAGED_PATHS."""
+    from nebhx.settings import reset_settings
+    img, mnt = tmp_path / "img", tmp_path / "mnt"
+    mnt.mkdir()
+    subprocess.run(["truncate", "-s", "300M", str(img)], check=True)
+    dev = subprocess.run(["losetup", "-f", "--show", str(img)], capture_output=True, text=True,
+                         check=True).stdout.strip()
+    try:
+        subprocess.run(["mkfs.btrfs", "-q", dev], check=True, capture_output=True)
+        subprocess.run(["mount", dev, str(mnt)], check=True)
+        monkeypatch.setenv("NEBHX_HOST_MANAGED_PATHS", str(mnt))
+        reset_settings()
+        yield mnt
+    finally:
+        reset_settings()
+        subprocess.run(["umount", "-l", str(mnt)], capture_output=True)
+        subprocess.run(["losetup", "-d", dev], capture_output=True)
+
+
+def test_rollback_restore_snapshot_brings_the_data_back(btrfs, host):
+    h = host
+    vol = h.rt.volumes.create("web-a-pg", "btrfs", btrfs_root=btrfs)
+    url = vol.url("h1")
+    (vol.path / "message.txt").write_text("v1 data\n")
+    v1, c1 = h.prepare("1.0.0")
+    h.switch("a", v1, c1, volume=url, lb=False)
+    h.balance()
+    v2, c2 = h.prepare("2.0.0", at_start=WRITES_ROWS)
+    sw = h.switch("a", v2, c2, volume=url)
+    assert (vol.path / "rows.txt").exists() and sw.snapshot
+    assert "snapshot" in [s["step"] for s in sw.steps]
+    out = h.rollback("a", data_policy="restore_snapshot")
+    assert out.restored_snapshot == sw.snapshot and out.pre_restore.startswith("pre-restore-")
+    assert not (vol.path / "rows.txt").exists() and (vol.path / "message.txt").read_text() == "v1 data\n"
+    assert [s["step"] for s in out.steps] == ["drain", "stop", "restore", "switch", "restart",
+                                              "ready", "enable"]
+    body = get(h.ports["a"])
+    assert (body["version"], body["message"]) == ("1.0.0", "v1 data")
+    kept = h.rt.volumes.get_snapshot(url, out.pre_restore).path
+    assert (kept / "rows.txt").read_text() == "row written by 2.0.0\n"  # the new data, kept aside
+    (vol.path / "after.txt").write_text("written after the rollback\n")
+    again = h.rollback("a", data_policy="restore_snapshot")
+    assert not again.changed and (vol.path / "after.txt").exists()  # never restored twice
+    h.rt.supervisor.stop("web-a")  # before the mount goes away
+
+
+# -- an agent killed in the middle of its switch ------------------------------------------
+DRIVER = r"""
+import json, os, sys
+from pathlib import Path
+from nebhx import Context
+from nebhx.bricks.registry import load_registry
+from nebhx.runtime import HostRuntime
+
+args = json.loads(sys.argv[1])
+
+class Killed(Context):
+    seen = 0
+    def log(self, message, *a):
+        super().log(message, *a)
+        if (message % a if a else message).startswith(args["kill_at"]):
+            Killed.seen += 1
+            if Killed.seen == args["nth"]:
+                os.kill(os.getpid(), 9)
+
+rt = HostRuntime("h1", Path(args["home"]))
+rt.address = "127.0.0.1"
+brick = load_registry([Path(args["blocks"])]).get("rollout.switch")()
+brick(Killed(runtime=rt, host="h1"), **args["inputs"])
+print("not killed")
+"""
+
+
+def killed_switch(h: Host, inst: str, kill_at: str, nth: int = 1, **inputs) -> None:
+    h.rt.volumes.create(f"web-{inst}-data")
+    full = dict(host="h1", service="web", instance=inst, command=CMD, port=h.ports[inst],
+                volume=f"web-{inst}-data", ready_http="/health", ready_timeout_s=15,
+                lb_name="web", drain_timeout_s=5, **inputs)
+    arg = json.dumps({"home": str(h.rt.home), "blocks": str(ROOT / "blocks"), "kill_at": kill_at,
+                      "nth": nth, "inputs": full})
+    proc = subprocess.run([sys.executable, "-c", DRIVER, arg], capture_output=True, text=True,
+                          timeout=60)
+    assert proc.returncode == -9, (kill_at, proc.returncode, proc.stdout, proc.stderr[-2000:])
+
+
+def assert_whole(h: Host, inst: str, releases: tuple[str, ...]) -> None:
+    """Right after the kill: `current` names a whole release, the program one of the two."""
+    current = h.rt.releases.current("web")
+    assert current in releases and (h.rt.releases.path("web", current) / "webapp.py").is_file()
+    status = h.rt.supervisor.status(f"web-{inst}")
+    assert status is not None
+
+
+STEPS = ("drain", "snapshot", "switch", "restart", "ready", "checks", "enable")
+
+
+def test_killed_at_each_step_a_rerun_completes(serving):
+    h = serving
+    v2, c2 = h.prepare("2.0.0", greeting="hello v2")
+    points = [f"step {s}: begins" for s in STEPS] + ["step switch: done", "step restart: done"]
+    target, other = (v2, c2), (h.v1, h.c1)
+    with Load(h.lb_port) as load:
+        for point in points:
+            killed_switch(h, "a", point, release_id=target[0], config_version=target[1])
+            assert_whole(h, "a", (h.v1, v2))
+            out = h.switch("a", *target)  # the re-run completes the switch
+            assert out.release_id == target[0] and get(h.ports["a"])["version"] == target[0]
+            assert h.backend("a")["admin"] == "ready" and h.rt.releases.current("web") == target[0]
+            assert json.loads((h.rt.home / "services/web/rollout/a.json").read_text())["phase"] == "switched"
+            target, other = other, target
+    # The balancer kept serving from b, and from a whenever a was not drained.
+    assert not load.errors, load.errors[:5]
+
+
+def test_killed_while_rolling_back_a_rerun_finishes_the_rollback(serving):
+    h = serving
+    bad, c2 = h.prepare("2.0.0", at_start=CRASHES)
+    killed_switch(h, "a", "step switch: begins", nth=2, release_id=bad, config_version=c2,
+                  max_restarts=0)  # the 2nd switch step is the rollback's
+    assert_whole(h, "a", (h.v1, bad))
+    with pytest.raises(BrickFailed, match=r"readiness: .*interrupted rollback to release 1.0.0 "
+                                          r"is finished \(rolled_back: true\)"):
+        h.switch("a", bad, c2, max_restarts=0)
+    assert get(h.ports["a"])["version"] == "1.0.0" and h.versions() == {"1.0.0"}
+    assert h.backend("a")["admin"] == "ready" and h.rt.releases.current("web") == h.v1
