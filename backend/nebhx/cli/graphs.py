@@ -113,3 +113,30 @@ def rotate_key() -> None:
         err.print(f"[red]{exc}[/]")
         raise typer.Exit(1) from exc
     console.print(f"re-sealed {count} values with a new key; {key_file()} holds only that key")
+
+
+def plan(graph: str = typer.Argument(..., metavar="GRAPH", help="A graph file, or a stored graph's id"),
+         input: list[str] = typer.Option([], "--input", "-i", help="Graph input NAME=VALUE"),
+         revision: int = typer.Option(None, help="With a graph id: this revision (default: latest)"),
+         as_json: bool = typer.Option(False, "--json", help="Print the plan as JSON")) -> None:
+    """Show what a run would do, node by node and host by host, without running anything."""
+    from nebhx.cli.runs import _inputs
+    body: dict[str, Any] = {"inputs": _inputs(input)}
+    if Path(graph).exists() or graph.endswith(".json"):
+        body["graph"] = load_doc(Path(graph))
+    else:
+        body.update(graph_id=graph, revision=revision)
+    planned = call("POST", "/graphs/plan", json=body)
+    if as_json:
+        print(json.dumps(planned, indent=2))
+        return
+    table = Table("node", "brick", "effect", title=f"plan of {planned['graph']} (nothing was run)")
+    for nid, n in planned["nodes"].items():
+        when = f" [dim]({n['when']})[/]" if n.get("when") else ""
+        table.add_row(escape(nid), n["brick"], escape(str(n["effect"])) + when)
+        for item in n.get("items", []):
+            where = f" @ {item['host']}" if item.get("host") else ""
+            table.add_row(f"  {escape(item['id'])}", f"batch {item['batch']}{escape(where)}",
+                          escape(str(item["effect"])))
+    console.print(table)
+    console.print(f"planned in {planned['elapsed_s'] * 1000:.0f} ms")
