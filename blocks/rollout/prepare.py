@@ -7,6 +7,7 @@ from pydantic import Field
 
 from nebhx import Brick, BrickFailed, Context, HostRef, Ports
 from nebhx.runtime import configs
+from nebhx.bricks.base import is_known
 from nebhx.runtime.releases import check_id
 from nebhx.runtime.sources import describe
 
@@ -24,6 +25,9 @@ class Prepare(Brick):
     long before the switch. `source` is a path on the host (folder, file or archive), an
     https URL with `sha256`, or `pip:SPEC`. The config (optional) is resolved from
     `profiles`/`profile` for this host and written as a content-hash version.
+
+    The host remembers what was prepared last: **Switch** without `release_id` switches
+    to it (so a `for_each` over other host lists needs no wiring per host).
 
     Running it again resumes: what is already staged or rendered is not done again
     (`changed` false). Retention is **Commit**'s job: prepare removes nothing.
@@ -69,6 +73,8 @@ class Prepare(Brick):
         rendered = False
         if resolved is not None:
             _path, rendered = configs.write(resolved, folder)
+        ctx.runtime.service_instance(inputs.service).set_prepared(
+            staged.id, resolved.version if resolved else None)
         ctx.log("prepared %s release %s (%s), config %s (%s)", inputs.service, staged.id,
                 "staged" if staged.changed else "already staged",
                 resolved.version if resolved else "none", "written" if rendered else "unchanged")
@@ -79,6 +85,8 @@ class Prepare(Brick):
     def plan(self, ctx: Context, inputs: Any) -> dict[str, Any]:
         try:
             inputs = self.Inputs.model_validate(inputs) if isinstance(inputs, dict) else inputs
+            if not is_known(inputs):
+                return {"effect": f"{self.title.split(': ')[1]} {inputs.service} once its inputs are known"}
             _for_host(ctx, inputs.host)
             src = describe(inputs.source, sha256=inputs.sha256, find_links=None, index_url=None)
             rid = check_id(inputs.release_id or src.derived_id, "release id")
@@ -153,6 +161,8 @@ class Commit(Brick):
     def plan(self, ctx: Context, inputs: Any) -> dict[str, Any]:
         try:
             inputs = self.Inputs.model_validate(inputs) if isinstance(inputs, dict) else inputs
+            if not is_known(inputs):
+                return {"effect": f"{self.title.split(': ')[1]} {inputs.service} once its inputs are known"}
             _inst, _state, release = self._target(ctx, inputs)
         except (BrickFailed, ValueError) as exc:
             return {"effect": f"commit {getattr(inputs, 'service', '?')} (cannot tell yet: {exc})"}

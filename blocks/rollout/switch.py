@@ -7,6 +7,7 @@ from pydantic import Field
 
 from nebhx import Address, Brick, BrickFailed, Context, HostRef, Ports
 from nebhx.runtime import rolling
+from nebhx.bricks.base import is_known
 from nebhx.runtime.rollout import CheckSpec
 
 
@@ -71,9 +72,11 @@ class Switch(InstanceBrick):
     icon = "arrow-repeat"
 
     class Inputs(InstanceBrick.Inputs):
-        release_id: str = Field(description="A prepared release, from rollout.prepare", min_length=1)
+        release_id: str | None = Field(default=None, description="A staged release; default: "
+                                       "the one rollout.prepare left on this host last")
         config_version: str | None = Field(default=None, description="A rendered config version; "
-                                           "none: keep the config in effect")
+                                           "default: rollout.prepare's when release_id is not "
+                                           "given, else the config in effect")
         command: str = Field(description="Command line; may use {release}, {config}, {data}, {port}")
         port: int | None = Field(default=None, ge=1, le=65535, description="Port the service listens on")
         env: dict[str, str] = Field(default_factory=dict, description="Extra environment variables")
@@ -103,11 +106,18 @@ class Switch(InstanceBrick):
         changed: bool = Field(description="False when it already ran this release and config")
 
     def request(self, ctx: Context, inputs: Inputs) -> rolling.SwitchRequest:
+        release, config = inputs.release_id, inputs.config_version
+        if not release:
+            prepared = ctx.runtime.service_instance(inputs.service).prepared()
+            if not prepared:
+                raise BrickFailed(f"no release_id given and nothing prepared for {inputs.service} "
+                                  f"on host {inputs.host}: run rollout.prepare first")
+            release, config = prepared["release_id"], config or prepared["config_version"]
         data = ctx.runtime.volumes.open(inputs.volume).path if inputs.volume else None
         spec = {k: getattr(inputs, k) for k in ("command", "port", "env", "ready_http", "ready_tcp",
                                                 "ready_command", "ready_timeout_s", "max_restarts",
                                                 "start_secs")}
-        return rolling.SwitchRequest(inputs.release_id, inputs.config_version,
+        return rolling.SwitchRequest(release, config,
                                      {**spec, "data_path": str(data) if data else None},
                                      inputs.checks, inputs.volume, inputs.data_policy == "snapshot")
 
@@ -122,6 +132,8 @@ class Switch(InstanceBrick):
     def plan(self, ctx: Context, inputs: Any) -> dict[str, Any]:
         try:
             inputs = self.Inputs.model_validate(inputs) if isinstance(inputs, dict) else inputs
+            if not is_known(inputs):
+                return {"effect": f"{self.title.split(': ')[1]} {inputs.service} once its inputs are known"}
             bal = self.balancer(ctx, inputs, inputs.port)
             inst = ctx.runtime.service_instance(inputs.service, inputs.instance)
             detail = rolling.plan_switch(inst, self.request(ctx, inputs), bal)
@@ -194,6 +206,8 @@ class Rollback(InstanceBrick):
     def plan(self, ctx: Context, inputs: Any) -> dict[str, Any]:
         try:
             inputs = self.Inputs.model_validate(inputs) if isinstance(inputs, dict) else inputs
+            if not is_known(inputs):
+                return {"effect": f"{self.title.split(': ')[1]} {inputs.service} once its inputs are known"}
             detail = rolling.plan_rollback(*self._parts(ctx, inputs))
         except (BrickFailed, ValueError) as exc:
             return {"effect": f"roll back {getattr(inputs, 'service', '?')} (cannot tell yet: {exc})"}

@@ -188,6 +188,8 @@ def test_prepare_while_v1_serves_then_resumes(serving):
                                      release_id="2.0.0", profiles=profiles("hello v2"), profile="web")
     assert (again.release_id, again.config_version) == (v2, c2)
     assert not again.staged and not again.rendered and not again.changed
+    out = h.switch("a", None)  # no release given: what prepare left on the host
+    assert (out.release_id, out.config_version) == (v2, c2) and get(h.ports["a"])["version"] == "2.0.0"
 
 
 def test_rolling_switch_under_load_loses_no_request(serving):

@@ -1,6 +1,7 @@
 """One service instance as the rollout bricks drive it: its journal, program and probes.
 
     <home>/services/<svc>/rollout/<instance or default>.json
+    <home>/services/<svc>/prepared.json      what rollout.prepare staged and rendered last
 
 The journal says what the instance runs (``on``), what a rollout moves it from and to,
 the phase (switching, switched, rolling_back, rolled_back, committed), the snapshot the
@@ -143,6 +144,19 @@ class Instance:
             rec = {}
         return {"release": rec.get("release") or self.rt.releases.current(self.service),
                 "config": rec.get("config_version")}
+
+    def prepared(self) -> dict[str, Any]:
+        """``{"release_id", "config_version"}`` that rollout.prepare left on this host last."""
+        try:
+            return json.loads((self.configs_dir.parent / "prepared.json").read_text())
+        except (OSError, ValueError):
+            return {}
+
+    def set_prepared(self, release: str, config: str | None) -> None:
+        path = self.rt.confine(self.configs_dir.parent / "prepared.json", param="service")
+        tmp = path.with_name(f".prepared.{uuid.uuid4().hex[:8]}")
+        tmp.write_text(json.dumps({"release_id": release, "config_version": config}))
+        os.replace(tmp, path)
 
     # -- the program ------------------------------------------------------------------
     def config_dir(self, version: str | None) -> Path | None:
