@@ -123,3 +123,25 @@ def test_nebhx_plan_prints_each_host_and_its_batch(stack, tmp_path):
     assert len(as_json["nodes"]["rest"]["items"]) == 90 and as_json["elapsed_s"] < 1.0
     with stack.client() as c:
         assert not [r for r in c.get("/runs").json() if r["graph_name"] == "canary"]
+
+
+def test_a_run_records_the_hosts_it_selected_and_an_empty_selection_fails(stack):
+    from nebhx.store.db import session_scope
+    db_url = stack.env.get("NEBHX_DATABASE_URL") or f"sqlite:///{stack.home / 'nebhx.db'}"
+    with session_scope(db_url) as s:
+        s.get(HostRow, "local").labels = {"role": "edge", "zone": "z1"}
+    doc = graph("edge", [("sel", "hosts.select", {"selector": "role=edge,zone in (z1,z2)"}),
+                         ("split", "hosts.split", {"first": "50%"}),
+                         ("where", "test.where", {}, {"for_each": "host"})],
+                [wire("sel", "hosts", "split", "items"), wire("split", "head", "where", "host")])
+    run = stack.run(doc)
+    assert run["status"] == "succeeded", run
+    assert run["nodes"]["sel"]["outputs"] == {"hosts": ["local"], "count": 1}
+    assert run["nodes"]["where"]["outputs"]["host"] == ["local"]
+    doc["nodes"][0]["params"]["selector"] = "role=edge,zone=z9"
+    failed = stack.run(doc)
+    assert failed["nodes"]["sel"]["status"] == "failed"
+    assert failed["nodes"]["sel"]["error"].startswith(
+        "selector role=edge,zone=z9 matches no host that is up; hosts known: ")
+    assert "local (role=edge, zone=z1; up)" in failed["nodes"]["sel"]["error"]
+    assert failed["nodes"]["where"]["status"] == "skipped"
