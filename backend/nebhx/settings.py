@@ -45,7 +45,11 @@ class Settings(BaseSettings):
     # lease is older than lease_s (its worker died).
     heartbeat_s: float = 2.0
     lease_s: float = 15.0
-    sweep_interval_s: float = 2.0
+    # Worker and agent processes beat this often; one silent for worker_down_s is dead and
+    # the nodes it claimed are dispatched again at once (not a lease later).
+    worker_beat_s: float = 1.0
+    worker_down_s: float = 3.0
+    sweep_interval_s: float = 1.0
     broker_poll_s: float = 0.01
     retry_base_s: float = 1.0
     # A host whose agent has not beaten for host_down_s is down; a node queued for a down

@@ -37,3 +37,29 @@ def test_a_node_outliving_its_lease_keeps_it_and_shows_its_log_while_running(sta
     done = stack.wait_run(run["id"], 60)
     assert done["status"] == "succeeded"
     assert done["nodes"]["slow"]["attempt"] == 1  # never taken for lost and sent again
+
+
+def test_a_sigkilled_worker_is_noticed_by_its_silence_not_a_lease_later(tmp_path):
+    """With a 60 s lease, a worker killed mid-node is found dead by its missing beats."""
+    import time
+
+    from support import Stack, make_env
+    env = make_env(tmp_path, NEBHX_LEASE_S="60", NEBHX_HEARTBEAT_S="2", NEBHX_SWEEP_INTERVAL_S="0.5")
+    stack = Stack(tmp_path, env).start()
+    try:
+        marker = tmp_path / "started"
+        doc = graph("beat", [("long", "test.sleep", {"seconds": 2, "marker": str(marker)})])
+        run = stack.run(doc, wait=False)
+        wait_for(marker.exists, 30, what="the node started")
+        marker.unlink()
+        stack.kill("worker", signal.SIGKILL)
+        t0 = time.monotonic()
+        stack.start_worker()
+        wait_for(marker.exists, 30, what="the node started again")
+        again = time.monotonic() - t0
+        done = stack.wait_run(run["id"], 60)
+    finally:
+        stack.stop()
+    assert done["status"] == "succeeded" and done["nodes"]["long"]["attempt"] == 2
+    assert again < 15, f"dispatched again after {again:.1f}s: the 60 s lease decided, not the worker's silence"
+    print(f"worker SIGKILL with a 60 s lease: the node ran again after {again:.1f} s")

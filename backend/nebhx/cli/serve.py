@@ -57,15 +57,20 @@ def worker(queues: str = typer.Option("nebhx", "--queues", "-Q", help="Comma-sep
     warnings.filterwarnings("ignore", message="(?s).*worker_cancel_long_running_tasks_on_connection_loss")
     settings = get_settings()
     qs = [q for q in queues.split(",") if q]
-    if host:
-        from celery.signals import worker_ready
+    from celery.signals import worker_ready
 
+    from nebhx.engine.workers import new_worker_id
+    from nebhx.hosts.agent import beat_worker
+    worker_id = new_worker_id()
+    # Alive once the pool has forked (no child inherits the beat's connection); until then
+    # it has claimed nothing.
+    worker_ready.connect(lambda **_: beat_worker(worker_id, host), weak=False)
+    if host:
         from nebhx.hosts.agent import register, start_beating
         # The host whose runtime this process's bricks get: the framework's word, not a node's input.
         os.environ["NEBHX_AGENT_HOST"] = host
         qs.append(f"host.{host}")
         register(host, dict(kv.split("=", 1) for kv in label))
-        # Beat once the pool has forked, so no child inherits a half-done transaction.
         worker_ready.connect(lambda **_: start_beating(host), weak=False)
     # Load the palette and the task's code before the pool forks, so no child pays for it
     # on its first node (a tenth of a second each, seen on the first run after `nebhx up`).

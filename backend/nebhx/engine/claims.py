@@ -8,6 +8,7 @@ unsealed and the plain values of the secrets it uses, and take back an ``Outcome
 from __future__ import annotations
 
 import logging
+import os
 from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
@@ -87,7 +88,7 @@ class DbExecution:
         self._secrets: OrderedDict[tuple[str, str, int], list[str]] = OrderedDict()
 
     def claim(self, run_id: str, node_id: str, attempt: int, *, host: str | None = None,
-              expect_host: bool = False) -> Claim | None:
+              expect_host: bool = False, by: str | None = None) -> Claim | None:
         """Mark this attempt running; None if it is stale, already taken, or (``expect_host``)
         not routed to ``host``. Preparation errors come back as ``Claim.error``."""
         with session_scope(self.url, autocommit=True) as s:  # the claim is one statement; the rest reads
@@ -98,7 +99,8 @@ class DbExecution:
                 return None
             node = plan.nodes[base]
             on_host = host if expect_host else None
-            if not _claim(s, run_id, node_id, attempt, scheduler.deadline(node.timeout_s), on_host):
+            by = by or os.environ.get("NEBHX_WORKER_ID")
+            if not _claim(s, run_id, node_id, attempt, scheduler.deadline(node.timeout_s), on_host, by):
                 return None
             claim = Claim(run_id, node_id, attempt, node.brick, node.timeout_s, host)
             try:
@@ -148,11 +150,13 @@ class DbExecution:
         _record(claim.run_id, claim.node_id, claim.attempt, outcome, self.url, self.retry_base_s)
 
 
-def _claim(s, run_id: str, node_id: str, attempt: int, until, on_host: str | None = None) -> bool:
-    """Mark this attempt running, with its event; False if it is stale, already taken, or
-    (``on_host``) routed to another host."""
+def _claim(s, run_id: str, node_id: str, attempt: int, until, on_host: str | None = None,
+           by: str | None = None) -> bool:
+    """Mark this attempt running, with its event and its worker; False if it is stale,
+    already taken, or (``on_host``) routed to another host."""
     st = sql(s)
-    params = {"run": run_id, "node": node_id, "of_attempt": attempt, "at": utcnow(), "until": until}
+    params = {"run": run_id, "node": node_id, "of_attempt": attempt, "at": utcnow(), "until": until,
+              "by": by}
     if on_host is not None:
         params["on_host"] = on_host
     if st.pg:

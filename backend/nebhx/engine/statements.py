@@ -49,7 +49,7 @@ def _build(pg: bool) -> SimpleNamespace:
         ).returning(NODES.c.node_id, NODES.c.attempt),
         claim=update(NODES).where(run, node, NODES.c.status == "queued", attempt).values(
             status="running", started_at=bindparam("at"), heartbeat_at=bindparam("at"),
-            finished_at=None, deadline_at=bindparam("until")),
+            finished_at=None, deadline_at=bindparam("until"), claimed_by=bindparam("by")),
         finish=update(NODES).where(run, node, NODES.c.status == "running", attempt).values(
             status=bindparam("to"), error=bindparam("why"), log=NODES.c.log + bindparam("more_log"),
             inputs=bindparam("shown"), outputs=bindparam("outs"), finished_at=bindparam("now")),

@@ -44,28 +44,36 @@ def mark_unsent(dispatches) -> None:
 
 
 def sweep_once(settings: Settings | None = None, *, resend_all: bool = False,
-               can_send: bool = True, judge_leases: bool = True) -> list[scheduler.Dispatch]:
+               can_send: bool = True, judge_leases: bool = True,
+               judge_workers: bool | None = None) -> list[scheduler.Dispatch]:
     """One pass. ``resend_all``: the broker lost its messages, send every queued node again;
     ``can_send`` False: the broker is unreachable, send nothing this time; ``judge_leases``
-    False: leave running nodes be (see ``Sweeper``)."""
+    False: leave running nodes be; ``judge_workers`` False: do not take a silent worker for
+    dead yet (see ``Sweeper``)."""
     settings = settings or get_settings()
-    out = _sweep_running(settings) if judge_leases else []
+    judge_workers = judge_leases if judge_workers is None else judge_workers
+    out = _sweep_running(settings, judge_leases, judge_workers) if judge_leases or judge_workers else []
     for kind, row, reason in _queued_decisions(settings, resend_all, can_send):
         with session_scope(settings.db_url) as s:  # one short transaction per change
             out += _fail_queued(s, row, reason) if kind == "fail" else _resend(s, row)
     return out
 
 
-def _sweep_running(settings: Settings) -> list[scheduler.Dispatch]:
+def _sweep_running(settings: Settings, judge_leases: bool, judge_workers: bool) -> list[scheduler.Dispatch]:
+    from nebhx.engine.workers import dead_workers
     now = utcnow()
     out: list[scheduler.Dispatch] = []
+    stale = now - timedelta(seconds=settings.lease_s)
+    running = NodeRow.status == "running"
+    conds = []
+    if judge_leases:
+        # The worker enforces timeout_s itself; the sweep steps in a lease later.
+        conds += [running & or_(NodeRow.heartbeat_at < stale, NodeRow.deadline_at < stale),
+                  (NodeRow.status == "waiting") & (NodeRow.deadline_at < now)]
+    if judge_workers:  # its worker process stopped beating: no need to wait out the lease
+        conds.append(running & NodeRow.claimed_by.in_(dead_workers(settings.worker_down_s)))
     with session_scope(settings.db_url) as s:
-        stale = now - timedelta(seconds=settings.lease_s)
-        rows = s.execute(select(NodeRow).where(or_(
-            # The worker enforces timeout_s itself; the sweep steps in a lease later.
-            (NodeRow.status == "running") & or_(NodeRow.heartbeat_at < stale, NodeRow.deadline_at < stale),
-            (NodeRow.status == "waiting") & (NodeRow.deadline_at < now),
-        ))).scalars().all()
+        rows = s.execute(select(NodeRow).where(or_(*conds))).scalars().all()
         for row in rows:
             run = s.get(RunRow, row.run_id, with_for_update=True)
             plan = plan_for(s, run.graph_id, run.revision)
@@ -147,11 +155,18 @@ def _sweep_node(s, run, plan, row: NodeRow, now, stale) -> list[scheduler.Dispat
             s.flush()
             return scheduler.after_node(s, run, plan, row.node_id)
         return []
-    # The lease expired: the worker died mid-node. Run it again under a new attempt.
-    emit(s, run.id, row.node_id, "node", "lost", attempt=row.attempt,
-         reason=f"no heartbeat since {row.heartbeat_at}; dispatching again")
+    # The worker died mid-node (it stopped beating, or the lease expired). Run it again
+    # under a new attempt; should the old one still be alive, its next renewal stops it.
+    why = f"its worker {row.claimed_by} stopped" if row.claimed_by else f"no heartbeat since {row.heartbeat_at}"
+    emit(s, run.id, row.node_id, "node", "lost", attempt=row.attempt, reason=f"{why}; dispatching again")
     d = scheduler.queue_node(s, run, plan, row.node_id, expect="running")
     return [d] if d else []
+
+
+def _forget_old_workers(settings: Settings) -> None:
+    from nebhx.engine.workers import forget_old
+    with session_scope(settings.db_url) as s:
+        forget_old(s)
 
 
 class BrokerWatch:
@@ -194,20 +209,28 @@ class Sweeper(threading.Thread):
     def run(self) -> None:
         # An agent renews its leases through the API this sweep runs in: after the API was
         # down, every lease looks expired. Give the agents one lease to renew them first.
+        # Agents beat through this API as well: their processes get two beats' time first.
         leases_from = time.monotonic() + self.settings.lease_s
+        workers_from = time.monotonic() + 2 * self.settings.worker_down_s
         resend = False  # kept until a sweep got through: the store may be down as well
+        pruned = 0.0
         while not self.stopped.wait(self.settings.sweep_interval_s):
             try:
                 broker = self.watch.check()
                 resend = resend or broker == "lost"
                 sweep_once(self.settings, resend_all=resend, can_send=broker != "down",
-                           judge_leases=time.monotonic() >= leases_from)
+                           judge_leases=time.monotonic() >= leases_from,
+                           judge_workers=time.monotonic() >= workers_from)
                 resend = resend and broker == "down"
+                if time.monotonic() - pruned > 600:
+                    pruned = time.monotonic()
+                    _forget_old_workers(self.settings)
             except Exception:  # keep sweeping through a database or broker outage
                 log.exception("sweep failed")
                 # Nobody could renew a lease or record an outcome either: one lease for
                 # them to catch up once the store is back, before a node counts as lost.
                 leases_from = time.monotonic() + self.settings.lease_s
+                workers_from = time.monotonic() + 2 * self.settings.worker_down_s
 
     def stop(self) -> None:
         self.stopped.set()

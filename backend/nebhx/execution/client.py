@@ -56,7 +56,8 @@ class HttpExecution:
         self.client = client
 
     def claim(self, run_id: str, node_id: str, attempt: int) -> Claim | None:
-        resp = self.client.call("/claim", {"run_id": run_id, "node_id": node_id, "attempt": attempt})
+        resp = self.client.call("/claim", {"run_id": run_id, "node_id": node_id, "attempt": attempt,
+                                           "worker": os.environ.get("NEBHX_WORKER_ID")})
         return None if resp.status_code == 204 else Claim(**resp.json())
 
     def renew(self, claim: Claim, log_chunk: str) -> bool:

@@ -5,7 +5,7 @@ from fastapi import APIRouter, Depends, Response
 from nebhx.auth.tokens import Principal
 from nebhx.execution import service
 from nebhx.execution.deps import require_host
-from nebhx.execution.schemas import Alive, Beat, ClaimRead, Finish, Hello, NodeRef, Register, Renew
+from nebhx.execution.schemas import Alive, Beat, ClaimIn, ClaimRead, Finish, Hello, Register, Renew, Renewed
 
 router = APIRouter(prefix="/exec", tags=["execution"])
 Host = Depends(require_host)
@@ -32,13 +32,20 @@ def heartbeat(body: Beat, host: Principal = Host) -> Response:
 
 
 @router.post("/claim", response_model=ClaimRead, responses={204: {"description": "stale or taken"}})
-def claim(body: NodeRef, host: Principal = Host) -> Any:
+def claim(body: ClaimIn, host: Principal = Host) -> Any:
     """Take one attempt of one of this host's nodes: its inputs and only its secrets (204: stale)."""
     out = service.claim_node(principal=host, **body.model_dump())
     return Response(status_code=204) if out is None else out
 
 
-@router.post("/renew", response_model=Alive)
+@router.post("/alive", status_code=204)
+def alive(body: Alive, host: Principal = Host) -> Response:
+    """An agent process is alive (every second): its claimed nodes are not taken for lost."""
+    service.worker_alive(principal=host, worker=body.worker)
+    return Response(status_code=204)
+
+
+@router.post("/renew", response_model=Renewed)
 def renew(body: Renew, host: Principal = Host) -> dict[str, bool]:
     """Renew a running node's lease and append to its log; alive false: stop the brick."""
     return {"alive": service.renew_lease(principal=host, **body.model_dump())}

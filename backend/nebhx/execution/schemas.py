@@ -12,6 +12,14 @@ class NodeRef(BaseModel):
     attempt: int = Field(ge=1, le=1_000_000)
 
 
+class ClaimIn(NodeRef):
+    worker: str | None = Field(default=None, max_length=100, description="The agent process claiming it")
+
+
+class Alive(BaseModel):
+    worker: str = Field(min_length=1, max_length=100)
+
+
 class ClaimRead(NodeRef):
     brick: str
     timeout_s: float | None = None
@@ -25,7 +33,7 @@ class Renew(NodeRef):
     log: str = Field(default="", max_length=1_000_000)
 
 
-class Alive(BaseModel):
+class Renewed(BaseModel):
     alive: bool
 
 

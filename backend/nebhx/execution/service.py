@@ -45,9 +45,22 @@ def _own_node(principal: Principal, run_id: str, node_id: str, attempt: int | No
     return row is not None
 
 
-def claim_node(*, principal: Principal, run_id: str, node_id: str, attempt: int) -> dict[str, Any] | None:
+def _worker(principal: Principal, worker: str | None) -> str | None:
+    # Namespaced by host: an agent names only its own processes.
+    return f"{principal.host}:{worker}" if worker else None
+
+
+def worker_alive(*, principal: Principal, worker: str) -> None:
+    from nebhx.engine.workers import record_beat
+    with session_scope() as s:
+        record_beat(s, worker_id=_worker(principal, worker), host=principal.host)
+
+
+def claim_node(*, principal: Principal, run_id: str, node_id: str, attempt: int,
+               worker: str | None = None) -> dict[str, Any] | None:
     """The node's inputs with only its own secrets, or None when the attempt is stale or taken."""
-    claim = execution().claim(run_id, node_id, attempt, host=principal.host, expect_host=True)
+    claim = execution().claim(run_id, node_id, attempt, host=principal.host, expect_host=True,
+                              by=_worker(principal, worker))
     if claim is None:
         _own_node(principal, run_id, node_id)  # say so when it is another host's node
         return None

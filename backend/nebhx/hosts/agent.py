@@ -86,3 +86,17 @@ def start_beating(name: str) -> threading.Thread:
     thread = threading.Thread(target=beat, daemon=True, name=f"agent-{name}")
     thread.start()
     return thread
+
+
+def beat_worker(worker_id: str, host: str | None) -> None:
+    """This worker process is alive: through the execution API in an agent, else the store."""
+    from nebhx.engine.workers import record_beat, start_beating
+    settings = get_settings()
+    if (remote := _remote()) is not None:
+        wid = worker_id
+        beat = lambda: remote.call("/alive", {"worker": wid}, patience_s=0)  # noqa: E731
+    else:
+        def beat() -> None:
+            with session_scope() as s:
+                record_beat(s, worker_id=worker_id, host=host)
+    start_beating(beat, settings.worker_beat_s)

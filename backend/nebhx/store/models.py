@@ -71,6 +71,8 @@ class NodeRow(Base):
     finished_at: Mapped[datetime | None]
     heartbeat_at: Mapped[datetime | None]
     deadline_at: Mapped[datetime | None]
+    # The worker process (``WorkerRow.id``) that claimed the running attempt.
+    claimed_by: Mapped[str | None] = mapped_column(String(300))
     __table_args__ = (Index("ix_run_nodes_status", "status"),)
 
 
@@ -84,6 +86,16 @@ class EventRow(Base):
     status: Mapped[str | None] = mapped_column(String(16))
     at: Mapped[datetime] = mapped_column(default=utcnow)
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class WorkerRow(Base):
+    """A worker or agent process, alive while it beats: when it stops, the nodes it claimed
+    are dispatched again at once instead of a lease later."""
+    __tablename__ = "workers"
+    id: Mapped[str] = mapped_column(String(300), primary_key=True)
+    host: Mapped[str | None] = mapped_column(String(200))
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
 
 class HostRow(Base):
