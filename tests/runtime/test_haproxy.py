@@ -189,3 +189,16 @@ def test_balancer_outlives_its_starter_and_stops(tmp_path, backends):
     finally:
         h.stop()
     assert not h.running() and not http_probe(f"http://127.0.0.1:{port}/", timeout=1).ok
+
+
+def test_drain_waits_for_sessions_and_enable_waits_until_up(lb, backends):
+    port = free_port()
+    lb.apply(f"127.0.0.1:{port}", backends[:2], health_path="/health")
+    a = backends[0]
+    assert lb.drain(a, timeout_s=5) == 0 and lb.server(a)["admin"] == "drain"
+    assert {get(port) for _ in range(6)} == ports(backends[1:2])
+    row = lb.enable(a, timeout_s=10)
+    assert (row["admin"], row["operational"]) == ("ready", "up")
+    assert {get(port) for _ in range(6)} == ports(backends[:2])
+    with pytest.raises(BrickFailed, match="is not in load balancer"):
+        lb.drain("127.0.0.1:1", timeout_s=1)

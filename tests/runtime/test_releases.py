@@ -211,3 +211,17 @@ def test_hostile_or_broken_sources_leave_nothing(tmp_path):
         rel.stage("s", str(tmp_path / "evil.tgz"), release_id="hand-made")
     with pytest.raises(BrickFailed, match="invalid service name"):
         rel.stage("../etc", str(tmp_path / "evil.tgz"))
+
+
+def test_commit_marks_once_and_is_listed(tmp_path):
+    src = tmp_path / "app"
+    src.mkdir()
+    (src / "run").write_text("v1")
+    rel = Releases(tmp_path / "services")
+    rel.stage("s", str(src), release_id="v1")
+    at, changed = rel.commit("s", "v1")
+    assert changed and rel.commit("s", "v1") == (at, False)
+    assert [r.committed for r in rel.list("s")] == [at]
+    assert rel.list("s")[0].size == 2  # the marker is bookkeeping, not payload
+    with pytest.raises(BrickFailed, match="not staged"):
+        rel.commit("s", "v9")
