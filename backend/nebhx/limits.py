@@ -52,11 +52,16 @@ def _describe(ch: str) -> str:
     return f"a control character (U+{ord(ch):04X})"
 
 
+def bad_characters(text: str) -> str | None:
+    """Why ``text`` cannot be any part of a name: a control character or lone surrogate."""
+    found = _BAD_NAME.search(text)
+    return f"contains {_describe(found.group())}" if found else None
+
+
 def bad_name(text: str) -> str | None:
     """Why ``text`` cannot be a path parameter or query value; None when it can."""
-    found = _BAD_NAME.search(text)
-    if found:
-        return f"contains {_describe(found.group())}"
+    if bad_characters(text):
+        return bad_characters(text)
     if len(text) > PARAM_MAX:
         return f"is {len(text)} characters long; the limit is {PARAM_MAX}"
     return None

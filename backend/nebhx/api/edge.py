@@ -50,8 +50,8 @@ def check_path_and_query(scope) -> JSONResponse | None:
             why = limits.bad_name(str(value))
             if why:
                 return _refusal(f"/path/{name}", why)
-        if limits.bad_name(path.replace("/", "")[:limits.PARAM_MAX]):  # no route: still never a 500
-            return _refusal("/path", limits.bad_name(path.replace("/", "")[:limits.PARAM_MAX]))
+        if limits.bad_characters(path):  # no route names it: still a 422, never a 500
+            return _refusal("/path", limits.bad_characters(path))
     query = scope.get("query_string", b"").decode("latin-1")
     for key, value in parse_qsl(query, keep_blank_values=True):
         if limits.bad_name(key):
@@ -63,8 +63,7 @@ def check_path_and_query(scope) -> JSONResponse | None:
 
 def _path_suspect(path: str) -> bool:
     """A control character anywhere, or a segment longer than any id or name."""
-    return limits.bad_name(path.replace("/", "")[:limits.PARAM_MAX]) is not None or any(
-        len(part) > limits.PARAM_MAX for part in path.split("/"))
+    return limits.bad_characters(path) is not None or any(len(p) > limits.PARAM_MAX for p in path.split("/"))
 
 
 def _is_json(headers: dict[bytes, bytes]) -> bool:

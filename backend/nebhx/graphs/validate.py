@@ -6,30 +6,17 @@ a graph at all).
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
 from typing import Any
 
 import jsonschema
 import networkx as nx
-
 from pydantic import ValidationError
 
-from nebhx import limits
 from nebhx.bricks.registry import Registry
 from nebhx.bricks.types import fits, port_type
+from nebhx.graphs.bounds import over_limits
 from nebhx.graphs.models import FORMAT, Graph, Node
-
-
-@dataclass
-class Problem:
-    code: str
-    message: str
-    node: str | None = None
-    port: str | None = None
-    path: str = ""
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+from nebhx.graphs.problem import Problem
 
 
 class GraphInvalid(Exception):
@@ -67,39 +54,13 @@ def check_schema(doc: Any) -> tuple[Graph | None, list[Problem]]:
         got = doc.get("format")
         return None, [Problem("format", f"unknown format {got!r}: this server reads {FORMAT!r}",
                               path="/format")]
-    over = _over_limits(doc)
+    over = over_limits(doc)
     if over:
         return None, [over]
     try:
         return Graph.model_validate(doc), []
     except ValidationError as exc:
         return None, [_schema_problem(doc, err) for err in exc.errors()[:200]]
-
-
-def _over_limits(doc: dict) -> Problem | None:
-    """Size first (cheap), then nesting, numbers and characters (nebhx.limits): a document over
-    a limit is refused before pydantic or jsonschema could recurse into it."""
-    for key, most in (("nodes", limits.MAX_NODES), ("edges", limits.MAX_EDGES)):
-        items = doc.get(key)
-        if isinstance(items, list) and len(items) > most:
-            return Problem("limit", f"/{key}: {len(items):,} {key}; the limit is {most:,}", path=f"/{key}")
-    try:
-        limits.check_value(doc)
-    except limits.LimitError as exc:
-        return Problem("limit", str(exc), *_node_port(doc, exc.path), path=exc.path)
-    return None
-
-
-def _node_port(doc: dict, pointer: str) -> tuple[str | None, str | None]:
-    """The node id and param a JSON pointer like /nodes/3/params/x/0 falls in."""
-    parts = pointer.split("/")[1:]
-    if len(parts) < 2 or parts[0] != "nodes" or not parts[1].isascii() or not parts[1].isdigit():
-        return None, None
-    nodes = doc.get("nodes")
-    raw = nodes[int(parts[1])] if isinstance(nodes, list) and int(parts[1]) < len(nodes) else None
-    node = raw.get("id") if isinstance(raw, dict) and isinstance(raw.get("id"), str) else f"#{parts[1]}"
-    port = parts[3].replace("~1", "/").replace("~0", "~") if len(parts) >= 4 and parts[2] == "params" else None
-    return node, port
 
 
 def _schema_problem(doc: dict, err: dict) -> Problem:
