@@ -1,6 +1,6 @@
 import { memo, useMemo, useState, type DragEvent } from "react";
 import { Accordion, Button, Form, OverlayTrigger, Popover, Spinner, type PopoverProps } from "react-bootstrap";
-import { groupBricks, typeColor, usePalette } from "../lib/palette";
+import { categoryTitle, groupBricks, typeColor, usePalette } from "../lib/palette";
 import { useCan } from "../hooks/useAuth";
 import { BRICK_MIME } from "./Canvas";
 import { BrickIcon } from "./BrickIcon";
@@ -79,7 +79,7 @@ export const PalettePanel = memo(function PalettePanel({ onReload, loading, read
       <Accordion alwaysOpen activeKey={open} onSelect={onSelect} flush className="nbx-groups">
         {groups.map(([category, bricks]) => (
           <Accordion.Item eventKey={category} key={category}>
-            <Accordion.Header>{category} <span className="ms-2 badge text-bg-secondary">{bricks.length}</span></Accordion.Header>
+            <Accordion.Header>{categoryTitle(category)} <span className="ms-2 badge text-bg-secondary">{bricks.length}</span></Accordion.Header>
             <Accordion.Body className="p-1">
               {bricks.map((b) => <BrickItem key={b.id} spec={b} disabled={readOnly} />)}
             </Accordion.Body>

@@ -20,18 +20,31 @@ export const emptyPalette = indexPalette({ bricks: [], errors: [], type_parents:
 export const PaletteContext = createContext<PaletteIndex>(emptyPalette);
 export const usePalette = () => useContext(PaletteContext);
 
-/** Bricks by category, filtered by a search over id, title, category and docs. */
+/** Bricks by category (in the order of their titles), filtered by a search over id, title, category and docs. */
 export function groupBricks(bricks: BrickSpec[], query: string): [string, BrickSpec[]][] {
   const q = query.trim().toLowerCase();
   const groups = new Map<string, BrickSpec[]>();
   for (const b of bricks) {
-    const hay = `${b.id} ${b.title} ${b.category} ${b.docs ?? ""}`.toLowerCase();
+    const hay = `${b.id} ${b.title} ${b.category} ${categoryTitle(b.category)} ${b.docs ?? ""}`.toLowerCase();
     if (q && !q.split(/\s+/).every((w) => hay.includes(w))) continue;
     const list = groups.get(b.category) ?? [];
     list.push(b);
     groups.set(b.category, list);
   }
-  return [...groups.entries()].sort(([a], [b]) => a.localeCompare(b));
+  return [...groups.entries()].sort(([a], [b]) => categoryTitle(a).localeCompare(categoryTitle(b)));
+}
+
+/** What the palette calls each brick category; an unknown one is its name, title-cased. */
+export const CATEGORY_TITLES: Record<string, string> = {
+  check: "Health checks", config: "Configuration", core: "Core glue", gate: "Gates", hosts: "Hosts",
+  lb: "Load balancer", notify: "Notifications", release: "Releases", rollout: "Rollout", service: "Services",
+  storage: "Storage", test: "Test bricks",
+};
+
+export function categoryTitle(category: string): string {
+  if (CATEGORY_TITLES[category]) return CATEGORY_TITLES[category];
+  const words = category.split(/[\s_.-]+/).filter(Boolean);
+  return words.map((w) => w[0].toUpperCase() + w.slice(1)).join(" ") || "Other";
 }
 
 const KNOWN: Record<string, string> = {
