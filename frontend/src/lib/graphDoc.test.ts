@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { GraphDoc } from "../types";
-import { docJson, emptyMeta, freshId, parseGraph, pasteFragment, selectionDoc, toDoc, toFlow } from "./graphDoc";
+import { docJson, emptyMeta, freshId, isNodeId, NODE_ID_PATTERN, parseGraph, pasteFragment, selectionDoc, toDoc, toFlow } from "./graphDoc";
 
 const doc: GraphDoc = {
   format: "nebhx/graph@1",
@@ -78,5 +78,23 @@ describe("graph document", () => {
 
   it("makes fresh ids from the brick's short name", () => {
     expect(freshId("core.template", new Set(["template_1"]))).toBe("template_2");
+  });
+});
+
+describe("node ids", () => {
+  it("follow the server's rule, read from its graph schema", async () => {
+    const { readFileSync } = await import("node:fs");
+    const { resolve } = await import("node:path");
+    const file = resolve(__dirname, "../../../backend/nebhx/graphs/graph.schema.json");
+    const schema = JSON.parse(readFileSync(file, "utf-8"));
+    expect(NODE_ID_PATTERN).toBe(schema.$defs.Node.properties.id.pattern);
+  });
+  it("refuses on import what the server refuses", () => {
+    for (const bad of ["web[0]", "a]", "[x", "has space", "$x", "@x", "", "x".repeat(129)]) {
+      expect(isNodeId(bad)).toBe(false);
+      const text = JSON.stringify({ format: "nebhx/graph@1", name: "g", nodes: [{ id: bad, brick: "test.noop" }] });
+      expect(parseGraph(text).errors[0]).toContain("is not a valid id");
+    }
+    for (const good of ["web", "web-1.a", "x$y@z", "x".repeat(128), "é"]) expect(isNodeId(good)).toBe(true);
   });
 });

@@ -4,6 +4,10 @@ import type { GraphDoc, GraphEdge, GraphNode } from "../types";
 import { ORDER_IN, ORDER_OUT } from "./wiring";
 
 export const FORMAT = "nebhx/graph@1";
+/** What a node id may be: the server's rule (`ID_PATTERN` in nebhx/graphs/models.py, in graph.schema.json). */
+export const NODE_ID_PATTERN = "^[^\\s$@\\[\\]][^\\s\\[\\]]{0,127}$";
+const NODE_ID = new RegExp(NODE_ID_PATTERN, "u");
+export const isNodeId = (id: unknown): id is string => typeof id === "string" && NODE_ID.test(id);
 
 export type BrickNodeData = {
   brick: string;
@@ -115,7 +119,10 @@ export function parseGraph(text: string): { doc?: GraphDoc; errors: string[] } {
   const ids = new Set<string>();
   (nodes as unknown[]).forEach((n, i) => {
     if (!isObj(n)) return errors.push(`nodes[${i}] must be an object`);
-    if (typeof n.id !== "string" || !/^[^\s$@]\S{0,127}$/.test(n.id)) errors.push(`nodes[${i}].id is not a valid id`);
+    if (!isNodeId(n.id)) {
+      errors.push(`nodes[${i}].id ${JSON.stringify(n.id)} is not a valid id: no spaces, [ or ], not starting with $ or @, `
+                  + "at most 128 characters");
+    }
     else if (ids.has(n.id)) errors.push(`nodes[${i}].id "${n.id}" is used twice`);
     else ids.add(n.id);
     if (typeof n.brick !== "string" || !n.brick) errors.push(`nodes[${i}].brick must be a brick id`);
