@@ -2,6 +2,7 @@
 scoped to one host, only the node's own secrets, the framework's host runtime."""
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -159,3 +160,21 @@ def test_a_result_the_control_plane_refuses_still_ends_the_attempt(cluster, monk
     ex.finish(claim, Outcome("succeeded", outputs={"host": "x" * 10}, error="e" * 200_000))  # over the limit
     node = cluster.wait_run(run["id"], 30)["nodes"]["w"]
     assert node["status"] == "failed" and node["error"].startswith("the control plane refused this node's result (422)")
+
+
+def test_an_agents_result_over_the_limits_fails_the_node_naming_where(cluster):
+    assert exec_call(cluster, cluster.tokens["h2"], "/register", {"labels": {}}).status_code == 204
+    run = cluster.run(graph("nan", [("w", "test.where", {"host": "h2"})]), wait=False)
+    attempt = cluster.wait_node(run["id"], "w", "queued")["nodes"]["w"]["attempt"]
+    ref = {"run_id": run["id"], "node_id": "w", "attempt": attempt}
+    assert exec_call(cluster, cluster.tokens["h2"], "/claim", ref).status_code == 200
+    body = json.dumps({**ref, "outcome": {"status": "succeeded", "inputs": {"host": "h2"}, "log": "a\x00b",
+                                          "outputs": {"host": "h2", "home": "x", "tag": [float("nan")]}}})
+    resp = httpx.post(f"{cluster.url}/api/exec/finish", content=body, timeout=10,
+                      headers={"Authorization": f"Bearer {cluster.tokens['h2']}", "content-type": "application/json"})
+    assert resp.status_code == 204, resp.text
+    node = cluster.wait_run(run["id"], 30)["nodes"]["w"]
+    assert node["status"] == "failed"
+    assert node["error"].startswith("the brick's result cannot be kept: /outputs/tag/0: nan is not a finite number")
+    with cluster.client() as c:
+        assert "a\ufffdb" in c.get(f"/runs/{run['id']}/nodes/w/log").text

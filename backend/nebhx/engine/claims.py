@@ -68,6 +68,25 @@ def seal_plain(obj: Any) -> Any:
     return obj
 
 
+def _text(value: str | None) -> str | None:
+    # PostgreSQL text cannot hold NUL; a brick's log may print anything.
+    return value.replace("\x00", "\ufffd") if value and "\x00" in value else value
+
+
+def _within_limits(outcome: Outcome) -> Outcome:
+    """An outcome the store can keep: outputs within the JSON limits (no NaN, no 2^70, 64
+    levels at most), text without NUL. Outputs over a limit fail the node, naming where."""
+    from nebhx.limits import LimitError, check_value
+    outcome = replace(outcome, error=_text(outcome.error), log=_text(outcome.log) or "")
+    try:
+        check_value(outcome.outputs, root="/outputs")
+        check_value(outcome.wait, root="/wait")
+        check_value(outcome.inputs, root="/inputs")
+    except LimitError as exc:
+        return Outcome("failed", error=f"the brick's result cannot be kept: {exc}", log=outcome.log)
+    return outcome
+
+
 def _masked(outcome: Outcome, secrets: list[str]) -> Outcome:
     """Whatever reported the outcome, no value of a secret the node used is kept in clear."""
     if not secrets:
@@ -133,7 +152,7 @@ class DbExecution:
 
     def renew(self, claim: Claim, log_chunk: str) -> bool:
         """Renew the lease and append to the log; False once the attempt is no longer running."""
-        chunk = mask_values(log_chunk, self.secrets_of(claim.run_id, claim.node_id, claim.attempt))
+        chunk = _text(mask_values(log_chunk, self.secrets_of(claim.run_id, claim.node_id, claim.attempt)))
         with session_scope(self.url) as s:
             res = s.execute(update(NodeRow).where(
                 NodeRow.run_id == claim.run_id, NodeRow.node_id == claim.node_id,
@@ -146,7 +165,7 @@ class DbExecution:
         if secrets is None:
             secrets = self.secrets_of(claim.run_id, claim.node_id, claim.attempt)
             self._secrets.pop((claim.run_id, claim.node_id, claim.attempt), None)
-        outcome = _masked(replace(outcome, outputs=seal_plain(outcome.outputs)), secrets)
+        outcome = _masked(_within_limits(replace(outcome, outputs=seal_plain(outcome.outputs))), secrets)
         _record(claim.run_id, claim.node_id, claim.attempt, outcome, self.url, self.retry_base_s)
 
 
