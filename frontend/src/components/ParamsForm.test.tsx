@@ -1,10 +1,20 @@
 import { describe, expect, it, vi } from "vitest";
-import { fireEvent, render, screen } from "@testing-library/react";
+import { fireEvent, render, screen, within } from "@testing-library/react";
+import { useState } from "react";
+import { typeCode } from "../test/codemirror";
 import palette from "../test/palette.json";
 import type { BrickSpec, Palette } from "../types";
 import ParamsForm from "./ParamsForm";
 
-const share = (palette as Palette).bricks.find((b) => b.id === "core.share_settings") as BrickSpec;
+const brick = (id: string) => (palette as Palette).bricks.find((b) => b.id === id) as BrickSpec;
+const share = brick("core.share_settings");
+
+function Editing({ id, seen, start = {} }: { id: string; seen: Record<string, unknown>[]; start?: Record<string, unknown> }) {
+  const [params, setParams] = useState(start);
+  const [hidden] = useState(() => new Set<string>());
+  return <ParamsForm spec={brick(id)} params={params} hidden={hidden} readOnly={false}
+                     onChange={(p) => { seen.push(p); setParams(p); }} />;
+}
 
 describe("ParamsForm", () => {
   it("never shows a stored secret, keeps it on other edits and replaces it when typed", () => {
@@ -37,5 +47,52 @@ describe("ParamsForm", () => {
     const inputs = [...container.querySelectorAll("input")];
     expect(inputs.length).toBeGreaterThan(3);
     expect(inputs.every((i) => i.disabled)).toBe(true);
+  });
+
+  it("an optional field is a plain input: empty is not set", () => {
+    const seen: Record<string, unknown>[] = [];
+    const { container } = render(<Editing id="service.run" seen={seen} start={{ command: "run" }} />);
+    const port = container.querySelector("#root_port") as HTMLInputElement;
+    expect(port.type).toBe("number");
+    expect(container.querySelector("label[for=root_port]")!.textContent).toBe("Port");
+    expect(container.querySelector("label[for=root_command]")!.textContent).toBe("Command*");
+    fireEvent.change(port, { target: { value: "8080" } });
+    expect(seen.at(-1)).toEqual({ command: "run", port: 8080 });
+    fireEvent.change(port, { target: { value: "" } });
+    expect(seen.at(-1)).toEqual({ command: "run" });
+  });
+
+  it("edits a map as key/value rows", () => {
+    const seen: Record<string, unknown>[] = [];
+    render(<Editing id="service.run" seen={seen} start={{ env: { A: "1" } }} />);
+    const env = screen.getByTestId("field-root_env");
+    expect((within(env).getByLabelText("Env key 1") as HTMLInputElement).value).toBe("A");
+    fireEvent.click(within(env).getByRole("button", { name: "+ Add env entry" }));
+    fireEvent.change(within(env).getByLabelText("Env key 2"), { target: { value: "B" } });
+    fireEvent.change(within(env).getByLabelText("Env value 2"), { target: { value: "two" } });
+    expect(seen.at(-1)).toEqual({ env: { A: "1", B: "two" } });
+    fireEvent.change(within(env).getByLabelText("Env key 2"), { target: { value: "A" } });
+    expect(env.textContent).toContain("key A is used twice");
+    fireEvent.click(within(env).getByRole("button", { name: "Remove Env entry 2" }));
+    fireEvent.click(within(env).getByRole("button", { name: "Remove Env entry 1" }));
+    expect(seen.at(-1)).toEqual({});
+  });
+
+  it("edits a list as YAML or JSON, with the error under the field as one types", async () => {
+    const seen: Record<string, unknown>[] = [];
+    render(<Editing id="lb.haproxy" seen={seen} start={{ backends: ["10.0.0.1:80"] }} />);
+    const field = screen.getByTestId("field-root_backends");
+    const code = await within(field).findByRole("textbox", { name: "Backends" });
+    expect(code.textContent).toBe("- 10.0.0.1:80");
+    typeCode(code, '["a:1", "b:2"]');
+    expect(seen.at(-1)).toEqual({ backends: ["a:1", "b:2"] });
+    typeCode(code, "[a:1, ");
+    expect(field.querySelector(".invalid-feedback")!.textContent).toMatch(/last valid value is kept/);
+    expect(seen.at(-1)).toEqual({ backends: ["a:1", "b:2"] });
+    typeCode(code, "x: 1");
+    expect(field.textContent).toContain("must be a list");
+    typeCode(code, "- c:3");
+    expect(field.querySelector(".invalid-feedback")).toBeNull();
+    expect(seen.at(-1)).toEqual({ backends: ["c:3"] });
   });
 });

@@ -6,6 +6,11 @@ import type { IChangeEvent } from "@rjsf/core";
 import type { RJSFSchema, UiSchema } from "@rjsf/utils";
 import type { BrickSpec } from "../types";
 import { isRef, isSecretSchema, paramsSchema, pruneDefaults } from "../lib/params";
+import { fieldsUi, formSchema } from "../lib/formSchema";
+import { formFields } from "./FormFields";
+
+// No empty {} or [] filled in for fields nobody set: they would be saved as values.
+const DEFAULTS = { emptyObjectFields: "skipEmptyDefaults", arrayMinItems: { populate: "never" } } as const;
 
 interface Props {
   spec: BrickSpec;
@@ -17,19 +22,20 @@ interface Props {
 }
 
 export default function ParamsForm({ spec, params, hidden, readOnly, onChange }: Props) {
-  const schema = useMemo(() => paramsSchema(spec.inputs_schema, hidden), [spec, hidden]);
+  // Optional fields (anyOf [X, null]) are plain inputs: empty = not set.
+  const schema = useMemo(() => formSchema(paramsSchema(spec.inputs_schema, hidden)), [spec, hidden]);
   const props = (schema.properties ?? {}) as Record<string, Record<string, unknown>>;
   const secrets = useMemo(() => Object.keys(props).filter((k) => isSecretSchema(props[k], schema)),
                           [props, schema]);
   const uiSchema = useMemo(() => {
-    const ui: UiSchema = { "ui:submitButtonOptions": { norender: true } };
+    const ui: UiSchema = { "ui:submitButtonOptions": { norender: true }, ...fieldsUi(schema) };
     for (const k of secrets) {
       const stored = params[k] !== undefined && params[k] !== "";
       ui[k] = { "ui:widget": "password", "ui:placeholder": stored ? "stored - type to replace" : "",
                 "ui:autocomplete": "new-password" };
     }
     return ui;
-  }, [secrets, params]);
+  }, [secrets, params, schema]);
   // A stored secret is never sent back to the page's inputs; only what is typed here shows.
   const typed = useRef<Record<string, unknown>>({});
   const formData = useMemo(() => {
@@ -57,6 +63,7 @@ export default function ParamsForm({ spec, params, hidden, readOnly, onChange }:
       className="nbx-params"
       schema={schema as RJSFSchema}
       uiSchema={uiSchema}
+      fields={formFields}
       formData={formData}
       validator={validator}
       onChange={change}
@@ -64,6 +71,7 @@ export default function ParamsForm({ spec, params, hidden, readOnly, onChange }:
       noHtml5Validate
       showErrorList={false}
       liveValidate="onChange"
+      experimental_defaultFormStateBehavior={DEFAULTS}
     />
   );
 }

@@ -1,5 +1,6 @@
 // Helpers for node params: the form's schema, defaults, references and secrets.
 import type { JsonSchema } from "../types";
+import { isEmptyValue } from "./formSchema";
 
 export const isRef = (v: unknown): v is { $input: string } | { $secret: string } =>
   typeof v === "object" && v !== null && !Array.isArray(v) && ("$input" in v || "$secret" in v);
@@ -35,16 +36,14 @@ export function paramsSchema(schema: JsonSchema, hidden: Set<string>): JsonSchem
   return out;
 }
 
-/** Drop values equal to the schema's defaults, and empty optional ones: params hold only what was set. */
+/** Drop values equal to the schema's defaults, and empty ones ("", null, [], {}): params hold only what was set. */
 export function pruneDefaults(values: Record<string, unknown>, schema: JsonSchema): Record<string, unknown> {
   const props = (schema.properties ?? {}) as Record<string, Record<string, unknown>>;
-  const required = new Set((schema.required ?? []) as string[]);
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(values)) {
-    if (v === undefined) continue;
+    if (isEmptyValue(v)) continue;
     const p = props[k] ? resolve(props[k], schema) : undefined;
     if (p && "default" in p && JSON.stringify(p.default) === JSON.stringify(v)) continue;
-    if (!required.has(k) && v === "") continue;
     out[k] = v;
   }
   return out;
