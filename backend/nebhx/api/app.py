@@ -12,7 +12,7 @@ from fastapi import APIRouter, FastAPI
 from fastapi.responses import FileResponse, HTMLResponse
 
 from nebhx import __version__
-from nebhx.api import errors
+from nebhx.api import docs, errors
 from nebhx.auth import middleware
 from nebhx.auth.routes import public as auth_public
 from nebhx.auth.routes import router as auth_router
@@ -32,12 +32,13 @@ def get_health() -> dict:
 
 def create_app(*, sweeper: bool = False) -> FastAPI:
     app = FastAPI(title="Nebh-X", version=__version__, openapi_url="/api/openapi.json",
-                  docs_url="/api/docs", redoc_url=None, lifespan=_sweeping if sweeper else None)
+                  docs_url=None, redoc_url=None, lifespan=_sweeping if sweeper else None)
     errors.install(app)
     middleware.install(app)
     for router in (health, auth_public, auth_router, bricks_router, graphs_router, runs_router,
                    *_extra_routers()):
         app.include_router(router, prefix="/api")
+    docs.install(app)  # Swagger UI from local assets, not a CDN
     _mount_editor(app, get_settings().static_dir)
     return app
 
