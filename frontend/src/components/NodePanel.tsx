@@ -6,6 +6,7 @@ import { isRef, refLabel, secretName } from "../lib/params";
 import { typeColor, usePalette } from "../lib/palette";
 import { fits } from "../lib/wiring";
 import { SecretField } from "./SecretField";
+import { BrickHelp } from "./Markdown";
 
 const ParamsForm = lazy(() => import("./ParamsForm"));
 const TRIGGERS = ["all_success", "all_done", "any_failed", "all_failed", "always"];
@@ -135,7 +136,7 @@ export function NodePanel({ node, edges, meta, readOnly }: Props) {
       </Form.Group>
       <div className="small mb-2">
         <code>{node.data.brick}</code> · node <code>{node.id}</code>
-        {spec?.docs && <p className="text-body-secondary mt-1 mb-0 nbx-docs-text">{spec.docs.split("\n\n")[0]}</p>}
+        {spec?.docs && <BrickHelp docs={spec.docs} />}
       </div>
       {elsewhere.size > 0 && (
         <div className="mb-2">

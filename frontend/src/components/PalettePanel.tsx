@@ -4,6 +4,7 @@ import { categoryTitle, groupBricks, typeColor, usePalette } from "../lib/palett
 import { useCan } from "../hooks/useAuth";
 import { BRICK_MIME } from "./Canvas";
 import { BrickIcon } from "./BrickIcon";
+import { Markdown } from "./Markdown";
 import type { BrickSpec } from "../types";
 
 /** The docs of a brick; the overlay's positioning props (and ref) pass through to the Popover. */
@@ -12,7 +13,7 @@ function Docs({ spec, ...props }: { spec: BrickSpec } & PopoverProps) {
     <Popover {...props} id={`docs-${spec.id}`} className="nbx-docs">
       <Popover.Header as="h3">{spec.title} <code className="small">{spec.id}</code></Popover.Header>
       <Popover.Body>
-        <p className="nbx-docs-text">{spec.docs || "No documentation."}</p>
+        {spec.docs ? <Markdown text={spec.docs} className="mb-2" /> : <p>No documentation.</p>}
         {spec.parent && <p className="small">Extends <code>{spec.parent}</code></p>}
         {(["inputs", "outputs"] as const).map((k) => spec[k].length > 0 && (
           <div key={k} className="small">
