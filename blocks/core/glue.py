@@ -1,11 +1,12 @@
 """Glue bricks: small, pure, typed helpers that shape values between other bricks."""
 from __future__ import annotations
 
-from typing import Any
+import re
+from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
-from nebhx import Address, Brick, BrickFailed, Context, Ports, Secret
+from nebhx import Address, Brick, BrickFailed, Context, Ports, Secret, Url
 from nebhx.bricks.base import is_known
 from nebhx.graphs.models import check_portion, portion
 from nebhx.templating import render
@@ -43,6 +44,60 @@ class Template(Brick):
         except BrickFailed as exc:
             return {"effect": f"would fail: {exc}"}
         return {"effect": f"renders {len(text)} characters", "outputs": {"text": text}}
+
+
+URL_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://[^\s/?#]+[^\s]*$")
+
+
+class TemplateUrl(Template):
+    """Render a Jinja2 template whose result is a URL: its `text` output is typed Url.
+
+    Wire it into a Url input (a check, a webhook) where a plain Template's string would
+    not fit. The rendered text must be an absolute URL (`scheme://host...`), else the
+    node fails showing what it rendered.
+    """
+
+    id = "core.template_url"
+    title = "URL template"
+
+    class Outputs(Ports):
+        text: Url
+
+    def run(self, ctx: Context, inputs: Template.Inputs) -> Outputs:
+        text = super().run(ctx, inputs).text.strip()
+        if not URL_RE.match(text):
+            raise BrickFailed(f"the template rendered {text[:200]!r}, not an absolute URL (scheme://host/...)")
+        return self.Outputs(text=text)
+
+
+class MakeUrl(Brick):
+    """Make a URL from a service's address: `scheme://address/path`.
+
+    Wire a service's or a balancer's `address` (host:port) here and its `url` into a
+    check: the port is written once, where the service is defined.
+    """
+
+    id = "core.url"
+    title = "URL from address"
+    category = "core"
+
+    class Inputs(Ports):
+        address: Address = Field(description="host:port, e.g. from service.run or lb.haproxy")
+        scheme: Literal["http", "https"] = Field(default="http", description="http or https")
+        path: str = Field(default="/", description="Path (and query) after the address, e.g. /health")
+
+    class Outputs(Ports):
+        url: Url
+
+    def run(self, ctx: Context, inputs: Inputs) -> Outputs:
+        address = inputs.address.strip()
+        if not address or any(c.isspace() or c in "/?#@" for c in address):
+            raise BrickFailed(f"address {inputs.address!r} is not host:port")
+        host, sep, port = address.rpartition(":")
+        if sep and ":" in host and not host.startswith("["):  # a bare IPv6 address and a port
+            address = f"[{host}]:{port}"
+        path = inputs.path if inputs.path.startswith("/") else "/" + inputs.path
+        return self.Outputs(url=f"{inputs.scheme}://{address}{path}")
 
 
 class Split(Brick):

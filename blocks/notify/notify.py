@@ -12,8 +12,10 @@ from nebhx.runtime.notify import post_webhook, send_email
 class Email(Brick):
     """Send a plain-text e-mail through an SMTP server.
 
-    Connects to `smtp_host:smtp_port`, upgrades to TLS first when `starttls` is on,
-    logs in when `username` is set, and sends one message to every address in `to`.
+    Connects to `smtp_host:smtp_port` (by default 127.0.0.1:2525, the development mail
+    sink that `nebhx up` runs: `nebhx mail` shows what it received), upgrades to TLS
+    first when `starttls` is on, logs in when `username` is set, and sends one message
+    to every address in `to`.
     Fails when the server refuses the login, the sender or every recipient.
 
     The password is a Secret: it is only handed to the SMTP login and never appears
@@ -26,8 +28,10 @@ class Email(Brick):
     category = "notify"
 
     class Inputs(Ports):
-        smtp_host: str = Field(description="SMTP server name or address")
-        smtp_port: int = Field(default=25, ge=1, le=65535, description="25, 587 (with starttls), ...")
+        smtp_host: str = Field(default="127.0.0.1", description="SMTP server name or address; "
+                               "the default is the development mail sink of `nebhx up`")
+        smtp_port: int = Field(default=2525, ge=1, le=65535,
+                               description="25, 587 (with starttls), ...; 2525 is the mail sink of `nebhx up`")
         starttls: bool = Field(default=False, description="Upgrade the connection to TLS before login")
         username: str | None = Field(default=None, description="SMTP login, if the server needs one")
         password: Secret | None = Field(default=None, description="Password of the login")

@@ -5,12 +5,13 @@ import logging
 
 import typer
 
-from nebhx.cli import configs, graphs, runs, serve, users
+from nebhx.cli import configs, graphs, mail, runs, serve, users
 
 app = typer.Typer(help="Nebh-X: deployment graphs of typed bricks, run by distributed workers.",
                   no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
 
 app.command()(serve.up)
+app.command()(serve.down)
 app.command()(serve.api)
 app.command()(serve.worker)
 app.command()(serve.agent)
@@ -30,6 +31,7 @@ app.command()(runs.approve)
 app.command()(runs.reject)
 app.command()(runs.services)
 app.command()(runs.audit)
+app.command()(mail.mail)
 app.command()(users.login)
 app.command()(users.logout)
 app.add_typer(configs.app, name="config")

@@ -148,7 +148,12 @@ def _port_free(host: str, port: int) -> bool:
 
 
 def up(port: int = typer.Option(None, help="API port (NEBHX_PORT, default 8750)"),
-       host: str = typer.Option(None, help="Bind address (NEBHX_HOST)")) -> None:
+       host: str = typer.Option(None, help="Bind address (NEBHX_HOST)"),
+       label: list[str] = typer.Option([], help="Label k=v of host `local`, repeatable (e.g. role=web)"),
+       mail_sink: bool = typer.Option(True, help="Run the development mail sink (NEBHX_MAIL_SINK, "
+                                                 "default 127.0.0.1:2525; `nebhx mail` shows what it got)"),
+       stop_services_on_exit: bool = typer.Option(False, help="On exit also stop the services, "
+                                                              "supervisord and HAProxy the host started")) -> None:
     """Run everything on one machine: API + scheduler, a worker and the agent of host `local`."""
     settings = get_settings()
     port, host = port or settings.port, host or settings.host
@@ -156,15 +161,66 @@ def up(port: int = typer.Option(None, help="API port (NEBHX_PORT, default 8750)"
     if not _port_free(host, port):
         console.print(f"[red]port {port} on {host} is in use[/]: pass --port or set NEBHX_PORT")
         raise typer.Exit(2)
+    sink = _start_mail_sink(settings.home) if mail_sink else None
     nebhx = [sys.executable, "-m", "nebhx.cli.main"]
     env = {**os.environ, "NEBHX_URL": f"http://{host}:{port}"}
+    labels = [arg for kv in label for arg in ("--label", kv)]
     specs = {"api": [*nebhx, "api", "--port", str(port), "--host", host],
-             "worker": [*nebhx, "worker", "--queues", "nebhx", "--host", "local"]}
+             "worker": [*nebhx, "worker", "--queues", "nebhx", "--host", "local", *labels]}
     procs = {name: subprocess.Popen(cmd, env=env) for name, cmd in specs.items()}
     if _wait_healthy(f"http://{host}:{port}/api/health", procs["api"]):
         console.print(f"Nebh-X is up: [bold]http://{host}:{port}/[/]  (store {settings.db_url}, "
                       f"broker {'embedded' if settings.embedded_broker else settings.broker_url})")
-    _supervise(procs, specs, env)
+    try:
+        _supervise(procs, specs, env)
+    finally:
+        if sink is not None:
+            sink.stop()
+        _leftovers(settings.home, stop_services_on_exit)
+
+
+def _start_mail_sink(home: Path):
+    from nebhx.mail.sink import MailSettings, start
+    try:
+        where = MailSettings().address()
+    except ValueError:
+        console.print("[red]NEBHX_MAIL_SINK must be host:port or off[/]")
+        raise typer.Exit(2) from None
+    if where is None:
+        return None
+    try:
+        sink = start(home, *where)
+    except (OSError, RuntimeError) as exc:
+        console.print(f"[yellow]mail sink not started on {where[0]}:{where[1]}[/] ({exc}); "
+                      "pass --no-mail-sink or set NEBHX_MAIL_SINK=host:port", soft_wrap=True)
+        return None
+    console.print(f"mail sink on {where[0]}:{where[1]}: e-mails sent there are kept, see `nebhx mail`")
+    return sink
+
+
+def _leftovers(home: Path, stop: bool) -> None:
+    """Say what the host left running (services outlive the agent by design), or stop it."""
+    from nebhx.runtime.leftovers import running, stop_all
+    if stop:
+        for line in stop_all(home):
+            console.print(f"stopped {line}", soft_wrap=True)
+        return
+    left = running(home)
+    if left:
+        console.print("[yellow]still running[/] (services outlive `nebhx up` by design):", soft_wrap=True)
+        for line in left:
+            console.print(f"  {line}", soft_wrap=True)
+        console.print("stop them with `nebhx down`", soft_wrap=True)
+
+
+def down() -> None:
+    """Stop what the hosts of this machine started: supervisord with its programs, and HAProxy."""
+    from nebhx.runtime.leftovers import stop_all
+    stopped = stop_all(get_settings().home)
+    for line in stopped:
+        console.print(f"stopped {line}", soft_wrap=True)
+    if not stopped:
+        console.print(f"nothing left running under {get_settings().home / 'hosts'}")
 
 
 def _wait_healthy(url: str, api: subprocess.Popen, timeout: float = 60) -> bool:

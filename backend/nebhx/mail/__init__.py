@@ -1,0 +1,1 @@
+"""The development mail sink: a real SMTP server that keeps what it receives, for `nebhx up`."""
