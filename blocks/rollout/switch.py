@@ -92,6 +92,8 @@ class Switch(InstanceBrick):
         start_secs: int = Field(default=1, ge=0, description="Seconds a start must last")
         checks: list[CheckSpec] = Field(default_factory=list, description='After readiness, e.g. '
                                         '[{"kind": "http", "url": "http://127.0.0.1:{port}/", "contains": "2.0"}]')
+        not_before: float | None = Field(default=None, description="Epoch seconds: switch `current` "
+                                         "no earlier (from rollout.barrier, for a synchronous switch)")
 
     class Outputs(Ports):
         previous_release: str | None = Field(default=None, description="What ran before (for rollback)")
@@ -104,6 +106,7 @@ class Switch(InstanceBrick):
         snapshot: str | None = Field(default=None, description="Snapshot taken of the data volume")
         restarted: bool = Field(description="False when the program kept running")
         changed: bool = Field(description="False when it already ran this release and config")
+        summary: str = Field(default="", description="One line for a report: host, from, to, checks")
 
     def request(self, ctx: Context, inputs: Inputs) -> rolling.SwitchRequest:
         release, config = inputs.release_id, inputs.config_version
@@ -119,7 +122,8 @@ class Switch(InstanceBrick):
                                                 "start_secs")}
         return rolling.SwitchRequest(release, config,
                                      {**spec, "data_path": str(data) if data else None},
-                                     inputs.checks, inputs.volume, inputs.data_policy == "snapshot")
+                                     inputs.checks, inputs.volume, inputs.data_policy == "snapshot",
+                                     inputs.not_before)
 
     def run(self, ctx: Context, inputs: Inputs) -> Outputs:
         bal = self.balancer(ctx, inputs, inputs.port)
@@ -127,7 +131,12 @@ class Switch(InstanceBrick):
         out = rolling.switch(inst, self.request(ctx, inputs), bal, ctx)
         ctx.log("%s on %s: release %s, config %s, pid %s -> %s", inst.program, inputs.host,
                 out["release_id"], out["config_version"], out["pid_before"], out["pid"])
-        return self.Outputs(**out)
+        checks = ", ".join(c.label(inputs.port) for c in inputs.checks) or "none"
+        summary = (f"{inputs.host}: {inst.program} {out['previous_release']} -> {out['release_id']} "
+                   f"(config {out['config_version']}), ready, checks passed ({checks}), "
+                   f"pid {out['pid_before']} -> {out['pid']}" if out["changed"] else
+                   f"{inputs.host}: {inst.program} already ran {out['release_id']}: unchanged")
+        return self.Outputs(**out, summary=summary)
 
     def plan(self, ctx: Context, inputs: Any) -> dict[str, Any]:
         try:
@@ -188,6 +197,8 @@ class Rollback(InstanceBrick):
         pid: int | None = None
         steps: list[dict[str, Any]] = Field(description="[{step, seconds}] in order")
         changed: bool
+        summary: str = Field(default="", description="One line for a report: host, what came "
+                             "back, and why the switch had failed when it rolled itself back")
 
     def _parts(self, ctx: Context, inputs: Inputs):
         inst = ctx.runtime.service_instance(inputs.service, inputs.instance)
@@ -201,7 +212,7 @@ class Rollback(InstanceBrick):
         ctx.log("%s on %s: release %s, config %s, data %s (rolled_back: true)", inst.program,
                 inputs.host, out["release_id"], out["config_version"],
                 out["restored_snapshot"] or "kept")
-        return self.Outputs(**out)
+        return self.Outputs(**out, summary=_rollback_summary(inputs, inst, out))
 
     def plan(self, ctx: Context, inputs: Any) -> dict[str, Any]:
         try:
@@ -214,3 +225,16 @@ class Rollback(InstanceBrick):
         effect = (f"{' -> '.join(detail['actions'])}: back to {detail['to']['release']}"
                   if detail["changes"] else "nothing: already rolled back")
         return {"effect": effect, **detail}
+
+
+def _rollback_summary(inputs: Any, inst: Any, out: dict[str, Any]) -> str:
+    state = inst.load()
+    new = (state.get("to") or {}).get("release")
+    data = f"data: {inputs.data_policy}" + (f", snapshot {out['restored_snapshot']} restored"
+                                             if out["restored_snapshot"] else "")
+    if out["changed"]:
+        return (f"{inputs.host}: {inst.program} rolled back from {new} to {out['release_id']} "
+                f"({data})")
+    why = f" after a failed {state['error']}" if state.get("error") else ""
+    return (f"{inputs.host}: {inst.program} had rolled itself back from {new} to "
+            f"{out['release_id']}{why} ({data})")

@@ -60,6 +60,7 @@ class Cluster:
 
     workdir: Path
     hosts: tuple[str, ...] = ("h1", "h2", "h3")
+    labels: dict[str, dict[str, str]] = field(default_factory=dict)  # host -> its agent's labels
     tag: str = field(default_factory=lambda: secrets.token_hex(3))
     octet: int = 0
     procs: dict[str, subprocess.Popen] = field(default_factory=dict)
@@ -161,8 +162,9 @@ class Cluster:
         home.mkdir(parents=True, exist_ok=True)
         env = self.agent_env(host, NEBHX_HOST_HOME=str(home), NEBHX_AGENT_ADDRESS=self.address(host),
                              NEBHX_WORKER_CONCURRENCY=str(concurrency))
+        labels = [a for k, v in self.labels.get(host, {}).items() for a in ("--label", f"{k}={v}")]
         return self.spawn(f"agent-{host}", [sys.executable, "-m", "nebhx.cli.main", "agent", "--host", host,
-                                            "--server", self.api_url], env, self.ns(host))
+                                            "--server", self.api_url, *labels], env, self.ns(host))
 
     def _issue_credentials(self) -> None:
         """An admin (the API is bound to the bridge, so it requires sign-in) and hosts' tokens."""

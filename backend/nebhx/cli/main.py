@@ -5,7 +5,7 @@ import logging
 
 import typer
 
-from nebhx.cli import configs, graphs, mail, runs, serve, users
+from nebhx.cli import configs, graphs, mail, releases, runs, serve, users
 
 app = typer.Typer(help="Nebh-X: deployment graphs of typed bricks, run by distributed workers.",
                   no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
@@ -34,6 +34,7 @@ app.command()(runs.audit)
 app.command()(mail.mail)
 app.command()(users.login)
 app.command()(users.logout)
+releases.register(app)  # releases, rollback
 app.add_typer(configs.app, name="config")
 app.add_typer(users.user_app, name="user")
 app.add_typer(users.token_app, name="token")

@@ -52,6 +52,7 @@ class SwitchRequest:
     checks: list[CheckSpec] = field(default_factory=list)
     volume: str | None = None
     snapshot: bool = False
+    not_before: float | None = None  # epoch seconds: `current` is switched no earlier
 
 
 def files_for(inst: Instance, on: dict, release: str, config: str | None) -> str | None:
@@ -122,6 +123,9 @@ def _forward(inst: Instance, req: SwitchRequest, bal: Balancer, state: dict, ste
             snap = inst.rt.volumes.snapshot(req.volume, kind="pre-rollout")
             state["snapshot"] = {"volume": req.volume, "id": snap.id}
             inst.save(state)
+    if req.not_before and not state.get("switched_at"):
+        with steps("wait"):
+            wait_until_epoch(req.not_before, ctx)
     with steps("switch"):
         inst.rt.releases.switch(inst.service, req.release)
         state["switched_at"] = time.time()
@@ -134,6 +138,16 @@ def _forward(inst: Instance, req: SwitchRequest, bal: Balancer, state: dict, ste
     with steps("checks"):
         inst.run_checks(req.checks, req.spec.get("port"), ctx)
     bal.enable(steps)
+
+
+def wait_until_epoch(at: float, ctx: Context) -> None:
+    """Sleep until the wall clock reads ``at`` (a synchronous switch's barrier time)."""
+    late = time.time() - at
+    if late > 0:
+        ctx.log("barrier time passed %.3f s ago: switching now", late)
+        return
+    while (left := at - time.time()) > 0:
+        time.sleep(min(left, 0.5))
 
 
 def _ready(inst: Instance, spec: dict, steps: Steps, ctx: Context) -> None:

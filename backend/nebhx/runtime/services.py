@@ -6,6 +6,11 @@ version, address and its readiness probe). ``snapshot`` reads those records, ask
 host's supervisord for each program's state and pid, and runs the recorded probe once
 with a short timeout. The agent calls it from its heartbeat; it never starts supervisord
 and never raises for a dead or unknown service.
+
+Each row also carries the service's releases on the host (``releases``: active, previous,
+prepared, pinned, committed, rolled back) and the rollout journal's phase (``rollout``),
+for the releases view (``GET /api/releases``). Only markers and links are read: no
+release is walked, and the journal's program spec (it holds the environment) stays out.
 """
 from __future__ import annotations
 
@@ -112,6 +117,43 @@ def run_probe(probe: dict[str, Any], state: str, timeout: float) -> ProbeResult:
     return ProbeResult(ok, "process", target, 0.0, error=None if ok else f"state {state}")
 
 
+def _read(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+JOURNAL_KEYS = ("phase", "from", "to", "error", "switched_at", "committed_at")
+
+
+def release_view(runtime: HostRuntime, service: str, instance: str | None) -> dict[str, Any]:
+    """The releases of ``service`` on this host as the releases view shows them."""
+    base = Path(runtime.home) / "services" / service
+    journal = _read(base / "rollout" / f"{instance or 'default'}.json")
+    prepared = _read(base / "prepared.json")
+    try:
+        rel = runtime.releases
+        folder, cur, prev = rel.dir(service) / "releases", rel.current(service), rel.previous(service)
+    except Exception:  # an odd name or a broken link: show no releases rather than fail
+        return {"releases": [], "rollout": None, "prepared": prepared or None}
+    undone = (journal.get("to") or {}).get("release") if journal.get("phase") == "rolled_back" else None
+    rows = []
+    for path in folder.iterdir() if folder.is_dir() else []:
+        meta = _read(path / ".nebhx-release.json")
+        if path.name.startswith(".") or not meta:
+            continue
+        rows.append({"id": path.name, "staged_at": meta.get("staged_at", 0.0), "active": path.name == cur,
+                     "previous": path.name == prev, "prepared": prepared.get("release_id") == path.name,
+                     "pinned": (path / ".pinned").exists(),
+                     "committed_at": _read(path / ".committed").get("committed_at"),
+                     "rolled_back": path.name == undone})
+    rows.sort(key=lambda r: (r["staged_at"], r["id"]))
+    return {"releases": rows, "prepared": prepared or None,
+            "rollout": {k: journal.get(k) for k in JOURNAL_KEYS} if journal else None}
+
+
 def snapshot(runtime: HostRuntime, *, probe: bool = True, timeout: float = 2.0) -> list[dict[str, Any]]:
     """One dict per recorded instance: what it runs, its supervisor state and pid, and
     (with ``probe``) the result of running its probe once, at most ``timeout`` seconds."""
@@ -127,6 +169,7 @@ def snapshot(runtime: HostRuntime, *, probe: bool = True, timeout: float = 2.0) 
             "program": rec["program"], "release": rec.get("release"),
             "config_version": rec.get("config_version"), "address": rec.get("address"),
             "state": state, "pid": pid, "last_probe": None,
+            **release_view(runtime, rec.get("service") or "", rec.get("instance")),
         })
     if probe:
         def one(i: int) -> dict[str, Any]:

@@ -1,0 +1,65 @@
+"""Releases from the command line: what each host runs and keeps, and rollback by hand."""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from nebhx.cli.client import call
+from nebhx.cli.runs import _watch
+
+console = Console()
+
+
+def _flags(rel: dict[str, Any]) -> str:
+    words = [w for w, on in (("active", rel.get("active")), ("previous", rel.get("previous")),
+                             ("prepared", rel.get("prepared")), ("pinned", rel.get("pinned")),
+                             ("committed", rel.get("committed_at")),
+                             ("rolled back", rel.get("rolled_back"))) if on]
+    return f"{rel['id']} ({', '.join(words)})" if words else rel["id"]
+
+
+def releases(host: str = typer.Option(None, "--host", help="Only this host"),
+             service: str = typer.Option(None, "--service", help="Only this service"),
+             as_json: bool = typer.Option(False, "--json")) -> None:
+    """Releases of each service on each host: active, previous, prepared, pinned, committed,
+    rolled back; the config version and health now (as the agents last reported)."""
+    params = {k: v for k, v in (("host", host), ("service", service)) if v}
+    rows = call("GET", "/releases", params=params)
+    if as_json:
+        print(json.dumps(rows, indent=2))
+        return
+    table = Table("host", "service", "active", "phase", "config", "health", "releases (oldest first)")
+    for r in rows:
+        health = r.get("health") or {}
+        shown = "[green]ok[/]" if health.get("ok") else f"[red]{health.get('error') or 'unknown'}[/]"
+        table.add_row(r["host"] + ("" if r["host_state"] == "up" else " [red](down)[/]"),
+                      r["service"] + (f"-{r['instance']}" if r.get("instance") else ""),
+                      r.get("active") or "", r.get("phase") or "", r.get("config_version") or "", shown,
+                      "\n".join(_flags(rel) for rel in r.get("releases") or []))
+    console.print(table)
+
+
+def rollback(host: str = typer.Option(..., "--host", help="The host"),
+             service: str = typer.Option(..., "--service", help="The service"),
+             instance: str = typer.Option("", "--instance", help="Instance name, if any"),
+             data: str = typer.Option("keep_new", "--data", help="keep_new or restore_snapshot"),
+             lb_name: str = typer.Option("", "--lb", help="HAProxy balancer on that host to drain"),
+             wait: bool = typer.Option(True, "--wait/--no-wait"),
+             as_json: bool = typer.Option(False, "--json")) -> None:
+    """Roll a service instance on one host back to the release it ran before its last switch
+    (a run of rollout.rollback; operator role)."""
+    run = call("POST", "/releases/rollback", json={"host": host, "service": service, "instance": instance,
+                                                   "data_policy": data, "lb_name": lb_name})
+    if not wait:
+        print(json.dumps(run, indent=2) if as_json else f"run {run['id']} started")
+        return
+    raise typer.Exit(_watch(run["id"], lambda rid: call("GET", f"/runs/{rid}"), as_json))
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(releases)
+    app.command()(rollback)

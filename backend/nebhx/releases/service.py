@@ -1,0 +1,80 @@
+"""Releases view and rollback by hand.
+
+The view reads what each host's agent last reported on its heartbeat (the hosts table's
+``services``, extended by ``nebhx.runtime.services.release_view``): per service instance
+the active, previous and prepared release, pinned and committed ones, one rolled back by
+the last rollout, the config version and the health its probe found. Rollback by hand
+starts an ordinary run of a one-node graph (``rollout.rollback`` on that host), stored
+once under ``ROLLBACK_GRAPH``; an operator may start it like any stored graph.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from nebhx.engine.events import iso
+from nebhx.graphs.service import NotFound, ensure_graph
+from nebhx.hosts.service import host_state
+from nebhx.runs import service as runs
+from nebhx.store.models import HostRow
+
+ROLLBACK_GRAPH = "nebhx-rollback"
+
+
+def _row(host: HostRow, svc: dict[str, Any]) -> dict[str, Any]:
+    releases = svc.get("releases") or []
+    pick = lambda flag: next((r["id"] for r in releases if r.get(flag)), None)  # noqa: E731
+    rollout = svc.get("rollout") or {}
+    probe = svc.get("last_probe") or {}
+    return {"host": host.name, "host_state": host_state(host), "seen_at": iso(host.last_seen),
+            "service": svc.get("service"), "instance": svc.get("instance"), "program": svc.get("program"),
+            "active": svc.get("release") or pick("active"), "previous": pick("previous"),
+            "prepared": pick("prepared"), "config_version": svc.get("config_version"),
+            "state": svc.get("state"), "pid": svc.get("pid"),
+            "health": {"ok": probe.get("ok"), "error": probe.get("error"), "at": probe.get("at")},
+            "phase": rollout.get("phase"), "error": rollout.get("error"), "releases": releases}
+
+
+def list_releases(session: Session, *, host: str | None = None,
+                  service: str | None = None) -> list[dict[str, Any]]:
+    """One row per service instance per host, sorted by host, service and instance."""
+    query = select(HostRow).order_by(HostRow.name)
+    if host:
+        query = query.where(HostRow.name == host)
+    rows = [_row(h, svc) for h in session.execute(query).scalars() for svc in (h.services or [])
+            if not service or svc.get("service") == service]
+    return sorted(rows, key=lambda r: (r["host"], r["service"] or "", r["instance"] or ""))
+
+
+def rollback_graph() -> dict[str, Any]:
+    text = {"type": "string", "required": False}
+    return {
+        "format": "nebhx/graph@1", "name": ROLLBACK_GRAPH,
+        "description": "Roll one service instance back by hand (nebhx rollback): the release and "
+                       "config it ran before its last switch, the data as data_policy says.",
+        "inputs": [{"name": "host", "type": "HostRef", "required": True},
+                   {"name": "service", "type": "string", "required": True},
+                   {"name": "instance", **text, "default": ""},
+                   {"name": "data_policy", **text, "default": "keep_new"},
+                   {"name": "lb_name", **text, "default": ""}],
+        "nodes": [{"id": "rollback", "brick": "rollout.rollback", "position": {"x": 0, "y": 0},
+                   "params": {k: {"$input": k} for k in
+                              ("host", "service", "instance", "data_policy", "lb_name")}}],
+        "edges": [],
+        "outputs": [{"name": k, "from": {"node": "rollback", "port": k}}
+                    for k in ("release_id", "restored_snapshot", "summary")],
+    }
+
+
+def start_rollback(session: Session, *, host: str, service: str, instance: str = "",
+                   data_policy: str = "keep_new", lb_name: str = "") -> str:
+    """Start the rollback run; returns its id. The host must be known."""
+    if session.get(HostRow, host) is None:
+        raise NotFound(f"no host {host!r}: see `nebhx hosts`")
+    graph_id, revision = ensure_graph(session, doc=rollback_graph())
+    run_id, _ = runs.create_run(session, graph_id=graph_id, revision=revision, inputs={
+        "host": host, "service": service, "instance": instance, "data_policy": data_policy,
+        "lb_name": lb_name})
+    return run_id
