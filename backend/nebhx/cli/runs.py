@@ -7,12 +7,14 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import typer
 from rich.console import Console
 from rich.live import Live
+from rich.markup import escape
 from rich.table import Table
 
 from nebhx.cli.client import call, err
@@ -111,7 +113,30 @@ def _watch(run_id: str, fetch: Callable[[str], dict[str, Any]], as_json: bool) -
         if not console.is_terminal:
             console.print()
         console.print(f"run {run_id} [{colour}]{run['status']}[/]" + (f": {run['error']}" if run["error"] else ""))
+        if run.get("outputs"):
+            console.print(_outputs_table(run["outputs"]))
     return 0 if run["status"] == "succeeded" else 1
+
+
+def _outputs_table(outputs: dict[str, Any]) -> Table:
+    """The graph's outputs as the API gives them (secret values are already ******)."""
+    table = Table("output", "value", title="outputs")
+    for name, value in outputs.items():
+        text = value if isinstance(value, str) else json.dumps(value)
+        if len(text) > 400:
+            text = text[:400] + "… (--json shows all)"
+        table.add_row(name, escape(text))
+    return table
+
+
+def _when(iso: str | None) -> str:
+    """An ISO time as local 'MM-DD HH:MM:SS': both time columns fit in 80 columns."""
+    if not iso:
+        return ""
+    try:
+        return datetime.fromisoformat(iso).astimezone().strftime("%m-%d %H:%M:%S")
+    except ValueError:
+        return iso
 
 
 def list_runs(graph: str = typer.Option(None, help="Only runs of this graph id"),
@@ -121,11 +146,15 @@ def list_runs(graph: str = typer.Option(None, help="Only runs of this graph id")
     if as_json:
         print(json.dumps(runs, indent=2))
         return
-    table = Table("id", "graph", "rev", "status", "started", "finished")
+    table = Table()
+    table.add_column("id", no_wrap=True, min_width=12)
+    table.add_column("graph", overflow="fold")
+    for head in ("rev", "status", "started", "finished"):
+        table.add_column(head, no_wrap=True)
     for r in runs:
         table.add_row(r["id"], r["graph_name"] or r["graph_id"], str(r["revision"]),
-                      f"[{COLOURS.get(r['status'], 'white')}]{r['status']}[/]", r["started_at"] or "",
-                      r["finished_at"] or "")
+                      f"[{COLOURS.get(r['status'], 'white')}]{r['status']}[/]", _when(r["started_at"]),
+                      _when(r["finished_at"]))
     console.print(table)
 
 
