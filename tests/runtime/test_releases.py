@@ -113,6 +113,15 @@ def test_stage_file_zip_and_dir_sources(tmp_path):
         rel.stage("t", str(tmp_path / "site.zip"), release_id="1.0")
 
 
+def test_a_sha256_with_a_directory_is_refused_naming_the_parameter(tmp_path):
+    (tmp_path / "build").mkdir()
+    (tmp_path / "build" / "app.py").write_text("print('x')\n")
+    rel = Releases(tmp_path / "services")
+    with pytest.raises(BrickFailed, match="sha256 is given but source .*build' is a directory"):
+        rel.stage("t", str(tmp_path / "build"), sha256="a" * 64)
+    assert only_releases(rel, "t") == []
+
+
 def test_stage_from_http_verifies_checksum(tmp_path, http_dir):
     root, base = http_dir
     data = make_tgz(root / "app-2.tar.gz", {"bin/app": "v2"})
@@ -142,7 +151,7 @@ def test_stage_pip_package_into_versioned_venv(tmp_path):
     make_wheel(wheels)
     rel = Releases(tmp_path / "services")
     st = rel.stage("hello", "pip:hello_nbx==0.1", find_links=str(wheels))
-    assert st.changed
+    assert st.changed and st.id.startswith("0.1-")  # the resolved version, then a hash
     script = st.path / "venv" / "bin" / "hello-nbx"
     # The venv was built under a temp name: its scripts must work at the final path.
     text = script.read_text()
@@ -225,3 +234,21 @@ def test_commit_marks_once_and_is_listed(tmp_path):
     assert rel.list("s")[0].size == 2  # the marker is bookkeeping, not payload
     with pytest.raises(BrickFailed, match="not staged"):
         rel.commit("s", "v9")
+
+
+def test_pip_range_gets_a_new_release_when_a_newer_version_is_published(tmp_path):
+    wheels = tmp_path / "wheels"
+    wheels.mkdir()
+    make_wheel(wheels, version="1.0")
+    rel = Releases(tmp_path / "services")
+    first = rel.stage("hello", "pip:hello_nbx>=1", find_links=str(wheels))
+    assert first.changed and first.id.startswith("1.0-")
+    assert not rel.stage("hello", "pip:hello_nbx>=1", find_links=str(wheels)).changed
+    make_wheel(wheels, version="1.1")  # published since
+    second = rel.stage("hello", "pip:hello_nbx>=1", find_links=str(wheels))
+    assert second.changed and second.id.startswith("1.1-") and second.id != first.id
+    installed = list((second.path / "venv").glob("lib/python*/site-packages/hello_nbx-*.dist-info"))
+    assert [p.name for p in installed] == ["hello_nbx-1.1.dist-info"]
+    assert only_releases(rel, "hello") == sorted([first.id, second.id])
+    with pytest.raises(BrickFailed, match="sha256 does not apply to a pip: source"):
+        rel.stage("hello", "pip:hello_nbx>=1", find_links=str(wheels), sha256="a" * 64)

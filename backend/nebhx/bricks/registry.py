@@ -10,6 +10,8 @@ import importlib
 import importlib.metadata
 import inspect
 import sys
+import threading
+import time
 import traceback
 import types
 from dataclasses import dataclass, field
@@ -53,9 +55,11 @@ class Registry:
         return {bid: brick_spec(cls, self.sources[bid]) for bid, cls in sorted(self.bricks.items())}
 
     def palette(self) -> dict[str, Any]:
+        from nebhx.graphs.composites import palette_entries
+        composites, errors = palette_entries(self)  # stored graphs, usable as composite bricks
         return {
-            "bricks": list(self.specs.values()),
-            "errors": [e.__dict__ for e in self.errors],
+            "bricks": [*self.specs.values(), *composites],
+            "errors": [*(e.__dict__ for e in self.errors), *errors],
             "type_parents": PARENTS,
         }
 
@@ -179,3 +183,24 @@ def get_registry(reload: bool = False) -> Registry:
                 del sys.modules[name]
         _registry = load_registry(get_settings().block_dirs())
     return _registry
+
+
+# A worker reloads its palette when a claimed node names a brick it does not know (one added
+# and reloaded in the API after the worker started), at most once per RELOAD_EVERY_S.
+RELOAD_EVERY_S = 2.0
+_reload_lock = threading.Lock()
+_last_reload = float("-inf")
+
+
+def find_brick(brick_id: str) -> type[Brick] | None:
+    """The brick with this id; an unknown id reloads the palette once (rate-limited) first."""
+    global _last_reload
+    cls = get_registry().get(brick_id)
+    if cls is not None:
+        return cls
+    with _reload_lock:
+        cls = get_registry().get(brick_id)  # another thread may have reloaded meanwhile
+        if cls is None and time.monotonic() - _last_reload >= RELOAD_EVERY_S:
+            _last_reload = time.monotonic()
+            cls = get_registry(reload=True).get(brick_id)
+    return cls

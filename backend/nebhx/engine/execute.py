@@ -16,7 +16,7 @@ from pydantic import SecretStr, ValidationError
 from pydantic_core import to_jsonable_python
 
 from nebhx.bricks.base import BrickFailed, Cancelled, Context, WaitFor
-from nebhx.bricks.registry import get_registry
+from nebhx.bricks.registry import find_brick
 from nebhx.engine.claims import PLAIN, Claim, DbExecution, Execution, Outcome
 from nebhx.engine.heartbeat import Heartbeat, NodeTimeout
 from nebhx.settings import get_settings
@@ -50,9 +50,10 @@ def execute_node(run_id: str, node_id: str, attempt: int, execution: Execution |
 def run_claimed(claim: Claim, ex: Execution) -> Outcome:
     if claim.error:
         return Outcome("failed", error=claim.error)
-    brick_cls = get_registry().get(claim.brick)
+    brick_cls = find_brick(claim.brick)  # reloads the palette once for a brick added since
     if brick_cls is None:
-        return Outcome("failed", error=f"brick {claim.brick!r} is not in this worker's palette")
+        return Outcome("failed", error=f"brick {claim.brick!r} is not in this worker's palette "
+                                       "(not found after reloading its block folders)")
     here = os.environ.get("NEBHX_AGENT_HOST") or None
     wanted = claim.inputs.get(brick_cls.host_input) if brick_cls.host_input else None
     if brick_cls.host_input and wanted != here:

@@ -13,7 +13,8 @@ interrupted stage leaves nothing that looks like a release. Sources:
     /path/app.tar.gz | .tgz | .tar | .zip    extracted into the release
     /path/file, /path/dir/                   copied into the release
     https://host/app.tgz (sha256 required)   streamed to a temp file, verified, then as above
-    pip:SPEC                                 installed into a virtualenv at <release>/venv
+    pip:SPEC                                 installed into a virtualenv at <release>/venv;
+                                             id: resolved version + hash of what was resolved
 """
 from __future__ import annotations
 
@@ -96,7 +97,7 @@ class Releases:
         The id is ``release_id`` or derived from the source's content; staging an id
         that is already there changes nothing (and fails if the content differs).
         """
-        src = describe(source, sha256=sha256, find_links=find_links, index_url=index_url)
+        src = describe(source, sha256=sha256, find_links=find_links, index_url=index_url, ctx=ctx)
         rid = check_id(release_id or src.derived_id, "release id")
         final = self.path(svc, rid)
         if final.exists():

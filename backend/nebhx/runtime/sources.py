@@ -21,22 +21,24 @@ if TYPE_CHECKING:
 
 ARCHIVES = (".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz", ".zip")
 SHA_RE = re.compile(r"^[0-9a-f]{64}$")
+NAME_RE = re.compile(r"^\s*([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)")
 
 
 @dataclass(frozen=True)
 class Source:
     kind: str
     shown: str
-    digest: str  # sha256 of the content (or of the pip spec), known before fetching
+    digest: str  # sha256 of the content (or of what a pip spec resolves to), known before fetching
     fetch: Callable[[Path, Path, Context | None], None]
+    version: str = ""  # pip: the resolved version of the spec's distribution
 
     @property
     def derived_id(self) -> str:
-        return self.digest[:12]
+        return f"{self.version}-{self.digest[:12]}" if self.version else self.digest[:12]
 
 
 def describe(source: str, *, sha256: str | None, find_links: str | None,
-              index_url: str | None) -> Source:
+              index_url: str | None, ctx: Context | None = None) -> Source:
     want = (sha256 or "").strip().lower() or None
     if want and not SHA_RE.match(want):
         raise BrickFailed(f"sha256 must be 64 hex digits, not {sha256!r}")
@@ -44,9 +46,13 @@ def describe(source: str, *, sha256: str | None, find_links: str | None,
         spec = source[4:].strip()
         if not spec:
             raise BrickFailed("pip: source needs a package spec, e.g. pip:myapp==1.2")
-        key = f"{spec}|{find_links or ''}|{index_url or ''}".encode()
-        return Source("pip", source, hashlib.sha256(key).hexdigest(),
-                       lambda tmp, final, ctx: _pip(spec, tmp, final, find_links, index_url, ctx))
+        if want:
+            raise BrickFailed("sha256 does not apply to a pip: source (pip checks what it "
+                              "downloads); leave sha256 empty")
+        version, pin, digest = _pip_resolve(spec, find_links, index_url, ctx)
+        return Source("pip", source, digest,
+                      lambda tmp, final, ctx: _pip([spec, pin], tmp, final, find_links, index_url, ctx),
+                      version=version)
     if source.startswith(("http://", "https://")):
         if not want:
             raise BrickFailed(f"a sha256 is required to stage from a URL ({source})")
@@ -55,8 +61,11 @@ def describe(source: str, *, sha256: str | None, find_links: str | None,
     if not path.exists():
         raise BrickFailed(f"release source {source!r} is neither an existing path, "
                           "an http(s) URL nor pip:SPEC")
+    if want and path.is_dir():
+        raise BrickFailed(f"sha256 is given but source {source!r} is a directory, which has no "
+                          "single sha256: leave sha256 empty or stage an archive of it")
     digest = _tree_hash(path) if path.is_dir() else _file_hash(path)
-    if want and not path.is_dir() and want != digest:
+    if want and want != digest:
         raise BrickFailed(f"sha256 mismatch for {path}: expected {want}, got {digest}")
     return Source("dir" if path.is_dir() else "file", str(path.resolve()), digest,
                    lambda tmp, final, ctx: _unpack(path, path.name, tmp))
@@ -105,7 +114,50 @@ def _download(url: str, want: str, tmp: Path, ctx: Context | None) -> None:
         part.unlink(missing_ok=True)
 
 
-def _pip(spec: str, tmp: Path, final: Path, find_links: str | None, index_url: str | None,
+def _pip_options(find_links: str | None, index_url: str | None) -> list[str]:
+    opts = ["--disable-pip-version-check", "--no-input"]
+    if find_links:
+        opts += ["--no-index", "--find-links", find_links]
+    if index_url:
+        opts += ["--index-url", index_url]
+    return opts
+
+
+def _pip_resolve(spec: str, find_links: str | None, index_url: str | None,
+                 ctx: Context | None) -> tuple[str, str, str]:
+    """What ``spec`` resolves to now (pip's dry run): the version of its distribution, a pin
+    to install exactly that, and a sha256 over every resolved distribution and its archive
+    hash. ``pip:app>=1`` so gets a new release id when app 1.1 is published."""
+    import json
+    import sys
+
+    from nebhx.runtime import shell
+    proc = shell.run([sys.executable, "-m", "pip", "install", "--dry-run", "--ignore-installed",
+                      "--quiet", "--report", "-", *_pip_options(find_links, index_url), spec],
+                     ctx=ctx, timeout=600)
+    try:
+        items = json.loads(proc.stdout)["install"]
+    except (ValueError, KeyError) as exc:
+        raise BrickFailed(f"pip did not report what {spec!r} resolves to: {proc.stdout[-300:]}") from exc
+    named = NAME_RE.match(spec)
+    if not named:
+        raise BrickFailed(f"pip: source {spec!r} does not start with a distribution name")
+    wanted = _canonical(named.group(1))
+    resolved = sorted((_canonical(i["metadata"]["name"]), i["metadata"]["version"],
+                       json.dumps(i.get("download_info", {}).get("archive_info", {}).get("hashes", {}),
+                                  sort_keys=True)) for i in items)
+    top = next((r for r in resolved if r[0] == wanted), None)
+    if top is None:
+        raise BrickFailed(f"pip resolved {spec!r} without installing {wanted} itself")
+    digest = hashlib.sha256(json.dumps(resolved).encode()).hexdigest()
+    return top[1], f"{wanted}=={top[1]}", digest
+
+
+def _canonical(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()  # PEP 503
+
+
+def _pip(specs: list[str], tmp: Path, final: Path, find_links: str | None, index_url: str | None,
          ctx: Context | None) -> None:
     import sys
 
@@ -113,12 +165,8 @@ def _pip(spec: str, tmp: Path, final: Path, find_links: str | None, index_url: s
     venv = tmp / "venv"
     shell.run([sys.executable, "-m", "venv", str(venv)], ctx=ctx)
     cmd = [str(venv / "bin" / "python"), "-m", "pip", "install", "--no-cache-dir",
-           "--disable-pip-version-check", "--no-input"]
-    if find_links:
-        cmd += ["--no-index", "--find-links", find_links]
-    if index_url:
-        cmd += ["--index-url", index_url]
-    shell.run([*cmd, spec], ctx=ctx, timeout=1800)
+           *_pip_options(find_links, index_url)]
+    shell.run([*cmd, *specs], ctx=ctx, timeout=1800)
     _relocate_venv(venv, final / "venv")
 
 
