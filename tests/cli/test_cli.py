@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
@@ -112,3 +113,55 @@ def test_compose_commands_exist_in_the_cli():
     words = agent["command"].split()
     assert words[:2] == ["nebhx", "agent"] and "--server" in words
     assert nebhx(*words[1:], "--help").returncode == 0
+
+
+def test_run_wait_prints_outputs_masked_and_runs_fit_80_columns(stack):
+    env = {**stack.env, "NEBHX_URL": stack.url, "COLUMNS": "80"}
+    res = nebhx("run", str(ROOT / "examples" / "hello.json"), "--wait", "-i", "login=tab",
+                "-i", "share_password=pw-tab", env=env)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "outputs" in res.stdout and "mount //10.0.0.5/data as tab" in res.stdout
+    assert "mount_options" in res.stdout and "******" in res.stdout and "pw-tab" not in res.stdout
+    out = nebhx("runs", env=env).stdout
+    assert max(len(line) for line in out.splitlines()) <= 80
+    row = next(line for line in out.splitlines() if "succeeded" in line)
+    assert len(re.findall(r"\d\d-\d\d \d\d:\d\d:\d\d", row)) == 2, out  # started and finished, whole
+
+
+def test_reject_says_rejected_and_the_run_fails(stack):
+    env = {**stack.env, "NEBHX_URL": stack.url}
+    doc = graph("cli-gate", [("gate", "gate.approval", {"message": "go?"})])
+    run = stack.run(doc, wait=False)
+    stack.wait_node(run["id"], "gate", "waiting")
+    res = nebhx("reject", run["id"], "gate", "--comment", "not today", env=env)
+    assert res.returncode == 0, res.stderr
+    assert f"run {run['id']}: node gate rejected by local" in res.stdout
+    done = stack.wait_run(run["id"])
+    assert done["status"] == "failed" and "rejected by local: not today" in done["nodes"]["gate"]["error"]
+
+
+def test_mail_lists_what_the_sink_received_newest_first(tmp_path):
+    from nebhx.mail.sink import start
+    from nebhx.runtime.notify import send_email
+    from support import Stack, free_port
+    env = make_env(tmp_path)
+    stack = Stack(tmp_path, env).start(worker=False)
+    sink = start(tmp_path, "127.0.0.1", port := free_port())
+    try:
+        send_email("127.0.0.1", port, "a@example.org", ["b@example.org"], "first", "one\n")
+        send_email("127.0.0.1", port, "a@example.org", ["c@example.org", "d@example.org"], "second", "two\n")
+        env = {**env, "NEBHX_URL": stack.url}
+        rows = json.loads(nebhx("mail", "--json", env=env).stdout)
+        assert [m["subject"] for m in rows] == ["second", "first"]
+        assert rows[0]["to"] == ["c@example.org", "d@example.org"] and rows[0]["from"] == "a@example.org"
+        assert rows[0]["text"].strip() == "two" and rows[0]["date"]
+        shown = nebhx("mail", env=env).stdout
+        assert shown.index("second") < shown.index("first") and "to c@example.org, d@example.org" in shown
+    finally:
+        sink.stop()
+        stack.stop()
+
+
+def test_down_with_nothing_running_says_so(tmp_path):
+    res = nebhx("down", env=make_env(tmp_path))
+    assert res.returncode == 0 and "nothing left running" in res.stdout
