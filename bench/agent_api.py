@@ -22,17 +22,19 @@ sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "bench")]
 from support import Stack, create_pg_database, graph, make_env, order, start_redis, wait_for  # noqa: E402
 
 CONCURRENCY = "4"
+ONLY = sys.argv[1] if len(sys.argv) > 1 else None  # e.g. "chain"
 HOST = {"host": "h1"}
 
 
-def shapes() -> dict[str, dict]:
+def shapes(only: str | None = None) -> dict[str, dict]:
     n = lambda i: (i, "test.host_noop", HOST)  # noqa: E731
     chain = graph("chain50", [n(f"n{i}") for i in range(50)], [order(f"n{i-1}", f"n{i}") for i in range(1, 50)])
     layers = graph("layers10x10", [n(f"l{l}_{i}") for l in range(10) for i in range(10)],
                    [order(f"l{l-1}_{a}", f"l{l}_{b}") for l in range(1, 10) for a in range(10) for b in range(10)])
     fan = graph("fan200", [n("src"), n("sink")] + [n(f"f{i}") for i in range(200)],
                 [order("src", f"f{i}") for i in range(200)] + [order(f"f{i}", "sink") for i in range(200)])
-    return {"chain 50": chain, "layers 10x10": layers, "1->200->1": fan}
+    out = {"chain 50": chain, "layers 10x10": layers, "1->200->1": fan}
+    return {k: v for k, v in out.items() if not only or only in k}
 
 
 def start_agent(stack: Stack, mode: str, token: str) -> None:
@@ -73,12 +75,12 @@ def main() -> None:
         for _ in range(5):
             for mode in ("direct", "execution API"):
                 start_agent(stack, mode, token)
-                for name, doc in shapes().items():
+                for name, doc in shapes(ONLY).items():
                     wall = timed(stack, doc)
                     best[(mode, name)] = min(best.get((mode, name), wall), wall)
                 stack.kill("agent", signal.SIGTERM)
         print(f"host nodes on one agent, concurrency {CONCURRENCY}, Redis + PostgreSQL, best of 5")
-        for name, doc in shapes().items():
+        for name, doc in shapes(ONLY).items():
             a, b = best[("direct", name)], best[("execution API", name)]
             per = lambda t: t / len(doc["nodes"]) * 1000  # noqa: E731
             print(f"  {name:<14} direct {per(a):6.2f} ms/node   execution API {per(b):6.2f} ms/node"
