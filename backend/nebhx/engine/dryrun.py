@@ -4,7 +4,9 @@ The graph is walked in dependency order as if every node succeeded, and each nod
 tells what it would do (``Brick.plan``), once per fan-out item (so per host). Inputs come
 from the params, the graph inputs given and what upstream plans could already tell; what
 they could not is an ``Unknown`` shown as "(from node.port)". Nothing is written: no run
-row, no event, no message; stored secrets are not even read (shown as ******).
+row, no event, no message; stored secrets are not even read (shown as ******). A composite
+node is planned as its inner graph, fed the composite's inputs: its inner nodes are listed
+under ``children`` with the ids a run gives them (``update:switch``).
 """
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ from nebhx.bricks.inventory import Inventory
 from nebhx.bricks.registry import Registry, get_registry
 from nebhx.engine.plan import Plan
 from nebhx.engine.resolve import item_id
+from nebhx.graphs.composites import MAX_NESTING, SEP, Library, is_composite
 from nebhx.graphs.models import Graph, Node, portion
 from nebhx.graphs.validate import FAN_OUT_SETTINGS
 
@@ -30,9 +33,11 @@ ONLY_ON_FAILURE = {"any_failed": "only if an upstream node fails", "all_failed":
 class DryRun:
     """One plan: what each node's outputs are known to be so far, node after node."""
 
-    def __init__(self, graph: Graph, inputs: dict[str, Any], inventory: Inventory, registry: Registry):
+    def __init__(self, graph: Graph, inputs: dict[str, Any], inventory: Inventory, registry: Registry,
+                 library: Library | None = None, prefix: str = ""):
         self.graph, self.plan, self.inputs = graph, Plan.of(graph), inputs
         self.inventory, self.registry = inventory, registry
+        self.library, self.prefix = library or Library(includes=graph.includes), prefix
         self.decls = {i.name: i for i in graph.inputs}
         self.outputs: dict[str, dict[str, Any]] = {}  # node -> port -> value (lists for a fan-out)
         self.items: dict[str, list[dict[str, Any]]] = {}  # fan-out node -> each item's outputs
@@ -41,9 +46,12 @@ class DryRun:
         nodes = {}
         for nid in self._order():
             node = self.plan.nodes[nid]
-            nodes[nid] = self._fan_out(node) if node.for_each else self._one(node, self._values(node))
+            if is_composite(node.brick):
+                nodes[self.prefix + nid] = self._composite(node)
+            else:
+                nodes[self.prefix + nid] = self._fan_out(node) if node.for_each else self._one(node, self._values(node))
             if node.trigger in ONLY_ON_FAILURE:
-                nodes[nid]["when"] = ONLY_ON_FAILURE[node.trigger]
+                nodes[self.prefix + nid]["when"] = ONLY_ON_FAILURE[node.trigger]
         return {"graph": self.graph.name, "nodes": nodes}
 
     def _order(self) -> list[str]:
@@ -109,12 +117,28 @@ class DryRun:
         entries = []
         for i, item in enumerate(items):
             one = {**self._values(node, i), node.for_each: item}
-            entry = self._one(node, one, item_id(node.id, i))
-            entries.append({"id": item_id(node.id, i), "item": item, "batch": i // size + 1, **entry})
+            entry = self._one(node, one, item_id(self.prefix + node.id, i))
+            entries.append({"id": item_id(self.prefix + node.id, i), "item": item, "batch": i // size + 1, **entry})
         self.items[node.id] = [e.get("outputs") if isinstance(e.get("outputs"), dict) else {} for e in entries]
         self.outputs[node.id] = self._gathered(node)
         return {"brick": node.brick, **settings, "effect": _fan_out_effect(node, len(items), size),
                 "batches": math.ceil(len(items) / size), "items": entries, "outputs": self.outputs[node.id]}
+
+    def _composite(self, node: Node) -> dict[str, Any]:
+        """The inner graph planned with the composite's inputs (an unknown one stays unknown)."""
+        values = self._values(node)
+        found = self.library.lookup(node.brick)
+        if isinstance(found, str) or self.prefix.count(SEP) >= MAX_NESTING:
+            return {"brick": node.brick, "inputs": values, "effect": f"would fail: {found}"}
+        gid, rev, inner = found
+        given = {i.name: values[i.name] for i in inner.inputs if i.name in values}
+        sub = DryRun(inner, given, self.inventory, self.registry, self.library, f"{self.prefix}{node.id}{SEP}")
+        children = sub.run()["nodes"]
+        self.outputs[node.id] = {o.name: sub.outputs.get(o.from_.node, {}).get(o.from_.port, Unknown(
+            f"(from {sub.prefix}{o.from_.node}.{o.from_.port})")) for o in inner.outputs}
+        return {"brick": node.brick, "inputs": values, "graph": gid, "revision": rev,
+                "effect": f"runs graph {inner.name!r} revision {rev}: {len(children)} inner nodes",
+                "children": children, "outputs": self.outputs[node.id]}
 
     def _gathered(self, node: Node) -> dict[str, list[Any]]:
         spec = self.registry.specs.get(node.brick, {"outputs": []})
@@ -168,9 +192,9 @@ def _fan_out_effect(node: Node, n: int, size: int) -> str:
 
 
 def plan_graph(graph: Graph, inputs: dict[str, Any], inventory: Inventory,
-               registry: Registry | None = None) -> dict[str, Any]:
+               registry: Registry | None = None, library: Library | None = None) -> dict[str, Any]:
     started = time.perf_counter()
-    out = DryRun(graph, inputs, inventory, registry or get_registry()).run()
+    out = DryRun(graph, inputs, inventory, registry or get_registry(), library).run()
     return {**out, "elapsed_s": round(time.perf_counter() - started, 4)}
 
 
@@ -181,12 +205,13 @@ def plan_request(session: Session, *, graph: dict | None = None, graph_id: str |
     from nebhx.graphs import service
     from nebhx.runs.service import BadInputs
     if graph is not None:
-        parsed = service.validate_doc(doc=graph)
+        parsed = service.validate_doc(doc=graph, session=session)
     elif graph_id is not None:
         parsed = Graph.model_validate(service.get_revision(session, graph_id=graph_id, number=revision))
     else:
         raise BadInputs([{"input": "graph_id", "message": "give graph_id or graph"}])
-    return plan_graph(parsed, _given(parsed, inputs or {}), StoreInventory(session))
+    library = Library(session, parsed.includes)
+    return plan_graph(parsed, _given(parsed, inputs or {}), StoreInventory(session), library=library)
 
 
 def _given(graph: Graph, inputs: dict[str, Any]) -> dict[str, Any]:

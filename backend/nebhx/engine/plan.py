@@ -4,6 +4,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from collections import OrderedDict
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -20,6 +21,9 @@ class Plan:
     preds: dict[str, list[str]] = field(default_factory=dict)
     succs: dict[str, list[str]] = field(default_factory=dict)
     wires: dict[str, list[Edge]] = field(default_factory=dict)
+    # Composite nodes (engine.composite): each one's inner graph, and each inner node's composite.
+    composites: dict[str, Any] = field(default_factory=dict)
+    parents: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def of(cls, graph: Graph) -> Plan:
@@ -49,7 +53,8 @@ _plans: OrderedDict[tuple[str, str, int], Plan] = OrderedDict()
 
 
 def plan_for(session: Session, graph_id: str, revision: int) -> Plan:
-    """Revisions never change, so a plan is built once per process (LRU of 256)."""
+    """Revisions never change, so a plan is built once per process (LRU of 256); composites are
+    pinned revisions, so their inner nodes are part of it."""
     from nebhx.store.models import RevisionRow
     key = (str(session.get_bind().url), graph_id, revision)
     plan = _plans.get(key)
@@ -57,7 +62,8 @@ def plan_for(session: Session, graph_id: str, revision: int) -> Plan:
         row = session.get(RevisionRow, (graph_id, revision))
         if row is None:
             raise LookupError(f"graph {graph_id} has no revision {revision}")
-        plan = _plans[key] = Plan.of(Graph.model_validate(row.doc))
+        from nebhx.engine.composite import inline_all
+        plan = _plans[key] = inline_all(Plan.of(Graph.model_validate(row.doc)), session)
         if len(_plans) > 256:
             _plans.popitem(last=False)
     _plans.move_to_end(key)

@@ -26,17 +26,27 @@ def item_id(base: str, index: int) -> str:
     return f"{base}[{index}]"
 
 
-def _param(session: Session, run: RunRow, plan: Plan, value: Any) -> Any:
+def _scope(session: Session, run: RunRow, plan: Plan, node_id: str) -> tuple[dict[str, Any], list]:
+    """Where a node's ``{"$input": name}`` reads: the run's inputs and graph, or, inside a
+    composite, the composite node's resolved inputs (kept on its row) and its inner graph."""
+    parent = plan.parents.get(node_id)
+    if parent is None:
+        return run.inputs or {}, plan.graph.inputs
+    given = session.scalar(select(NodeRow.inputs).where(NodeRow.run_id == run.id, NodeRow.node_id == parent))
+    return given or {}, plan.composites[parent].graph.inputs
+
+
+def _param(session: Session, scope: tuple[dict[str, Any], list], value: Any) -> Any:
     if isinstance(value, dict) and "$input" in value:
-        name = value["$input"]
-        if name in (run.inputs or {}):
-            return run.inputs[name]
-        decl = next((i for i in plan.graph.inputs if i.name == name), None)
+        name, (given, decls) = value["$input"], scope
+        if name in given:
+            return given[name]
+        decl = next((i for i in decls if i.name == name), None)
         if decl is None or decl.type != "Secret" or decl.default is None:
             return decl.default if decl is not None else None
         if isinstance(decl.default, str):
             return seal(decl.default)  # a revision saved before defaults were stored as secrets
-        return _param(session, run, plan, {"$secret": decl.default["$secret"]})
+        return _param(session, scope, {"$secret": decl.default["$secret"]})
     if isinstance(value, dict) and "$secret" in value:
         row = session.get(SecretRow, value["$secret"])
         if row is None:
@@ -53,7 +63,9 @@ def resolve_inputs(session: Session, run: RunRow, plan: Plan, node_id: str) -> d
     """
     base, index = split_id(node_id)
     node = plan.nodes[base]
-    values = {k: _param(session, run, plan, v) for k, v in node.params.items()}
+    scope = _scope(session, run, plan, base) if any(
+        isinstance(v, dict) and "$input" in v for v in node.params.values()) else ({}, [])
+    values = {k: _param(session, scope, v) for k, v in node.params.items()}
     values = {k: v for k, v in values.items() if v is not None}
     wires = plan.wires.get(base, [])
     if wires:

@@ -18,7 +18,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from functools import cache
+
+from sqlalchemy import ARRAY, String, bindparam, func, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -84,9 +86,18 @@ def cas(session: Session, run_id: str, node_id: str, expect: str | Iterable[str]
     return session.execute(stmt.values(**values)).rowcount == 1
 
 
+@cache
+def _statuses(pg: bool):
+    """Statuses of nodes by id, composites' inner nodes included (they have a ``parent`` too)."""
+    ids = (NODES.c.node_id == func.any(bindparam("ids", type_=ARRAY(String))) if pg
+           else NODES.c.node_id.in_(bindparam("ids", expanding=True)))
+    return select(NODES.c.node_id, NODES.c.status).where(NODES.c.run_id == bindparam("run"), ids)
+
+
 def statuses_of(session: Session, run_id: str, ids: Iterable[str] | None = None) -> dict[str, str]:
     if ids is not None:
-        return dict(session.execute(sql(session).statuses, {"run": run_id, "ids": list(ids)}).all())
+        stmt = _statuses(sql(session).pg)
+        return dict(session.execute(stmt, {"run": run_id, "ids": list(ids)}).all())
     return dict(session.execute(select(NODES.c.node_id, NODES.c.status).where(
         NODES.c.run_id == run_id, NODES.c.parent.is_(None))).all())
 
@@ -216,9 +227,8 @@ def advance(session: Session, run, plan: Plan, candidates: Iterable[str], *,
             continue
         node = plan.nodes[nid]
         state = trigger_state(node.trigger, statuses.of_preds(nid, why))
-        if state == "ready" and node.for_each:
-            from nebhx.engine.fanout import expand
-            if (now := expand(session, run, plan, nid)) is not None:
+        if state == "ready" and (node.for_each or nid in plan.composites):
+            if (now := _expand(session, run, plan, nid)) is not None:
                 statuses.settle(nid, now)
         elif state == "ready":
             try:
@@ -237,6 +247,15 @@ def advance(session: Session, run, plan: Plan, candidates: Iterable[str], *,
     if not out and all(status in TERMINAL for nid, status in statuses.items() if nid not in statuses.assumed):
         _maybe_finish(session, run, plan)  # a pending or running node above means: not yet
     return out
+
+
+def _expand(session: Session, run, plan: Plan, nid: str) -> str | None:
+    """Start a node that runs as child rows: a fan-out's items, or a composite's inner nodes."""
+    if nid in plan.composites:
+        from nebhx.engine.composite import start
+        return start(session, run, plan, nid)
+    from nebhx.engine.fanout import expand
+    return expand(session, run, plan, nid)
 
 
 def _maybe_finish(session: Session, run, plan: Plan) -> None:
@@ -275,7 +294,8 @@ def start_run(session: Session, run: RunRow, plan: Plan) -> list[Dispatch]:
 
 
 def after_node(session: Session, run, plan: Plan, node_id: str, status: str | None = None) -> list[Dispatch]:
-    """A node (or a fan-out instance) reached a terminal ``status``: its successors may start."""
+    """A node (or a fan-out instance, or an inner node of a composite) reached a terminal
+    ``status``: its successors may start, and its fan-out or composite may end."""
     from nebhx.engine.fanout import gather
     from nebhx.engine.resolve import split_id
     base, index = split_id(node_id)
@@ -284,8 +304,12 @@ def after_node(session: Session, run, plan: Plan, node_id: str, status: str | No
         if status is None:
             return []
         node_id = base
-    return advance(session, run, plan, plan.succs.get(node_id, []), cause=node_id,
-                   known={node_id: status} if status else None)
+    out = advance(session, run, plan, plan.succs.get(node_id, []), cause=node_id,
+                  known={node_id: status} if status else None)
+    if node_id in plan.parents:  # an inner node of a composite: the composite may end now
+        from nebhx.engine.composite import settle
+        out += settle(session, run, plan, plan.parents[node_id])
+    return out
 
 
 def backoff_s(failures: int, base: float) -> float:

@@ -128,6 +128,9 @@ class Graph(_Model):
     nodes: list[Node] = Field(default_factory=list, max_length=MAX_NODES)
     edges: list[Edge] = Field(default_factory=list, max_length=MAX_EDGES)
     meta: dict[str, Any] = Field(default_factory=dict, description="Free data kept for the editor")
+    includes: dict[str, dict[str, Any]] = Field(default_factory=dict, description=(
+        "In an export: the document of each composite the graph uses (directly or nested), by "
+        "'<graph id>@<revision>'; importing stores them and drops this (a saved revision never has it)"))
 
 
 def graph_json_schema() -> dict[str, Any]:

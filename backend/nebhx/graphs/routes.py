@@ -81,9 +81,10 @@ def get_graph(graph_id: str) -> dict[str, Any]:
 @router.get("/graphs/{graph_id}/revisions/{number}")
 def get_revision(graph_id: str, number: str = Path(pattern=r"^(latest|[0-9]{1,10})$", description=(
         f"A revision number (1..{REVISION_MAX}, ASCII digits) or latest"))) -> dict[str, Any]:
-    """A revision's document exactly as saved (the export); ``latest`` for the newest."""
+    """A revision's document exactly as saved (the export); ``latest`` for the newest. A graph that
+    uses composites carries them in ``includes`` (by ``<graph id>@<revision>``)."""
     with session_scope() as s:
-        return service.get_revision(s, graph_id=graph_id, number=None if number == "latest" else _int(number))
+        return service.export_revision(s, graph_id=graph_id, number=None if number == "latest" else _int(number))
 
 
 def _int(text: str) -> int:

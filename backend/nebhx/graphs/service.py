@@ -14,6 +14,8 @@ from sqlalchemy.orm import Session
 
 from nebhx.bricks.registry import get_registry
 from nebhx.engine.events import iso
+from nebhx.graphs.bundle import import_includes, with_includes
+from nebhx.graphs.composites import Library, pin
 from nebhx.graphs.models import Graph
 from nebhx.graphs.validate import GraphInvalid, validate_graph
 from nebhx.secrets.service import put_secret, secret_value
@@ -24,11 +26,18 @@ class NotFound(LookupError):
     pass
 
 
-def validate_doc(*, doc: Any) -> Graph:
-    graph, problems = validate_graph(doc, get_registry())
+def validate_doc(*, doc: Any, session: Session | None = None, graph_id: str | None = None) -> Graph:
+    """``session``: read composites in this transaction (SQLite allows one writer at a time)."""
+    library = Library(session, doc.get("includes") if isinstance(doc, dict) else None)
+    graph, problems = validate_graph(doc, get_registry(), library=library, graph_id=graph_id)
     if problems:
         raise GraphInvalid(problems)
     return graph
+
+
+def prepare(session: Session, doc: Any) -> Any:
+    """``doc`` as it is stored: its ``includes`` imported, unpinned composites pinned to the latest."""
+    return pin(session, import_includes(session, doc, create_graph))
 
 
 def problems_of(*, doc: Any) -> dict[str, Any]:
@@ -79,7 +88,8 @@ def _unchanged(session: Session, graph_id: str, latest: dict[str, Any], doc: dic
 
 
 def create_graph(session: Session, *, doc: dict[str, Any]) -> dict[str, Any]:
-    graph = validate_doc(doc=doc)
+    doc = prepare(session, doc)
+    graph = validate_doc(doc=doc, session=session)
     row = GraphRow(id=_new_id(graph.name), name=graph.name, latest_revision=1)
     session.add(row)
     session.add(RevisionRow(graph_id=row.id, number=1, doc=_seal_defaults(session, row.id, doc)))
@@ -87,7 +97,8 @@ def create_graph(session: Session, *, doc: dict[str, Any]) -> dict[str, Any]:
 
 
 def save_revision(session: Session, *, graph_id: str, doc: dict[str, Any]) -> dict[str, Any]:
-    graph = validate_doc(doc=doc)
+    doc = prepare(session, doc)
+    graph = validate_doc(doc=doc, session=session, graph_id=graph_id)
     row = session.get(GraphRow, graph_id, with_for_update=True)
     if row is None:
         raise NotFound(f"no graph {graph_id!r}")
@@ -127,6 +138,11 @@ def get_revision(session: Session, *, graph_id: str, number: int | None = None) 
     return rev.doc
 
 
+def export_revision(session: Session, *, graph_id: str, number: int | None = None) -> dict[str, Any]:
+    """The revision as saved, with the composites it uses in ``includes`` (see graphs.bundle)."""
+    return with_includes(session, get_revision(session, graph_id=graph_id, number=number))
+
+
 def find_graph_by_name(session: Session, *, name: str) -> GraphRow | None:
     return session.execute(select(GraphRow).where(GraphRow.name == name)
                            .order_by(GraphRow.created_at)).scalars().first()
@@ -137,6 +153,7 @@ def ensure_graph(session: Session, *, doc: dict[str, Any]) -> tuple[str, int]:
 
     Identical once its Secret defaults are sealed: the same file sent again makes no revision.
     """
+    doc = prepare(session, doc)
     row = find_graph_by_name(session, name=doc.get("name", "")) if isinstance(doc, dict) else None
     if row is None:
         saved = create_graph(session, doc=doc)

@@ -15,6 +15,8 @@ from pydantic import ValidationError
 from nebhx.bricks.registry import Registry
 from nebhx.bricks.types import fits, port_type
 from nebhx.graphs.bounds import over_limits
+from nebhx.graphs.composite_checks import check_composites
+from nebhx.graphs.composites import is_composite
 from nebhx.graphs.models import FORMAT, Graph, Node
 from nebhx.graphs.problem import Problem
 
@@ -74,11 +76,18 @@ def _schema_problem(doc: dict, err: dict) -> Problem:
     return Problem("schema", f"{_path(parts)}: {err['msg']}", node, port, _path(parts))
 
 
-def validate_graph(doc: Any, registry: Registry) -> tuple[Graph | None, list[Problem]]:
-    """Return the parsed graph and every problem found (an empty list means valid)."""
+def validate_graph(doc: Any, registry: Registry, *, library=None,
+                   graph_id: str | None = None) -> tuple[Graph | None, list[Problem]]:
+    """Return the parsed graph and every problem found (an empty list means valid).
+
+    Composite nodes are looked up in ``library`` (default: the document's ``includes``, then the
+    store); ``graph_id``, the graph being saved, is what must not contain itself.
+    """
     graph, problems = check_schema(doc)
     if graph is None:
         return None, problems
+    registry, found = check_composites(graph, registry, library, graph_id)
+    problems += found
     nodes: dict[str, Node] = {}
     for i, node in enumerate(graph.nodes):
         if node.id in nodes:
@@ -121,7 +130,7 @@ def _check_input_defaults(graph: Graph) -> list[Problem]:
 def _check_bricks(graph: Graph, registry: Registry) -> list[Problem]:
     return [Problem("unknown_brick", f"node {n.id!r} uses unknown brick {n.brick!r}", n.id,
                     path=f"/nodes/{i}/brick")
-            for i, n in enumerate(graph.nodes) if registry.get(n.brick) is None]
+            for i, n in enumerate(graph.nodes) if registry.get(n.brick) is None and not is_composite(n.brick)]
 
 
 def _check_edges(graph: Graph, nodes: dict[str, Node], registry: Registry) -> list[Problem]:

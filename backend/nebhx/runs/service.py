@@ -10,6 +10,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from nebhx.engine import scheduler
+from nebhx.engine.composite import ancestors, forget_inner, reopen, settle
 from nebhx.engine.events import emit, iso
 from nebhx.engine.plan import ACTIVE, TERMINAL, plan_for
 from nebhx.graphs.models import Graph
@@ -118,14 +119,24 @@ def get_run(session: Session, *, run_id: str) -> dict[str, Any]:
         raise NotFound(f"no run {run_id!r}")
     rows = session.execute(select(NodeRow).where(NodeRow.run_id == run_id)
                            .order_by(NodeRow.item_index)).scalars().all()
-    nodes = {n.node_id: _node_view(n) for n in rows if n.parent is None}
-    for n in rows:
-        if n.parent is not None and n.parent in nodes:
-            nodes[n.parent].setdefault("items", []).append({"id": n.node_id, "item": mask_tree(n.item),
-                                                            **_node_view(n)})
+    nodes = _nested(rows, plan_for(session, run.graph_id, run.revision))
     graph = session.get(GraphRow, run.graph_id)
     return {**summary(run, graph.name if graph else None), "inputs": mask_tree(run.inputs or {}),
             "outputs": mask_tree(run.outputs or {}), "nodes": nodes}
+
+
+def _nested(rows: list[NodeRow], plan) -> dict[str, Any]:
+    """Top-level nodes by id; a fan-out's instances under its ``items``, a composite's inner
+    nodes (in the inner graph's order) under its ``children``, each with its own."""
+    views = {n.node_id: {"id": n.node_id, **_node_view(n)} for n in rows}
+    order = {nid: i for comp in plan.composites.values() for i, nid in enumerate(comp.children)}
+    for n in sorted(rows, key=lambda r: (r.item_index is None, r.item_index or 0, order.get(r.node_id, 0))):
+        if n.parent is not None and n.parent in views:
+            if n.item_index is not None:
+                views[n.parent].setdefault("items", []).append({**views[n.node_id], "item": mask_tree(n.item)})
+            else:
+                views[n.parent].setdefault("children", []).append(views[n.node_id])
+    return {n.node_id: {k: v for k, v in views[n.node_id].items() if k != "id"} for n in rows if n.parent is None}
 
 
 def list_runs(session: Session, *, graph_id: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
@@ -155,7 +166,7 @@ def cancel_run(session: Session, *, run_id: str, by: str) -> list[scheduler.Disp
     if run.status != "running":
         raise Conflict(f"run {run_id} is {run.status}, not running")
     run.status = "cancelled"
-    keep = [n.id for n in plan.graph.nodes if n.trigger == "always"]
+    keep = _always(session, run_id, plan)
     session.execute(update(NodeRow).where(
         NodeRow.run_id == run_id, NodeRow.status.in_(["pending", *ACTIVE]), NodeRow.node_id.not_in(keep)
     ).values(status="cancelled", finished_at=utcnow(), error=f"cancelled by {by}"))
@@ -165,7 +176,20 @@ def cancel_run(session: Session, *, run_id: str, by: str) -> list[scheduler.Disp
     for nid, status in statuses.items():
         if status == "cancelled":
             emit(session, run_id, nid, "node", "cancelled")
-    return scheduler.advance(session, run, plan, keep)
+    out = scheduler.advance(session, run, plan, keep)
+    for cid in sorted((k for k in keep if k in plan.composites), key=lambda c: -len(ancestors(plan, c))):
+        out += settle(session, run, plan, cid)  # an "always" composite whose inner nodes all ended
+    return out
+
+
+def _always(session: Session, run_id: str, plan) -> list[str]:
+    """Nodes a cancel leaves to run: ``always`` ones (inside a composite, only when the composite
+    is ``always`` too) that have a row (an inner node has one once its composite started)."""
+    ids = [nid for nid, n in plan.nodes.items() if n.trigger == "always"
+           and all(plan.nodes[a].trigger == "always" for a in ancestors(plan, nid))]
+    if not any(nid in plan.parents for nid in ids):
+        return ids
+    return list(session.scalars(select(NodeRow.node_id).where(NodeRow.run_id == run_id, NodeRow.node_id.in_(ids))))
 
 
 def retry_node(session: Session, *, run_id: str, node_id: str, by: str) -> list[scheduler.Dispatch]:
@@ -175,18 +199,25 @@ def retry_node(session: Session, *, run_id: str, node_id: str, by: str) -> list[
         raise NotFound(f"run {run_id!r} has no node {node_id!r}")
     if row.status not in ("failed", "cancelled"):
         raise Conflict(f"node {node_id} is {row.status}; only a failed or cancelled node can be retried")
-    again = [node_id] + [d for d in plan.descendants(node_id)]
-    # A fan-out node starts over from its list: its old instances go.
+    # An inner node of a composite: the composites around it resume (their other inner nodes
+    # stay as they are), and what follows each of them runs again as after any retry.
+    outer = ancestors(plan, node_id)
+    again = [node_id] + [d for n in [node_id, *outer] for d in plan.descendants(n)]
+    kept = _kept(session, run_id, again)
+    # A fan-out node starts over from its list, a composite from its inner graph: their rows go.
     session.execute(delete(NodeRow).where(NodeRow.run_id == run_id, NodeRow.parent.in_(again),
-                                          NodeRow.parent.not_in(_kept(session, run_id, again))))
+                                          NodeRow.parent.not_in(kept)))
+    forget_inner(session, run_id, plan, [n for n in again if n not in kept])
     session.execute(update(NodeRow).where(
         NodeRow.run_id == run_id, NodeRow.node_id.in_(again), NodeRow.status.in_(list(TERMINAL - {"succeeded"}))
     ).values(status="pending", failures=0, error=None, finished_at=None, outputs={}))
+    reopen(session, run_id, outer)
     run.status, run.finished_at, run.error = "running", None, None
     emit(session, run_id, node_id, "node", "pending", retried_by=by)
     emit(session, run_id, None, "run", "running", retried=node_id)
     session.flush()
-    return scheduler.advance(session, run, plan, again)
+    out = scheduler.advance(session, run, plan, again)
+    return out + (settle(session, run, plan, outer[0]) if outer else [])
 
 
 def _kept(session: Session, run_id: str, ids: list[str]) -> list[str]:
