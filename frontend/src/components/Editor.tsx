@@ -9,6 +9,7 @@ import { useRunWatch } from "../hooks/useRunWatch";
 import { useShortcuts } from "../hooks/useShortcuts";
 import { useValidation } from "../hooks/useValidation";
 import { useAuth } from "../hooks/useAuth";
+import { useSafeFile } from "../hooks/useSafeFile";
 import { allowed, needsRole } from "../lib/roles";
 import type { GraphDoc, RunSummary } from "../types";
 import { Canvas } from "./Canvas";
@@ -19,6 +20,7 @@ import { PalettePanel } from "./PalettePanel";
 import { RunDialog } from "./RunDialog";
 import { SidePanel } from "./SidePanel";
 import { Toasts, useToasts } from "./Toasts";
+import { UnsavedDialogs } from "./UnsavedDialogs";
 import { Toolbar, type ToolbarAction } from "./Toolbar";
 
 type Dialog = null | "open" | "import" | "help" | "run";
@@ -122,16 +124,8 @@ export function Editor() {
     void flow.fitView({ nodes: [{ id }], duration: 300, maxZoom: 1.2 });
   }, [flow, setNodes]);
 
-  const save = useCallback(async () => {
-    try {
-      const res = await g.save();
-      push(`Saved revision ${res.revision}`, "success");
-      return res;
-    } catch (e) {
-      fail(e);
-      return null;
-    }
-  }, [g, push, fail]);
+  const safe = useSafeFile(g, push, fail, fitSoon);
+  const { save, confirmLeave } = safe;
 
   const startRun = useCallback(async (inputs: Record<string, unknown>) => {
     setDialog(null);
@@ -153,6 +147,7 @@ export function Editor() {
     try {
       const r = await Api.run(id);
       if (r.graph_id && r.revision !== null && (r.graph_id !== file.id || r.revision !== file.revision)) {
+        if (!(await confirmLeave("open the graph of that run"))) return;
         const info = await Api.graph(r.graph_id);
         await g.open(r.graph_id, r.revision, info.latest_revision);
         openedSoon();
@@ -162,7 +157,7 @@ export function Editor() {
     } catch (e) {
       fail(e);
     }
-  }, [file, g, fail, openedSoon]);
+  }, [file, g, fail, openedSoon, confirmLeave]);
 
   const runActions = useMemo(() => {
     const act = (p: Promise<unknown>) => p.then((r) => revive(r as never)).catch(fail);
@@ -182,8 +177,9 @@ export function Editor() {
     download(`${meta.name || "graph"}${selection ? "-selection" : ""}.json`, docJson(d));
   }, [g, meta, nodes, edges, push]);
 
-  const importDoc = useCallback((d: GraphDoc, mode: "replace" | "add") => {
+  const importDoc = useCallback(async (d: GraphDoc, mode: "replace" | "add") => {
     setDialog(null);
+    if (mode === "replace" && !(await confirmLeave("replace it with the imported graph"))) return;
     if (mode === "replace") {
       setRunId(null);
       g.load(d, { id: null, revision: null, latest: null, readOnly: false }, false);
@@ -195,7 +191,14 @@ export function Editor() {
       setEdges((es) => [...es, ...frag.edges]);
     }
     push(`Imported ${d.nodes.length} nodes`, "success");
-  }, [g, nodes, setNodes, setEdges, fitSoon, push]);
+  }, [g, nodes, setNodes, setEdges, fitSoon, push, confirmLeave]);
+
+  const openGraph = useCallback(async (id: string, rev: number, latest: number) => {
+    setDialog(null);
+    if (!(await confirmLeave("open another graph"))) return;
+    setRunId(null);
+    g.open(id, rev, latest).then(openedSoon, fail);
+  }, [confirmLeave, g, openedSoon, fail]);
 
   const layout = useCallback(async () => {
     setNodes(await autoLayout(nodes, edges));
@@ -204,7 +207,11 @@ export function Editor() {
 
   const onAction = useCallback((a: ToolbarAction) => {
     const actions: Record<ToolbarAction, () => unknown> = {
-      new: () => { setRunId(null); g.load({ ...emptyMeta(), nodes: [], edges: [] }, { id: null, revision: null, latest: null, readOnly: false }, true); },
+      new: async () => {
+        if (!(await confirmLeave("start a new graph"))) return;
+        setRunId(null);
+        g.load({ ...emptyMeta(), nodes: [], edges: [] }, { id: null, revision: null, latest: null, readOnly: false }, true);
+      },
       open: () => setDialog("open"),
       save: () => !readOnly && isAdmin && save(),
       "edit-latest": () => file.id && file.latest && g.open(file.id, file.latest, file.latest).then(openedSoon, fail),
@@ -229,7 +236,7 @@ export function Editor() {
     };
     void actions[a]();
   }, [g, readOnly, save, file, fail, openedSoon, exportDoc, layout, flow, meta.inputs.length, startRun, validate, push,
-      isAdmin, isOperator]);
+      isAdmin, isOperator, confirmLeave]);
 
   useShortcuts({
     "mod+z": () => onAction("undo"),
@@ -270,10 +277,11 @@ export function Editor() {
                      run={run} runs={runs} runActions={runActions} />
         </div>
         <OpenDialog show={dialog === "open"} onHide={() => setDialog(null)} onError={fail}
-                    onOpen={(id, rev, latest) => { setDialog(null); setRunId(null); g.open(id, rev, latest).then(openedSoon, fail); }} />
+                    onOpen={openGraph} />
         <ImportDialog show={dialog === "import"} onHide={() => setDialog(null)} onImport={importDoc} />
         <RunDialog show={dialog === "run"} inputs={meta.inputs} onHide={() => setDialog(null)} onStart={startRun} />
         <HelpDialog show={dialog === "help"} onHide={() => setDialog(null)} />
+        <UnsavedDialogs safe={safe} name={meta.name} canSave={isAdmin} saveTitle={isAdmin ? undefined : needsRole("admin")} />
         <Toasts toasts={toasts} dismiss={dismiss} />
       </div>
     </PaletteContext.Provider>

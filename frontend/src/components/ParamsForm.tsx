@@ -5,10 +5,11 @@ import validator from "@rjsf/validator-ajv8";
 import type { IChangeEvent } from "@rjsf/core";
 import type { RJSFSchema, UiSchema } from "@rjsf/utils";
 import type { BrickSpec } from "../types";
-import { isRef, isSecretSchema, paramsSchema, pruneDefaults } from "../lib/params";
+import { canonJson, isRef, isSecretSchema, paramsSchema, pruneDefaults } from "../lib/params";
 import { fieldsUi, formSchema } from "../lib/formSchema";
 import { formFields } from "./FormFields";
 
+const same = (a: unknown, b: unknown) => canonJson(a) === canonJson(b);
 // No empty {} or [] filled in for fields nobody set: they would be saved as values.
 const DEFAULTS = { emptyObjectFields: "skipEmptyDefaults", arrayMinItems: { populate: "never" } } as const;
 
@@ -47,14 +48,22 @@ export default function ParamsForm({ spec, params, hidden, readOnly, onChange }:
     return out;
   }, [params, secrets, hidden]);
 
-  const change = (e: IChangeEvent) => {
-    const next = pruneDefaults((e.formData ?? {}) as Record<string, unknown>, schema);
-    for (const k of secrets) if (next[k] !== undefined && next[k] !== "") typed.current[k] = next[k];
+  /** The params a form state stands for: defaults and empty values dropped, what is set elsewhere kept. */
+  const paramsOf = (values: Record<string, unknown>) => {
+    const next = pruneDefaults(values, schema);
     for (const [k, v] of Object.entries(params)) {
       if (hidden.has(k) || isRef(v)) next[k] = v;
       else if (secrets.includes(k) && (next[k] === undefined || next[k] === "")) next[k] = v;
     }
-    if (JSON.stringify(next) !== JSON.stringify(params)) onChange(next);
+    return next;
+  };
+  const change = (e: IChangeEvent) => {
+    const values = (e.formData ?? {}) as Record<string, unknown>;
+    for (const k of secrets) if (values[k] !== undefined && values[k] !== "") typed.current[k] = values[k];
+    const next = paramsOf(values);
+    // Showing the form (defaults filled in, a stored default dropped) is not an edit.
+    if (same(next, params) || same(next, paramsOf(formData))) return;
+    onChange(next);
   };
 
   if (!Object.keys(props).length) return <p className="text-body-secondary small">No parameters to set.</p>;

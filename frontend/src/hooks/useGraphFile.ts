@@ -58,10 +58,11 @@ export function useGraphFile(onContent: (doc: GraphDoc) => void) {
   }, [load]);
 
   const record = history.record;
-  const save = useCallback(async () => {
+  /** Save as a new revision of `target` (by default the graph opened), or as a new graph (null). */
+  const save = useCallback(async (target: string | null = file.id) => {
     record();
     const d = doc();
-    const res = file.id ? await Api.save(file.id, d) : await Api.create(d);
+    const res = target ? await Api.save(target, d) : await Api.create(d);
     setFile({ id: res.id, revision: res.revision, latest: res.revision, readOnly: false });
     setSaved(JSON.stringify(d));
     return res;

@@ -54,3 +54,10 @@ export function secretName(graph: string, node: string, port: string): string {
   const slug = (s: string) => s.replace(/[^A-Za-z0-9_.-]+/g, "_").replace(/^_+|_+$/g, "") || "x";
   return `${slug(graph)}.${slug(node)}.${slug(port)}`.slice(0, 200);
 }
+
+/** JSON with object keys sorted: equal values, equal text, whatever order keys were set in. */
+export function canonJson(v: unknown): string {
+  return JSON.stringify(v, (_k, x: unknown) => (x && typeof x === "object" && !Array.isArray(x)
+    ? Object.fromEntries(Object.entries(x as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+    : x));
+}
