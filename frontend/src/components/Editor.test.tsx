@@ -123,4 +123,14 @@ describe("unsaved work", { timeout: 20_000 }, () => {
     expect(api.sent("POST /api/graphs")).toHaveLength(0);
     expect((await screen.findByTestId("revision")).textContent).toBe("rev 4");
   });
+
+  it("the Open dialog tells two graphs of one name apart: id, latest revision, updated time", async () => {
+    server([stored, { ...stored, id: "g0", latest_revision: 1, updated_at: "2025-01-01T00:00:00Z" }]);
+    await startEditor();
+    fireEvent.click(screen.getByTestId("tb-open"));
+    const list = await screen.findByTestId("graph-list");
+    await waitFor(() => expect(within(list).getAllByText("shop")).toHaveLength(2));
+    expect(within(list).getByTestId("graph-g1").textContent).toMatch(/^id g1 · revision 3 · updated \S/);
+    expect(within(list).getByTestId("graph-g0").textContent).toMatch(/^id g0 · revision 1 · updated \S/);
+  });
 });

@@ -31,7 +31,9 @@ export function OpenDialog({ show, onHide, onOpen, onError }: Props) {
               {graphs.map((g) => (
                 <ListGroup.Item key={g.id} action active={info?.id === g.id} onClick={() => pick(g.id)}>
                   <div className="fw-semibold">{g.name}</div>
-                  <div className="small">revision {g.latest_revision} · {formatTime(g.updated_at)}</div>
+                  <div className="small" data-testid={`graph-${g.id}`}>
+                    id <code className="text-reset">{g.id}</code> · revision {g.latest_revision} · updated {formatTime(g.updated_at)}
+                  </div>
                 </ListGroup.Item>
               ))}
               {!graphs.length && <ListGroup.Item>No saved graph yet.</ListGroup.Item>}
@@ -41,6 +43,7 @@ export function OpenDialog({ show, onHide, onOpen, onError }: Props) {
         <div className="flex-fill">
           {info && (
             <>
+              <div className="small text-body-secondary mb-1">{info.name} · id <code>{info.id}</code></div>
               <Button className="mb-2" onClick={() => onOpen(info.id, info.latest_revision, info.latest_revision)}>
                 Open latest (revision {info.latest_revision})
               </Button>
