@@ -27,6 +27,15 @@ const run: Run = {
         { id: "web[2]", item: "c", ...node("running", { duration_s: null }) },
       ],
     }),
+    update: {
+      ...node("failed", { error: "failed inner nodes: update:check (asked to fail)" }),
+      children: [
+        { id: "update:prep", ...node("succeeded") },
+        { id: "update:check", ...node("failed", { error: "asked to fail", attempt: 2 }) },
+        { id: "update:inner", ...node("skipped", { duration_s: null }),
+          children: [{ id: "update:inner:e", ...node("pending", { duration_s: null }) }] },
+      ],
+    } as RunNode,
   },
 };
 
@@ -81,6 +90,21 @@ describe("RunPanel", () => {
     expect(await screen.findByText("12:00:00 log of web[0]")).toBeTruthy();
     fireEvent.click(screen.getByText("close"));
     expect(screen.queryByTestId("run-item-detail")).toBeNull();
+  });
+
+  it("lists a composite node's inner nodes (nested ones too) and retries a failed inner node", async () => {
+    const a = setup("update");
+    const rows = screen.getAllByTestId("run-child");
+    expect(rows.map((r) => r.textContent)).toEqual([
+      "update:prepsucceeded500 ms", "update:checkfailed ×2500 ms", "update:innerskipped", "update:inner:epending"]);
+    fireEvent.click(rows[1]);
+    const detail = screen.getByTestId("run-child-detail");
+    expect(screen.getByTestId("run-child-error").textContent).toBe("asked to fail");
+    expect(await screen.findByText("12:00:00 log of update:check")).toBeTruthy();
+    fireEvent.click(screen.getByText("Retry inner node"));
+    expect(a.onRetry).toHaveBeenCalledWith("update:check");
+    expect(detail.textContent).toContain("update:check");
+    expect(screen.getByTestId("run-node-error").textContent).toBe("failed inner nodes: update:check (asked to fail)");
   });
 
   it("shows a failed node's error, masked outputs, an empty log, and retries it", async () => {

@@ -114,6 +114,55 @@ function Items({ runId, items }: { runId: string; items: RunItem[] }) {
   );
 }
 
+/** An inner node of a composite, as GET /api/runs/{id} lists it under the composite's `children`. */
+type RunChild = RunNode & { id: string; children?: RunChild[] };
+
+/** Inner nodes at every depth, each with how deep it is (a composite inside a composite). */
+function flatten(children: RunChild[], depth = 0): [RunChild, number][] {
+  return children.flatMap((c) => [[c, depth] as [RunChild, number], ...flatten(c.children ?? [], depth + 1)]);
+}
+
+/** A composite node's inner nodes with their statuses; one picked shows its own detail. */
+function InnerNodes({ runId, children, onRetry }: { runId: string; children: RunChild[]; onRetry: NodeProps["onRetry"] }) {
+  const may = useCan()("operator");
+  const [picked, setPicked] = useState<string | null>(null);
+  const rows = flatten(children);
+  const inner = rows.find(([c]) => c.id === picked)?.[0];
+  return (
+    <div className="mb-2">
+      <div className="fw-semibold">Inner nodes</div>
+      <Table size="sm" hover className="small mb-1" data-testid="run-children">
+        <thead><tr><th>node</th><th>status</th><th>time</th></tr></thead>
+        <tbody>
+          {rows.map(([c, depth]) => (
+            <tr key={c.id} data-testid="run-child" className={c.id === picked ? "active" : undefined}
+                onClick={() => setPicked(c.id === picked ? null : c.id)} title={`${c.id}: show inputs, outputs and log`}>
+              <td style={{ paddingLeft: `${0.25 + depth}rem` }}><code>{c.id}</code>
+                {c.items ? <span className="text-body-secondary"> ({itemProgress(c.items).done}/{c.items.length} items)</span> : null}</td>
+              <td><StatusBadge status={c.status} />{c.attempt > 1 ? ` ×${c.attempt}` : ""}</td>
+              <td>{formatDuration(c.duration_s)}</td>
+            </tr>
+          ))}
+        </tbody>
+      </Table>
+      {inner ? (
+        <div className="border rounded p-1" data-testid="run-child-detail">
+          <div className="d-flex gap-2 align-items-center mb-1">
+            <strong>{inner.id}</strong> <StatusBadge status={inner.status} />
+            {inner.host && <span>on {inner.host}</span>}
+            <Button size="sm" variant="link" className="p-0 ms-auto" onClick={() => setPicked(null)}>close</Button>
+          </div>
+          {inner.error && <div className="alert alert-danger p-1 mb-1" data-testid="run-child-error">{inner.error}</div>}
+          {inner.status === "failed" && !inner.children && (
+            <Button size="sm" variant="warning" className="mb-1" {...may} onClick={() => onRetry(inner.id)}>Retry inner node</Button>
+          )}
+          <StateIO runId={runId} logId={inner.id} state={inner} testId="run-child-log" />
+        </div>
+      ) : <div className="text-body-secondary">Click an inner node to see its inputs, outputs and log.</div>}
+    </div>
+  );
+}
+
 interface NodeProps {
   run: Run;
   nodeId: string;
@@ -149,6 +198,9 @@ function RunNodeDetail({ run, nodeId, onRetry, onDecide }: NodeProps) {
       )}
       {state.status === "waiting" && <Decide nodeId={nodeId} onDecide={onDecide} />}
       {state.items && <Items key={nodeId} runId={run.id} items={state.items} />}
+      {(state as RunChild).children && (
+        <InnerNodes key={`${nodeId}-inner`} runId={run.id} children={(state as RunChild).children!} onRetry={onRetry} />
+      )}
       <StateIO runId={run.id} logId={nodeId} state={state} testId="run-node-log" />
     </div>
   );
