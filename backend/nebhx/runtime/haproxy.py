@@ -69,9 +69,11 @@ def render(spec: LBSpec, sock: Path, state_file: Path) -> str:
         "    timeout connect 2s",
         "    timeout client 60s",
         "    timeout server 60s",
-        # A connect failure (server just removed or restarting) is retried on another server.
+        # A connect failure (server just removed or restarting) is retried on another server,
+        # and so is a request whose server closed without answering (a backend stopping).
         "    retries 3",
         "    option redispatch",
+        *(["    retry-on conn-failure empty-response response-timeout"] if spec.mode == "http" else []),
         "    load-server-state-from-file global",
         f"frontend fe_{spec.name}",
         f"    bind {spec.bind}",

@@ -129,7 +129,8 @@ JOURNAL_KEYS = ("phase", "from", "to", "error", "switched_at", "committed_at")
 
 
 def release_view(runtime: HostRuntime, service: str, instance: str | None) -> dict[str, Any]:
-    """The releases of ``service`` on this host as the releases view shows them."""
+    """The releases of ``service`` on this host as the releases view shows them; ``prepared``
+    marks the release rollout.prepare staged last while it does not run yet."""
     base = Path(runtime.home) / "services" / service
     journal = _read(base / "rollout" / f"{instance or 'default'}.json")
     prepared = _read(base / "prepared.json")
@@ -145,7 +146,7 @@ def release_view(runtime: HostRuntime, service: str, instance: str | None) -> di
         if path.name.startswith(".") or not meta:
             continue
         rows.append({"id": path.name, "staged_at": meta.get("staged_at", 0.0), "active": path.name == cur,
-                     "previous": path.name == prev, "prepared": prepared.get("release_id") == path.name,
+                     "previous": path.name == prev, "prepared": prepared.get("release_id") == path.name != cur,
                      "pinned": (path / ".pinned").exists(),
                      "committed_at": _read(path / ".committed").get("committed_at"),
                      "rolled_back": path.name == undone})
