@@ -80,3 +80,35 @@ describe("BrickNode", () => {
     expect(screen.getByText("unknown brick")).toBeTruthy();
   });
 });
+
+describe("zoomed far out", () => {
+  const at = (zoom: number) => render(
+    <PaletteContext.Provider value={indexPalette(palette as Palette)}>
+      <ReactFlowProvider>
+        <div style={{ width: 800, height: 600 }}>
+          <ReactFlow nodes={[share]} edges={[]} nodeTypes={nodeTypes} defaultViewport={{ x: 0, y: 0, zoom }}
+                     minZoom={0.05} />
+        </div>
+      </ReactFlowProvider>
+    </PaletteContext.Provider>,
+  );
+  const failed = { share: { status: "failed" as const, attempt: 1, inputs: null, outputs: null, error: "boom",
+                            started_at: null, finished_at: null, duration_s: null, host: null } };
+
+  it("fills the whole node with its status colour and keeps its title readable", () => {
+    at(0.3);
+    act(() => runStore.set(failed));
+    const far = screen.getByTestId("far-view");
+    expect(far.className).toContain("nbx-far-failed");
+    expect(far.textContent).toBe("Filesfailed");
+    // About 15 px on screen at this zoom: 50 px in the node's own scale.
+    expect(far.style.fontSize).toBe("50px");
+    act(() => runStore.set({}));
+    expect(screen.getByTestId("far-view").className).toContain("nbx-far-none");
+  });
+
+  it("is not drawn near", () => {
+    at(1);
+    expect(screen.queryByTestId("far-view")).toBeNull();
+  });
+});

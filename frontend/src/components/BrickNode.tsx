@@ -1,5 +1,5 @@
 import { memo, useState, type KeyboardEvent } from "react";
-import { Handle, Position, useReactFlow, type NodeProps } from "@xyflow/react";
+import { Handle, Position, useReactFlow, useStore, type NodeProps, type ReactFlowState } from "@xyflow/react";
 import type { BrickNode as BrickNodeType } from "../lib/graphDoc";
 import { problemStore, runStore, useEntry } from "../lib/overlay";
 import { typeColor, usePalette } from "../lib/palette";
@@ -65,6 +65,27 @@ function Label({ id, label, fallback, editable }: { id: string; label?: string; 
   );
 }
 
+/** Below this zoom a node's ports and ids are unreadable: it shows its title, filled with its status colour. */
+export const FAR_ZOOM = 0.6;
+/** The zoom when far out (in steps of 0.05, so nodes re-render only now and then), else 0. */
+const farZoom = (s: ReactFlowState) => {
+  const z = s.transform[2];
+  return z < FAR_ZOOM ? Math.max(0.05, Math.round(z * 20) / 20) : 0;
+};
+// About 15 px on screen, but never more than a node holds.
+const farFont = (zoom: number) => Math.round(Math.min(15 / zoom, 64));
+
+/** Zoomed far out: the whole node in its status colour, its title large enough to read. */
+function FarView({ title, status, bad, zoom }: { title: string; status?: string; bad: boolean; zoom: number }) {
+  return (
+    <div className={`nbx-far-view nbx-far-${status ?? "none"}${bad ? " nbx-far-bad" : ""}`} style={{ fontSize: farFont(zoom) }}
+         data-testid="far-view" aria-hidden>
+      <span>{title}</span>
+      {status && <span className="nbx-far-status">{status}</span>}
+    </div>
+  );
+}
+
 function BrickNodeView({ id, data, selected, isConnectable }: NodeProps<BrickNodeType>) {
   const { byId } = usePalette();
   const spec = byId.get(data.brick);
@@ -76,11 +97,13 @@ function BrickNodeView({ id, data, selected, isConnectable }: NodeProps<BrickNod
   const forEach = typeof data.extra.for_each === "string" ? data.extra.for_each : undefined;
   const items = run?.items ? itemProgress(run.items) : null;
   const title = data.label || spec?.title || data.brick;
+  const far = useStore(farZoom);
   const cls = ["nbx-node", selected ? "selected" : "", problems?.length ? "nbx-node-bad" : "",
                status ? `nbx-status-${status}` : ""].join(" ");
   return (
-    <div className={cls} data-testid={`node-${id}`} data-status={status ?? ""}
-         data-far={items ? `${title} ${items.done}/${items.total}` : title}>
+    <div className={cls} data-testid={`node-${id}`} data-status={status ?? ""}>
+      {far > 0 && <FarView title={items ? `${title} ${items.done}/${items.total}` : title} status={status}
+                           bad={!!problems?.length} zoom={far} />}
       <Handle id={ORDER_IN} type="target" position={Position.Top} className="nbx-order"
               title="Order: runs after" isConnectable={isConnectable} />
       <div className="nbx-node-head">

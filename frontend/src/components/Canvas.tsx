@@ -4,7 +4,7 @@ import {
   type Connection, type Edge, type FinalConnectionState, type IsValidConnection,
   type OnEdgesChange, type OnNodesChange,
 } from "@xyflow/react";
-import { BrickNode } from "./BrickNode";
+import { BrickNode, FAR_ZOOM } from "./BrickNode";
 import type { BrickNode as BrickNodeType } from "../lib/graphDoc";
 import { usePalette } from "../lib/palette";
 import { connectionProblem, isControl, type WireEnds } from "../lib/wiring";
@@ -20,8 +20,8 @@ const statusColor: Record<string, string> = {
   succeeded: "#198754", failed: "#dc3545", running: "#0d6efd", waiting: "#fd7e14",
   queued: "#6c757d", cancelled: "#adb5bd", skipped: "#adb5bd",
 };
-// Below this zoom, port names are too small to read: they are not drawn (much cheaper to paint).
-const FAR_ZOOM = 0.45;
+// Below this zoom, port names are too small to read: they are not drawn (much cheaper to paint),
+// and each node shows its title over its status colour instead (BrickNode).
 const isFar = (s: { transform: [number, number, number] }) => s.transform[2] < FAR_ZOOM;
 
 interface Props {
