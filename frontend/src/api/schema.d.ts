@@ -312,6 +312,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/graphs/plan": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Plan Graph
+         * @description What a run would do, per node and per fan-out item (host), changing nothing: no run is
+         *     created and no brick runs (a viewer may ask). Bricks without a plan say "unknown effect".
+         */
+        post: operations["plan_graph_api_graphs_plan_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/graphs": {
         parameters: {
             query?: never;
@@ -369,7 +390,8 @@ export interface paths {
         };
         /**
          * Get Revision
-         * @description A revision's document exactly as saved (the export); ``latest`` for the newest.
+         * @description A revision's document exactly as saved (the export); ``latest`` for the newest. A graph that
+         *     uses composites carries them in ``includes`` (by ``<graph id>@<revision>``).
          */
         get: operations["get_revision_api_graphs__graph_id__revisions__number__get"];
         put?: never;
@@ -773,6 +795,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/exec/alive": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Alive
+         * @description An agent process is alive (every second): its claimed nodes are not taken for lost.
+         */
+        post: operations["alive_api_exec_alive_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/exec/renew": {
         parameters: {
             query?: never;
@@ -813,14 +855,75 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/mail": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Mail
+         * @description Messages the development mail sink of `nebhx up` received, newest first.
+         */
+        get: operations["list_mail_api_mail_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/releases": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Releases
+         * @description Releases per service instance per host (active, previous, prepared, pinned, committed,
+         *     rolled back; config version; health), as the agents last reported them.
+         */
+        get: operations["list_releases_api_releases_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/releases/rollback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Rollback
+         * @description Start a run of rollout.rollback on one host (operator); answers the run.
+         */
+        post: operations["rollback_api_releases_rollback_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
         /** Alive */
         Alive: {
-            /** Alive */
-            alive: boolean;
+            /** Worker */
+            worker: string;
         };
         /** Beat */
         Beat: {
@@ -828,6 +931,20 @@ export interface components {
             services?: {
                 [key: string]: unknown;
             }[] | null;
+        };
+        /** ClaimIn */
+        ClaimIn: {
+            /** Run Id */
+            run_id: string;
+            /** Node Id */
+            node_id: string;
+            /** Attempt */
+            attempt: number;
+            /**
+             * Worker
+             * @description The agent process claiming it
+             */
+            worker?: string | null;
         };
         /** ClaimRead */
         ClaimRead: {
@@ -913,15 +1030,6 @@ export interface components {
             /** Password */
             password: string;
         };
-        /** NodeRef */
-        NodeRef: {
-            /** Run Id */
-            run_id: string;
-            /** Node Id */
-            node_id: string;
-            /** Attempt */
-            attempt: number;
-        };
         /** OutcomeIn */
         OutcomeIn: {
             /**
@@ -948,6 +1056,33 @@ export interface components {
              * @default
              */
             log: string;
+        };
+        /** PlanRequest */
+        PlanRequest: {
+            /**
+             * Graph
+             * @description A graph document to plan
+             */
+            graph?: {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * Graph Id
+             * @description Or a stored graph
+             */
+            graph_id?: string | null;
+            /**
+             * Revision
+             * @description Default: the latest
+             */
+            revision?: number | null;
+            /**
+             * Inputs
+             * @description Run inputs; a missing one stays unknown
+             */
+            inputs?: {
+                [key: string]: unknown;
+            };
         };
         /** Register */
         Register: {
@@ -979,6 +1114,35 @@ export interface components {
              * @default
              */
             log: string;
+        };
+        /** Renewed */
+        Renewed: {
+            /** Alive */
+            alive: boolean;
+        };
+        /** RollbackBody */
+        RollbackBody: {
+            /** Host */
+            host: string;
+            /** Service */
+            service: string;
+            /**
+             * Instance
+             * @default
+             */
+            instance: string;
+            /**
+             * Data Policy
+             * @default keep_new
+             * @enum {string}
+             */
+            data_policy: "keep_new" | "restore_snapshot";
+            /**
+             * Lb Name
+             * @description HAProxy balancer on that host, if any
+             * @default
+             */
+            lb_name: string;
         };
         /** RunCreate */
         RunCreate: {
@@ -1569,6 +1733,41 @@ export interface operations {
             };
         };
     };
+    plan_graph_api_graphs_plan_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PlanRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     list_graphs_api_graphs_get: {
         parameters: {
             query?: never;
@@ -1706,6 +1905,7 @@ export interface operations {
             header?: never;
             path: {
                 graph_id: string;
+                /** @description A revision number (1..2147483647, ASCII digits) or latest */
                 number: string;
             };
             cookie?: never;
@@ -2401,7 +2601,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["NodeRef"];
+                "application/json": components["schemas"]["ClaimIn"];
             };
         };
         responses: {
@@ -2415,6 +2615,37 @@ export interface operations {
                 };
             };
             /** @description stale or taken */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    alive_api_exec_alive_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Alive"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
             204: {
                 headers: {
                     [name: string]: unknown;
@@ -2451,7 +2682,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Alive"];
+                    "application/json": components["schemas"]["Renewed"];
                 };
             };
             /** @description Validation Error */
@@ -2484,6 +2715,110 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_mail_api_mail_get: {
+        parameters: {
+            query?: {
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    }[];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_releases_api_releases_get: {
+        parameters: {
+            query?: {
+                /** @description Only this host */
+                host?: string | null;
+                /** @description Only this service */
+                service?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    }[];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    rollback_api_releases_rollback_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RollbackBody"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
             };
             /** @description Validation Error */
             422: {
