@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from nebhx.graphs.composites import MAX_NESTING, Library, parse_ref, ref, refs_in, with_bricks
+from nebhx.graphs.composites import MAX_NESTING, Library, parse_ref, refs_in, with_bricks
 from nebhx.graphs.problem import Problem
 from nebhx.graphs.validate import GraphInvalid
 
@@ -51,8 +51,9 @@ def import_includes(session: Session, doc: Any, create) -> Any:
 def _place(session: Session, includes: dict, key: str, placed: dict[str, str], trail: tuple, create) -> str:
     if key in placed:
         return placed[key]
-    gid, _, rev = key.rpartition("@")
-    if not gid or not rev.isdigit() or not isinstance(includes[key], dict) or key in trail or len(trail) > MAX_NESTING:
+    parsed = parse_ref("composite:" + key)
+    if parsed is None or parsed[1] is None or not isinstance(includes[key], dict) or key in trail \
+            or len(trail) > MAX_NESTING:
         raise GraphInvalid([Problem("includes", f"includes/{key}: expected '<graph id>@<revision>' mapped to a "
                                     "graph document, used by no cycle", path=f"/includes/{key}")])
     inner = {k: v for k, v in includes[key].items() if k != "includes"}
@@ -63,7 +64,7 @@ def _place(session: Session, includes: dict, key: str, placed: dict[str, str], t
         if dep in includes:
             deps[brick] = "composite:" + _place(session, includes, dep, placed, (*trail, key), create)
     inner = with_bricks(inner, deps)
-    placed[key] = _stored_as(session, gid, int(rev), inner) or _create(session, key, inner, create)
+    placed[key] = _stored_as(session, *parsed, inner) or _create(session, key, inner, create)
     return placed[key]
 
 
@@ -74,7 +75,9 @@ def _stored_as(session: Session, gid: str, rev: int, doc: dict[str, Any]) -> str
     row = session.get(RevisionRow, (gid, rev))
     if row is not None and row.doc == doc:
         return f"{gid}@{rev}"
-    same = find_graph_by_name(session, name=doc.get("name", ""))
+    if not isinstance(doc.get("name"), str):
+        return None  # not a graph: creating it says why
+    same = find_graph_by_name(session, name=doc["name"])
     if same is not None and get_revision(session, graph_id=same.id) == doc:
         return f"{same.id}@{same.latest_revision}"
     return None
@@ -90,4 +93,4 @@ def _create(session: Session, key: str, doc: dict[str, Any], create) -> str:
     return f"{saved['id']}@{saved['revision']}"
 
 
-__all__ = ["import_includes", "ref", "with_includes"]
+__all__ = ["import_includes", "with_includes"]

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from nebhx.bricks.base import Ports
 from nebhx.bricks.types import Address, HostRef, Secret, Url, VolumeUrl
 from nebhx.graphs.models import Graph
+from nebhx.limits import REVISION_MAX
 
 PREFIX = "composite:"
 SEP = ":"  # an inner node's id in a run: <composite node>:<inner node> ("[i]" is fan-out's)
@@ -37,7 +38,7 @@ def is_composite(brick: str) -> bool:
 def parse_ref(brick: str) -> tuple[str, int | None] | None:
     """``composite:web-1a2b@3`` -> ("web-1a2b", 3); without ``@`` the revision is None."""
     m = _REF.match(brick)
-    if m is None:
+    if m is None or (m["rev"] and not 1 <= int(m["rev"]) <= REVISION_MAX):  # a 32-bit column
         return None
     return m["gid"], int(m["rev"]) if m["rev"] else None
 
@@ -194,7 +195,7 @@ def palette_entries(registry) -> tuple[list[dict[str, Any]], list[dict[str, str]
 
 def refs_in(doc: Any) -> list[str]:
     nodes = doc.get("nodes") if isinstance(doc, dict) else None
-    return [n["brick"] for n in nodes or [] if isinstance(n, dict) and isinstance(n.get("brick"), str)
+    return [n["brick"] for n in (nodes if isinstance(nodes, list) else []) if isinstance(n, dict) and isinstance(n.get("brick"), str)
             and is_composite(n["brick"])]
 
 
