@@ -165,3 +165,34 @@ def test_mail_lists_what_the_sink_received_newest_first(tmp_path):
 def test_down_with_nothing_running_says_so(tmp_path):
     res = nebhx("down", env=make_env(tmp_path))
     assert res.returncode == 0 and "nothing left running" in res.stdout
+
+
+def test_up_stop_services_on_exit_stops_what_the_host_started(tmp_path):
+    import signal
+
+    import httpx
+
+    from support import free_port, wait_for
+    port, app_port = free_port(), free_port()
+    env = make_env(tmp_path, NEBHX_URL=f"http://127.0.0.1:{port}", NEBHX_MAIL_SINK="off")
+    log = tmp_path / "up.log"
+    with open(log, "wb") as out:
+        up = subprocess.Popen([sys.executable, "-m", "nebhx.cli.main", "up", "--port", str(port),
+                               "--stop-services-on-exit"], env=env, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT)
+    try:
+        wait_for(lambda: httpx.get(f"http://127.0.0.1:{port}/api/health").status_code == 200, 60, what="nebhx up")
+        doc = tmp_path / "svc.json"
+        doc.write_text(json.dumps(graph("svc", [("web", "service.run", {
+            "host": "local", "service": "web", "port": app_port, "ready_http": "/health",
+            "command": f"{sys.executable} {ROOT / 'examples' / 'app' / 'webapp.py'} --port {{port}}"})])))
+        res = nebhx("run", str(doc), "--wait", env=env)
+        assert res.returncode == 0, res.stdout + res.stderr
+        assert httpx.get(f"http://127.0.0.1:{app_port}/health").status_code == 200
+    finally:
+        up.send_signal(signal.SIGTERM)
+        up.wait(timeout=60)
+    said = log.read_text(errors="replace")
+    assert "stopped supervisord of local" in said and "web (running)" in said, said[-2000:]
+    with pytest.raises(httpx.TransportError):
+        httpx.get(f"http://127.0.0.1:{app_port}/health", timeout=2)
+    assert "nothing left running" in nebhx("down", env=env).stdout
