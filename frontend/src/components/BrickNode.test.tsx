@@ -102,7 +102,7 @@ describe("zoomed far out", () => {
     expect(far.className).toContain("nbx-far-failed");
     expect(far.textContent).toBe("Filesfailed");
     // About 15 px on screen at this zoom: 50 px in the node's own scale.
-    expect(far.style.fontSize).toBe("50px");
+    expect(far.style.getPropertyValue("--nbx-far-font")).toBe("50px");
     act(() => runStore.set({}));
     expect(screen.getByTestId("far-view").className).toContain("nbx-far-none");
   });

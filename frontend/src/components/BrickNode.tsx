@@ -1,4 +1,4 @@
-import { memo, useState, type KeyboardEvent } from "react";
+import { memo, useState, type CSSProperties, type KeyboardEvent } from "react";
 import { Handle, Position, useReactFlow, useStore, type NodeProps, type ReactFlowState } from "@xyflow/react";
 import type { BrickNode as BrickNodeType } from "../lib/graphDoc";
 import { problemStore, runStore, useEntry } from "../lib/overlay";
@@ -72,15 +72,15 @@ const farZoom = (s: ReactFlowState) => {
   const z = s.transform[2];
   return z < FAR_ZOOM ? Math.max(0.05, Math.round(z * 20) / 20) : 0;
 };
-// About 15 px on screen, but never more than a node holds.
+// About 15 px on screen (CSS keeps it to what the node's height holds).
 const farFont = (zoom: number) => Math.round(Math.min(15 / zoom, 64));
 
 /** Zoomed far out: the whole node in its status colour, its title large enough to read. */
 function FarView({ title, status, bad, zoom }: { title: string; status?: string; bad: boolean; zoom: number }) {
   return (
-    <div className={`nbx-far-view nbx-far-${status ?? "none"}${bad ? " nbx-far-bad" : ""}`} style={{ fontSize: farFont(zoom) }}
-         data-testid="far-view" aria-hidden>
-      <span>{title}</span>
+    <div className={`nbx-far-view nbx-far-${status ?? "none"}${bad ? " nbx-far-bad" : ""}`}
+         style={{ "--nbx-far-font": `${farFont(zoom)}px` } as CSSProperties} data-testid="far-view" aria-hidden>
+      <span className="nbx-far-title">{title}</span>
       {status && <span className="nbx-far-status">{status}</span>}
     </div>
   );

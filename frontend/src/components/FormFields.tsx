@@ -8,6 +8,9 @@ const CodeEditor = lazy(() => import("./CodeEditor"));
 
 type Obj = Record<string, unknown>;
 const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+/** A field's description and a hint, as sentences. */
+const sentences = (first: string | undefined, then: string) =>
+  [first && !/[.!?:)]$/.test(first) ? `${first}.` : first, then].filter(Boolean).join(" ");
 
 /** Label (marked when required), the field, its help and its errors. */
 export function FieldFrame({ id, label, required, description, errors, children }: {
@@ -123,7 +126,7 @@ export function LooseField(p: FieldProps) {
   const hint = types.filter((t) => t !== "null").join(" or ");
   const def = p.schema.default;
   return (
-    <FieldFrame {...frame} description={[frame.description, hint && `(${hint})`].filter(Boolean).join(" ")}>
+    <FieldFrame {...frame} description={sentences(frame.description, hint && `(${hint})`)}>
       <Form.Control size="sm" id={frame.id} value={text} disabled={p.disabled || p.readonly}
                     placeholder={def === undefined ? "" : String(def)} onChange={(e) => change(e.target.value)} />
     </FieldFrame>
@@ -138,8 +141,8 @@ export function CodeField(p: FieldProps) {
   const [error, setError] = useState<string | null>(null);
   return (
     <FieldFrame {...frame} errors={[...(error ? [error] : []), ...(frame.errors ?? [])]}
-                description={[frame.description, `${type === "list" ? "A list" : type === "map" ? "A map" : "A value"} in YAML or JSON.`]
-                  .filter(Boolean).join(" ")}>
+                description={sentences(frame.description, `${type === "list" ? "A list" : type === "map" ? "A map" : "A value"}`
+                  + " in YAML or JSON.")}>
       <Suspense fallback={<Spinner size="sm" animation="border" />}>
         <CodeEditor id={frame.id} label={frame.label} value={initial} expect={type} disabled={!!(p.disabled || p.readonly)}
                     onError={setError} onValue={(v) => { sent.current = v; p.onChange(v, p.fieldPathId.path); }} />

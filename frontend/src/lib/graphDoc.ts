@@ -120,7 +120,7 @@ export function parseGraph(text: string): { doc?: GraphDoc; errors: string[] } {
   (nodes as unknown[]).forEach((n, i) => {
     if (!isObj(n)) return errors.push(`nodes[${i}] must be an object`);
     if (!isNodeId(n.id)) {
-      errors.push(`nodes[${i}].id ${JSON.stringify(n.id)} is not a valid id: no spaces, [ or ], not starting with $ or @, `
+      errors.push(`nodes[${i}].id is not a valid id (${JSON.stringify(n.id)}): no spaces, [ or ], not starting with $ or @, `
                   + "at most 128 characters");
     }
     else if (ids.has(n.id)) errors.push(`nodes[${i}].id "${n.id}" is used twice`);
