@@ -132,7 +132,7 @@ class Switch(InstanceBrick):
         ctx.log("%s on %s: release %s, config %s, pid %s -> %s", inst.program, inputs.host,
                 out["release_id"], out["config_version"], out["pid_before"], out["pid"])
         checks = ", ".join(c.label(inputs.port) for c in inputs.checks) or "none"
-        summary = (f"{inputs.host}: {inst.program} {out['previous_release']} -> {out['release_id']} "
+        summary = (f"{inputs.host}: {inst.program} {out['previous_release'] or '(none)'} -> {out['release_id']} "
                    f"(config {out['config_version']}), ready, checks passed ({checks}), "
                    f"pid {out['pid_before']} -> {out['pid']}" if out["changed"] else
                    f"{inputs.host}: {inst.program} already ran {out['release_id']}: unchanged")

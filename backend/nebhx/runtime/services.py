@@ -128,15 +128,18 @@ def _read(path: Path) -> dict[str, Any]:
 JOURNAL_KEYS = ("phase", "from", "to", "error", "switched_at", "committed_at")
 
 
-def release_view(runtime: HostRuntime, service: str, instance: str | None) -> dict[str, Any]:
+def release_view(runtime: HostRuntime, service: str, instance: str | None,
+                 running: str | None = None) -> dict[str, Any]:
     """The releases of ``service`` on this host as the releases view shows them; ``prepared``
-    marks the release rollout.prepare staged last while it does not run yet."""
+    marks the release rollout.prepare staged last while it does not run yet; ``active`` is
+    what the instance runs (``running``, else the service's ``current`` link)."""
     base = Path(runtime.home) / "services" / service
     journal = _read(base / "rollout" / f"{instance or 'default'}.json")
     prepared = _read(base / "prepared.json")
     try:
         rel = runtime.releases
         folder, cur, prev = rel.dir(service) / "releases", rel.current(service), rel.previous(service)
+        cur = running or cur
     except Exception:  # an odd name or a broken link: show no releases rather than fail
         return {"releases": [], "rollout": None, "prepared": prepared or None}
     undone = (journal.get("to") or {}).get("release") if journal.get("phase") == "rolled_back" else None
@@ -170,7 +173,7 @@ def snapshot(runtime: HostRuntime, *, probe: bool = True, timeout: float = 2.0) 
             "program": rec["program"], "release": rec.get("release"),
             "config_version": rec.get("config_version"), "address": rec.get("address"),
             "state": state, "pid": pid, "last_probe": None,
-            **release_view(runtime, rec.get("service") or "", rec.get("instance")),
+            **release_view(runtime, rec.get("service") or "", rec.get("instance"), rec.get("release")),
         })
     if probe:
         def one(i: int) -> dict[str, Any]:
