@@ -1,0 +1,47 @@
+"""GET /api/releases reads what agents reported; POST /api/releases/rollback starts a run."""
+from __future__ import annotations
+
+from nebhx.hosts.service import heartbeat
+from nebhx.store.db import session_scope
+
+
+def report(host: str, service: str, active: str, phase: str, rolled_back: str | None = None) -> None:
+    releases = [{"id": r, "staged_at": i, "active": r == active, "previous": r != active,
+                 "prepared": False, "pinned": False, "committed_at": 1.0 if phase == "committed" else None,
+                 "rolled_back": r == rolled_back} for i, r in enumerate(("1.0.0", "2.0.0"))]
+    row = {"service": service, "instance": None, "program": service, "release": active,
+           "config_version": "c1", "address": f"{host}:8110", "state": "RUNNING", "pid": 42,
+           "last_probe": {"ok": True, "error": None, "at": "now"}, "releases": releases,
+           "rollout": {"phase": phase, "from": {"release": "1.0.0"}, "to": {"release": "2.0.0"},
+                       "error": None}}
+    with session_scope() as s:
+        heartbeat(s, name=host, address=host, labels={}, started=True)
+        heartbeat(s, name=host, services=[row])
+
+
+def test_releases_filter_by_host_and_service_and_show_what_was_rolled_back(api):
+    report("h1", "web", "2.0.0", "committed")
+    report("h2", "web", "1.0.0", "rolled_back", rolled_back="2.0.0")
+    report("h3", "db", "2.0.0", "switched")
+    rows = api.get("/api/releases", params={"service": "web"}).json()
+    assert [(r["host"], r["active"], r["previous"], r["phase"]) for r in rows] == [
+        ("h1", "2.0.0", "1.0.0", "committed"), ("h2", "1.0.0", "2.0.0", "rolled_back")]
+    [h2] = api.get("/api/releases", params={"host": "h2"}).json()
+    assert h2["health"]["ok"] is True and h2["host_state"] == "up" and h2["config_version"] == "c1"
+    assert [r["id"] for r in h2["releases"] if r["rolled_back"]] == ["2.0.0"]
+    assert api.get("/api/releases", params={"host": "h9"}).json() == []
+
+
+def test_rollback_by_hand_starts_a_one_node_run_on_that_host(api):
+    report("h1", "web", "2.0.0", "committed")
+    resp = api.post("/api/releases/rollback", json={"host": "h9", "service": "web"})
+    assert resp.status_code == 404 and "no host 'h9'" in resp.json()["detail"]
+    runs = [api.post("/api/releases/rollback", json={"host": "h1", "service": "web",
+                                                     "data_policy": "restore_snapshot"}) for _ in range(2)]
+    assert [r.status_code for r in runs] == [201, 201], runs[0].text
+    first, second = (r.json() for r in runs)
+    assert list(first["nodes"]) == ["rollback"] and first["inputs"]["host"] == "h1"
+    assert first["inputs"]["data_policy"] == "restore_snapshot"
+    assert (first["graph_id"], first["revision"]) == (second["graph_id"], second["revision"])
+    bad = api.post("/api/releases/rollback", json={"host": "h1", "service": "web", "data_policy": "drop"})
+    assert bad.status_code == 422
