@@ -61,3 +61,10 @@ def run(page: Page) -> None:
 
 def wait_status(page: Page, node_id: str, status: str, timeout: float = 30_000) -> None:
     expect(node(page, node_id)).to_have_attribute("data-status", status, timeout=timeout)
+
+
+def discard_changes(page: Page) -> None:
+    """Answer "Discard changes" when New, Open or Import would replace unsaved work."""
+    dialog = page.get_by_test_id("confirm-leave")
+    dialog.get_by_role("button", name="Discard changes").click()
+    expect(dialog).to_be_hidden()

@@ -6,7 +6,7 @@ import re
 
 from playwright.sync_api import expect
 
-from browser_steps import drop_brick, node, run, save, select, set_param, wait_status, wire
+from browser_steps import discard_changes, drop_brick, node, run, save, select, set_param, wait_status, wire
 from support import ROOT
 
 ARTIFACTS = ROOT / "test-artifacts"
@@ -89,6 +89,7 @@ def test_export_then_import_gives_identical_json(page):
     expect(page.locator(".react-flow__node")).to_have_count(2)
 
     page.get_by_test_id("tb-new").click()
+    discard_changes(page)  # it was never saved: New asks first
     expect(page.locator(".react-flow__node")).to_have_count(0)
     page.get_by_test_id("tb-import").click()
     page.get_by_test_id("import-text").fill(first)

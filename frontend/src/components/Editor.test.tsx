@@ -124,6 +124,15 @@ describe("unsaved work", { timeout: 20_000 }, () => {
     expect((await screen.findByTestId("revision")).textContent).toBe("rev 4");
   });
 
+  it("a new graph under the placeholder name 'untitled' is saved as a new graph without asking", async () => {
+    const api = server([{ ...stored, name: "untitled" }]);
+    await startEditor();
+    await importDoc(JSON.stringify({ ...doc, name: "untitled" }));
+    fireEvent.click(screen.getByTestId("tb-save"));
+    await waitFor(() => expect(api.sent("POST /api/graphs")).toHaveLength(1));
+    expect(screen.queryByRole("dialog")).toBeNull();
+  });
+
   it("the Open dialog tells two graphs of one name apart: id, latest revision, updated time", async () => {
     server([stored, { ...stored, id: "g0", latest_revision: 1, updated_at: "2025-01-01T00:00:00Z" }]);
     await startEditor();

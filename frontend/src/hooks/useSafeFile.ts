@@ -3,6 +3,7 @@
 // unsaved graph kept in this browser and offered back after a reload.
 import { useCallback } from "react";
 import { Api } from "../api/client";
+import { emptyMeta } from "../lib/graphDoc";
 import type { GraphSummary } from "../types";
 import type { LeaveAnswer, SaveAsAnswer } from "../components/UnsavedDialogs";
 import { useAsk } from "./useAsk";
@@ -21,8 +22,9 @@ export function useSafeFile(g: GraphFile, push: (m: string, v: "success") => voi
   const save = useCallback(async () => {
     try {
       let target = file.id;
-      if (!target) {
-        // Not stored yet: a stored graph of the same name (the newest) may be what is meant.
+      if (!target && meta.name !== emptyMeta().name) {
+        // Not stored yet (imported, say): a stored graph of the same name (the newest) may be what is meant.
+        // Not asked for the placeholder name of a new graph: other new graphs have it too.
         const same = (await Api.graphs()).filter((x) => x.name === meta.name)
           .sort((a, b) => b.updated_at.localeCompare(a.updated_at));
         if (same.length) {
