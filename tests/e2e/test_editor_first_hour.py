@@ -96,6 +96,7 @@ def test_forms_filled_by_hand_fit_and_work_is_never_lost(page: Page):
     page.get_by_test_id("tb-new").click()
     dialog = page.get_by_test_id("confirm-leave")
     expect(dialog).to_contain_text("has changes that are not saved")
+    page.wait_for_timeout(400)  # the modal's fade-in
     page.screenshot(path=str(ARTIFACTS / "first-hour-confirm-new.png"))
     dialog.get_by_role("button", name="Cancel").click()
     expect(dialog).to_be_hidden()
@@ -106,6 +107,7 @@ def test_forms_filled_by_hand_fit_and_work_is_never_lost(page: Page):
     page.reload()
     restore = page.get_by_test_id("restore-draft")
     expect(restore).to_contain_text("Restore unsaved graph 'untitled'?")
+    page.wait_for_timeout(400)
     page.screenshot(path=str(ARTIFACTS / "first-hour-restore.png"))
     restore.get_by_role("button", name="Restore").click()
     expect(page.locator(".react-flow__node")).to_have_count(3)

@@ -36,7 +36,7 @@ export function groupBricks(bricks: BrickSpec[], query: string): [string, BrickS
 
 /** What the palette calls each brick category; an unknown one is its name, title-cased. */
 export const CATEGORY_TITLES: Record<string, string> = {
-  check: "Health checks", config: "Configuration", core: "Core glue", gate: "Gates", hosts: "Hosts",
+  check: "Health checks", composite: "Composite graphs", config: "Configuration", core: "Core glue", gate: "Gates", hosts: "Hosts",
   lb: "Load balancer", notify: "Notifications", release: "Releases", rollout: "Rollout", service: "Services",
   storage: "Storage", test: "Test bricks",
 };
