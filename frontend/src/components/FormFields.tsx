@@ -62,12 +62,31 @@ function typed(text: string, type: string): unknown {
   return text;
 }
 
+/** One key/value row of a map. */
+function MapRow({ row, n, label, type, off, onEdit, onRemove }: {
+  row: Row; n: number; label: string; type: string; off: boolean; onEdit: (patch: Partial<Row>) => void; onRemove: () => void;
+}) {
+  return (
+    <tr>
+      <td><Form.Control size="sm" value={row.key} disabled={off} aria-label={`${label} key ${n}`}
+                        onChange={(e) => onEdit({ key: e.target.value })} /></td>
+      <td>{type === "boolean"
+        ? <Form.Check checked={row.value === "true"} disabled={off} aria-label={`${label} value ${n}`}
+                      onChange={(e) => onEdit({ value: String(e.target.checked) })} />
+        : <Form.Control size="sm" value={row.value} disabled={off} aria-label={`${label} value ${n}`}
+                        type={type === "string" ? "text" : "number"} onChange={(e) => onEdit({ value: e.target.value })} />}</td>
+      <td><Button size="sm" variant="outline-secondary" disabled={off} aria-label={`Remove ${label} entry ${n}`}
+                  onClick={onRemove}>×</Button></td>
+    </tr>
+  );
+}
+
 /** A map of simple values: a table of key/value rows; empty = not set. */
 export function MapField(p: FieldProps) {
   const type = ((p.schema.additionalProperties as Obj | undefined)?.type as string | undefined) ?? "string";
   const { state: rows, setState: setRows, sent } = useOwnValue<Row[]>(p.formData, rowsOf);
   const frame = frameProps(p);
-  const off = p.disabled || p.readonly;
+  const off = !!(p.disabled || p.readonly);
   const keys = rows.map((r) => r.key.trim()).filter(Boolean);
   const twice = keys.filter((k, i) => keys.indexOf(k) !== i);
   const emit = (next: Row[]) => {
@@ -78,25 +97,15 @@ export function MapField(p: FieldProps) {
     sent.current = value;
     p.onChange(value, p.fieldPathId.path);
   };
-  const edit = (i: number, patch: Partial<Row>) => emit(rows.map((r, j) => (j === i ? { ...r, ...patch } : r)));
   return (
     <FieldFrame {...frame} errors={[...(twice.length ? [`key ${twice[0]} is used twice`] : []), ...(frame.errors ?? [])]}>
       <table className="nbx-map" id={frame.id}>
         {rows.length > 0 && <thead><tr><th>key</th><th>value</th><th aria-hidden /></tr></thead>}
         <tbody>
           {rows.map((r, i) => (
-            <tr key={i}>
-              <td><Form.Control size="sm" value={r.key} disabled={off} aria-label={`${frame.label} key ${i + 1}`}
-                                onChange={(e) => edit(i, { key: e.target.value })} /></td>
-              <td>{type === "boolean"
-                ? <Form.Check checked={r.value === "true"} disabled={off} aria-label={`${frame.label} value ${i + 1}`}
-                              onChange={(e) => edit(i, { value: String(e.target.checked) })} />
-                : <Form.Control size="sm" value={r.value} disabled={off} aria-label={`${frame.label} value ${i + 1}`}
-                                type={type === "string" ? "text" : "number"}
-                                onChange={(e) => edit(i, { value: e.target.value })} />}</td>
-              <td><Button size="sm" variant="outline-secondary" disabled={off} aria-label={`Remove ${frame.label} entry ${i + 1}`}
-                          onClick={() => emit(rows.filter((_, j) => j !== i))}>×</Button></td>
-            </tr>
+            <MapRow key={i} row={r} n={i + 1} label={frame.label} type={type} off={off}
+                    onEdit={(patch) => emit(rows.map((x, j) => (j === i ? { ...x, ...patch } : x)))}
+                    onRemove={() => emit(rows.filter((_, j) => j !== i))} />
           ))}
         </tbody>
       </table>

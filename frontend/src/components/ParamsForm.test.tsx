@@ -49,6 +49,17 @@ describe("ParamsForm", () => {
     expect(inputs.every((i) => i.disabled)).toBe(true);
   });
 
+  it("read-only, maps and code editors cannot be changed either", async () => {
+    const params = { env: { A: "1" }, checks: [{ url: "/health" }] };
+    const { container } = render(
+      <ParamsForm spec={brick("rollout.switch")} params={params} hidden={new Set()} readOnly onChange={() => {}} />);
+    const code = await within(screen.getByTestId("field-root_checks")).findByRole("textbox");
+    expect(code.getAttribute("contenteditable")).toBe("false");
+    expect(screen.getByRole("button", { name: "+ Add env entry" })).toHaveProperty("disabled", true);
+    expect(screen.getByLabelText("Env key 1")).toHaveProperty("disabled", true);
+    expect(container.querySelectorAll("input:not(:disabled), select:not(:disabled)")).toHaveLength(0);
+  });
+
   it("an optional field is a plain input: empty is not set", () => {
     const seen: Record<string, unknown>[] = [];
     const { container } = render(<Editing id="service.run" seen={seen} start={{ command: "run" }} />);
