@@ -19,6 +19,7 @@ class Check(Brick):
     """Shared ports and the retry loop of the check bricks."""
 
     abstract = True
+    on_repeat = ""  # a check reads
 
     class Inputs(Ports):
         host: HostRef = Field(description="Host the check runs on")
@@ -95,6 +96,7 @@ class CommandCheck(Check):
     """
 
     id = "check.command"
+    on_repeat = "runs its command again"
     title = "Command check"
     category = "check"
 

@@ -19,6 +19,7 @@ class Profiles(Brick):
     """
 
     id = "config.profiles"
+    on_repeat = ''
     title = "Stored profiles"
     category = "config"
 

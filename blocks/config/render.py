@@ -40,6 +40,7 @@ class Render(Brick):
     """
 
     id = "config.render"
+    on_repeat = ''
     title = "Render config"
     category = "config"
     icon = "sliders"

@@ -22,6 +22,7 @@ class Template(Brick):
     """
 
     id = "core.template"
+    on_repeat = ''
     title = "Template"
     category = "core"
 
@@ -78,6 +79,7 @@ class MakeUrl(Brick):
     """
 
     id = "core.url"
+    on_repeat = ''
     title = "URL from address"
     category = "core"
 
@@ -109,6 +111,7 @@ class Split(Brick):
     """
 
     id = "core.split"
+    on_repeat = ''
     title = "Split list"
     category = "core"
 
@@ -153,6 +156,7 @@ class Merge(Brick):
     """Deep-merge maps in order: later maps win, nested maps merge key by key."""
 
     id = "core.merge"
+    on_repeat = ''
     title = "Merge maps"
     category = "core"
 
@@ -179,6 +183,7 @@ class ShareSettings(Brick):
     """
 
     id = "core.share_settings"
+    on_repeat = ''
     title = "Network share settings"
     category = "core"
 

@@ -23,6 +23,7 @@ class Approval(Brick):
     """
 
     id = "gate.approval"
+    on_repeat = ''
     title = "Approval gate"
     category = "gate"
 

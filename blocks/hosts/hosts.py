@@ -36,6 +36,7 @@ class Select(Brick):
     """
 
     id = "hosts.select"
+    on_repeat = 'picks the hosts that match now, which may differ from the first time'
     title = "Select hosts"
     category = "hosts"
     icon = "hdd-network"

@@ -39,6 +39,7 @@ class HAProxyBalancer(Brick):
     """
 
     id = "lb.haproxy"
+    on_repeat = ''
     title = "HAProxy load balancer"
     category = "lb"
 
@@ -94,6 +95,7 @@ class BackendState(Brick):
     """
 
     id = "lb.backend_state"
+    on_repeat = ''
     title = "Backend state"
     category = "lb"
 

@@ -24,6 +24,7 @@ class Email(Brick):
     """
 
     id = "notify.email"
+    on_repeat = 'may send the e-mail again'
     title = "E-mail"
     category = "notify"
 
@@ -69,6 +70,7 @@ class Webhook(Brick):
     """
 
     id = "notify.webhook"
+    on_repeat = 'may call the webhook again'
     title = "Webhook"
     category = "notify"
 

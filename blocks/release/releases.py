@@ -54,6 +54,7 @@ class Stage(Brick):
     """
 
     id = "release.stage"
+    on_repeat = ''
     title = "Stage release"
     category = "release"
     icon = "box-seam"
@@ -114,6 +115,7 @@ class Switch(Brick):
     """
 
     id = "release.switch"
+    on_repeat = ''
     title = "Switch release"
     category = "release"
     icon = "arrow-left-right"

@@ -34,6 +34,7 @@ class Prepare(Brick):
     """
 
     id = "rollout.prepare"
+    on_repeat = ''
     title = "Rollout: prepare host"
     category = "rollout"
     icon = "box-seam"
@@ -114,6 +115,7 @@ class Commit(Brick):
     """
 
     id = "rollout.commit"
+    on_repeat = ''
     title = "Rollout: commit host"
     category = "rollout"
     icon = "check2-circle"

@@ -15,6 +15,7 @@ class InstanceBrick(Brick):
     """Shared ports: which instance, and its backend in a balancer on this host."""
 
     abstract = True
+    on_repeat = ''
 
     class Inputs(Ports):
         host: HostRef = Field(description="The host whose instance is switched")

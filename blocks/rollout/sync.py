@@ -24,6 +24,7 @@ class Barrier(Brick):
     """
 
     id = "rollout.barrier"
+    on_repeat = 'sets a new switch moment'
     title = "Rollout: barrier"
     category = "rollout"
     icon = "sign-stop"
@@ -55,6 +56,7 @@ class Skew(Brick):
     """How far apart the hosts switched: max - min of the switch fan-out's `switched_at`."""
 
     id = "rollout.skew"
+    on_repeat = ''
     title = "Rollout: switch skew"
     category = "rollout"
     icon = "stopwatch"
@@ -90,6 +92,7 @@ class Report(Brick):
     """
 
     id = "rollout.report"
+    on_repeat = ''
     title = "Rollout: report"
     category = "rollout"
     icon = "card-text"

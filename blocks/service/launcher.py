@@ -78,6 +78,7 @@ class RunService(Brick):
     """
 
     id = "service.run"
+    on_repeat = ''
     title = "Run service"
     category = "service"
 
@@ -206,6 +207,7 @@ class StopService(Brick):
     """
 
     id = "service.stop"
+    on_repeat = ''
     title = "Stop service"
     category = "service"
 
@@ -246,6 +248,7 @@ class Endpoints(Brick):
     """
 
     id = "service.endpoints"
+    on_repeat = ''
     title = "Service endpoints"
     category = "service"
     icon = "diagram-3"

@@ -25,6 +25,7 @@ class WriteFile(Brick):
     """
 
     id = "storage.write_file"
+    on_repeat = ''
     title = "Write file"
     category = "storage"
     icon = "file-earmark-text"

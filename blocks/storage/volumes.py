@@ -40,6 +40,7 @@ class Volume(Brick):
     """
 
     id = "storage.volume"
+    on_repeat = ''
     title = "Data volume"
     category = "storage"
     icon = "hdd"
@@ -81,6 +82,7 @@ class Snapshot(Brick):
     """
 
     id = "storage.snapshot"
+    on_repeat = 'may take another snapshot'
     title = "Snapshot volume"
     category = "storage"
     icon = "camera"
@@ -117,6 +119,7 @@ class Restore(Brick):
     """
 
     id = "storage.restore"
+    on_repeat = 'restores the snapshot again, keeping another pre-restore snapshot'
     title = "Restore snapshot"
     category = "storage"
     icon = "clock-history"

@@ -134,6 +134,10 @@ class Brick:
     abstract: ClassVar[bool] = True
     # Where the brick runs: on the host named by this HostRef input, or on the control queue.
     host_input: ClassVar[str | None] = None
+    # What happens when the node runs again (a retry, or its worker was lost mid-run):
+    # None: not declared; "" : nothing more happens (it reads, or it converges and reports
+    # `changed`); else a sentence saying what repeats, shown in the palette.
+    on_repeat: ClassVar[str | None] = None
 
     class Inputs(Ports):
         pass

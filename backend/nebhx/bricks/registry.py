@@ -91,6 +91,7 @@ def brick_spec(cls: type[Brick], source: str = "") -> dict[str, Any]:
         "docs": cls.docs(),
         "parent": cls.parent(),
         "host_input": cls.host_input,
+        "on_repeat": cls.on_repeat,
         "source": source,
         "inputs": ports_of(cls.Inputs, "in"),
         "outputs": ports_of(cls.Outputs, "out"),
