@@ -57,6 +57,8 @@ export function useHistory(serialize: () => string, deps: unknown[], restore: (j
 
   /** Forget the history: a graph was opened, imported or created. */
   const reset = useCallback(() => {
+    // A snapshot still due would catch the graph being replaced, and make it an undo step.
+    clearTimeout(timer.current);
     past.current = [];
     future.current = [];
     current.current = null;
