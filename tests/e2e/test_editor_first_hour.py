@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import httpx
 from playwright.sync_api import Page, expect
 
 from browser_steps import drop_brick, node, run, save, wait_status
@@ -149,3 +150,26 @@ def test_selecting_is_not_an_edit_and_a_failed_node_shows_zoomed_out(page: Page)
     assert size >= 12, f"the title is {size:.1f} px on screen"
     assert node(page, "e3").get_by_test_id("far-view").evaluate(on_screen) >= 9  # a short node: less room
     page.screenshot(path=str(ARTIFACTS / "first-hour-failed-zoomed-out.png"))
+
+
+def test_no_brick_form_scrolls_sideways_at_1280(page: Page, server):
+    bricks = [b for b in httpx.get(server + "/api/bricks", timeout=30).json()["bricks"]
+              if not b["id"].startswith("composite:")]
+    doc = {"format": "nebhx/graph@1", "name": "every-brick", "edges": [], "nodes": [
+        {"id": f"n{i}", "brick": b["id"], "params": {}, "position": {"x": (i % 8) * 400, "y": (i // 8) * 700}}
+        for i, b in enumerate(bricks)]}
+    page.set_viewport_size({"width": 1280, "height": 800})
+    page.get_by_test_id("tb-import").click()
+    page.get_by_test_id("import-text").fill(json.dumps(doc))
+    page.get_by_test_id("import-replace").click()
+    expect(page.locator(".react-flow__node")).to_have_count(len(bricks))
+    page.wait_for_timeout(500)
+    for i, b in enumerate(bricks):
+        node(page, f"n{i}").dispatch_event("click")  # selects it, wherever it is on the canvas
+        expect(page.get_by_test_id("node-panel")).to_contain_text(f"node n{i}")
+        page.wait_for_timeout(150)  # lazy fields
+        try:
+            _no_sideways_scroll(page)
+        except AssertionError as e:
+            raise AssertionError(f"{b['id']}: {e}") from None
+        expect(page.get_by_test_id("node-panel")).not_to_contain_text("option 1")

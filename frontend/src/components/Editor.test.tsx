@@ -60,6 +60,8 @@ describe("unsaved work", { timeout: 20_000 }, () => {
     fireEvent.click(screen.getByTestId("node-web"));
     await screen.findByTestId("node-panel");
     await waitFor(() => expect(document.querySelector("#root_max_restarts")).not.toBeNull(), { timeout: 5000 });
+    fireEvent.click(screen.getByTestId("tb-fit")); // moving the view is not an edit either
+    fireEvent.click(screen.getByTestId("node-hi"));
     await new Promise((r) => setTimeout(r, 400)); // past the history's idle time
     expect(title()).not.toContain("•");
     expect(undo().disabled).toBe(true);

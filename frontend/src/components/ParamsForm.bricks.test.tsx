@@ -53,6 +53,7 @@ async function fill(container: HTMLElement, key: string, prop: Obj, root: Obj): 
     return 3;
   }
   const el = field();
+  expect(el instanceof HTMLSelectElement, `${key} is a select`).toBe(Array.isArray(prop.enum));
   if (el instanceof HTMLSelectElement) {
     const values = prop.enum as unknown[];
     const idx = values.findIndex((v) => v !== prop.default);
