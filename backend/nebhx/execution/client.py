@@ -87,3 +87,20 @@ def _ref(claim: Claim) -> dict[str, Any]:
 
 def http_execution(url: str, token: str) -> HttpExecution:
     return HttpExecution(agent_client(url, token))
+
+
+def fetch_artifact(client: AgentClient, *, sha256: str, name: str, into) -> dict[str, Any]:
+    """An artifact's record, and its bytes streamed into the open file ``into`` (the caller
+    checks the sha256). LookupError when the control plane has no such artifact."""
+    try:
+        record = client.call(f"/artifacts/{sha256}/record?name={name}").json()
+    except httpx.HTTPStatusError as exc:
+        if exc.response.status_code == 404:
+            raise LookupError(exc.response.json().get("detail", "no such artifact")) from exc
+        raise
+    with client.http.stream("GET", f"/artifacts/{sha256}") as resp:
+        if resp.status_code != 200:
+            raise LookupError(f"the artifact store answered {resp.status_code} for sha256:{sha256}")
+        for chunk in resp.iter_bytes(1 << 20):
+            into.write(chunk)
+    return record

@@ -1,6 +1,7 @@
 from typing import Any
 
 from fastapi import APIRouter, Depends, Response
+from fastapi.responses import FileResponse
 
 from nebhx.auth.tokens import Principal
 from nebhx.execution import service
@@ -57,3 +58,15 @@ def finish(body: Finish, host: Principal = Host) -> Response:
     service.finish_node(principal=host, run_id=body.run_id, node_id=body.node_id, attempt=body.attempt,
                         outcome=body.outcome.model_dump())
     return Response(status_code=204)
+
+
+@router.get("/artifacts/{sha256}")
+def artifact(sha256: str, host: Principal = Host) -> FileResponse:
+    """An artifact's bytes, for release.stage's artifact: source (the agent checks the sha256)."""
+    return service.artifact_file(principal=host, sha256=sha256)
+
+
+@router.get("/artifacts/{sha256}/record")
+def artifact_record(sha256: str, name: str | None = None, host: Principal = Host) -> dict[str, Any]:
+    """An artifact's record: name, size and provenance (what the staged release keeps)."""
+    return service.artifact_record(principal=host, sha256=sha256, name=name)

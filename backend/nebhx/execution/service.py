@@ -111,3 +111,15 @@ def hello(*, principal: Principal) -> dict[str, Any]:
     broker = settings.agent_broker_url or (None if settings.embedded_broker else settings.broker_url)
     return {"host": principal.host, "broker_url": broker, "heartbeat_s": settings.heartbeat_s,
             "lease_s": settings.lease_s}
+
+
+def artifact_record(*, principal: Principal, sha256: str, name: str | None = None) -> dict[str, Any]:
+    """Any host may read any artifact: releases are not secrets (Secret values never go there)."""
+    from nebhx.artifacts import service as artifacts
+    with session_scope() as s:
+        return artifacts.get_artifact(s, sha256=sha256, name=name)
+
+
+def artifact_file(*, principal: Principal, sha256: str):
+    from nebhx.artifacts.routes import send
+    return send(sha256)

@@ -1,5 +1,6 @@
 """Where a release comes from: an archive, a file or folder, an HTTPS URL with a sha256,
-or a pip spec installed into a virtualenv. Each source knows its digest before fetching."""
+a pip spec installed into a virtualenv, or a build artifact of the control plane's store
+(``artifact:NAME@sha256:HEX``). Each source knows its digest before fetching."""
 from __future__ import annotations
 
 import hashlib
@@ -53,6 +54,8 @@ def describe(source: str, *, sha256: str | None, find_links: str | None,
         return Source("pip", source, digest,
                       lambda tmp, final, ctx: _pip([spec, pin], tmp, final, find_links, index_url, ctx),
                       version=version)
+    if source.startswith("artifact:"):
+        return _artifact_source(source, want)
     if source.startswith(("http://", "https://")):
         if not want:
             raise BrickFailed(f"a sha256 is required to stage from a URL ({source})")
@@ -69,6 +72,66 @@ def describe(source: str, *, sha256: str | None, find_links: str | None,
         raise BrickFailed(f"sha256 mismatch for {path}: expected {want}, got {digest}")
     return Source("dir" if path.is_dir() else "file", str(path.resolve()), digest,
                    lambda tmp, final, ctx: _unpack(path, path.name, tmp))
+
+
+PROVENANCE = ".nebhx-provenance.json"
+
+
+def _artifact_source(source: str, want: str | None) -> Source:
+    from nebhx.artifacts.service import parse_reference
+    try:
+        name, sha = parse_reference(source)
+    except ValueError as exc:
+        raise BrickFailed(f"source: {exc}") from exc
+    if want and want != sha:
+        raise BrickFailed(f"sha256 {want} does not match the artifact's {sha} in {source}")
+    return Source("artifact", source, sha, lambda tmp, final, ctx: _stage_artifact(name, sha, tmp, ctx))
+
+
+def _stage_artifact(name: str, sha: str, tmp: Path, ctx: Context | None) -> None:
+    """Fetch a build artifact (an agent: through the execution API with its host token; the
+    control plane's own hosts: from its store), check its sha256, unpack it like a tarball
+    and keep its provenance next to it (``.nebhx-provenance.json``: commit, build run...)."""
+    import json
+    part = tmp.parent / f".artifact-{uuid.uuid4().hex[:8]}"
+    try:
+        with part.open("wb") as out:
+            record = _fetch_artifact(name, sha, out)
+        got = _file_hash(part)
+        if got != sha:
+            raise BrickFailed(f"sha256 mismatch for artifact {name}: expected {sha}, got {got}; "
+                              "nothing staged")
+        if ctx:
+            ctx.log("artifact %s sha256:%s verified (%d bytes)", name, sha[:12], part.stat().st_size)
+        shown = name if name.endswith(ARCHIVES) or not tarfile.is_tarfile(part) else f"{name}.tar"
+        _unpack(part, shown, tmp)
+        prov = {"artifact": name, "sha256": sha, **(record.get("provenance") or {})}
+        (tmp / PROVENANCE).write_text(json.dumps(prov, indent=2, sort_keys=True))
+    finally:
+        part.unlink(missing_ok=True)
+
+
+def _fetch_artifact(name: str, sha: str, out) -> dict:
+    import httpx
+
+    from nebhx.settings import get_settings
+    settings = get_settings()
+    try:
+        if settings.agent_token:
+            from nebhx.execution.client import agent_client, fetch_artifact
+            return fetch_artifact(agent_client(settings.url, settings.agent_token), sha256=sha,
+                                  name=name, into=out)
+        from nebhx.artifacts.service import blob_path, get_artifact
+        from nebhx.store.db import session_scope
+        with session_scope() as s:
+            record = get_artifact(s, sha256=sha, name=name)
+        with blob_path(sha256=sha).open("rb") as f:
+            shutil.copyfileobj(f, out, 1 << 20)
+        return record
+    except LookupError as exc:
+        raise BrickFailed(f"artifact {name}@sha256:{sha}: {exc}") from exc
+    except (OSError, httpx.HTTPError) as exc:
+        raise BrickFailed(f"artifact {name}@sha256:{sha} could not be fetched: {exc}") from exc
 
 
 def _unpack(path: Path, name: str, tmp: Path) -> None:

@@ -45,6 +45,8 @@ class RunRow(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
+    # What started the run when it was not a person: a webhook's trigger record (nebhx.triggers).
+    trigger: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
 
 
 class NodeRow(Base):
@@ -163,3 +165,14 @@ class TokenRow(Base):
     last_used_at: Mapped[datetime | None]
 
 
+class ArtifactRow(Base):
+    """A build's output in the artifact store (nebhx.artifacts), content-addressed by sha256."""
+    __tablename__ = "artifacts"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+                                    autoincrement=True)
+    name: Mapped[str] = mapped_column(String(200), index=True)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    provenance: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    __table_args__ = (Index("ux_artifacts_name_sha256", "name", "sha256", unique=True),)

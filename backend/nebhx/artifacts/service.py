@@ -1,0 +1,85 @@
+"""The artifact table: what a build stored, with its provenance (repository, commit, recipe,
+builder, times, tools). Bytes live in the blob store (``nebhx.artifacts.store``)."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from nebhx.artifacts.store import BlobStore, check_sha, default_store
+from nebhx.engine.events import iso
+from nebhx.graphs.service import NotFound
+from nebhx.store.models import ArtifactRow
+
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,199}$")
+REF_RE = re.compile(r"^artifact:([^@\s]+)@sha256:([0-9a-fA-F]{64})$")
+
+
+def check_name(name: str) -> str:
+    if not NAME_RE.match(name or ""):
+        raise ValueError(f"artifact name {name!r}: use letters, digits, '.', '_', '+' and '-'")
+    return name
+
+
+def reference(name: str, sha256: str) -> str:
+    """How a release source names an artifact: ``artifact:NAME@sha256:HEX``."""
+    return f"artifact:{name}@sha256:{sha256}"
+
+
+def parse_reference(source: str) -> tuple[str, str]:
+    found = REF_RE.match(source.strip())
+    if not found:
+        raise ValueError(f"{source!r} is not artifact:NAME@sha256:<64 hex digits>")
+    return check_name(found.group(1)), found.group(2).lower()
+
+
+def view(row: ArtifactRow) -> dict[str, Any]:
+    return {"name": row.name, "sha256": row.sha256, "size": row.size, "provenance": row.provenance or {},
+            "created_at": iso(row.created_at), "source": reference(row.name, row.sha256)}
+
+
+def record_artifact(session: Session, *, name: str, path: Path, provenance: dict[str, Any],
+                    store: BlobStore | None = None) -> dict[str, Any]:
+    """Put ``path`` in the store and record it; the same name and content again keeps the
+    first record (its provenance names the build that made it first)."""
+    store = store or default_store()
+    sha, size = store.put_file(path)
+    row = session.execute(select(ArtifactRow).where(ArtifactRow.name == check_name(name),
+                                                    ArtifactRow.sha256 == sha)).scalar_one_or_none()
+    if row is None:
+        row = ArtifactRow(name=name, sha256=sha, size=size, provenance=provenance)
+        session.add(row)
+        session.flush()
+    return view(row)
+
+
+def list_artifacts(session: Session, *, name: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
+    query = select(ArtifactRow).order_by(ArtifactRow.id.desc()).limit(limit)
+    if name:
+        query = query.where(ArtifactRow.name == name)
+    return [view(r) for r in session.execute(query).scalars()]
+
+
+def get_artifact(session: Session, *, sha256: str, name: str | None = None) -> dict[str, Any]:
+    """The record of an artifact whose bytes are in the store; NotFound otherwise."""
+    try:
+        sha256 = check_sha(sha256)
+    except ValueError as exc:
+        raise NotFound(str(exc)) from exc
+    query = select(ArtifactRow).where(ArtifactRow.sha256 == sha256).order_by(ArtifactRow.id)
+    rows = session.execute(query).scalars().all()
+    named = [r for r in rows if name is None or r.name == name]
+    if not named:
+        known = f" (it is stored as {', '.join(r.name for r in rows)})" if rows else ""
+        raise NotFound(f"no artifact {name + '@' if name else ''}sha256:{sha256} in the store{known}")
+    return view(named[0])
+
+
+def blob_path(*, sha256: str) -> Path:
+    path = default_store().local_path(sha256)
+    if path is None:
+        raise NotFound(f"the bytes of sha256:{sha256} are not in the artifact store")
+    return path
