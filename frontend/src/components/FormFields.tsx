@@ -3,6 +3,7 @@
 import { lazy, Suspense, useEffect, useRef, useState, type ReactNode } from "react";
 import { Button, Form, Spinner } from "react-bootstrap";
 import type { FieldProps } from "@rjsf/utils";
+import { Markdown } from "./Markdown";
 
 const CodeEditor = lazy(() => import("./CodeEditor"));
 
@@ -22,7 +23,7 @@ export function FieldFrame({ id, label, required, description, errors, children 
         {label}{required ? "*" : null}
       </Form.Label>
       {children}
-      {description && <Form.Text className="text-muted d-block">{description}</Form.Text>}
+      {description && <Form.Text as="div" className="text-muted"><Markdown text={description} /></Form.Text>}
       {errors?.map((e, i) => <div key={i} className="invalid-feedback d-block">{e}</div>)}
     </Form.Group>
   );

@@ -73,6 +73,14 @@ describe("ParamsForm", () => {
     expect(seen.at(-1)).toEqual({ command: "run" });
   });
 
+  it("shows field help as Markdown", async () => {
+    const { container } = render(<Editing id="config.render" seen={[]} />);
+    await within(screen.getByTestId("field-root_profiles")).findByRole("textbox");
+    expect(container.textContent).not.toContain("`");
+    expect([...container.querySelectorAll("code")].map((c) => c.textContent)).toEqual(
+      expect.arrayContaining(["hosts", "clusters"]));
+  });
+
   it("edits a map as key/value rows", () => {
     const seen: Record<string, unknown>[] = [];
     render(<Editing id="service.run" seen={seen} start={{ env: { A: "1" } }} />);

@@ -29,7 +29,8 @@ export default function ParamsForm({ spec, params, hidden, readOnly, onChange }:
   const secrets = useMemo(() => Object.keys(props).filter((k) => isSecretSchema(props[k], schema)),
                           [props, schema]);
   const uiSchema = useMemo(() => {
-    const ui: UiSchema = { "ui:submitButtonOptions": { norender: true }, ...fieldsUi(schema) };
+    const ui: UiSchema = { "ui:submitButtonOptions": { norender: true }, "ui:globalOptions": { enableMarkdownInDescription: true },
+                           ...fieldsUi(schema) };
     for (const k of secrets) {
       const stored = params[k] !== undefined && params[k] !== "";
       ui[k] = { "ui:widget": "password", "ui:placeholder": stored ? "stored - type to replace" : "",
