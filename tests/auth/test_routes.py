@@ -12,7 +12,10 @@ from support import graph
 SAFE = {"GET", "HEAD", "OPTIONS"}
 READ_ONLY_POSTS = {"/api/graphs/validate", "/api/graphs/problems", "/api/graphs/plan"}
 PUBLIC = {"/api/health", "/api/auth/me", "/api/auth/login", "/api/auth/logout", "/api/auth/token",
-          "/api/openapi.json", "/api/docs"}
+          "/api/openapi.json", "/api/docs",
+          # A forge's webhook has no session: the body's HMAC with the trigger's secret is its
+          # credential (tests/build/test_triggers.py: unsigned or wrongly signed is 401).
+          "/api/triggers/{name}"}
 # A viewer manages their own API tokens (nebhx login makes one for any role).
 SELF_SERVICE = {("POST", "/api/tokens"), ("DELETE", "/api/tokens/{token_id}")}
 

@@ -36,3 +36,11 @@ def commit_version(clone: Path, version: str) -> str:
     git("add", "-A", cwd=clone)
     git("commit", "--quiet", "-m", f"version {version}", cwd=clone)
     return git("rev-parse", "HEAD", cwd=clone)
+
+
+def push(clone: Path) -> str:
+    """``git push origin main``; what the remote said (the hook's lines)."""
+    import os
+    proc = subprocess.run(["git", "push", "origin", "main"], cwd=clone, capture_output=True, text=True,
+                          env={**os.environ, **GIT_ENV}, check=True)
+    return proc.stderr + proc.stdout

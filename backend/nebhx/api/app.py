@@ -44,13 +44,17 @@ def create_app(*, sweeper: bool = False) -> FastAPI:
 
 
 def _extra_routers() -> list[APIRouter]:
+    from nebhx.artifacts.routes import router as artifacts_router
     from nebhx.configs.routes import router as configs_router
     from nebhx.execution.routes import router as execution_router
     from nebhx.hosts.routes import router as hosts_router
     from nebhx.releases.routes import router as releases_router
     from nebhx.mail.routes import router as mail_router
     from nebhx.secrets.routes import router as secrets_router
-    return [hosts_router, secrets_router, configs_router, execution_router, mail_router, releases_router]
+    from nebhx.triggers.routes import public as triggers_public
+    from nebhx.triggers.routes import router as triggers_router
+    return [hosts_router, secrets_router, configs_router, execution_router, mail_router, releases_router,
+            artifacts_router, triggers_public, triggers_router]
 
 
 @asynccontextmanager

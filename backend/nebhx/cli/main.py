@@ -5,7 +5,7 @@ import logging
 
 import typer
 
-from nebhx.cli import configs, graphs, mail, releases, runs, serve, users
+from nebhx.cli import builds, configs, graphs, mail, releases, runs, serve, users
 
 app = typer.Typer(help="Nebh-X: deployment graphs of typed bricks, run by distributed workers.",
                   no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
@@ -32,6 +32,7 @@ app.command()(runs.reject)
 app.command()(runs.services)
 app.command()(runs.audit)
 app.command()(mail.mail)
+app.command()(builds.artifacts)
 app.command()(users.login)
 app.command()(users.logout)
 releases.register(app)  # releases, rollback
@@ -39,6 +40,7 @@ app.add_typer(configs.app, name="config")
 app.add_typer(users.user_app, name="user")
 app.add_typer(users.token_app, name="token")
 app.add_typer(users.hosts_app, name="hosts")
+app.add_typer(builds.trigger_app, name="trigger")
 
 
 def main() -> None:

@@ -19,6 +19,8 @@ def _flags(rel: dict[str, Any]) -> str:
                              ("prepared", rel.get("prepared")), ("pinned", rel.get("pinned")),
                              ("committed", rel.get("committed_at")),
                              ("rolled back", rel.get("rolled_back"))) if on]
+    if rel.get("commit"):  # staged from a build artifact
+        words.append(f"commit {rel['commit'][:12]}, build run {rel.get('build_run')}")
     return f"{rel['id']} ({', '.join(words)})" if words else rel["id"]
 
 

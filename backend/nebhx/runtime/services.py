@@ -152,10 +152,16 @@ def release_view(runtime: HostRuntime, service: str, instance: str | None,
                      "previous": path.name == prev, "prepared": prepared.get("release_id") == path.name != cur,
                      "pinned": (path / ".pinned").exists(),
                      "committed_at": _read(path / ".committed").get("committed_at"),
-                     "rolled_back": path.name == undone})
+                     "rolled_back": path.name == undone, **_built_from(path)})
     rows.sort(key=lambda r: (r["staged_at"], r["id"]))
     return {"releases": rows, "prepared": prepared or None,
             "rollout": {k: journal.get(k) for k in JOURNAL_KEYS} if journal else None}
+
+
+def _built_from(release: Path) -> dict[str, Any]:
+    """A release staged from a build artifact: the commit and build run it came from."""
+    prov = _read(release / ".nebhx-provenance.json")
+    return {"commit": prov.get("commit"), "build_run": prov.get("run")} if prov else {}
 
 
 def snapshot(runtime: HostRuntime, *, probe: bool = True, timeout: float = 2.0) -> list[dict[str, Any]]:

@@ -1,0 +1,51 @@
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Request
+from starlette.concurrency import run_in_threadpool
+
+from nebhx.auth.deps import VIEWER
+from nebhx.graphs.service import NotFound
+from nebhx.store.db import session_scope
+from nebhx.triggers import service
+from nebhx.triggers.signatures import BadSignature
+
+# No user session: the webhook authenticates by the body's signature with the trigger's secret.
+public = APIRouter(tags=["triggers"])
+router = APIRouter(tags=["triggers"], dependencies=[VIEWER])
+
+
+@public.post("/triggers/{name}", status_code=202)
+async def fire(name: str, request: Request) -> dict[str, Any]:
+    """A signed push (GitHub, Gitea, GitLab or generic) starts a run of the trigger's graph."""
+    body = await request.body()
+    request.state.audit_as = (f"trigger:{name}", "triggers.fire")
+    try:
+        result = await run_in_threadpool(_fire, name, request.headers, body)
+    except BadSignature as exc:
+        request.state.audit = {"refused": str(exc)}
+        raise HTTPException(401, str(exc)) from exc
+    except NotFound as exc:
+        request.state.audit = {"refused": str(exc)}
+        raise
+    request.state.audit = {k: result.get(k) for k in ("run_id", "started", "reason")} | {
+        "commit": result["trigger"]["commit"], "ref": result["trigger"]["ref"]}
+    return result
+
+
+def _fire(name: str, headers: Any, body: bytes) -> dict[str, Any]:
+    with session_scope() as s:
+        return service.fire(s, name=name, headers=headers, body=body)
+
+
+@router.get("/triggers")
+def list_triggers() -> list[dict[str, Any]]:
+    """Triggers the graphs declare, with the runs each started last."""
+    with session_scope() as s:
+        return service.list_triggers(s)
+
+
+@router.get("/triggers/runs/{run_id}")
+def run_trigger(run_id: str) -> dict[str, Any]:
+    """What triggered a run: {"trigger": null} when a person or a client started it."""
+    with session_scope() as s:
+        return {"run_id": run_id, "trigger": service.run_trigger(s, run_id=run_id)}

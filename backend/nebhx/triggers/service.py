@@ -1,0 +1,110 @@
+"""Triggers: a graph declares them in its document's ``meta.triggers``; a signed push to
+``POST /api/triggers/{name}`` starts a run of the graph's latest revision.
+
+    "meta": {"triggers": [{
+        "name": "build-on-push",              # the webhook's path: /api/triggers/build-on-push
+        "secret": "build-on-push-hook",       # a stored secret (nebhx secret NAME): the HMAC key
+        "repository": "/srv/git/app.git",     # the repositories it answers (glob patterns; a list too)
+        "refs": ["refs/heads/main"],          # optional: only these refs (glob patterns)
+        "inputs": {"repository": "repository", "commit": "commit"}   # graph input <- push field
+    }]}
+
+Push fields: repository, ref, commit, before, branch, tag. The run records the trigger
+(``runs.trigger``: name, sender kind, repository, ref, commit, received_at).
+"""
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from nebhx.engine.events import iso
+from nebhx.graphs.service import NotFound
+from nebhx.runs import service as runs
+from nebhx.secrets.service import secret_value
+from nebhx.store.models import GraphRow, RevisionRow, RunRow
+from nebhx.triggers import payloads
+from nebhx.triggers.signatures import BadSignature, verify
+
+DEFAULT_INPUTS = {"repository": "repository", "ref": "ref", "commit": "commit"}
+
+
+def declared(session: Session) -> list[dict[str, Any]]:
+    """Every trigger of every graph's latest revision, with its graph."""
+    query = (select(GraphRow.id, GraphRow.name, RevisionRow.doc)
+             .join(RevisionRow, (RevisionRow.graph_id == GraphRow.id)
+                   & (RevisionRow.number == GraphRow.latest_revision)).order_by(GraphRow.id))
+    found = []
+    for graph_id, graph_name, doc in session.execute(query):
+        for spec in (doc.get("meta") or {}).get("triggers") or []:
+            if isinstance(spec, dict) and isinstance(spec.get("name"), str):
+                found.append({**spec, "graph_id": graph_id, "graph_name": graph_name,
+                              "input_names": [i.get("name") for i in doc.get("inputs") or []]})
+    return found
+
+
+def find_trigger(session: Session, *, name: str) -> dict[str, Any]:
+    hits = [t for t in declared(session) if t["name"] == name]
+    if not hits:
+        raise NotFound(f"no trigger {name!r} (a graph declares triggers in meta.triggers)")
+    if len(hits) > 1:
+        raise runs.Conflict(f"trigger {name!r} is declared by graphs {', '.join(t['graph_id'] for t in hits)}")
+    return hits[0]
+
+
+def fire(session: Session, *, name: str, headers: Any, body: bytes) -> dict[str, Any]:
+    """Check the signature, match the repository and ref, start the run; what happened.
+
+    BadSignature (401) for a missing or wrong signature, NotFound (404) for an unknown trigger
+    or repository; a ref the trigger does not follow or a deleted branch starts nothing."""
+    trigger = find_trigger(session, name=name)
+    secret = secret_value(session, name=str(trigger.get("secret") or ""))
+    if not secret:
+        raise BadSignature(f"trigger {name!r} has no stored secret {trigger.get('secret')!r} "
+                           "(nebhx secret NAME): nothing can be verified")
+    kind = verify(headers, body, secret)
+    try:
+        push = payloads.parse(json.loads(body or b"null"))
+    except ValueError as exc:
+        raise runs.BadInputs([{"input": "body", "message": str(exc)}]) from exc
+    repository = payloads.matching_repository(push, trigger.get("repository"))
+    if repository is None:
+        raise NotFound(f"trigger {name!r} does not build repository {push.repositories[0]!r}")
+    record = {"name": name, "kind": kind, "repository": repository, "ref": push.ref,
+              "commit": push.commit, "received_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+    if push.commit.strip("0") == "" or not payloads.ref_wanted(push.ref, trigger.get("refs")):
+        why = "a deleted ref" if push.commit.strip("0") == "" else f"ref {push.ref} is not in the trigger's refs"
+        return {"started": False, "reason": why, "trigger": record}
+    fields = push.fields(repository)
+    mapping = trigger.get("inputs") or {k: v for k, v in DEFAULT_INPUTS.items() if k in trigger["input_names"]}
+    inputs = {graph_input: fields.get(field, "") for graph_input, field in mapping.items()}
+    run_id, _ = runs.create_run(session, graph_id=trigger["graph_id"], inputs=inputs)
+    session.get(RunRow, run_id).trigger = record
+    return {"started": True, "run_id": run_id, "graph_id": trigger["graph_id"], "inputs": inputs,
+            "trigger": record}
+
+
+def list_triggers(session: Session, *, recent: int = 5) -> list[dict[str, Any]]:
+    """Declared triggers (the secret by name only) with their latest runs."""
+    rows = session.execute(select(RunRow).where(RunRow.trigger.is_not(None))
+                           .order_by(RunRow.created_at.desc()).limit(500)).scalars().all()
+    out = []
+    for t in declared(session):
+        mine = [r for r in rows if (r.trigger or {}).get("name") == t["name"]][:recent]
+        out.append({"name": t["name"], "graph_id": t["graph_id"], "graph_name": t["graph_name"],
+                    "secret": t.get("secret"), "repository": t.get("repository"), "refs": t.get("refs"),
+                    "inputs": t.get("inputs") or DEFAULT_INPUTS,
+                    "runs": [{"id": r.id, "status": r.status, "created_at": iso(r.created_at),
+                              "commit": r.trigger.get("commit"), "ref": r.trigger.get("ref")} for r in mine]})
+    return out
+
+
+def run_trigger(session: Session, *, run_id: str) -> dict[str, Any] | None:
+    """What triggered a run (None: a person or a client started it)."""
+    row = session.get(RunRow, run_id)
+    if row is None:
+        raise NotFound(f"no run {run_id!r}")
+    return row.trigger
