@@ -24,6 +24,7 @@ INPUTS: dict[str, list[str]] = {
     "web-service.json": [],
     "canary-update.json": ["-i", "selector=role=web"],
     "sync-update.json": ["-i", "selector=role=web"],
+    "build-on-push.json": [],  # builds this repository's own HEAD
 }
 # Approval gates a person would approve while the run waits (`nebhx approve RUN NODE`).
 APPROVE = {"canary-update.json": ["approve"]}

@@ -110,7 +110,8 @@ def _node_view(n: NodeRow) -> dict[str, Any]:
 def summary(run: RunRow, graph_name: str | None = None) -> dict[str, Any]:
     return {"id": run.id, "graph_id": run.graph_id, "graph_name": graph_name, "revision": run.revision,
             "status": run.status, "error": run.error, "created_at": iso(run.created_at),
-            "started_at": iso(run.started_at), "finished_at": iso(run.finished_at)}
+            "started_at": iso(run.started_at), "finished_at": iso(run.finished_at),
+            "trigger": run.trigger}
 
 
 def get_run(session: Session, *, run_id: str) -> dict[str, Any]:
