@@ -21,6 +21,9 @@ export interface BrickSpec {
   parent?: string | null;
   host_input?: string | null;
   source?: string;
+  /** A composite (a stored graph): its latest revision and `composite:<graph id>@<revision>`. */
+  revision?: number;
+  ref?: string;
   inputs: Port[];
   outputs: Port[];
   inputs_schema: JsonSchema;

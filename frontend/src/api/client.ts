@@ -5,6 +5,8 @@ import type {
   GraphDoc, GraphInfo, GraphSummary, Me, Palette, Problem, Run, RunSummary,
 } from "../types";
 import { session, sessionMiddleware } from "./session";
+import type { PlanResult } from "../lib/plan";
+import type { ReleaseRow } from "../lib/releases";
 
 // An absolute base (same origin) so requests are also valid outside a page (tests); fetch is
 // looked up at each call so a test can stand in for it.
@@ -62,6 +64,10 @@ export const Api = {
   validate: (doc: GraphDoc, signal?: AbortSignal) =>
     unwrap<{ ok: boolean; problems: Problem[] }>(
       api.POST("/api/graphs/problems", { body: doc, signal })),
+  /** What a run would do (no run is made); a viewer may ask. */
+  plan: (graph: GraphDoc, inputs: Record<string, unknown>) =>
+    unwrap<PlanResult>(api.POST("/api/graphs/plan", { body: { graph, inputs } })),
+  releases: () => unwrap<ReleaseRow[]>(api.GET("/api/releases")),
   graphs: () => unwrap<GraphSummary[]>(api.GET("/api/graphs")),
   graph: (id: string) => unwrap<GraphInfo>(api.GET("/api/graphs/{graph_id}", { params: { path: { graph_id: id } } })),
   revision: (id: string, n: number | "latest") =>

@@ -1,7 +1,8 @@
 import { memo, useState, type CSSProperties, type KeyboardEvent } from "react";
 import { Handle, Position, useReactFlow, useStore, type NodeProps, type ReactFlowState } from "@xyflow/react";
 import type { BrickNode as BrickNodeType } from "../lib/graphDoc";
-import { problemStore, runStore, useEntry } from "../lib/overlay";
+import { planStore, problemStore, runStore, useEntry } from "../lib/overlay";
+import { VERDICT_LABEL } from "../lib/plan";
 import { typeColor, usePalette } from "../lib/palette";
 import { ORDER_IN, ORDER_OUT } from "../lib/wiring";
 import type { Port } from "../types";
@@ -91,6 +92,7 @@ function BrickNodeView({ id, data, selected, isConnectable }: NodeProps<BrickNod
   const spec = byId.get(data.brick);
   const problems = useEntry(problemStore, id);
   const run = useEntry(runStore, id);
+  const planned = useEntry(planStore, id);
   const badPort = (name: string) => problems?.filter((p) => p.port === name).map((p) => p.message).join("; ");
   const nodeProblems = problems?.filter((p) => !p.port) ?? [];
   const status = run?.status;
@@ -113,6 +115,10 @@ function BrickNodeView({ id, data, selected, isConnectable }: NodeProps<BrickNod
           <span className={`nbx-badge nbx-badge-${status}`} data-testid={`status-${id}`}>
             {status}{run?.duration_s != null ? ` · ${formatDuration(run.duration_s)}` : ""}
           </span>
+        )}
+        {planned && (
+          <span className={`nbx-badge nbx-plan nbx-plan-${planned}`} data-testid={`plan-${id}`}
+                title="What the last plan said a run would do here">{VERDICT_LABEL[planned]}</span>
         )}
         {items && (
           <span className={`nbx-badge nbx-items ${items.failed ? "nbx-badge-failed"

@@ -9,13 +9,20 @@ import { useRunWatch } from "../hooks/useRunWatch";
 import { useShortcuts } from "../hooks/useShortcuts";
 import { useValidation } from "../hooks/useValidation";
 import { useAuth } from "../hooks/useAuth";
+import { useCompositeTrail } from "../hooks/useCompositeTrail";
+import { clearPlanBadges, usePlan } from "../hooks/usePlan";
+import { download } from "../lib/download";
+import { EditorActionsContext } from "../lib/editorActions";
 import { useSafeFile } from "../hooks/useSafeFile";
 import { allowed, needsRole } from "../lib/roles";
 import type { GraphDoc, RunSummary } from "../types";
+import { Breadcrumb } from "./Breadcrumb";
 import { Canvas } from "./Canvas";
 import { HelpDialog } from "./HelpDialog";
 import { ImportDialog } from "./ImportDialog";
 import { OpenDialog } from "./OpenDialog";
+import { PlanDialog } from "./PlanDialog";
+import { ReleasesPanel } from "./ReleasesPanel";
 import { PalettePanel } from "./PalettePanel";
 import { RunDialog } from "./RunDialog";
 import { SidePanel } from "./SidePanel";
@@ -23,16 +30,7 @@ import { Toasts, useToasts } from "./Toasts";
 import { UnsavedDialogs } from "./UnsavedDialogs";
 import { Toolbar, type ToolbarAction } from "./Toolbar";
 
-type Dialog = null | "open" | "import" | "help" | "run";
-
-function download(name: string, text: string) {
-  const url = URL.createObjectURL(new Blob([text], { type: "application/json" }));
-  const a = Object.assign(document.createElement("a"), { href: url, download: name });
-  document.body.appendChild(a);
-  a.click();
-  a.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 1000);
-}
+type Dialog = null | "open" | "import" | "help" | "run" | "plan" | "releases";
 
 export function Editor() {
   const flow = useReactFlow<BrickNode>();
@@ -46,7 +44,9 @@ export function Editor() {
   const [runs, setRuns] = useState<RunSummary[]>([]);
   const clipboard = useRef<GraphDoc | null>(null);
   const { problems, validate } = useValidation();
-  const g = useGraphFile(validate);
+  // Each change is validated; a plan made before it no longer holds.
+  const onContent = useCallback((d: GraphDoc) => { clearPlanBadges(); return validate(d); }, [validate]);
+  const g = useGraphFile(onContent);
   const { nodes, setNodes, edges, setEdges, meta, file } = g;
   const { me, signIns } = useAuth();
   const isAdmin = allowed(me.role, "admin");
@@ -126,6 +126,16 @@ export function Editor() {
 
   const safe = useSafeFile(g, push, fail, fitSoon);
   const { save, confirmLeave } = safe;
+  const trail = useCompositeTrail(g, confirmLeave, openedSoon, fail);
+  const planner = usePlan(g.doc, fail);
+  const startPlan = useCallback((inputs: Record<string, unknown>) => { setDialog(null); void planner.start(inputs); },
+                                [planner]);
+  const editorActions = useMemo(() => ({
+    openComposite: (id: string, rev: number | null) => { setRunId(null); void trail.openComposite(id, rev); },
+  }), [trail]);
+  // A saved graph is also a composite brick: the palette lists its newest revision.
+  useEffect(() => { if (file.revision !== null) Api.bricks().then((p) => setPalette(indexPalette(p)), () => undefined); },
+            [file.id, file.revision]);
 
   const startRun = useCallback(async (inputs: Record<string, unknown>) => {
     setDialog(null);
@@ -182,6 +192,7 @@ export function Editor() {
     if (mode === "replace" && !(await confirmLeave("replace it with the imported graph"))) return;
     if (mode === "replace") {
       setRunId(null);
+      trail.clear();
       g.load(d, { id: null, revision: null, latest: null, readOnly: false }, false);
       setSpreadPending("import");
       fitSoon();
@@ -191,14 +202,15 @@ export function Editor() {
       setEdges((es) => [...es, ...frag.edges]);
     }
     push(`Imported ${d.nodes.length} nodes`, "success");
-  }, [g, nodes, setNodes, setEdges, fitSoon, push, confirmLeave]);
+  }, [g, nodes, setNodes, setEdges, fitSoon, push, confirmLeave, trail]);
 
   const openGraph = useCallback(async (id: string, rev: number, latest: number) => {
     setDialog(null);
     if (!(await confirmLeave("open another graph"))) return;
     setRunId(null);
+    trail.clear();
     g.open(id, rev, latest).then(openedSoon, fail);
-  }, [confirmLeave, g, openedSoon, fail]);
+  }, [confirmLeave, g, openedSoon, fail, trail]);
 
   const layout = useCallback(async () => {
     setNodes(await autoLayout(nodes, edges));
@@ -210,6 +222,7 @@ export function Editor() {
       new: async () => {
         if (!(await confirmLeave("start a new graph"))) return;
         setRunId(null);
+        trail.clear();
         g.load({ ...emptyMeta(), nodes: [], edges: [] }, { id: null, revision: null, latest: null, readOnly: false }, true);
       },
       open: () => setDialog("open"),
@@ -231,12 +244,14 @@ export function Editor() {
         }
         return meta.inputs.length ? setDialog("run") : startRun({});
       },
+      plan: () => (meta.inputs.length ? setDialog("plan") : startPlan({})),
+      releases: () => setDialog("releases"),
       help: () => setDialog("help"),
       problems: () => setTab("problems"),
     };
     void actions[a]();
   }, [g, readOnly, save, file, fail, openedSoon, exportDoc, layout, flow, meta.inputs.length, startRun, validate, push,
-      isAdmin, isOperator, confirmLeave]);
+      isAdmin, isOperator, confirmLeave, trail, startPlan]);
 
   useShortcuts({
     "mod+z": () => onAction("undo"),
@@ -260,7 +275,7 @@ export function Editor() {
   });
 
   return (
-    <PaletteContext.Provider value={palette}>
+    <PaletteContext.Provider value={palette}><EditorActionsContext.Provider value={editorActions}>
       <div className="nbx-app">
         <Toolbar name={meta.name} revision={file.revision} readOnly={readOnly} dirty={g.dirty}
                  canUndo={g.history.canUndo} canRedo={g.history.canRedo} problems={problems.length}
@@ -268,6 +283,8 @@ export function Editor() {
         <div className="nbx-main">
           <PalettePanel onReload={reloadPalette} loading={paletteLoading} readOnly={readOnly} />
           <div className="nbx-canvas" data-testid="canvas">
+            <Breadcrumb trail={trail.trail} current={meta.name} revision={file.revision} readOnly={readOnly}
+                        onBack={(i) => void trail.back(i)} />
             <Canvas nodes={nodes} edges={edges} onNodesChange={g.onNodesChange} onEdgesChange={g.onEdgesChange}
                     setEdges={setEdges} readOnly={readOnly} onDropBrick={addNode}
                     onRefuse={(m) => push(m, "danger")} />
@@ -280,10 +297,14 @@ export function Editor() {
                     onOpen={openGraph} />
         <ImportDialog show={dialog === "import"} onHide={() => setDialog(null)} onImport={importDoc} />
         <RunDialog show={dialog === "run"} inputs={meta.inputs} onHide={() => setDialog(null)} onStart={startRun} />
+        <RunDialog show={dialog === "plan"} inputs={meta.inputs} onHide={() => setDialog(null)} onStart={startPlan}
+                   title="Plan the graph" submit="Plan" />
+        <PlanDialog plan={planner.plan} loading={planner.planning} onHide={planner.close} />
+        <ReleasesPanel show={dialog === "releases"} onHide={() => setDialog(null)} />
         <HelpDialog show={dialog === "help"} onHide={() => setDialog(null)} />
         <UnsavedDialogs safe={safe} name={meta.name} canSave={isAdmin} saveTitle={isAdmin ? undefined : needsRole("admin")} />
         <Toasts toasts={toasts} dismiss={dismiss} />
       </div>
-    </PaletteContext.Provider>
+    </EditorActionsContext.Provider></PaletteContext.Provider>
   );
 }

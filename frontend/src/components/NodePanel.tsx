@@ -1,4 +1,4 @@
-import { lazy, Suspense, useMemo, useState, type ReactNode } from "react";
+import { lazy, Suspense, useMemo, useState } from "react";
 import { Button, Form, InputGroup, Spinner } from "react-bootstrap";
 import { useReactFlow, type Edge } from "@xyflow/react";
 import type { BrickNode, BrickNodeData, GraphMeta } from "../lib/graphDoc";
@@ -7,24 +7,10 @@ import { typeColor, usePalette } from "../lib/palette";
 import { fits } from "../lib/wiring";
 import { SecretField } from "./SecretField";
 import { BrickHelp } from "./Markdown";
+import { BATCH_KEYS, ExecutionSettings } from "./ExecutionSettings";
+import { CompositeInfo } from "./CompositeInfo";
 
 const ParamsForm = lazy(() => import("./ParamsForm"));
-const TRIGGERS = ["all_success", "all_done", "any_failed", "all_failed", "always"];
-
-const startOpen = (extra: Record<string, unknown>) =>
-  ["trigger", "retries", "timeout_s", "for_each"].some((k) => extra[k] !== undefined);
-
-/** Execution settings; open at first when the node has any (then as the user leaves it). */
-function Execution({ initiallyOpen, children }: { initiallyOpen: boolean; children: ReactNode }) {
-  const [open] = useState(initiallyOpen);
-  return (
-    <details className="mt-2 small" open={open}>
-      <summary>Execution</summary>
-      {children}
-    </details>
-  );
-}
-
 /** The items of a for_each input, typed as a JSON list; kept as typed until it parses. */
 export function ItemsField({ name, value, readOnly, onChange }: {
   name: string; value: unknown; readOnly: boolean; onChange: (items: unknown[] | undefined) => void;
@@ -122,7 +108,10 @@ export function NodePanel({ node, edges, meta, readOnly }: Props) {
     if (name) {
       next.for_each = name;
       if (name in p && !isRef(p[name])) p[name] = [p[name]];
-    } else delete next.for_each;
+    } else {
+      delete next.for_each;
+      for (const k of BATCH_KEYS) delete next[k];  // batch settings without for_each are refused
+    }
     update({ extra: next, params: p });
   };
 
@@ -138,6 +127,8 @@ export function NodePanel({ node, edges, meta, readOnly }: Props) {
         <code>{node.data.brick}</code> · node <code>{node.id}</code>
         {spec?.docs && <BrickHelp docs={spec.docs} />}
       </div>
+      {spec?.id.startsWith("composite:") && <CompositeInfo brick={node.data.brick} readOnly={readOnly}
+                                                          onPin={(brick) => update({ brick })} />}
       {elsewhere.size > 0 && (
         <div className="mb-2">
           <div className="small fw-semibold">Not set here</div>
@@ -183,35 +174,8 @@ export function NodePanel({ node, edges, meta, readOnly }: Props) {
                       onChange={setParams} />
         </Suspense>
       ) : <p className="text-danger small">Brick {node.data.brick} is not in the palette.</p>}
-      <Execution key={node.id} initiallyOpen={startOpen(extra)}>
-        {spec && spec.inputs.length > 0 && (
-          <Form.Group className="mb-1" controlId="nbx-for-each">
-            <Form.Label className="mb-0">Run once per item of</Form.Label>
-            <Form.Select size="sm" value={forEach ?? ""} disabled={readOnly} onChange={(e) => setForEach(e.target.value)}>
-              <option value="">(run once)</option>
-              {spec.inputs.map((p) => <option key={p.name} value={p.name}>{p.name} ({p.type}[])</option>)}
-              {forEach && !spec.inputs.some((p) => p.name === forEach) && <option value={forEach}>{forEach} (unknown)</option>}
-            </Form.Select>
-          </Form.Group>
-        )}
-        <Form.Group className="mb-1" controlId="nbx-trigger">
-          <Form.Label className="mb-0">Trigger rule</Form.Label>
-          <Form.Select size="sm" value={(extra.trigger as string) ?? "all_success"} disabled={readOnly}
-                       onChange={(e) => setExtra("trigger", e.target.value)}>
-            {TRIGGERS.map((t) => <option key={t}>{t}</option>)}
-          </Form.Select>
-        </Form.Group>
-        <Form.Group className="mb-1" controlId="nbx-retries">
-          <Form.Label className="mb-0">Retries</Form.Label>
-          <Form.Control size="sm" type="number" min={0} max={20} value={(extra.retries as number) ?? ""}
-                        disabled={readOnly} onChange={(e) => setExtra("retries", e.target.value === "" ? undefined : Number(e.target.value))} />
-        </Form.Group>
-        <Form.Group className="mb-1" controlId="nbx-timeout">
-          <Form.Label className="mb-0">Timeout (s)</Form.Label>
-          <Form.Control size="sm" type="number" min={1} value={(extra.timeout_s as number) ?? ""}
-                        disabled={readOnly} onChange={(e) => setExtra("timeout_s", e.target.value === "" ? undefined : Number(e.target.value))} />
-        </Form.Group>
-      </Execution>
+      <ExecutionSettings key={node.id} nodeId={node.id} spec={spec} extra={extra} forEach={forEach} readOnly={readOnly}
+                         setExtra={setExtra} setForEach={setForEach} />
       {spec && spec.outputs.length > 0 && (
         <div className="small mt-2">
           <span className="fw-semibold">Outputs: </span>

@@ -7,6 +7,9 @@ interface Props {
   inputs: GraphInput[];
   onHide: () => void;
   onStart: (values: Record<string, unknown>) => void;
+  /** The same inputs form also asks what to plan with. */
+  title?: string;
+  submit?: string;
 }
 
 const isJson = (t: string) => t === "object" || t === "any" || t.endsWith("[]");
@@ -40,7 +43,8 @@ export function readInputs(inputs: GraphInput[], raw: Record<string, string | bo
   return { values };
 }
 
-export function RunDialog({ show, inputs, onHide, onStart }: Props) {
+export function RunDialog({ show, inputs, onHide, onStart, title = "Run the graph", submit = "Start run" }: Props) {
+  const formId = submit === "Start run" ? "run-form" : "plan-form";
   const [raw, setRaw] = useState<Record<string, string | boolean>>({});
   const [error, setError] = useState<string | undefined>();
   useEffect(() => {
@@ -56,9 +60,9 @@ export function RunDialog({ show, inputs, onHide, onStart }: Props) {
   };
   return (
     <Modal show={show} onHide={onHide}>
-      <Modal.Header closeButton><Modal.Title>Run the graph</Modal.Title></Modal.Header>
+      <Modal.Header closeButton><Modal.Title>{title}</Modal.Title></Modal.Header>
       <Modal.Body>
-        <Form onSubmit={(e) => { e.preventDefault(); start(); }} id="run-form">
+        <Form onSubmit={(e) => { e.preventDefault(); start(); }} id={formId}>
           {inputs.map((gi) => (
             <Form.Group key={gi.name} className="mb-2">
               {gi.type === "boolean" ? (
@@ -83,7 +87,7 @@ export function RunDialog({ show, inputs, onHide, onStart }: Props) {
       </Modal.Body>
       <Modal.Footer>
         <Button variant="secondary" onClick={onHide}>Cancel</Button>
-        <Button type="submit" form="run-form" data-testid="start-run">Start run</Button>
+        <Button type="submit" form={formId} data-testid={submit === "Start run" ? "start-run" : "start-plan"}>{submit}</Button>
       </Modal.Footer>
     </Modal>
   );

@@ -1,19 +1,14 @@
 import { Fragment, useEffect, useState } from "react";
-import { Badge, Button, ButtonGroup, Form, ListGroup, Table } from "react-bootstrap";
+import { Button, ButtonGroup, Form, ListGroup, Table } from "react-bootstrap";
 import { Api } from "../api/client";
 import { useCan } from "../hooks/useAuth";
 import { formatDuration, formatTime, itemProgress, shortJson } from "../lib/format";
 import { logStore, useEntry } from "../lib/overlay";
 import type { Run, RunItem, RunNode, RunSummary } from "../types";
+import { RolloutGrid } from "./RolloutGrid";
+import { StatusBadge } from "./StatusBadge";
 
-const VARIANT: Record<string, string> = {
-  succeeded: "success", failed: "danger", running: "primary", waiting: "warning",
-  cancelled: "secondary", skipped: "secondary", queued: "info", pending: "light",
-};
-
-export const StatusBadge = ({ status }: { status: string }) => (
-  <Badge bg={VARIANT[status] ?? "secondary"} text={status === "pending" ? "dark" : undefined}>{status}</Badge>
-);
+export { StatusBadge };
 
 function Json({ value }: { value: unknown }) {
   return <pre className="nbx-json">{JSON.stringify(value ?? null, null, 2)}</pre>;
@@ -235,6 +230,7 @@ export function RunPanel({ run, runs, nodeId, onCancel, onRetry, onDecide, onOpe
             {run.finished_at && ` · finished ${formatTime(run.finished_at)}`}
           </div>
           <hr className="my-2" />
+          <RolloutGrid run={run} />
           {nodeId ? <RunNodeDetail key={nodeId} run={run} nodeId={nodeId} onRetry={onRetry} onDecide={onDecide} />
             : <p className="small text-body-secondary">Select a node to see its inputs, outputs and log.</p>}
         </div>

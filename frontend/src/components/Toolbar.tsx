@@ -14,7 +14,7 @@ export interface ToolbarProps {
 }
 
 export type ToolbarAction = "new" | "open" | "save" | "import" | "export" | "export-selection" | "undo"
-  | "redo" | "layout" | "fit" | "run" | "help" | "problems" | "edit-latest";
+  | "redo" | "layout" | "fit" | "run" | "help" | "problems" | "edit-latest" | "plan" | "releases";
 
 export function Toolbar({ name, revision, readOnly, dirty, canUndo, canRedo, problems, onAction }: ToolbarProps) {
   const can = useCan();
@@ -57,6 +57,8 @@ export function Toolbar({ name, revision, readOnly, dirty, canUndo, canRedo, pro
         {problems ? `${problems} problem${problems > 1 ? "s" : ""}` : "valid"}
       </Button>
       <div className="ms-auto d-flex gap-2">
+        {b("releases", "Releases", { title: "What runs where: releases per host and service" })}
+        {b("plan", "Plan", { title: "What a run would change, without running anything" })}
         {b("run", "Run ▶", { variant: "primary",
           ...can("operator", can("admin").disabled ? "Run the saved revision" : "Save and run") })}
         {b("help", "?", { title: "Keyboard shortcuts (?)" })}

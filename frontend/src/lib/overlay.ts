@@ -3,6 +3,7 @@
 // whose entry changed, and the graph's nodes and undo history stay untouched.
 import { useSyncExternalStore } from "react";
 import type { Problem, RunNode } from "../types";
+import type { Verdict } from "./plan";
 
 export interface MapStore<V> {
   get: () => Record<string, V>;
@@ -46,3 +47,5 @@ export function groupProblems(problems: Problem[]): Record<string, Problem[]> {
 }
 /** A counter per node, bumped by every log event, so an open log knows to reload. */
 export const logStore = createMapStore<number>();
+/** The last plan's verdict per node ("will change", "no change"...), until the graph changes. */
+export const planStore = createMapStore<Verdict>();

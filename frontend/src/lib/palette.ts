@@ -2,6 +2,27 @@ import { createContext, useContext } from "react";
 import type { BrickSpec, Palette } from "../types";
 import { DEFAULT_PARENTS } from "./wiring";
 
+/** A composite pinned to a revision (`composite:<graph id>@<revision>`): its graph id and revision. */
+export function compositePin(brick: string): { base: string; graph: string; revision: number | null } | null {
+  const m = /^composite:(.+?)(?:@(\d+))?$/.exec(brick);
+  return m ? { base: `composite:${m[1]}`, graph: m[1], revision: m[2] ? Number(m[2]) : null } : null;
+}
+
+/** Bricks by id; a composite node's `composite:<graph id>@<revision>` finds the palette's
+ *  `composite:<graph id>` (the palette lists each stored graph once, at its latest revision). */
+export class BrickMap extends Map<string, BrickSpec> {
+  override get(id: string): BrickSpec | undefined {
+    return super.get(id) ?? (id.startsWith("composite:") ? super.get(id.replace(/@\d+$/, "")) : undefined);
+  }
+}
+
+/** A newer revision of a composite node's graph than the one it is pinned to, if the palette has one. */
+export function newerRevision(byId: Map<string, BrickSpec>, brick: string): number | null {
+  const pin = compositePin(brick);
+  const latest = pin ? byId.get(pin.base)?.revision : undefined;
+  return pin && pin.revision !== null && latest && latest > pin.revision ? latest : null;
+}
+
 export interface PaletteIndex {
   byId: Map<string, BrickSpec>;
   parents: Record<string, string>;
@@ -10,7 +31,7 @@ export interface PaletteIndex {
 
 export function indexPalette(palette: Palette): PaletteIndex {
   return {
-    byId: new Map(palette.bricks.map((b) => [b.id, b])),
+    byId: new BrickMap(palette.bricks.map((b) => [b.id, b])),
     parents: palette.type_parents ?? DEFAULT_PARENTS,
     palette,
   };

@@ -1,0 +1,86 @@
+// What POST /api/graphs/plan answers, and how the editor sums it up per node.
+
+/** One node's plan (or one fan-out item's, or a composite's inner node's). */
+export interface PlanEntry {
+  brick?: string;
+  effect: string;
+  inputs?: Record<string, unknown>;
+  host?: unknown;
+  when?: string;
+  changes?: boolean;
+  outputs?: Record<string, unknown>;
+  /** A fan-out: its items (id `web[0]`, the item, its batch) and settings. */
+  items?: PlanItem[];
+  batches?: number;
+  batch?: number | string;
+  max_parallel?: number;
+  pause_s?: number;
+  max_failures?: number;
+  /** A composite: its inner nodes by run id (`update:switch`). */
+  children?: Record<string, PlanEntry>;
+  graph?: string;
+  revision?: number;
+  [key: string]: unknown;
+}
+
+export interface PlanItem extends PlanEntry {
+  id: string;
+  item: unknown;
+  batch: number;
+}
+
+export interface PlanResult {
+  graph: string;
+  nodes: Record<string, PlanEntry>;
+  elapsed_s?: number;
+}
+
+export type Verdict = "change" | "none" | "unknown" | "fail";
+
+export const VERDICT_LABEL: Record<Verdict, string> = {
+  change: "will change", none: "no change", unknown: "unknown", fail: "would fail",
+};
+
+const UNKNOWN = /^unknown effect$|once (its|it is|the)\b.*known|known at run time|not known before the run|cannot tell yet/i;
+const NOTHING = /\b(changes nothing|nothing:|already (runs|rolled|committed)|unchanged|no change)\b/i;
+// Bricks that only compute or look: planning them never changes a host.
+const LOOKS_ONLY = /^(core|hosts|check)\./;
+
+/** What a run would do to one node (or item): change something, nothing, fail, or not known. */
+function verdictOf(entry: PlanEntry): Verdict {
+  const effect = entry.effect ?? "";
+  if (/^(would fail|cannot plan)/i.test(effect)) return "fail";
+  if (typeof entry.changes === "boolean") return entry.changes ? "change" : "none";
+  if (UNKNOWN.test(effect)) return "unknown";
+  if (NOTHING.test(effect) || LOOKS_ONLY.test(entry.brick ?? "")) return "none";
+  return "change";
+}
+
+/** Several verdicts as one: a failure first, then a change, then unknown; none only if all are none. */
+function combine(verdicts: Verdict[]): Verdict {
+  for (const v of ["fail", "change", "unknown"] as Verdict[]) if (verdicts.includes(v)) return v;
+  return "none";
+}
+
+/** A node's verdict, over its items or inner nodes when it has them. */
+export function nodeVerdict(entry: PlanEntry): Verdict {
+  if (entry.children) return combine(Object.values(entry.children).map(nodeVerdict));
+  if (entry.items) return entry.items.length ? combine(entry.items.map(verdictOf)) : "none";
+  return verdictOf(entry);
+}
+
+/** Verdicts of the top-level nodes, for the badges on the canvas. */
+export function planBadges(plan: PlanResult): Record<string, Verdict> {
+  return Object.fromEntries(Object.entries(plan.nodes).map(([id, e]) => [id, nodeVerdict(e)]));
+}
+
+/** A value only a run can know: the server writes it as "(from node.port)" or "(input name)". */
+export const isPlaceholder = (v: unknown): v is string =>
+  typeof v === "string" && /^\((from|input) [^)]+\)$/.test(v);
+
+/** Items grouped by batch, in order. */
+export function byBatch(items: PlanItem[]): [number, PlanItem[]][] {
+  const groups = new Map<number, PlanItem[]>();
+  for (const it of items) groups.set(it.batch ?? 1, [...(groups.get(it.batch ?? 1) ?? []), it]);
+  return [...groups.entries()].sort(([a], [b]) => a - b);
+}
