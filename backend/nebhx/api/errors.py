@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from fastapi import FastAPI, Request
+from sqlalchemy.exc import OperationalError
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
@@ -40,6 +41,13 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(NotFound)
     async def _missing(_: Request, exc: NotFound):
         return JSONResponse({"detail": str(exc)}, status_code=404)
+
+    @app.exception_handler(OperationalError)
+    async def _store_down(_: Request, exc: OperationalError):
+        # The store went away (a restart drops every pooled connection; the pool reconnects on
+        # the next call): a retryable 503, not a 500.
+        return JSONResponse({"detail": "the store is not reachable right now; try again"},
+                            status_code=503, headers={"Retry-After": "1"})
 
     @app.exception_handler(PermissionError)
     async def _not_permitted(_: Request, exc: PermissionError):

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from fastapi.routing import iter_route_contexts
+from sqlalchemy.exc import OperationalError
 from starlette.concurrency import run_in_threadpool
 
 from nebhx.auth import audit, service
@@ -133,8 +134,12 @@ class Guard:
         if request.method in SAFE or not path.startswith("/api/"):
             return await (refused or self.app)(scope, receive, send)
         if refused is None:
-            await run_in_threadpool(resolve, request)
-            refused = _bad_csrf(request)
+            try:
+                await run_in_threadpool(resolve, request)
+                refused = _bad_csrf(request)
+            except OperationalError:  # the store is restarting: retryable, not a 500
+                refused = JSONResponse({"detail": "the store is not reachable right now; try again"},
+                                       status_code=503, headers={"Retry-After": "1"})
         status = [500]
 
         async def send_noting_status(message):
