@@ -98,6 +98,7 @@ def serve(graph: dict):
                            "revisions": [{"number": 1, "created_at": "2026-01-01T00:00:00Z"}]},
         "/api/graphs/g1/revisions/1": graph,
         "/api/graphs/validate": {"ok": True, "problems": []},
+        "/api/graphs/problems": {"ok": True, "problems": []},
         "/api/runs": [],
     }
 
