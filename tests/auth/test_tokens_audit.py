@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import select, text, update
+from sqlalchemy import text, update
 
 from authkit import add_user, bearer
 from support import graph

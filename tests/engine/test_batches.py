@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from support import TEST_BLOCKS, graph, wire, wait_for
+from support import TEST_BLOCKS, graph, wait_for
 
 from nebhx.bricks.registry import load_registry
 

@@ -157,7 +157,7 @@ def test_a_composite_that_would_contain_itself_is_refused_naming_node_and_cycle(
     text = refused(stack, graph("selfish", [("h", f"composite:{h['id']}@1")]), gid)
     assert (f"node 'h' would make graph '{gid}' contain itself: {gid} -> h (composite:{h['id']}@1) -> "
             f"g (composite:{gid}@1)") in text
-    assert f"node 'x' uses composite:nope-000000@1: no graph 'nope-000000'" in refused(
+    assert "node 'x' uses composite:nope-000000@1: no graph 'nope-000000'" in refused(
         stack, graph(_name("unknown"), [("x", "composite:nope-000000@1")]))
     assert f"node 'x' uses composite:{gid}@9: graph '{gid}' has no revision 9" in refused(
         stack, graph(_name("unknown"), [("x", f"composite:{gid}@9")]))

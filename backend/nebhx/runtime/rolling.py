@@ -16,7 +16,6 @@ from nebhx.runtime.rollout import CheckSpec, Instance, Steps, StepFailed
 
 if TYPE_CHECKING:
     from nebhx.bricks.base import Context
-    from nebhx.runtime import HostRuntime
     from nebhx.runtime.haproxy import HAProxy
 
 IN_FLIGHT = ("switching", "rolling_back")
