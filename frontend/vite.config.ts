@@ -8,6 +8,7 @@ export default defineConfig({
   build: { outDir: "dist", emptyOutDir: true, chunkSizeWarningLimit: 800 },
   server: { proxy: { "/api": process.env.NEBHX_API ?? "http://127.0.0.1:8000" } },
   test: {
+    testTimeout: 20000,
     environment: "jsdom",
     include: ["src/**/*.test.{ts,tsx}"],
     setupFiles: ["src/test/setup.ts"],

@@ -1,7 +1,10 @@
 import { afterEach } from "vitest";
-import { cleanup } from "@testing-library/react";
+import { cleanup, configure } from "@testing-library/react";
 
 afterEach(() => cleanup());
+// CI shares two cores with a whole backend suite: a lazy chunk or a modal may take over the
+// default 1 s to appear; wait for it (a real absence still fails, only later).
+configure({ asyncUtilTimeout: 5000 });
 
 // React Flow measures nodes with ResizeObserver, which jsdom lacks.
 class ResizeObserverStub {
