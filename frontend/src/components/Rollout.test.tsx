@@ -65,8 +65,8 @@ describe("rollout editing", () => {
     expect(body.graph.nodes.map((n: { id: string }) => n.id)).toEqual(["sel", "up"]);
     expect(within(dialog).getByTestId("plan-node-up:hi").textContent).toMatch(/unknown effect/);
     expect(within(dialog).getByText("(from sel.hosts)").className).toContain("nbx-placeholder");
-    expect(screen.getByTestId("plan-sel").textContent).toBe("no change");
-    expect(screen.getByTestId("plan-up").textContent).toBe("unknown");
+    expect((await screen.findByTestId("plan-sel")).textContent).toBe("no change");
+    expect((await screen.findByTestId("plan-up")).textContent).toBe("unknown");
   });
 
   it("finds a pinned composite's brick, offers its newer revision, opens it and comes back", async () => {
