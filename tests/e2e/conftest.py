@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from support import ROOT, TEST_BLOCKS, free_port, make_env, start_redis, wait_for
+from support import ROOT, TEST_BLOCKS, free_port, make_env, start_redis, stop_daemons, wait_for
 
 CHROMIUM = os.environ.get("NEBHX_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -69,6 +69,7 @@ def server(tmp_path_factory, extra_blocks):
         except (ProcessLookupError, subprocess.TimeoutExpired):
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(timeout=10)
+        stop_daemons(home)  # the apps, supervisord and HAProxy the examples started hold fixed ports
         redis.terminate()
         redis.wait(timeout=10)
 

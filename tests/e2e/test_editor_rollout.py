@@ -15,7 +15,7 @@ import pytest
 from playwright.sync_api import expect
 
 from browser_steps import node, save, select
-from support import ROOT, TEST_BLOCKS, free_port, make_env, start_redis, wait_for
+from support import ROOT, TEST_BLOCKS, free_port, make_env, start_redis, stop_daemons, wait_for
 
 ARTIFACTS = ROOT / "test-artifacts"
 
@@ -45,6 +45,7 @@ def server(tmp_path_factory, extra_blocks):
         except (ProcessLookupError, subprocess.TimeoutExpired):
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(timeout=10)
+        stop_daemons(home)  # the apps, supervisord and HAProxy the examples started hold fixed ports
         redis.terminate()
         redis.wait(timeout=10)
 
