@@ -40,7 +40,8 @@ def test_core_template_brick_refuses_every_payload(tmp_path, pid, template, effe
     started = time.monotonic()
     with pytest.raises(BrickFailed, match=r"^template( line \d+| at line \d+)?: ") as info:
         Template()(Context(), template=armed(template, marker), values={})
-    assert time.monotonic() - started < 5, f"{pid} ran for too long"
+    # Unsandboxed, range(10**9) or "x" * 10**10 would run for minutes; refused, it is instant.
+    assert time.monotonic() - started < 60, f"{pid} ran for too long"
     assert not marker.exists()
     assert "popen" not in str(info.value) or effect == "leak"
 
