@@ -85,13 +85,15 @@ def _artifact_source(source: str, want: str | None) -> Source:
         raise BrickFailed(f"source: {exc}") from exc
     if want and want != sha:
         raise BrickFailed(f"sha256 {want} does not match the artifact's {sha} in {source}")
-    return Source("artifact", source, sha, lambda tmp, final, ctx: _stage_artifact(name, sha, tmp, ctx))
+    return Source("artifact", source, sha, lambda tmp, final, ctx: _stage_artifact(name, sha, tmp, ctx, final))
 
 
-def _stage_artifact(name: str, sha: str, tmp: Path, ctx: Context | None) -> None:
+def _stage_artifact(name: str, sha: str, tmp: Path, ctx: Context | None, final: Path | None = None) -> None:
     """Fetch a build artifact (an agent: through the execution API with its host token; the
     control plane's own hosts: from its store), check its sha256, unpack it like a tarball
-    and keep its provenance next to it (``.nebhx-provenance.json``: commit, build run...)."""
+    and keep its provenance next to it (``.nebhx-provenance.json``: commit, build run...).
+    A Python bundle (build.python) gets its virtualenv at ``<release>/venv`` now, from its
+    own wheels only: the switch then only moves a link."""
     import json
     part = tmp.parent / f".artifact-{uuid.uuid4().hex[:8]}"
     try:
@@ -105,6 +107,9 @@ def _stage_artifact(name: str, sha: str, tmp: Path, ctx: Context | None) -> None
             ctx.log("artifact %s sha256:%s verified (%d bytes)", name, sha[:12], part.stat().st_size)
         shown = name if name.endswith(ARCHIVES) or not tarfile.is_tarfile(part) else f"{name}.tar"
         _unpack(part, shown, tmp)
+        from nebhx.artifacts.pybuild import bundle_requirement
+        if final is not None and (requirement := bundle_requirement(tmp)):
+            _pip([requirement], tmp, final, str(tmp / "wheels"), None, ctx)
         prov = {"artifact": name, "sha256": sha, **(record.get("provenance") or {})}
         (tmp / PROVENANCE).write_text(json.dumps(prov, indent=2, sort_keys=True))
     finally:
