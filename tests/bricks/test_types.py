@@ -1,24 +1,27 @@
 """The wiring rule and how port types are read from pydantic models."""
 from __future__ import annotations
 
+import json
+
 import pytest
 from pydantic import Field
 
 from nebhx import Address, Brick, HostRef, Ports, Secret, Url, VolumeUrl
 from nebhx.bricks.registry import brick_spec
-from nebhx.bricks.types import fits
+from nebhx.bricks.types import PARENTS, fits
+from support import ROOT
+
+CONTRACT = json.loads((ROOT / "tests" / "contract" / "port_types.json").read_text())
 
 
-@pytest.mark.parametrize("out_t,in_t,ok", [
-    ("VolumeUrl", "Url", True), ("VolumeUrl", "string", True), ("Url", "VolumeUrl", False),
-    ("string", "VolumeUrl", False), ("Secret", "Secret", True), ("Secret", "string", False),
-    ("string", "Secret", False), ("Secret", "any", False), ("integer", "number", True),
-    ("number", "integer", False), ("Address", "string", True), ("HostRef", "Address", False),
-    ("VolumeUrl[]", "Url[]", True), ("Url[]", "Url", False), ("Url", "Url[]", False),
-    ("any", "HostRef", True), ("object", "any", True),
-])
-def test_fits(out_t, in_t, ok):
-    assert fits(out_t, in_t) is ok
+@pytest.mark.parametrize("case", CONTRACT["cases"], ids=lambda c: f"{c['out']}->{c['in']}")
+def test_fits(case):
+    """The cases the editor's wiring test reads too (tests/contract/port_types.json)."""
+    assert fits(case["out"], case["in"]) is case["ok"]
+
+
+def test_the_type_table_is_the_shared_one():
+    assert PARENTS == CONTRACT["parents"]
 
 
 class LinuxHost(Brick):

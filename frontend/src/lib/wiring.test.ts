@@ -1,34 +1,17 @@
 import { describe, expect, it } from "vitest";
 import palette from "../test/palette.json";
 import type { BrickSpec, Palette } from "../types";
-import { connectionProblem, fits, ORDER_IN, ORDER_OUT, wireProblem } from "./wiring";
+import contract from "../../../tests/contract/port_types.json";
+import { connectionProblem, DEFAULT_PARENTS, fits, ORDER_IN, ORDER_OUT, wireProblem } from "./wiring";
 
 describe("fits (the server's wiring rule)", () => {
-  it.each([
-    ["VolumeUrl", "VolumeUrl", true],
-    ["VolumeUrl", "Url", true],
-    ["VolumeUrl", "string", true],
-    ["Url", "VolumeUrl", false],
-    ["string", "Url", false],
-    ["Address", "string", true],
-    ["HostRef", "string", true],
-    ["integer", "number", true],
-    ["number", "integer", false],
-    ["string", "number", false],
-    ["Secret", "Secret", true],
-    ["Secret", "string", false],
-    ["string", "Secret", false],
-    ["Secret", "any", false],
-    ["any", "Secret", false],
-    ["any", "integer", true],
-    ["object", "any", true],
-    ["integer[]", "number[]", true],
-    ["number[]", "integer[]", false],
-    ["string[]", "string", false],
-    ["string", "string[]", false],
-    ["any[]", "Url[]", true],
-  ])("%s -> %s is %s", (out, inp, ok) => {
+  // The same cases as the server's test (tests/bricks/test_types.py) reads.
+  it.each(contract.cases)("$out -> $in is $ok", ({ out, in: inp, ok }) => {
     expect(fits(out, inp)).toBe(ok);
+  });
+
+  it("holds the shared type table", () => {
+    expect(DEFAULT_PARENTS).toEqual(contract.parents);
   });
 
   it("follows the parents served by the API", () => {
