@@ -21,7 +21,8 @@ def _names(hosts: list[HostInfo], *, detail: bool = False) -> str:
 
 
 class Select(Brick):
-    """Pick the hosts whose labels match a selector (`nebhx agent --label role=web`).
+    """Pick the hosts whose labels match a selector (`nebhx agent --label role=web`, or
+    set by an admin with `nebhx hosts label HOST role=web`: an admin's value wins).
 
     `selector` is a comma-separated list of terms that must all hold: `role=web`,
     `zone!=b`, `zone in (a,b)`, `zone notin (c)`, `canary` (the label is set) and

@@ -223,8 +223,15 @@ def hosts(as_json: bool = typer.Option(False, "--json")) -> None:
     table = Table("host", "address", "state", "labels", "last seen")
     for h in rows:
         table.add_row(h["name"], h["address"], "[green]up[/]" if h["state"] == "up" else "[red]down[/]",
-                      ", ".join(f"{k}={v}" for k, v in h["labels"].items()), h["last_seen"])
+                      shown_labels(h), h["last_seen"])
     console.print(table)
+
+
+def shown_labels(host: dict) -> str:
+    """``role=web (admin), zone=a``: an admin-set label says so (it wins over the agent's)."""
+    sources = host.get("label_sources") or {}
+    return ", ".join(f"{k}={v}" + (" (admin)" if sources.get(k) == "admin" else "")
+                     for k, v in host["labels"].items())
 
 
 def services(as_json: bool = typer.Option(False, "--json")) -> None:

@@ -22,7 +22,7 @@ from nebhx.cli.client import call, client, err, load_credentials, save_credentia
 console = Console()
 user_app = typer.Typer(help="Users and their roles (on the store directly).", no_args_is_help=True)
 token_app = typer.Typer(help="API tokens (on the store directly).", no_args_is_help=True)
-hosts_app = typer.Typer(help="Hosts: list them, or add one (a join token for its agent).")
+hosts_app = typer.Typer(help="Hosts: list them, add one (a join token for its agent), label one.")
 ROLE_HELP = "admin | operator | viewer"
 
 
@@ -164,6 +164,21 @@ def hosts_add(name: str, label: list[str] = typer.Option([], help="Label k=v, re
     added = _store(service.add_host, name=name, labels=labels, server=server_url())
     console.print(f"join token for host {name} (shown once); on that host run:")
     print(added["command"])
+
+
+@hosts_app.command("label")
+def hosts_label(name: str, labels: list[str] = typer.Argument(None, help="key=value to set, repeatable"),
+                remove: list[str] = typer.Option([], "--remove", help="Admin label to drop, repeatable")) -> None:
+    """Set or remove a host's admin labels (admin only); they win over its agent's --label."""
+    labels = labels or []
+    bad = [kv for kv in labels if "=" not in kv]
+    if bad or not (labels or remove):
+        err.print(f"[red]{bad[0]!r}[/]: expected key=value" if bad else "[red]give key=value or --remove key[/]")
+        raise typer.Exit(2)
+    body = {"set": dict(kv.split("=", 1) for kv in labels), "remove": remove}
+    host = call("PATCH", f"/hosts/{name}/labels", json=body)
+    from nebhx.cli.runs import shown_labels
+    console.print(f"host {host['name']}: {shown_labels(host) or '(no labels)'}")
 
 
 def login(user: str = typer.Option(None, help="User name (default: asked)"),

@@ -32,11 +32,11 @@ class StoreInventory(Inventory):
 
 
 def _read(session: Session) -> list[HostInfo]:
-    from nebhx.hosts.service import host_state
+    from nebhx.hosts.service import effective_labels, host_state
     from nebhx.settings import get_settings
     down_s = get_settings().host_down_s
     rows = session.execute(select(HostRow).order_by(HostRow.name)).scalars()
-    return [HostInfo(name=r.name, labels=dict(r.labels or {}), state=host_state(r, down_s),
+    return [HostInfo(name=r.name, labels=effective_labels(r), state=host_state(r, down_s),
                      address=r.address or "", services=tuple(r.services or ())) for r in rows]
 
 

@@ -6,10 +6,12 @@ from nebhx.auth import service as auth_service
 from nebhx.auth.deps import ADMIN, VIEWER
 from nebhx.auth.schemas import HostCreate
 from nebhx.hosts import service
+from nebhx.hosts.labels import router as labels_router
 from nebhx.settings import get_settings
 from nebhx.store.db import session_scope
 
 router = APIRouter(tags=["hosts"], dependencies=[VIEWER])
+router.include_router(labels_router)  # PATCH /hosts/{name}/labels: admin labels
 
 
 @router.get("/hosts")

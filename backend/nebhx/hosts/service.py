@@ -33,11 +33,21 @@ def host_state(row: HostRow, down_after_s: float | None = None) -> str:
     return "up" if aware(row.last_seen) > utcnow() - timedelta(seconds=down_after_s) else "down"
 
 
+def effective_labels(row: HostRow) -> dict[str, Any]:
+    """What selectors match: the agent's labels, overlaid by the ones an admin set."""
+    return {**(row.labels or {}), **(row.admin_labels or {})}
+
+
+def host_view(row: HostRow) -> dict[str, Any]:
+    admin = row.admin_labels or {}
+    return {"name": row.name, "address": row.address, "labels": effective_labels(row),
+            "label_sources": {k: "admin" if k in admin else "agent" for k in effective_labels(row)},
+            "agent_labels": row.labels or {}, "version": row.version, "state": host_state(row),
+            "last_seen": iso(row.last_seen), "started_at": iso(row.started_at)}
+
+
 def list_hosts(session: Session) -> list[dict[str, Any]]:
-    rows = session.execute(select(HostRow).order_by(HostRow.name)).scalars()
-    return [{"name": r.name, "address": r.address, "labels": r.labels, "version": r.version,
-             "state": host_state(r), "last_seen": iso(r.last_seen), "started_at": iso(r.started_at)}
-            for r in rows]
+    return [host_view(r) for r in session.execute(select(HostRow).order_by(HostRow.name)).scalars()]
 
 
 def list_services(session: Session) -> list[dict[str, Any]]:

@@ -105,6 +105,8 @@ class HostRow(Base):
     name: Mapped[str] = mapped_column(String(200), primary_key=True)
     address: Mapped[str] = mapped_column(String(200), default="")
     labels: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # Set by an admin (nebhx hosts label); an agent's re-register never touches them.
+    admin_labels: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     version: Mapped[str] = mapped_column(String(50), default="")
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_seen: Mapped[datetime] = mapped_column(default=utcnow)

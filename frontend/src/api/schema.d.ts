@@ -567,6 +567,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/hosts/{name}/labels": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Patch Labels
+         * @description Set or remove a host's admin labels; they win over the labels its agent declares.
+         */
+        patch: operations["patch_labels_api_hosts__name__labels_patch"];
+        trace?: never;
+    };
     "/api/hosts": {
         parameters: {
             query?: never;
@@ -1162,6 +1182,21 @@ export interface components {
             labels?: {
                 [key: string]: string;
             };
+        };
+        /** LabelChange */
+        LabelChange: {
+            /**
+             * Set
+             * @description Admin labels to add or replace
+             */
+            set?: {
+                [key: string]: string;
+            };
+            /**
+             * Remove
+             * @description Admin labels to drop (the agent's own value for that key, if any, shows again)
+             */
+            remove?: string[];
         };
         /** Login */
         Login: {
@@ -2359,6 +2394,43 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["Decision"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    patch_labels_api_hosts__name__labels_patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LabelChange"];
             };
         };
         responses: {

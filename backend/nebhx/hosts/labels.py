@@ -1,0 +1,49 @@
+"""Labels an admin sets on a host, beside the ones its agent declares.
+
+An agent declares its labels each time it registers (``nebhx agent --label``) and replaces
+them then; an admin's labels live in their own column so a re-register never undoes them.
+The effective labels, what selectors match, are the agent's overlaid by the admin's.
+"""
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, Field, StringConstraints
+from sqlalchemy.orm import Session
+
+from nebhx.auth.deps import ADMIN
+from nebhx.bricks.inventory import _KEY, _VALUE
+from nebhx.graphs.service import NotFound
+from nebhx.hosts.service import host_view
+from nebhx.store.db import session_scope
+from nebhx.store.models import HostRow
+
+router = APIRouter()  # included in nebhx.hosts.routes, whose tag and role it takes
+
+# The selector grammar's own key and value syntax: a label no selector can name is useless.
+LabelKey = Annotated[str, StringConstraints(pattern=rf"^{_KEY}$", max_length=100)]
+LabelValue = Annotated[str, StringConstraints(pattern=rf"^{_VALUE}$", max_length=200)]
+
+
+class LabelChange(BaseModel):
+    set: dict[LabelKey, LabelValue] = Field(default_factory=dict, description="Admin labels to add or replace")
+    remove: list[LabelKey] = Field(default_factory=list, description="Admin labels to drop (the agent's "
+                                   "own value for that key, if any, shows again)")
+
+
+def change_labels(session: Session, *, name: str, set: dict[str, str], remove: list[str]) -> HostRow:
+    row = session.get(HostRow, name)
+    if row is None:
+        raise NotFound(f"no host {name!r}: its agent has not registered yet (nebhx hosts lists them)")
+    admin = {k: v for k, v in (row.admin_labels or {}).items() if k not in remove}
+    row.admin_labels = {**admin, **set}  # a new dict: SQLAlchemy sees a changed JSON column
+    return row
+
+
+@router.patch("/hosts/{name}/labels", dependencies=[ADMIN])
+def patch_labels(name: str, body: LabelChange, request: Request) -> dict[str, Any]:
+    """Set or remove a host's admin labels; they win over the labels its agent declares."""
+    request.state.audit = {"host": name, "set": body.set, "remove": body.remove}
+    with session_scope() as s:
+        return host_view(change_labels(s, name=name, set=body.set, remove=body.remove))
