@@ -172,6 +172,13 @@ class Rollback(InstanceBrick):
     Then restart, readiness and the backend enabled again. Running it again changes
     nothing and never restores the snapshot twice. It reads what to go back to from the
     journal **Switch** keeps on the host (`<home>/services/<service>/rollout/`).
+
+    With `only_this_run`, a host is rolled back only when the journal says this run
+    switched it; any other host is left alone (`rolled_back` false). So a failure branch
+    can take every host of the update (`for_each` over **Select hosts**) and roll back
+    the canary and the hosts of the rest already switched, not those never reached.
+    `rolled_back_host` names the host when it is back on its previous release (a report
+    over the fan-out lists those).
     """
 
     id = "rollout.rollback"
@@ -185,8 +192,14 @@ class Rollback(InstanceBrick):
                                             "the snapshot taken by the switch")
         rollback_binary: bool = Field(default=True, description="Go back to the previous release")
         rollback_config: bool = Field(default=True, description="Go back to the previous config")
+        only_this_run: bool = Field(default=False, description="Roll back only if this run "
+                                    "switched the host; leave a host it did not switch alone")
 
     class Outputs(Ports):
+        rolled_back: bool = Field(default=False, description="The host is back on the release "
+                                  "from before the switch (rolled back now or by the switch itself)")
+        rolled_back_host: HostRef | None = Field(default=None, description="This host when "
+                                                 "rolled_back, else none")
         release_id: str | None = Field(default=None, description="What runs now")
         config_version: str | None = Field(default=None, description="The config in effect")
         restored_release: str | None = Field(default=None, description="The release put back")
@@ -208,18 +221,35 @@ class Rollback(InstanceBrick):
         return inst, bal, req
 
     def run(self, ctx: Context, inputs: Inputs) -> Outputs:
+        inst = ctx.runtime.service_instance(inputs.service, inputs.instance)
+        if inputs.only_this_run and inst.load().get("run") != ctx.run_id:
+            return self._left_alone(ctx, inputs, inst)
         inst, bal, req = self._parts(ctx, inputs)
         out = rolling.rollback(inst, req, bal, ctx)
         ctx.log("%s on %s: release %s, config %s, data %s (rolled_back: true)", inst.program,
                 inputs.host, out["release_id"], out["config_version"],
                 out["restored_snapshot"] or "kept")
-        return self.Outputs(**out, summary=_rollback_summary(inputs, inst, out))
+        return self.Outputs(**out, rolled_back=True, rolled_back_host=inputs.host,
+                            summary=_rollback_summary(inputs, inst, out))
+
+    def _left_alone(self, ctx: Context, inputs: Inputs, inst: Any) -> Outputs:
+        """Not switched by this run (not reached yet, or already on the release): untouched."""
+        now, pid = inst.running_now(), inst.pid()
+        ctx.log("%s on %s was not switched by this run: left alone on release %s", inst.program,
+                inputs.host, now.get("release"))
+        return self.Outputs(release_id=now.get("release"), config_version=now.get("config"),
+                            data_policy=inputs.data_policy, pid_before=pid, pid=pid, steps=[],
+                            changed=False, summary=f"{inputs.host}: {inst.program} was not switched "
+                            f"by this run: left alone on release {now.get('release') or '(none)'}")
 
     def plan(self, ctx: Context, inputs: Any) -> dict[str, Any]:
         try:
             inputs = self.Inputs.model_validate(inputs) if isinstance(inputs, dict) else inputs
             if not is_known(inputs):
                 return {"effect": f"{self.title.split(': ')[1]} {inputs.service} once its inputs are known"}
+            if inputs.only_this_run:  # the journal tells only once this run has switched
+                return {"effect": f"roll back {inputs.service} on {inputs.host} if this run switched "
+                                  "it; else leave it alone", "changes": True}
             detail = rolling.plan_rollback(*self._parts(ctx, inputs))
         except (BrickFailed, ValueError) as exc:
             return {"effect": f"roll back {getattr(inputs, 'service', '?')} (cannot tell yet: {exc})"}

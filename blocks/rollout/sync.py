@@ -99,7 +99,8 @@ class Report(Brick):
 
     class Inputs(Ports):
         template: str = Field(description="Jinja2 text, e.g. '{% for l in lines %}{{ l }}\\n{% endfor %}'")
-        hosts: list[HostRef] = Field(default_factory=list, description="Hosts to name")
+        hosts: list[HostRef | None] = Field(default_factory=list, description="Hosts to name "
+                                            "(a fan-out's none are left out)")
         lines: list[str | None] = Field(default_factory=list, description="A fan-out's summary list")
         values: dict[str, Any] = Field(default_factory=dict, description="More names for the template")
 
@@ -108,7 +109,8 @@ class Report(Brick):
 
     def run(self, ctx: Context, inputs: Inputs) -> Outputs:
         lines = [line for line in inputs.lines if line]
-        text = render(inputs.template, {**inputs.values, "hosts": inputs.hosts, "lines": lines,
+        hosts = [h for h in inputs.hosts if h]
+        text = render(inputs.template, {**inputs.values, "hosts": hosts, "lines": lines,
                                         "failed": len(inputs.lines) - len(lines)},
                       undefined_hint="not hosts, lines, failed or in 'values'")
         return self.Outputs(text=text)

@@ -97,7 +97,9 @@ def switch(inst: Instance, req: SwitchRequest, bal: Balancer, ctx: Context) -> d
              "phase": "switching", "from": frm, "to": {"release": req.release, "config": config},
              "on": state.get("on") or {**now, "files": now.get("config")}, "spec": req.spec,
              "snapshot": state.get("snapshot") if resuming else None, "restored": None,
-             "error": None, "started_at": state.get("started_at") if resuming else time.time()}
+             "error": None, "started_at": state.get("started_at") if resuming else time.time(),
+             # Which run switched it: a failure branch rolls back only what its own run switched.
+             "run": ctx.run_id}
     inst.save(state)
     steps = Steps(ctx)
     try:
