@@ -6,7 +6,8 @@
   broker lost its messages (restarted empty) or a publish failed, else after RESEND_LEASES
   leases (a duplicate message is a no-op: the claim is a compare-and-set);
 - a queued node nobody took fails: its host is down, or no worker serves its queue;
-- a waiting node past its wait timeout fails.
+- a waiting node past its wait timeout fails;
+- a schedule trigger whose cron tick is due starts its run (nebhx.triggers.schedule).
 Safe to run in several processes at once: every change is a compare-and-set.
 
 For a queued node, ``queued_at`` is when its message is due (a retry's backoff included)
@@ -163,6 +164,13 @@ def _sweep_node(s, run, plan, row: NodeRow, now, stale) -> list[scheduler.Dispat
     return [d] if d else []
 
 
+def fire_schedules(settings: Settings) -> None:
+    """Here rather than in a daemon of its own: the sweep already runs wherever the control
+    plane does, and each tick is taken by compare-and-set, so several sweepers are safe."""
+    from nebhx.triggers.schedule import fire_due
+    fire_due(lambda: session_scope(settings.db_url))
+
+
 def _forget_old_workers(settings: Settings) -> None:
     from nebhx.engine.workers import forget_old
     with session_scope(settings.db_url) as s:
@@ -222,6 +230,7 @@ class Sweeper(threading.Thread):
                            judge_leases=time.monotonic() >= leases_from,
                            judge_workers=time.monotonic() >= workers_from)
                 resend = resend and broker == "down"
+                fire_schedules(self.settings)
                 if time.monotonic() - pruned > 600:
                     pruned = time.monotonic()
                     _forget_old_workers(self.settings)

@@ -178,3 +178,17 @@ class ArtifactRow(Base):
     provenance: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     __table_args__ = (Index("ux_artifacts_name_sha256", "name", "sha256", unique=True),)
+
+
+class TriggerScheduleRow(Base):
+    """A schedule trigger's progress (nebhx.triggers.schedule): the latest cron tick handled,
+    in epoch seconds, taken by compare-and-set so no tick starts twice; skipped ticks."""
+    __tablename__ = "trigger_schedules"
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    graph_id: Mapped[str] = mapped_column(String(64))
+    last_tick: Mapped[int] = mapped_column(BigInteger)
+    last_run_id: Mapped[str | None] = mapped_column(String(64))
+    skipped: Mapped[int] = mapped_column(Integer, default=0)
+    last_skip_reason: Mapped[str | None] = mapped_column(Text)
+    last_skip_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -9,7 +9,8 @@
         "inputs": {"repository": "repository", "commit": "commit"}   # graph input <- push field
     }]}
 
-Push fields: repository, ref, commit, before, branch, tag. The run records the trigger
+A trigger of ``"kind": "schedule"`` (a cron expression) is started by the sweep instead:
+see nebhx.triggers.schedule. Push fields: repository, ref, commit, before, branch, tag. The run records the trigger
 (``runs.trigger``: name, sender kind, repository, ref, commit, received_at).
 """
 from __future__ import annotations
@@ -61,6 +62,8 @@ def fire(session: Session, *, name: str, headers: Any, body: bytes) -> dict[str,
     BadSignature (401) for a missing or wrong signature, NotFound (404) for an unknown trigger
     or repository; a ref the trigger does not follow or a deleted branch starts nothing."""
     trigger = find_trigger(session, name=name)
+    if trigger.get("kind") == "schedule":
+        raise NotFound(f"trigger {name!r} is a schedule (cron {trigger.get('cron')!r}), not a webhook")
     secret = secret_value(session, name=str(trigger.get("secret") or ""))
     if not secret:
         raise BadSignature(f"trigger {name!r} has no stored secret {trigger.get('secret')!r} "
@@ -91,10 +94,13 @@ def list_triggers(session: Session, *, recent: int = 5) -> list[dict[str, Any]]:
     """Declared triggers (the secret by name only) with their latest runs."""
     rows = session.execute(select(RunRow).where(RunRow.trigger.is_not(None))
                            .order_by(RunRow.created_at.desc()).limit(500)).scalars().all()
+    from nebhx.triggers.schedule import state
     out = []
     for t in declared(session):
         mine = [r for r in rows if (r.trigger or {}).get("name") == t["name"]][:recent]
-        out.append({"name": t["name"], "graph_id": t["graph_id"], "graph_name": t["graph_name"],
+        kind = t.get("kind") or "webhook"
+        out.append({"name": t["name"], "kind": kind, "graph_id": t["graph_id"], "graph_name": t["graph_name"],
+                    **({"schedule": state(session, t)} if kind == "schedule" else {}),
                     "secret": t.get("secret"), "repository": t.get("repository"), "refs": t.get("refs"),
                     "inputs": t.get("inputs") or DEFAULT_INPUTS,
                     "runs": [{"id": r.id, "status": r.status, "created_at": iso(r.created_at),

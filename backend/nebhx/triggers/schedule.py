@@ -1,0 +1,178 @@
+"""Schedule triggers: a graph's ``meta.triggers`` entry of kind ``schedule`` starts a run of
+its latest revision on every tick of a cron expression (croniter; a sixth field is seconds).
+
+    {"name": "nightly", "kind": "schedule", "cron": "30 2 * * *",
+     "inputs": {"selector": "role=web"},   # graph input <- a fixed value
+     "concurrency": 1}                     # runs of this trigger at once (alias max_active)
+
+The sweep (nebhx.engine.sweeper) calls ``fire_due`` on each pass, in every process that
+sweeps. Per trigger, ``trigger_schedules.last_tick`` is the latest tick handled; a tick is
+taken by a compare-and-set on it in the transaction that creates the run, so two sweepers,
+or one restarted, never start the same tick twice. A tick when ``concurrency`` runs are
+still active is skipped: counted and its reason kept on the row and logged. Ticks missed
+while nothing swept start one run (the latest), which records how many it stands for.
+Times are UTC.
+"""
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timezone
+from typing import Any
+
+from croniter import croniter
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from nebhx.graphs.problem import Problem
+from nebhx.store.models import RunRow, TriggerScheduleRow, utcnow
+
+log = logging.getLogger("nebhx.schedule")
+MAX_MISSED_COUNTED = 1000
+
+
+def concurrency(spec: dict[str, Any]) -> int:
+    value = spec.get("concurrency", spec.get("max_active", 1))
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 1
+
+
+def latest_tick(cron: str, now: datetime) -> int:
+    """The latest tick at or before ``now``, in epoch seconds."""
+    return int(croniter(cron, now).get_prev(float))
+
+
+def next_tick(cron: str, after: float) -> datetime:
+    return datetime.fromtimestamp(croniter(cron, after).get_next(float), timezone.utc)
+
+
+def check_triggers(doc: dict[str, Any]) -> list[Problem]:
+    """Problems of ``meta.triggers``, each naming the trigger and its field (graph validation)."""
+    triggers = (doc.get("meta") or {}).get("triggers") if isinstance(doc.get("meta"), dict) else None
+    if triggers is None:
+        return []
+    if not isinstance(triggers, list):
+        return [Problem("bad_trigger", "meta.triggers must be a list of triggers", path="/meta/triggers")]
+    names = {i.get("name") for i in doc.get("inputs") or [] if isinstance(i, dict)}
+    problems = []
+    for i, spec in enumerate(triggers):
+        if isinstance(spec, dict) and spec.get("kind", "webhook") == "schedule":
+            problems += _check_schedule(spec, i, names)
+        elif isinstance(spec, dict) and spec.get("kind", "webhook") != "webhook":
+            problems.append(Problem("bad_trigger", f"trigger {spec.get('name')!r}: kind {spec.get('kind')!r} "
+                                    "is neither webhook nor schedule", path=f"/meta/triggers/{i}/kind"))
+    return problems
+
+
+def _check_schedule(spec: dict[str, Any], i: int, inputs: set) -> list[Problem]:
+    name, where = spec.get("name"), f"/meta/triggers/{i}"
+    bad = lambda field, why: Problem("bad_trigger", f"trigger {name!r}: {field}: {why}",  # noqa: E731
+                                     path=f"{where}/{field}")
+    problems = [] if isinstance(name, str) and name else [bad("name", "a schedule trigger needs a name")]
+    cron = spec.get("cron")
+    if not isinstance(cron, str) or not croniter.is_valid(cron):
+        problems.append(bad("cron", f"{cron!r} is not a cron expression (five fields, or six with "
+                                    "seconds last, e.g. '*/5 * * * *')"))
+    for field in ("concurrency", "max_active"):
+        value = spec.get(field)
+        if field in spec and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
+            problems.append(bad(field, f"{value!r} is not a whole number of runs, at least 1"))
+    given = spec.get("inputs") or {}
+    if not isinstance(given, dict):
+        problems.append(bad("inputs", "a map of graph input -> value"))
+    else:
+        problems += [bad("inputs", f"{k!r} is not an input of the graph") for k in given if k not in inputs]
+    return problems
+
+
+def fire_due(session_for, *, now: datetime | None = None) -> list[dict[str, Any]]:
+    """Start the runs of every schedule trigger with a tick due; what each did.
+    ``session_for``: a context manager giving one session (one transaction) per trigger."""
+    from nebhx.triggers.service import declared
+    now = now or utcnow()
+    with session_for() as s:
+        specs = [t for t in declared(s) if t.get("kind") == "schedule" and croniter.is_valid(str(t.get("cron")))]
+    done = []
+    for spec in specs:
+        try:
+            with session_for() as s:
+                if (what := _fire_one(s, spec, now)) is not None:
+                    done.append(what)
+        except IntegrityError:  # another sweeper recorded the trigger's first sight first
+            continue
+        except Exception:  # one trigger's trouble (a graph input it lacks...) stops no other
+            log.exception("schedule trigger %s could not start a run", spec["name"])
+    return done
+
+
+def _fire_one(s: Session, spec: dict[str, Any], now: datetime) -> dict[str, Any] | None:
+    name, cron = spec["name"], spec["cron"]
+    tick = latest_tick(cron, now)
+    row = s.get(TriggerScheduleRow, name)
+    if row is None:  # first sight: the next tick is the first to fire, none from the past
+        s.add(TriggerScheduleRow(name=name, graph_id=spec["graph_id"], last_tick=tick))
+        s.flush()
+        return None
+    last = row.last_tick  # read now: the UPDATE below also refreshes ``row``
+    if tick <= last:
+        return None
+    taken = s.execute(update(TriggerScheduleRow).where(TriggerScheduleRow.name == name,
+                                                       TriggerScheduleRow.last_tick == last)
+                      .values(last_tick=tick, graph_id=spec["graph_id"], updated_at=utcnow()))
+    if taken.rowcount != 1:
+        return None  # another sweeper took this tick
+    missed = _missed(cron, last, tick)
+    active = _active_runs(s, spec)
+    if len(active) >= concurrency(spec):
+        return _skip(s, name, tick, f"{len(active)} run(s) of trigger {name!r} still active "
+                                    f"({', '.join(active)}); concurrency {concurrency(spec)}")
+    return _start(s, spec, tick, missed)
+
+
+def _missed(cron: str, last: int, tick: int) -> int:
+    it, count = croniter(cron, float(last)), 0
+    while count < MAX_MISSED_COUNTED and it.get_next(float) < tick:
+        count += 1
+    return count
+
+
+def _active_runs(s: Session, spec: dict[str, Any]) -> list[str]:
+    query = select(RunRow.id).where(RunRow.graph_id == spec["graph_id"], RunRow.status == "running",
+                                    RunRow.trigger["name"].as_string() == spec["name"])
+    return list(s.execute(query).scalars())
+
+
+def _skip(s: Session, name: str, tick: int, reason: str) -> dict[str, Any]:
+    at = datetime.fromtimestamp(tick, timezone.utc).isoformat()
+    s.execute(update(TriggerScheduleRow).where(TriggerScheduleRow.name == name)
+              .values(skipped=TriggerScheduleRow.skipped + 1, last_skip_reason=f"tick {at} skipped: {reason}",
+                      last_skip_at=utcnow()))
+    log.warning("schedule trigger %s: tick %s skipped: %s", name, at, reason)
+    return {"name": name, "tick": at, "started": False, "reason": reason}
+
+
+def _start(s: Session, spec: dict[str, Any], tick: int, missed: int) -> dict[str, Any]:
+    from nebhx.runs import service as runs
+    record = {"name": spec["name"], "kind": "schedule", "cron": spec["cron"],
+              "tick": datetime.fromtimestamp(tick, timezone.utc).isoformat(),
+              "received_at": utcnow().isoformat(timespec="seconds")}
+    if missed:
+        record["missed"] = missed  # ticks no sweep saw (the control plane was down): one run for all
+    run_id, _ = runs.create_run(s, graph_id=spec["graph_id"], inputs=dict(spec.get("inputs") or {}))
+    s.get(RunRow, run_id).trigger = record
+    s.execute(update(TriggerScheduleRow).where(TriggerScheduleRow.name == spec["name"])
+              .values(last_run_id=run_id))
+    log.info("schedule trigger %s started run %s for tick %s", spec["name"], run_id, record["tick"])
+    return {**record, "started": True, "run_id": run_id}
+
+
+def state(s: Session, spec: dict[str, Any]) -> dict[str, Any]:
+    """What GET /api/triggers shows of a schedule: next tick, last tick, skips."""
+    row = s.get(TriggerScheduleRow, spec["name"])
+    last = row.last_tick if row else None
+    valid = croniter.is_valid(str(spec.get("cron")))
+    after = max(last or 0, utcnow().timestamp())
+    return {"cron": spec.get("cron"), "concurrency": concurrency(spec),
+            "next_at": next_tick(spec["cron"], after).isoformat() if valid else None,
+            "last_tick": datetime.fromtimestamp(last, timezone.utc).isoformat() if last else None,
+            "last_run_id": row.last_run_id if row else None, "skipped": row.skipped if row else 0,
+            "last_skip_reason": row.last_skip_reason if row else None}
