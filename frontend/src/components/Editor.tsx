@@ -10,6 +10,7 @@ import { useShortcuts } from "../hooks/useShortcuts";
 import { useValidation } from "../hooks/useValidation";
 import { useAuth } from "../hooks/useAuth";
 import { useCompositeTrail } from "../hooks/useCompositeTrail";
+import { useExtract } from "../hooks/useExtract";
 import { clearPlanBadges, usePlan } from "../hooks/usePlan";
 import { download } from "../lib/download";
 import { EditorActionsContext } from "../lib/editorActions";
@@ -17,6 +18,7 @@ import { useSafeFile } from "../hooks/useSafeFile";
 import { allowed, needsRole } from "../lib/roles";
 import type { GraphDoc, RunSummary } from "../types";
 import { Breadcrumb } from "./Breadcrumb";
+import { ExtractDialog } from "./ExtractDialog";
 import { Canvas } from "./Canvas";
 import { HelpDialog } from "./HelpDialog";
 import { ImportDialog } from "./ImportDialog";
@@ -128,6 +130,8 @@ export function Editor() {
   const { save, confirmLeave } = safe;
   const trail = useCompositeTrail(g, confirmLeave, openedSoon, fail);
   const planner = usePlan(g.doc, fail);
+  const extract = useExtract(g, palette, useCallback(() => Api.bricks().then((p) => setPalette(indexPalette(p))), []),
+                             push, fail);
   const startPlan = useCallback((inputs: Record<string, unknown>) => { setDialog(null); void planner.start(inputs); },
                                 [planner]);
   const editorActions = useMemo(() => ({
@@ -245,13 +249,14 @@ export function Editor() {
         return meta.inputs.length ? setDialog("run") : startRun({});
       },
       plan: () => (meta.inputs.length ? setDialog("plan") : startPlan({})),
+      composite: () => !readOnly && isAdmin && extract.start(),
       releases: () => setDialog("releases"),
       help: () => setDialog("help"),
       problems: () => setTab("problems"),
     };
     void actions[a]();
   }, [g, readOnly, save, file, fail, openedSoon, exportDoc, layout, flow, meta.inputs.length, startRun, validate, push,
-      isAdmin, isOperator, confirmLeave, trail, startPlan]);
+      isAdmin, isOperator, confirmLeave, trail, startPlan, extract]);
 
   useShortcuts({
     "mod+z": () => onAction("undo"),
@@ -262,6 +267,7 @@ export function Editor() {
     "shift+l": () => onAction("layout"),
     f: () => onAction("fit"),
     "?": () => onAction("help"),
+    "mod+g": () => onAction("composite"),
     "mod+a": () => setNodes((ns) => ns.map((n) => ({ ...n, selected: true }))),
     "mod+c": () => { if (selected.length) clipboard.current = selectionDoc(meta, nodes, edges); },
     "mod+v": () => {
@@ -302,6 +308,7 @@ export function Editor() {
         <PlanDialog plan={planner.plan} loading={planner.planning} onHide={planner.close} />
         <ReleasesPanel show={dialog === "releases"} onHide={() => setDialog(null)} />
         <HelpDialog show={dialog === "help"} onHide={() => setDialog(null)} />
+        <ExtractDialog count={extract.asking} onAnswer={extract.answer} />
         <UnsavedDialogs safe={safe} name={meta.name} canSave={isAdmin} saveTitle={isAdmin ? undefined : needsRole("admin")} />
         <Toasts toasts={toasts} dismiss={dismiss} />
       </div>

@@ -6,6 +6,7 @@ export const SHORTCUTS: [string, string][] = [
   ["Ctrl+C / Ctrl+V", "Copy / paste the selected nodes"],
   ["Ctrl+A", "Select all nodes"],
   ["Delete / Backspace", "Delete the selection"],
+  ["Ctrl+G", "Make a composite of the selected nodes"],
   ["Shift+click, Shift+drag", "Multi-select"],
   ["Ctrl+S", "Save (a new revision)"],
   ["Ctrl+O", "Open a graph"],

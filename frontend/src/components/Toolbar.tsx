@@ -14,7 +14,7 @@ export interface ToolbarProps {
 }
 
 export type ToolbarAction = "new" | "open" | "save" | "import" | "export" | "export-selection" | "undo"
-  | "redo" | "layout" | "fit" | "run" | "help" | "problems" | "edit-latest" | "plan" | "releases";
+  | "redo" | "layout" | "fit" | "run" | "help" | "problems" | "edit-latest" | "plan" | "releases" | "composite";
 
 export function Toolbar({ name, revision, readOnly, dirty, canUndo, canRedo, problems, onAction }: ToolbarProps) {
   const can = useCan();
@@ -51,6 +51,8 @@ export function Toolbar({ name, revision, readOnly, dirty, canUndo, canRedo, pro
         {b("redo", "Redo", { disabled: !canRedo || readOnly, title: "Ctrl+Shift+Z" })}
         {b("layout", "Layout", { disabled: readOnly, title: "Automatic layout (Shift+L)" })}
         {b("fit", "Fit", { title: "Fit view (F)" })}
+        {b("composite", "Make composite", readOnly ? { disabled: true } :
+          can("admin", "Save the selected nodes as a composite graph and put one node of it in their place (Ctrl+G)"))}
       </ButtonGroup>
       <Button size="sm" variant={problems ? "outline-danger" : "outline-success"} onClick={() => onAction("problems")}
               data-testid="problem-count" title="Validation problems">

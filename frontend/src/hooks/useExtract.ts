@@ -1,0 +1,40 @@
+// "Make composite": the selected nodes saved as a graph of their own, replaced by one node of it.
+import { useCallback } from "react";
+import { Api } from "../api/client";
+import { extractSelection } from "../lib/extract";
+import type { PaletteIndex } from "../lib/palette";
+import { useAsk } from "./useAsk";
+import type { useGraphFile } from "./useGraphFile";
+
+type GraphFile = ReturnType<typeof useGraphFile>;
+type Push = (message: string, variant: "success" | "warning" | "danger") => void;
+
+export function useExtract(g: GraphFile, palette: PaletteIndex, reloadPalette: () => Promise<unknown>,
+                           push: Push, fail: (e: unknown) => void) {
+  const { question, ask, answer } = useAsk<number, string | null>();
+  const { nodes, edges, meta, setNodes, setEdges, setMeta, history } = g;
+
+  const start = useCallback(async () => {
+    const count = nodes.filter((n) => n.selected).length;
+    if (!count) return push("Select the nodes to make a composite of first", "warning");
+    const name = await ask(count);
+    if (name === null) return;
+    const made = extractSelection(meta, nodes, edges, name, (id) => palette.byId.get(id));
+    if (typeof made === "string") return push(made, "warning");
+    try {
+      const saved = await Api.create(made.doc);
+      // The graph as it was is one undo away (a snapshot may still be due from the last edit).
+      history.record();
+      const next = made.replace(`composite:${saved.id}@${saved.revision}`);
+      await reloadPalette().catch(() => undefined); // the node's ports come from the palette
+      setNodes(next.nodes);
+      setEdges(next.edges);
+      setMeta(next.meta);
+      push(`Composite ${saved.name} saved as graph ${saved.id} (revision ${saved.revision})`, "success");
+    } catch (e) {
+      fail(e);
+    }
+  }, [nodes, edges, meta, palette, ask, push, fail, reloadPalette, history, setNodes, setEdges, setMeta]);
+
+  return { start, asking: question, answer };
+}
