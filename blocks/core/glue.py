@@ -39,12 +39,9 @@ class Template(Brick):
 
     def plan(self, ctx: Context, inputs: Inputs) -> dict[str, Any]:
         if not is_known(inputs.template) or not is_known(inputs.values):
-            return {"effect": "renders once its template and values are known"}
-        try:
-            text = self.run(ctx, inputs).text
-        except BrickFailed as exc:
-            return {"effect": f"would fail: {exc}"}
-        return {"effect": f"renders {len(text)} characters", "outputs": {"text": text}}
+            return {"effect": "renders once its template and values are known", "changes": False}
+        text = self.run(ctx, inputs).text  # a BrickFailed is the plan's "would fail"
+        return {"effect": f"renders {len(text)} characters", "outputs": {"text": text}, "changes": False}
 
 
 URL_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://[^\s/?#]+[^\s]*$")
@@ -135,10 +132,10 @@ class Split(Brick):
 
     def plan(self, ctx: Context, inputs: Inputs) -> dict[str, Any]:
         if not isinstance(inputs.items, list) or not is_known(inputs.first):
-            return {"effect": f"splits {inputs.items} once it is known"}
+            return {"effect": f"splits {inputs.items} once it is known", "changes": False}
         out = self.run(ctx, inputs)
         return {"effect": f"head: {len(out.head)} items, rest: {len(out.rest)} items",
-                "outputs": out.model_dump(mode="json")}
+                "outputs": out.model_dump(mode="json"), "changes": False}
 
 
 def deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:

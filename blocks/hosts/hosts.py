@@ -69,13 +69,11 @@ class Select(Brick):
         return self.Outputs(hosts=[h.name for h in picked], count=len(picked))
 
     def plan(self, ctx: Context, inputs: Inputs) -> dict[str, Any]:
+        # Picking only reads the inventory: no host changes. A BrickFailed is "would fail".
         if not is_known(inputs.selector):
-            return {"effect": f"picks the hosts matching {inputs.selector} (known at run time)"}
-        try:
-            picked = self.pick(ctx, inputs)
-        except BrickFailed as exc:
-            return {"effect": f"would fail: {exc}"}
-        return {"effect": f"would pick {len(picked)} hosts now: {_names(picked)}",
+            return {"effect": f"picks the hosts matching {inputs.selector} (known at run time)", "changes": False}
+        picked = self.pick(ctx, inputs)
+        return {"effect": f"would pick {len(picked)} hosts now: {_names(picked)}", "changes": False,
                 "outputs": {"hosts": [h.name for h in picked], "count": len(picked)}}
 
 

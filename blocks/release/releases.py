@@ -95,12 +95,13 @@ class Stage(Brick):
         """Whether the release is already staged is on the host: the plan says so."""
         rid = inputs.release_id or Unknown(f"(derived from {inputs.source})")
         current, seen = _running(ctx, inputs.host, inputs.service)
-        if current is not None and current == rid:
+        runs = current is not None and current == rid
+        if runs:
             effect = f"{rid} already runs {inputs.service} on {inputs.host}: staging changes nothing"
         else:
             effect = (f"stage {inputs.source} as release {rid} of {inputs.service} on {inputs.host} "
                       f"({seen}); whether it is staged already needs the host")
-        return {"effect": effect, "current": current, "outputs": {"release": rid}}
+        return {"effect": effect, "changes": not runs, "current": current, "outputs": {"release": rid}}
 
 
 class Switch(Brick):
@@ -148,6 +149,6 @@ class Switch(Brick):
             effect = f"{inputs.release} is already current for {inputs.service} on {inputs.host}: no change"
         else:
             effect = f"switch {inputs.service} on {inputs.host} from {current} to {inputs.release}"
-        return {"effect": effect, "current": current,
+        return {"effect": effect, "changes": current != inputs.release, "current": current,
                 "outputs": {"previous": current if current is not None else Unknown("(needs the host)"),
                             "current": inputs.release}}

@@ -87,7 +87,8 @@ class Prepare(Brick):
         try:
             inputs = self.Inputs.model_validate(inputs) if isinstance(inputs, dict) else inputs
             if not is_known(inputs):
-                return {"effect": f"{self.title.split(': ')[1]} {inputs.service} once its inputs are known"}
+                return {"effect": f"{self.title.split(': ')[1]} {inputs.service} once its inputs are known",
+                        "changes": None}
             _for_host(ctx, inputs.host)
             src = describe(inputs.source, sha256=inputs.sha256, find_links=None, index_url=None)
             rid = check_id(inputs.release_id or src.derived_id, "release id")
@@ -95,7 +96,7 @@ class Prepare(Brick):
             resolved, folder = self._config(ctx, inputs)
         except (BrickFailed, ValueError) as exc:
             return {"effect": f"stage and render {getattr(inputs, 'service', '?')} "
-                              f"(cannot tell yet: {exc})"}
+                              f"(cannot tell yet: {exc})", "changes": None}
         version = resolved.version if resolved else None
         written = version is None or (folder / version).is_dir()
         todo = ([] if there else [f"stage release {rid}"]) + ([] if written else [f"render config {version}"])
@@ -164,10 +165,11 @@ class Commit(Brick):
         try:
             inputs = self.Inputs.model_validate(inputs) if isinstance(inputs, dict) else inputs
             if not is_known(inputs):
-                return {"effect": f"{self.title.split(': ')[1]} {inputs.service} once its inputs are known"}
+                return {"effect": f"{self.title.split(': ')[1]} {inputs.service} once its inputs are known",
+                        "changes": None}
             _inst, _state, release = self._target(ctx, inputs)
         except (BrickFailed, ValueError) as exc:
-            return {"effect": f"commit {getattr(inputs, 'service', '?')} (cannot tell yet: {exc})"}
+            return {"effect": f"commit {getattr(inputs, 'service', '?')} (cannot tell yet: {exc})", "changes": None}
         releases = ctx.runtime.releases.list(inputs.service)
         newest = {r.id for r in releases[-inputs.keep:]}
         prune = [r.id for r in releases

@@ -143,13 +143,14 @@ class Switch(InstanceBrick):
         try:
             inputs = self.Inputs.model_validate(inputs) if isinstance(inputs, dict) else inputs
             if not is_known(inputs):
-                return {"effect": f"{self.title.split(': ')[1]} {inputs.service} once its inputs are known"}
+                return {"effect": f"{self.title.split(': ')[1]} {inputs.service} once its inputs are known",
+                        "changes": None}
             bal = self.balancer(ctx, inputs, inputs.port)
             inst = ctx.runtime.service_instance(inputs.service, inputs.instance)
             detail = rolling.plan_switch(inst, self.request(ctx, inputs), bal)
         except (BrickFailed, ValueError) as exc:
             return {"effect": f"switch {getattr(inputs, 'service', '?')} on "
-                              f"{getattr(inputs, 'host', '?')} (cannot tell yet: {exc})"}
+                              f"{getattr(inputs, 'host', '?')} (cannot tell yet: {exc})", "changes": None}
         effect = (f"{' -> '.join(detail['actions'])} of {detail['program']}: "
                   f"{detail['from'].get('release')} -> {detail['to']['release']}"
                   if detail["changes"] else f"nothing: {detail['program']} already runs it")
@@ -246,13 +247,15 @@ class Rollback(InstanceBrick):
         try:
             inputs = self.Inputs.model_validate(inputs) if isinstance(inputs, dict) else inputs
             if not is_known(inputs):
-                return {"effect": f"{self.title.split(': ')[1]} {inputs.service} once its inputs are known"}
+                return {"effect": f"{self.title.split(': ')[1]} {inputs.service} once its inputs are known",
+                        "changes": None}
             if inputs.only_this_run:  # the journal tells only once this run has switched
                 return {"effect": f"roll back {inputs.service} on {inputs.host} if this run switched "
                                   "it; else leave it alone", "changes": True}
             detail = rolling.plan_rollback(*self._parts(ctx, inputs))
         except (BrickFailed, ValueError) as exc:
-            return {"effect": f"roll back {getattr(inputs, 'service', '?')} (cannot tell yet: {exc})"}
+            return {"effect": f"roll back {getattr(inputs, 'service', '?')} (cannot tell yet: {exc})",
+                    "changes": None}
         effect = (f"{' -> '.join(detail['actions'])}: back to {detail['to']['release']}"
                   if detail["changes"] else "nothing: already rolled back")
         return {"effect": effect, **detail}

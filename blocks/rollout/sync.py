@@ -49,7 +49,8 @@ class Barrier(Brick):
         return self.Outputs(not_before=at, hosts_prepared=len(inputs.prepared))
 
     def plan(self, ctx: Context, inputs: Any) -> dict[str, Any]:
-        return {"effect": f"a switch moment {getattr(inputs, 'delay_s', '?')} s after every host is prepared"}
+        return {"effect": f"a switch moment {getattr(inputs, 'delay_s', '?')} s after every host is prepared",
+                "changes": False}
 
 
 class Skew(Brick):
@@ -117,5 +118,5 @@ class Report(Brick):
 
     def plan(self, ctx: Context, inputs: Any) -> dict[str, Any]:
         if not is_known(inputs):
-            return {"effect": "renders once its lines are known"}
-        return {"effect": f"renders {len(self.run(ctx, inputs).text)} characters"}
+            return {"effect": "renders once its lines are known", "changes": False}
+        return {"effect": f"renders {len(self.run(ctx, inputs).text)} characters", "changes": False}

@@ -88,9 +88,10 @@ def test_host_split_has_typed_ports():
 
 def test_plans_tell_without_doing():
     assert Select().plan(ctx(), Select.Inputs(selector="role=web")) == {
-        "effect": "would pick 2 hosts now: web1, web2", "outputs": {"hosts": ["web1", "web2"], "count": 2}}
-    assert Select().plan(ctx(), Select.Inputs(selector="role=x"))["effect"].startswith(
-        "would fail: selector role=x matches no host that is up")
+        "effect": "would pick 2 hosts now: web1, web2", "changes": False,
+        "outputs": {"hosts": ["web1", "web2"], "count": 2}}
+    with pytest.raises(BrickFailed, match="^selector role=x matches no host that is up"):
+        Select().plan(ctx(), Select.Inputs(selector="role=x"))  # the plan shows it as "would fail: ..."
     split = Split().plan(Context(), Split.Inputs(items=[1, 2, 3], first="50%"))
     assert split["outputs"] == {"head": [1, 2], "rest": [3]}
     assert Template().plan(Context(), Template.Inputs(template="v{{ v }}", values={"v": 2}))["outputs"] == {"text": "v2"}
@@ -101,10 +102,11 @@ def test_plans_tell_without_doing():
 def test_release_plans_read_the_services_view():
     switch = Switch().plan(ctx(), Switch.Inputs(host="db1", service="app", release="r2"))
     assert switch["effect"] == "switch app on db1 from r1 to r2" and switch["outputs"]["previous"] == "r1"
+    assert switch["changes"] is True
     same = Switch().plan(ctx(), Switch.Inputs(host="db1", service="app", release="r1"))
-    assert same["effect"] == "r1 is already current for app on db1: no change"
+    assert same["effect"] == "r1 is already current for app on db1: no change" and same["changes"] is False
     blind = Switch().plan(ctx(), Switch.Inputs(host="web1", service="app", release="r2"))
     assert "needs the host" in blind["effect"]
     stage = Stage().plan(ctx(), Stage.Inputs(host="web1", service="app", source="/srv/app.tgz", release_id="r2"))
-    assert stage["effect"].endswith("whether it is staged already needs the host")
+    assert stage["effect"].endswith("whether it is staged already needs the host") and stage["changes"] is True
     assert stage["outputs"] == {"release": "r2"}

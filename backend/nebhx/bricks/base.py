@@ -173,8 +173,11 @@ class Brick:
         raise NotImplementedError
 
     def plan(self, ctx: Context, inputs: Any) -> dict[str, Any]:
-        """What ``run`` would do, changing nothing (``nebhx plan``): ``{"effect": text}``, plus
-        ``"outputs"`` it can already tell (downstream plans use them) and any detail.
+        """What ``run`` would do, changing nothing (``nebhx plan``): ``{"effect": text,
+        "changes": bool | None}``, plus ``"outputs"`` it can already tell (downstream plans use
+        them) and any detail. ``changes`` is what the editor's badge shows (true: will change,
+        false: no change, None: cannot tell before the run); raise ``BrickFailed`` for a run
+        that would fail.
 
         Inputs that come from upstream outputs the plan cannot know arrive as ``Unknown``
         strings, unchecked (``is_known`` tells). The default says nothing can be told.

@@ -111,7 +111,7 @@ class DryRun:
         items = values.get(node.for_each)
         settings = {k: getattr(node, k) for k in FAN_OUT_SETTINGS if getattr(node, k) is not None}
         if not isinstance(items, list):
-            return {"brick": node.brick, "inputs": values, **settings,
+            return {"brick": node.brick, "inputs": values, **settings, "changes": None,
                     "effect": f"runs once per item of {items}, not known before the run"}
         size = portion(node.batch, len(items)) if node.batch is not None and items else len(items) or 1
         entries = []
@@ -129,7 +129,7 @@ class DryRun:
         values = self._values(node)
         found = self.library.lookup(node.brick)
         if isinstance(found, str) or self.prefix.count(SEP) >= MAX_NESTING:
-            return {"brick": node.brick, "inputs": values, "effect": f"would fail: {found}"}
+            return {"brick": node.brick, "inputs": values, **_fails(found)}
         gid, rev, inner = found
         given = {i.name: values[i.name] for i in inner.inputs if i.name in values}
         sub = DryRun(inner, given, self.inventory, self.registry, self.library, f"{self.prefix}{node.id}{SEP}")
@@ -146,21 +146,29 @@ class DryRun:
                             for i, outs in enumerate(self.items[node.id])] for p in spec["outputs"]}
 
 
+def _fails(why: str) -> dict[str, Any]:
+    return {"effect": f"would fail: {why}", "fails": True}
+
+
 def _tell(cls: type[Brick] | None, node: Node, values: dict[str, Any], ctx: Context) -> dict[str, Any]:
-    """The brick's own plan of this node, or why there is none."""
+    """The brick's own plan of this node, or why there is none. Each says outright whether a
+    run would change something (``changes``: true, false, or None for cannot tell) or fail
+    (``fails``), so no reader has to guess it from the effect's words."""
     if cls is None:
-        return {"effect": f"would fail: brick {node.brick!r} is not in this server's palette"}
+        return _fails(f"brick {node.brick!r} is not in this server's palette")
     inputs, problem = _inputs(cls, values)
     if problem:
-        return {"effect": f"would fail: {problem}"}
+        return _fails(problem)
     if not cls.plans():
-        return {"effect": UNKNOWN_EFFECT}
+        return {"effect": UNKNOWN_EFFECT, "changes": None}
     try:
-        return dict(cls().plan(ctx, inputs))
+        told = dict(cls().plan(ctx, inputs))
     except BrickFailed as exc:
-        return {"effect": f"would fail: {exc}"}
+        return _fails(str(exc))
     except Exception as exc:  # a bug in a brick's plan must not take the whole plan down
-        return {"effect": f"cannot plan: {type(exc).__name__}: {exc}"}
+        return {"effect": f"cannot plan: {type(exc).__name__}: {exc}", "fails": True}
+    told.setdefault("changes", None)  # a brick's plan that does not say: cannot tell
+    return told
 
 
 def _inputs(cls: type[Brick], values: dict[str, Any]) -> tuple[Any, str | None]:

@@ -4,24 +4,29 @@ import { byBatch, isPlaceholder, nodeVerdict, planBadges, type PlanResult } from
 const plan: PlanResult = {
   graph: "canary",
   nodes: {
-    select: { brick: "hosts.select", effect: "would pick 2 hosts now: web1, web2" },
+    select: { brick: "hosts.select", effect: "would pick 2 hosts now: web1, web2", changes: false },
     web: { brick: "release.switch", effect: "2 items", batches: 2, items: [
-      { id: "web[0]", item: "web1", batch: 1, brick: "release.switch", effect: "switch shop on web1 from 1.0 to 2.0" },
-      { id: "web[1]", item: "web2", batch: 2, brick: "release.switch", effect: "2.0 already runs shop on web2: staging changes nothing" },
+      { id: "web[0]", item: "web1", batch: 1, brick: "release.switch", effect: "switch shop on web1 from 1.0 to 2.0",
+        changes: true },
+      { id: "web[1]", item: "web2", batch: 2, brick: "release.switch", effect: "2.0 is already current", changes: false },
     ] },
-    mail: { brick: "notify.email", effect: "unknown effect" },
-    later: { brick: "release.stage", effect: "runs once per item of (from split.head), not known before the run" },
-    bad: { brick: "x.y", effect: "would fail: brick 'x.y' is not in this server's palette" },
+    mail: { brick: "notify.email", effect: "unknown effect", changes: null },
+    later: { brick: "release.stage", effect: "runs once per item of (from split.head), not known before the run",
+             changes: null },
+    bad: { brick: "x.y", effect: "would fail: brick 'x.y' is not in this server's palette", fails: true },
     back: { brick: "rollout.rollback", effect: "nothing: already rolled back", changes: false },
     up: { brick: "composite:update@2", effect: "runs graph 'update' revision 2: 1 inner nodes",
-          children: { "up:switch": { brick: "rollout.switch", effect: "switch shop on web1" } } },
+          children: { "up:switch": { brick: "rollout.switch", effect: "switch shop on web1", changes: true } } },
+    // The words do not count: only the declared flags do.
+    words: { brick: "t.x", effect: "changes nothing, already runs it", changes: true },
+    silent: { brick: "t.y", effect: "switch shop" },
   },
 };
 
 describe("plan verdicts", () => {
   it("says per node whether a run would change something, nothing, fail, or cannot tell", () => {
     expect(planBadges(plan)).toEqual({ select: "none", web: "change", mail: "unknown", later: "unknown",
-                                       bad: "fail", back: "none", up: "change" });
+                                       bad: "fail", back: "none", up: "change", words: "change", silent: "unknown" });
   });
   it("judges each fan-out item on its own", () => {
     expect(plan.nodes.web.items!.map(nodeVerdict)).toEqual(["change", "none"]);

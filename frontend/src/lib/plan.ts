@@ -7,7 +7,11 @@ export interface PlanEntry {
   inputs?: Record<string, unknown>;
   host?: unknown;
   when?: string;
-  changes?: boolean;
+  /** Whether a run would change something here: the server says so for every entry
+   *  (null: it cannot tell before the run). */
+  changes?: boolean | null;
+  /** The run would fail here (the effect says why). */
+  fails?: boolean;
   outputs?: Record<string, unknown>;
   /** A fan-out: its items (id `web[0]`, the item, its batch) and settings. */
   items?: PlanItem[];
@@ -41,19 +45,12 @@ export const VERDICT_LABEL: Record<Verdict, string> = {
   change: "will change", none: "no change", unknown: "unknown", fail: "would fail",
 };
 
-const UNKNOWN = /^unknown effect$|once (its|it is|the)\b.*known|known at run time|not known before the run|cannot tell yet/i;
-const NOTHING = /\b(changes nothing|nothing:|already (runs|rolled|committed)|unchanged|no change)\b/i;
-// Bricks that only compute or look: planning them never changes a host.
-const LOOKS_ONLY = /^(core|hosts|check)\./;
-
-/** What a run would do to one node (or item): change something, nothing, fail, or not known. */
+/** What a run would do to one node (or item), as the server declares it (never read from the
+ *  effect's words): change something, nothing, fail, or not known. */
 function verdictOf(entry: PlanEntry): Verdict {
-  const effect = entry.effect ?? "";
-  if (/^(would fail|cannot plan)/i.test(effect)) return "fail";
-  if (typeof entry.changes === "boolean") return entry.changes ? "change" : "none";
-  if (UNKNOWN.test(effect)) return "unknown";
-  if (NOTHING.test(effect) || LOOKS_ONLY.test(entry.brick ?? "")) return "none";
-  return "change";
+  if (entry.fails) return "fail";
+  if (entry.changes === true) return "change";
+  return entry.changes === false ? "none" : "unknown";
 }
 
 /** Several verdicts as one: a failure first, then a change, then unknown; none only if all are none. */
