@@ -25,6 +25,7 @@ INPUTS: dict[str, list[str]] = {
     "canary-update.json": ["-i", "selector=role=web"],
     "sync-update.json": ["-i", "selector=role=web"],
     "build-on-push.json": [],  # builds this repository's own HEAD
+    "build-on-push-cluster.json": [],  # this HEAD onto every host up (here: local) behind HAProxy
 }
 # Approval gates a person would approve while the run waits (`nebhx approve RUN NODE`).
 APPROVE = {"canary-update.json": ["approve"]}
