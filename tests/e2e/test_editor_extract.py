@@ -1,5 +1,5 @@
 """Make composite in a real browser: two wired nodes of a graph become one composite node (a new
-stored graph), undo brings them back and redo the composite; the graph saves and runs green."""
+stored graph), undo brings them back selected and redo the composite; the graph saves and runs green."""
 from __future__ import annotations
 
 import re
@@ -38,6 +38,8 @@ def test_two_wired_nodes_made_a_composite_save_and_run_green(page):
     page.get_by_test_id("tb-undo").click()
     expect(page.locator(".react-flow__node")).to_have_count(3)
     expect(page.locator(".react-flow__edge")).to_have_count(2)
+    expect(page.locator(".react-flow__node.selected")).to_have_count(2)  # selected as they were
+    expect(node(page, a).locator("xpath=..")).to_have_class(re.compile("selected"))
     page.get_by_test_id("tb-redo").click()
     expect(page.locator(".react-flow__node")).to_have_count(2)
     expect(page.get_by_test_id("problem-count")).to_have_text("valid")

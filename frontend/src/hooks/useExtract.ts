@@ -1,5 +1,5 @@
 // "Make composite": the selected nodes saved as a graph of their own, replaced by one node of it.
-import { useCallback } from "react";
+import { useCallback, useEffect, useRef } from "react";
 import { Api } from "../api/client";
 import { extractSelection } from "../lib/extract";
 import type { PaletteIndex } from "../lib/palette";
@@ -13,6 +13,19 @@ export function useExtract(g: GraphFile, palette: PaletteIndex, reloadPalette: (
                            push: Push, fail: (e: unknown) => void) {
   const { question, ask, answer } = useAsk<number, string | null>();
   const { nodes, edges, meta, setNodes, setEdges, setMeta, history } = g;
+  // The last selection made a composite: an undo brings its nodes back, selected as they were
+  // (history snapshots keep the graph, not which nodes were selected).
+  const last = useRef<{ ids: string[]; node: string; graph: string | null } | null>(null);
+  useEffect(() => {
+    const was = last.current;
+    if (!was) return;
+    if (was.graph !== g.file.id) return void (last.current = null);
+    const present = new Set(nodes.map((n) => n.id));
+    if (present.has(was.node) || !was.ids.every((id) => present.has(id))) return;
+    last.current = null;
+    const picked = new Set(was.ids);
+    setNodes((ns) => ns.map((n) => (!!n.selected === picked.has(n.id) ? n : { ...n, selected: picked.has(n.id) })));
+  }, [nodes, g.file.id, setNodes]);
 
   const start = useCallback(async () => {
     const count = nodes.filter((n) => n.selected).length;
@@ -30,11 +43,13 @@ export function useExtract(g: GraphFile, palette: PaletteIndex, reloadPalette: (
       setNodes(next.nodes);
       setEdges(next.edges);
       setMeta(next.meta);
+      last.current = { ids: nodes.filter((n) => n.selected).map((n) => n.id), graph: g.file.id,
+                       node: next.nodes.find((n) => n.selected)!.id };
       push(`Composite ${saved.name} saved as graph ${saved.id} (revision ${saved.revision})`, "success");
     } catch (e) {
       fail(e);
     }
-  }, [nodes, edges, meta, palette, ask, push, fail, reloadPalette, history, setNodes, setEdges, setMeta]);
+  }, [nodes, edges, meta, palette, ask, push, fail, reloadPalette, history, setNodes, setEdges, setMeta, g.file.id]);
 
   return { start, asking: question, answer };
 }

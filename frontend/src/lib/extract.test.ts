@@ -109,8 +109,17 @@ describe("extractSelection", () => {
     expect(extractSelection(picked.meta, picked.nodes, picked.edges, "  ", brickOf)).toBe("Give the composite a name");
   });
 
-  it("picks a node id not taken by the nodes left", () => {
-    const { nodes } = extract(["a"], "src").replace("composite:g@1");
-    expect(nodes.map((n) => n.id)).toEqual(["src", "b", "sink", "src_2"]);
+  it("picks a node id not taken by any node of the graph", () => {
+    expect(extract(["a"], "src").replace("composite:g@1").nodes.map((n) => n.id)).toEqual(["src", "b", "sink", "src_2"]);
+    expect(extract(["a"], "a").replace("composite:g@1").nodes.map((n) => n.id)).toEqual(["src", "b", "sink", "a_2"]);
+  });
+
+  it("names outputs apart when two inner nodes' ports of one name leave the selection", () => {
+    const { meta, nodes, edges } = setup(["a", "b"]);
+    const out = extractSelection(meta, nodes, [...edges, { id: "y", source: "a", sourceHandle: "text", target: "sink",
+                                                           targetHandle: "other" }], "two", brickOf) as Extraction;
+    expect(out.doc.outputs.map((o) => [o.name, o.from.node])).toEqual([["text", "b"], ["text_2", "a"]]);
+    const replaced = out.replace("composite:t@1");
+    expect(toDoc(meta, replaced.nodes, replaced.edges).edges).toContainEqual({ from: { node: "two", port: "text_2" }, to: { node: "sink", port: "other" } });
   });
 });

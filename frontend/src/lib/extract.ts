@@ -150,7 +150,7 @@ export function extractSelection(meta: GraphMeta, nodes: BrickNode[], edges: Edg
   };
   const replace = (brick: string) => {
     const rest = nodes.filter((n) => !ids.has(n.id)).map((n) => (n.selected ? { ...n, selected: false } : n));
-    const id = nodeIdFor(name, new Set(rest.map((n) => n.id)));
+    const id = nodeIdFor(name, new Set(nodes.map((n) => n.id))); // not an inner id either: undo tells them apart
     const position = { x: Math.min(...picked.map((n) => n.position.x)), y: Math.min(...picked.map((n) => n.position.y)) };
     const params = Object.fromEntries(passed.map((i) => [i.name, { $input: i.name }]));
     const node: BrickNode = { id, type: "brick", position, selected: true,
