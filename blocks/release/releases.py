@@ -1,7 +1,7 @@
 """Release bricks: stage a service's release on a host ahead of time, then switch to it."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field
 
@@ -42,7 +42,14 @@ class Stage(Brick):
       checksum mismatch fail the node and leave nothing behind);
     - `pip:SPEC` (e.g. `pip:myapp==1.4.2`): installed into a new virtualenv at
       `<release>/venv`; `find_links` installs from a wheel folder only, `index_url` from
-      another package index.
+      another package index;
+    - `artifact:NAME@sha256:HEX`: a build artifact from the control plane's store;
+    - `oci:NAME@sha256:DIGEST`: a container image (from build.image's `image`). The host's
+      `engine` store keeps it; `sha256` (build.image's `archive_sha256`) names its archive in
+      the artifact store, fetched, checked and loaded when the host lacks the image; without
+      it the host pulls from a registry it reaches. A digest that does not match stages
+      nothing. The release folder records the image; service.run with a container runtime
+      runs it. Retention does not delete images from the engine store.
 
     The release is built under a temporary name and renamed into place, so a failure
     never leaves half a release. `release_id` defaults to the first 12 hex digits of the
@@ -62,7 +69,7 @@ class Stage(Brick):
     class Inputs(Ports):
         host: HostRef = Field(description="The host to stage on")
         service: str = Field(description="Service name, e.g. 'billing'", min_length=1)
-        source: str = Field(description="Path, http(s) URL or pip:SPEC", min_length=1)
+        source: str = Field(description="Path, http(s) URL, pip:SPEC, artifact:… or oci:NAME@sha256:…", min_length=1)
         sha256: str | None = Field(default=None,
                                    description="Expected sha256 of the file (required for URLs)")
         release_id: str | None = Field(default=None,
@@ -72,6 +79,8 @@ class Stage(Brick):
         find_links: str | None = Field(default=None,
                                        description="pip: install only from this wheel folder/URL")
         index_url: str | None = Field(default=None, description="pip: package index to use")
+        engine: Literal["podman", "docker"] = Field(default="podman",
+                                                    description="oci: the container engine that keeps the image")
 
     class Outputs(Ports):
         release: str = Field(description="The release id, for release.switch")
@@ -85,7 +94,7 @@ class Stage(Brick):
         staged = rel.stage(inputs.service, inputs.source, sha256=inputs.sha256,
                            release_id=inputs.release_id or None, keep=inputs.keep,
                            pin=inputs.pin, find_links=inputs.find_links,
-                           index_url=inputs.index_url, ctx=ctx)
+                           index_url=inputs.index_url, ctx=ctx, engine=inputs.engine)
         if staged.removed:
             ctx.log("retention removed %s", ", ".join(staged.removed))
         return self.Outputs(release=staged.id, path=str(staged.path), changed=staged.changed,

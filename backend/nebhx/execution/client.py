@@ -89,11 +89,12 @@ def http_execution(url: str, token: str) -> HttpExecution:
     return HttpExecution(agent_client(url, token))
 
 
-def fetch_artifact(client: AgentClient, *, sha256: str, name: str, into) -> dict[str, Any]:
+def fetch_artifact(client: AgentClient, *, sha256: str, name: str | None, into) -> dict[str, Any]:
     """An artifact's record, and its bytes streamed into the open file ``into`` (the caller
     checks the sha256). LookupError when the control plane has no such artifact."""
     try:
-        record = client.call(f"/artifacts/{sha256}/record?name={name}").json()
+        # No name: any record of these bytes (an image archive is named by its sha256 alone).
+        record = client.call(f"/artifacts/{sha256}/record" + (f"?name={name}" if name else "")).json()
     except httpx.HTTPStatusError as exc:
         if exc.response.status_code == 404:
             raise LookupError(exc.response.json().get("detail", "no such artifact")) from exc

@@ -39,7 +39,8 @@ class Source:
 
 
 def describe(source: str, *, sha256: str | None, find_links: str | None,
-              index_url: str | None, ctx: Context | None = None) -> Source:
+              index_url: str | None, ctx: Context | None = None, home: Path | None = None,
+              engine: str = "podman") -> Source:
     want = (sha256 or "").strip().lower() or None
     if want and not SHA_RE.match(want):
         raise BrickFailed(f"sha256 must be 64 hex digits, not {sha256!r}")
@@ -56,6 +57,9 @@ def describe(source: str, *, sha256: str | None, find_links: str | None,
                       version=version)
     if source.startswith("artifact:"):
         return _artifact_source(source, want)
+    if source.startswith("oci:"):  # an image: sha256 names its archive in the artifact store
+        from nebhx.runtime.images import oci_source
+        return oci_source(source, want, home=home, engine=engine)
     if source.startswith(("http://", "https://")):
         if not want:
             raise BrickFailed(f"a sha256 is required to stage from a URL ({source})")
@@ -116,7 +120,7 @@ def _stage_artifact(name: str, sha: str, tmp: Path, ctx: Context | None, final: 
         part.unlink(missing_ok=True)
 
 
-def _fetch_artifact(name: str, sha: str, out) -> dict:
+def _fetch_artifact(name: str | None, sha: str, out) -> dict:
     import httpx
 
     from nebhx.settings import get_settings

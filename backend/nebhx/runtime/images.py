@@ -1,0 +1,143 @@
+"""A container image as a release source: ``oci:NAME@sha256:DIGEST``.
+
+The release folder holds no files of the image, only ``.nebhx-image.json`` naming it (and
+``.nebhx-provenance.json`` when it came from a build): the bytes live in the host's engine
+store. The image is taken, in this order, from
+
+1. the host's engine store, when it already holds NAME with that digest;
+2. the control plane's artifact store, when ``sha256`` names the image archive build.image
+   stored (an agent downloads it through the execution API): the archive's sha256 and the
+   digest inside it are checked *before* it is loaded, so a wrong digest loads nothing;
+3. a registry the host reaches (``podman pull NAME@sha256:DIGEST``).
+
+Retention removes release folders; an image no release names any more stays in the engine
+store (``podman image prune`` frees it).
+"""
+from __future__ import annotations
+
+import json
+import uuid
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from nebhx.bricks.base import BrickFailed
+from nebhx.runtime.containers import Engine, archive_digest, parse_image
+
+if TYPE_CHECKING:
+    from nebhx.bricks.base import Context
+    from nebhx.runtime.sources import Source
+
+IMAGE_FILE = ".nebhx-image.json"
+
+
+def oci_source(source: str, archive_sha: str | None, *, home: Path | None, engine: str) -> Source:
+    from nebhx.runtime.sources import Source
+    if home is None:
+        raise BrickFailed("an oci: source needs a host home (stage it through release.stage)")
+    name, digest = parse_image(source)
+    eng = Engine.for_home(home, engine)
+    return Source("oci", f"oci:{name}@sha256:{digest}", digest,
+                  lambda tmp, final, ctx: _stage_image(eng, name, digest, archive_sha, tmp, ctx))
+
+
+def _stage_image(eng: Engine, name: str, digest: str, archive_sha: str | None, tmp: Path,
+                 ctx: Context | None) -> None:
+    record: dict = {}
+    if eng.resolve(name, digest) is not None:
+        _log(ctx, "%s@sha256:%s is already in %s's store", name, digest[:12], eng.kind)
+    elif archive_sha:
+        record = _load_archive(eng, name, digest, archive_sha, tmp, ctx)
+    else:
+        try:
+            eng.pull(name, digest, ctx)
+        except BrickFailed as exc:
+            raise BrickFailed(f"image {name}@sha256:{digest} is not in {eng.kind}'s store on this host, "
+                              "no sha256 names its archive in the artifact store, and pulling it failed "
+                              f"({exc}); nothing staged") from exc
+    ref = eng.resolve(name, digest)
+    if ref is None:
+        raise BrickFailed(f"{eng.kind} does not hold {name} with digest sha256:{digest} after "
+                          "fetching it (the digest names another image); nothing staged")
+    meta = {"image": f"oci:{name}@sha256:{digest}", "name": name, "digest": digest,
+            "engine": eng.kind, "ref": ref}
+    (tmp / IMAGE_FILE).write_text(json.dumps(meta, indent=2))
+    if record:
+        from nebhx.runtime.sources import PROVENANCE
+        prov = {"artifact": record.get("name"), "sha256": archive_sha, "image": meta["image"],
+                **(record.get("provenance") or {})}
+        (tmp / PROVENANCE).write_text(json.dumps(prov, indent=2, sort_keys=True))
+
+
+def _load_archive(eng: Engine, name: str, digest: str, archive_sha: str, tmp: Path,
+                  ctx: Context | None) -> dict:
+    """Fetch the image archive ``archive_sha`` from the artifact store, check its sha256 and
+    the digest it holds, then load it; the artifact's record."""
+    from nebhx.runtime.sources import _fetch_artifact, _file_hash
+    part = tmp.parent / f".image-{uuid.uuid4().hex[:8]}.tar"
+    try:
+        with part.open("wb") as out:
+            record = _fetch_artifact(None, archive_sha, out)
+        got = _file_hash(part)
+        if got != archive_sha:
+            raise BrickFailed(f"sha256 mismatch for the image archive: expected {archive_sha}, "
+                              f"got {got}; nothing staged")
+        held = archive_digest(part, eng.kind)
+        if held != digest:
+            raise BrickFailed(f"image digest mismatch: the archive sha256:{archive_sha[:12]} holds "
+                              f"sha256:{held}, the source names sha256:{digest}; nothing staged")
+        _log(ctx, "image archive %s verified: %s@sha256:%s", record.get("name"), name, digest[:12])
+        eng.load(part, ctx)
+        return record
+    finally:
+        part.unlink(missing_ok=True)
+
+
+def image_of(release: Path) -> dict:
+    """The image a staged release names (empty for a release of files)."""
+    try:
+        data = json.loads((Path(release) / IMAGE_FILE).read_text())
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _log(ctx: Context | None, msg: str, *args) -> None:
+    if ctx:
+        ctx.log(msg, *args)
+
+
+def container_program(runtime, inputs, release: Path, fill) -> tuple[str, dict[str, str], str]:
+    """What supervisord runs for ``service.run`` with a container runtime: the engine's
+    ``run`` line for the image the release names, its environment, and the image.
+
+    The data folder is mounted at ``data_mount`` and the config read-only under ``/config``;
+    ``{data}`` and ``{config}`` in the command name those paths inside the container.
+    """
+    if "{release}" in inputs.command:
+        raise BrickFailed("{release} has no meaning in a container (the image is the release): "
+                          "drop it from the command")
+    image = image_of(release)
+    if not image.get("digest"):
+        raise BrickFailed(f"release {release.name} of {inputs.service} names no image: stage "
+                          "oci:NAME@sha256:DIGEST to run it with runtime " + inputs.runtime)
+    eng = Engine.for_home(runtime.home, inputs.runtime)
+    ref = eng.resolve(image["name"], image["digest"])
+    if ref is None:
+        raise BrickFailed(f"{image['image']} is not in {eng.kind}'s store on host {runtime.name}: "
+                          f"stage it with release.stage (engine {eng.kind})")
+    volumes, update = [], {}
+    if inputs.data_path:
+        data = runtime.confine(inputs.data_path, param="data_path")
+        volumes.append((str(data), inputs.data_mount, False))
+        update["data_path"] = inputs.data_mount
+    if inputs.config_path:
+        config = Path(inputs.config_path).resolve()
+        inside = "/config" if config.is_dir() else f"/config/{config.name}"
+        volumes.append((str(config), inside, True))
+        update["config_path"] = inside
+    args = fill(inputs.model_copy(update=update), release)
+    engine_env = {k: v for k, v in eng.env().items()
+                  if k in ("CONTAINERS_CONF", "CONTAINERS_STORAGE_CONF", "DOCKER_HOST")}
+    command = eng.run_command(container=f"nbx-{inputs.service}{'-' + inputs.instance if inputs.instance else ''}",
+                              image=ref, args=args, env_keys=list(inputs.env), volumes=volumes)
+    return command, {**inputs.env, **engine_env}, image["image"]
