@@ -5,6 +5,7 @@ import errno
 import shlex
 import socket
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 
@@ -71,6 +72,12 @@ class RunService(Brick):
     program's equivalent) in the command. Set `advertise_host` to `127.0.0.1` for a
     service only this host talks to.
 
+    **Containers**: with `runtime` podman or docker the program is the engine's foreground
+    `run --rm --network host` of the image the service's release names (stage
+    `oci:NAME@sha256:…`), so probes, restarts, logs and ports work as for a process;
+    `command` is then the arguments after the image, `env` goes into the container,
+    `data_path` is mounted at `data_mount` (`{data}` names that mount).
+
     **State**: after a successful start the brick records the instance in
     `<host home>/services/<service>/instances/<instance or default>.json` (program,
     release, config version, address, probe): the agent's services view reads it to
@@ -101,6 +108,9 @@ class RunService(Brick):
         start_secs: int = Field(default=1, ge=0, description="Seconds a start must last to count as started")
         advertise_host: str = Field(default="", description="Host part of the address output; "
                                     "empty: the host's own address (reachable from other hosts)")
+        runtime: Literal["process", "podman", "docker"] = Field(
+            default="process", description="process, or a container of the release's image")
+        data_mount: str = Field(default="/data", pattern=r"^/", description="Container: where data_path is mounted")
 
     class Outputs(Ports):
         address: Address
@@ -115,13 +125,13 @@ class RunService(Brick):
         ctx.runtime.confine(instance_file(ctx.runtime.home, inputs.service, inputs.instance),
                             param="service")
         release = self.release_folder(ctx, inputs)
-        command = self.fill(inputs, release)
+        command, env = self.program(ctx, inputs, release)
         current = sv.status(name)
         if inputs.port and not (current and current.up) and port_in_use(inputs.port):
             raise BrickFailed(f"port {inputs.port} is already in use on host {ctx.runtime.name} "
                               "by another process")
         cwd = str(release) if release.is_dir() else None
-        changed = sv.ensure_program(name, command, cwd=cwd, env=inputs.env,
+        changed = sv.ensure_program(name, command, cwd=cwd, env=env,
                                     start_secs=inputs.start_secs, start_retries=inputs.max_restarts)
         ctx.log("program %s %s", name, "installed/updated" if changed else "unchanged")
         if not changed and not (current and current.up):
@@ -140,6 +150,16 @@ class RunService(Brick):
         record_instance(ctx.runtime.home, inputs, name, release if release.is_dir() else None,
                         address, status.pid)
         return self.Outputs(address=address, pid=status.pid, program=name, changed=changed)
+
+    def program(self, ctx: Context, inputs: Inputs, release: Path) -> tuple[str, dict[str, str]]:
+        """The command line and environment supervisord runs: the command itself, or the
+        engine's foreground ``run`` of the release's image (same probes, restarts, logs)."""
+        if inputs.runtime == "process":
+            return self.fill(inputs, release), inputs.env
+        from nebhx.runtime.images import container_program
+        command, env, image = container_program(ctx.runtime, inputs, release, self.fill)
+        ctx.log("runs %s with %s", image, inputs.runtime)
+        return command, env
 
     @staticmethod
     def release_folder(ctx: Context, inputs: Inputs) -> Path:

@@ -21,6 +21,8 @@ def _flags(rel: dict[str, Any]) -> str:
                              ("rolled back", rel.get("rolled_back"))) if on]
     if rel.get("commit"):  # staged from a build artifact
         words.append(f"commit {rel['commit'][:12]}, build run {rel.get('build_run')}")
+    if rel.get("image"):  # staged from oci:NAME@sha256:DIGEST
+        words.append(f"image {rel['image'].removeprefix('oci:')[:90]}")
     return f"{rel['id']} ({', '.join(words)})" if words else rel["id"]
 
 

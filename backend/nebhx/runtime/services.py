@@ -74,6 +74,7 @@ def record_instance(home: Path, inputs: Any, name: str, release: Path | None,
         "release": release.name if release is not None else None,
         "config_version": config_version(home, inputs.service, inputs.config_path),
         "port": inputs.port, "address": address, "probe": probe_of(inputs, name), "pid": pid,
+        **_image_record(inputs, release),
         "started_at": started_at or time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
     if record == old:
@@ -82,6 +83,15 @@ def record_instance(home: Path, inputs: Any, name: str, release: Path | None,
     tmp.write_text(json.dumps(record, indent=2) + "\n")
     os.replace(tmp, path)
     return path
+
+
+def _image_record(inputs: Any, release: Path | None) -> dict[str, Any]:
+    """A container instance: its runtime and the image (with digest) it runs."""
+    runtime = getattr(inputs, "runtime", "process")
+    if runtime == "process" or release is None:
+        return {}
+    from nebhx.runtime.images import image_of
+    return {"runtime": runtime, "image": image_of(release).get("image")}
 
 
 def records(home: Path) -> list[dict[str, Any]]:
@@ -152,7 +162,7 @@ def release_view(runtime: HostRuntime, service: str, instance: str | None,
                      "previous": path.name == prev, "prepared": prepared.get("release_id") == path.name != cur,
                      "pinned": (path / ".pinned").exists(),
                      "committed_at": _read(path / ".committed").get("committed_at"),
-                     "rolled_back": path.name == undone, **_built_from(path)})
+                     "rolled_back": path.name == undone, **_built_from(path), **_image_row(path)})
     rows.sort(key=lambda r: (r["staged_at"], r["id"]))
     return {"releases": rows, "prepared": prepared or None,
             "rollout": {k: journal.get(k) for k in JOURNAL_KEYS} if journal else None}
@@ -162,6 +172,12 @@ def _built_from(release: Path) -> dict[str, Any]:
     """A release staged from a build artifact: the commit and build run it came from."""
     prov = _read(release / ".nebhx-provenance.json")
     return {"commit": prov.get("commit"), "build_run": prov.get("run")} if prov else {}
+
+
+def _image_row(release: Path) -> dict[str, Any]:
+    """A release staged from oci:NAME@sha256:DIGEST: the image, digest included."""
+    image = _read(release / ".nebhx-image.json")
+    return {"image": image.get("image")} if image else {}
 
 
 def snapshot(runtime: HostRuntime, *, probe: bool = True, timeout: float = 2.0) -> list[dict[str, Any]]:
@@ -178,6 +194,7 @@ def snapshot(runtime: HostRuntime, *, probe: bool = True, timeout: float = 2.0) 
             "service": rec.get("service"), "instance": rec.get("instance"),
             "program": rec["program"], "release": rec.get("release"),
             "config_version": rec.get("config_version"), "address": rec.get("address"),
+            **({"image": rec["image"]} if rec.get("image") else {}),
             "state": state, "pid": pid, "last_probe": None,
             **release_view(runtime, rec.get("service") or "", rec.get("instance"), rec.get("release")),
         })
