@@ -96,4 +96,6 @@ def remove_containers(home: Path) -> None:
             engine.run("rm", "--force", "--all", check=False, timeout=120)
             engine.run("rmi", "--force", "--all", check=False, timeout=120)
             for path in engine.store_paths():
+                if (path / "overlay").is_mount():  # c/storage bind-mounts its overlay folder
+                    subprocess.run(["umount", str(path / "overlay")], capture_output=True)
                 shutil.rmtree(path, ignore_errors=True)
