@@ -1,7 +1,8 @@
 """examples/canary-update.json on four real hosts (network namespaces labelled role=web,
 each with its agent and supervisord; HAProxy on h1 in front of all four; a real SMTP
 inbox): v1 first, then an approved canary update under load, a rejected one, one whose
-release cannot start; the releases view, a rollback by hand and a synchronous switch."""
+release cannot start; the releases view, a rollback by hand, a synchronous switch, and a host
+of the rest that fails (every host the run switched rolled back, the others left alone)."""
 from __future__ import annotations
 
 import json
@@ -9,13 +10,14 @@ import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import httpx
 import pytest
 from aiosmtpd.controller import Controller
 from netns import ROOT, wait_for
-from rollout_support import (CANARY, LB_PORT, SYNC, Load, app, canary_inputs, deploy_v1, finished,
-                             mail_text, node_status, start, web_cluster)
+from rollout_support import (CANARY, HOOK, LB_PORT, SYNC, Load, app, canary_inputs, deploy_v1, finished,
+                             mail_text, node_status, release, start, web_cluster)
 from support import Inbox
 
 REST = ("h2", "h3", "h4")
@@ -200,3 +202,34 @@ def test_a_synchronous_switch_moves_four_hosts_within_a_fraction_of_a_second(web
     print(f"\nsynchronous switch of 4 hosts: skew {outs['skew_ms']} ms")
     seen = wait_for(lambda: len(s := through_lb(web)) == 4 and s, 20, 0.5, what="4 backends")
     assert {b["version"] for b in seen.values()} == {"5.0.0"}
+
+
+def test_a_host_of_the_rest_failing_rolls_back_every_host_this_run_switched(web):
+    """Batches of one and max_failures 0: h1 (canary) and h2 switch, h3's release cannot start
+    there (it rolls itself back), h4 is never reached. The failure branch rolls h1 and h2 back
+    too, leaves h4 alone, and the e-mail names h1, h2 and h3."""
+    sent, before = len(web.inbox.messages), {h: app(web, h) for h in web.hosts}
+    source = release(web.workdir, "6.0.0")
+    hook = '    if args.data and (args.data / "refuse-6").exists():\n        raise SystemExit("6.0.0 refuses this host")\n'
+    path = Path(source) / "webapp.py"
+    path.write_text(path.read_text().replace(HOOK, HOOK + hook))
+    (web.workdir / "hosts" / "h3" / "volumes" / "web-data" / "refuse-6").write_text("")
+    run_id = start(web, web.canary, {**canary_inputs(web, "6.0.0", web.smtp.port), "app_source": source})
+    node_status(web, run_id, "approve", "waiting")
+    with web.client() as c:
+        assert c.post(f"/runs/{run_id}/nodes/approve/approve", json={"comment": "go"}).status_code == 200
+    run = finished(web, run_id)
+    assert run["status"] == "failed" and run["error"] == "failed nodes: rest", run["error"]
+    assert [i["status"] for i in run["nodes"]["rest"]["items"]] == ["succeeded", "failed", "skipped"]
+    assert run["nodes"]["commit"]["status"] == "skipped"
+    rollback = run["nodes"]["rollback"]
+    assert rollback["status"] == "succeeded" and rollback["outputs"]["rolled_back_host"] == ["h1", "h2", "h3", None]
+    now = {h: app(web, h) for h in web.hosts}
+    assert {h: a["version"] for h, a in now.items()} == {h: before[h]["version"] for h in web.hosts}
+    assert now["h4"]["pid"] == before["h4"]["pid"]  # not touched
+    rollback_mail = mail_text(web.inbox.messages[-1])
+    assert len(web.inbox.messages) - sent == 2 and "Subject: web: the update was rolled back" in rollback_mail
+    assert "rolled back on h1, h2, h3: the hosts this run had switched" in rollback_mail
+    assert "h2: web rolled back from 6.0.0 to" in rollback_mail
+    assert "h3: web had rolled itself back from 6.0.0 to" in rollback_mail
+    assert "h4: web was not switched by this run: left alone" in rollback_mail
