@@ -63,8 +63,8 @@ def _stage_image(eng: Engine, name: str, digest: str, archive_sha: str | None, t
     (tmp / IMAGE_FILE).write_text(json.dumps(meta, indent=2))
     if record:
         from nebhx.runtime.sources import PROVENANCE
-        prov = {"artifact": record.get("name"), "sha256": archive_sha, "image": meta["image"],
-                **(record.get("provenance") or {})}
+        prov = {**(record.get("provenance") or {}), "artifact": record.get("name"), "sha256": archive_sha,
+                "image": meta["image"]}  # the ref, not the build's {name, digest, ref}
         (tmp / PROVENANCE).write_text(json.dumps(prov, indent=2, sort_keys=True))
 
 
