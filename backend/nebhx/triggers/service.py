@@ -26,7 +26,7 @@ from nebhx.engine.events import iso
 from nebhx.graphs.service import NotFound
 from nebhx.runs import service as runs
 from nebhx.secrets.service import secret_value
-from nebhx.store.models import GraphRow, RevisionRow, RunRow
+from nebhx.store.models import RunRow
 from nebhx.triggers import payloads
 from nebhx.triggers.signatures import BadSignature, verify
 
@@ -34,17 +34,10 @@ DEFAULT_INPUTS = {"repository": "repository", "ref": "ref", "commit": "commit"}
 
 
 def declared(session: Session) -> list[dict[str, Any]]:
-    """Every trigger of every graph's latest revision, with its graph."""
-    query = (select(GraphRow.id, GraphRow.name, RevisionRow.doc)
-             .join(RevisionRow, (RevisionRow.graph_id == GraphRow.id)
-                   & (RevisionRow.number == GraphRow.latest_revision)).order_by(GraphRow.id))
-    found = []
-    for graph_id, graph_name, doc in session.execute(query):
-        for spec in (doc.get("meta") or {}).get("triggers") or []:
-            if isinstance(spec, dict) and isinstance(spec.get("name"), str):
-                found.append({**spec, "graph_id": graph_id, "graph_name": graph_name,
-                              "input_names": [i.get("name") for i in doc.get("inputs") or []]})
-    return found
+    """Every trigger of every graph's latest revision, with its graph (nebhx.triggers.index
+    keeps the documents already read: a webhook does not read every graph's)."""
+    from nebhx.triggers.index import declared as indexed
+    return indexed(session)
 
 
 def find_trigger(session: Session, *, name: str) -> dict[str, Any]:
