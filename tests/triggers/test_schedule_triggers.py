@@ -7,6 +7,8 @@ asserts: every wait is for a condition."""
 from __future__ import annotations
 
 import contextlib
+import subprocess
+import sys
 import time
 
 import httpx
@@ -86,6 +88,9 @@ def test_at_most_one_run_at_a_time_the_other_ticks_skipped_with_their_reason(sta
         assert [r["id"] for r in runs_of(stack, name)] == [first["id"]]
         reason = row["schedule"]["last_skip_reason"]
         assert "skipped: 1 run(s) of trigger" in reason and first["id"] in reason and "concurrency 1" in reason
+        listed = subprocess.run([sys.executable, "-m", "nebhx.cli.main", "trigger", "list"], capture_output=True,
+                                text=True, env={**stack.env, "NEBHX_URL": stack.url, "COLUMNS": "300"})
+        assert f"cron {EVERY_2S}, next" in listed.stdout and "skipped" in listed.stdout, listed.stdout + listed.stderr
         with stack.client() as c:
             assert c.post(f"/runs/{first['id']}/nodes/gate/approve", json={}).status_code == 200
         wait_for(lambda: len(runs_of(stack, name)) >= 2, 30, 0.2, what="the next tick's run")

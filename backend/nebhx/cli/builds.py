@@ -36,9 +36,15 @@ def list_triggers(as_json: bool = typer.Option(False, "--json")) -> None:
     if as_json:
         print(json.dumps(rows, indent=2))
         return
-    table = Table("trigger", "graph", "repository", "refs", "last runs")
+    table = Table("trigger", "graph", "repository / schedule", "refs", "last runs")
     for t in rows:
-        runs = "\n".join(f"{r['id']} {r['status']} {str(r.get('commit'))[:12]}" for r in t["runs"])
+        runs = "\n".join(f"{r['id']} {r['status']} {str(r.get('commit') or '')[:12]}" for r in t["runs"])
+        if t.get("kind") == "schedule":  # cron, next tick and skipped ticks instead of a repository
+            s = t["schedule"]
+            what = f"cron {s['cron']}, next {s['next_at']}, {s['skipped']} skipped" + (
+                f"\n{s['last_skip_reason']}" if s.get("last_skip_reason") else "")
+            table.add_row(t["name"], t["graph_name"], what, "", runs)
+            continue
         table.add_row(t["name"], t["graph_name"], str(t.get("repository")), ", ".join(t.get("refs") or ["*"]), runs)
     console.print(table)
 

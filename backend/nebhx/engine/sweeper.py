@@ -168,7 +168,10 @@ def fire_schedules(settings: Settings) -> None:
     """Here rather than in a daemon of its own: the sweep already runs wherever the control
     plane does, and each tick is taken by compare-and-set, so several sweepers are safe."""
     from nebhx.triggers.schedule import fire_due
-    fire_due(lambda: session_scope(settings.db_url))
+    try:
+        fire_due(lambda: session_scope(settings.db_url))
+    except Exception:  # logged here: a schedule's trouble must not pass for a store outage
+        log.exception("schedule triggers could not be checked")
 
 
 def _forget_old_workers(settings: Settings) -> None:
