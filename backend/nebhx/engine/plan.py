@@ -9,9 +9,9 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from nebhx.graphs.models import Edge, Graph, Node
+from nebhx.statuses import ACTIVE, TERMINAL, NodeStatus, TriggerRule
 
-TERMINAL = frozenset({"succeeded", "failed", "skipped", "cancelled"})
-ACTIVE = frozenset({"queued", "running", "waiting"})
+__all__ = ["ACTIVE", "TERMINAL", "Plan", "plan_for", "trigger_state"]
 
 
 @dataclass
@@ -70,23 +70,23 @@ def plan_for(session: Session, graph_id: str, revision: int) -> Plan:
     return plan
 
 
-def trigger_state(rule: str, statuses: list[str]) -> str:
+def trigger_state(rule: TriggerRule | str, statuses: list[str]) -> str:
     """``ready``, ``skip`` or ``wait`` for a node whose upstreams have ``statuses``."""
     if not statuses:
         return "ready"
     done = all(s in TERMINAL for s in statuses)
-    if rule == "all_success":
-        if any(s in ("failed", "skipped", "cancelled") for s in statuses):
+    if rule == TriggerRule.ALL_SUCCESS:
+        if any(s in (NodeStatus.FAILED, NodeStatus.SKIPPED, NodeStatus.CANCELLED) for s in statuses):
             return "skip"
         return "ready" if done else "wait"
-    if rule in ("all_done", "always"):
+    if rule in (TriggerRule.ALL_DONE, TriggerRule.ALWAYS):
         return "ready" if done else "wait"
-    if rule == "any_failed":
-        if "failed" in statuses:
+    if rule == TriggerRule.ANY_FAILED:
+        if NodeStatus.FAILED in statuses:
             return "ready"
         return "skip" if done else "wait"
-    if rule == "all_failed":
-        if any(s in ("succeeded", "skipped", "cancelled") for s in statuses):
+    if rule == TriggerRule.ALL_FAILED:
+        if any(s in (NodeStatus.SUCCEEDED, NodeStatus.SKIPPED, NodeStatus.CANCELLED) for s in statuses):
             return "skip"
         return "ready" if done else "wait"
     raise ValueError(f"unknown trigger rule {rule!r}")

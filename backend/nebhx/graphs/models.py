@@ -15,11 +15,11 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, WithJsonSchema, field_validator
 
 from nebhx.limits import MAX_EDGES, MAX_NODES
+from nebhx.statuses import TriggerRule
 
 FORMAT = "nebhx/graph@1"
 # "[" and "]" are kept for fan-out instances: node "web" runs items "web[0]", "web[1]"...
 ID_PATTERN = r"^[^\s$@\[\]][^\s\[\]]{0,127}$"
-TriggerRule = Literal["all_success", "all_done", "any_failed", "all_failed", "always"]
 # A fan-out batch: a count, or a percentage of the items (rounded up, at least one item).
 BATCH = re.compile(r"^(?:(?P<count>[0-9]{1,9})|(?P<percent>[0-9]{1,3}(?:\.[0-9]{1,3})?)%)$")
 
@@ -64,7 +64,7 @@ class Node(_Model):
     params: dict[str, Any] = Field(default_factory=dict, description="Hand-set inputs")
     position: Position | None = None
     label: str | None = Field(default=None, max_length=200)
-    trigger: TriggerRule = "all_success"
+    trigger: TriggerRule = TriggerRule.ALL_SUCCESS
     retries: int = Field(default=0, ge=0, le=20)
     timeout_s: float | None = Field(default=None, gt=0, le=7 * 24 * 3600)
     for_each: str | None = Field(default=None, description=(
