@@ -8,11 +8,10 @@ from __future__ import annotations
 import json
 import sys
 
+import httpx
 import pytest
 from netns import wait_for
 from push_support import HOSTS, PORT, TRIGGER, finished, fleet, push, serving, setup_repo
-
-import httpx
 
 
 @pytest.fixture(scope="module")
