@@ -66,6 +66,11 @@ def make_graph(n_nodes: int, n_edges: int, seed: int = 7) -> dict:
             "inputs": [], "outputs": [], "nodes": nodes, "edges": edges, "meta": {}}
 
 
+def set_dist(path: Path) -> None:
+    global DIST
+    DIST = path
+
+
 def initial_js_gzip() -> tuple[int, int, dict[str, int]]:
     """(raw, gzipped) bytes of the scripts index.html loads, and the lazy chunks' gzipped sizes."""
     html = (DIST / "index.html").read_text()
@@ -129,7 +134,11 @@ def main() -> int:
     ap.add_argument("--nodes", type=int, default=500)
     ap.add_argument("--edges", type=int, default=700)
     ap.add_argument("--screenshot", default="")
+    ap.add_argument("--dist", default=str(DIST), help="a built editor to measure (default frontend/dist)")
+    ap.add_argument("--trace", default="", help="write a Chrome trace of the render (.json)")
+    ap.add_argument("--profile", default="", help="write a CPU profile of the render (.cpuprofile)")
     args = ap.parse_args()
+    set_dist(Path(args.dist))
     if not (DIST / "index.html").exists():
         print("frontend/dist is missing: run `npm --prefix frontend run build`", file=sys.stderr)
         return 2
@@ -152,6 +161,13 @@ def main() -> int:
         # Time from the click itself (not from Playwright's checks before it).
         page.evaluate("() => document.addEventListener('click', () => { window.__t0 = performance.now(); },"
                       " { capture: true, once: true })")
+        cdp = page.context.new_cdp_session(page) if args.profile else None  # noqa: E501
+        if args.trace:
+            browser.start_tracing(page=page, path=args.trace, categories=["devtools.timeline", "blink", "cc"])
+        if cdp:
+            cdp.send("Profiler.enable")
+            cdp.send("Profiler.setSamplingInterval", {"interval": 200})
+            cdp.send("Profiler.start")
         button.click()
         render_ms = page.evaluate("""(n) => new Promise((resolve) => {
           const check = () => {
@@ -163,6 +179,10 @@ def main() -> int:
           };
           check();
         })""", args.nodes)
+        if args.trace:
+            browser.stop_tracing()
+        if cdp:
+            Path(args.profile).write_text(json.dumps(cdp.send("Profiler.stop")["profile"]))
         page.wait_for_timeout(500)  # let the fit-view animation end
         shown = page.evaluate("() => [document.querySelectorAll('.react-flow__node').length,"
                               " document.querySelectorAll('.react-flow__edge').length]")
