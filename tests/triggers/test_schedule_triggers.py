@@ -132,6 +132,23 @@ def test_a_restart_and_a_second_sweeper_never_start_a_tick_twice(stack):
     assert len(ticks) == len(set(ticks)), ticks
 
 
+def test_a_schedule_removed_then_declared_again_starts_afresh(stack):
+    name = f"again-{stack.kind}"
+    doc = scheduled(name, [("say", "test.echo", {"text": "tick"})])
+    with stored(stack, doc) as graph_id:
+        wait_for(lambda: runs_of(stack, name), 30, 0.2, what="a scheduled run")
+    time.sleep(5)  # ticks pass while no graph declares the schedule (nothing asserted on time)
+    count = len(runs_of(stack, name))
+    with stack.client() as c:
+        assert c.put(f"/graphs/{graph_id}", json=doc).status_code == 200
+    try:
+        wait_for(lambda: len(runs_of(stack, name)) > count, 30, 0.2, what="a run after it came back")
+    finally:
+        with stack.client() as c:
+            c.put(f"/graphs/{graph_id}", json={**doc, "meta": {}})
+    assert not any(r["trigger"].get("missed") for r in runs_of(stack, name))
+
+
 def _restart_api(stack) -> None:
     stack.spawn("api", "api", "--port", str(stack.port))
     wait_for(lambda: httpx.get(stack.url + "/api/health").status_code == 200, 30, what="API up again")

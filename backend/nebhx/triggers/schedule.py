@@ -20,7 +20,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from croniter import croniter
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -91,6 +91,7 @@ def fire_due(session_for, *, now: datetime | None = None) -> list[dict[str, Any]
     now = now or utcnow()
     with session_for() as s:
         specs = [t for t in declared(s) if t.get("kind") == "schedule" and croniter.is_valid(str(t.get("cron")))]
+        _forget_removed(s, {t["name"] for t in specs})
     done = []
     for spec in specs:
         try:
@@ -102,6 +103,14 @@ def fire_due(session_for, *, now: datetime | None = None) -> list[dict[str, Any]
         except Exception:  # one trigger's trouble (a graph input it lacks...) stops no other
             log.exception("schedule trigger %s could not start a run", spec["name"])
     return done
+
+
+def _forget_removed(s: Session, names: set[str]) -> None:
+    """A schedule no graph declares any more loses its row: declared again later, it starts
+    afresh at its next tick instead of catching up on the ticks of its absence."""
+    stale = [n for n in s.execute(select(TriggerScheduleRow.name)).scalars() if n not in names]
+    if stale:  # the common case writes nothing: no lock taken on every sweep
+        s.execute(delete(TriggerScheduleRow).where(TriggerScheduleRow.name.in_(stale)))
 
 
 def _fire_one(s: Session, spec: dict[str, Any], now: datetime) -> dict[str, Any] | None:
