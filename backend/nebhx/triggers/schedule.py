@@ -53,8 +53,13 @@ def check_triggers(doc: dict[str, Any]) -> list[Problem]:
     if not isinstance(triggers, list):
         return [Problem("bad_trigger", "meta.triggers must be a list of triggers", path="/meta/triggers")]
     names = {i.get("name") for i in doc.get("inputs") or [] if isinstance(i, dict)}
-    problems = []
+    problems, seen = [], set()
     for i, spec in enumerate(triggers):
+        name = spec.get("name") if isinstance(spec, dict) else None
+        if isinstance(name, str) and name in seen:  # one name is one webhook path, one schedule row
+            problems.append(Problem("bad_trigger", f"trigger {name!r}: name: declared twice in this graph",
+                                    path=f"/meta/triggers/{i}/name"))
+        seen.add(name)
         if isinstance(spec, dict) and spec.get("kind", "webhook") == "schedule":
             problems += _check_schedule(spec, i, names)
         elif isinstance(spec, dict) and spec.get("kind", "webhook") != "webhook":
@@ -92,6 +97,7 @@ def fire_due(session_for, *, now: datetime | None = None) -> list[dict[str, Any]
     with session_for() as s:
         specs = [t for t in declared(s) if t.get("kind") == "schedule" and croniter.is_valid(str(t.get("cron")))]
         _forget_removed(s, {t["name"] for t in specs})
+    specs = _unambiguous(specs)
     done = []
     for spec in specs:
         try:
@@ -103,6 +109,24 @@ def fire_due(session_for, *, now: datetime | None = None) -> list[dict[str, Any]
         except Exception:  # one trigger's trouble (a graph input it lacks...) stops no other
             log.exception("schedule trigger %s could not start a run", spec["name"])
     return done
+
+
+_ambiguous_told: set[tuple[str, ...]] = set()
+
+
+def _unambiguous(specs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Drop a schedule name two graphs declare: its progress row is keyed by name, so the
+    graph swept first would take every tick and the other would silently never run (a
+    webhook of two graphs answers 409 for the same reason). Logged once per set of graphs."""
+    graphs: dict[str, list[str]] = {}
+    for t in specs:
+        graphs.setdefault(t["name"], []).append(t["graph_id"])
+    for name, ids in graphs.items():
+        if len(ids) > 1 and (name, *ids) not in _ambiguous_told:
+            _ambiguous_told.add((name, *ids))
+            log.error("schedule trigger %s is declared by graphs %s: none of them is started until "
+                      "only one declares it", name, ", ".join(ids))
+    return [t for t in specs if len(graphs[t["name"]]) == 1]
 
 
 def _forget_removed(s: Session, names: set[str]) -> None:
