@@ -138,15 +138,18 @@ def test_a_schedule_removed_then_declared_again_starts_afresh(stack):
     with stored(stack, doc) as graph_id:
         wait_for(lambda: runs_of(stack, name), 30, 0.2, what="a scheduled run")
     time.sleep(5)  # ticks pass while no graph declares the schedule (nothing asserted on time)
-    count = len(runs_of(stack, name))
+    before = {r["id"] for r in runs_of(stack, name)}
     with stack.client() as c:
         assert c.put(f"/graphs/{graph_id}", json=doc).status_code == 200
     try:
-        wait_for(lambda: len(runs_of(stack, name)) > count, 30, 0.2, what="a run after it came back")
+        back = wait_for(lambda: [r for r in runs_of(stack, name) if r["id"] not in before], 30, 0.2,
+                        what="a run after it came back")
     finally:
         with stack.client() as c:
             c.put(f"/graphs/{graph_id}", json={**doc, "meta": {}})
-    assert not any(r["trigger"].get("missed") for r in runs_of(stack, name))
+    # Only the first run after its return: a run before the removal may stand for a tick a
+    # slow sweep on a loaded machine missed, which is not what this test is about.
+    assert not back[0]["trigger"].get("missed"), back[0]["trigger"]
 
 
 def _restart_api(stack) -> None:
