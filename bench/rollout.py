@@ -39,8 +39,8 @@ def version_at(port: int) -> str | None:
         conn.request("GET", "/")
         resp = conn.getresponse()
         return json.loads(resp.read())["version"] if resp.status == 200 else None
-    except OSError:
-        return None
+    except (OSError, http.client.HTTPException, ValueError):
+        return None  # the instance is being stopped or started under us: not serving yet
     finally:
         conn.close()
 
