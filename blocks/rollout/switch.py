@@ -224,7 +224,7 @@ class Rollback(InstanceBrick):
     def run(self, ctx: Context, inputs: Inputs) -> Outputs:
         inst = ctx.runtime.service_instance(inputs.service, inputs.instance)
         if inputs.only_this_run and inst.load().get("run") != ctx.run_id:
-            return self._left_alone(ctx, inputs, inst)
+            return self._left_alone(ctx, inputs, inst)  # before the balancer: a host left alone needs none
         inst, bal, req = self._parts(ctx, inputs)
         out = rolling.rollback(inst, req, bal, ctx)
         ctx.log("%s on %s: release %s, config %s, data %s (rolled_back: true)", inst.program,
@@ -251,7 +251,7 @@ class Rollback(InstanceBrick):
                         "changes": None}
             if inputs.only_this_run:  # the journal tells only once this run has switched
                 return {"effect": f"roll back {inputs.service} on {inputs.host} if this run switched "
-                                  "it; else leave it alone", "changes": True}
+                                  "it; else leave it alone", "changes": None}
             detail = rolling.plan_rollback(*self._parts(ctx, inputs))
         except (BrickFailed, ValueError) as exc:
             return {"effect": f"roll back {getattr(inputs, 'service', '?')} (cannot tell yet: {exc})",
