@@ -91,12 +91,13 @@ class Python(Brick):
     @staticmethod
     def _provenance(ctx: Context, inputs: Inputs, record: dict, started: float, made: dict[str, str],
                     bundled: dict[str, str], log: str) -> dict[str, Any]:
+        # Provenance is shown to every viewer and kept with the artifact: no credential in it.
         recipe = {"kind": "python", "path": inputs.path, "bundle": inputs.bundle,
-                  "pip_args": inputs.pip_args, "isolation": inputs.isolation,
+                  "pip_args": [pybuild.shown(ctx, a) for a in inputs.pip_args], "isolation": inputs.isolation,
                   "command": "python -m build --wheel" + ("" if inputs.isolation else " --no-isolation")}
         prov = builds.provenance(ctx=ctx, record=record, recipe=recipe,
                                  recipe_text=json.dumps(recipe, sort_keys=True), started=started,
-                                 tools=pybuild.tool_versions(), artifacts=made, log=log)
+                                 tools=pybuild.tool_versions(), artifacts=made, log=pybuild.shown(ctx, log))
         if bundled:
             prov["bundled_wheels"] = bundled
         return prov

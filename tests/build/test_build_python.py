@@ -149,3 +149,23 @@ def test_a_project_that_does_not_build_is_named_and_nothing_is_stored(home, tmp_
     with pytest.raises(BrickFailed, match=message):
         build("bad", bare, **params)
     assert _artifacts() == []
+
+
+def test_provenance_and_log_keep_no_index_credential_nor_stored_secret(tmp_path):
+    """pip_args may name a private index: its password, or a stored secret put in them, never
+    reaches the provenance every viewer sees nor the node's log."""
+    ctx = Context(secrets=["s3cr3t-token"])
+    inputs = Python.Inputs(workdir=str(tmp_path), bundle=True, pip_args=[
+        "--index-url", "https://ci:hunter22@pypi.example/simple", "--extra-index-url",
+        "https://pypi.example/s3cr3t-token/simple"])
+    prov = Python._provenance(ctx, inputs, {"commit": "c"}, time.time(), {}, {},
+                              "Looking in indexes: https://ci:hunter22@pypi.example/simple\n")
+    assert prov["recipe"]["pip_args"] == ["--index-url", "https://ci:******@pypi.example/simple",
+                                          "--extra-index-url", "https://pypi.example/******/simple"]
+    assert "hunter22" not in str(prov) and "s3cr3t-token" not in str(prov)
+    from nebhx.artifacts import pybuild
+    with pytest.raises(BrickFailed):
+        pybuild.run(["false", *inputs.pip_args], cwd=tmp_path, env={"PATH": "/usr/bin:/bin"},
+                    timeout_s=30, ctx=ctx, what="pip")
+    assert "hunter22" not in "\n".join(ctx.lines) and "s3cr3t-token" not in "\n".join(ctx.lines)
+    assert "https://ci:******@pypi.example/simple" in ctx.lines[0]

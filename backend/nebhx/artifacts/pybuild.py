@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shlex
 import subprocess
 import sys
@@ -78,11 +79,20 @@ def _env(record: dict[str, Any], home: Path) -> dict[str, str]:
             "NEBHX_COMMIT": record.get("commit", "")}
 
 
+_URL_PASSWORD = re.compile(r"(://[^/@:\s]+):[^/@\s]+@")
+
+
+def shown(ctx: Context, text: str) -> str:
+    """``text`` as a log or provenance may keep it: stored secrets masked, and the password of
+    a URL (``pip_args`` may name an index as https://user:token@host/simple) as well."""
+    return _URL_PASSWORD.sub(r"\1:******@", ctx.mask(text))
+
+
 def run(argv: list[str], *, cwd: Path, env: dict[str, str], timeout_s: float, ctx: Context,
         what: str) -> str:
     """``argv`` through builds.run_script (timeout, process group killed, output kept); a
     failure is re-worded to name ``what`` instead of "the build script"."""
-    ctx.log("$ %s", shlex.join(argv))
+    ctx.log("$ %s", shown(ctx, shlex.join(argv)))
     try:
         return builds.run_script(script=f"exec {shlex.join(argv)}\n", workdir=cwd, timeout_s=timeout_s,
                                  env=env, ctx=ctx)
