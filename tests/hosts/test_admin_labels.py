@@ -64,8 +64,11 @@ def test_only_an_admin_sets_labels_and_the_audit_names_them(api):
 
 def test_bad_keys_values_and_unknown_hosts_are_refused(api):
     ada = _token("ada", "admin")
-    for body in ({"set": {"role web": "x"}}, {"set": {"role": "a b"}}, {"remove": ["(x)"]}):
+    for body in ({"set": {"role web": "x"}}, {"set": {"role": "a b"}}, {"remove": ["(x)"]},
+                 {"set": {f"k{i}": "v" for i in range(101)}}):
         assert api.patch(PATH, json=body, headers=ada).status_code == 422, body
+    both = api.patch(PATH, json={"set": {"role": "web"}, "remove": ["role"]}, headers=ada)
+    assert both.status_code == 422 and "remove: role also in set" in str(both.json()["detail"])
     resp = api.patch("/api/hosts/h9/labels", json={"set": {"role": "web"}}, headers=ada)
     assert resp.status_code == 404 and "no host 'h9'" in resp.json()["detail"]
 
@@ -104,4 +107,7 @@ def test_cli_label_and_list_show_the_source(api, monkeypatch):
     assert res.exit_code == 0 and "tier" not in res.output
     res = runner.invoke(app, ["hosts"], env={"COLUMNS": "200"})
     assert "role=web (admin), zone=a" in res.output
+    _register({"zone": "[bold]a"})  # an agent's labels are not checked: shown as given
+    res = runner.invoke(app, ["hosts"], env={"COLUMNS": "200"})
+    assert "zone=[bold]a" in res.output
     assert runner.invoke(app, ["hosts", "label", "h1", "role"]).exit_code == 2

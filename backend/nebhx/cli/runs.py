@@ -228,9 +228,10 @@ def hosts(as_json: bool = typer.Option(False, "--json")) -> None:
 
 
 def shown_labels(host: dict) -> str:
-    """``role=web (admin), zone=a``: an admin-set label says so (it wins over the agent's)."""
+    """``role=web (admin), zone=a``: an admin-set label says so (it wins over the agent's).
+    Escaped: an agent declares its labels unchecked, and rich would read ``[...]`` as markup."""
     sources = host.get("label_sources") or {}
-    return ", ".join(f"{k}={v}" + (" (admin)" if sources.get(k) == "admin" else "")
+    return ", ".join(escape(f"{k}={v}") + (" (admin)" if sources.get(k) == "admin" else "")
                      for k, v in host["labels"].items())
 
 

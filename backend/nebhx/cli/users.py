@@ -11,6 +11,7 @@ import json
 import socket
 import sys
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import typer
@@ -176,7 +177,7 @@ def hosts_label(name: str, labels: list[str] = typer.Argument(None, help="key=va
         err.print(f"[red]{bad[0]!r}[/]: expected key=value" if bad else "[red]give key=value or --remove key[/]")
         raise typer.Exit(2)
     body = {"set": dict(kv.split("=", 1) for kv in labels), "remove": remove}
-    host = call("PATCH", f"/hosts/{name}/labels", json=body)
+    host = call("PATCH", f"/hosts/{quote(name, safe='')}/labels", json=body)
     from nebhx.cli.runs import shown_labels
     console.print(f"host {host['name']}: {shown_labels(host) or '(no labels)'}")
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import BaseModel, Field, StringConstraints, model_validator
 from sqlalchemy.orm import Session
 
 from nebhx.auth.deps import ADMIN
@@ -27,9 +27,17 @@ LabelValue = Annotated[str, StringConstraints(pattern=rf"^{_VALUE}$", max_length
 
 
 class LabelChange(BaseModel):
-    set: dict[LabelKey, LabelValue] = Field(default_factory=dict, description="Admin labels to add or replace")
-    remove: list[LabelKey] = Field(default_factory=list, description="Admin labels to drop (the agent's "
-                                   "own value for that key, if any, shows again)")
+    set: dict[LabelKey, LabelValue] = Field(default_factory=dict, max_length=100,
+                                            description="Admin labels to add or replace")
+    remove: list[LabelKey] = Field(default_factory=list, max_length=100, description="Admin labels to "
+                                   "drop (the agent's own value for that key, if any, shows again)")
+
+    @model_validator(mode="after")
+    def _set_or_remove(self) -> LabelChange:
+        # Both at once has no one right reading: refused rather than one silently winning.
+        if both := sorted(set(self.remove) & self.set.keys()):
+            raise ValueError(f"remove: {', '.join(both)} also in set; set a label or remove it, not both")
+        return self
 
 
 def change_labels(session: Session, *, name: str, set: dict[str, str], remove: list[str]) -> HostRow:
