@@ -1,6 +1,7 @@
 """A schedule's name is its identity (its trigger_schedules row, like a webhook's path): a
 name two graphs declare starts neither, rather than only the graph swept first, and a name
-declared twice in one graph is refused at validation naming the trigger and field."""
+declared twice in one graph is refused at validation naming the trigger and field, as is a
+schedule that leaves a required graph input without a value (every tick would fail)."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
@@ -44,3 +45,14 @@ def test_a_name_declared_twice_in_one_graph_is_refused():
     problems = check_triggers(doc("app", NIGHTLY, {**NIGHTLY, "cron": "0 4 * * *"}))
     assert [(p.path, p.message) for p in problems] == [
         ("/meta/triggers/1/name", "trigger 'nightly': name: declared twice in this graph")]
+
+
+def test_a_required_input_a_schedule_does_not_give_is_refused():
+    graph = {**doc("app", {**NIGHTLY, "inputs": {"region": "eu"}}),
+             "inputs": [{"name": "region", "type": "string"}, {"name": "selector", "type": "string"},
+                        {"name": "port", "type": "integer", "default": 80},
+                        {"name": "note", "type": "string", "required": False}]}
+    problems = check_triggers(graph)
+    assert [(p.path, p.message) for p in problems] == [
+        ("/meta/triggers/0/inputs", "trigger 'nightly': inputs: graph input 'selector' is required and "
+                                    "has no default: give it a value")]

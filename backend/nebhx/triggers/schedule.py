@@ -52,7 +52,10 @@ def check_triggers(doc: dict[str, Any]) -> list[Problem]:
         return []
     if not isinstance(triggers, list):
         return [Problem("bad_trigger", "meta.triggers must be a list of triggers", path="/meta/triggers")]
-    names = {i.get("name") for i in doc.get("inputs") or [] if isinstance(i, dict)}
+    declared = [i for i in doc.get("inputs") or [] if isinstance(i, dict)]
+    names = {i.get("name") for i in declared}
+    # A schedule has no push to fill an input: one it must be given and is not fails every tick.
+    needed = {i.get("name") for i in declared if i.get("required", True) and i.get("default") is None}
     problems, seen = [], set()
     for i, spec in enumerate(triggers):
         name = spec.get("name") if isinstance(spec, dict) else None
@@ -61,14 +64,14 @@ def check_triggers(doc: dict[str, Any]) -> list[Problem]:
                                     path=f"/meta/triggers/{i}/name"))
         seen.add(name)
         if isinstance(spec, dict) and spec.get("kind", "webhook") == "schedule":
-            problems += _check_schedule(spec, i, names)
+            problems += _check_schedule(spec, i, names, needed)
         elif isinstance(spec, dict) and spec.get("kind", "webhook") != "webhook":
             problems.append(Problem("bad_trigger", f"trigger {spec.get('name')!r}: kind {spec.get('kind')!r} "
                                     "is neither webhook nor schedule", path=f"/meta/triggers/{i}/kind"))
     return problems
 
 
-def _check_schedule(spec: dict[str, Any], i: int, inputs: set) -> list[Problem]:
+def _check_schedule(spec: dict[str, Any], i: int, inputs: set, needed: set) -> list[Problem]:
     name, where = spec.get("name"), f"/meta/triggers/{i}"
     bad = lambda field, why: Problem("bad_trigger", f"trigger {name!r}: {field}: {why}",  # noqa: E731
                                      path=f"{where}/{field}")
@@ -86,6 +89,8 @@ def _check_schedule(spec: dict[str, Any], i: int, inputs: set) -> list[Problem]:
         problems.append(bad("inputs", "a map of graph input -> value"))
     else:
         problems += [bad("inputs", f"{k!r} is not an input of the graph") for k in given if k not in inputs]
+        problems += [bad("inputs", f"graph input {k!r} is required and has no default: give it a value")
+                     for k in sorted(needed - given.keys(), key=str)]
     return problems
 
 
