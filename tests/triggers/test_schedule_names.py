@@ -56,3 +56,18 @@ def test_a_required_input_a_schedule_does_not_give_is_refused():
     assert [(p.path, p.message) for p in problems] == [
         ("/meta/triggers/0/inputs", "trigger 'nightly': inputs: graph input 'selector' is required and "
                                     "has no default: give it a value")]
+
+
+def test_a_tick_whose_run_cannot_start_is_skipped_once_with_the_error(db_url, caplog):
+    bad = {**NIGHTLY, "inputs": {"port": "not a number"}}  # keys are checked when saved, values when run
+    with session_scope(db_url) as s:
+        ensure_graph(s, doc={**doc("app", bad), "inputs": [{"name": "port", "type": "integer"}]})
+    now = datetime(2026, 11, 30, 12, tzinfo=timezone.utc)
+    fire_due(lambda: session_scope(db_url), now=now)  # first sight
+    for _ in range(3):  # sweeps until the next tick: the failed tick is not retried
+        assert fire_due(lambda: session_scope(db_url), now=now + timedelta(days=1)) == []
+    assert sum(r.exc_info is not None for r in caplog.records) == 1
+    with session_scope(db_url) as s:
+        row = s.get(TriggerScheduleRow, "nightly")
+        assert row.skipped == 1 and row.last_run_id is None
+        assert "skipped: the run could not start" in row.last_skip_reason and "'port'" in row.last_skip_reason

@@ -9,7 +9,9 @@ The sweep (nebhx.engine.sweeper) calls ``fire_due`` on each pass, in every proce
 sweeps. Per trigger, ``trigger_schedules.last_tick`` is the latest tick handled; a tick is
 taken by a compare-and-set on it in the transaction that creates the run, so two sweepers,
 or one restarted, never start the same tick twice. A tick when ``concurrency`` runs are
-still active is skipped: counted and its reason kept on the row and logged. Ticks missed
+still active is skipped: counted and its reason kept on the row and logged; so is a tick
+whose run could not start (the error is the reason). A schedule name two graphs declare
+starts neither, as a webhook of two graphs answers 409. Ticks missed
 while nothing swept start one run (the latest), which records how many it stands for.
 Times are UTC.
 """
@@ -111,9 +113,23 @@ def fire_due(session_for, *, now: datetime | None = None) -> list[dict[str, Any]
                     done.append(what)
         except IntegrityError:  # another sweeper recorded the trigger's first sight first
             continue
-        except Exception:  # one trigger's trouble (a graph input it lacks...) stops no other
+        except Exception as exc:  # one trigger's trouble (an input its graph refuses...) stops no other
             log.exception("schedule trigger %s could not start a run", spec["name"])
+            _give_up_tick(session_for, spec, now, exc)
     return done
+
+
+def _give_up_tick(session_for, spec: dict[str, Any], now: datetime, exc: Exception) -> None:
+    """The tick whose run could not start is taken and counted as skipped, with the error as
+    its reason (nebhx trigger list shows it): else every sweep, every second, would retry it
+    and log the same traceback until the next tick."""
+    try:
+        with session_for() as s:
+            row, tick = s.get(TriggerScheduleRow, spec["name"]), latest_tick(spec["cron"], now)
+            if row is not None and tick > row.last_tick and _take(s, spec, row.last_tick, tick):
+                _skip(s, spec["name"], tick, f"the run could not start: {exc}")
+    except Exception:  # the store itself is out: the next sweep tries the tick again
+        log.debug("schedule trigger %s: tick not recorded as skipped", spec["name"], exc_info=True)
 
 
 _ambiguous_told: set[tuple[str, ...]] = set()
@@ -153,10 +169,7 @@ def _fire_one(s: Session, spec: dict[str, Any], now: datetime) -> dict[str, Any]
     last = row.last_tick  # read now: the UPDATE below also refreshes ``row``
     if tick <= last:
         return None
-    taken = s.execute(update(TriggerScheduleRow).where(TriggerScheduleRow.name == name,
-                                                       TriggerScheduleRow.last_tick == last)
-                      .values(last_tick=tick, graph_id=spec["graph_id"], updated_at=utcnow()))
-    if taken.rowcount != 1:
+    if not _take(s, spec, last, tick):
         return None  # another sweeper took this tick
     missed = _missed(cron, last, tick)
     active = _active_runs(s, spec)
@@ -164,6 +177,14 @@ def _fire_one(s: Session, spec: dict[str, Any], now: datetime) -> dict[str, Any]
         return _skip(s, name, tick, f"{len(active)} run(s) of trigger {name!r} still active "
                                     f"({', '.join(active)}); concurrency {concurrency(spec)}")
     return _start(s, spec, tick, missed)
+
+
+def _take(s: Session, spec: dict[str, Any], last: int, tick: int) -> bool:
+    """Compare-and-set ``last_tick`` from ``last`` to ``tick``: False when another sweeper did."""
+    taken = s.execute(update(TriggerScheduleRow).where(TriggerScheduleRow.name == spec["name"],
+                                                       TriggerScheduleRow.last_tick == last)
+                      .values(last_tick=tick, graph_id=spec["graph_id"], updated_at=utcnow()))
+    return taken.rowcount == 1
 
 
 def _missed(cron: str, last: int, tick: int) -> int:
