@@ -1,174 +1,74 @@
-// Domain types of the Nebh-X API (see frontend/openapi.json for the wire schema).
+// The API's types, one short name each for the ones generated from the server's pydantic models
+// (src/api/schema.d.ts, made from openapi.json by `npm run openapi`). Nothing here is kept by hand
+// but the graph document's optional fields the server fills in (see GraphNode).
+import type { components } from "./api/schema";
+
+type Schemas = components["schemas"];
 
 export type JsonSchema = Record<string, unknown>;
 
-export interface Port {
-  name: string;
-  direction: "in" | "out";
-  type: string;
-  required: boolean;
-  title?: string;
-  description?: string;
-  default?: unknown;
-}
+export type Port = Schemas["Port"];
+export type BrickSpec = Schemas["BrickSpec"];
+export type Palette = Schemas["Palette"];
+export type Problem = Schemas["Problem"];
 
-export interface BrickSpec {
-  id: string;
-  title: string;
-  category: string;
-  icon?: string;
-  docs?: string;
-  parent?: string | null;
-  host_input?: string | null;
-  source?: string;
-  /** A composite (a stored graph): its latest revision and `composite:<graph id>@<revision>`. */
-  revision?: number;
-  ref?: string;
-  inputs: Port[];
-  outputs: Port[];
-  inputs_schema: JsonSchema;
-  outputs_schema: JsonSchema;
-}
+export type NodeStatus = Schemas["NodeStatus"];
+export type RunStatus = Schemas["RunStatus"];
+export type TriggerRule = Schemas["TriggerRule"];
 
-export interface Palette {
-  bricks: BrickSpec[];
-  errors: { source: string; message: string }[];
-  type_parents: Record<string, string>;
-}
+export type RunSummary = Schemas["RunSummary"];
+export type Run = Schemas["RunRead"];
+export type RunNode = Schemas["NodeRead"];
+/** One instance of a fan-out node: id "web[0]", the item it ran for, and its own state. */
+export type RunItem = Schemas["NodeItem"];
+/** Why a node is `waiting` (an approval gate), and the decision once taken. */
+export type RunWait = Schemas["NodeWait"];
+export type RunEvent = Schemas["RunEvent"];
 
-export interface PortRef {
-  node: string;
-  port?: string;
-}
+export type GraphSummary = Schemas["GraphSummary"];
+export type GraphInfo = Schemas["GraphRead"];
+export type GraphSaved = Schemas["GraphSaved"];
 
-export interface GraphNode {
-  id: string;
-  brick: string;
+/** What POST /api/graphs/plan answers: one node's plan (or one fan-out item's, or a composite's
+ *  inner node's), by node id. */
+export type PlanResult = Schemas["PlanRead"];
+export type PlanEntry = Schemas["PlanEntry"];
+export type PlanItem = Schemas["PlanItem"];
+
+/** One service instance on one host, as its agent last reported it (GET /api/releases). */
+export type ReleaseRow = Schemas["ReleaseRow"];
+export type ReleaseEntry = Schemas["ReleaseEntry"];
+
+export type Role = Schemas["UserRead"]["role"];
+/** Who is signed in (GET /api/auth/me, POST /api/auth/login). */
+export type Me = Schemas["Me"];
+
+// The graph document (nebhx/graph@1, Graph in the schema) as the editor holds it: the lists,
+// params and positions present (Api.revision and parseGraph fill them in), what the server
+// defaults optional.
+type DocNode = Schemas["Node"];
+export type PortRef = { node: string; port?: string };
+
+export type GraphNode = Omit<DocNode, "trigger" | "retries" | "params" | "position" | "label"> & {
   params: Record<string, unknown>;
   position: { x: number; y: number };
   label?: string;
-  trigger?: string;
+  trigger?: TriggerRule;
   retries?: number;
-  timeout_s?: number;
-  for_each?: string;
   [key: string]: unknown;
-}
+};
 
 export interface GraphEdge {
   from: PortRef;
   to: PortRef;
 }
 
-export interface GraphInput {
-  name: string;
-  type: string;
-  required: boolean;
-  default: unknown;
-  description: string;
-}
+export type GraphInput = Required<Schemas["GraphInput"]>;
 
-export type GraphDoc = {
-  format: "nebhx/graph@1";
-  name: string;
-  description: string;
+export type GraphDoc = Omit<Schemas["Graph"], "inputs" | "outputs" | "nodes" | "edges" | "meta"> & {
   inputs: GraphInput[];
-  outputs: { name: string; from: { node: string; port: string } }[];
+  outputs: Schemas["GraphOutput"][];
   nodes: GraphNode[];
   edges: GraphEdge[];
   meta: Record<string, unknown>;
 };
-
-export interface Problem {
-  node: string | null;
-  port: string | null;
-  code: string;
-  message: string;
-  path: string;
-}
-
-export type NodeStatus =
-  | "pending" | "queued" | "ready" | "running" | "waiting"
-  | "succeeded" | "failed" | "skipped" | "cancelled";
-
-export interface RunNode {
-  status: NodeStatus;
-  attempt: number;
-  inputs: Record<string, unknown> | null;
-  outputs: Record<string, unknown> | null;
-  error: string | null;
-  started_at: string | null;
-  finished_at: string | null;
-  duration_s: number | null;
-  host: string | null;
-  brick?: string;
-  /** Why a node is `waiting` (an approval gate), and the decision once taken. */
-  wait?: RunWait | null;
-  /** The instances of a `for_each` node, in item order. */
-  items?: RunItem[];
-}
-
-export interface RunWait {
-  reason?: string;
-  timeout_s?: number | null;
-  decision?: { approved: boolean; by: string; at: string; comment: string };
-  [key: string]: unknown;
-}
-
-/** One instance of a fan-out node: id "web[0]", the item it ran for, and its own state. */
-export interface RunItem extends RunNode {
-  id: string;
-  item: unknown;
-}
-
-export interface RunSummary {
-  id: string;
-  graph_id: string | null;
-  graph_name: string;
-  revision: number | null;
-  status: string;
-  created_at: string;
-  started_at: string | null;
-  finished_at: string | null;
-}
-
-export interface Run extends RunSummary {
-  inputs: Record<string, unknown>;
-  outputs: Record<string, unknown> | null;
-  error: string | null;
-  nodes: Record<string, RunNode>;
-}
-
-export interface RunEvent {
-  id: number;
-  run_id: string;
-  node: string | null;
-  kind: "run" | "node" | "log";
-  status: string | null;
-  at: string;
-  data: Record<string, unknown> | null;
-}
-
-export interface GraphSummary {
-  id: string;
-  name: string;
-  latest_revision: number;
-  updated_at: string;
-}
-
-export interface GraphInfo {
-  id: string;
-  name: string;
-  latest_revision: number;
-  revisions: { number: number; created_at: string }[];
-}
-
-export type Role = "viewer" | "operator" | "admin";
-
-/** Who is signed in (GET /api/auth/me, POST /api/auth/login). */
-export interface Me {
-  user: string | null;
-  role: Role | null;
-  /** "open": the single-user embedded mode (no login, user "local", role admin). */
-  auth: "open" | "required";
-  csrf: string | null;
-}

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from fastapi import APIRouter, FastAPI
 from fastapi.responses import FileResponse, HTMLResponse
+from pydantic import BaseModel
 
 from nebhx import __version__
 from nebhx.api import docs, errors
@@ -18,16 +20,27 @@ from nebhx.auth.routes import public as auth_public
 from nebhx.auth.routes import router as auth_router
 from nebhx.bricks.routes import router as bricks_router
 from nebhx.graphs.routes import router as graphs_router
+from nebhx.graphs.schemas import ProblemList
 from nebhx.runs.routes import router as runs_router
 from nebhx.settings import get_settings
 
 health = APIRouter(tags=["health"])
 
 
+class Health(BaseModel):
+    ok: bool
+    version: str
+
+
 @health.get("/health")
-def get_health() -> dict:
+def get_health() -> Health:
     """Liveness of the API."""
-    return {"ok": True, "version": __version__}
+    return Health(ok=True, version=__version__)
+
+
+# Every 422 of this API lists problems (api.errors), not FastAPI's default validation errors.
+UNPROCESSABLE: dict[int | str, dict[str, Any]] = {
+    422: {"model": ProblemList, "description": "The request's problems, each with where and why"}}
 
 
 def create_app(*, sweeper: bool = False) -> FastAPI:
@@ -37,7 +50,7 @@ def create_app(*, sweeper: bool = False) -> FastAPI:
     middleware.install(app)
     for router in (health, auth_public, auth_router, bricks_router, graphs_router, runs_router,
                    *_extra_routers()):
-        app.include_router(router, prefix="/api")
+        app.include_router(router, prefix="/api", responses=UNPROCESSABLE)
     docs.install(app)  # Swagger UI from local assets, not a CDN
     _mount_editor(app, get_settings().static_dir)
     return app

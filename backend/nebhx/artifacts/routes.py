@@ -1,9 +1,8 @@
-from typing import Any
-
 from fastapi import APIRouter, Query
 from fastapi.responses import FileResponse
 
 from nebhx.artifacts import service
+from nebhx.artifacts.schemas import ArtifactRead
 from nebhx.auth.deps import VIEWER
 from nebhx.store.db import session_scope
 
@@ -11,10 +10,10 @@ router = APIRouter(tags=["artifacts"], dependencies=[VIEWER])
 
 
 @router.get("/artifacts")
-def list_artifacts(name: str | None = None, limit: int = Query(200, ge=1, le=1000)) -> list[dict[str, Any]]:
+def list_artifacts(name: str | None = None, limit: int = Query(200, ge=1, le=1000)) -> list[ArtifactRead]:
     """Stored build artifacts, newest first, each with its provenance."""
     with session_scope() as s:
-        return service.list_artifacts(s, name=name, limit=limit)
+        return [ArtifactRead.model_validate(a) for a in service.list_artifacts(s, name=name, limit=limit)]
 
 
 @router.get("/artifacts/{sha256}")

@@ -1,11 +1,11 @@
 from datetime import datetime
-from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 
 from nebhx.auth import audit, ratelimit, service
 from nebhx.auth.deps import ADMIN, COOKIE, VIEWER, resolve, viewer
-from nebhx.auth.schemas import Login, TokenCreate, TokenLogin, UserCreate, UserUpdate
+from nebhx.auth.schemas import (AuditEntry, Login, Me, TokenCreate, TokenCreated, TokenLogin, TokenRead, UserCreate,
+                                UserRead, UserUpdate)
 from nebhx.auth.tokens import Principal, revoke
 from nebhx.limits import AUDIT_LIMIT
 from nebhx.settings import get_settings
@@ -17,13 +17,13 @@ router = APIRouter(dependencies=[VIEWER])
 WHO = Depends(viewer)
 
 
-def _me(principal: Principal | None, csrf: str | None) -> dict[str, Any]:
-    return {"user": principal.name if principal else None, "role": principal.role if principal else None,
-            "auth": "open" if service.is_open() else "required", "csrf": csrf}
+def _me(principal: Principal | None, csrf: str | None) -> Me:
+    return Me(user=principal.name if principal else None, role=principal.role if principal else None,
+              auth="open" if service.is_open() else "required", csrf=csrf)
 
 
 @public.get("/auth/me")
-def me(request: Request) -> dict[str, Any]:
+def me(request: Request) -> Me:
     """Who the caller is, whether the server asks for sign-in, and the CSRF token of the session."""
     principal = resolve(request)
     via = request.state.via
@@ -51,7 +51,7 @@ def _sign_in(request: Request, username: str, password: str) -> Principal:
 
 
 @public.post("/auth/login")
-def login(body: Login, request: Request, response: Response) -> dict[str, Any]:
+def login(body: Login, request: Request, response: Response) -> Me:
     """Sign in with a password: sets the session cookie; the answer holds the session's CSRF token."""
     user = _sign_in(request, body.username, body.password)
     with session_scope() as s:
@@ -75,52 +75,54 @@ def logout(request: Request) -> Response:
 
 
 @public.post("/auth/token", status_code=201)
-def sign_in_for_token(body: TokenLogin, request: Request) -> dict[str, Any]:
+def sign_in_for_token(body: TokenLogin, request: Request) -> TokenCreated:
     """Trade a user name and password for an API token (``nebhx login``); shown once."""
     user = _sign_in(request, body.username, body.password)
     with session_scope() as s:
-        return service.create_token(s, owner=user.name, name=body.name, expires_in_days=body.expires_in_days)
+        return TokenCreated.model_validate(
+            service.create_token(s, owner=user.name, name=body.name, expires_in_days=body.expires_in_days))
 
 
 @router.get("/users", tags=["users"], dependencies=[ADMIN])
-def list_users() -> list[dict[str, Any]]:
+def list_users() -> list[UserRead]:
     """Every user with their role."""
     with session_scope() as s:
-        return service.list_users(s)
+        return [UserRead.model_validate(u) for u in service.list_users(s)]
 
 
 @router.post("/users", status_code=201, tags=["users"], dependencies=[ADMIN])
-def create_user(body: UserCreate, request: Request) -> dict[str, Any]:
+def create_user(body: UserCreate, request: Request) -> UserRead:
     """Add a user with a password and a role."""
     request.state.audit = {"user": body.name, "role": body.role}
     with session_scope() as s:
-        return service.create_user(s, name=body.name, password=body.password, role=body.role)
+        return UserRead.model_validate(service.create_user(s, name=body.name, password=body.password, role=body.role))
 
 
 @router.put("/users/{name}", tags=["users"], dependencies=[ADMIN])
-def update_user(name: str, body: UserUpdate, request: Request) -> dict[str, Any]:
+def update_user(name: str, body: UserUpdate, request: Request) -> UserRead:
     """Change a user's role, password or disabled flag (a new password ends their sessions)."""
     request.state.audit = {k: v for k, v in (("role", body.role), ("disabled", body.disabled)) if v is not None}
     if body.password is not None:
         request.state.audit["password_changed"] = True
     with session_scope() as s:
-        return service.update_user(s, name=name, role=body.role, password=body.password, disabled=body.disabled)
+        return UserRead.model_validate(
+            service.update_user(s, name=name, role=body.role, password=body.password, disabled=body.disabled))
 
 
 @router.get("/tokens", tags=["tokens"])
-def list_tokens(who: Principal = WHO) -> list[dict[str, Any]]:
+def list_tokens(who: Principal = WHO) -> list[TokenRead]:
     """The caller's API tokens (an admin sees every API and host token); never their secrets."""
     with session_scope() as s:
-        return service.list_tokens(s, owner=None if who.may("admin") else who.name)
+        return [TokenRead.model_validate(t) for t in service.list_tokens(s, owner=None if who.may("admin") else who.name)]
 
 
 @router.post("/tokens", status_code=201, tags=["tokens"])
-def create_token(body: TokenCreate, request: Request, who: Principal = WHO) -> dict[str, Any]:
+def create_token(body: TokenCreate, request: Request, who: Principal = WHO) -> TokenCreated:
     """A new API token of the caller's: the answer is the only time its text is shown."""
     with session_scope() as s:
         created = service.create_token(s, owner=who.name, name=body.name, expires_in_days=body.expires_in_days)
     request.state.audit = {"token": created["id"]}
-    return created
+    return TokenCreated.model_validate(created)
 
 
 @router.delete("/tokens/{token_id}", status_code=204, tags=["tokens"])
@@ -134,7 +136,8 @@ def revoke_token(token_id: str, who: Principal = WHO) -> Response:
 @router.get("/audit", tags=["audit"], dependencies=[ADMIN])
 def audit_log(actor: str | None = None, action: str | None = None,
               since: datetime | None = Query(None, description="ISO time; without a zone, UTC"),
-              limit: int = Query(200, ge=AUDIT_LIMIT[0], le=AUDIT_LIMIT[1])) -> list[dict[str, Any]]:
+              limit: int = Query(200, ge=AUDIT_LIMIT[0], le=AUDIT_LIMIT[1])) -> list[AuditEntry]:
     """Every state-changing call: who, what, where from, when and its answer; newest first."""
     with session_scope() as s:
-        return audit.list_audit(s, actor=actor, action=action, since=since, limit=limit)
+        return [AuditEntry.model_validate(a) for a in audit.list_audit(s, actor=actor, action=action,
+                                                                       since=since, limit=limit)]

@@ -1,4 +1,4 @@
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -38,3 +38,48 @@ class UserUpdate(BaseModel):
 class HostCreate(BaseModel):
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,199}$")
     labels: dict[str, str] = Field(default_factory=dict)
+
+
+class Me(BaseModel):
+    """Who the caller is (GET /api/auth/me, POST /api/auth/login)."""
+    user: str | None
+    role: Role | None
+    auth: Literal["open", "required"] = Field(
+        description='"open": the single-user embedded mode (no sign-in, user "local", role admin)')
+    csrf: str | None = Field(description="The session's CSRF token, sent back as X-CSRF-Token")
+
+
+class UserRead(BaseModel):
+    name: str
+    role: Role
+    disabled: bool
+    created_at: str | None
+
+
+class TokenRead(BaseModel):
+    """An API, session or host token; never its secret."""
+    id: str
+    kind: str
+    owner: str | None
+    name: str | None
+    created_at: str | None
+    expires_at: str | None
+    revoked_at: str | None
+    last_used_at: str | None
+
+
+class TokenCreated(BaseModel):
+    """A new token: the only answer that holds its text."""
+    id: str
+    token: str
+    expires_at: str | None
+
+
+class AuditEntry(BaseModel):
+    id: int
+    at: str | None
+    actor: str
+    action: str
+    target: str
+    address: str | None
+    data: dict[str, Any] | None

@@ -3,6 +3,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Response
 from fastapi.responses import FileResponse
 
+from nebhx.artifacts.schemas import ArtifactRead
 from nebhx.auth.tokens import Principal
 from nebhx.execution import service
 from nebhx.execution.deps import require_host
@@ -67,6 +68,6 @@ def artifact(sha256: str, host: Principal = Host) -> FileResponse:
 
 
 @router.get("/artifacts/{sha256}/record")
-def artifact_record(sha256: str, name: str | None = None, host: Principal = Host) -> dict[str, Any]:
+def artifact_record(sha256: str, name: str | None = None, host: Principal = Host) -> ArtifactRead:
     """An artifact's record: name, size and provenance (what the staged release keeps)."""
-    return service.artifact_record(principal=host, sha256=sha256, name=name)
+    return ArtifactRead.model_validate(service.artifact_record(principal=host, sha256=sha256, name=name))

@@ -1,13 +1,13 @@
 from typing import Any
 
 from fastapi import APIRouter, Body, Path
-from pydantic import BaseModel, Field
 
 from nebhx.api.edge import unprocessable
 from nebhx.auth.deps import ADMIN, VIEWER
 from nebhx.graphs import service
-from nebhx.graphs.models import graph_json_schema
-from nebhx.limits import PARAM_MAX, REVISION_MAX
+from nebhx.graphs.models import Graph, graph_json_schema
+from nebhx.graphs.schemas import GraphRead, GraphSaved, GraphSummary, PlanRead, PlanRequest, Problems
+from nebhx.limits import REVISION_MAX
 from nebhx.store.db import session_scope
 
 router = APIRouter(tags=["graphs"], dependencies=[VIEWER])
@@ -21,64 +21,59 @@ def graph_schema() -> dict[str, Any]:
 
 
 @router.post("/graphs/validate")
-def validate_graph(doc: dict[str, Any] = Doc) -> dict[str, Any]:
+def validate_graph(doc: dict[str, Any] = Doc) -> Problems:
     """Check a graph; 422 lists every problem with its node and port."""
     service.validate_doc(doc=doc)
-    return {"ok": True, "problems": []}
+    return Problems(ok=True, problems=[])
 
 
 @router.post("/graphs/problems")
-def graph_problems(doc: dict[str, Any] = Doc) -> dict[str, Any]:
+def graph_problems(doc: dict[str, Any] = Doc) -> Problems:
     """The same checks as validate, always answered 200: for editors that check as you draw."""
-    return service.problems_of(doc=doc)
+    return Problems.model_validate(service.problems_of(doc=doc))
 
 
-class PlanRequest(BaseModel):
-    graph: dict[str, Any] | None = Field(default=None, description="A graph document to plan")
-    graph_id: str | None = Field(default=None, min_length=1, max_length=PARAM_MAX, description="Or a stored graph")
-    revision: int | None = Field(default=None, ge=1, le=REVISION_MAX, description="Default: the latest")
-    inputs: dict[str, Any] = Field(default_factory=dict, description="Run inputs; a missing one stays unknown")
-
-
-@router.post("/graphs/plan")
-def plan_graph(body: PlanRequest) -> dict[str, Any]:
+@router.post("/graphs/plan", response_model_exclude_unset=True)
+def plan_graph(body: PlanRequest) -> PlanRead:
     """What a run would do, per node and per fan-out item (host), changing nothing: no run is
     created and no brick runs (a viewer may ask). Bricks without a plan say "unknown effect"."""
     from nebhx.engine.dryrun import plan_request
     with session_scope() as s:
-        return plan_request(s, graph=body.graph, graph_id=body.graph_id, revision=body.revision,
-                            inputs=body.inputs)
+        return PlanRead.model_validate(plan_request(s, graph=body.graph, graph_id=body.graph_id,
+                                                    revision=body.revision, inputs=body.inputs))
 
 
 @router.get("/graphs")
-def list_graphs() -> list[dict[str, Any]]:
+def list_graphs() -> list[GraphSummary]:
     """Every stored graph with its latest revision number."""
     with session_scope() as s:
-        return service.list_graphs(s)
+        return [GraphSummary.model_validate(g) for g in service.list_graphs(s)]
 
 
 @router.post("/graphs", status_code=201, dependencies=[ADMIN])
-def create_graph(doc: dict[str, Any] = Doc) -> dict[str, Any]:
+def create_graph(doc: dict[str, Any] = Doc) -> GraphSaved:
     """Store a new graph (revision 1); also how a JSON export is imported."""
     with session_scope() as s:
-        return service.create_graph(s, doc=doc)
+        return GraphSaved.model_validate(service.create_graph(s, doc=doc))
 
 
 @router.put("/graphs/{graph_id}", dependencies=[ADMIN])
-def save_graph(graph_id: str, doc: dict[str, Any] = Doc) -> dict[str, Any]:
+def save_graph(graph_id: str, doc: dict[str, Any] = Doc) -> GraphSaved:
     """Save a new revision; earlier revisions are never changed."""
     with session_scope() as s:
-        return service.save_revision(s, graph_id=graph_id, doc=doc)
+        return GraphSaved.model_validate(service.save_revision(s, graph_id=graph_id, doc=doc))
 
 
 @router.get("/graphs/{graph_id}")
-def get_graph(graph_id: str) -> dict[str, Any]:
+def get_graph(graph_id: str) -> GraphRead:
     """A graph and the list of its revisions."""
     with session_scope() as s:
-        return service.get_graph(s, graph_id=graph_id)
+        return GraphRead.model_validate(service.get_graph(s, graph_id=graph_id))
 
 
-@router.get("/graphs/{graph_id}/revisions/{number}")
+# Answered exactly as saved (not re-serialised through the model); documented as the format.
+@router.get("/graphs/{graph_id}/revisions/{number}", response_model=None,
+            responses={200: {"model": Graph, "description": "The graph document (nebhx/graph@1)"}})
 def get_revision(graph_id: str, number: str = Path(pattern=r"^(latest|[0-9]{1,10})$", description=(
         f"A revision number (1..{REVISION_MAX}, ASCII digits) or latest"))) -> dict[str, Any]:
     """A revision's document exactly as saved (the export); ``latest`` for the newest. A graph that

@@ -1,5 +1,3 @@
-from typing import Any
-
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import PlainTextResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
@@ -10,15 +8,17 @@ from nebhx.auth.tokens import Principal
 from nebhx.graphs.service import ensure_graph
 from nebhx.limits import EVENT_ID_MAX, RUNS_LIMIT
 from nebhx.runs import events, service
-from nebhx.runs.schemas import Decision, RunCreate
+from nebhx.runs.schemas import Decision, RunCreate, RunEvent, RunRead, RunSummary
 from nebhx.store.db import session_scope
 
 router = APIRouter(tags=["runs"], dependencies=[VIEWER])
+# Keys a node does not have (items, children) stay out of the answer rather than come as [].
+AS_IS = {"response_model_exclude_unset": True}
 OPERATOR = Depends(operator)
 
 
-@router.post("/runs", status_code=201)
-def create_run(body: RunCreate, who: Principal = OPERATOR) -> dict[str, Any]:
+@router.post("/runs", status_code=201, **AS_IS)
+def create_run(body: RunCreate, who: Principal = OPERATOR) -> RunRead:
     """Start a run of a stored graph revision, or of a document (stored by name first: admin, unless
     it is identical to the graph's latest revision)."""
     with session_scope() as s:
@@ -30,26 +30,29 @@ def create_run(body: RunCreate, who: Principal = OPERATOR) -> dict[str, Any]:
         if graph_id is None:
             raise service.BadInputs([{"input": "graph_id", "message": "give graph_id or graph"}])
         run_id, _ = service.create_run(s, graph_id=graph_id, revision=revision, inputs=body.inputs)
-    with session_scope() as s:
-        return service.get_run(s, run_id=run_id)
+    return _read(run_id)
 
 
 @router.get("/runs")
 def list_runs(graph_id: str | None = None,
-              limit: int = Query(100, ge=RUNS_LIMIT[0], le=RUNS_LIMIT[1])) -> list[dict[str, Any]]:
+              limit: int = Query(100, ge=RUNS_LIMIT[0], le=RUNS_LIMIT[1])) -> list[RunSummary]:
     """Past and current runs, newest first."""
     with session_scope() as s:
-        return service.list_runs(s, graph_id=graph_id, limit=limit)
+        return [RunSummary.model_validate(r) for r in service.list_runs(s, graph_id=graph_id, limit=limit)]
 
 
-@router.get("/runs/{run_id}")
-def get_run(run_id: str) -> dict[str, Any]:
+@router.get("/runs/{run_id}", **AS_IS)
+def get_run(run_id: str) -> RunRead:
     """A run: statuses, outputs (secrets masked) and errors of every node."""
-    with session_scope() as s:
-        return service.get_run(s, run_id=run_id)
+    return _read(run_id)
 
 
-@router.get("/runs/{run_id}/events")
+class EventStream(StreamingResponse):
+    media_type = "text/event-stream"
+
+
+@router.get("/runs/{run_id}/events", response_class=EventStream,
+            responses={200: {"model": RunEvent, "description": "Server-Sent Events, each one RunEvent"}})
 async def run_events(run_id: str, request: Request,
                      after: int | None = Query(None, ge=0, le=EVENT_ID_MAX)) -> StreamingResponse:
     """Server-Sent Events: every status change with its time; replay from an event id."""
@@ -66,30 +69,30 @@ def node_log(run_id: str, node_id: str) -> str:
         return service.node_log(s, run_id=run_id, node_id=node_id)
 
 
-@router.post("/runs/{run_id}/cancel")
-def cancel(run_id: str, who: Principal = OPERATOR) -> dict[str, Any]:
+@router.post("/runs/{run_id}/cancel", **AS_IS)
+def cancel(run_id: str, who: Principal = OPERATOR) -> RunRead:
     """Cancel a running run: pending nodes never start, running ones are stopped."""
     return _then_get(service.cancel_run, run_id=run_id, by=who.name)
 
 
-@router.post("/runs/{run_id}/nodes/{node_id}/retry")
-def retry(run_id: str, node_id: str, who: Principal = OPERATOR) -> dict[str, Any]:
+@router.post("/runs/{run_id}/nodes/{node_id}/retry", **AS_IS)
+def retry(run_id: str, node_id: str, who: Principal = OPERATOR) -> RunRead:
     """Run a failed node again; its downstream continues when it succeeds."""
     return _then_get(service.retry_node, run_id=run_id, node_id=node_id, by=who.name)
 
 
-@router.post("/runs/{run_id}/nodes/{node_id}/approve")
+@router.post("/runs/{run_id}/nodes/{node_id}/approve", **AS_IS)
 def approve(run_id: str, node_id: str, body: Decision, request: Request,
-            who: Principal = OPERATOR) -> dict[str, Any]:
+            who: Principal = OPERATOR) -> RunRead:
     """Approve a node that waits for approval; the approver is the signed-in user (``by`` is ignored)."""
     request.state.audit = {"comment": body.comment}
     return _then_get(service.decide, run_id=run_id, node_id=node_id, approve=True,
                      by=who.name, comment=body.comment)
 
 
-@router.post("/runs/{run_id}/nodes/{node_id}/reject")
+@router.post("/runs/{run_id}/nodes/{node_id}/reject", **AS_IS)
 def reject(run_id: str, node_id: str, body: Decision, request: Request,
-           who: Principal = OPERATOR) -> dict[str, Any]:
+           who: Principal = OPERATOR) -> RunRead:
     """Reject a waiting node: it fails, so rollback branches can start (``by`` is ignored)."""
     request.state.audit = {"comment": body.comment}
     return _then_get(service.decide, run_id=run_id, node_id=node_id, approve=False,
@@ -105,9 +108,13 @@ def _event_id(header: str) -> int:
     return int(header)
 
 
-def _then_get(fn, **kwargs) -> dict[str, Any]:
+def _then_get(fn, **kwargs) -> RunRead:
     """Change a run in one transaction, then answer with its new state."""
     with session_scope() as s:
         fn(s, **kwargs)
+    return _read(kwargs["run_id"])
+
+
+def _read(run_id: str) -> RunRead:
     with session_scope() as s:
-        return service.get_run(s, run_id=kwargs["run_id"])
+        return RunRead.model_validate(service.get_run(s, run_id=run_id))

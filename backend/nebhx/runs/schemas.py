@@ -1,8 +1,11 @@
-from typing import Any
+from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
 
 from nebhx.limits import PARAM_MAX, REVISION_MAX
+from nebhx.statuses import NodeStatus, RunStatus
 
 
 class RunCreate(BaseModel):
@@ -16,3 +19,78 @@ class Decision(BaseModel):
     by: str | None = Field(default=None, max_length=200,
                            description="Ignored: the approver is always the signed-in user")
     comment: str = Field(default="", max_length=2000)
+
+
+class WaitDecision(BaseModel):
+    approved: bool
+    by: str
+    at: str
+    comment: str = ""
+
+
+class NodeWait(BaseModel):
+    """Why a node waits (an approval gate) and the decision once taken; a brick may add fields."""
+    model_config = ConfigDict(extra="allow")
+    reason: str | None = None
+    timeout_s: float | None = None
+    decision: WaitDecision | None = None
+
+
+class NodeRead(BaseModel):
+    """A node of a run (secrets masked in inputs and outputs); times are ISO 8601 in UTC."""
+    status: NodeStatus
+    attempt: int
+    brick: str | None = None
+    host: str | None
+    inputs: dict[str, Any]
+    outputs: dict[str, Any]
+    error: str | None
+    wait: NodeWait | None = None
+    started_at: str | None
+    finished_at: str | None
+    duration_s: float | None
+    items: list[NodeItem] = Field(default_factory=list, description="A fan-out's instances, in item order")
+    children: list[NodeChild] = Field(default_factory=list, description="A composite's inner nodes")
+
+
+class NodeChild(NodeRead):
+    id: str
+
+
+class NodeItem(NodeChild):
+    """One instance of a fan-out node: id "web[0]", the item it ran for, and its own state."""
+    item: Any = None
+
+
+class RunSummary(BaseModel):
+    id: str
+    graph_id: str | None
+    graph_name: str | None
+    revision: int | None
+    status: RunStatus
+    error: str | None
+    created_at: str
+    started_at: str | None
+    finished_at: str | None
+    trigger: dict[str, Any] | None = Field(description="What started it; null: a person or client")
+
+
+class RunRead(RunSummary):
+    """A run with its inputs, outputs (secrets masked) and every top-level node by id."""
+    inputs: dict[str, Any]
+    outputs: dict[str, Any]
+    nodes: dict[str, NodeRead]
+
+
+class RunEvent(BaseModel):
+    """One change of a run, as GET /api/runs/{run_id}/events streams it (one per ``data:`` line)."""
+    id: int
+    run_id: str
+    node: str | None = Field(description="null for an event of the run itself")
+    kind: Literal["run", "node", "log"]
+    status: str | None = Field(description="A node's or run's status, or a step such as cancelling")
+    at: str | None
+    data: dict[str, Any]
+
+
+NodeRead.model_rebuild()

@@ -1,17 +1,11 @@
-from typing import Any
-
 from fastapi import APIRouter, Response
-from pydantic import BaseModel, Field
 
 from nebhx.auth.deps import ADMIN, VIEWER
 from nebhx.secrets import service
+from nebhx.secrets.schemas import SecretName, SecretValue
 from nebhx.store.db import session_scope
 
 router = APIRouter(tags=["secrets"], dependencies=[VIEWER])
-
-
-class SecretValue(BaseModel):
-    value: str = Field(min_length=1, max_length=65536)
 
 
 @router.put("/secrets/{name}", status_code=204, dependencies=[ADMIN])
@@ -23,7 +17,7 @@ def put_secret(name: str, body: SecretValue) -> Response:
 
 
 @router.get("/secrets")
-def list_secrets() -> list[dict[str, Any]]:
+def list_secrets() -> list[SecretName]:
     """Names of stored secrets and when they changed; never their values."""
     with session_scope() as s:
-        return service.list_secrets(s)
+        return [SecretName.model_validate(n) for n in service.list_secrets(s)]

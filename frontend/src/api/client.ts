@@ -1,12 +1,9 @@
 // The typed API client, generated from frontend/openapi.json (npm run openapi).
 import createClient from "openapi-fetch";
-import type { paths } from "./schema";
-import type {
-  GraphDoc, GraphInfo, GraphSummary, Me, Palette, Problem, Run, RunSummary,
-} from "../types";
+import type { components, paths } from "./schema";
+import type { GraphDoc, Me, Problem } from "../types";
+import { gridPosition } from "../lib/graphDoc";
 import { session, sessionMiddleware } from "./session";
-import type { PlanResult } from "../lib/plan";
-import type { ReleaseRow } from "../lib/releases";
 
 // An absolute base (same origin) so requests are also valid outside a page (tests); fetch is
 // looked up at each call so a test can stand in for it.
@@ -19,8 +16,13 @@ export class ApiError extends Error {
     super(describe(status, detail));
   }
   get problems(): Problem[] {
-    return Array.isArray(this.detail) ? (this.detail as Problem[]) : [];
+    return Array.isArray(this.detail) ? this.detail.filter(isProblem) : [];
   }
+}
+
+/** Every 422 lists problems (ProblemList in the schema); anything else is not one. */
+function isProblem(p: unknown): p is Problem {
+  return !!p && typeof p === "object" && "code" in p && "message" in p;
 }
 
 function describe(status: number, detail: unknown): string {
@@ -32,23 +34,56 @@ function describe(status: number, detail: unknown): string {
   return `request failed (${status})`;
 }
 
-type Result = { data?: unknown; error?: unknown; response: Response };
+/** What openapi-fetch answers: the typed body of a success, or the error body. */
+type Answer<D> = { data?: D; error?: unknown; response: Response };
 
-async function unwrap<T>(call: Promise<Result>): Promise<T> {
-  const { data, error, response } = await call;
-  if (!response.ok) {
-    const detail = error && typeof error === "object" && "detail" in error ? error.detail : error;
-    throw new ApiError(response.status, detail, response.headers.get("Retry-After"));
-  }
-  return data as T;
+function failure(error: unknown, response: Response): ApiError {
+  const detail = error && typeof error === "object" && "detail" in error ? error.detail : error;
+  return new ApiError(response.status, detail, response.headers.get("Retry-After"));
 }
 
-/** Who is signed in (the schema says only "an object": Me is the auth contract); keeps the
- *  answer's CSRF token for the requests that follow. */
-async function signedIn(call: Promise<Result>): Promise<Me> {
-  const me = await unwrap<Me>(call);
+/** The typed body of a successful answer (its type comes from the schema), or an ApiError. */
+async function unwrap<D>(call: Promise<Answer<D>>): Promise<D> {
+  const { data, error, response } = await call;
+  if (!response.ok || data === undefined) throw failure(error, response);
+  return data;
+}
+
+/** A successful answer without a body (204), or an ApiError. */
+async function done(call: Promise<Answer<unknown>>): Promise<void> {
+  const { error, response } = await call;
+  if (!response.ok) throw failure(error, response);
+}
+
+/** A text answer (a log); an empty one may come without a body. */
+async function text(call: Promise<Answer<string>>): Promise<string> {
+  const { data, error, response } = await call;
+  if (!response.ok) throw failure(error, response);
+  return data ?? "";
+}
+
+/** Who is signed in; keeps the answer's CSRF token for the requests that follow. */
+async function signedIn(call: Promise<Answer<Me>>): Promise<Me> {
+  const me = await unwrap(call);
   session.setCsrf(me.csrf);
   return me;
+}
+
+const portRef = (r: { node: string; port?: string | null }) => (r.port ? { node: r.node, port: r.port } : { node: r.node });
+
+/** A stored revision as the editor holds it: the lists and params the document left out, empty;
+ *  inputs with the server's defaults. */
+function asGraphDoc(d: components["schemas"]["Graph"]): GraphDoc {
+  return {
+    ...d,
+    description: d.description ?? "",
+    inputs: (d.inputs ?? []).map((i) => ({ type: "string", required: true, default: null, description: "", ...i })),
+    outputs: d.outputs ?? [],
+    nodes: (d.nodes ?? []).map((n, i) => ({ ...n, params: n.params ?? {}, label: n.label ?? undefined,
+                                            position: n.position ?? gridPosition(i) })),
+    edges: (d.edges ?? []).map((e) => ({ from: portRef(e.from), to: portRef(e.to) })),
+    meta: d.meta ?? {},
+  };
 }
 
 export const Api = {
@@ -56,49 +91,46 @@ export const Api = {
   login: (username: string, password: string) =>
     signedIn(api.POST("/api/auth/login", { body: { username, password } })),
   logout: async () => {
-    await unwrap<unknown>(api.POST("/api/auth/logout"));
+    await done(api.POST("/api/auth/logout"));
     session.setCsrf(null);
   },
-  bricks: () => unwrap<Palette>(api.GET("/api/bricks")),
-  reloadBricks: () => unwrap<Palette>(api.POST("/api/bricks/reload")),
+  bricks: () => unwrap(api.GET("/api/bricks")),
+  reloadBricks: () => unwrap(api.POST("/api/bricks/reload")),
   validate: (doc: GraphDoc, signal?: AbortSignal) =>
-    unwrap<{ ok: boolean; problems: Problem[] }>(
-      api.POST("/api/graphs/problems", { body: doc, signal })),
+    unwrap(api.POST("/api/graphs/problems", { body: doc, signal })),
   /** What a run would do (no run is made); a viewer may ask. */
   plan: (graph: GraphDoc, inputs: Record<string, unknown>) =>
-    unwrap<PlanResult>(api.POST("/api/graphs/plan", { body: { graph, inputs } })),
-  releases: () => unwrap<ReleaseRow[]>(api.GET("/api/releases")),
-  graphs: () => unwrap<GraphSummary[]>(api.GET("/api/graphs")),
-  graph: (id: string) => unwrap<GraphInfo>(api.GET("/api/graphs/{graph_id}", { params: { path: { graph_id: id } } })),
+    unwrap(api.POST("/api/graphs/plan", { body: { graph, inputs } })),
+  releases: () => unwrap(api.GET("/api/releases")),
+  graphs: () => unwrap(api.GET("/api/graphs")),
+  graph: (id: string) => unwrap(api.GET("/api/graphs/{graph_id}", { params: { path: { graph_id: id } } })),
   revision: (id: string, n: number | "latest") =>
-    unwrap<GraphDoc>(api.GET("/api/graphs/{graph_id}/revisions/{number}",
-      { params: { path: { graph_id: id, number: String(n) } } })),
-  create: (doc: GraphDoc) =>
-    unwrap<{ id: string; name: string; revision: number }>(api.POST("/api/graphs", { body: doc })),
+    unwrap(api.GET("/api/graphs/{graph_id}/revisions/{number}",
+      { params: { path: { graph_id: id, number: String(n) } } })).then(asGraphDoc),
+  create: (doc: GraphDoc) => unwrap(api.POST("/api/graphs", { body: doc })),
   save: (id: string, doc: GraphDoc) =>
-    unwrap<{ id: string; name: string; revision: number }>(
-      api.PUT("/api/graphs/{graph_id}", { params: { path: { graph_id: id } }, body: doc })),
+    unwrap(api.PUT("/api/graphs/{graph_id}", { params: { path: { graph_id: id } }, body: doc })),
   runs: (graphId: string) =>
-    unwrap<RunSummary[]>(api.GET("/api/runs", { params: { query: { graph_id: graphId } } })),
-  run: (id: string) => unwrap<Run>(api.GET("/api/runs/{run_id}", { params: { path: { run_id: id } } })),
+    unwrap(api.GET("/api/runs", { params: { query: { graph_id: graphId } } })),
+  run: (id: string) => unwrap(api.GET("/api/runs/{run_id}", { params: { path: { run_id: id } } })),
   startRun: (body: { graph_id: string; revision?: number; inputs: Record<string, unknown> }) =>
-    unwrap<Run>(api.POST("/api/runs", { body: body })),
+    unwrap(api.POST("/api/runs", { body: body })),
   cancel: (id: string) =>
-    unwrap<Run>(api.POST("/api/runs/{run_id}/cancel", { params: { path: { run_id: id } } })),
+    unwrap(api.POST("/api/runs/{run_id}/cancel", { params: { path: { run_id: id } } })),
   retry: (id: string, node: string) =>
-    unwrap<Run>(api.POST("/api/runs/{run_id}/nodes/{node_id}/retry", { params: { path: { run_id: id, node_id: node } } })),
+    unwrap(api.POST("/api/runs/{run_id}/nodes/{node_id}/retry", { params: { path: { run_id: id, node_id: node } } })),
   /** The approver is the signed-in user (the server takes it from the session). */
   decide: (id: string, node: string, verdict: "approve" | "reject", comment: string) => {
     const opts = { params: { path: { run_id: id, node_id: node } }, body: { comment } };
-    return unwrap<Run>(verdict === "approve"
+    return unwrap(verdict === "approve"
       ? api.POST("/api/runs/{run_id}/nodes/{node_id}/approve", opts)
       : api.POST("/api/runs/{run_id}/nodes/{node_id}/reject", opts));
   },
   putSecret: async (name: string, value: string) => {
-    await unwrap<unknown>(api.PUT("/api/secrets/{name}", { params: { path: { name } }, body: { value } }));
+    await done(api.PUT("/api/secrets/{name}", { params: { path: { name } }, body: { value } }));
   },
   log: (id: string, node: string) =>
-    unwrap<string>(api.GET("/api/runs/{run_id}/nodes/{node_id}/log",
+    text(api.GET("/api/runs/{run_id}/nodes/{node_id}/log",
       { params: { path: { run_id: id, node_id: node } }, parseAs: "text" })),
 };
 

@@ -1085,12 +1085,119 @@ export interface components {
             /** Worker */
             worker: string;
         };
+        /**
+         * ArtifactRead
+         * @description A stored build artifact and where it came from.
+         */
+        ArtifactRead: {
+            /** Name */
+            name: string;
+            /** Sha256 */
+            sha256: string;
+            /** Size */
+            size: number;
+            /**
+             * Provenance
+             * @description What built it: commit, build run...
+             */
+            provenance: {
+                [key: string]: unknown;
+            };
+            /** Created At */
+            created_at: string | null;
+            /**
+             * Source
+             * @description How a release names it as its source
+             */
+            source: string;
+        };
+        /** AuditEntry */
+        AuditEntry: {
+            /** Id */
+            id: number;
+            /** At */
+            at: string | null;
+            /** Actor */
+            actor: string;
+            /** Action */
+            action: string;
+            /** Target */
+            target: string;
+            /** Address */
+            address: string | null;
+            /** Data */
+            data: {
+                [key: string]: unknown;
+            } | null;
+        };
         /** Beat */
         Beat: {
             /** Services */
             services?: {
                 [key: string]: unknown;
             }[] | null;
+        };
+        /** BrickSpec */
+        BrickSpec: {
+            /** Id */
+            id: string;
+            /** Title */
+            title: string;
+            /** Category */
+            category: string;
+            /**
+             * Icon
+             * @default
+             */
+            icon?: string;
+            /**
+             * Docs
+             * @description Markdown, from the brick's docstring
+             * @default
+             */
+            docs?: string;
+            /**
+             * Parent
+             * @description The brick it specialises
+             */
+            parent?: string | null;
+            /**
+             * Host Input
+             * @description The input naming the host it runs on
+             */
+            host_input?: string | null;
+            /**
+             * On Repeat
+             * @description Not given for a composite
+             */
+            on_repeat?: string | null;
+            /**
+             * Source
+             * @default
+             */
+            source?: string;
+            /**
+             * Revision
+             * @description A composite (a stored graph): its latest revision
+             */
+            revision?: number | null;
+            /**
+             * Ref
+             * @description A composite: composite:<graph id>@<revision>
+             */
+            ref?: string | null;
+            /** Inputs */
+            inputs: components["schemas"]["Port"][];
+            /** Outputs */
+            outputs: components["schemas"]["Port"][];
+            /** Inputs Schema */
+            inputs_schema: {
+                [key: string]: unknown;
+            };
+            /** Outputs Schema */
+            outputs_schema: {
+                [key: string]: unknown;
+            };
         };
         /** ClaimIn */
         ClaimIn: {
@@ -1143,7 +1250,47 @@ export interface components {
              * Comment
              * @default
              */
-            comment: string;
+            comment?: string;
+        };
+        /** Edge */
+        Edge: {
+            /** From */
+            from: components["schemas"]["PortRef"] | components["schemas"]["NodeRef"];
+            /** To */
+            to: components["schemas"]["PortRef"] | components["schemas"]["NodeRef"];
+        };
+        /**
+         * Explained
+         * @description The final values for a host/cluster, each key with the layer that set it.
+         */
+        Explained: {
+            /** Profile */
+            profile: string;
+            /** Host */
+            host: string | null;
+            /** Cluster */
+            cluster: string | null;
+            /** Version */
+            version: string;
+            /** Layers */
+            layers: string[];
+            /** Values */
+            values: {
+                [key: string]: unknown;
+            };
+            /**
+             * Explain
+             * @description Each final key (dotted path): the layer that set it
+             */
+            explain: {
+                [key: string]: {
+                    [key: string]: unknown;
+                };
+            };
+            /** Files */
+            files: {
+                [key: string]: string;
+            };
         };
         /** Finish */
         Finish: {
@@ -1155,10 +1302,114 @@ export interface components {
             attempt: number;
             outcome: components["schemas"]["OutcomeIn"];
         };
-        /** HTTPValidationError */
-        HTTPValidationError: {
-            /** Detail */
-            detail?: components["schemas"]["ValidationError"][];
+        /** Graph */
+        Graph: {
+            /**
+             * Format
+             * @description Format and version of this document
+             * @constant
+             */
+            format: "nebhx/graph@1";
+            /** Name */
+            name: string;
+            /**
+             * Description
+             * @default
+             */
+            description?: string;
+            /** Inputs */
+            inputs?: components["schemas"]["GraphInput"][];
+            /** Outputs */
+            outputs?: components["schemas"]["GraphOutput"][];
+            /** Nodes */
+            nodes?: components["schemas"]["Node"][];
+            /** Edges */
+            edges?: components["schemas"]["Edge"][];
+            /**
+             * Meta
+             * @description Free data kept for the editor
+             */
+            meta?: {
+                [key: string]: unknown;
+            };
+            /**
+             * Includes
+             * @description In an export: the document of each composite the graph uses (directly or nested), by '<graph id>@<revision>'; importing stores them and drops this (a saved revision never has it)
+             */
+            includes?: {
+                [key: string]: {
+                    [key: string]: unknown;
+                };
+            };
+        };
+        /** GraphInput */
+        GraphInput: {
+            /** Name */
+            name: string;
+            /**
+             * Type
+             * @description Port type, e.g. string, integer, Url, Secret
+             * @default string
+             */
+            type?: string;
+            /**
+             * Required
+             * @default true
+             */
+            required?: boolean;
+            /**
+             * Default
+             * @description A Secret input's default is a stored secret, {"$secret": "name"}; a plain string sent as its default is stored as secret graph.<graph id>.<input name> and replaced by that reference
+             */
+            default?: unknown;
+            /**
+             * Description
+             * @default
+             */
+            description?: string;
+        };
+        /** GraphOutput */
+        GraphOutput: {
+            /** Name */
+            name: string;
+            from: components["schemas"]["PortRef"];
+        };
+        /**
+         * GraphRead
+         * @description A stored graph and the list of its revisions.
+         */
+        GraphRead: {
+            /** Id */
+            id: string;
+            /** Name */
+            name: string;
+            /** Latest Revision */
+            latest_revision: number;
+            /** Revisions */
+            revisions: components["schemas"]["RevisionInfo"][];
+        };
+        /**
+         * GraphSaved
+         * @description The revision a save or import made.
+         */
+        GraphSaved: {
+            /** Id */
+            id: string;
+            /** Name */
+            name: string;
+            /** Revision */
+            revision: number;
+        };
+        /** GraphSummary */
+        GraphSummary: {
+            /** Id */
+            id: string;
+            /** Name */
+            name: string;
+            /** Latest Revision */
+            latest_revision: number;
+            /** Updated At */
+            updated_at: string;
         };
         /** Hello */
         Hello: {
@@ -1198,12 +1449,293 @@ export interface components {
              */
             remove?: string[];
         };
+        /**
+         * LoadErrorRead
+         * @description A module, entry point or stored graph that could not be offered, and why.
+         */
+        LoadErrorRead: {
+            /** Source */
+            source: string;
+            /** Message */
+            message: string;
+        };
         /** Login */
         Login: {
             /** Username */
             username: string;
             /** Password */
             password: string;
+        };
+        /**
+         * MailMessage
+         * @description One received message (an inbox line written by an older sink may lack a field: empty).
+         */
+        MailMessage: {
+            /** Id */
+            id: string;
+            /**
+             * Date
+             * @description When the sink received it (ISO 8601, UTC)
+             * @default
+             */
+            date?: string;
+            /**
+             * From
+             * @default
+             */
+            from?: string;
+            /** To */
+            to?: string[];
+            /**
+             * Subject
+             * @default
+             */
+            subject?: string;
+            /**
+             * Message Id
+             * @default
+             */
+            message_id?: string;
+            /**
+             * Text
+             * @description The first text/plain part (else text/html)
+             * @default
+             */
+            text?: string;
+            /**
+             * Peer
+             * @description The sending client's address
+             * @default
+             */
+            peer?: string;
+        };
+        /**
+         * Me
+         * @description Who the caller is (GET /api/auth/me, POST /api/auth/login).
+         */
+        Me: {
+            /** User */
+            user: string | null;
+            /** Role */
+            role: ("viewer" | "operator" | "admin") | null;
+            /**
+             * Auth
+             * @description "open": the single-user embedded mode (no sign-in, user "local", role admin)
+             * @enum {string}
+             */
+            auth: "open" | "required";
+            /**
+             * Csrf
+             * @description The session's CSRF token, sent back as X-CSRF-Token
+             */
+            csrf: string | null;
+        };
+        /** Node */
+        Node: {
+            /**
+             * Id
+             * @description Unique within the graph
+             */
+            id: string;
+            /**
+             * Brick
+             * @description Brick id, e.g. core.template
+             */
+            brick: string;
+            /**
+             * Params
+             * @description Hand-set inputs
+             */
+            params?: {
+                [key: string]: unknown;
+            };
+            position?: components["schemas"]["Position"] | null;
+            /** Label */
+            label?: string | null;
+            /** @default all_success */
+            trigger?: components["schemas"]["TriggerRule"];
+            /**
+             * Retries
+             * @default 0
+             */
+            retries?: number;
+            /** Timeout S */
+            timeout_s?: number | null;
+            /**
+             * For Each
+             * @description Name of a list-typed input: the node runs once per item of that list
+             */
+            for_each?: string | null;
+            /**
+             * Batch
+             * @description for_each: items per batch, a count or a percentage like "10%" (rounded up, at least 1); a batch starts when the previous one has ended
+             */
+            batch?: number | string | null;
+            /**
+             * Max Parallel
+             * @description for_each: items running at once
+             */
+            max_parallel?: number | null;
+            /**
+             * Pause S
+             * @description for_each: seconds to wait between batches (no worker is held meanwhile)
+             */
+            pause_s?: number | null;
+            /**
+             * Max Failures
+             * @description for_each: once more items than this failed, no further batch starts (the rest are skipped)
+             */
+            max_failures?: number | null;
+        };
+        /** NodeChild */
+        NodeChild: {
+            status: components["schemas"]["NodeStatus"];
+            /** Attempt */
+            attempt: number;
+            /** Brick */
+            brick?: string | null;
+            /** Host */
+            host: string | null;
+            /** Inputs */
+            inputs: {
+                [key: string]: unknown;
+            };
+            /** Outputs */
+            outputs: {
+                [key: string]: unknown;
+            };
+            /** Error */
+            error: string | null;
+            wait?: components["schemas"]["NodeWait"] | null;
+            /** Started At */
+            started_at: string | null;
+            /** Finished At */
+            finished_at: string | null;
+            /** Duration S */
+            duration_s: number | null;
+            /**
+             * Items
+             * @description A fan-out's instances, in item order
+             */
+            items?: components["schemas"]["NodeItem"][];
+            /**
+             * Children
+             * @description A composite's inner nodes
+             */
+            children?: components["schemas"]["NodeChild"][];
+            /** Id */
+            id: string;
+        };
+        /**
+         * NodeItem
+         * @description One instance of a fan-out node: id "web[0]", the item it ran for, and its own state.
+         */
+        NodeItem: {
+            status: components["schemas"]["NodeStatus"];
+            /** Attempt */
+            attempt: number;
+            /** Brick */
+            brick?: string | null;
+            /** Host */
+            host: string | null;
+            /** Inputs */
+            inputs: {
+                [key: string]: unknown;
+            };
+            /** Outputs */
+            outputs: {
+                [key: string]: unknown;
+            };
+            /** Error */
+            error: string | null;
+            wait?: components["schemas"]["NodeWait"] | null;
+            /** Started At */
+            started_at: string | null;
+            /** Finished At */
+            finished_at: string | null;
+            /** Duration S */
+            duration_s: number | null;
+            /**
+             * Items
+             * @description A fan-out's instances, in item order
+             */
+            items?: components["schemas"]["NodeItem"][];
+            /**
+             * Children
+             * @description A composite's inner nodes
+             */
+            children?: components["schemas"]["NodeChild"][];
+            /** Id */
+            id: string;
+            /** Item */
+            item?: unknown;
+        };
+        /**
+         * NodeRead
+         * @description A node of a run (secrets masked in inputs and outputs); times are ISO 8601 in UTC.
+         */
+        NodeRead: {
+            status: components["schemas"]["NodeStatus"];
+            /** Attempt */
+            attempt: number;
+            /** Brick */
+            brick?: string | null;
+            /** Host */
+            host: string | null;
+            /** Inputs */
+            inputs: {
+                [key: string]: unknown;
+            };
+            /** Outputs */
+            outputs: {
+                [key: string]: unknown;
+            };
+            /** Error */
+            error: string | null;
+            wait?: components["schemas"]["NodeWait"] | null;
+            /** Started At */
+            started_at: string | null;
+            /** Finished At */
+            finished_at: string | null;
+            /** Duration S */
+            duration_s: number | null;
+            /**
+             * Items
+             * @description A fan-out's instances, in item order
+             */
+            items?: components["schemas"]["NodeItem"][];
+            /**
+             * Children
+             * @description A composite's inner nodes
+             */
+            children?: components["schemas"]["NodeChild"][];
+        };
+        /** NodeRef */
+        NodeRef: {
+            /** Node */
+            node: string;
+            /** Port */
+            port?: null;
+        };
+        /**
+         * NodeStatus
+         * @description A node of a run: pending until its trigger rule holds, queued for a worker or agent,
+         *     running, waiting (for an approval), then one of the four ends.
+         * @enum {string}
+         */
+        NodeStatus: "pending" | "queued" | "running" | "waiting" | "succeeded" | "failed" | "skipped" | "cancelled";
+        /**
+         * NodeWait
+         * @description Why a node waits (an approval gate) and the decision once taken; a brick may add fields.
+         */
+        NodeWait: {
+            /** Reason */
+            reason?: string | null;
+            /** Timeout S */
+            timeout_s?: number | null;
+            decision?: components["schemas"]["WaitDecision"] | null;
+        } & {
+            [key: string]: unknown;
         };
         /** OutcomeIn */
         OutcomeIn: {
@@ -1230,7 +1762,169 @@ export interface components {
              * Log
              * @default
              */
-            log: string;
+            log?: string;
+        };
+        /** Palette */
+        Palette: {
+            /** Bricks */
+            bricks: components["schemas"]["BrickSpec"][];
+            /** Errors */
+            errors: components["schemas"]["LoadErrorRead"][];
+            /**
+             * Type Parents
+             * @description Each port type's parent: an output fits its type's ancestors
+             */
+            type_parents: {
+                [key: string]: string;
+            };
+        };
+        /**
+         * PlanEntry
+         * @description One node's plan (or one fan-out item's, or a composite's inner node's); a brick's plan may
+         *     add fields.
+         */
+        PlanEntry: {
+            /** Brick */
+            brick?: string | null;
+            /**
+             * Effect
+             * @default
+             */
+            effect?: string;
+            /**
+             * Changes
+             * @description Would it change something? null: cannot tell
+             */
+            changes?: boolean | null;
+            /** Inputs */
+            inputs?: {
+                [key: string]: unknown;
+            };
+            /** Outputs */
+            outputs?: unknown;
+            /** Host */
+            host?: unknown;
+            /**
+             * When
+             * @description Set when the node runs only on failure upstream
+             */
+            when?: string | null;
+            /**
+             * Items
+             * @description A fan-out's items with their batch
+             */
+            items?: components["schemas"]["PlanItem"][];
+            /** Batches */
+            batches?: number | null;
+            /**
+             * Batch
+             * @description A fan-out's batch setting; an item's batch number
+             */
+            batch?: number | string | null;
+            /** Max Parallel */
+            max_parallel?: number | null;
+            /** Pause S */
+            pause_s?: number | null;
+            /** Max Failures */
+            max_failures?: number | null;
+            /**
+             * Children
+             * @description A composite's inner nodes by run id
+             */
+            children?: {
+                [key: string]: components["schemas"]["PlanEntry"];
+            };
+            /**
+             * Graph
+             * @description A composite: its graph id
+             */
+            graph?: string | null;
+            /** Revision */
+            revision?: number | null;
+        } & {
+            [key: string]: unknown;
+        };
+        /** PlanItem */
+        PlanItem: {
+            /** Brick */
+            brick?: string | null;
+            /**
+             * Effect
+             * @default
+             */
+            effect?: string;
+            /**
+             * Changes
+             * @description Would it change something? null: cannot tell
+             */
+            changes?: boolean | null;
+            /** Inputs */
+            inputs?: {
+                [key: string]: unknown;
+            };
+            /** Outputs */
+            outputs?: unknown;
+            /** Host */
+            host?: unknown;
+            /**
+             * When
+             * @description Set when the node runs only on failure upstream
+             */
+            when?: string | null;
+            /**
+             * Items
+             * @description A fan-out's items with their batch
+             */
+            items?: components["schemas"]["PlanItem"][];
+            /** Batches */
+            batches?: number | null;
+            /**
+             * Batch
+             * @description The batch the item runs in, from 1
+             */
+            batch: number;
+            /** Max Parallel */
+            max_parallel?: number | null;
+            /** Pause S */
+            pause_s?: number | null;
+            /** Max Failures */
+            max_failures?: number | null;
+            /**
+             * Children
+             * @description A composite's inner nodes by run id
+             */
+            children?: {
+                [key: string]: components["schemas"]["PlanEntry"];
+            };
+            /**
+             * Graph
+             * @description A composite: its graph id
+             */
+            graph?: string | null;
+            /** Revision */
+            revision?: number | null;
+            /** Id */
+            id: string;
+            /** Item */
+            item?: unknown;
+        } & {
+            [key: string]: unknown;
+        };
+        /**
+         * PlanRead
+         * @description What a run would do, per node; nothing was changed.
+         */
+        PlanRead: {
+            /** Graph */
+            graph: string;
+            /** Nodes */
+            nodes: {
+                [key: string]: components["schemas"]["PlanEntry"];
+            };
+            /** Elapsed S */
+            elapsed_s: number;
+        } & {
+            [key: string]: unknown;
         };
         /** PlanRequest */
         PlanRequest: {
@@ -1259,13 +1953,136 @@ export interface components {
                 [key: string]: unknown;
             };
         };
+        /**
+         * Port
+         * @description One field of a brick's Inputs or Outputs; its type decides which wires fit.
+         */
+        Port: {
+            /** Name */
+            name: string;
+            /**
+             * Direction
+             * @enum {string}
+             */
+            direction: "in" | "out";
+            /**
+             * Type
+             * @description A port type: string, integer, Url, Address, Secret, T[] ... (see type_parents)
+             */
+            type: string;
+            /** Required */
+            required: boolean;
+            /**
+             * Title
+             * @default
+             */
+            title?: string;
+            /**
+             * Description
+             * @default
+             */
+            description?: string;
+            /**
+             * Default
+             * @description Only when the port has one
+             */
+            default?: unknown;
+        };
+        /** PortRef */
+        PortRef: {
+            /** Node */
+            node: string;
+            /** Port */
+            port: string;
+        };
+        /** Position */
+        Position: {
+            /** X */
+            x: number;
+            /** Y */
+            y: number;
+        };
+        /**
+         * Problem
+         * @description A problem found in a graph document: what, where (node, port, JSON pointer) and why.
+         */
+        Problem: {
+            /** Code */
+            code: string;
+            /** Message */
+            message: string;
+            /** Node */
+            node: string | null;
+            /** Port */
+            port: string | null;
+            /**
+             * Path
+             * @description A JSON pointer into the document
+             */
+            path: string;
+        };
+        /**
+         * ProblemList
+         * @description A 422 answer: every problem of the request (a graph document's, its inputs', a parameter's).
+         */
+        ProblemList: {
+            /** Detail */
+            detail: components["schemas"]["Problem"][];
+        };
+        /** Problems */
+        Problems: {
+            /** Ok */
+            ok: boolean;
+            /** Problems */
+            problems: components["schemas"]["Problem"][];
+        };
+        /** ProfileRead */
+        ProfileRead: {
+            /** Name */
+            name: string;
+            /** Revision */
+            revision: number;
+            /** Doc */
+            doc: {
+                [key: string]: unknown;
+            };
+            /** Revisions */
+            revisions: components["schemas"]["ProfileRevision"][];
+        };
+        /** ProfileRevision */
+        ProfileRevision: {
+            /** Number */
+            number: number;
+            /** Created At */
+            created_at: string | null;
+        };
+        /** ProfileSaved */
+        ProfileSaved: {
+            /** Name */
+            name: string;
+            /** Revision */
+            revision: number;
+            /** Changed */
+            changed: boolean;
+        };
+        /** ProfileSummary */
+        ProfileSummary: {
+            /** Name */
+            name: string;
+            /** Revision */
+            revision: number;
+            /** Updated At */
+            updated_at: string | null;
+            /** Parents */
+            parents: string[];
+        };
         /** Register */
         Register: {
             /**
              * Address
              * @default
              */
-            address: string;
+            address?: string;
             /** Labels */
             labels?: {
                 [key: string]: string;
@@ -1274,7 +2091,74 @@ export interface components {
              * Version
              * @default
              */
-            version: string;
+            version?: string;
+        };
+        /**
+         * ReleaseEntry
+         * @description One staged release of a service instance, as its host's agent reported it.
+         */
+        ReleaseEntry: {
+            /** Id */
+            id: string;
+            /** Staged At */
+            staged_at?: number | null;
+            /** Active */
+            active?: boolean | null;
+            /** Previous */
+            previous?: boolean | null;
+            /** Prepared */
+            prepared?: boolean | null;
+            /** Pinned */
+            pinned?: boolean | null;
+            /** Committed At */
+            committed_at?: number | null;
+            /** Rolled Back */
+            rolled_back?: boolean | null;
+            /** Commit */
+            commit?: string | null;
+            /** Build Run */
+            build_run?: string | null;
+        } & {
+            [key: string]: unknown;
+        };
+        /**
+         * ReleaseRow
+         * @description One service instance on one host, as its agent last reported it (agents may add fields).
+         */
+        ReleaseRow: {
+            /** Host */
+            host: string;
+            /** Host State */
+            host_state: string;
+            /** Seen At */
+            seen_at: string | null;
+            /** Service */
+            service: string | null;
+            /** Instance */
+            instance: string | null;
+            /** Program */
+            program: string | null;
+            /** Active */
+            active: string | null;
+            /** Previous */
+            previous: string | null;
+            /** Prepared */
+            prepared: string | null;
+            /** Config Version */
+            config_version: string | null;
+            /** State */
+            state: string | null;
+            /** Pid */
+            pid: number | null;
+            health: components["schemas"]["nebhx__releases__schemas__Health"];
+            /** Phase */
+            phase: string | null;
+            /** Error */
+            error: string | null;
+            /** Releases */
+            releases: components["schemas"]["ReleaseEntry"][];
+        } & {
+            [key: string]: unknown;
         };
         /** Renew */
         Renew: {
@@ -1288,12 +2172,19 @@ export interface components {
              * Log
              * @default
              */
-            log: string;
+            log?: string;
         };
         /** Renewed */
         Renewed: {
             /** Alive */
             alive: boolean;
+        };
+        /** RevisionInfo */
+        RevisionInfo: {
+            /** Number */
+            number: number;
+            /** Created At */
+            created_at: string;
         };
         /** RollbackBody */
         RollbackBody: {
@@ -1305,19 +2196,19 @@ export interface components {
              * Instance
              * @default
              */
-            instance: string;
+            instance?: string;
             /**
              * Data Policy
              * @default keep_new
              * @enum {string}
              */
-            data_policy: "keep_new" | "restore_snapshot";
+            data_policy?: "keep_new" | "restore_snapshot";
             /**
              * Lb Name
              * @description HAProxy balancer on that host, if any
              * @default
              */
-            lb_name: string;
+            lb_name?: string;
         };
         /** RunCreate */
         RunCreate: {
@@ -1343,6 +2234,122 @@ export interface components {
                 [key: string]: unknown;
             };
         };
+        /**
+         * RunEvent
+         * @description One change of a run, as GET /api/runs/{run_id}/events streams it (one per ``data:`` line).
+         */
+        RunEvent: {
+            /** Id */
+            id: number;
+            /** Run Id */
+            run_id: string;
+            /**
+             * Node
+             * @description null for an event of the run itself
+             */
+            node: string | null;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "run" | "node" | "log";
+            /**
+             * Status
+             * @description A node's or run's status, or a step such as cancelling
+             */
+            status: string | null;
+            /** At */
+            at: string | null;
+            /** Data */
+            data: {
+                [key: string]: unknown;
+            };
+        };
+        /**
+         * RunRead
+         * @description A run with its inputs, outputs (secrets masked) and every top-level node by id.
+         */
+        RunRead: {
+            /** Id */
+            id: string;
+            /** Graph Id */
+            graph_id: string | null;
+            /** Graph Name */
+            graph_name: string | null;
+            /** Revision */
+            revision: number | null;
+            status: components["schemas"]["RunStatus"];
+            /** Error */
+            error: string | null;
+            /** Created At */
+            created_at: string;
+            /** Started At */
+            started_at: string | null;
+            /** Finished At */
+            finished_at: string | null;
+            /**
+             * Trigger
+             * @description What started it; null: a person or client
+             */
+            trigger: {
+                [key: string]: unknown;
+            } | null;
+            /** Inputs */
+            inputs: {
+                [key: string]: unknown;
+            };
+            /** Outputs */
+            outputs: {
+                [key: string]: unknown;
+            };
+            /** Nodes */
+            nodes: {
+                [key: string]: components["schemas"]["NodeRead"];
+            };
+        };
+        /**
+         * RunStatus
+         * @description A run: running until every node ended, then how it ended.
+         * @enum {string}
+         */
+        RunStatus: "running" | "succeeded" | "failed" | "cancelled";
+        /** RunSummary */
+        RunSummary: {
+            /** Id */
+            id: string;
+            /** Graph Id */
+            graph_id: string | null;
+            /** Graph Name */
+            graph_name: string | null;
+            /** Revision */
+            revision: number | null;
+            status: components["schemas"]["RunStatus"];
+            /** Error */
+            error: string | null;
+            /** Created At */
+            created_at: string;
+            /** Started At */
+            started_at: string | null;
+            /** Finished At */
+            finished_at: string | null;
+            /**
+             * Trigger
+             * @description What started it; null: a person or client
+             */
+            trigger: {
+                [key: string]: unknown;
+            } | null;
+        };
+        /**
+         * SecretName
+         * @description A stored secret: its name and when it changed, never its value.
+         */
+        SecretName: {
+            /** Name */
+            name: string;
+            /** Updated At */
+            updated_at: string | null;
+        };
         /** SecretValue */
         SecretValue: {
             /** Value */
@@ -1358,6 +2365,18 @@ export interface components {
              */
             expires_in_days?: number | null;
         };
+        /**
+         * TokenCreated
+         * @description A new token: the only answer that holds its text.
+         */
+        TokenCreated: {
+            /** Id */
+            id: string;
+            /** Token */
+            token: string;
+            /** Expires At */
+            expires_at: string | null;
+        };
         /** TokenLogin */
         TokenLogin: {
             /** Username */
@@ -1369,13 +2388,41 @@ export interface components {
              * @description What the token is for
              * @default cli
              */
-            name: string;
+            name?: string;
             /**
              * Expires In Days
              * @description Default: never expires
              */
             expires_in_days?: number | null;
         };
+        /**
+         * TokenRead
+         * @description An API, session or host token; never its secret.
+         */
+        TokenRead: {
+            /** Id */
+            id: string;
+            /** Kind */
+            kind: string;
+            /** Owner */
+            owner: string | null;
+            /** Name */
+            name: string | null;
+            /** Created At */
+            created_at: string | null;
+            /** Expires At */
+            expires_at: string | null;
+            /** Revoked At */
+            revoked_at: string | null;
+            /** Last Used At */
+            last_used_at: string | null;
+        };
+        /**
+         * TriggerRule
+         * @description When a node may start, given how its upstream nodes ended.
+         * @enum {string}
+         */
+        TriggerRule: "all_success" | "all_done" | "any_failed" | "all_failed" | "always";
         /** UserCreate */
         UserCreate: {
             /** Name */
@@ -1388,6 +2435,20 @@ export interface components {
              */
             role: "viewer" | "operator" | "admin";
         };
+        /** UserRead */
+        UserRead: {
+            /** Name */
+            name: string;
+            /**
+             * Role
+             * @enum {string}
+             */
+            role: "viewer" | "operator" | "admin";
+            /** Disabled */
+            disabled: boolean;
+            /** Created At */
+            created_at: string | null;
+        };
         /** UserUpdate */
         UserUpdate: {
             /** Role */
@@ -1397,18 +2458,35 @@ export interface components {
             /** Disabled */
             disabled?: boolean | null;
         };
-        /** ValidationError */
-        ValidationError: {
-            /** Location */
-            loc: (string | number)[];
-            /** Message */
-            msg: string;
-            /** Error Type */
-            type: string;
-            /** Input */
-            input?: unknown;
-            /** Context */
-            ctx?: Record<string, never>;
+        /** WaitDecision */
+        WaitDecision: {
+            /** Approved */
+            approved: boolean;
+            /** By */
+            by: string;
+            /** At */
+            at: string;
+            /**
+             * Comment
+             * @default
+             */
+            comment?: string;
+        };
+        /** Health */
+        nebhx__api__app__Health: {
+            /** Ok */
+            ok: boolean;
+            /** Version */
+            version: string;
+        };
+        /** Health */
+        nebhx__releases__schemas__Health: {
+            /** Ok */
+            ok?: boolean | null;
+            /** Error */
+            error?: string | null;
+            /** At */
+            at?: number | string | null;
         };
     };
     responses: never;
@@ -1434,9 +2512,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["nebhx__api__app__Health"];
+                };
+            };
+            /** @description The request's problems, each with where and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProblemList"];
                 };
             };
         };
@@ -1456,9 +2541,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["Me"];
+                };
+            };
+            /** @description The request's problems, each with where and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProblemList"];
                 };
             };
         };
@@ -1482,18 +2574,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["Me"];
                 };
             };
-            /** @description Validation Error */
+            /** @description The request's problems, each with where and why */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ProblemList"];
                 };
             };
         };
@@ -1513,6 +2603,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description The request's problems, each with where and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProblemList"];
+                };
             };
         };
     };
@@ -1535,18 +2634,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["TokenCreated"];
                 };
             };
-            /** @description Validation Error */
+            /** @description The request's problems, each with where and why */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ProblemList"];
                 };
             };
         };
@@ -1566,9 +2663,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    }[];
+                    "application/json": components["schemas"]["UserRead"][];
+                };
+            };
+            /** @description The request's problems, each with where and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProblemList"];
                 };
             };
         };
@@ -1592,18 +2696,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["UserRead"];
                 };
             };
-            /** @description Validation Error */
+            /** @description The request's problems, each with where and why */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ProblemList"];
                 };
             };
         };
@@ -1629,18 +2731,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["UserRead"];
                 };
             };
-            /** @description Validation Error */
+            /** @description The request's problems, each with where and why */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ProblemList"];
                 };
             };
         };
@@ -1660,9 +2760,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    }[];
+                    "application/json": components["schemas"]["TokenRead"][];
+                };
+            };
+            /** @description The request's problems, each with where and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProblemList"];
                 };
             };
         };
@@ -1686,18 +2793,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["TokenCreated"];
                 };
             };
-            /** @description Validation Error */
+            /** @description The request's problems, each with where and why */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ProblemList"];
                 };
             };
         };
@@ -1720,13 +2825,13 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Validation Error */
+            /** @description The request's problems, each with where and why */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ProblemList"];
                 };
             };
         };
@@ -1752,18 +2857,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    }[];
+                    "application/json": components["schemas"]["AuditEntry"][];
                 };
             };
-            /** @description Validation Error */
+            /** @description The request's problems, each with where and why */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ProblemList"];
                 };
             };
         };
@@ -1783,9 +2886,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["Palette"];
+                };
+            };
+            /** @description The request's problems, each with where and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProblemList"];
                 };
             };
         };
@@ -1805,9 +2915,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["Palette"];
+                };
+            };
+            /** @description The request's problems, each with where and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProblemList"];
                 };
             };
         };
@@ -1830,6 +2947,15 @@ export interface operations {
                     "application/json": {
                         [key: string]: unknown;
                     };
+                };
+            };
+            /** @description The request's problems, each with where and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProblemList"];
                 };
             };
         };
@@ -1855,18 +2981,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["Problems"];
                 };
             };
-            /** @description Validation Error */
+            /** @description The request's problems, each with where and why */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ProblemList"];
                 };
             };
         };
@@ -1892,18 +3016,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["Problems"];
                 };
             };
-            /** @description Validation Error */
+            /** @description The request's problems, each with where and why */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ProblemList"];
                 };
             };
         };
@@ -1927,18 +3049,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["PlanRead"];
                 };
             };
-            /** @description Validation Error */
+            /** @description The request's problems, each with where and why */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ProblemList"];
                 };
             };
         };
@@ -1958,9 +3078,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    }[];
+                    "application/json": components["schemas"]["GraphSummary"][];
+                };
+            };
+            /** @description The request's problems, each with where and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProblemList"];
                 };
             };
         };
@@ -1986,18 +3113,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["GraphSaved"];
                 };
             };
-            /** @description Validation Error */
+            /** @description The request's problems, each with where and why */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ProblemList"];
                 };
             };
         };
@@ -2019,18 +3144,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["GraphRead"];
                 };
             };
-            /** @description Validation Error */
+            /** @description The request's problems, each with where and why */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ProblemList"];
                 };
             };
         };
@@ -2058,18 +3181,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["GraphSaved"];
                 };
             };
-            /** @description Validation Error */
+            /** @description The request's problems, each with where and why */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ProblemList"];
                 };
             };
         };
@@ -2087,24 +3208,22 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Successful Response */
+            /** @description The graph document (nebhx/graph@1) */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["Graph"];
                 };
             };
-            /** @description Validation Error */
+            /** @description The request's problems, each with where and why */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ProblemList"];
                 };
             };
         };
@@ -2127,18 +3246,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    }[];
+                    "application/json": components["schemas"]["RunSummary"][];
                 };
             };
-            /** @description Validation Error */
+            /** @description The request's problems, each with where and why */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ProblemList"];
                 };
             };
         };
@@ -2162,18 +3279,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["RunRead"];
                 };
             };
-            /** @description Validation Error */
+            /** @description The request's problems, each with where and why */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ProblemList"];
                 };
             };
         };
@@ -2195,18 +3310,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["RunRead"];
                 };
             };
-            /** @description Validation Error */
+            /** @description The request's problems, each with where and why */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ProblemList"];
                 };
             };
         };
@@ -2224,22 +3337,22 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Successful Response */
+            /** @description Server-Sent Events, each one RunEvent */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "text/event-stream": components["schemas"]["RunEvent"];
                 };
             };
-            /** @description Validation Error */
+            /** @description The request's problems, each with where and why */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "text/event-stream": components["schemas"]["ProblemList"];
                 };
             };
         };
@@ -2265,13 +3378,13 @@ export interface operations {
                     "text/plain": string;
                 };
             };
-            /** @description Validation Error */
+            /** @description The request's problems, each with where and why */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "text/plain": components["schemas"]["ProblemList"];
                 };
             };
         };
@@ -2293,18 +3406,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["RunRead"];
                 };
             };
-            /** @description Validation Error */
+            /** @description The request's problems, each with where and why */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ProblemList"];
                 };
             };
         };
@@ -2327,18 +3438,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["RunRead"];
                 };
             };
-            /** @description Validation Error */
+            /** @description The request's problems, each with where and why */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ProblemList"];
                 };
             };
         };
@@ -2365,18 +3474,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["RunRead"];
                 };
             };
-            /** @description Validation Error */
+            /** @description The request's problems, each with where and why */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ProblemList"];
                 };
             };
         };
@@ -2403,18 +3510,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["RunRead"];
                 };
             };
-            /** @description Validation Error */
+            /** @description The request's problems, each with where and why */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ProblemList"];
                 };
             };
         };
@@ -2445,13 +3550,13 @@ export interface operations {
                     };
                 };
             };
-            /** @description Validation Error */
+            /** @description The request's problems, each with where and why */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ProblemList"];
                 };
             };
         };
@@ -2474,6 +3579,15 @@ export interface operations {
                     "application/json": {
                         [key: string]: unknown;
                     }[];
+                };
+            };
+            /** @description The request's problems, each with where and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProblemList"];
                 };
             };
         };
@@ -2502,13 +3616,13 @@ export interface operations {
                     };
                 };
             };
-            /** @description Validation Error */
+            /** @description The request's problems, each with where and why */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ProblemList"];
                 };
             };
         };
@@ -2531,6 +3645,15 @@ export interface operations {
                     "application/json": {
                         [key: string]: unknown;
                     }[];
+                };
+            };
+            /** @description The request's problems, each with where and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProblemList"];
                 };
             };
         };
@@ -2557,13 +3680,13 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Validation Error */
+            /** @description The request's problems, each with where and why */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ProblemList"];
                 };
             };
         };
@@ -2583,9 +3706,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    }[];
+                    "application/json": components["schemas"]["SecretName"][];
+                };
+            };
+            /** @description The request's problems, each with where and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProblemList"];
                 };
             };
         };
@@ -2605,9 +3735,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    }[];
+                    "application/json": components["schemas"]["ProfileSummary"][];
+                };
+            };
+            /** @description The request's problems, each with where and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProblemList"];
                 };
             };
         };
@@ -2631,18 +3768,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["ProfileRead"];
                 };
             };
-            /** @description Validation Error */
+            /** @description The request's problems, each with where and why */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ProblemList"];
                 };
             };
         };
@@ -2670,18 +3805,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["ProfileSaved"];
                 };
             };
-            /** @description Validation Error */
+            /** @description The request's problems, each with where and why */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ProblemList"];
                 };
             };
         };
@@ -2706,18 +3839,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["Explained"];
                 };
             };
-            /** @description Validation Error */
+            /** @description The request's problems, each with where and why */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ProblemList"];
                 };
             };
         };
@@ -2738,6 +3869,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Hello"];
+                };
+            };
+            /** @description The request's problems, each with where and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProblemList"];
                 };
             };
         };
@@ -2762,13 +3902,13 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Validation Error */
+            /** @description The request's problems, each with where and why */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ProblemList"];
                 };
             };
         };
@@ -2793,13 +3933,13 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Validation Error */
+            /** @description The request's problems, each with where and why */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ProblemList"];
                 };
             };
         };
@@ -2833,13 +3973,13 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Validation Error */
+            /** @description The request's problems, each with where and why */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ProblemList"];
                 };
             };
         };
@@ -2864,13 +4004,13 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Validation Error */
+            /** @description The request's problems, each with where and why */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ProblemList"];
                 };
             };
         };
@@ -2897,13 +4037,13 @@ export interface operations {
                     "application/json": components["schemas"]["Renewed"];
                 };
             };
-            /** @description Validation Error */
+            /** @description The request's problems, each with where and why */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ProblemList"];
                 };
             };
         };
@@ -2928,13 +4068,13 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Validation Error */
+            /** @description The request's problems, each with where and why */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ProblemList"];
                 };
             };
         };
@@ -2959,13 +4099,13 @@ export interface operations {
                     "application/json": unknown;
                 };
             };
-            /** @description Validation Error */
+            /** @description The request's problems, each with where and why */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ProblemList"];
                 };
             };
         };
@@ -2989,18 +4129,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["ArtifactRead"];
                 };
             };
-            /** @description Validation Error */
+            /** @description The request's problems, each with where and why */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ProblemList"];
                 };
             };
         };
@@ -3022,18 +4160,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    }[];
+                    "application/json": components["schemas"]["MailMessage"][];
                 };
             };
-            /** @description Validation Error */
+            /** @description The request's problems, each with where and why */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ProblemList"];
                 };
             };
         };
@@ -3058,18 +4194,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    }[];
+                    "application/json": components["schemas"]["ReleaseRow"][];
                 };
             };
-            /** @description Validation Error */
+            /** @description The request's problems, each with where and why */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ProblemList"];
                 };
             };
         };
@@ -3093,18 +4227,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["RunRead"];
                 };
             };
-            /** @description Validation Error */
+            /** @description The request's problems, each with where and why */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ProblemList"];
                 };
             };
         };
@@ -3127,18 +4259,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    }[];
+                    "application/json": components["schemas"]["ArtifactRead"][];
                 };
             };
-            /** @description Validation Error */
+            /** @description The request's problems, each with where and why */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ProblemList"];
                 };
             };
         };
@@ -3163,13 +4293,13 @@ export interface operations {
                     "application/json": unknown;
                 };
             };
-            /** @description Validation Error */
+            /** @description The request's problems, each with where and why */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ProblemList"];
                 };
             };
         };
@@ -3196,13 +4326,13 @@ export interface operations {
                     };
                 };
             };
-            /** @description Validation Error */
+            /** @description The request's problems, each with where and why */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ProblemList"];
                 };
             };
         };
@@ -3225,6 +4355,15 @@ export interface operations {
                     "application/json": {
                         [key: string]: unknown;
                     }[];
+                };
+            };
+            /** @description The request's problems, each with where and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProblemList"];
                 };
             };
         };
@@ -3251,13 +4390,13 @@ export interface operations {
                     };
                 };
             };
-            /** @description Validation Error */
+            /** @description The request's problems, each with where and why */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ProblemList"];
                 };
             };
         };

@@ -42,13 +42,13 @@ describe("BrickNode", () => {
     renderNode(share);
     act(() => {
       problemStore.set({ share: [{ node: "share", port: "address", code: "required", message: "address is required", path: "" }] });
-      runStore.set({ share: { status: "succeeded", attempt: 1, inputs: null, outputs: null, error: null,
+      runStore.set({ share: { status: "succeeded", attempt: 1, inputs: {}, outputs: {}, error: null,
                               started_at: null, finished_at: null, duration_s: 1.25, host: null } });
     });
     expect(screen.getByTestId("port-in-address").className).toContain("nbx-port-bad");
     expect(screen.getByTestId("status-share").textContent).toBe("succeeded · 1.3 s");
     act(() => {
-      runStore.set({ share: { status: "waiting", attempt: 1, inputs: null, outputs: null, error: null, started_at: null,
+      runStore.set({ share: { status: "waiting", attempt: 1, inputs: {}, outputs: {}, error: null, started_at: null,
                               finished_at: null, duration_s: null, host: null, wait: { reason: "Ship it?" } } });
     });
     expect(screen.getByTestId("wait-share").textContent).toBe("Ship it?");
@@ -56,14 +56,14 @@ describe("BrickNode", () => {
   });
 
   it("shows a fan-out node's list ports and its items' progress", () => {
-    const item = (id: string, status: RunNode["status"]) => ({ id, item: id, status, attempt: 1, inputs: null,
-      outputs: null, error: null, started_at: null, finished_at: null, duration_s: null, host: null });
+    const item = (id: string, status: RunNode["status"]) => ({ id, item: id, status, attempt: 1, inputs: {},
+      outputs: {}, error: null, started_at: null, finished_at: null, duration_s: null, host: null });
     renderNode({ ...share, data: { ...share.data, extra: { for_each: "address" } } });
     expect(screen.getByTestId("each-share").textContent).toBe(" · each address");
     expect(screen.getByTestId("port-in-address").textContent).toContain("Address[]");
     expect(screen.getByTestId("port-in-share").textContent).not.toContain("[]");
     act(() => {
-      runStore.set({ share: { status: "running", attempt: 1, inputs: null, outputs: null, error: null,
+      runStore.set({ share: { status: "running", attempt: 1, inputs: {}, outputs: {}, error: null,
                               started_at: null, finished_at: null, duration_s: null, host: null,
                               items: [item("share[0]", "succeeded"), item("share[1]", "succeeded"),
                                       item("share[2]", "running")] } });
@@ -92,7 +92,7 @@ describe("zoomed far out", () => {
       </ReactFlowProvider>
     </PaletteContext.Provider>,
   );
-  const failed = { share: { status: "failed" as const, attempt: 1, inputs: null, outputs: null, error: "boom",
+  const failed = { share: { status: "failed" as const, attempt: 1, inputs: {}, outputs: {}, error: "boom",
                             started_at: null, finished_at: null, duration_s: null, host: null } };
 
   it("fills the whole node with its status colour and keeps its title readable", () => {

@@ -2,9 +2,10 @@
 import { useState, type ReactNode } from "react";
 import { Form } from "react-bootstrap";
 import { problemStore, useEntry } from "../lib/overlay";
+import { TRIGGER_RULES } from "../lib/statuses";
 import type { BrickSpec, Problem } from "../types";
 
-const TRIGGERS = ["all_success", "all_done", "any_failed", "all_failed", "always"];
+const TRIGGERS = Object.keys(TRIGGER_RULES);
 export const BATCH_KEYS = ["batch", "max_parallel", "pause_s", "max_failures"] as const;
 const ALL_KEYS = ["trigger", "retries", "timeout_s", "for_each", ...BATCH_KEYS];
 

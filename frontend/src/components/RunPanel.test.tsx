@@ -16,7 +16,8 @@ const node = (status: RunNode["status"], extra: Partial<RunNode> = {}): RunNode 
 
 const run: Run = {
   id: "run-1234567890", graph_id: "g", graph_name: "demo", revision: 3, status: "running",
-  created_at: "2026-01-01T00:00:00Z", started_at: null, finished_at: null, inputs: {}, outputs: null, error: null,
+  created_at: "2026-01-01T00:00:00Z", started_at: null, finished_at: null, inputs: {}, outputs: {}, error: null,
+  trigger: null,
   nodes: {
     gate: node("waiting", { wait: { reason: "Ship release 42?", timeout_s: null } }),
     bad: node("failed", { error: "disk is full" }),

@@ -2,9 +2,10 @@
 import { useCallback, useEffect, useRef, useState } from "react";
 import { Api, eventsUrl } from "../api/client";
 import { logStore, runStore } from "../lib/overlay";
+import { ENDED_RUN_STATUSES } from "../lib/statuses";
 import type { Run, RunEvent } from "../types";
 
-const TERMINAL = new Set(["succeeded", "failed", "cancelled"]);
+const TERMINAL = ENDED_RUN_STATUSES;
 
 /** `session` changes on each sign-in: the stream (refused while signed out) starts again. */
 export function useRunWatch(runId: string | null, onError: (message: string) => void, session = 0) {

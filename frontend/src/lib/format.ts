@@ -1,3 +1,5 @@
+import { ENDED_NODE_STATUSES } from "./statuses";
+
 export function formatDuration(s: number | null | undefined): string {
   if (s === null || s === undefined) return "";
   return s < 1 ? `${Math.round(s * 1000)} ms` : `${s.toFixed(1)} s`;
@@ -9,7 +11,7 @@ export function formatTime(iso: string | null | undefined): string {
   return Number.isNaN(d.getTime()) ? iso : d.toLocaleString();
 }
 
-const TERMINAL = new Set(["succeeded", "failed", "skipped", "cancelled"]);
+const TERMINAL = ENDED_NODE_STATUSES;
 
 /** Progress of a fan-out node's items: how many ended, how many failed, of how many. */
 export function itemProgress(items: { status: string }[]): { done: number; failed: number; total: number } {

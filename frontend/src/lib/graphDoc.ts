@@ -38,12 +38,17 @@ export function toFlowEdge(e: GraphEdge): Edge {
            target: e.to.node, targetHandle: e.to.port ?? null };
 }
 
+/** Where a node without a position goes: the index-th cell of an 8-wide grid. */
+export function gridPosition(index: number): { x: number; y: number } {
+  return { x: (index % 8) * 260, y: Math.floor(index / 8) * 180 };
+}
+
 export function toFlowNode(n: GraphNode, index = 0): BrickNode {
   const { id, brick, params, position, label, ...extra } = n;
   return {
     id,
     type: "brick",
-    position: position ? { x: position.x, y: position.y } : { x: (index % 8) * 260, y: Math.floor(index / 8) * 180 },
+    position: position ? { x: position.x, y: position.y } : gridPosition(index),
     data: { brick, params: params ?? {}, ...(label !== undefined ? { label } : {}), extra },
   };
 }

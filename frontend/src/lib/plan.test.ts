@@ -3,6 +3,7 @@ import { byBatch, isPlaceholder, nodeVerdict, planBadges, type PlanResult } from
 
 const plan: PlanResult = {
   graph: "canary",
+  elapsed_s: 0.01,
   nodes: {
     select: { brick: "hosts.select", effect: "would pick 2 hosts now: web1, web2", changes: false },
     web: { brick: "release.switch", effect: "2 items", batches: 2, items: [

@@ -1,43 +1,7 @@
 // What POST /api/graphs/plan answers, and how the editor sums it up per node.
 
-/** One node's plan (or one fan-out item's, or a composite's inner node's). */
-export interface PlanEntry {
-  brick?: string;
-  effect: string;
-  inputs?: Record<string, unknown>;
-  host?: unknown;
-  when?: string;
-  /** Whether a run would change something here: the server says so for every entry
-   *  (null: it cannot tell before the run). */
-  changes?: boolean | null;
-  /** The run would fail here (the effect says why). */
-  fails?: boolean;
-  outputs?: Record<string, unknown>;
-  /** A fan-out: its items (id `web[0]`, the item, its batch) and settings. */
-  items?: PlanItem[];
-  batches?: number;
-  batch?: number | string;
-  max_parallel?: number;
-  pause_s?: number;
-  max_failures?: number;
-  /** A composite: its inner nodes by run id (`update:switch`). */
-  children?: Record<string, PlanEntry>;
-  graph?: string;
-  revision?: number;
-  [key: string]: unknown;
-}
-
-export interface PlanItem extends PlanEntry {
-  id: string;
-  item: unknown;
-  batch: number;
-}
-
-export interface PlanResult {
-  graph: string;
-  nodes: Record<string, PlanEntry>;
-  elapsed_s?: number;
-}
+export type { PlanEntry, PlanItem, PlanResult } from "../types";
+import type { PlanEntry, PlanItem, PlanResult } from "../types";
 
 export type Verdict = "change" | "none" | "unknown" | "fail";
 

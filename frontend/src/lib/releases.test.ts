@@ -2,11 +2,11 @@ import { describe, expect, it } from "vitest";
 import { rolloutGrid, stepsText } from "./releases";
 import type { Run, RunItem } from "../types";
 
-const item = (id: string, host: string, status: string, outputs: Record<string, unknown> | null = null) =>
-  ({ id, item: host, status, attempt: 1, inputs: null, outputs, error: null, started_at: null, finished_at: null,
+const item = (id: string, host: string, status: string, outputs: Record<string, unknown> = {}) =>
+  ({ id, item: host, status, attempt: 1, inputs: {}, outputs, error: null, started_at: null, finished_at: null,
      duration_s: null, host: "local" }) as RunItem;
 const node = (status: string, items?: RunItem[], brick = "rollout.switch") =>
-  ({ status, attempt: 1, inputs: null, outputs: null, error: null, started_at: null, finished_at: null,
+  ({ status, attempt: 1, inputs: {}, outputs: {}, error: null, started_at: null, finished_at: null,
      duration_s: null, host: null, brick, items }) as never;
 
 const run = {

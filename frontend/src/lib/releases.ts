@@ -1,37 +1,7 @@
 // The releases view (GET /api/releases) and the hosts x phases grid of a rollout run.
 import type { Run, RunItem, RunNode } from "../types";
 
-export interface ReleaseEntry {
-  id: string;
-  staged_at?: number;
-  active?: boolean;
-  previous?: boolean;
-  prepared?: boolean;
-  pinned?: boolean;
-  committed_at?: number | null;
-  rolled_back?: boolean;
-  commit?: string | null;
-  build_run?: string | null;
-}
-
-/** One service instance on one host, as its agent last reported it. */
-export interface ReleaseRow {
-  host: string;
-  host_state?: string;
-  seen_at?: string | null;
-  service: string | null;
-  instance?: string | null;
-  active?: string | null;
-  previous?: string | null;
-  prepared?: string | null;
-  config_version?: string | null;
-  state?: string | null;
-  pid?: number | null;
-  health?: { ok?: boolean | null; error?: string | null; at?: string | number | null };
-  phase?: string | null;
-  error?: string | null;
-  releases?: ReleaseEntry[];
-}
+export type { ReleaseEntry, ReleaseRow } from "../types";
 
 type Tree = RunNode & { id?: string; children?: Tree[] };
 

@@ -1,0 +1,16 @@
+"""What the artifact routes answer."""
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+
+class ArtifactRead(BaseModel):
+    """A stored build artifact and where it came from."""
+    name: str
+    sha256: str
+    size: int
+    provenance: dict[str, Any] = Field(description="What built it: commit, build run...")
+    created_at: str | None
+    source: str = Field(description="How a release names it as its source")

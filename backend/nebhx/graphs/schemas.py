@@ -1,0 +1,100 @@
+"""What the graph routes answer (their requests are graph documents: graphs.models)."""
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from nebhx.limits import PARAM_MAX, REVISION_MAX
+
+
+class Problem(BaseModel):
+    """A problem found in a graph document: what, where (node, port, JSON pointer) and why."""
+    code: str
+    message: str
+    node: str | None
+    port: str | None
+    path: str = Field(description="A JSON pointer into the document")
+
+
+class ProblemList(BaseModel):
+    """A 422 answer: every problem of the request (a graph document's, its inputs', a parameter's)."""
+    detail: list[Problem]
+
+
+class Problems(BaseModel):
+    ok: bool
+    problems: list[Problem]
+
+
+class GraphSummary(BaseModel):
+    id: str
+    name: str
+    latest_revision: int
+    updated_at: str
+
+
+class RevisionInfo(BaseModel):
+    number: int
+    created_at: str
+
+
+class GraphRead(BaseModel):
+    """A stored graph and the list of its revisions."""
+    id: str
+    name: str
+    latest_revision: int
+    revisions: list[RevisionInfo]
+
+
+class GraphSaved(BaseModel):
+    """The revision a save or import made."""
+    id: str
+    name: str
+    revision: int
+
+
+class PlanRequest(BaseModel):
+    graph: dict[str, Any] | None = Field(default=None, description="A graph document to plan")
+    graph_id: str | None = Field(default=None, min_length=1, max_length=PARAM_MAX, description="Or a stored graph")
+    revision: int | None = Field(default=None, ge=1, le=REVISION_MAX, description="Default: the latest")
+    inputs: dict[str, Any] = Field(default_factory=dict, description="Run inputs; a missing one stays unknown")
+
+
+class PlanEntry(BaseModel):
+    """One node's plan (or one fan-out item's, or a composite's inner node's); a brick's plan may
+    add fields."""
+    model_config = ConfigDict(extra="allow")
+    brick: str | None = None
+    effect: str = ""
+    changes: bool | None = Field(default=None, description="Would it change something? null: cannot tell")
+    inputs: dict[str, Any] = Field(default_factory=dict)
+    outputs: Any = None
+    host: Any = None
+    when: str | None = Field(default=None, description="Set when the node runs only on failure upstream")
+    items: list[PlanItem] = Field(default_factory=list, description="A fan-out's items with their batch")
+    batches: int | None = None
+    batch: int | str | None = Field(default=None, description="A fan-out's batch setting; an item's batch number")
+    max_parallel: int | None = None
+    pause_s: float | None = None
+    max_failures: int | None = None
+    children: dict[str, PlanEntry] = Field(default_factory=dict, description="A composite's inner nodes by run id")
+    graph: str | None = Field(default=None, description="A composite: its graph id")
+    revision: int | None = None
+
+
+class PlanItem(PlanEntry):
+    id: str
+    item: Any = None
+    batch: int = Field(description="The batch the item runs in, from 1")
+
+
+class PlanRead(BaseModel):
+    """What a run would do, per node; nothing was changed."""
+    model_config = ConfigDict(extra="allow")
+    graph: str
+    nodes: dict[str, PlanEntry]
+    elapsed_s: float
+
+
+PlanEntry.model_rebuild()

@@ -1,0 +1,58 @@
+"""What the releases routes take and answer."""
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+NAME = r"^[A-Za-z0-9][A-Za-z0-9._+-]*$"
+
+
+class RollbackBody(BaseModel):
+    host: str = Field(min_length=1, max_length=200)
+    service: str = Field(max_length=200, pattern=NAME)
+    instance: str = Field(default="", max_length=200, pattern=r"^[A-Za-z0-9_.-]*$")
+    data_policy: Literal["keep_new", "restore_snapshot"] = "keep_new"
+    lb_name: str = Field(default="", max_length=64, description="HAProxy balancer on that host, if any")
+
+
+class ReleaseEntry(BaseModel):
+    """One staged release of a service instance, as its host's agent reported it."""
+    model_config = ConfigDict(extra="allow")
+    id: str
+    staged_at: float | None = None
+    active: bool | None = None
+    previous: bool | None = None
+    prepared: bool | None = None
+    pinned: bool | None = None
+    committed_at: float | None = None
+    rolled_back: bool | None = None
+    commit: str | None = None
+    build_run: str | None = None
+
+
+class Health(BaseModel):
+    ok: bool | None = None
+    error: str | None = None
+    at: float | str | None = None
+
+
+class ReleaseRow(BaseModel):
+    """One service instance on one host, as its agent last reported it (agents may add fields)."""
+    model_config = ConfigDict(extra="allow")
+    host: str
+    host_state: str
+    seen_at: str | None
+    service: str | None
+    instance: str | None
+    program: str | None
+    active: str | None
+    previous: str | None
+    prepared: str | None
+    config_version: str | None
+    state: str | None
+    pid: int | None
+    health: Health
+    phase: str | None
+    error: str | None
+    releases: list[ReleaseEntry]
