@@ -3,6 +3,7 @@ seen a revision: a new revision's triggers count at once, a deleted graph's are 
 two stores in one process never mix."""
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import event
 
 from nebhx.graphs.service import ensure_graph
@@ -49,3 +50,25 @@ def test_a_lookup_reads_new_revisions_only_and_follows_saves_and_deletes(db_url,
         assert [t["name"] for t in declared(s)] == ["lib-push"]
     with session_scope(other) as s:
         assert [t["name"] for t in declared(s)] == ["other-push"]
+
+
+def test_a_save_between_the_two_reads_does_not_hide_the_graphs_triggers(db_url, monkeypatch):
+    """A revision saved after the graphs table was read, before the documents are: the lookup
+    still gives the triggers of the revision it read (the next one gives the new revision's)."""
+    if db_url.startswith("sqlite"):
+        pytest.skip("SQLite: the lookup's BEGIN IMMEDIATE holds the store, no save comes between")
+    from nebhx.triggers import index
+    with session_scope(db_url) as s:
+        ensure_graph(s, doc=doc("app", "on-push"))
+    load = index._load
+
+    def save_then_load(*args):
+        with session_scope(db_url) as other:
+            ensure_graph(other, doc=doc("app", "on-push-v2"))
+        return load(*args)
+    monkeypatch.setattr(index, "_load", save_then_load)
+    with session_scope(db_url) as s:
+        assert [t["name"] for t in declared(s)] == ["on-push"]
+    monkeypatch.setattr(index, "_load", load)
+    with session_scope(db_url) as s:
+        assert [t["name"] for t in declared(s)] == ["on-push-v2"]

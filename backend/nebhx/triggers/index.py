@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session
 
 from nebhx.store.models import GraphRow, RevisionRow
@@ -29,11 +29,12 @@ def _triggers_of(doc: dict[str, Any] | None) -> tuple[list[dict[str, Any]], list
     return specs, [i.get("name") for i in doc.get("inputs") or [] if isinstance(i, dict)]
 
 
-def _load(session: Session, store: str, ids: list[str]) -> dict[Key, tuple]:
+def _load(session: Session, store: str, wanted: list[tuple[str, int]]) -> dict[Key, tuple]:
+    """The revisions the graphs table named, by number: joined on ``latest_revision`` again, a
+    save committed between the two reads (PostgreSQL reads each statement afresh) would give
+    a revision the caller does not look for, and the graph would seem to declare nothing."""
     query = (select(RevisionRow.graph_id, RevisionRow.number, RevisionRow.doc)
-             .join(GraphRow, (RevisionRow.graph_id == GraphRow.id)
-                   & (RevisionRow.number == GraphRow.latest_revision))
-             .where(GraphRow.id.in_(ids)))
+             .where(tuple_(RevisionRow.graph_id, RevisionRow.number).in_(wanted)))
     return {(store, g, n): _triggers_of(doc) for g, n, doc in session.execute(query)}
 
 
@@ -43,7 +44,7 @@ def declared(session: Session) -> list[dict[str, Any]]:
     graphs = session.execute(select(GraphRow.id, GraphRow.name, GraphRow.latest_revision)
                              .order_by(GraphRow.id)).all()
     with _lock:
-        unseen = [g for g, _, r in graphs if (store, g, r) not in _seen]
+        unseen = [(g, r) for g, _, r in graphs if (store, g, r) not in _seen]
     loaded = _load(session, store, unseen) if unseen else {}
     wanted = {(store, g, r) for g, _, r in graphs}
     with _lock:
