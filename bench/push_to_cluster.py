@@ -41,6 +41,8 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--pushes", type=int, default=3)
     args = ap.parse_args()
+    if args.pushes < 1:
+        ap.error("--pushes: at least 1 (the table and its median need a push)")
     with tempfile.TemporaryDirectory(prefix="nebhx-bench-push-cluster-") as tmp:
         cluster = fleet(Path(tmp) / "cluster")
         try:
