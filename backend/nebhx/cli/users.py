@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.table import Table
 
 from nebhx.cli.client import call, client, err, load_credentials, save_credentials, server_url, show_error
+from nebhx.cli.runs import shown_labels
 
 console = Console()
 user_app = typer.Typer(help="Users and their roles (on the store directly).", no_args_is_help=True)
@@ -178,7 +179,6 @@ def hosts_label(name: str, labels: list[str] = typer.Argument(None, help="key=va
         raise typer.Exit(2)
     body = {"set": dict(kv.split("=", 1) for kv in labels), "remove": remove}
     host = call("PATCH", f"/hosts/{quote(name, safe='')}/labels", json=body)
-    from nebhx.cli.runs import shown_labels
     console.print(f"host {host['name']}: {shown_labels(host) or '(no labels)'}")
 
 
