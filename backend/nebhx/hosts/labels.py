@@ -6,7 +6,7 @@ The effective labels, what selectors match, are the agent's overlaid by the admi
 """
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field, StringConstraints, model_validator
@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from nebhx.auth.deps import ADMIN
 from nebhx.bricks.inventory import _KEY, _VALUE
 from nebhx.graphs.service import NotFound
+from nebhx.hosts.schemas import HostRead
 from nebhx.hosts.service import host_view
 from nebhx.store.db import session_scope
 from nebhx.store.models import HostRow
@@ -50,8 +51,8 @@ def change_labels(session: Session, *, name: str, set: dict[str, str], remove: l
 
 
 @router.patch("/hosts/{name}/labels", dependencies=[ADMIN])
-def patch_labels(name: str, body: LabelChange, request: Request) -> dict[str, Any]:
+def patch_labels(name: str, body: LabelChange, request: Request) -> HostRead:
     """Set or remove a host's admin labels; they win over the labels its agent declares."""
     request.state.audit = {"host": name, "set": body.set, "remove": body.remove}
     with session_scope() as s:
-        return host_view(change_labels(s, name=name, set=body.set, remove=body.remove))
+        return HostRead.model_validate(host_view(change_labels(s, name=name, set=body.set, remove=body.remove)))

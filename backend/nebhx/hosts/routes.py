@@ -1,5 +1,3 @@
-from typing import Any
-
 from fastapi import APIRouter, Request
 
 from nebhx.auth import service as auth_service
@@ -7,6 +5,7 @@ from nebhx.auth.deps import ADMIN, VIEWER
 from nebhx.auth.schemas import HostCreate
 from nebhx.hosts import service
 from nebhx.hosts.labels import router as labels_router
+from nebhx.hosts.schemas import HostJoin, HostRead, ServiceRead
 from nebhx.settings import get_settings
 from nebhx.store.db import session_scope
 
@@ -15,25 +14,25 @@ router.include_router(labels_router)  # PATCH /hosts/{name}/labels: admin labels
 
 
 @router.get("/hosts")
-def list_hosts() -> list[dict[str, Any]]:
+def list_hosts() -> list[HostRead]:
     """Registered hosts with their labels and state (up or down)."""
     with session_scope() as s:
-        return service.list_hosts(s)
+        return [HostRead.model_validate(h) for h in service.list_hosts(s)]
 
 
 @router.post("/hosts", status_code=201, dependencies=[ADMIN])
-def add_host(body: HostCreate, request: Request) -> dict[str, Any]:
+def add_host(body: HostCreate, request: Request) -> HostJoin:
     """A join token for a new host's agent and the command that starts it; shown once."""
     request.state.audit = {"host": body.name}
     settings = get_settings()
     # NEBHX_URL when set is the address hosts reach; else the one this admin used.
     server = settings.url if "url" in settings.model_fields_set else str(request.base_url)
     with session_scope() as s:
-        return auth_service.add_host(s, name=body.name, labels=body.labels, server=server)
+        return HostJoin.model_validate(auth_service.add_host(s, name=body.name, labels=body.labels, server=server))
 
 
 @router.get("/services")
-def list_services() -> list[dict[str, Any]]:
+def list_services() -> list[ServiceRead]:
     """Every service on every host: release, config version, process state, last probe."""
     with session_scope() as s:
-        return service.list_services(s)
+        return [ServiceRead.model_validate(v) for v in service.list_services(s)]

@@ -1434,6 +1434,54 @@ export interface components {
                 [key: string]: string;
             };
         };
+        /**
+         * HostJoin
+         * @description A new host's join token and the command that starts its agent: the only time it is shown.
+         */
+        HostJoin: {
+            /** Name */
+            name: string;
+            /** Token */
+            token: string;
+            /** Command */
+            command: string;
+        };
+        /**
+         * HostRead
+         * @description A registered host: its labels (each from the agent or an admin) and whether it is up.
+         */
+        HostRead: {
+            /** Name */
+            name: string;
+            /** Address */
+            address: string | null;
+            /**
+             * Labels
+             * @description What selectors match: the agent's, overlaid by the admin's
+             */
+            labels: {
+                [key: string]: unknown;
+            };
+            /** Label Sources */
+            label_sources: {
+                [key: string]: "admin" | "agent";
+            };
+            /** Agent Labels */
+            agent_labels: {
+                [key: string]: unknown;
+            };
+            /** Version */
+            version: string | null;
+            /**
+             * State
+             * @enum {string}
+             */
+            state: "up" | "down";
+            /** Last Seen */
+            last_seen: string | null;
+            /** Started At */
+            started_at: string | null;
+        };
         /** LabelChange */
         LabelChange: {
             /**
@@ -2354,6 +2402,23 @@ export interface components {
         SecretValue: {
             /** Value */
             value: string;
+        };
+        /**
+         * ServiceRead
+         * @description One service instance on one host as its agent last saw it (agents report more fields).
+         */
+        ServiceRead: {
+            /** Host */
+            host: string;
+            /**
+             * Host State
+             * @enum {string}
+             */
+            host_state: "up" | "down";
+            /** Seen At */
+            seen_at: string | null;
+        } & {
+            [key: string]: unknown;
         };
         /** TokenCreate */
         TokenCreate: {
@@ -3545,9 +3610,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["HostRead"];
                 };
             };
             /** @description The request's problems, each with where and why */
@@ -3576,9 +3639,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    }[];
+                    "application/json": components["schemas"]["HostRead"][];
                 };
             };
             /** @description The request's problems, each with where and why */
@@ -3611,9 +3672,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["HostJoin"];
                 };
             };
             /** @description The request's problems, each with where and why */
@@ -3642,9 +3701,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    }[];
+                    "application/json": components["schemas"]["ServiceRead"][];
                 };
             };
             /** @description The request's problems, each with where and why */
