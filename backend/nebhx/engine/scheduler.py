@@ -27,6 +27,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from nebhx.engine.events import emit
 from nebhx.engine.plan import TERMINAL, Plan, trigger_state
 from nebhx.engine.statements import NODES, RUNS, sql
+from nebhx.statuses import NodeStatus, RunStatus
 from nebhx.store.models import NodeRow, RunRow, utcnow
 
 
@@ -267,8 +268,8 @@ def _maybe_finish(session: Session, run, plan: Plan) -> None:
         return
     from nebhx.engine.resolve import graph_outputs
     failed = list(session.scalars(select(NODES.c.node_id).where(
-        NODES.c.run_id == run.id, NODES.c.parent.is_(None), NODES.c.status == "failed")))
-    status = run.status if run.status == "cancelled" else ("failed" if failed else "succeeded")
+        NODES.c.run_id == run.id, NODES.c.parent.is_(None), NODES.c.status == NodeStatus.FAILED)))
+    status = run.status if run.status == RunStatus.CANCELLED else (RunStatus.FAILED if failed else RunStatus.SUCCEEDED)
     set_run(session, run, status=status, finished_at=utcnow(), outputs=graph_outputs(session, run, plan),
             error=f"failed nodes: {', '.join(failed)}" if failed else None)
     emit(session, run.id, None, "run", status, failed=failed)
