@@ -7,14 +7,11 @@ import pytest
 from nebhx.api.app import create_app
 from nebhx.statuses import NodeStatus, RunStatus, TriggerRule
 
-# Answers that are not a model on purpose, and those still to type (each with its reason).
+# Answers that are not a model on purpose (each with its reason).
 UNTYPED = {
     ("get", "/api/schema/graph"): "a JSON Schema document",
     ("get", "/api/artifacts/{sha256}"): "the artifact's bytes",
     ("get", "/api/exec/artifacts/{sha256}"): "the artifact's bytes",
-    # Triggers are being reworked (schedules): typed once that lands.
-    ("post", "/api/triggers/{name}"): "to type", ("get", "/api/triggers"): "to type",
-    ("get", "/api/triggers/runs/{run_id}"): "to type",
 }
 
 

@@ -7,6 +7,7 @@ from nebhx.auth.deps import VIEWER
 from nebhx.graphs.service import NotFound
 from nebhx.store.db import session_scope
 from nebhx.triggers import service
+from nebhx.triggers.schemas import RunTrigger, TriggerFired, TriggerRead
 from nebhx.triggers.signatures import BadSignature
 
 # No user session: the webhook authenticates by the body's signature with the trigger's secret.
@@ -14,8 +15,8 @@ public = APIRouter(tags=["triggers"])
 router = APIRouter(tags=["triggers"], dependencies=[VIEWER])
 
 
-@public.post("/triggers/{name}", status_code=202)
-async def fire(name: str, request: Request) -> dict[str, Any]:
+@public.post("/triggers/{name}", status_code=202, response_model_exclude_unset=True)
+async def fire(name: str, request: Request) -> TriggerFired:
     """A signed push (GitHub, Gitea, GitLab or generic) starts a run of the trigger's graph."""
     body = await request.body()
     request.state.audit_as = (f"trigger:{name}", "triggers.fire")
@@ -29,7 +30,7 @@ async def fire(name: str, request: Request) -> dict[str, Any]:
         raise
     request.state.audit = {k: result.get(k) for k in ("run_id", "started", "reason")} | {
         "commit": result["trigger"]["commit"], "ref": result["trigger"]["ref"]}
-    return result
+    return TriggerFired.model_validate(result)
 
 
 def _fire(name: str, headers: Any, body: bytes) -> dict[str, Any]:
@@ -37,15 +38,15 @@ def _fire(name: str, headers: Any, body: bytes) -> dict[str, Any]:
         return service.fire(s, name=name, headers=headers, body=body)
 
 
-@router.get("/triggers")
-def list_triggers() -> list[dict[str, Any]]:
+@router.get("/triggers", response_model_exclude_unset=True)
+def list_triggers() -> list[TriggerRead]:
     """Triggers the graphs declare, with the runs each started last."""
     with session_scope() as s:
-        return service.list_triggers(s)
+        return [TriggerRead.model_validate(t) for t in service.list_triggers(s)]
 
 
 @router.get("/triggers/runs/{run_id}")
-def run_trigger(run_id: str) -> dict[str, Any]:
+def run_trigger(run_id: str) -> RunTrigger:
     """What triggered a run: {"trigger": null} when a person or a client started it."""
     with session_scope() as s:
-        return {"run_id": run_id, "trigger": service.run_trigger(s, run_id=run_id)}
+        return RunTrigger(run_id=run_id, trigger=service.run_trigger(s, run_id=run_id))

@@ -2388,6 +2388,18 @@ export interface components {
                 [key: string]: unknown;
             } | null;
         };
+        /** RunTrigger */
+        RunTrigger: {
+            /** Run Id */
+            run_id: string;
+            /**
+             * Trigger
+             * @description null when a person or a client started the run
+             */
+            trigger: {
+                [key: string]: unknown;
+            } | null;
+        };
         /**
          * SecretName
          * @description A stored secret: its name and when it changed, never its value.
@@ -2483,11 +2495,97 @@ export interface components {
             last_used_at: string | null;
         };
         /**
+         * TriggerFired
+         * @description What a signed push did: the run it started, or why it started none.
+         */
+        TriggerFired: {
+            /** Started */
+            started: boolean;
+            /** Run Id */
+            run_id?: string | null;
+            /** Graph Id */
+            graph_id?: string | null;
+            /** Inputs */
+            inputs?: {
+                [key: string]: unknown;
+            } | null;
+            /** Reason */
+            reason?: string | null;
+            /**
+             * Trigger
+             * @description The push as recorded on the run: name, commit, ref...
+             */
+            trigger: {
+                [key: string]: unknown;
+            };
+        } & {
+            [key: string]: unknown;
+        };
+        /**
+         * TriggerRead
+         * @description A trigger a graph declares (meta.triggers), with the runs it started last.
+         */
+        TriggerRead: {
+            /** Name */
+            name: string;
+            /**
+             * Kind
+             * @description webhook or schedule
+             */
+            kind: string;
+            /** Graph Id */
+            graph_id: string;
+            /** Graph Name */
+            graph_name: string;
+            /**
+             * Schedule
+             * @description A schedule's cron, next tick, skipped ticks
+             */
+            schedule?: {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * Secret
+             * @description The name of the stored secret that signs its pushes
+             */
+            secret?: string | null;
+            /** Repository */
+            repository?: string | null;
+            /** Refs */
+            refs?: unknown;
+            /**
+             * Inputs
+             * @description Graph input <- push field
+             */
+            inputs?: {
+                [key: string]: unknown;
+            };
+            /** Runs */
+            runs?: components["schemas"]["TriggerRun"][];
+        } & {
+            [key: string]: unknown;
+        };
+        /**
          * TriggerRule
          * @description When a node may start, given how its upstream nodes ended.
          * @enum {string}
          */
         TriggerRule: "all_success" | "all_done" | "any_failed" | "all_failed" | "always";
+        /**
+         * TriggerRun
+         * @description A run a trigger started.
+         */
+        TriggerRun: {
+            /** Id */
+            id: string;
+            status: components["schemas"]["RunStatus"];
+            /** Created At */
+            created_at: string | null;
+            /** Commit */
+            commit?: string | null;
+            /** Ref */
+            ref?: string | null;
+        };
         /** UserCreate */
         UserCreate: {
             /** Name */
@@ -4378,9 +4476,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["TriggerFired"];
                 };
             };
             /** @description The request's problems, each with where and why */
@@ -4409,9 +4505,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    }[];
+                    "application/json": components["schemas"]["TriggerRead"][];
                 };
             };
             /** @description The request's problems, each with where and why */
@@ -4442,9 +4536,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["RunTrigger"];
                 };
             };
             /** @description The request's problems, each with where and why */
