@@ -47,7 +47,7 @@ export function Editor() {
   const clipboard = useRef<GraphDoc | null>(null);
   const { problems, validate } = useValidation();
   // Each change is validated; a plan made before it no longer holds.
-  const onContent = useCallback((d: GraphDoc) => { clearPlanBadges(); return validate(d); }, [validate]);
+  const onContent = useCallback((d: GraphDoc) => { clearPlanBadges(d); return validate(d); }, [validate]);
   const g = useGraphFile(onContent);
   const { nodes, setNodes, edges, setEdges, meta, file } = g;
   const { me, signIns } = useAuth();

@@ -5,6 +5,9 @@ import { planStore } from "../lib/overlay";
 import { planBadges, type PlanResult } from "../lib/plan";
 import type { GraphDoc } from "../types";
 
+/** The document the badges on the canvas were planned for (as JSON). */
+let plannedFor: string | null = null;
+
 export function usePlan(doc: () => GraphDoc, fail: (e: unknown) => void) {
   const [plan, setPlan] = useState<PlanResult | null>(null);
   const [planning, setPlanning] = useState(false);
@@ -13,8 +16,10 @@ export function usePlan(doc: () => GraphDoc, fail: (e: unknown) => void) {
     setPlanning(true);
     setPlan(null);
     try {
-      const answer = await Api.plan(doc(), inputs);
+      const planned = doc();
+      const answer = await Api.plan(planned, inputs);
       setPlan(answer);
+      plannedFor = JSON.stringify(planned);
       planStore.set(planBadges(answer));
     } catch (e) {
       fail(e);
@@ -28,5 +33,10 @@ export function usePlan(doc: () => GraphDoc, fail: (e: unknown) => void) {
   return { plan, planning, start, close };
 }
 
-/** The graph changed: a plan made before says nothing about it. */
-export const clearPlanBadges = () => { if (Object.keys(planStore.get()).length) planStore.set({}); };
+/** The graph is now `doc`: when it is not what was planned, a plan made before says nothing about
+ *  it. (The first snapshot after opening a graph is the same document: it keeps the badges.) */
+export const clearPlanBadges = (doc: GraphDoc) => {
+  if (!Object.keys(planStore.get()).length || JSON.stringify(doc) === plannedFor) return;
+  plannedFor = null;
+  planStore.set({});
+};
