@@ -29,6 +29,7 @@ class ReleaseEntry(BaseModel):
     rolled_back: bool | None = None
     commit: str | None = None
     build_run: str | None = None
+    image: str | None = Field(default=None, description="oci:NAME@sha256:DIGEST of a container release")
 
 
 class Health(BaseModel):
@@ -52,6 +53,8 @@ class ReleaseRow(BaseModel):
     config_version: str | None
     state: str | None
     pid: int | None
+    runtime: str | None = Field(default=None, description="process, podman or docker")
+    image: str | None = Field(default=None, description="The image a container instance runs (with digest)")
     health: Health
     phase: str | None
     error: str | None

@@ -32,7 +32,8 @@ def _row(host: HostRow, svc: dict[str, Any]) -> dict[str, Any]:
             "service": svc.get("service"), "instance": svc.get("instance"), "program": svc.get("program"),
             "active": svc.get("release") or pick("active"), "previous": pick("previous"),
             "prepared": pick("prepared"), "config_version": svc.get("config_version"),
-            "state": svc.get("state"), "pid": svc.get("pid"), "image": svc.get("image"),
+            "state": svc.get("state"), "pid": svc.get("pid"), "runtime": svc.get("runtime"),
+            "image": svc.get("image"),
             "health": {"ok": probe.get("ok"), "error": probe.get("error"), "at": probe.get("at")},
             "phase": rollout.get("phase"), "error": rollout.get("error"), "releases": releases}
 

@@ -2166,6 +2166,11 @@ export interface components {
             commit?: string | null;
             /** Build Run */
             build_run?: string | null;
+            /**
+             * Image
+             * @description oci:NAME@sha256:DIGEST of a container release
+             */
+            image?: string | null;
         } & {
             [key: string]: unknown;
         };
@@ -2198,6 +2203,16 @@ export interface components {
             state: string | null;
             /** Pid */
             pid: number | null;
+            /**
+             * Runtime
+             * @description process, podman or docker
+             */
+            runtime?: string | null;
+            /**
+             * Image
+             * @description The image a container instance runs (with digest)
+             */
+            image?: string | null;
             health: components["schemas"]["nebhx__releases__schemas__Health"];
             /** Phase */
             phase: string | null;

@@ -11,6 +11,10 @@ export const RELEASES_REFRESH_MS = 3000;
 const names = (list: ReleaseEntry[] | undefined, pick: (r: ReleaseEntry) => unknown) =>
   (list ?? []).filter(pick).map((r) => r.id).join(", ") || "–";
 
+/** `oci:NAME@sha256:HEX` as "podman NAME@sha256:<12 hex>": enough to tell two images apart. */
+const shortImage = (image: string, runtime?: string | null) =>
+  `${runtime ? `${runtime} ` : ""}${image.replace(/^oci:/, "").replace(/(sha256:[0-9a-f]{12})[0-9a-f]+$/, "$1")}`;
+
 function Health({ h }: { h: ReleaseRow["health"] }) {
   if (!h || h.ok === null || h.ok === undefined) return <span className="text-body-secondary">unknown</span>;
   return h.ok ? <Badge bg="success">healthy</Badge>
@@ -24,7 +28,9 @@ function Row({ r }: { r: ReleaseRow }) {
       <td>{r.host}{r.host_state && r.host_state !== "up" && <Badge bg="warning" text="dark" className="ms-1">{r.host_state}</Badge>}</td>
       <td>{r.service}{r.instance ? <span className="text-body-secondary"> / {r.instance}</span> : null}</td>
       <td data-testid="release-active"><strong>{r.active ?? "–"}</strong>
-        {built && <div className="text-body-secondary" title={`build run ${built.build_run ?? ""}`}>commit {built.commit?.slice(0, 10)}</div>}</td>
+        {built && <div className="text-body-secondary" title={`build run ${built.build_run ?? ""}`}>commit {built.commit?.slice(0, 10)}</div>}
+        {r.image && <div className="text-body-secondary" data-testid="release-image" title={r.image}>
+          {shortImage(r.image, r.runtime)}</div>}</td>
       <td>{r.previous ?? "–"}</td>
       <td>{r.prepared ?? "–"}</td>
       <td>{names(r.releases, (x) => x.pinned)}</td>

@@ -39,7 +39,10 @@ function server() {
     "POST /api/graphs/plan": () => json(planAnswer),
     "GET /api/releases": () => json([{ host: "local", host_state: "up", service: "web", instance: "", active: "2.0.0",
       previous: "1.0.0", prepared: null, config_version: "c0ffee", health: { ok: true }, phase: "committed",
-      releases: [{ id: "1.0.0", pinned: true }, { id: "2.0.0", active: true, committed_at: 1 }] }]),
+      releases: [{ id: "1.0.0", pinned: true }, { id: "2.0.0", active: true, committed_at: 1 }] },
+      { host: "local", host_state: "up", service: "api", instance: "", active: "v2", previous: null, prepared: null,
+        config_version: null, health: { ok: true }, phase: null, runtime: "podman",
+        image: "oci:api@sha256:" + "ab".repeat(32), releases: [{ id: "v2", active: true }] }]),
   });
 }
 
@@ -89,5 +92,9 @@ describe("rollout editing", () => {
     fireEvent.click(screen.getByTestId("tb-releases"));
     const row = await screen.findByTestId("release-local-web");
     expect(row.textContent).toMatch(/2\.0\.0.*1\.0\.0.*1\.0\.0.*2\.0\.0.*c0ffee.*healthy.*committed/);
+    // A container instance shows the image it runs, digest shortened (the whole ref on hover).
+    const image = within(screen.getByTestId("release-local-api")).getByTestId("release-image");
+    expect(image.textContent).toBe("podman api@sha256:abababababab");
+    expect(image.title).toBe("oci:api@sha256:" + "ab".repeat(32));
   });
 });
