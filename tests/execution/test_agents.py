@@ -129,6 +129,16 @@ def test_a_users_or_revoked_token_is_refused_by_the_execution_api(cluster):
     assert exec_call(cluster, "nbx_nope_nope", "/register", {}).status_code == 401
 
 
+def test_an_agent_declaring_a_label_no_selector_can_name_is_refused(cluster):
+    # A label is data the control plane shows and matches: markup, spaces or a bare key are refused.
+    for labels in ({"zone": "[bold]a"}, {"bad key": "x"}, {"role": "a b"}):
+        resp = exec_call(cluster, cluster.tokens["h2"], "/register", {"labels": labels})
+        assert resp.status_code == 422 and "labels" in resp.text, (labels, resp.text)
+    hosts = {h["name"]: h for h in httpx.get(f"{cluster.url}/api/hosts", timeout=10).json()}
+    assert "[bold]a" not in str(hosts.get("h2", {}).get("labels"))
+    assert exec_call(cluster, cluster.tokens["h2"], "/register", {"labels": {"zone": "eu-1/a"}}).status_code == 204
+
+
 def test_an_agent_started_with_another_hosts_token_refuses_to_start(cluster):
     import subprocess
     import sys

@@ -107,7 +107,11 @@ def test_cli_label_and_list_show_the_source(api, monkeypatch):
     assert res.exit_code == 0 and "tier" not in res.output
     res = runner.invoke(app, ["hosts"], env={"COLUMNS": "200"})
     assert "role=web (admin), zone=a" in res.output
-    _register({"zone": "[bold]a"})  # an agent's labels are not checked: shown as given
+    _register({"zone": "[bold]a"})  # stored before agents' labels were checked: shown as given
     res = runner.invoke(app, ["hosts"], env={"COLUMNS": "200"})
     assert "zone=[bold]a" in res.output
     assert runner.invoke(app, ["hosts", "label", "h1", "role"]).exit_code == 2
+    res = runner.invoke(app, ["hosts", "label", "h1", "zone=[red]x"])
+    assert res.exit_code == 2 and "label 'zone=[red]x' is not key=value" in res.output
+    res = runner.invoke(app, ["hosts", "add", "h9", "--label", "bad key=x"])
+    assert res.exit_code == 2 and "label 'bad key=x'" in res.output

@@ -2,6 +2,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from nebhx.bricks.inventory import LabelKey, LabelValue
+
 from nebhx.auth.service import MIN_PASSWORD, NAME_PATTERN
 
 Role = Literal["viewer", "operator", "admin"]
@@ -37,7 +39,7 @@ class UserUpdate(BaseModel):
 
 class HostCreate(BaseModel):
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,199}$")
-    labels: dict[str, str] = Field(default_factory=dict)
+    labels: dict[LabelKey, LabelValue] = Field(default_factory=dict, max_length=100)
 
 
 class Me(BaseModel):

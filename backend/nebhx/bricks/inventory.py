@@ -15,10 +15,29 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import StringConstraints
 
 _KEY = r"[A-Za-z0-9_][A-Za-z0-9_./-]*"
 _VALUE = r"[A-Za-z0-9_.:/@+-]*"
+# A label is stored only when a selector can name it: an agent's, an admin's, a join token's.
+LabelKey = Annotated[str, StringConstraints(pattern=rf"^{_KEY}$", max_length=100)]
+LabelValue = Annotated[str, StringConstraints(pattern=rf"^{_VALUE}$", max_length=200)]
+LABEL_RULE = ("key=value; the key of letters, digits and '_./-' (not starting with '.', '/' or '-'), "
+              "the value of letters, digits and '_.:/@+-'")
+
+
+def parse_labels(pairs: Iterable[str]) -> dict[str, str]:
+    """``["role=web", "zone=a"]`` as a dict; raises ValueError naming the first pair that is not a label."""
+    out: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not (sep and len(key) <= 100 and len(value) <= 200
+                and re.fullmatch(_KEY, key) and re.fullmatch(_VALUE, value)):
+            raise ValueError(f"label {pair!r} is not {LABEL_RULE}")
+        out[key] = value
+    return out
 _TERM = re.compile(
     rf"^\s*(?:!\s*(?P<absent>{_KEY})"
     rf"|(?P<key>{_KEY})\s*(?:(?P<op>==|=|!=)\s*(?P<value>{_VALUE})"

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from nebhx.settings import get_settings, reset_settings
 
@@ -39,6 +40,16 @@ def _refuse_unsafe_bind(host: str) -> None:
     if reason := unsafe_bind(host):
         console.print(f"[red]{reason}[/]", soft_wrap=True)
         raise typer.Exit(2)
+
+
+def _labels(pairs: list[str]) -> dict[str, str]:
+    """--label k=v options as a dict, or exit 2 naming the one that is not a label."""
+    from nebhx.bricks.inventory import parse_labels
+    try:
+        return parse_labels(pairs)
+    except ValueError as exc:
+        console.print(f"[red]--label[/]: {escape(str(exc))}", soft_wrap=True)
+        raise typer.Exit(2) from None
 
 
 def worker(queues: str = typer.Option("nebhx", "--queues", "-Q", help="Comma-separated queues"),
@@ -70,7 +81,7 @@ def worker(queues: str = typer.Option("nebhx", "--queues", "-Q", help="Comma-sep
         # The host whose runtime this process's bricks get: the framework's word, not a node's input.
         os.environ["NEBHX_AGENT_HOST"] = host
         qs.append(f"host.{host}")
-        register(host, dict(kv.split("=", 1) for kv in label))
+        register(host, _labels(label))
         worker_ready.connect(lambda **_: start_beating(host), weak=False)
     # Load the palette and the task's code before the pool forks, so no child pays for it
     # on its first node (a tenth of a second each, seen on the first run after `nebhx up`).
@@ -157,6 +168,7 @@ def up(port: int = typer.Option(None, help="API port (NEBHX_PORT, default 8750)"
     """Run everything on one machine: API + scheduler, a worker and the agent of host `local`."""
     settings = get_settings()
     port, host = port or settings.port, host or settings.host
+    _labels(label)  # refused here, before anything starts
     _refuse_unsafe_bind(host)
     if not _port_free(host, port):
         console.print(f"[red]port {port} on {host} is in use[/]: pass --port or set NEBHX_PORT")

@@ -16,9 +16,11 @@ from urllib.parse import quote
 import httpx
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from nebhx.cli.client import call, client, err, load_credentials, save_credentials, server_url, show_error
+from nebhx.bricks.inventory import parse_labels
 from nebhx.cli.runs import shown_labels
 
 console = Console()
@@ -154,15 +156,20 @@ def hosts_list(ctx: typer.Context, as_json: bool = typer.Option(False, "--json")
         hosts(as_json=as_json)
 
 
+def _labels(pairs: list[str]) -> dict[str, str]:
+    """k=v arguments as a dict, or exit 2 naming the one that is not a label."""
+    try:
+        return parse_labels(pairs)
+    except ValueError as exc:
+        err.print(f"[red]{escape(str(exc))}[/]", soft_wrap=True)
+        raise typer.Exit(2) from None
+
+
 @hosts_app.command("add")
 def hosts_add(name: str, label: list[str] = typer.Option([], help="Label k=v, repeatable")) -> None:
     """Make a join token for a new host and print the command that starts its agent."""
     from nebhx.auth import service
-    bad = [kv for kv in label if "=" not in kv]
-    if bad:
-        err.print(f"[red]--label {bad[0]!r}[/]: expected k=v")
-        raise typer.Exit(2)
-    labels = dict(kv.split("=", 1) for kv in label)
+    labels = _labels(label)
     added = _store(service.add_host, name=name, labels=labels, server=server_url())
     console.print(f"join token for host {name} (shown once); on that host run:")
     print(added["command"])
@@ -172,12 +179,10 @@ def hosts_add(name: str, label: list[str] = typer.Option([], help="Label k=v, re
 def hosts_label(name: str, labels: list[str] = typer.Argument(None, help="key=value to set, repeatable"),
                 remove: list[str] = typer.Option([], "--remove", help="Admin label to drop, repeatable")) -> None:
     """Set or remove a host's admin labels (admin only); they win over its agent's --label."""
-    labels = labels or []
-    bad = [kv for kv in labels if "=" not in kv]
-    if bad or not (labels or remove):
-        err.print(f"[red]{bad[0]!r}[/]: expected key=value" if bad else "[red]give key=value or --remove key[/]")
+    if not (labels or remove):
+        err.print("[red]give key=value or --remove key[/]")
         raise typer.Exit(2)
-    body = {"set": dict(kv.split("=", 1) for kv in labels), "remove": remove}
+    body = {"set": _labels(labels or []), "remove": remove}
     host = call("PATCH", f"/hosts/{quote(name, safe='')}/labels", json=body)
     console.print(f"host {host['name']}: {shown_labels(host) or '(no labels)'}")
 

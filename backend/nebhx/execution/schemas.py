@@ -2,6 +2,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from nebhx.bricks.inventory import LabelKey, LabelValue
+
 RunId = Field(min_length=1, max_length=64)
 NodeId = Field(min_length=1, max_length=160)
 
@@ -52,7 +54,7 @@ class Finish(NodeRef):
 
 class Register(BaseModel):
     address: str = Field(default="", max_length=200)
-    labels: dict[str, str] = Field(default_factory=dict)
+    labels: dict[LabelKey, LabelValue] = Field(default_factory=dict, max_length=100)
     version: str = Field(default="", max_length=50)
 
 

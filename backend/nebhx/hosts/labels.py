@@ -6,14 +6,12 @@ The effective labels, what selectors match, are the agent's overlaid by the admi
 """
 from __future__ import annotations
 
-from typing import Annotated
-
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, Field, StringConstraints, model_validator
+from pydantic import BaseModel, Field, model_validator
 from sqlalchemy.orm import Session
 
 from nebhx.auth.deps import ADMIN
-from nebhx.bricks.inventory import _KEY, _VALUE
+from nebhx.bricks.inventory import LabelKey, LabelValue
 from nebhx.graphs.service import NotFound
 from nebhx.hosts.schemas import HostRead
 from nebhx.hosts.service import host_view
@@ -21,10 +19,6 @@ from nebhx.store.db import session_scope
 from nebhx.store.models import HostRow
 
 router = APIRouter()  # included in nebhx.hosts.routes, whose tag and role it takes
-
-# The selector grammar's own key and value syntax: a label no selector can name is useless.
-LabelKey = Annotated[str, StringConstraints(pattern=rf"^{_KEY}$", max_length=100)]
-LabelValue = Annotated[str, StringConstraints(pattern=rf"^{_VALUE}$", max_length=200)]
 
 
 class LabelChange(BaseModel):
