@@ -3,13 +3,13 @@ seen a revision: a new revision's triggers count at once, a deleted graph's are 
 two stores in one process never mix."""
 from __future__ import annotations
 
-import pytest
 from sqlalchemy import event
 
 from nebhx.graphs.service import ensure_graph
 from nebhx.store.db import get_engine, session_scope
 from nebhx.store.models import GraphRow
 from nebhx.triggers.service import declared, find_trigger
+from support import create_pg_database
 
 
 def doc(name: str, trigger: str) -> dict:
@@ -52,11 +52,18 @@ def test_a_lookup_reads_new_revisions_only_and_follows_saves_and_deletes(db_url,
         assert [t["name"] for t in declared(s)] == ["other-push"]
 
 
-def test_a_save_between_the_two_reads_does_not_hide_the_graphs_triggers(db_url, monkeypatch):
+def test_a_save_between_the_two_reads_does_not_hide_the_graphs_triggers(monkeypatch):
     """A revision saved after the graphs table was read, before the documents are: the lookup
-    still gives the triggers of the revision it read (the next one gives the new revision's)."""
-    if db_url.startswith("sqlite"):
-        pytest.skip("SQLite: the lookup's BEGIN IMMEDIATE holds the store, no save comes between")
+    still gives the triggers of the revision it read (the next one gives the new revision's).
+    PostgreSQL only: on SQLite the lookup's BEGIN IMMEDIATE holds the store, no save comes between."""
+    db_url, drop = create_pg_database()
+    try:
+        _save_between_reads(db_url, monkeypatch)
+    finally:
+        drop()
+
+
+def _save_between_reads(db_url: str, monkeypatch) -> None:
     from nebhx.triggers import index
     with session_scope(db_url) as s:
         ensure_graph(s, doc=doc("app", "on-push"))
