@@ -7,12 +7,25 @@ from playwright.sync_api import Locator, Page, expect
 
 
 def drop_brick(page: Page, brick: str, x: int, y: int) -> str:
-    """Drag a brick from the palette to (x, y) of the canvas; returns the new node's id."""
+    """Drag a brick from the palette to (x, y) of the canvas; returns the new node's id.
+
+    The browser's own drag events carry it (dragstart on the palette item, dragover and drop on
+    the canvas), dispatched to the elements rather than by moving the mouse: under load a pressed
+    pointer sometimes started the drag on the neighbouring item (Stop service for Run service)."""
     before = set(node_ids(page))
-    page.get_by_test_id(f"brick-{brick}").drag_to(page.locator(".react-flow__pane"),
-                                                    target_position={"x": x, "y": y})
+    item = page.get_by_test_id(f"brick-{brick}")
+    item.scroll_into_view_if_needed()
+    pane = page.locator(".react-flow__pane")
+    box = pane.bounding_box()
+    at = {"clientX": box["x"] + x, "clientY": box["y"] + y, "bubbles": True, "cancelable": True}
+    data = page.evaluate_handle("() => new DataTransfer()")
+    item.dispatch_event("dragstart", {"dataTransfer": data, "bubbles": True})
+    pane.dispatch_event("dragover", {**at, "dataTransfer": data})
+    pane.dispatch_event("drop", {**at, "dataTransfer": data})
+    item.dispatch_event("dragend", {"dataTransfer": data, "bubbles": True})
     expect(page.locator(".react-flow__node")).to_have_count(len(before) + 1)
     (new,) = set(node_ids(page)) - before
+    expect(node(page, new).locator(".nbx-node-ids code").first).to_have_text(brick)
     return new
 
 
