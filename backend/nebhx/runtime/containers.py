@@ -162,6 +162,10 @@ class Engine:
             cmd += ["-v", f"{src}:{dest}{':ro' if ro else ''}"]
         for key in sorted(env_keys):
             cmd += ["-e", key]
+        if self.kind == "docker":
+            # docker has no --replace: a client killed by supervisord leaves its container (and
+            # the name) behind; remove it first. The run line goes on as sh's arguments, unparsed.
+            cmd = ["sh", "-c", 'docker rm --force "$0" >/dev/null 2>&1; exec "$@"', container, *cmd]
         return " ".join(shlex.quote(c) for c in [*cmd, image]) + (f" {args}" if args else "")
 
 
