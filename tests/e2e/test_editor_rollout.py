@@ -14,7 +14,7 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
-from browser_steps import node, save, select
+from browser_steps import node, save, select, wait_status
 from support import ROOT, TEST_BLOCKS, free_port, make_env, start_redis, stop_daemons, wait_for
 
 ARTIFACTS = ROOT / "test-artifacts"
@@ -143,7 +143,7 @@ def test_releases_panel_and_rollout_grid_after_the_canary_update(page):
     page.get_by_test_id("tb-run").click()
     page.get_by_label("selector").fill("role=web")
     page.get_by_test_id("start-run").click()
-    expect(page.get_by_test_id("status-approve")).to_have_text("waiting", timeout=120_000)
+    wait_status(page, "approve", "waiting", timeout=120_000)
     node(page, "approve").click()  # zoomed out: the node shows its title only
     page.get_by_role("tab", name="Run").click()
     expect(page.get_by_test_id("rollout-grid")).to_be_visible()

@@ -101,8 +101,13 @@ describe("zoomed far out", () => {
     const far = screen.getByTestId("far-view");
     expect(far.className).toContain("nbx-far-failed");
     expect(far.textContent).toBe("Filesfailed");
-    // About 15 px on screen at this zoom: 50 px in the node's own scale.
-    expect(far.style.getPropertyValue("--nbx-far-font")).toBe("50px");
+    // No port rows, but a handle in place for each port, so wires still end there.
+    const node = screen.getByTestId("node-share");
+    expect(node.querySelector(".nbx-port")).toBeNull();
+    const ids = [...node.querySelectorAll(".react-flow__handle")].map((h) => h.getAttribute("data-handleid"));
+    const spec = (palette as Palette).bricks.find((b) => b.id === "core.share_settings")!;
+    expect(ids).toEqual(["__order_in", ...spec.inputs.map((p) => p.name), ...spec.outputs.map((p) => p.name),
+                         "__order_out"]);
     act(() => runStore.set({}));
     expect(screen.getByTestId("far-view").className).toContain("nbx-far-none");
   });

@@ -7,6 +7,7 @@ import { typeColor, usePalette } from "../lib/palette";
 import { ORDER_IN, ORDER_OUT } from "../lib/wiring";
 import type { Port } from "../types";
 import { formatDuration, itemProgress } from "../lib/format";
+import { boxOf, FAR_ZOOM, portCentre } from "../lib/nodeBox";
 import { BrickIcon } from "./BrickIcon";
 
 interface PortRowProps {
@@ -66,28 +67,47 @@ function Label({ id, label, fallback, editable }: { id: string; label?: string; 
   );
 }
 
-/** Below this zoom a node's ports and ids are unreadable: it shows its title, filled with its status colour. */
-export const FAR_ZOOM = 0.6;
-/** The zoom when far out (in steps of 0.05, so nodes re-render only now and then), else 0. */
-const farZoom = (s: ReactFlowState) => {
-  const z = s.transform[2];
-  return z < FAR_ZOOM ? Math.max(0.05, Math.round(z * 20) / 20) : 0;
-};
-// About 15 px on screen (CSS keeps it to what the node's height holds).
-const farFont = (zoom: number) => Math.round(Math.min(15 / zoom, 64));
+const isFar = (s: ReactFlowState) => s.transform[2] < FAR_ZOOM;
 
-/** Zoomed far out: the whole node in its status colour, its title large enough to read. */
-function FarView({ title, status, bad, zoom }: { title: string; status?: string; bad: boolean; zoom: number }) {
+/** A handle's place, as React Flow measures it, without a handle to connect (far out nothing connects). */
+const marker = (id: string, type: "source" | "target", position: Position, className: string, top?: number) => (
+  <div key={id} className={`react-flow__handle react-flow__handle-${position} ${className} ${type}`}
+       data-handleid={id} data-handlepos={position} style={top === undefined ? undefined : { top }} />
+);
+
+/**
+ * Zoomed far out: the whole node in its status colour, its title large enough to read (the font
+ * size comes from the canvas), over a box the size of the full node with its handles in place,
+ * so wires end where they do up close. No port rows: a 500-node graph opens far out in one pass.
+ */
+function FarNode({ id, data, width, height, selected }: NodeProps<BrickNodeType>) {
+  const { byId } = usePalette();
+  const spec = byId.get(data.brick);
+  const problems = useEntry(problemStore, id);
+  const run = useEntry(runStore, id);
+  const status = run?.status;
+  const items = run?.items ? itemProgress(run.items) : null;
+  const title = data.label || spec?.title || data.brick;
+  const box = width && height ? { width, height } : boxOf(id, data, spec);
   return (
-    <div className={`nbx-far-view nbx-far-${status ?? "none"}${bad ? " nbx-far-bad" : ""}`}
-         style={{ "--nbx-far-font": `${farFont(zoom)}px` } as CSSProperties} data-testid="far-view" aria-hidden>
-      <span className="nbx-far-title">{title}</span>
-      {status && <span className="nbx-far-status">{status}</span>}
+    <div className={`nbx-node nbx-node-far${selected ? " selected" : ""}`} data-testid={`node-${id}`}
+         style={{ ...box, "--nbx-w": `${box.width}px`, "--nbx-h": `${box.height}px` } as CSSProperties}
+         data-status={status ?? ""}>
+      <div className={`nbx-far-view nbx-far-${status ?? "none"}${problems?.length ? " nbx-far-bad" : ""}`}
+           data-testid="far-view" aria-hidden>
+        <span className="nbx-far-title">{items ? `${title} ${items.done}/${items.total}` : title}</span>
+        {/* A short node has room for its title only: its colour tells the status. */}
+        {status && box.height > 140 && <span className="nbx-far-status">{status}</span>}
+      </div>
+      {marker(ORDER_IN, "target", Position.Top, "nbx-order")}
+      {spec?.inputs.map((p, i) => marker(p.name, "target", Position.Left, "nbx-handle", portCentre(i)))}
+      {spec?.outputs.map((p, i) => marker(p.name, "source", Position.Right, "nbx-handle", portCentre(i)))}
+      {marker(ORDER_OUT, "source", Position.Bottom, "nbx-order")}
     </div>
   );
 }
 
-function BrickNodeView({ id, data, selected, isConnectable }: NodeProps<BrickNodeType>) {
+function NearNode({ id, data, selected, isConnectable }: NodeProps<BrickNodeType>) {
   const { byId } = usePalette();
   const spec = byId.get(data.brick);
   const problems = useEntry(problemStore, id);
@@ -98,14 +118,10 @@ function BrickNodeView({ id, data, selected, isConnectable }: NodeProps<BrickNod
   const status = run?.status;
   const forEach = typeof data.extra.for_each === "string" ? data.extra.for_each : undefined;
   const items = run?.items ? itemProgress(run.items) : null;
-  const title = data.label || spec?.title || data.brick;
-  const far = useStore(farZoom);
   const cls = ["nbx-node", selected ? "selected" : "", problems?.length ? "nbx-node-bad" : "",
                status ? `nbx-status-${status}` : ""].join(" ");
   return (
     <div className={cls} data-testid={`node-${id}`} data-status={status ?? ""}>
-      {far > 0 && <FarView title={items ? `${title} ${items.done}/${items.total}` : title} status={status}
-                           bad={!!problems?.length} zoom={far} />}
       <Handle id={ORDER_IN} type="target" position={Position.Top} className="nbx-order"
               title="Order: runs after" isConnectable={isConnectable} />
       <div className="nbx-node-head">
@@ -155,6 +171,10 @@ function BrickNodeView({ id, data, selected, isConnectable }: NodeProps<BrickNod
               title="Order: runs before" isConnectable={isConnectable} />
     </div>
   );
+}
+
+function BrickNodeView(props: NodeProps<BrickNodeType>) {
+  return useStore(isFar) ? <FarNode {...props} /> : <NearNode {...props} />;
 }
 
 export const BrickNode = memo(BrickNodeView);

@@ -1,10 +1,11 @@
-import { useCallback, type DragEvent } from "react";
+import { useCallback, type CSSProperties, type DragEvent } from "react";
 import {
   Background, Controls, MiniMap, ReactFlow, addEdge, useReactFlow, useStore,
   type Connection, type Edge, type FinalConnectionState, type IsValidConnection,
   type OnEdgesChange, type OnNodesChange,
 } from "@xyflow/react";
-import { BrickNode, FAR_ZOOM } from "./BrickNode";
+import { BrickNode } from "./BrickNode";
+import { FAR_ZOOM } from "../lib/nodeBox";
 import type { BrickNode as BrickNodeType } from "../lib/graphDoc";
 import { usePalette } from "../lib/palette";
 import { connectionProblem, isControl, type WireEnds } from "../lib/wiring";
@@ -20,9 +21,13 @@ const statusColor: Record<string, string> = {
   succeeded: "#198754", failed: "#dc3545", running: "#0d6efd", waiting: "#fd7e14",
   queued: "#6c757d", cancelled: "#adb5bd", skipped: "#adb5bd",
 };
-// Below this zoom, port names are too small to read: they are not drawn (much cheaper to paint),
-// and each node shows its title over its status colour instead (BrickNode).
-const isFar = (s: { transform: [number, number, number] }) => s.transform[2] < FAR_ZOOM;
+// Below this zoom, port names are too small to read: each node shows its title over its status
+// colour instead (BrickNode), in a font of about 15 px on screen. The size is set here, once for
+// all nodes, in steps of 0.05 zoom; 0 when near.
+const farFont = (s: { transform: [number, number, number] }) => {
+  const zoom = s.transform[2];
+  return zoom < FAR_ZOOM ? Math.round(Math.min(15 / Math.max(0.05, Math.round(zoom * 20) / 20), 64)) : 0;
+};
 
 interface Props {
   nodes: BrickNodeType[];
@@ -39,7 +44,7 @@ export function Canvas({ nodes, edges, onNodesChange, onEdgesChange, setEdges, r
                          onDropBrick, onRefuse }: Props) {
   const { screenToFlowPosition, getNode, getEdges } = useReactFlow<BrickNodeType>();
   const palette = usePalette();
-  const far = useStore(isFar);
+  const font = useStore(farFont);
   const runNodes = useMap(runStore);
   const minimapColor = useCallback((n: { id: string }) => statusColor[runNodes[n.id]?.status ?? ""] ?? "#6c8ebf",
                                    [runNodes]);
@@ -102,7 +107,8 @@ export function Canvas({ nodes, edges, onNodesChange, onEdgesChange, setEdges, r
       multiSelectionKeyCode={multiKeys}
       selectionOnDrag={false}
       colorMode="system"
-      className={far ? "nbx-far" : undefined}
+      className={font ? "nbx-far" : undefined}
+      style={font ? { "--nbx-far-font": `${font}px` } as CSSProperties : undefined}
       minZoom={0.05}
     >
       <Background gap={20} />

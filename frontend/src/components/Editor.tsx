@@ -5,6 +5,7 @@ import { docJson, emptyMeta, freshId, pasteFragment, selectionDoc, type BrickNod
 import { autoLayout, spreadOverlaps } from "../lib/layout";
 import { indexPalette, PaletteContext, emptyPalette } from "../lib/palette";
 import { useGraphFile } from "../hooks/useGraphFile";
+import { usePlaceNodes } from "../hooks/usePlaceNodes";
 import { useRunWatch } from "../hooks/useRunWatch";
 import { useShortcuts } from "../hooks/useShortcuts";
 import { useValidation } from "../hooks/useValidation";
@@ -48,7 +49,7 @@ export function Editor() {
   const { problems, validate } = useValidation();
   // Each change is validated; a plan made before it no longer holds.
   const onContent = useCallback((d: GraphDoc) => { clearPlanBadges(d); return validate(d); }, [validate]);
-  const g = useGraphFile(onContent);
+  const g = useGraphFile(onContent, usePlaceNodes(palette));
   const { nodes, setNodes, edges, setEdges, meta, file } = g;
   const { me, signIns } = useAuth();
   const isAdmin = allowed(me.role, "admin");

@@ -22,7 +22,8 @@ export function OpenDialog({ show, onHide, onOpen, onError }: Props) {
   }, [show, onError]);
   const pick = (id: string) => Api.graph(id).then(setInfo).catch((e: Error) => onError(e.message));
   return (
-    <Modal show={show} onHide={onHide} size="lg">
+    // No fade: closed at once, it is not taken down over a large graph just drawn (bench/editor_render.py).
+    <Modal show={show} onHide={onHide} size="lg" animation={false}>
       <Modal.Header closeButton><Modal.Title>Open a graph</Modal.Title></Modal.Header>
       <Modal.Body className="d-flex gap-3">
         <div className="flex-fill">

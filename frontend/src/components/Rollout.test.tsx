@@ -80,7 +80,7 @@ describe("rollout editing", () => {
     expect((await screen.findByTestId("composite-newer")).textContent).toMatch(/Update to revision 2/);
     fireEvent.click(screen.getByTestId("open-composite"));
     await screen.findByTestId("node-hi");
-    expect(screen.getByTestId("breadcrumb").textContent).toMatch(/outer›\s*inner rev 1 \(read-only\)/);
+    expect((await screen.findByTestId("breadcrumb")).textContent).toMatch(/outer›\s*inner rev 1 \(read-only\)/);
     fireEvent.click(screen.getByTestId("crumb-0"));
     await screen.findByTestId("node-up");
     await waitFor(() => expect(screen.queryByTestId("breadcrumb")).toBeNull());

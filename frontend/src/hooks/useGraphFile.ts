@@ -25,7 +25,10 @@ export function serializeDoc(doc: GraphDoc): string {
   return JSON.stringify(toDoc(metaOf(doc), nodes, edges));
 }
 
-export function useGraphFile(onContent: (doc: GraphDoc) => void) {
+const asTheyAre = (nodes: BrickNode[]) => nodes;
+
+/** `place` puts the nodes of a document being loaded on the view (usePlaceNodes). */
+export function useGraphFile(onContent: (doc: GraphDoc) => void, place = asTheyAre) {
   const [nodes, setNodes, onNodesChange] = useNodesState<BrickNode>([]);
   const [edges, setEdges, onEdgesChange] = useEdgesState<Edge>([]);
   const [meta, setMeta] = useState<GraphMeta>(() => emptyMeta());
@@ -33,12 +36,12 @@ export function useGraphFile(onContent: (doc: GraphDoc) => void) {
   const [saved, setSaved] = useState<string | null>(() => serializeDoc({ ...emptyMeta(), nodes: [], edges: [] }));
 
   const serialize = useCallback(() => JSON.stringify(toDoc(meta, nodes, edges)), [meta, nodes, edges]);
-  const show = useCallback((doc: GraphDoc) => {
+  const show = useCallback((doc: GraphDoc, placed = false) => {
     const flow = toFlow(doc);
-    setNodes(flow.nodes);
+    setNodes(placed ? place(flow.nodes) : flow.nodes);
     setEdges(flow.edges);
     setMeta(metaOf(doc));
-  }, [setNodes, setEdges]);
+  }, [setNodes, setEdges, place]);
   const history = useHistory(serialize, [nodes, edges, meta], (json) => show(JSON.parse(json)),
                              (json) => onContent(JSON.parse(json)));
   const doc = useCallback(() => toDoc(meta, nodes, edges), [meta, nodes, edges]);
@@ -47,7 +50,7 @@ export function useGraphFile(onContent: (doc: GraphDoc) => void) {
   /** Replace the canvas with a document; `as` tells where it came from. */
   const load = useCallback((d: GraphDoc, as: FileState, isSaved: boolean) => {
     resetHistory();
-    show(d);
+    show(d, true);
     setFile(as);
     setSaved(isSaved ? serializeDoc(d) : null);
   }, [resetHistory, show]);

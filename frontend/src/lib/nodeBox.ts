@@ -1,0 +1,103 @@
+// A brick node's box and handle places, computed instead of measured.
+//
+// Opening a large graph zoomed far out used to draw every node in full, wait for React Flow to
+// measure each one, then draw them all again as far views (bench/editor_render.py). Far out a
+// node is a plain box of this size with its handles where the full node has them, and a graph
+// that opens far out is given these sizes up front (usePlaceNodes). The numbers follow
+// styles.css (.nbx-node-head, .nbx-node-ids, .nbx-ports, .nbx-port), where heights are fixed;
+// tests/e2e/test_editor_far_geometry.py checks the two agree for every brick.
+import type { BrickSpec } from "../types";
+import type { BrickNodeData } from "./graphDoc";
+
+/** Below this zoom a node's ports and ids are unreadable: it shows its title, filled with its status colour. */
+export const FAR_ZOOM = 0.6;
+
+const BORDER = 1;
+const HEAD = 26;
+const IDS = 22;
+const PORTS_PAD = 4;
+const ROW = 18;
+const ROW_GAP = 2;
+const MIN_WIDTH = 220;
+const MAX_WIDTH = 320;
+
+export interface NodeBox {
+  width: number;
+  height: number;
+}
+
+/** The vertical centre of the index-th port row, from the top of the node's padding box. */
+export const portCentre = (index: number) => HEAD + IDS + PORTS_PAD + index * (ROW + ROW_GAP) + ROW / 2;
+
+export function nodeHeight(spec: BrickSpec | undefined): number {
+  const rows = Math.max(spec?.inputs.length ?? 0, spec?.outputs.length ?? 0);
+  return 2 * BORDER + HEAD + IDS + 2 * PORTS_PAD + rows * ROW + Math.max(0, rows - 1) * ROW_GAP;
+}
+
+let context: OffscreenCanvasRenderingContext2D | null | undefined;
+const fonts = { sans: "system-ui, sans-serif", mono: "monospace" };
+let lastFont = "";
+const widths = new Map<string, number>();  // a graph repeats its port names, types and bricks
+
+function measure(text: string, font: string): number {
+  if (context === undefined) {
+    // jsdom (the unit tests) has no OffscreenCanvas: widths are then estimated from the length.
+    context = typeof OffscreenCanvas === "undefined" ? null : new OffscreenCanvas(1, 1).getContext("2d");
+    const root = getComputedStyle(document.documentElement);
+    fonts.sans = root.getPropertyValue("--bs-body-font-family").trim() || fonts.sans;
+    fonts.mono = root.getPropertyValue("--bs-font-monospace").trim() || fonts.mono;
+  }
+  const px = parseFloat(font.split(" ").find((p) => p.endsWith("px")) ?? "12");
+  if (!context) return text.length * 0.6 * px;
+  const css = font.replace("SANS", fonts.sans).replace("MONO", fonts.mono);
+  if (font !== lastFont) {
+    context.font = css;
+    lastFont = font;
+  }
+  return context.measureText(text).width;
+}
+
+function textWidth(text: string, font: string): number {
+  const key = `${font}\u0000${text}`;
+  let width = widths.get(key);
+  if (width === undefined) {
+    width = measure(text, font);
+    if (widths.size > 5000) widths.clear();
+    widths.set(key, width);
+  }
+  return width;
+}
+
+interface Shown {
+  id: string;
+  title: string;
+  brick: string;
+  icon?: string;
+  forEach?: string;
+}
+
+/** The width the full node takes: its widest line (head, ids or ports), kept between 220 and 320 px. */
+function nodeWidth(spec: BrickSpec | undefined, shown: Shown): number {
+  const icon = shown.icon ? (/^[a-z0-9-]+$/.test(shown.icon) ? 13 : textWidth(shown.icon, "600 13px SANS")) + 4 + 6.4 : 0;
+  const head = 16 + icon + textWidth(shown.title, "600 13px SANS");
+  const code = (s: string) => textWidth(s, "9.625px MONO");
+  const ids = 16 + code(shown.brick) + textWidth(" · ", "11px SANS") + code(shown.id) +
+    (shown.forEach ? textWidth(" · each ", "11px SANS") + code(shown.forEach) : 0);
+  const row = (name: string, type: string, required: boolean) => 19.2 + textWidth(name, "12px SANS") +
+    (required ? 1 + textWidth("*", "12px SANS") : 0) + 4.8 + textWidth(type, "10px SANS");
+  const widest = (rows: number[]) => Math.max(0, ...rows);
+  const ports = widest(spec?.inputs.map((p) => row(p.name, p.name === shown.forEach ? `${p.type}[]` : p.type, p.required)) ?? []) +
+    12 + widest(spec?.outputs.map((p) => row(p.name, shown.forEach ? `${p.type}[]` : p.type, false)) ?? []);
+  return Math.min(MAX_WIDTH, Math.max(MIN_WIDTH, Math.ceil(2 * BORDER + Math.max(head, ids, ports))));
+}
+
+export function nodeBox(spec: BrickSpec | undefined, shown: Shown): NodeBox {
+  return { width: nodeWidth(spec, shown), height: nodeHeight(spec) };
+}
+
+/** The box of a node as BrickNode draws it. */
+export function boxOf(id: string, data: BrickNodeData, spec: BrickSpec | undefined): NodeBox {
+  const forEach = typeof data.extra.for_each === "string" ? data.extra.for_each : undefined;
+  return nodeBox(spec, { id, title: data.label || spec?.title || data.brick, brick: data.brick,
+                         icon: spec?.icon ?? undefined, forEach });
+}
