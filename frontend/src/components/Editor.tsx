@@ -3,7 +3,7 @@ import { useReactFlow } from "@xyflow/react";
 import { Api } from "../api/client";
 import { docJson, emptyMeta, freshId, pasteFragment, selectionDoc, type BrickNode } from "../lib/graphDoc";
 import { autoLayout, spreadOverlaps } from "../lib/layout";
-import { indexPalette, PaletteContext, emptyPalette } from "../lib/palette";
+import { nextPalette, PaletteContext, emptyPalette } from "../lib/palette";
 import { useGraphFile } from "../hooks/useGraphFile";
 import { usePlaceNodes } from "../hooks/usePlaceNodes";
 import { useRunWatch } from "../hooks/useRunWatch";
@@ -96,7 +96,7 @@ export function Editor() {
     setPaletteLoading(true);
     try {
       const p = reload ? await Api.reloadBricks() : await Api.bricks();
-      setPalette(indexPalette(p));
+      setPalette((shown) => nextPalette(shown, p));
       if (reload) push(`Palette reloaded: ${p.bricks.length} bricks`, "success");
     } catch (e) {
       fail(e);
@@ -131,7 +131,7 @@ export function Editor() {
   const { save, confirmLeave } = safe;
   const trail = useCompositeTrail(g, confirmLeave, openedSoon, fail);
   const planner = usePlan(g.doc, fail);
-  const extract = useExtract(g, palette, useCallback(() => Api.bricks().then((p) => setPalette(indexPalette(p))), []),
+  const extract = useExtract(g, palette, useCallback(() => Api.bricks().then((p) => setPalette((shown) => nextPalette(shown, p))), []),
                              push, fail);
   const startPlan = useCallback((inputs: Record<string, unknown>) => { setDialog(null); void planner.start(inputs); },
                                 [planner]);
@@ -139,7 +139,7 @@ export function Editor() {
     openComposite: (id: string, rev: number | null) => { setRunId(null); void trail.openComposite(id, rev); },
   }), [trail]);
   // A saved graph is also a composite brick: the palette lists its newest revision.
-  useEffect(() => { if (file.revision !== null) Api.bricks().then((p) => setPalette(indexPalette(p)), () => undefined); },
+  useEffect(() => { if (file.revision !== null) Api.bricks().then((p) => setPalette((shown) => nextPalette(shown, p)), () => undefined); },
             [file.id, file.revision]);
 
   const startRun = useCallback(async (inputs: Record<string, unknown>) => {

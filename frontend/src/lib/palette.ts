@@ -37,6 +37,12 @@ export function indexPalette(palette: Palette): PaletteIndex {
   };
 }
 
+/** The palette fetched, or the one shown when nothing in it changed: every node reads it, and a
+ *  new object draws them all again (on 500 nodes, 150 ms after each open of a saved graph). */
+export function nextPalette(shown: PaletteIndex, fetched: Palette): PaletteIndex {
+  return JSON.stringify(shown.palette) === JSON.stringify(fetched) ? shown : indexPalette(fetched);
+}
+
 export const emptyPalette = indexPalette({ bricks: [], errors: [], type_parents: DEFAULT_PARENTS });
 export const PaletteContext = createContext<PaletteIndex>(emptyPalette);
 export const usePalette = () => useContext(PaletteContext);
