@@ -1,4 +1,4 @@
-import { useCallback, type CSSProperties, type DragEvent } from "react";
+import { startTransition, useCallback, useEffect, useState, type CSSProperties, type DragEvent } from "react";
 import {
   Background, Controls, MiniMap, ReactFlow, addEdge, useReactFlow, useStore,
   type Connection, type Edge, type FinalConnectionState, type IsValidConnection,
@@ -29,6 +29,21 @@ const farFont = (s: { transform: [number, number, number] }) => {
   return zoom < FAR_ZOOM ? Math.round(Math.min(15 / Math.max(0.05, Math.round(zoom * 20) / 20), 64)) : 0;
 };
 
+/**
+ * False while the graph grew or shrank by many nodes at once (a graph opened or imported) until
+ * React has time to spare: the minimap, which draws every node again, is then drawn as a
+ * transition (in slices between frames) after the graph is on screen. On 500 nodes it took a
+ * fifth of the time to the first picture (bench/editor_render.py).
+ */
+function useSettled(size: number, jump = 100): boolean {
+  const [settled, setSettled] = useState(size);
+  const moved = Math.abs(size - settled) > jump;
+  useEffect(() => {
+    if (moved) startTransition(() => setSettled(size));
+  }, [moved, size]);
+  return !moved;
+}
+
 interface Props {
   nodes: BrickNodeType[];
   edges: Edge[];
@@ -45,6 +60,7 @@ export function Canvas({ nodes, edges, onNodesChange, onEdgesChange, setEdges, r
   const { screenToFlowPosition, getNode, getEdges } = useReactFlow<BrickNodeType>();
   const palette = usePalette();
   const font = useStore(farFont);
+  const mapShown = useSettled(nodes.length);
   const runNodes = useMap(runStore);
   const minimapColor = useCallback((n: { id: string }) => statusColor[runNodes[n.id]?.status ?? ""] ?? "#6c8ebf",
                                    [runNodes]);
@@ -112,7 +128,7 @@ export function Canvas({ nodes, edges, onNodesChange, onEdgesChange, setEdges, r
       minZoom={0.05}
     >
       <Background gap={20} />
-      <MiniMap pannable zoomable nodeColor={minimapColor} />
+      {mapShown && <MiniMap pannable zoomable nodeColor={minimapColor} />}
       <Controls showInteractive={false} />
     </ReactFlow>
   );
