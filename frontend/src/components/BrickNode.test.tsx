@@ -112,6 +112,30 @@ describe("zoomed far out", () => {
     expect(screen.getByTestId("far-view").className).toContain("nbx-far-none");
   });
 
+  it("keeps the size the full node was measured at, unless that is too short for its ports", () => {
+    const far = (measured: { width: number; height: number }) => {
+      const view = render(
+        <PaletteContext.Provider value={indexPalette(palette as Palette)}>
+          <ReactFlowProvider>
+            <div style={{ width: 800, height: 600 }}>
+              <ReactFlow nodes={[{ ...share, measured }]} edges={[]} nodeTypes={nodeTypes}
+                         defaultViewport={{ x: 0, y: 0, zoom: 0.3 }} minZoom={0.05} />
+            </div>
+          </ReactFlowProvider>
+        </PaletteContext.Provider>,
+      );
+      const style = (screen.getByTestId("node-share") as HTMLElement).style;
+      const size = [style.width, style.height];
+      view.unmount();
+      return size;
+    };
+    // Taller up close (an error line, say): zooming out keeps it, so nothing is measured again.
+    expect(far({ width: 260, height: 400 })).toEqual(["260px", "400px"]);
+    // Measured before its brick's ports were known: the box for its ports, measured again.
+    const [, height] = far({ width: 220, height: 60 });
+    expect(parseFloat(height)).toBeGreaterThan(150);
+  });
+
   it("is not drawn near", () => {
     at(1);
     expect(screen.queryByTestId("far-view")).toBeNull();

@@ -88,7 +88,11 @@ function FarNode({ id, data, width, height, selected }: NodeProps<BrickNodeType>
   const status = run?.status;
   const items = run?.items ? itemProgress(run.items) : null;
   const title = data.label || spec?.title || data.brick;
-  const box = width && height ? { width, height } : boxOf(id, data, spec);
+  // The full node's size when it was measured up close (taller with error lines, say), so zooming
+  // out moves nothing; the computed box when it never was, or when it has more ports than then
+  // (its brick was not in the palette yet): its size changes and React Flow measures it again.
+  const computed = boxOf(id, data, spec);
+  const box = width && height && height >= computed.height ? { width, height } : computed;
   return (
     <div className={`nbx-node nbx-node-far${selected ? " selected" : ""}`} data-testid={`node-${id}`}
          style={{ ...box, "--nbx-w": `${box.width}px`, "--nbx-h": `${box.height}px` } as CSSProperties}

@@ -29,7 +29,7 @@ export interface NodeBox {
 /** The vertical centre of the index-th port row, from the top of the node's padding box. */
 export const portCentre = (index: number) => HEAD + IDS + PORTS_PAD + index * (ROW + ROW_GAP) + ROW / 2;
 
-export function nodeHeight(spec: BrickSpec | undefined): number {
+function nodeHeight(spec: BrickSpec | undefined): number {
   const rows = Math.max(spec?.inputs.length ?? 0, spec?.outputs.length ?? 0);
   return 2 * BORDER + HEAD + IDS + 2 * PORTS_PAD + rows * ROW + Math.max(0, rows - 1) * ROW_GAP;
 }
@@ -86,8 +86,9 @@ function nodeWidth(spec: BrickSpec | undefined, shown: Shown): number {
   const row = (name: string, type: string, required: boolean) => 19.2 + textWidth(name, "12px SANS") +
     (required ? 1 + textWidth("*", "12px SANS") : 0) + 4.8 + textWidth(type, "10px SANS");
   const widest = (rows: number[]) => Math.max(0, ...rows);
-  const ports = widest(spec?.inputs.map((p) => row(p.name, p.name === shown.forEach ? `${p.type}[]` : p.type, p.required)) ?? []) +
-    12 + widest(spec?.outputs.map((p) => row(p.name, shown.forEach ? `${p.type}[]` : p.type, false)) ?? []);
+  const ins = spec?.inputs.map((p) => row(p.name, p.name === shown.forEach ? `${p.type}[]` : p.type, p.required));
+  const outs = spec?.outputs.map((p) => row(p.name, shown.forEach ? `${p.type}[]` : p.type, false));
+  const ports = widest(ins ?? []) + 12 + widest(outs ?? []);
   return Math.min(MAX_WIDTH, Math.max(MIN_WIDTH, Math.ceil(2 * BORDER + Math.max(head, ids, ports))));
 }
 
