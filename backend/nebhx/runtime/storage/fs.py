@@ -91,3 +91,11 @@ def snapshot_of(meta: dict[str, Any], *, snap_id: str, volume: str, path: Path) 
 def sidecar(path: Path) -> Path:
     """``<snap>.json`` beside a snapshot folder: its meta, apart from its data."""
     return path.with_name(path.name + ".json")
+
+
+def umount(path: Path, why: str) -> None:
+    """Unmount a volume's mount, or fail naming it when a process keeps it busy."""
+    proc = shell.run(["umount", str(path)], check=False)
+    if proc.returncode != 0 and os.path.ismount(path):
+        raise BrickFailed(f"volume {path.name!r} is in use ({proc.stderr.strip()}): stop the service "
+                          f"using {path} to {why}")
