@@ -91,6 +91,7 @@ class Volumes:
             raise BrickFailed(f"the {driver} volume driver has no option {unknown[0]!r} (it takes: {takes})")
         vol = drv.create(name, opts)
         self._remember(vol, retention)
+        self._changed()
         return vol
 
     def open(self, ref: str) -> Volume:
@@ -115,6 +116,7 @@ class Volumes:
                 self.driver(vol.driver).delete_snapshot(vol, snap)
         self.driver(vol.driver).delete(vol)
         self._record_path(vol).unlink(missing_ok=True)
+        self._changed()
 
     def usage(self, ref: str) -> Usage:
         vol = self.open(ref)
@@ -138,6 +140,7 @@ class Volumes:
                 drv.prune(vol, rule, protected={snap.id, *self.protected()})
             except BrickFailed as exc:  # the snapshot is taken; a failed prune must not undo that
                 log.warning("pruning the snapshots of %s failed: %s", vol.path, exc)
+        self._changed()
         return snap
 
     def snapshots(self, ref: str) -> list[Snapshot]:
@@ -157,6 +160,7 @@ class Volumes:
     def delete_snapshot(self, ref: str, snap_id: str) -> Snapshot:
         vol, snap = self.open(ref), self.get_snapshot(ref, snap_id)
         self.driver(vol.driver).delete_snapshot(vol, snap)
+        self._changed()
         return snap
 
     def restore(self, ref: str, snap_id: str) -> tuple[Snapshot, Snapshot]:
@@ -169,13 +173,16 @@ class Volumes:
         pre_id = "pre-restore-" + stamp()
         pre = self.driver(vol.driver).restore(vol, snap, pre_id, {"created_at": time.time(),
                                                                     "kind": "pre-restore"})
+        self._changed()
         return snap, pre
 
     def prune(self, ref: str, retention: Retention | None = None) -> list[Snapshot]:
         """Remove the snapshots the rule (default: the volume's own) does not keep."""
         vol = self.open(ref)
         rule = retention if retention is not None else self.retention(vol)
-        return self.driver(vol.driver).prune(vol, rule, protected=self.protected())
+        pruned = self.driver(vol.driver).prune(vol, rule, protected=self.protected())
+        self._changed()
+        return pruned
 
     def protected(self) -> set[str]:
         """Snapshots a rollout journal names (its pre-rollout or pre-restore data)."""
@@ -187,6 +194,22 @@ class Volumes:
         return {i for i in ids if isinstance(i, str)}
 
     # -- what the host remembers, and its report ----------------------------------------
+    @property
+    def _marker(self) -> Path:
+        return self.home / "storage" / "changed"
+
+    def _changed(self) -> None:
+        """Touch the marker the agent watches: its next heartbeat reports the volumes again."""
+        self._marker.parent.mkdir(parents=True, exist_ok=True)
+        self._marker.write_text(str(time.time()))
+
+    def changed_at(self) -> float:
+        """When a volume or snapshot of this host last changed through this class (0: never)."""
+        try:
+            return self._marker.stat().st_mtime
+        except OSError:
+            return 0.0
+
     def _record_path(self, vol: Volume) -> Path:
         digest = hashlib.sha256(str(vol.path).encode()).hexdigest()[:10]
         return self.home / "storage" / "volumes" / f"{vol.driver}.{vol.name}.{digest}.json"
