@@ -3,6 +3,9 @@ heartbeat; a delete from the API runs on the agent and the view follows; the rep
 made again only when something changed (or a minute passed)."""
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 from conftest import unmount_under
 
@@ -20,6 +23,11 @@ def quick_stack(tmp_path_factory):
     yield s
     s.stop()
     unmount_under(home)
+
+
+def cli(stack: Stack, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "nebhx.cli.main", *args], capture_output=True, text=True,
+                          env={**stack.env, "NEBHX_URL": stack.url, "COLUMNS": "200"}, timeout=120)
 
 
 def volumes(stack: Stack, **params) -> list[dict]:
@@ -50,6 +58,13 @@ def test_snapshots_listed_with_release_then_deleted_from_the_api(quick_stack):
     assert done["status"] == "succeeded" and done["outputs"]["deleted"] == "before-2.0"
     wait_for(lambda: [x["id"] for r in volumes(s, volume=url) for x in r["snapshots"]] == ["after-2.0"],
              30, what="the view without the deleted snapshot")
+
+    shown = cli(s, "volumes", "--host", "local")
+    assert shown.returncode == 0 and "bank" in shown.stdout and "release 2.0.0" in shown.stdout, shown.stdout
+    pruned = cli(s, "volumes", "prune", "--host", "local", url, "--keep-last", "0", "--json")
+    assert pruned.returncode == 0, pruned.stdout + pruned.stderr
+    assert '"after-2.0"' in pruned.stdout  # the run's output: what it pruned
+    wait_for(lambda: [x for r in volumes(s, volume=url) for x in r["snapshots"]] == [], 30, what="pruned")
 
 
 def test_the_report_is_made_again_only_after_a_change(tmp_path, monkeypatch):
