@@ -1,9 +1,14 @@
 """The volume-driver contract, run against every driver installed: dir, btrfs and XFS reflink
 (loop devices), overlay (real mounts), and LVM thin where the kernel has device-mapper
-(marker ``devmapper``: deselected and listed as not run elsewhere, see conftest)."""
+(marker ``devmapper``: deselected and listed as not run elsewhere, see conftest).
+
+A vendor's driver installed beside nebhx is in the list too; its options come from
+``NEBHX_TEST_VOLUME_OPTIONS`` (JSON: driver -> options), e.g. the array's address and pool.
+"""
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,7 +19,7 @@ from nebhx import BrickFailed
 from nebhx.runtime.storage import registry
 from nebhx.runtime.volumes import Retention, Volume, Volumes, parse_volume_url
 
-DRIVERS = ["dir", "btrfs", "overlay", "xfs", pytest.param("lvm", marks=pytest.mark.devmapper)]
+DRIVERS = [pytest.param(d, marks=pytest.mark.devmapper) if d == "lvm" else d for d in registry.names()]
 
 
 @dataclass
@@ -43,6 +48,8 @@ def case(request, tmp_path):
     elif driver == "lvm":
         vg, pool = request.getfixturevalue("lvm_vg")
         options = {"vg": vg, "pool": pool, "size": "64M"}
+    elif driver not in ("dir", "overlay"):  # a vendor's driver
+        options = json.loads(os.environ.get("NEBHX_TEST_VOLUME_OPTIONS") or "{}").get(driver, {})
     home.mkdir()
     vols = Volumes(home, managed=[p.resolve() for p in managed], host="h1")
     yield Case(driver, vols, options)
