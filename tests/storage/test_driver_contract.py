@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from conftest import unmount_under
+from volume_support import unmount_under
 
 from nebhx import BrickFailed
 from nebhx.runtime.storage import registry

@@ -10,7 +10,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from conftest import unmount_under
+from volume_support import unmount_under
 
 from nebhx import BrickFailed
 from nebhx.runtime.volumes import Volumes

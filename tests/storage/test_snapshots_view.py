@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import unmount_under
+from volume_support import unmount_under
 
 from support import Stack, graph, make_env, wait_for
 

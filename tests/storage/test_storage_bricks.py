@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import unmount_under
+from volume_support import unmount_under
 
 from nebhx import BrickFailed, Context
 from nebhx.runtime import HostRuntime

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 import pytest
-from conftest import unmount_under
+from volume_support import unmount_under
 
 from nebhx import BrickFailed
 from nebhx.runtime.storage import registry
