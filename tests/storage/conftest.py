@@ -1,8 +1,9 @@
 """Real filesystems for the volume drivers: btrfs and XFS (reflink) on loop devices, an LVM
 thin pool where the kernel has device-mapper.
 
-Tests marked ``devmapper`` need ``/dev/mapper/control``. Where it is missing (this project's
-CI kernel) they are deselected, not skipped: they count neither as passed nor as skipped,
+Tests marked ``devmapper`` need device-mapper in the kernel (``/proc/misc`` lists it and
+``/dev/mapper/control`` exists). Where it is missing (this project's CI kernel) they are
+deselected, not skipped: they count neither as passed nor as skipped,
 and the end of the run lists them under "not run here" with the reason.
 ``NEBHX_RUN_DEVMAPPER=1`` keeps them anyway (they then fail loudly).
 """
@@ -10,17 +11,17 @@ from __future__ import annotations
 
 import os
 import subprocess
-from pathlib import Path
 
 import pytest
 from volume_support import loop_filesystem, need, sh
 
-DM_CONTROL = Path("/dev/mapper/control")
+from nebhx.runtime.storage.lvm import device_mapper_missing
+
 NOT_RUN = pytest.StashKey[list]()
 
 
 def pytest_collection_modifyitems(config, items):
-    if DM_CONTROL.exists() or os.environ.get("NEBHX_RUN_DEVMAPPER") == "1":
+    if device_mapper_missing() is None or os.environ.get("NEBHX_RUN_DEVMAPPER") == "1":
         return
     dropped = [i for i in items if i.get_closest_marker("devmapper")]
     if dropped:
@@ -33,9 +34,8 @@ def pytest_terminal_summary(terminalreporter, config):
     dropped = config.stash.get(NOT_RUN, [])
     if dropped:
         terminalreporter.section("not run here", yellow=True)
-        terminalreporter.line(f"{len(dropped)} LVM tests deselected: this kernel has no device-mapper "
-                              f"({DM_CONTROL} is missing), so lvcreate cannot make a volume. They run "
-                              "where it exists (or with NEBHX_RUN_DEVMAPPER=1):")
+        terminalreporter.line(f"{len(dropped)} LVM tests deselected: {device_mapper_missing()}, so lvcreate "
+                              "cannot make a volume. They run where it has one (or with NEBHX_RUN_DEVMAPPER=1):")
         for item in dropped:
             terminalreporter.line(f"  {item.nodeid}")
 

@@ -46,9 +46,7 @@ class LvmDriver(VolumeDriver):
 
     @classmethod
     def available(cls) -> str | None:
-        if not Path("/dev/mapper/control").exists():
-            return "no device-mapper in this kernel (/dev/mapper/control is missing)"
-        return None if shutil.which("lvcreate") else "lvm2 is not installed (lvcreate)"
+        return device_mapper_missing() or (None if shutil.which("lvcreate") else "lvm2 is not installed (lvcreate)")
 
     def _record_file(self, path: Path) -> Path:
         return self.host.state("lvm") / "volumes" / (hashlib.sha256(str(path).encode()).hexdigest()[:16] + ".json")
@@ -159,6 +157,18 @@ class LvmDriver(VolumeDriver):
     def delete_snapshot(self, vol: Volume, snap: Snapshot) -> None:
         lvm("lvremove", "-y", str(snap.path).removeprefix("/dev/"))
         self._meta_file(vol, snap.id).unlink(missing_ok=True)
+
+
+def device_mapper_missing() -> str | None:
+    """Why this kernel cannot make LVM volumes, or None. ``/dev/mapper/control`` alone is not
+    enough: LVM's tools make that node even where the kernel has no device-mapper."""
+    try:
+        misc = Path("/proc/misc").read_text()
+    except OSError:
+        misc = ""
+    if "device-mapper" not in misc or not Path("/dev/mapper/control").exists():
+        return "no device-mapper in this kernel (not in /proc/misc, or no /dev/mapper/control)"
+    return None
 
 
 def _mapped_bytes(row: dict[str, str]) -> int | None:
