@@ -1,12 +1,10 @@
 """Storage bricks: data volumes on a host, their snapshots, and restoring one."""
 from __future__ import annotations
 
-from typing import Literal
-
 from pydantic import Field
 
 from nebhx import Brick, BrickFailed, Context, HostRef, Ports, VolumeUrl
-from nebhx.runtime.volumes import Volumes, parse_volume_url
+from nebhx.runtime.volumes import Retention, Volumes, parse_volume_url
 
 
 def _volumes(ctx: Context, host: str) -> Volumes:
@@ -28,12 +26,22 @@ class Volume(Brick):
     A volume is where a service keeps its data (database files, uploads), apart from
     its release, so that data can be snapshotted and rolled back on its own.
 
-    Drivers:
+    Drivers (`nebhx volumes drivers` lists those installed, with their options):
 
     - **dir**: a plain directory `<host home>/volumes/<name>`. Snapshots are copies made
       with `cp --reflink=auto`: instant and space-sharing on xfs/btrfs, a full copy elsewhere.
     - **btrfs**: a subvolume `<btrfs_root>/<name>` on a btrfs mount. Snapshots are instant
       read-only btrfs snapshots. `quota` (e.g. `10G`) sets a btrfs qgroup limit.
+    - **overlay**: an OverlayFS mount (`options.root`, default `<home>/overlay`); a snapshot
+      freezes the upper layer into a new lower one, a restore mounts a frozen chain.
+    - **lvm**: an LVM thin volume (`options.vg`, `options.pool`, `size`, `fs`); thin
+      snapshots, restore by `lvconvert --merge`. Needs device-mapper.
+    - **xfs** (package nebhx-xfs): a folder on an XFS pool with reflink (`options.pool`;
+      `image_size` makes the pool on a loop device); snapshots are reflinked copies.
+    - any other driver a package declares in entry-point group `nebhx.volumes`.
+
+    `keep_snapshots` / `keep_days` set the volume's retention rule: after each snapshot the
+    older ones beyond it are removed (never one a rollout may still restore).
 
     Running it again changes nothing (`changed` is false). Wire `volume_url` into
     `storage.snapshot`, `storage.restore`, or a service's data-directory input.
@@ -49,21 +57,31 @@ class Volume(Brick):
         host: HostRef = Field(description="The host that keeps the volume")
         name: str = Field(description="Volume name: letters, digits, '.', '_', '-'",
                           min_length=1, max_length=100)
-        driver: Literal["dir", "btrfs"] = Field(default="dir", description="How the data is stored")
+        driver: str = Field(default="dir", pattern=r"^[a-z][a-z0-9_-]{0,31}$",
+                            description="How the data is stored: dir, btrfs, overlay, lvm, xfs or a vendor's driver",
+                            json_schema_extra={"examples": ["dir", "btrfs", "overlay", "lvm", "xfs"]})
         btrfs_root: str | None = Field(default=None,
                                        description="btrfs driver: a directory on a btrfs mount")
         quota: str | None = Field(default=None,
                                   description="btrfs driver: size limit, e.g. 500M or 10G")
+        options: dict[str, str] = Field(default_factory=dict,
+                                        description="The driver's options, e.g. {\"pool\": \"/srv/xfs\"}")
+        keep_snapshots: int | None = Field(default=None, ge=0, le=10000,
+                                           description="Retention: keep the newest N snapshots")
+        keep_days: float | None = Field(default=None, ge=0, description="Retention: keep snapshots younger than this")
 
     class Outputs(Ports):
-        volume_url: VolumeUrl = Field(description="dir://<host>/<path> or btrfs://<host>/<path>")
+        volume_url: VolumeUrl = Field(description="<driver>://<host>/<path>, e.g. dir://h1/srv/nebhx/volumes/pg")
         path: str = Field(description="Where the data lives on the host")
         changed: bool = Field(description="True when the volume was created or its quota changed")
 
     def run(self, ctx: Context, inputs: Inputs) -> Outputs:
         vols = _volumes(ctx, inputs.host)
+        rule = None
+        if inputs.keep_snapshots is not None or inputs.keep_days is not None:
+            rule = Retention(inputs.keep_snapshots, inputs.keep_days)
         vol = vols.create(inputs.name, inputs.driver, btrfs_root=inputs.btrfs_root,
-                          quota=inputs.quota)
+                          quota=inputs.quota, options=inputs.options, retention=rule)
         ctx.log("volume %s (%s) at %s: %s", vol.name, vol.driver, vol.path,
                 "created" if vol.changed else "already there")
         return self.Outputs(volume_url=vol.url(inputs.host), path=str(vol.path),
@@ -73,7 +91,8 @@ class Volume(Brick):
 class Snapshot(Brick):
     """Take a point-in-time snapshot of a volume.
 
-    btrfs volumes get an instant read-only snapshot; dir volumes a reflinked copy. Take
+    btrfs volumes get an instant read-only snapshot; dir volumes a reflinked copy; overlay
+    volumes freeze their upper layer; each driver does what its storage does. Take
     one before a release switch or a migration, so `storage.restore` can bring the data
     back. Without a `name` the snapshot is named by the UTC time; a name that is already
     taken fails rather than silently reusing an older snapshot.
@@ -91,6 +110,8 @@ class Snapshot(Brick):
         host: HostRef = Field(description="The host that keeps the volume")
         volume_url: VolumeUrl = Field(description="The volume, from storage.volume")
         name: str | None = Field(default=None, description="Snapshot name; default: UTC timestamp")
+        release: str | None = Field(default=None, max_length=200,
+                                    description="The release whose data this is (shown in the snapshots view)")
 
     class Outputs(Ports):
         snapshot: str = Field(description="The snapshot id, for storage.restore")
@@ -98,7 +119,8 @@ class Snapshot(Brick):
 
     def run(self, ctx: Context, inputs: Inputs) -> Outputs:
         vols = _volumes(ctx, inputs.host)
-        snap = vols.snapshot(_check_url(inputs.volume_url, inputs.host), inputs.name or None)
+        snap = vols.snapshot(_check_url(inputs.volume_url, inputs.host), inputs.name or None,
+                             release=inputs.release or None)
         ctx.log("snapshot %s of volume %s at %s", snap.id, snap.volume, snap.path)
         return self.Outputs(snapshot=snap.id, path=str(snap.path))
 

@@ -66,8 +66,9 @@ def _extra_routers() -> list[APIRouter]:
     from nebhx.secrets.routes import router as secrets_router
     from nebhx.triggers.routes import public as triggers_public
     from nebhx.triggers.routes import router as triggers_router
+    from nebhx.volumes.routes import router as volumes_router
     return [hosts_router, secrets_router, configs_router, execution_router, mail_router, releases_router,
-            artifacts_router, triggers_public, triggers_router]
+            artifacts_router, triggers_public, triggers_router, volumes_router]
 
 
 @asynccontextmanager

@@ -29,7 +29,7 @@ def register(body: Register, host: Principal = Host) -> Response:
 @router.post("/heartbeat", status_code=204)
 def heartbeat(body: Beat, host: Principal = Host) -> Response:
     """An agent is alive; with what it saw of its services."""
-    service.beat(principal=host, services=body.services)
+    service.beat(principal=host, services=body.services, volumes=body.volumes)
     return Response(status_code=204)
 
 

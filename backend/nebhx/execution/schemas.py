@@ -60,6 +60,7 @@ class Register(BaseModel):
 
 class Beat(BaseModel):
     services: list[dict[str, Any]] | None = None
+    volumes: list[dict[str, Any]] | None = Field(default=None, description="The host's volumes and snapshots")
 
 
 class Hello(BaseModel):

@@ -101,9 +101,9 @@ def register_host(*, principal: Principal, address: str, labels: dict, version: 
         hosts.heartbeat(s, name=principal.host, address=address, labels=labels, version=version, started=True)
 
 
-def beat(*, principal: Principal, services: list | None) -> None:
+def beat(*, principal: Principal, services: list | None, volumes: list | None = None) -> None:
     with session_scope() as s:
-        hosts.heartbeat(s, name=principal.host, services=services)
+        hosts.heartbeat(s, name=principal.host, services=services, volumes=volumes)
 
 
 def hello(*, principal: Principal) -> dict[str, Any]:

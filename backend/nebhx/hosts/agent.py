@@ -42,6 +42,15 @@ def _look_at_services(name: str) -> list[dict] | None:
         return None
 
 
+def _look_at_volumes(report) -> list[dict] | None:
+    """The host's volumes and snapshots, when they changed or a while has passed."""
+    try:
+        return report.due()
+    except Exception as exc:  # a broken driver must not stop the heartbeat
+        log.warning("volumes report failed: %s", exc)
+        return None
+
+
 def _remote():
     """The execution API client when this agent runs with a host token (no store access)."""
     settings = get_settings()
@@ -60,26 +69,29 @@ def register(name: str, labels: dict[str, str]) -> None:
         service.heartbeat(s, name=name, address=host_address(), labels=labels, version=__version__, started=True)
 
 
-def _beat(name: str, services: list[dict] | None) -> None:
+def _beat(name: str, services: list[dict] | None, volumes: list[dict] | None = None) -> None:
     if (remote := _remote()) is not None:
-        remote.call("/heartbeat", {"services": services}, patience_s=0)
+        remote.call("/heartbeat", {"services": services, "volumes": volumes}, patience_s=0)
         return
     with session_scope() as s:
-        service.heartbeat(s, name=name, services=services)
+        service.heartbeat(s, name=name, services=services, volumes=volumes)
 
 
 def start_beating(name: str) -> threading.Thread:
     """Heartbeat and look at the services from a thread of the worker's main process."""
     def beat() -> None:
+        from nebhx.runtime.storage.report import VolumeReport
         settings = get_settings()
         stop = threading.Event()
         last_look = 0.0
+        report = VolumeReport(name)
         while not stop.wait(settings.agent_heartbeat_s):
-            services = None
+            services = volumes = None
             if time.monotonic() - last_look >= settings.services_check_s:
                 services, last_look = _look_at_services(name), time.monotonic()
+                volumes = _look_at_volumes(report)
             try:
-                _beat(name, services)
+                _beat(name, services, volumes)
             except Exception as exc:  # the store or the API may be restarting; keep beating
                 log.warning("heartbeat failed: %s", exc)
 

@@ -13,7 +13,8 @@ from nebhx.store.models import HostRow, utcnow
 
 
 def heartbeat(session: Session, *, name: str, address: str = "", labels: dict | None = None,
-              version: str = "", services: list | None = None, started: bool = False) -> None:
+              version: str = "", services: list | None = None, started: bool = False,
+              volumes: list | None = None) -> None:
     row = session.get(HostRow, name)
     now = utcnow()
     if row is None:
@@ -24,6 +25,8 @@ def heartbeat(session: Session, *, name: str, address: str = "", labels: dict | 
         row.started_at, row.address, row.labels, row.version = now, address, labels or {}, version
     if services is not None:
         row.services = services
+    if volumes is not None:
+        row.volumes = volumes
 
 
 def host_state(row: HostRow, down_after_s: float | None = None) -> str:

@@ -121,7 +121,7 @@ def _forward(inst: Instance, req: SwitchRequest, bal: Balancer, state: dict, ste
         if not req.volume:
             raise BrickFailed("data_policy 'snapshot' needs the data volume (input volume)")
         with steps("snapshot"):
-            snap = inst.rt.volumes.snapshot(req.volume, kind="pre-rollout")
+            snap = inst.rt.volumes.snapshot(req.volume, kind="pre-rollout", release=state["from"].get("release"))
             state["snapshot"] = {"volume": req.volume, "id": snap.id}
             inst.save(state)
     if req.not_before and not state.get("switched_at"):

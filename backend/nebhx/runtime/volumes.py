@@ -1,56 +1,37 @@
-"""Data volumes and their snapshots, by driver: a plain directory or a btrfs subvolume.
+"""Data volumes and their snapshots on one host, by driver.
 
-    dir://<host>/<home>/volumes/<name>      snapshots: <home>/snapshots/<name>/<snap>/
-    btrfs://<host>/<root>/<name>            snapshots: <root>/.snapshots/<name>/<snap>/
+A volume is named by its URL, ``<driver>://<host>/<path>``: ``dir://h1/<home>/volumes/pg``,
+``btrfs://h1/mnt/data/pg``, ``overlay://h1/<home>/overlay/pg``. Drivers are loaded by name
+from the entry points of group ``nebhx.volumes`` (``nebhx.runtime.storage``): dir and btrfs,
+overlay and lvm are built in; a vendor's package adds its own (drivers/nebhx-xfs).
 
-Every snapshot has a sidecar ``<snap>.json`` (when, which kind) next to it, so its data
-stays exactly the volume's data. A restore swaps the volume with a copy of the snapshot
-in one ``renameat2(RENAME_EXCHANGE)``: a reader sees the old data or the new, never a
-gap; the data it replaced is kept as the snapshot ``pre-restore-<ts>``.
+This class does what every driver shares: names and ids, confinement to the host's
+managed folders, the meta of each snapshot (when, which kind, which release), retention
+(a rule kept per volume and applied after each snapshot; a snapshot a rollout journal
+names is never pruned), and the report of every volume the agent sends with its heartbeat
+(``view``). Every volume made or opened here is remembered in ``<home>/storage/volumes/``.
 """
 from __future__ import annotations
 
-import ctypes
-import json
-import os
+import hashlib
+import logging
 import re
-import shutil
 import time
-import uuid
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
-from typing import Iterable
+from typing import Any, Iterable
 from urllib.parse import urlsplit
 
 from nebhx.bricks.base import BrickFailed
-from nebhx.runtime import confine, managed_folders, shell
+from nebhx.runtime import confine, managed_folders
+from nebhx.runtime.storage import registry
+from nebhx.runtime.storage.driver import DriverHost, Retention, Snapshot, Usage, Volume, VolumeDriver
+from nebhx.runtime.storage.fs import read_json, stamp, write_json
 
-DRIVERS = ("dir", "btrfs")
+__all__ = ["Volumes", "Volume", "Snapshot", "Usage", "Retention", "volume_url", "parse_volume_url", "check_name"]
+
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
-SIZE_RE = re.compile(r"^\d+[KMGTkmgt]?$")
-BTRFS_SUBVOL_INO = 256  # every btrfs subvolume root has this inode number
-RENAME_EXCHANGE = 2
-AT_FDCWD = -100
-
-
-@dataclass(frozen=True)
-class Volume:
-    name: str
-    driver: str
-    path: Path
-    changed: bool = False
-
-    def url(self, host: str) -> str:
-        return volume_url(self.driver, host, self.path)
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    id: str
-    volume: str
-    path: Path
-    created_at: float
-    kind: str = "manual"
+log = logging.getLogger("nebhx.volumes")
 
 
 def volume_url(driver: str, host: str, path: Path | str) -> str:
@@ -60,9 +41,9 @@ def volume_url(driver: str, host: str, path: Path | str) -> str:
 def parse_volume_url(url: str) -> tuple[str, str, Path]:
     """``btrfs://h1/mnt/data/pg`` -> ``("btrfs", "h1", Path("/mnt/data/pg"))``."""
     parts = urlsplit(url)
-    if parts.scheme not in DRIVERS or not parts.netloc or not parts.path.startswith("/"):
-        raise BrickFailed(f"not a volume URL: {url!r} (expected dir://<host>/<path> "
-                          "or btrfs://<host>/<path>)")
+    if parts.scheme not in registry.names() or not parts.netloc or not parts.path.startswith("/"):
+        raise BrickFailed(f"not a volume URL: {url!r} (expected <driver>://<host>/<path>; "
+                          f"drivers installed: {', '.join(registry.names())})")
     return parts.scheme, parts.netloc, Path(parts.path)
 
 
@@ -73,89 +54,45 @@ def check_name(name: str, what: str = "volume name") -> str:
     return name
 
 
-def _stamp() -> str:
-    t = time.time()
-    return time.strftime("%Y%m%dT%H%M%S", time.gmtime(t)) + f"{int(t * 1e6) % 1_000_000:06d}Z"
-
-
-def _exchange(a: Path, b: Path) -> None:
-    """Swap two paths atomically (Linux ``renameat2``; ext4, xfs, btrfs and tmpfs have it)."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    if libc.renameat2(AT_FDCWD, os.fsencode(a), AT_FDCWD, os.fsencode(b), RENAME_EXCHANGE):
-        err = ctypes.get_errno()
-        raise BrickFailed(f"cannot swap {a} and {b}: {os.strerror(err)}")
-
-
-def _is_btrfs_subvolume(path: Path) -> bool:
-    try:
-        return path.is_dir() and not path.is_symlink() and os.stat(path).st_ino == BTRFS_SUBVOL_INO
-    except OSError:
-        return False
-
-
 class Volumes:
-    """Create, snapshot, restore and delete data volumes under one host's home.
+    """Create, snapshot, restore, prune and delete data volumes of one host.
 
     Every volume (a btrfs root too) must lie inside ``managed``: the home and the
     folders of ``NEBHX_HOST_MANAGED_PATHS`` by default.
     """
 
-    def __init__(self, home: Path, managed: Iterable[Path] | None = None):
+    def __init__(self, home: Path, managed: Iterable[Path] | None = None, *, host: str = ""):
         self.home = Path(home)
         self.dir_root = self.home / "volumes"
-        self.dir_snapshots = self.home / "snapshots"
         self.managed = tuple(managed) if managed is not None else managed_folders(self.home)
+        self._host = DriverHost(host, self.home, self.managed)
+        self._drivers: dict[str, VolumeDriver] = {}
+
+    def driver(self, name: str) -> VolumeDriver:
+        if name not in self._drivers:
+            self._drivers[name] = registry.driver_class(name)(self._host)
+        return self._drivers[name]
 
     # -- volumes ----------------------------------------------------------------------
     def create(self, name: str, driver: str = "dir", *, btrfs_root: Path | str | None = None,
-               quota: str | None = None) -> Volume:
-        """Create the volume unless it exists; ``changed`` says whether anything was done."""
+               quota: str | None = None, options: dict[str, Any] | None = None,
+               retention: Retention | None = None) -> Volume:
+        """Create the volume unless it exists; ``changed`` says whether anything was done.
+        ``retention`` (when given) becomes the volume's rule, applied after each snapshot."""
         check_name(name)
-        if driver == "dir":
-            if quota:
-                raise BrickFailed("a quota needs the btrfs driver; the dir driver has none")
-            return self._create_dir(name)
-        if driver == "btrfs":
-            return self._create_btrfs(name, btrfs_root, quota)
-        raise BrickFailed(f"unknown volume driver {driver!r} (known: {', '.join(DRIVERS)})")
-
-    def _create_dir(self, name: str) -> Volume:
-        path = self.dir_root / name
-        if path.is_dir():
-            return Volume(name, "dir", path, changed=False)
-        if path.exists() or path.is_symlink():
-            raise BrickFailed(f"{path} exists and is not a directory")
-        self.dir_root.mkdir(parents=True, exist_ok=True)
-        path.mkdir(mode=0o755)
-        return Volume(name, "dir", path, changed=True)
-
-    def _create_btrfs(self, name: str, root: Path | str | None, quota: str | None) -> Volume:
-        if not root:
-            raise BrickFailed("the btrfs driver needs btrfs_root: a directory on a btrfs mount")
-        root = confine(root, self.managed, param="btrfs_root")
-        fs = shell.run(["stat", "-f", "-c", "%T", str(root)], check=False)
-        if fs.returncode != 0 or fs.stdout.strip() != "btrfs":
-            raise BrickFailed(f"btrfs_root {root} is not a directory on a btrfs filesystem "
-                              f"({(fs.stdout or fs.stderr).strip() or 'missing'})")
-        path = root / name
-        changed = False
-        if path.exists():
-            if not _is_btrfs_subvolume(path):
-                raise BrickFailed(f"{path} exists and is not a btrfs subvolume")
-        else:
-            shell.run(["btrfs", "subvolume", "create", str(path)])
-            changed = True
+        drv = self.driver(driver)
+        opts = {k: v for k, v in (options or {}).items() if v not in (None, "")}
+        if btrfs_root:
+            opts.setdefault("root", str(btrfs_root))
         if quota:
-            changed = self._set_quota(root, path, quota) or changed
-        return Volume(name, "btrfs", path, changed=changed)
-
-    def _set_quota(self, root: Path, path: Path, quota: str) -> bool:
-        if not SIZE_RE.match(quota):
-            raise BrickFailed(f"invalid quota {quota!r}: a size like 500M or 10G")
-        shell.run(["btrfs", "quota", "enable", str(root)])
-        before = shell.run(["btrfs", "qgroup", "show", "-rf", "--raw", str(path)]).stdout
-        shell.run(["btrfs", "qgroup", "limit", quota, str(path)])
-        return before != shell.run(["btrfs", "qgroup", "show", "-rf", "--raw", str(path)]).stdout
+            opts["quota"] = quota
+        if unknown := sorted(set(opts) - set(drv.options)):
+            takes = ", ".join(drv.options) or "none"
+            raise BrickFailed(f"the {driver} volume driver has no option {unknown[0]!r} (it takes: {takes})")
+        vol = drv.create(name, opts)
+        self._remember(vol, retention)
+        self._changed()
+        return vol
 
     def open(self, ref: str) -> Volume:
         """The existing volume named by a volume URL (or, for dir volumes, by its name)."""
@@ -163,93 +100,69 @@ class Volumes:
             driver, _host, path = parse_volume_url(ref)
         else:
             driver, path = "dir", self.dir_root / check_name(ref)
-        if driver == "dir" and path.parent.resolve() != self.dir_root.resolve():
-            raise BrickFailed(f"volume_url: {path} is not a dir volume of this host "
-                              f"(they live in {self.dir_root})")
+        drv = self.driver(driver)
+        check = getattr(drv, "check_location", None)
+        if check is not None:  # a clearer message than "outside the managed folders"
+            check(path)
         # Resolved: a volume that is a symlink to a folder elsewhere is refused here.
-        path = confine(path, self.managed, param="volume_url")
-        if driver == "dir":
-            if path.parent != self.dir_root.resolve():
-                raise BrickFailed(f"volume_url: {path} is not a dir volume of this host "
-                                  f"(they live in {self.dir_root})")
-            if not path.is_dir():
-                raise BrickFailed(f"volume {path.name!r} does not exist at {path}")
-        elif not _is_btrfs_subvolume(path):
-            raise BrickFailed(f"no btrfs subvolume at {path}")
-        return Volume(path.name, driver, path)
+        vol = drv.open(confine(path, self.managed, param="volume_url"))
+        self._remember(vol, None)
+        return vol
 
     def delete(self, ref: str, *, snapshots: bool = False) -> None:
         vol = self.open(ref)
         if snapshots:
             for snap in self.snapshots(ref):
-                self.delete_snapshot(ref, snap.id)
-        self._remove(vol.driver, vol.path)
+                self.driver(vol.driver).delete_snapshot(vol, snap)
+        self.driver(vol.driver).delete(vol)
+        self._record_path(vol).unlink(missing_ok=True)
+        self._changed()
+
+    def usage(self, ref: str) -> Usage:
+        vol = self.open(ref)
+        return self.driver(vol.driver).usage(vol)
 
     # -- snapshots --------------------------------------------------------------------
-    def _snapdir(self, vol: Volume) -> Path:
-        if vol.driver == "dir":
-            return self.dir_snapshots / vol.name
-        return vol.path.parent / ".snapshots" / vol.name
-
-    def snapshot(self, ref: str, name: str | None = None, *, kind: str = "manual") -> Snapshot:
-        """A read-only point-in-time copy (btrfs) or a reflinked copy where possible (dir)."""
+    def snapshot(self, ref: str, name: str | None = None, *, kind: str = "manual",
+                 release: str | None = None) -> Snapshot:
+        """A point-in-time copy, as the volume's driver makes it; then the volume's retention
+        rule, if it has one, prunes the older ones."""
         vol = self.open(ref)
-        snap_id = check_name(name, "snapshot name") if name else _stamp()
-        snapdir = self._snapdir(vol)
-        target = snapdir / snap_id
-        if target.exists():
+        drv = self.driver(vol.driver)
+        snap_id = check_name(name, "snapshot name") if name else stamp()
+        if any(s.id == snap_id for s in drv.snapshots(vol)):
             raise BrickFailed(f"snapshot {snap_id!r} of volume {vol.name!r} already exists; "
                               "choose another name or leave it empty for a timestamped one")
-        snapdir.mkdir(parents=True, exist_ok=True)
-        if vol.driver == "btrfs":
-            # A btrfs snapshot appears whole or not at all: no temp name needed.
-            shell.run(["btrfs", "subvolume", "snapshot", "-r", str(vol.path), str(target)])
-        else:
-            tmp = snapdir / f".tmp-{snap_id}-{uuid.uuid4().hex[:8]}"
+        snap = drv.snapshot(vol, snap_id, {"created_at": time.time(), "kind": kind, "release": release})
+        rule = self.retention(vol)
+        if not rule.empty:
             try:
-                shell.run(["cp", "--reflink=auto", "-a", str(vol.path), str(tmp)])
-                os.rename(tmp, target)
-            finally:
-                shutil.rmtree(tmp, ignore_errors=True)
-        return self._write_meta(vol, snap_id, kind)
-
-    def _write_meta(self, vol: Volume, snap_id: str, kind: str) -> Snapshot:
-        snap = Snapshot(snap_id, vol.name, self._snapdir(vol) / snap_id, time.time(), kind)
-        meta = {**asdict(snap), "path": str(snap.path), "driver": vol.driver}
-        side = snap.path.with_name(snap_id + ".json")
-        tmp = side.with_name(f".{snap_id}.json.tmp")
-        tmp.write_text(json.dumps(meta, indent=2))
-        os.replace(tmp, side)
+                drv.prune(vol, rule, protected={snap.id, *self.protected()})
+            except BrickFailed as exc:  # the snapshot is taken; a failed prune must not undo that
+                log.warning("pruning the snapshots of %s failed: %s", vol.path, exc)
+        self._changed()
         return snap
 
     def snapshots(self, ref: str) -> list[Snapshot]:
         """The volume's snapshots, oldest first."""
         vol = self.open(ref)
-        snapdir = self._snapdir(vol)
-        found = []
-        for path in snapdir.glob("*") if snapdir.is_dir() else []:
-            if path.name.startswith(".") or not path.is_dir():
-                continue
-            meta = _read_json(path.with_name(path.name + ".json"))
-            found.append(Snapshot(path.name, vol.name, path,
-                                  meta.get("created_at", path.stat().st_mtime),
-                                  meta.get("kind", "manual")))
-        return sorted(found, key=lambda s: (s.created_at, s.id))
+        return sorted(self.driver(vol.driver).snapshots(vol), key=lambda s: (s.created_at, s.id))
 
     def get_snapshot(self, ref: str, snap_id: str) -> Snapshot:
-        for snap in self.snapshots(ref):
+        snaps = self.snapshots(ref)
+        for snap in snaps:
             if snap.id == snap_id:
                 return snap
-        known = ", ".join(s.id for s in self.snapshots(ref)) or "none"
+        known = ", ".join(s.id for s in snaps) or "none"
         raise BrickFailed(f"volume {self.open(ref).name!r} has no snapshot {snap_id!r} "
                           f"(it has: {known})")
 
-    def delete_snapshot(self, ref: str, snap_id: str) -> None:
+    def delete_snapshot(self, ref: str, snap_id: str) -> Snapshot:
         vol, snap = self.open(ref), self.get_snapshot(ref, snap_id)
-        self._remove(vol.driver, snap.path)
-        snap.path.with_name(snap.id + ".json").unlink(missing_ok=True)
+        self.driver(vol.driver).delete_snapshot(vol, snap)
+        self._changed()
+        return snap
 
-    # -- restore ----------------------------------------------------------------------
     def restore(self, ref: str, snap_id: str) -> tuple[Snapshot, Snapshot]:
         """Make the volume's data that of the snapshot; returns (restored, pre_restore).
 
@@ -257,36 +170,83 @@ class Volumes:
         it to undo, or mount it beside an old binary to keep the new data.
         """
         vol, snap = self.open(ref), self.get_snapshot(ref, snap_id)
-        fresh = vol.path.with_name(f".restore-{vol.name}-{uuid.uuid4().hex[:8]}")
+        pre_id = "pre-restore-" + stamp()
+        pre = self.driver(vol.driver).restore(vol, snap, pre_id, {"created_at": time.time(),
+                                                                    "kind": "pre-restore"})
+        self._changed()
+        return snap, pre
+
+    def prune(self, ref: str, retention: Retention | None = None) -> list[Snapshot]:
+        """Remove the snapshots the rule (default: the volume's own) does not keep."""
+        vol = self.open(ref)
+        rule = retention if retention is not None else self.retention(vol)
+        pruned = self.driver(vol.driver).prune(vol, rule, protected=self.protected())
+        self._changed()
+        return pruned
+
+    def protected(self) -> set[str]:
+        """Snapshots a rollout journal names (its pre-rollout or pre-restore data)."""
+        ids = set()
+        for path in self.home.glob("services/*/rollout/*.json"):
+            state = read_json(path)
+            ids.add((state.get("snapshot") or {}).get("id"))
+            ids.add((state.get("restored") or {}).get("pre_restore"))
+        return {i for i in ids if isinstance(i, str)}
+
+    # -- what the host remembers, and its report ----------------------------------------
+    @property
+    def _marker(self) -> Path:
+        return self.home / "storage" / "changed"
+
+    def _changed(self) -> None:
+        """Touch the marker the agent watches: its next heartbeat reports the volumes again."""
+        self._marker.parent.mkdir(parents=True, exist_ok=True)
+        self._marker.write_text(str(time.time()))
+
+    def changed_at(self) -> float:
+        """When a volume or snapshot of this host last changed through this class (0: never)."""
         try:
-            if vol.driver == "btrfs":
-                shell.run(["btrfs", "subvolume", "snapshot", str(snap.path), str(fresh)])
-            else:
-                shell.run(["cp", "--reflink=auto", "-a", str(snap.path), str(fresh)])
-            _exchange(fresh, vol.path)
-        except BaseException:
-            if fresh.exists():
-                self._remove(vol.driver, fresh)
-            raise
-        # ``fresh`` now holds the pre-restore data: file it as a snapshot.
-        pre_id = "pre-restore-" + _stamp()
-        target = self._snapdir(vol) / pre_id
-        target.parent.mkdir(parents=True, exist_ok=True)
-        os.rename(fresh, target)
-        if vol.driver == "btrfs":
-            # Only after the move: btrfs cannot move a read-only subvolume to another folder.
-            shell.run(["btrfs", "property", "set", "-ts", str(target), "ro", "true"])
-        return snap, self._write_meta(vol, pre_id, "pre-restore")
+            return self._marker.stat().st_mtime
+        except OSError:
+            return 0.0
 
-    def _remove(self, driver: str, path: Path) -> None:
-        if driver == "btrfs":
-            shell.run(["btrfs", "subvolume", "delete", str(path)])
-        else:
-            shutil.rmtree(path)
+    def _record_path(self, vol: Volume) -> Path:
+        digest = hashlib.sha256(str(vol.path).encode()).hexdigest()[:10]
+        return self.home / "storage" / "volumes" / f"{vol.driver}.{vol.name}.{digest}.json"
 
+    def _remember(self, vol: Volume, retention: Retention | None) -> None:
+        path = self._record_path(vol)
+        old = read_json(path)
+        rule = retention.as_dict() if retention is not None else old.get("retention")
+        new = {"name": vol.name, "driver": vol.driver, "path": str(vol.path), "retention": rule}
+        if new != {k: old.get(k) for k in new}:
+            write_json(path, {**new, "created_at": old.get("created_at", time.time())})
 
-def _read_json(path: Path) -> dict:
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
-        return {}
+    def retention(self, vol: Volume) -> Retention:
+        rule = read_json(self._record_path(vol)).get("retention") or {}
+        return Retention(rule.get("keep_last"), rule.get("keep_days"))
+
+    def known(self) -> list[tuple[str, Path]]:
+        """(driver, path) of every volume remembered or found by its driver."""
+        found = {(rec.get("driver"), rec.get("path")) for rec in map(read_json, self.home.glob("storage/volumes/*.json"))}
+        found |= {("dir", str(p)) for p in self.driver("dir").known()}
+        return sorted((d, Path(p)) for d, p in found if isinstance(d, str) and isinstance(p, str))
+
+    def view(self, host: str) -> list[dict[str, Any]]:
+        """Every volume of the host with its usage, rule and snapshots (the agent's report);
+        a volume that cannot be read is listed with the reason, never raised."""
+        out = []
+        for driver, path in self.known():
+            row: dict[str, Any] = {"name": path.name, "driver": driver, "path": str(path),
+                                   "url": volume_url(driver, host, path)}
+            try:
+                vol = self.driver(driver).open(path)
+                usage = self.driver(driver).usage(vol)
+                row.update(used=usage.used, capacity=usage.capacity,
+                           retention=self.retention(vol).as_dict(),
+                           snapshots=[{k: v for k, v in asdict(s).items() if k not in ("volume", "path")}
+                                      | {"path": str(s.path)} for s in self.snapshots(row["url"])])
+            except (BrickFailed, OSError) as exc:
+                row["error"] = str(exc)
+            out.append(row)
+        return out

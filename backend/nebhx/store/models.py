@@ -111,6 +111,8 @@ class HostRow(Base):
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_seen: Mapped[datetime] = mapped_column(default=utcnow)
     services: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    # The agent's report of its volumes and their snapshots (nebhx.runtime.storage.report).
+    volumes: Mapped[list[Any]] = mapped_column(JSON, default=list)
 
 
 class SecretRow(Base):

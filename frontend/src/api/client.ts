@@ -102,6 +102,11 @@ export const Api = {
   plan: (graph: GraphDoc, inputs: Record<string, unknown>) =>
     unwrap(api.POST("/api/graphs/plan", { body: { graph, inputs } })),
   releases: () => unwrap(api.GET("/api/releases")),
+  volumes: () => unwrap(api.GET("/api/volumes")),
+  deleteSnapshot: (body: { host: string; volume_url: string; snapshot: string }) =>
+    unwrap(api.POST("/api/volumes/snapshots/delete", { body })),
+  pruneSnapshots: (body: { host: string; volume_url: string; keep_last?: number; keep_days?: number }) =>
+    unwrap(api.POST("/api/volumes/prune", { body })),
   graphs: () => unwrap(api.GET("/api/graphs")),
   graph: (id: string) => unwrap(api.GET("/api/graphs/{graph_id}", { params: { path: { graph_id: id } } })),
   revision: (id: string, n: number | "latest") =>

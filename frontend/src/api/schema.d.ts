@@ -1076,6 +1076,66 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/volumes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Volumes
+         * @description Volumes per host with usage, retention and snapshots, as the agents last reported them.
+         */
+        get: operations["list_volumes_api_volumes_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/volumes/snapshots/delete": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Delete Snapshot
+         * @description Start a run of storage.delete_snapshot on the volume's host (operator); answers the run.
+         */
+        post: operations["delete_snapshot_api_volumes_snapshots_delete_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/volumes/prune": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Prune
+         * @description Start a run of storage.prune on the volume's host (operator); answers the run.
+         */
+        post: operations["prune_api_volumes_prune_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1134,6 +1194,13 @@ export interface components {
         Beat: {
             /** Services */
             services?: {
+                [key: string]: unknown;
+            }[] | null;
+            /**
+             * Volumes
+             * @description The host's volumes and snapshots
+             */
+            volumes?: {
                 [key: string]: unknown;
             }[] | null;
         };
@@ -1251,6 +1318,18 @@ export interface components {
              * @default
              */
             comment?: string;
+        };
+        /** DeleteSnapshotBody */
+        DeleteSnapshotBody: {
+            /** Host */
+            host: string;
+            /**
+             * Volume Url
+             * @description <driver>://<host>/<path>
+             */
+            volume_url: string;
+            /** Snapshot */
+            snapshot: string;
         };
         /** Edge */
         Edge: {
@@ -2124,6 +2203,26 @@ export interface components {
             /** Parents */
             parents: string[];
         };
+        /** PruneBody */
+        PruneBody: {
+            /** Host */
+            host: string;
+            /**
+             * Volume Url
+             * @description <driver>://<host>/<path>
+             */
+            volume_url: string;
+            /**
+             * Keep Last
+             * @description Keep the newest N snapshots
+             */
+            keep_last?: number | null;
+            /**
+             * Keep Days
+             * @description Keep snapshots younger than this
+             */
+            keep_days?: number | null;
+        };
         /** Register */
         Register: {
             /**
@@ -2241,6 +2340,13 @@ export interface components {
         Renewed: {
             /** Alive */
             alive: boolean;
+        };
+        /** RetentionRule */
+        RetentionRule: {
+            /** Keep Last */
+            keep_last?: number | null;
+            /** Keep Days */
+            keep_days?: number | null;
         };
         /** RevisionInfo */
         RevisionInfo: {
@@ -2447,6 +2553,35 @@ export interface components {
         } & {
             [key: string]: unknown;
         };
+        /**
+         * SnapshotEntry
+         * @description One snapshot of a volume, as its host's agent reported it.
+         */
+        SnapshotEntry: {
+            /** Id */
+            id: string;
+            /** Created At */
+            created_at?: number | null;
+            /**
+             * Kind
+             * @description manual, pre-rollout, pre-restore...
+             */
+            kind?: string | null;
+            /**
+             * Size
+             * @description Bytes it holds, as its driver counts them
+             */
+            size?: number | null;
+            /**
+             * Release
+             * @description The release whose data it holds
+             */
+            release?: string | null;
+            /** Path */
+            path?: string | null;
+        } & {
+            [key: string]: unknown;
+        };
         /** TokenCreate */
         TokenCreate: {
             /** Name */
@@ -2635,6 +2770,46 @@ export interface components {
             password?: string | null;
             /** Disabled */
             disabled?: boolean | null;
+        };
+        /**
+         * VolumeRow
+         * @description One volume on one host with its snapshots, as the host's agent last reported it.
+         */
+        VolumeRow: {
+            /** Host */
+            host: string;
+            /** Host State */
+            host_state: string;
+            /** Seen At */
+            seen_at: string | null;
+            /** Name */
+            name: string;
+            /** Driver */
+            driver: string;
+            /** Url */
+            url: string;
+            /** Path */
+            path?: string | null;
+            /**
+             * Used
+             * @description Bytes its data takes now
+             */
+            used?: number | null;
+            /**
+             * Capacity
+             * @description Its limit (quota, LV size, pool size), if any
+             */
+            capacity?: number | null;
+            retention?: components["schemas"]["RetentionRule"] | null;
+            /**
+             * Error
+             * @description Why the agent could not read it
+             */
+            error?: string | null;
+            /** Snapshots */
+            snapshots: components["schemas"]["SnapshotEntry"][];
+        } & {
+            [key: string]: unknown;
         };
         /** WaitDecision */
         WaitDecision: {
@@ -4552,6 +4727,106 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["RunTrigger"];
+                };
+            };
+            /** @description The request's problems, each with where and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProblemList"];
+                };
+            };
+        };
+    };
+    list_volumes_api_volumes_get: {
+        parameters: {
+            query?: {
+                /** @description Only this host */
+                host?: string | null;
+                /** @description Only this volume (name or URL) */
+                volume?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VolumeRow"][];
+                };
+            };
+            /** @description The request's problems, each with where and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProblemList"];
+                };
+            };
+        };
+    };
+    delete_snapshot_api_volumes_snapshots_delete_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DeleteSnapshotBody"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunRead"];
+                };
+            };
+            /** @description The request's problems, each with where and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProblemList"];
+                };
+            };
+        };
+    };
+    prune_api_volumes_prune_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PruneBody"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunRead"];
                 };
             };
             /** @description The request's problems, each with where and why */

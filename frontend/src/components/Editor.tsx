@@ -26,6 +26,7 @@ import { ImportDialog } from "./ImportDialog";
 import { OpenDialog } from "./OpenDialog";
 import { PlanDialog } from "./PlanDialog";
 import { ReleasesPanel } from "./ReleasesPanel";
+import { SnapshotsPanel } from "./SnapshotsPanel";
 import { PalettePanel } from "./PalettePanel";
 import { RunDialog } from "./RunDialog";
 import { SidePanel } from "./SidePanel";
@@ -33,7 +34,7 @@ import { Toasts, useToasts } from "./Toasts";
 import { UnsavedDialogs } from "./UnsavedDialogs";
 import { Toolbar, type ToolbarAction } from "./Toolbar";
 
-type Dialog = null | "open" | "import" | "help" | "run" | "plan" | "releases";
+type Dialog = null | "open" | "import" | "help" | "run" | "plan" | "releases" | "snapshots";
 
 export function Editor() {
   const flow = useReactFlow<BrickNode>();
@@ -252,6 +253,7 @@ export function Editor() {
       plan: () => (meta.inputs.length ? setDialog("plan") : startPlan({})),
       composite: () => !readOnly && isAdmin && extract.start(),
       releases: () => setDialog("releases"),
+      snapshots: () => setDialog("snapshots"),
       help: () => setDialog("help"),
       problems: () => setTab("problems"),
     };
@@ -308,6 +310,7 @@ export function Editor() {
                    title="Plan the graph" submit="Plan" />
         <PlanDialog plan={planner.plan} loading={planner.planning} onHide={planner.close} />
         <ReleasesPanel show={dialog === "releases"} onHide={() => setDialog(null)} />
+        <SnapshotsPanel show={dialog === "snapshots"} onHide={() => setDialog(null)} />
         <HelpDialog show={dialog === "help"} onHide={() => setDialog(null)} />
         <ExtractDialog count={extract.asking} onAnswer={extract.answer} />
         <UnsavedDialogs safe={safe} name={meta.name} canSave={isAdmin} saveTitle={isAdmin ? undefined : needsRole("admin")} />

@@ -14,7 +14,7 @@ export interface ToolbarProps {
 }
 
 export type ToolbarAction = "new" | "open" | "save" | "import" | "export" | "export-selection" | "undo"
-  | "redo" | "layout" | "fit" | "run" | "help" | "problems" | "edit-latest" | "plan" | "releases" | "composite";
+  | "redo" | "layout" | "fit" | "run" | "help" | "problems" | "edit-latest" | "plan" | "releases" | "composite" | "snapshots";
 
 export function Toolbar({ name, revision, readOnly, dirty, canUndo, canRedo, problems, onAction }: ToolbarProps) {
   const can = useCan();
@@ -60,6 +60,7 @@ export function Toolbar({ name, revision, readOnly, dirty, canUndo, canRedo, pro
       </Button>
       <div className="ms-auto d-flex gap-2">
         {b("releases", "Releases", { title: "What runs where: releases per host and service" })}
+        {b("snapshots", "Snapshots", { title: "Volumes and their snapshots per host" })}
         {b("plan", "Plan", { title: "What a run would change, without running anything" })}
         {b("run", "Run ▶", { variant: "primary",
           ...can("operator", can("admin").disabled ? "Run the saved revision" : "Save and run") })}
