@@ -6,7 +6,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from nebhx import Address, Brick, BrickFailed, Context, HostRef, Ports
-from nebhx.runtime import rolling
+from nebhx.runtime import rolling, undo
 from nebhx.bricks.base import is_known
 from nebhx.runtime.rollout import CheckSpec
 
@@ -212,6 +212,8 @@ class Rollback(InstanceBrick):
         pid: int | None = None
         steps: list[dict[str, Any]] = Field(description="[{step, seconds}] in order")
         changed: bool
+        removed: bool = Field(default=False, description="The switch had created the program: "
+                              "it is removed (nothing ran there before)")
         summary: str = Field(default="", description="One line for a report: host, what came "
                              "back, and why the switch had failed when it rolled itself back")
 
@@ -223,8 +225,11 @@ class Rollback(InstanceBrick):
 
     def run(self, ctx: Context, inputs: Inputs) -> Outputs:
         inst = ctx.runtime.service_instance(inputs.service, inputs.instance)
-        if inputs.only_this_run and inst.load().get("run") != ctx.run_id:
-            return self._left_alone(ctx, inputs, inst)  # before the balancer: a host left alone needs none
+        state = inst.load()
+        if inputs.only_this_run and not undo.changed_by(state, ctx.run_id):
+            if state.get("run") == ctx.run_id and state.get("phase") == "switching":
+                undo.forget_unchanged(inst, state, self._parts(ctx, inputs)[1], ctx)
+            return self._left_alone(ctx, inputs, inst)  # a host left alone needs no balancer
         inst, bal, req = self._parts(ctx, inputs)
         out = rolling.rollback(inst, req, bal, ctx)
         ctx.log("%s on %s: release %s, config %s, data %s (rolled_back: true)", inst.program,
@@ -266,9 +271,13 @@ def _rollback_summary(inputs: Any, inst: Any, out: dict[str, Any]) -> str:
     new = (state.get("to") or {}).get("release")
     data = f"data: {inputs.data_policy}" + (f", snapshot {out['restored_snapshot']} restored"
                                              if out["restored_snapshot"] else "")
+    if out.get("removed"):
+        return (f"{inputs.host}: {inst.program} removed: it did not run before the switch to "
+                f"{new} ({data})")
     if out["changed"]:
         return (f"{inputs.host}: {inst.program} rolled back from {new} to {out['release_id']} "
                 f"({data})")
-    why = f" after a failed {state['error']}" if state.get("error") else ""
-    return (f"{inputs.host}: {inst.program} had rolled itself back from {new} to "
-            f"{out['release_id']}{why} ({data})")
+    if state.get("error"):  # the switch failed a step and went back by itself
+        return (f"{inputs.host}: {inst.program} had rolled itself back from {new} to "
+                f"{out['release_id']} after a failed {state['error']} ({data})")
+    return f"{inputs.host}: {inst.program} was already back on {out['release_id']} from {new} ({data})"

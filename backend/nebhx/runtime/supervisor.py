@@ -179,8 +179,14 @@ class Supervisor(ProcessManager):
         A new program is started; a changed one is stopped and started with the new
         definition; an unchanged one is left as it is (running or not).
         """
+        return self.install_program_text(name, self._program_text(name, command, cwd, env, options))
+
+    def install_program_text(self, name: str, text: str) -> bool:
+        """Install a program section as it is (a rollback puts a recorded one back byte for
+        byte); True when it changed, with ``ensure_program``'s start and restart rules."""
         path = self.program_file(name)
-        text = self._program_text(name, command, cwd, env, options)
+        if not text.startswith(f"[program:{name}]\n") or text.count("\n[") or "\r" in text:
+            raise BrickFailed(f"a recorded program section of {name} is not one [program:{name}] section")
         self.ensure_running()
         with self._locked():
             known = self.status(name) is not None
@@ -192,6 +198,13 @@ class Supervisor(ProcessManager):
             tmp.replace(path)
             self._update()
         return True
+
+    def program_text(self, name: str) -> str | None:
+        """The installed ``[program:name]`` section as it is on disk; None when there is none."""
+        try:
+            return self.program_file(name).read_text()
+        except FileNotFoundError:
+            return None
 
     def _program_text(self, name: str, command: str, cwd: str | None,
                       env: dict[str, str] | None, options: dict) -> str:
