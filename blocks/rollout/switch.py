@@ -7,12 +7,13 @@ from pydantic import Field
 
 from nebhx import Address, Brick, BrickFailed, Context, HostRef, Ports
 from nebhx.runtime import rolling, undo
+from nebhx.runtime.balancer import AgentState, Balancer, LocalBalancer, RemoteBalancer
 from nebhx.bricks.base import is_known
 from nebhx.runtime.rollout import CheckSpec
 
 
 class InstanceBrick(Brick):
-    """Shared ports: which instance, and its backend in a balancer on this host."""
+    """Shared ports: which instance, and its backend in a balancer (on this host or another)."""
 
     abstract = True
     on_repeat = ''
@@ -24,22 +25,40 @@ class InstanceBrick(Brick):
                               description="Instance name, as given to service.run")
         lb_name: str | None = Field(default=None, description="HAProxy balancer on this host "
                                     "whose backend is drained, as named in lb.haproxy; none: no drain")
+        lb_stats: Address | None = Field(default=None, description="A balancer on any host (e.g. one "
+                                         "central HAProxy): its stats address (lb.haproxy's `stats`); "
+                                         "the backend is drained through this host's agent check")
+        lb_agent_port: int | None = Field(default=None, ge=1, le=65535, description="With lb_stats: "
+                                          "the agent_port the balancer's lb.haproxy checks")
         backend: Address | None = Field(default=None, description="This instance in the balancer; "
                                         "default: the host's address and the port")
         drain_timeout_s: float = Field(default=30, ge=0,
                                        description="Longest wait for the backend's open sessions")
+        keep_one_serving: bool = Field(default=True, description="Never drain the last backend "
+                                       "that serves: fail before changing anything instead")
 
-    def balancer(self, ctx: Context, inputs: Any, port: int | None) -> rolling.Balancer:
+    def balancer(self, ctx: Context, inputs: Any, port: int | None) -> Balancer:
         if ctx.runtime.name != inputs.host:
             raise BrickFailed(f"this brick is for host {inputs.host!r} but runs on {ctx.runtime.name!r}")
+        backend = inputs.backend or f"{ctx.runtime.address}:{port}"
+        common = dict(backend=backend, drain_timeout_s=inputs.drain_timeout_s,
+                      keep_one=inputs.keep_one_serving)
+        if inputs.lb_name and inputs.lb_stats:
+            raise BrickFailed("lb_name and lb_stats name two balancers: give one")
+        if inputs.lb_stats:
+            if not inputs.lb_agent_port:
+                raise BrickFailed("lb_stats needs lb_agent_port (the balancer's agent_port)")
+            bal = RemoteBalancer(**common, stats=inputs.lb_stats,
+                                 agent=AgentState(ctx.runtime, inputs.lb_agent_port))
+            bal._mine()  # fails naming the servers when it is not one of them
+            return bal
         if not inputs.lb_name:
-            return rolling.Balancer()
+            return Balancer()
         lb = ctx.runtime.haproxy(inputs.lb_name)
         if not lb.running():
             raise BrickFailed(f"load balancer {inputs.lb_name} is not running on host {inputs.host}")
-        backend = inputs.backend or f"{ctx.runtime.address}:{port}"
         lb.server(backend)  # fails naming the servers when it is not one of them
-        return rolling.Balancer(lb, backend, inputs.drain_timeout_s)
+        return LocalBalancer(**common, lb=lb)
 
 
 class Switch(InstanceBrick):

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from nebhx.bricks.base import BrickFailed, Cancelled
 from nebhx.runtime import undo
+from nebhx.runtime.balancer import Balancer, LocalBalancer, RemoteBalancer  # noqa: F401
 from nebhx.runtime.releases import META
 from nebhx.runtime.rollout import CheckSpec, Instance, Steps, StepFailed
 from nebhx.runtime.undo import (RollbackRequest, files_for, go_back, plan_rollback,  # noqa: F401
@@ -20,31 +21,8 @@ from nebhx.runtime.undo import (RollbackRequest, files_for, go_back, plan_rollba
 
 if TYPE_CHECKING:
     from nebhx.bricks.base import Context
-    from nebhx.runtime.haproxy import HAProxy
 
 IN_FLIGHT = ("switching", "rolling_back")
-
-
-@dataclass
-class Balancer:
-    """The instance's backend in a balancer on this host (or none)."""
-    lb: HAProxy | None = None
-    backend: str | None = None
-    drain_timeout_s: float = 30
-
-    def drain(self, steps: Steps, ctx: Context) -> None:
-        if self.lb is None:
-            return
-        with steps("drain"):
-            left = self.lb.drain(self.backend, self.drain_timeout_s)
-            if left:
-                ctx.log("%s still has %d session(s) after %ss; going on", self.backend, left,
-                        self.drain_timeout_s)
-
-    def enable(self, steps: Steps) -> None:
-        if self.lb is not None:
-            with steps("enable"):
-                self.lb.enable(self.backend)
 
 
 @dataclass
@@ -69,10 +47,10 @@ def plan_switch(inst: Instance, req: SwitchRequest, bal: Balancer) -> dict[str, 
         restart = inst.needs_restart(req.spec, req.release, files)
     except BrickFailed as exc:
         return {**out, "actions": ["prepare first"], "changes": True, "blocked": str(exc)}
-    actions = (["drain"] if restart and bal.lb else []) + \
+    actions = (["drain"] if restart and bal.active else []) + \
         (["snapshot"] if req.snapshot and not (out["resumes"] and state.get("snapshot")) else []) + \
         ["switch"] + (["restart"] if restart else []) + ["ready", "checks"] + \
-        (["enable"] if bal.lb else [])
+        (["enable"] if bal.active else [])
     return {**out, "restart": restart, "actions": actions, "changes": bool(actions)}
 
 
@@ -113,8 +91,8 @@ def switch(inst: Instance, req: SwitchRequest, bal: Balancer, ctx: Context) -> d
     except (BrickFailed, Cancelled) as exc:
         if state.get("switched_at"):
             raise  # half-way: running it again resumes
-        undo.forget_unchanged(inst, state, bal, ctx)
-        raise exc if isinstance(exc, Cancelled) else BrickFailed(f"{exc}; {untouched(inst, now)}") from exc
+        note = undo.forget_unchanged(inst, state, bal, ctx)[1]
+        raise exc if isinstance(exc, Cancelled) else BrickFailed(f"{exc}; {untouched(inst, now)}{note}") from exc
     state.update(phase="switched", steps=steps.rows)
     inst.save(state)
     inst.record(req.spec, req.release, config, like=(state["before"] or {}).get("record"))

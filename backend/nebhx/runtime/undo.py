@@ -28,7 +28,7 @@ from nebhx.runtime.services import instance_file
 
 if TYPE_CHECKING:
     from nebhx.bricks.base import Context
-    from nebhx.runtime.rolling import Balancer
+    from nebhx.runtime.balancer import Balancer
 
 
 def capture(inst: Instance) -> dict[str, Any]:
@@ -45,10 +45,15 @@ def changed_by(state: dict, run_id: str) -> bool:
     return state.get("run") == run_id and bool(state.get("switched_at"))
 
 
-def forget_unchanged(inst: Instance, state: dict, bal: Balancer, ctx: Context) -> dict:
+def forget_unchanged(inst: Instance, state: dict, bal: Balancer, ctx: Context) -> tuple[dict, str]:
     """A switch that stopped before its first change: backend back in rotation, the journal
-    it replaced back in place. Returns that journal."""
-    bal.enable(Steps(ctx))
+    it replaced back in place. Returns that journal, and what went wrong putting it back."""
+    note = ""
+    try:
+        bal.enable(Steps(ctx))
+    except BrickFailed as exc:  # reported beside the switch's own error, not instead of it
+        note = f"; its backend could not be put back in rotation: {exc}"
+        ctx.log("%s", note[2:])
     prior = state.get("prior") or {}
     if prior:
         inst.save(prior)
@@ -56,7 +61,7 @@ def forget_unchanged(inst: Instance, state: dict, bal: Balancer, ctx: Context) -
         inst.journal_path.unlink(missing_ok=True)
     ctx.log("the switch of %s to %s had changed nothing: %s left as it was", inst.program,
             (state.get("to") or {}).get("release"), inst.program)
-    return prior
+    return prior, note
 
 
 def _record_path(inst: Instance):
@@ -261,8 +266,8 @@ def plan_rollback(inst: Instance, req: RollbackRequest, bal: Balancer) -> dict[s
     release, config, restore = _rollback_target(inst, state, req)
     restart = bool(restore) or _needs_restart(inst, state, release, config)
     remove = created_by_switch(state) and req.binary and req.config
-    actions = ((["drain"] if bal.lb else []) + (["stop", "restore"] if restore else []) +
-               (["remove"] if remove else ["switch", "restart", "ready"] + (["enable"] if bal.lb else []))
+    actions = ((["drain"] if bal.active else []) + (["stop", "restore"] if restore else []) +
+               (["remove"] if remove else ["switch", "restart", "ready"] + (["enable"] if bal.active else []))
                ) if restart else []
     return {"host": inst.rt.name, "program": inst.program, "from": state["on"],
             "to": {"release": release, "config": config}, "restore": restore,
@@ -272,7 +277,7 @@ def plan_rollback(inst: Instance, req: RollbackRequest, bal: Balancer) -> dict[s
 def rollback(inst: Instance, req: RollbackRequest, bal: Balancer, ctx: Context) -> dict[str, Any]:
     state = inst.load()
     if state.get("phase") == "switching" and not state.get("switched_at"):
-        state = forget_unchanged(inst, state, bal, ctx)  # that switch changed nothing: undo the one before
+        state = forget_unchanged(inst, state, bal, ctx)[0]  # it changed nothing: undo the one before
     release, config, restore = _rollback_target(inst, state, req)
     pid_before = inst.pid()
     plan = plan_rollback(inst, req, bal)
