@@ -114,6 +114,8 @@ class Switch(InstanceBrick):
                                         '[{"kind": "http", "url": "http://127.0.0.1:{port}/", "contains": "2.0"}]')
         not_before: float | None = Field(default=None, description="Epoch seconds: switch `current` "
                                          "no earlier (from rollout.barrier, for a synchronous switch)")
+        late_s: float = Field(default=0.5, ge=0, le=3600, description="With not_before: a host that "
+                              "would switch later than this after it is refused, changing nothing")
 
     class Outputs(Ports):
         previous_release: str | None = Field(default=None, description="What ran before (for rollback)")
@@ -143,7 +145,7 @@ class Switch(InstanceBrick):
         return rolling.SwitchRequest(release, config,
                                      {**spec, "data_path": str(data) if data else None},
                                      inputs.checks, inputs.volume, inputs.data_policy == "snapshot",
-                                     inputs.not_before)
+                                     inputs.not_before, inputs.late_s)
 
     def run(self, ctx: Context, inputs: Inputs) -> Outputs:
         bal = self.balancer(ctx, inputs, inputs.port)

@@ -34,6 +34,7 @@ class SwitchRequest:
     volume: str | None = None
     snapshot: bool = False
     not_before: float | None = None  # epoch seconds: `current` is switched no earlier
+    late_s: float = 0.5  # ... and no later than this after it: a late host is refused
 
 
 def plan_switch(inst: Instance, req: SwitchRequest, bal: Balancer) -> dict[str, Any]:
@@ -102,6 +103,8 @@ def switch(inst: Instance, req: SwitchRequest, bal: Balancer, ctx: Context) -> d
 
 def check(inst: Instance, req: SwitchRequest, files: str | None, *, new: bool) -> None:
     """What the switch needs, all of it, read only: fails naming the first thing missing."""
+    if req.not_before:
+        too_late(req)
     if req.snapshot and not req.volume:
         raise BrickFailed("data_policy 'snapshot' needs the data volume (input volume)")
     if not (inst.rt.releases.path(inst.service, req.release) / META).is_file():
@@ -131,6 +134,7 @@ def _forward(inst: Instance, req: SwitchRequest, bal: Balancer, state: dict, ste
     if req.not_before and not state.get("switched_at"):
         with steps("wait"):
             wait_until_epoch(req.not_before, ctx)
+        too_late(req)
     with steps("switch"):
         inst.rt.releases.switch(inst.service, req.release)
         state["switched_at"] = time.time()
@@ -143,6 +147,15 @@ def _forward(inst: Instance, req: SwitchRequest, bal: Balancer, state: dict, ste
     with steps("checks"):
         inst.run_checks(req.checks, req.spec.get("port"), ctx)
     bal.enable(steps)
+
+
+def too_late(req: SwitchRequest) -> None:
+    """A synchronous switch happens at its moment or not at all: a host that would switch
+    later than ``late_s`` after it is refused, before it changed anything."""
+    late = time.time() - req.not_before
+    if late > req.late_s:
+        raise BrickFailed(f"the switch moment passed {late:.3f} s ago (more than late_s {req.late_s} s): "
+                          "a late host does not switch on its own")
 
 
 def wait_until_epoch(at: float, ctx: Context) -> None:
