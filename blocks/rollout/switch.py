@@ -156,7 +156,7 @@ class Switch(InstanceBrick):
         checks = ", ".join(c.label(inputs.port) for c in inputs.checks) or "none"
         summary = (f"{inputs.host}: {inst.program} {out['previous_release'] or '(none)'} -> {out['release_id']} "
                    f"(config {out['config_version']}), ready, checks passed ({checks}), "
-                   f"pid {out['pid_before']} -> {out['pid']}" if out["changed"] else
+                   f"{_pids(out['pid_before'], out['pid'])}" if out["changed"] else
                    f"{inputs.host}: {inst.program} already ran {out['release_id']}: unchanged")
         return self.Outputs(**out, summary=summary)
 
@@ -285,6 +285,17 @@ class Rollback(InstanceBrick):
         effect = (f"{' -> '.join(detail['actions'])}: back to {detail['to']['release']}"
                   if detail["changes"] else "nothing: already rolled back")
         return {"effect": effect, **detail}
+
+
+def _pids(before: int | None, now: int | None) -> str:
+    """The process change in words: a report never shows 'pid None'."""
+    if before and now and before != now:
+        return f"pid {before} -> {now}"
+    if before and before == now:
+        return f"kept pid {now}"
+    if now:
+        return f"started pid {now} (none ran before)"
+    return "no process running"
 
 
 def _rollback_summary(inputs: Any, inst: Any, out: dict[str, Any]) -> str:

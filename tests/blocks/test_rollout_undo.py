@@ -131,6 +131,10 @@ def test_a_rollback_restores_the_previous_program_byte_for_byte(live):
     assert after[0] == before[0]  # the program section, environment included
     assert after[1] | {"pid": None} == before[1] | {"pid": None}  # address, port, probe, config
     assert 'environment=motd="hello",tier="gold"' in after[0]
+    assert out.summary == "h1: web-a rolled back from 2.0.0 to 1.0.0 (data: keep_new)"
+    again = h.rollback(only_this_run=True)  # e.g. a retried rollback node: truthful, no "by itself"
+    assert not again.changed and again.rolled_back
+    assert again.summary == "h1: web-a was already back on 1.0.0 from 2.0.0 (data: keep_new)"
 
 
 def test_a_failed_readiness_puts_the_previous_program_back_byte_for_byte(live):
@@ -167,6 +171,7 @@ def test_a_new_instance_rolled_back_is_removed_not_left_running(live, tmp_path):
     sw = brick("rollout.switch")(h.ctx(), host="h1", service="web", instance="b", command=CMD,
                                  port=port, volume="web-b-data", ready_http="/health")
     assert sw.changed and get(port)["version"] == "2.0.0"
+    assert sw.summary.endswith(f"started pid {sw.pid} (none ran before)") and "None" not in sw.summary
     out = h.rollback(instance="b", only_this_run=True)
     assert out.rolled_back and h.rt.supervisor.status("web-b") is None
     assert h.program_text("web-b") is None and "did not run before" in out.summary
