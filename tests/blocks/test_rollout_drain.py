@@ -8,7 +8,7 @@ import pytest
 from nebhx import BrickFailed
 from nebhx.runtime.haproxy import HAProxy
 from support import free_port
-from test_rollout import Load, brick, get, host  # noqa: F401 - the fixture
+from test_rollout import CRASHES, Load, brick, get, host  # noqa: F401 - the fixture
 
 
 @pytest.fixture
@@ -76,4 +76,15 @@ def test_a_balancer_that_does_not_ask_the_agent_fails_before_any_change(central)
     v2, c2 = h.prepare("2.0.0")
     with pytest.raises(BrickFailed, match=r"did not take 'drain' .*agent_port .* set in its lb.haproxy"):
         h.switch("a", v2, c2, **{**h.remote, "lb_agent_port": free_port()})
+    assert get(h.ports["a"])["version"] == "1.0.0" and set(states(h).values()) == {"ready/up"}
+
+
+def test_a_release_that_cannot_start_goes_back_through_the_agent_check(central):
+    """Its backend is DOWN, not DRAIN, in the stats while it crashes: the drain of the way back
+    holds all the same, and the way back ends enabled."""
+    h = central
+    bad, c2 = h.prepare("2.0.0", at_start=CRASHES)
+    with Load(h.lb_port) as load, pytest.raises(BrickFailed, match="rolled_back: true"):
+        h.switch("a", bad, c2, max_restarts=0, **h.remote)
+    assert not load.errors, load.errors[:5]
     assert get(h.ports["a"])["version"] == "1.0.0" and set(states(h).values()) == {"ready/up"}

@@ -177,3 +177,24 @@ def test_a_new_instance_rolled_back_is_removed_not_left_running(live, tmp_path):
     assert h.program_text("web-b") is None and "did not run before" in out.summary
     assert get(h.port)["version"] == "1.0.0"  # instance a serves the previous release again
 
+
+
+def test_a_switch_takes_the_running_spec_by_reference(live):
+    """Only the service and release given: command, port, environment, readiness and data come
+    from what service.run recorded; an input set on the node overrides its part only."""
+    h = live("a")
+    _text, rec_before, _pid, _v = h.seen()
+    v2, _c2 = h.prepare("2.0.0")
+    out = brick("rollout.switch")(h.ctx(), host="h1", service="web", instance="a", data_policy="keep")
+    assert out.changed and get(h.port)["version"] == "2.0.0"
+    text = h.program_text()
+    assert 'environment=motd="hello",tier="gold"' in text and f"--port {h.port}" in text
+    assert "/releases/2.0.0/webapp.py" in text and str(h.rt.home / "volumes" / "web-data") in text
+    rec = h.record()
+    assert (rec["address"], rec["port"], rec["probe"]) == (rec_before["address"], h.port, rec_before["probe"])
+    v3, _c3 = h.prepare("3.0.0")
+    out = brick("rollout.switch")(h.ctx(), host="h1", service="web", instance="a", data_policy="keep",
+                                  env={"motd": "bye"})
+    assert 'environment=motd="bye"\n' in h.program_text() and f"--port {h.port}" in h.program_text()
+    with pytest.raises(BrickFailed, match=r"no command given, and none is recorded for web \(instance 'c'\)"):
+        brick("rollout.switch")(h.ctx(), host="h1", service="web", instance="c", data_policy="keep")

@@ -45,6 +45,15 @@ def load(web) -> Load:
     return Load(web.address("lb"), LB_PORT)
 
 
+def errors(run: dict) -> dict:
+    """Every failed node's and fan-out item's error, for the assertion message."""
+    out = {k: n["error"] for k, n in run["nodes"].items() if n["status"] == "failed"}
+    for k, n in run["nodes"].items():
+        out.update({f"{k}[{i}]": item.get("error") for i, item in enumerate(n.get("items") or [])
+                    if item.get("status") == "failed"})
+    return out
+
+
 def no_failures(figures: dict) -> None:
     print(f"\nload through the central HAProxy: {figures}")
     assert figures["requests"] > 50 and figures["failed"] == 0, figures
@@ -69,7 +78,7 @@ def test_a_switch_that_fails_before_changing_anything(web):
     with load(web) as lo:
         run = finished(web, start(web, web.canary, {**central_inputs(web, "2.0.0", web.smtp.port),
                                                     "lb_agent_port": 8098}))
-    assert run["status"] == "failed" and run["error"] == "failed nodes: canary", run["error"]
+    assert run["status"] == "failed" and run["error"] == "failed nodes: canary", errors(run)
     error = run["nodes"]["canary"]["error"]
     assert "did not take 'drain'" in error and "nothing was changed: web still runs release 1.0.0" in error
     assert run["nodes"]["rollback"]["outputs"]["rolled_back_host"] == [None] * 3
@@ -86,7 +95,7 @@ def test_an_approved_canary(web):
         with web.client() as c:
             assert c.post(f"/runs/{run_id}/nodes/approve/approve", json={}).status_code == 200
         run = finished(web, run_id)
-    assert run["status"] == "succeeded", run["error"]
+    assert run["status"] == "succeeded", errors(run)
     steps = [s["step"] for s in run["nodes"]["canary"]["items"][0]["outputs"]["steps"]]
     assert steps[0] == "drain" and steps[-1] == "enable"
     no_failures(lo.window())
@@ -101,7 +110,7 @@ def test_a_rejected_canary(web):
         with web.client() as c:
             assert c.post(f"/runs/{run_id}/nodes/approve/reject", json={}).status_code == 200
         run = finished(web, run_id)
-    assert run["status"] == "failed" and run["error"] == "failed nodes: approve", run["error"]
+    assert run["status"] == "failed" and run["error"] == "failed nodes: approve", errors(run)
     no_failures(lo.window())
     now = {h: (as_deployed(web, h), app(web, h)["pid"]) for h in WEB}
     assert now["h1"][0] == web.v2["h1"][0]  # the canary's program and record as they were
@@ -113,7 +122,7 @@ def test_a_rejected_canary(web):
 def test_a_release_failing_on_the_canary(web):
     with load(web) as lo:
         run = finished(web, start(web, web.canary, central_inputs(web, "4.0.0", web.smtp.port, crash=True)))
-    assert run["status"] == "failed" and run["error"] == "failed nodes: canary", run["error"]
+    assert run["status"] == "failed" and run["error"] == "failed nodes: canary", errors(run)
     assert "rolled back to release 2.0.0" in run["nodes"]["canary"]["error"]
     no_failures(lo.window())
     now = {h: (as_deployed(web, h), app(web, h)["pid"]) for h in WEB}
@@ -136,7 +145,7 @@ def test_a_host_of_the_rest_failing_after_the_approval(web):
         with web.client() as c:
             assert c.post(f"/runs/{run_id}/nodes/approve/approve", json={}).status_code == 200
         run = finished(web, run_id)
-    assert run["status"] == "failed" and run["error"] == "failed nodes: rest", run["error"]
+    assert run["status"] == "failed" and run["error"] == "failed nodes: rest", errors(run)
     rollback = run["nodes"]["rollback"]
     assert rollback["outputs"]["rolled_back_host"] == ["h1", "h2", "h3"]
     starts = sorted(i["started_at"] for i in rollback["items"])

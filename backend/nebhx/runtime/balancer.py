@@ -189,7 +189,7 @@ class RemoteBalancer(Balancer):
             status = r.get("status") or ""
             out.append({"backend": r["pxname"], "server": r["svname"], "address": r.get("addr") or "",
                         "state": status, "sessions": int(r.get("scur") or 0),
-                        "serving": status.startswith("UP") or status == "no check"})
+                        "serving": _serving(status)})
         return out
 
     def _mine(self) -> list[dict]:
@@ -204,7 +204,8 @@ class RemoteBalancer(Balancer):
     def _set(self, state: str) -> None:
         self.agent.ensure_running()
         self.agent.set(server_name(self.backend), state)
-        want = (lambda s: s.startswith("DRAIN")) if state == "drain" else (lambda s: not s.startswith("DRAIN"))
+        # Drained: it gets no new request (DRAIN, or DOWN/MAINT: a stopped app is down too).
+        want = (lambda s: not _serving(s)) if state == "drain" else (lambda s: not s.startswith("DRAIN"))
         if not wait(lambda: all(want(r["state"]) for r in self._mine()), self.took_s):
             raise BrickFailed(f"the balancer at {self.stats} did not take '{state}' for {self.backend} "
                               f"from this host's agent check within {self.took_s}s (is agent_port "
@@ -216,9 +217,13 @@ class RemoteBalancer(Balancer):
 
     def _enable_one(self, timeout_s: float = 10) -> None:
         self._set("ready")
-        if not wait(lambda: all(r["state"].startswith("UP") or r["state"] == "no check"
-                                for r in self._mine()), timeout_s):
+        if not wait(lambda: all(_serving(r["state"]) for r in self._mine()), timeout_s):
             raise BrickFailed(f"backend {self.backend} is "
                               f"{', '.join(r['state'] for r in self._mine())} in the balancer at "
                               f"{self.stats} {timeout_s}s after enabling it")
         self.agent.set(server_name(self.backend), None)  # back to 'up': an operator's drain holds again
+
+
+def _serving(status: str) -> bool:
+    """A stats row's status that takes new requests: UP (or going down), or up without checks."""
+    return status.startswith("UP") or status == "no check"

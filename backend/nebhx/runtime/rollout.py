@@ -27,7 +27,7 @@ from nebhx.bricks.base import BrickFailed
 from nebhx.runtime import configs
 from nebhx.runtime.probes import ProbeResult, command_probe, http_probe, tcp_probe, wait_until
 from nebhx.runtime.releases import check_id
-from nebhx.runtime.services import instance_file, record_instance, run_probe
+from nebhx.runtime.services import instance_file, read_spec, record_instance, run_probe, write_spec
 
 if TYPE_CHECKING:
     from nebhx.bricks.base import Context
@@ -205,6 +205,12 @@ class Instance:
         address = f"{host}:{spec['port']}" if spec.get("port") else host
         record_instance(self.rt.home, inputs, self.program, self.rt.releases.path(self.service, release),
                         address, status.pid if status else None)
+        write_spec(self.rt.home, self.service, self.instance, spec)
+
+    def running_spec(self) -> dict[str, Any]:
+        """What the instance was started with (command template, port, env, readiness, data):
+        as ``service.run`` or the last switch or rollback recorded it; {} when unknown."""
+        return read_spec(self.rt.home, self.service, self.instance) or self.load().get("spec") or {}
 
     def pid(self) -> int | None:
         status = self.rt.supervisor.status(self.program)

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from nebhx.bricks.base import BrickFailed
 from nebhx.runtime.rollout import Instance, Steps, StepFailed
-from nebhx.runtime.services import instance_file
+from nebhx.runtime.services import instance_file, read_spec, write_spec
 
 if TYPE_CHECKING:
     from nebhx.bricks.base import Context
@@ -37,7 +37,8 @@ def capture(inst: Instance) -> dict[str, Any]:
         record = json.loads(_record_path(inst).read_text())
     except (OSError, ValueError):
         record = None
-    return {"text": inst.rt.supervisor.program_text(inst.program), "record": record}
+    return {"text": inst.rt.supervisor.program_text(inst.program), "record": record,
+            "spec": read_spec(inst.rt.home, inst.service, inst.instance) or None}
 
 
 def changed_by(state: dict, run_id: str) -> bool:
@@ -108,8 +109,10 @@ def put_back(inst: Instance, text: str) -> None:
         sv.start(inst.program)
 
 
-def put_back_record(inst: Instance, record: dict | None) -> None:
-    """The services view's record as it was (with the pid now); none when there was none."""
+def put_back_record(inst: Instance, record: dict | None, spec: dict | None = None) -> None:
+    """The services view's record (with the pid now) and the running spec as they were;
+    none when there was none."""
+    write_spec(inst.rt.home, inst.service, inst.instance, spec)
     path = _record_path(inst)
     if record is None:
         path.unlink(missing_ok=True)
@@ -128,6 +131,7 @@ def remove_created(inst: Instance, state: dict, steps: Steps, ctx: Context) -> N
     with steps("remove"):
         inst.rt.supervisor.remove(inst.program)
         _record_path(inst).unlink(missing_ok=True)
+        write_spec(inst.rt.home, inst.service, inst.instance, None)
         if frm.get("release"):
             inst.rt.releases.switch(inst.service, frm["release"])
     state.update(phase="rolled_back", steps=steps.rows, on={**frm, "files": frm.get("config")})
@@ -222,7 +226,7 @@ def go_back(inst: Instance, state: dict, bal: Balancer, steps: Steps, ctx: Conte
     state.update(phase="rolled_back", steps=steps.rows)
     inst.save(state)
     if text is not None:
-        put_back_record(inst, record)
+        put_back_record(inst, record, (state.get("before") or {}).get("spec"))
     else:
         inst.record(spec, release, config)
 
