@@ -140,27 +140,15 @@ def remove_created(inst: Instance, state: dict, steps: Steps, ctx: Context) -> N
 
 
 def refuse_unknown_instance(inst: Instance, port: int | None) -> None:
-    """A switch would create a program: refuse when that is a mistake, not a new instance
-    (the instance name left at its default beside named ones, or a port another holds)."""
+    """A switch would create a program: refuse when its port is held (e.g. by the instance
+    the graph meant, its name left at the default), naming the instances that run there."""
+    if not port or not _port_in_use(port):
+        return
     others = sorted(p.stem for p in _record_path(inst).parent.glob("*.json")
                     if p.stem != (inst.instance or "default"))
-    named = ", ".join(f"'{o}'" for o in others if o != "default")
-    if not inst.instance and named:
-        raise BrickFailed(f"{inst.service} on host {inst.rt.name} runs as instance {named}, and "
-                          f"instance is left empty: no program {inst.program} exists; set instance")
-    if port and _port_in_use(port):
-        raise BrickFailed(f"port {port} is in use on host {inst.rt.name}, and {inst.program} does "
-                          f"not run there" + (f" (instances of {inst.service}: {named})" if named else ""))
-
-
-def _port_in_use(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            s.bind(("0.0.0.0", port))
-        except OSError as exc:
-            return exc.errno == errno.EADDRINUSE
-    return False
+    named = f" ({inst.service} runs as instance {', '.join(repr(o) for o in others)} there)" if others else ""
+    raise BrickFailed(f"port {port} is in use on host {inst.rt.name}, and no program {inst.program} "
+                      f"runs there to switch{named}: set instance, or another port")
 
 
 def files_for(inst: Instance, on: dict, release: str, config: str | None) -> str | None:
@@ -300,3 +288,13 @@ def rollback(inst: Instance, req: RollbackRequest, bal: Balancer, ctx: Context) 
             "restored_snapshot": restored.get("snapshot"), "pre_restore": restored.get("pre_restore"),
             "data_policy": req.data_policy, "pid_before": pid_before, "pid": inst.pid(),
             "steps": steps.rows, "changed": plan["changes"], "removed": "remove" in plan["actions"]}
+
+
+def _port_in_use(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(("0.0.0.0", port))
+        except OSError as exc:
+            return exc.errno == errno.EADDRINUSE
+    return False
