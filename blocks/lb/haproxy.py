@@ -1,6 +1,7 @@
 """Load-balancer bricks: an HAProxy in front of a list of backends, and backend states."""
 from __future__ import annotations
 
+import ipaddress
 import time
 from typing import Any, Literal
 
@@ -8,6 +9,14 @@ from pydantic import Field
 
 from nebhx import Address, Brick, BrickFailed, Context, HostRef, Ports
 from nebhx.runtime.haproxy import HAProxy, server_name
+
+
+def _is_ip(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _find(lb: HAProxy, address: str) -> dict[str, Any]:
@@ -29,9 +38,19 @@ class HAProxyBalancer(Brick):
     `haproxy -c` before it is used; a config HAProxy rejects fails the node and
     leaves the running balancer untouched. Nothing is reloaded when nothing changed.
 
-    **Health checks** (on by default): each backend is checked every second, with an
-    HTTP GET of `health_path` if set, else by opening a TCP connection; a backend
-    that fails two checks gets no traffic until it passes one.
+    **Health checks** (on by default): each backend is checked every `check_inter_ms`
+    (1 s), with an HTTP GET of `health_path` if set, else by opening a TCP connection; a
+    backend that fails `check_fall` checks (2) gets no traffic until it passes
+    `check_rise` (1); each check may take `check_timeout_ms` (default: the interval).
+
+    **A balancer on its own host**: with `agent_port`, HAProxy also asks each backend's
+    host, on that port, whether to drain it (an agent check, every `agent_inter_ms`), and
+    with `stats_port` it answers read-only stats (CSV) to `stats_allow` (default: the
+    backends' hosts and 127.0.0.1). A **Rollout: switch** on a backend host then drains its
+    own backend through it: give it this brick's `stats` output as `lb_stats` and the same
+    `agent_port` as `lb_agent_port`. A backend host without the responder is not affected.
+    Every value is checked for its place in haproxy.cfg: one that could add a line or a
+    token (a newline, a space in a path, a quote, `#`) is refused naming the input.
 
     **drain**: backends listed here get no new requests (open ones finish); every
     other backend is set ready. This brick declares the full state: use
@@ -54,11 +73,24 @@ class HAProxyBalancer(Brick):
         health_check: bool = Field(default=True, description="Check backends and skip dead ones")
         health_path: str | None = Field(default=None, description="HTTP path for health checks, e.g. /health")
         advertise_host: str | None = Field(default=None, description="Host part of the address output; default the bind host (the host's address for 0.0.0.0)")
+        check_inter_ms: int = Field(default=1000, ge=10, le=3_600_000, description="Health check interval")
+        check_fall: int = Field(default=2, ge=1, le=100, description="Failed checks before a backend is down")
+        check_rise: int = Field(default=1, ge=1, le=100, description="Passed checks before a backend is up again")
+        check_timeout_ms: int | None = Field(default=None, ge=1, le=3_600_000,
+                                             description="Longest a check may take; default the interval")
+        agent_port: int | None = Field(default=None, ge=1, le=65535, description="Ask each backend's "
+                                       "host on this port whether to drain it (rollout.switch's lb_agent_port)")
+        agent_inter_ms: int = Field(default=500, ge=10, le=3_600_000, description="How often the agent is asked")
+        stats_port: int | None = Field(default=None, ge=1, le=65535, description="Read-only stats "
+                                       "(CSV at /;csv) on the bind host, for switches on other hosts")
+        stats_allow: list[str] = Field(default_factory=list, description="Sources the stats answer "
+                                       "(IPs or networks); default the backends' hosts and 127.0.0.1")
 
     class Outputs(Ports):
         address: Address
         changed: bool
         servers: list[dict[str, Any]]
+        stats: Address | None = Field(default=None, description="The stats listener (lb_stats of a switch)")
 
     def run(self, ctx: Context, inputs: Inputs) -> Outputs:
         unknown = set(inputs.drain) - set(inputs.backends)
@@ -68,7 +100,8 @@ class HAProxyBalancer(Brick):
         bind = f"{inputs.bind_host}:{inputs.bind_port}"
         was_running = lb.running()
         changed = lb.apply(bind, list(inputs.backends), mode=inputs.mode,
-                           health_path=inputs.health_path, health_check=inputs.health_check)
+                           health_path=inputs.health_path, health_check=inputs.health_check,
+                           **self.options(ctx, inputs))
         ctx.log("haproxy %s %s on %s with %d backend(s)", inputs.name,
                 ("reloaded" if was_running else "started") if changed else "unchanged",
                 bind, len(inputs.backends))
@@ -80,7 +113,19 @@ class HAProxyBalancer(Brick):
         host = inputs.advertise_host or (ctx.runtime.address if inputs.bind_host in ("0.0.0.0", "::", "")
                                          else inputs.bind_host)
         return self.Outputs(address=f"{host}:{inputs.bind_port}", changed=changed,
-                            servers=lb.servers_state())
+                            servers=lb.servers_state(),
+                            stats=f"{host}:{inputs.stats_port}" if inputs.stats_port else None)
+
+    @staticmethod
+    def options(ctx: Context, inputs: Inputs) -> dict[str, Any]:
+        """Check timings, the agent check and the stats listener, as LBSpec takes them."""
+        hosts = {b.rpartition(":")[0].strip("[]") for b in inputs.backends}
+        allow = inputs.stats_allow or sorted({"127.0.0.1", *(h for h in hosts if _is_ip(h))})
+        return {"checks": {"inter_ms": inputs.check_inter_ms, "fall": inputs.check_fall,
+                           "rise": inputs.check_rise, "timeout_ms": inputs.check_timeout_ms},
+                "agent_port": inputs.agent_port, "agent_inter_ms": inputs.agent_inter_ms,
+                "stats": f"{inputs.bind_host}:{inputs.stats_port}" if inputs.stats_port else None,
+                "stats_allow": allow}
 
 
 class BackendState(Brick):

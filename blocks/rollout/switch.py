@@ -6,13 +6,18 @@ from typing import Any, Literal
 from pydantic import Field
 
 from nebhx import Address, Brick, BrickFailed, Context, HostRef, Ports
-from nebhx.runtime import rolling
+from nebhx.runtime import rolling, undo
+from nebhx.runtime.balancer import AgentState, Balancer, LocalBalancer, RemoteBalancer
 from nebhx.bricks.base import is_known
 from nebhx.runtime.rollout import CheckSpec
 
 
+SPEC = ("command", "port", "env", "ready_http", "ready_tcp", "ready_command", "ready_timeout_s",
+        "max_restarts", "start_secs")
+
+
 class InstanceBrick(Brick):
-    """Shared ports: which instance, and its backend in a balancer on this host."""
+    """Shared ports: which instance, and its backend in a balancer (on this host or another)."""
 
     abstract = True
     on_repeat = ''
@@ -24,47 +29,79 @@ class InstanceBrick(Brick):
                               description="Instance name, as given to service.run")
         lb_name: str | None = Field(default=None, description="HAProxy balancer on this host "
                                     "whose backend is drained, as named in lb.haproxy; none: no drain")
+        lb_stats: Address | None = Field(default=None, description="A balancer on any host (e.g. one "
+                                         "central HAProxy): its stats address (lb.haproxy's `stats`); "
+                                         "the backend is drained through this host's agent check")
+        lb_agent_port: int | None = Field(default=None, ge=1, le=65535, description="With lb_stats: "
+                                          "the agent_port the balancer's lb.haproxy checks")
         backend: Address | None = Field(default=None, description="This instance in the balancer; "
                                         "default: the host's address and the port")
         drain_timeout_s: float = Field(default=30, ge=0,
                                        description="Longest wait for the backend's open sessions")
+        keep_one_serving: bool = Field(default=True, description="Never drain the last backend "
+                                       "that serves: fail before changing anything instead")
 
-    def balancer(self, ctx: Context, inputs: Any, port: int | None) -> rolling.Balancer:
+    def balancer(self, ctx: Context, inputs: Any, port: int | None) -> Balancer:
         if ctx.runtime.name != inputs.host:
             raise BrickFailed(f"this brick is for host {inputs.host!r} but runs on {ctx.runtime.name!r}")
+        backend = inputs.backend or f"{ctx.runtime.address}:{port}"
+        common = dict(backend=backend, drain_timeout_s=inputs.drain_timeout_s,
+                      keep_one=inputs.keep_one_serving)
+        if inputs.lb_name and inputs.lb_stats:
+            raise BrickFailed("lb_name and lb_stats name two balancers: give one")
+        if inputs.lb_stats:
+            if not inputs.lb_agent_port:
+                raise BrickFailed("lb_stats needs lb_agent_port (the balancer's agent_port)")
+            bal = RemoteBalancer(**common, stats=inputs.lb_stats,
+                                 agent=AgentState(ctx.runtime, inputs.lb_agent_port))
+            bal._mine()  # fails naming the servers when it is not one of them
+            return bal
         if not inputs.lb_name:
-            return rolling.Balancer()
+            return Balancer()
         lb = ctx.runtime.haproxy(inputs.lb_name)
         if not lb.running():
             raise BrickFailed(f"load balancer {inputs.lb_name} is not running on host {inputs.host}")
-        backend = inputs.backend or f"{ctx.runtime.address}:{port}"
         lb.server(backend)  # fails naming the servers when it is not one of them
-        return rolling.Balancer(lb, backend, inputs.drain_timeout_s)
+        return LocalBalancer(**common, lb=lb)
 
 
 class Switch(InstanceBrick):
     """Switch one host's instance to a prepared release and config, then check it.
 
-    In order: **drain** the instance's backend in the balancer (`lb_name`, HAProxy's
-    runtime API; waits until its open sessions are 0, at most `drain_timeout_s`),
-    **snapshot** the data `volume` when `data_policy` is `snapshot`, **switch** the
-    service's `current` link (one atomic rename), **restart** the program under the
-    host's supervisord on the new release and config, wait until it is **ready**, run the
-    **checks** (http, tcp or command; `{port}` in a target is the instance's port), and
-    **enable** the backend again (waiting until HAProxy sees it up). `steps` gives each
-    step's seconds.
+    In order: **drain** the instance's backend in the balancer (`lb_name`: HAProxy on this
+    host, through its runtime API; `lb_stats` + `lb_agent_port`: HAProxy on any host,
+    through this host's agent check; waits until its open sessions are 0, at most
+    `drain_timeout_s`, and never drains the last serving backend), **snapshot** the data
+    `volume` when `data_policy` is `snapshot`, **switch** the service's `current` link (one
+    atomic rename), **restart** the program under the host's supervisord on the new release
+    and config, wait until it is **ready**, run the **checks** (http, tcp or command;
+    `{port}` in a target is the instance's port), and **enable** the backend again (waiting
+    until HAProxy sees it up). `steps` gives each step's seconds.
 
-    When readiness or a check fails, this host rolls back by itself: the previous release
-    and config back, restart, readiness, enable. Then the node fails naming the host and
-    the check, with `rolled_back: true`. The data is left as it is: use
-    **Roll back** with `restore_snapshot` to take the snapshot back too.
+    **Nothing changes before every input is checked** (release staged, config rendered,
+    placeholders known, the snapshot's volume, a new program's name and port). A switch
+    that fails before it moved `current` puts everything back (backend enabled, journal as
+    it was) and says `nothing was changed`: a rollback of this run leaves that host alone.
 
-    `command` takes the placeholders of **Run service** (`{release}`, `{config}`,
-    `{data}`, `{port}`). A config-only change (same release, new config version) whose
-    rendered files are the same as the running ones restarts nothing: `pid_before` equals
-    `pid`. Running it again when the instance already runs that release and config
-    changes nothing (`changed` false); after a crash half-way it resumes, or finishes the
-    rollback it had begun. The balancer must run on this host (its admin socket).
+    When readiness or a check fails, this host rolls back by itself: the previous program
+    exactly as it was (its section, environment and record, byte for byte), readiness,
+    enable. Then the node fails naming the host and the check, with `rolled_back: true`.
+    The data is left as it is: use **Roll back** with `restore_snapshot` to take the
+    snapshot back too.
+
+    **The running spec by reference**: `command`, `port`, `env`, readiness and restarts
+    default to what the running instance was started with (as **Run service** or the last
+    switch recorded it; the data folder too when `volume` is not given); an input set on
+    this node overrides its part only. `command` takes the placeholders of **Run service**
+    (`{release}`, `{config}`, `{data}`, `{port}`).
+
+    **Synchronous**: with `not_before` (from **Barrier**) `current` is switched at that
+    moment; a host that would switch more than `late_s` later is refused, changing nothing.
+
+    A config-only change (same release, new config version) whose rendered files are the
+    same as the running ones restarts nothing: `pid_before` equals `pid`. Running it again
+    when the instance already runs that release and config changes nothing (`changed`
+    false); after a crash half-way it resumes, or finishes the rollback it had begun.
     """
 
     id = "rollout.switch"
@@ -78,7 +115,8 @@ class Switch(InstanceBrick):
         config_version: str | None = Field(default=None, description="A rendered config version; "
                                            "default: rollout.prepare's when release_id is not "
                                            "given, else the config in effect")
-        command: str = Field(description="Command line; may use {release}, {config}, {data}, {port}")
+        command: str | None = Field(default=None, description="Command line; may use {release}, "
+                                    "{config}, {data}, {port}; default: the running instance's")
         port: int | None = Field(default=None, ge=1, le=65535, description="Port the service listens on")
         env: dict[str, str] = Field(default_factory=dict, description="Extra environment variables")
         volume: str | None = Field(default=None, description="Data volume: a volume URL, or a dir "
@@ -95,6 +133,8 @@ class Switch(InstanceBrick):
                                         '[{"kind": "http", "url": "http://127.0.0.1:{port}/", "contains": "2.0"}]')
         not_before: float | None = Field(default=None, description="Epoch seconds: switch `current` "
                                          "no earlier (from rollout.barrier, for a synchronous switch)")
+        late_s: float = Field(default=0.5, ge=0, le=3600, description="With not_before: a host that "
+                              "would switch later than this after it is refused, changing nothing")
 
     class Outputs(Ports):
         previous_release: str | None = Field(default=None, description="What ran before (for rollback)")
@@ -117,25 +157,39 @@ class Switch(InstanceBrick):
                 raise BrickFailed(f"no release_id given and nothing prepared for {inputs.service} "
                                   f"on host {inputs.host}: run rollout.prepare first")
             release, config = prepared["release_id"], config or prepared["config_version"]
-        data = ctx.runtime.volumes.open(inputs.volume).path if inputs.volume else None
-        spec = {k: getattr(inputs, k) for k in ("command", "port", "env", "ready_http", "ready_tcp",
-                                                "ready_command", "ready_timeout_s", "max_restarts",
-                                                "start_secs")}
-        return rolling.SwitchRequest(release, config,
-                                     {**spec, "data_path": str(data) if data else None},
+        return rolling.SwitchRequest(release, config, self.spec(ctx, inputs),
                                      inputs.checks, inputs.volume, inputs.data_policy == "snapshot",
-                                     inputs.not_before)
+                                     inputs.not_before, inputs.late_s)
+
+    @staticmethod
+    def spec(ctx: Context, inputs: Inputs) -> dict[str, Any]:
+        """The program spec: what the running instance was started with (service.run's or the
+        last switch's record), each input set on this node overriding its part."""
+        running = ctx.runtime.service_instance(inputs.service, inputs.instance).running_spec()
+        fields = type(inputs).model_fields  # an input left at its default (a form may write it) is not set
+        given = {k for k in inputs.model_fields_set if getattr(inputs, k) != fields[k].get_default(call_default_factory=True)}
+        spec = {k: getattr(inputs, k) if k in given or k not in running else running[k] for k in SPEC}
+        if inputs.volume:
+            spec["data_path"] = str(ctx.runtime.volumes.open(inputs.volume).path)
+        else:
+            spec["data_path"] = running.get("data_path")
+        if not spec["command"]:
+            raise BrickFailed(f"no command given, and none is recorded for {inputs.service} "
+                              f"(instance {inputs.instance or 'default'!r}) on host {inputs.host}: "
+                              "give command, or start it with service.run first")
+        return spec
 
     def run(self, ctx: Context, inputs: Inputs) -> Outputs:
-        bal = self.balancer(ctx, inputs, inputs.port)
+        req = self.request(ctx, inputs)
+        bal = self.balancer(ctx, inputs, req.spec["port"])
         inst = ctx.runtime.service_instance(inputs.service, inputs.instance)
-        out = rolling.switch(inst, self.request(ctx, inputs), bal, ctx)
+        out = rolling.switch(inst, req, bal, ctx)
         ctx.log("%s on %s: release %s, config %s, pid %s -> %s", inst.program, inputs.host,
                 out["release_id"], out["config_version"], out["pid_before"], out["pid"])
-        checks = ", ".join(c.label(inputs.port) for c in inputs.checks) or "none"
+        checks = ", ".join(c.label(req.spec["port"]) for c in inputs.checks) or "none"
         summary = (f"{inputs.host}: {inst.program} {out['previous_release'] or '(none)'} -> {out['release_id']} "
                    f"(config {out['config_version']}), ready, checks passed ({checks}), "
-                   f"pid {out['pid_before']} -> {out['pid']}" if out["changed"] else
+                   f"{_pids(out['pid_before'], out['pid'])}" if out["changed"] else
                    f"{inputs.host}: {inst.program} already ran {out['release_id']}: unchanged")
         return self.Outputs(**out, summary=summary)
 
@@ -145,9 +199,10 @@ class Switch(InstanceBrick):
             if not is_known(inputs):
                 return {"effect": f"{self.title.split(': ')[1]} {inputs.service} once its inputs are known",
                         "changes": None}
-            bal = self.balancer(ctx, inputs, inputs.port)
+            req = self.request(ctx, inputs)
+            bal = self.balancer(ctx, inputs, req.spec["port"])
             inst = ctx.runtime.service_instance(inputs.service, inputs.instance)
-            detail = rolling.plan_switch(inst, self.request(ctx, inputs), bal)
+            detail = rolling.plan_switch(inst, req, bal)
         except (BrickFailed, ValueError) as exc:
             return {"effect": f"switch {getattr(inputs, 'service', '?')} on "
                               f"{getattr(inputs, 'host', '?')} (cannot tell yet: {exc})", "changes": None}
@@ -212,6 +267,8 @@ class Rollback(InstanceBrick):
         pid: int | None = None
         steps: list[dict[str, Any]] = Field(description="[{step, seconds}] in order")
         changed: bool
+        removed: bool = Field(default=False, description="The switch had created the program: "
+                              "it is removed (nothing ran there before)")
         summary: str = Field(default="", description="One line for a report: host, what came "
                              "back, and why the switch had failed when it rolled itself back")
 
@@ -223,8 +280,11 @@ class Rollback(InstanceBrick):
 
     def run(self, ctx: Context, inputs: Inputs) -> Outputs:
         inst = ctx.runtime.service_instance(inputs.service, inputs.instance)
-        if inputs.only_this_run and inst.load().get("run") != ctx.run_id:
-            return self._left_alone(ctx, inputs, inst)  # before the balancer: a host left alone needs none
+        state = inst.load()
+        if inputs.only_this_run and not undo.changed_by(state, ctx.run_id):
+            if state.get("run") == ctx.run_id and state.get("phase") == "switching":
+                undo.forget_unchanged(inst, state, self._parts(ctx, inputs)[1], ctx)
+            return self._left_alone(ctx, inputs, inst)  # a host left alone needs no balancer
         inst, bal, req = self._parts(ctx, inputs)
         out = rolling.rollback(inst, req, bal, ctx)
         ctx.log("%s on %s: release %s, config %s, data %s (rolled_back: true)", inst.program,
@@ -261,14 +321,29 @@ class Rollback(InstanceBrick):
         return {"effect": effect, **detail}
 
 
+def _pids(before: int | None, now: int | None) -> str:
+    """The process change in words: a report never shows 'pid None'."""
+    if before and now and before != now:
+        return f"pid {before} -> {now}"
+    if before and before == now:
+        return f"kept pid {now}"
+    if now:
+        return f"started pid {now} (none ran before)"
+    return "no process running"
+
+
 def _rollback_summary(inputs: Any, inst: Any, out: dict[str, Any]) -> str:
     state = inst.load()
     new = (state.get("to") or {}).get("release")
     data = f"data: {inputs.data_policy}" + (f", snapshot {out['restored_snapshot']} restored"
                                              if out["restored_snapshot"] else "")
+    if out.get("removed"):
+        return (f"{inputs.host}: {inst.program} removed: it did not run before the switch to "
+                f"{new} ({data})")
     if out["changed"]:
         return (f"{inputs.host}: {inst.program} rolled back from {new} to {out['release_id']} "
                 f"({data})")
-    why = f" after a failed {state['error']}" if state.get("error") else ""
-    return (f"{inputs.host}: {inst.program} had rolled itself back from {new} to "
-            f"{out['release_id']}{why} ({data})")
+    if state.get("error"):  # the switch failed a step and went back by itself
+        return (f"{inputs.host}: {inst.program} had rolled itself back from {new} to "
+                f"{out['release_id']} after a failed {state['error']} ({data})")
+    return f"{inputs.host}: {inst.program} was already back on {out['release_id']} from {new} ({data})"

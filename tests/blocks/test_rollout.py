@@ -309,10 +309,10 @@ def test_rollback_restore_snapshot_brings_the_data_back(btrfs, host):
     h.switch("a", v1, c1, volume=url, lb=False)
     h.balance()
     v2, c2 = h.prepare("2.0.0", at_start=WRITES_ROWS)
-    sw = h.switch("a", v2, c2, volume=url)
+    sw = h.switch("a", v2, c2, volume=url, keep_one_serving=False)  # only a serves
     assert (vol.path / "rows.txt").exists() and sw.snapshot
     assert "snapshot" in [s["step"] for s in sw.steps]
-    out = h.rollback("a", data_policy="restore_snapshot")
+    out = h.rollback("a", data_policy="restore_snapshot", keep_one_serving=False)
     assert out.restored_snapshot == sw.snapshot and out.pre_restore.startswith("pre-restore-")
     assert not (vol.path / "rows.txt").exists() and (vol.path / "message.txt").read_text() == "v1 data\n"
     assert [s["step"] for s in out.steps] == ["drain", "stop", "restore", "switch", "restart",
@@ -322,7 +322,7 @@ def test_rollback_restore_snapshot_brings_the_data_back(btrfs, host):
     kept = h.rt.volumes.get_snapshot(url, out.pre_restore).path
     assert (kept / "rows.txt").read_text() == "row written by 2.0.0\n"  # the new data, kept aside
     (vol.path / "after.txt").write_text("written after the rollback\n")
-    again = h.rollback("a", data_policy="restore_snapshot")
+    again = h.rollback("a", data_policy="restore_snapshot", keep_one_serving=False)
     assert not again.changed and (vol.path / "after.txt").exists()  # never restored twice
     h.rt.supervisor.stop("web-a")  # before the mount goes away
 

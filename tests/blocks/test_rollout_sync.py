@@ -17,6 +17,8 @@ from nebhx.bricks.registry import load_registry
 from nebhx.runtime import HostRuntime
 from nebhx.runtime.services import snapshot
 from support import free_port
+from test_rollout import CRASHES
+from test_rollout_rest import HOSTS, fleet  # noqa: F401 - the fixture
 
 ROOT = Path(__file__).resolve().parents[2]
 PALETTE = load_registry([ROOT / "blocks"])
@@ -118,3 +120,41 @@ def test_instances_switch_together_at_not_before_and_the_releases_view_follows(r
     # Active is what each instance runs (the `current` link is one per service and host).
     assert {r["id"] for r in b["releases"] if r["active"]} == {"2.0.0"}
     assert a["last_probe"]["ok"] and version_at(ports["a"]) == "1.0.0"
+
+
+def test_a_synchronous_switch_is_all_or_nothing(fleet):  # noqa: F811 - the fixture
+    """Four hosts switch at one moment; h3's release cannot start there: it goes back by itself,
+    and the group rollback (the example's any_failed branch) takes every other host back."""
+    f = fleet
+    for h in HOSTS:
+        f.prepare(h, "2.0.0", at_start=CRASHES if h == "h3" else "")
+    at, outs = time.time() + 1.0, {}
+
+    def one(h: str) -> None:
+        try:
+            outs[h] = f.switch(h, "run-2", not_before=at, max_restarts=0)
+        except BrickFailed as exc:
+            outs[h] = exc
+    threads = [threading.Thread(target=one, args=(h,)) for h in HOSTS]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert isinstance(outs["h3"], BrickFailed) and "rolled_back: true" in str(outs["h3"])
+    assert [f.version(h) for h in HOSTS] == ["2.0.0", "2.0.0", "1.0.0", "2.0.0"]
+    back = {h: f.rollback(h, "run-2", only_this_run=True) for h in HOSTS}  # all at once in the example
+    assert [f.version(h) for h in HOSTS] == ["1.0.0"] * 4
+    assert [back[h].rolled_back_host for h in HOSTS] == list(HOSTS)
+
+
+def test_a_host_that_comes_after_the_moment_is_refused_and_changes_nothing(fleet):  # noqa: F811
+    f = fleet
+    f.prepare("h1", "2.0.0")
+    pid = f.rts["h1"].supervisor.status("web").pid
+    journal = (f.rts["h1"].home / "services/web/rollout/default.json").read_text()
+    with pytest.raises(BrickFailed, match=r"the switch moment passed .* late_s 0.5 s.*nothing was changed"):
+        f.switch("h1", "run-2", not_before=time.time() - 2)
+    assert f.version("h1") == "1.0.0" and f.rts["h1"].supervisor.status("web").pid == pid
+    assert (f.rts["h1"].home / "services/web/rollout/default.json").read_text() == journal
+    left = f.rollback("h1", "run-2", only_this_run=True)
+    assert not left.rolled_back and f.version("h1") == "1.0.0"

@@ -171,3 +171,47 @@ class Load:
         return {"requests": len(rows), "failed": sum(1 for r in rows if not r[2]),
                 "p50_ms": pick(0.5), "p99_ms": pick(0.99),
                 "versions": sorted({r[3] for r in rows if r[3]})}
+
+
+# -- one central HAProxy on its own host ------------------------------------------------------
+CENTRAL = ("lb", "h1", "h2", "h3")  # HAProxy alone on lb; the app on h1..h3 (role=web)
+AGENT_PORT, STATS_PORT = 8099, 8404
+ENV = {"motd": "hello", "tier": "gold"}
+
+
+def central_cluster(workdir: Path) -> Cluster:
+    return Cluster(workdir, hosts=CENTRAL, labels={h: {"role": "web"} for h in CENTRAL[1:]})
+
+
+def central_deploy(cluster: Cluster) -> dict:
+    """v1 with an environment on h1..h3, HAProxy on host lb in front of them with agent checks
+    (agent_port) and read-only stats for the hosts' switches (stats_port)."""
+    doc = first_deploy(cluster)
+    for node in doc["nodes"]:
+        if node["id"] == "switch":
+            node["params"]["env"] = ENV
+        if node["id"] == "lb":
+            node["params"].update(agent_port=AGENT_PORT, agent_inter_ms=200, stats_port=STATS_PORT,
+                                  check_inter_ms=500, check_fall=2, check_rise=1)
+    doc["outputs"].append({"name": "stats", "from": {"node": "lb", "port": "stats"}})
+    web = CENTRAL[1:]
+    inputs = {"source": release(cluster.workdir, "1.0.0"), "lb_host": "lb",
+              "backends": [f"{cluster.address(h)}:{PORT}" for h in web]}
+    run = cluster.run(doc, inputs)
+    bad = {k: n["error"] for k, n in run["nodes"].items() if n["status"] != "succeeded"}
+    assert run["status"] == "succeeded", bad
+    assert run["outputs"]["stats"] == f"{cluster.address('lb')}:{STATS_PORT}"
+    return run
+
+
+def central_inputs(cluster: Cluster, version: str, smtp_port: int, crash: bool = False) -> dict:
+    return {**canary_inputs(cluster, version, smtp_port, crash),
+            "lb_stats": f"{cluster.address('lb')}:{STATS_PORT}", "lb_agent_port": AGENT_PORT}
+
+
+def as_deployed(cluster: Cluster, host: str) -> tuple[str, dict]:
+    """The host's program section of web and its services record (pid and start aside)."""
+    home = cluster.workdir / "hosts" / host
+    text = (home / "supervisor" / "programs" / "web.conf").read_text()
+    rec = json.loads((home / "services" / "web" / "instances" / "default.json").read_text())
+    return text, {k: v for k, v in rec.items() if k not in ("pid", "started_at")}

@@ -161,6 +161,8 @@ def test_rejected_config_keeps_the_running_balancer(lb, backends):
     lb.apply(f"127.0.0.1:{port}", backends[:1])
     good = lb.cfg.read_text()
     with pytest.raises(BrickFailed, match="haproxy rejected the config"):
+        lb.apply(f"127.0.0.1:{port}", ["no-such-host.invalid:8101"])  # cannot be resolved
+    with pytest.raises(BrickFailed, match="servers: '127.0.0.1:99999' is not host:port"):
         lb.apply(f"127.0.0.1:{port}", ["127.0.0.1:99999"])
     assert lb.cfg.read_text() == good and get(port) in ports(backends[:1])
 

@@ -18,15 +18,13 @@ import signal
 import socket
 import subprocess
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 from nebhx.bricks.base import BrickFailed
-from nebhx.runtime.probes import split_address
+from nebhx.runtime.haproxy_cfg import NAME_RE, CheckTimings, LBSpec, render, server_name  # noqa: F401
 from nebhx.runtime.supervisor import pid_alive, unix_socket_path
 
 STATES = ("ready", "drain", "maint")
-NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 # srv_admin_state bits (HAProxy's SRV_ADMF_*): forced/inherited/config/dns/health maint; drain.
 MAINT_BITS, DRAIN_BITS = 0x01 | 0x02 | 0x04 | 0x20 | 0x40, 0x08 | 0x10
 
@@ -37,55 +35,6 @@ def check_name(name: str) -> str:
         raise BrickFailed(f"name: invalid balancer name {name!r}: letters, digits, '_', '.' "
                           "and '-', starting with a letter or digit")
     return name
-
-
-def server_name(address: str) -> str:
-    """A stable server name per backend address, so a state can be set by address."""
-    return "srv_" + re.sub(r"[^A-Za-z0-9]", "_", address)
-
-
-@dataclass
-class LBSpec:
-    name: str
-    bind: str  # host:port
-    servers: list[str]  # host:port each
-    mode: str = "http"  # http | tcp
-    health_path: str | None = None  # HTTP check path; None -> TCP connect checks
-    health_check: bool = True
-
-
-def render(spec: LBSpec, sock: Path, state_file: Path) -> str:
-    check = " check inter 1s fall 2 rise 1" if spec.health_check else ""
-    lines = [
-        "global",
-        f"    stats socket {sock} mode 600 level admin expose-fd listeners",
-        "    stats timeout 30s",
-        # An old worker keeps serving its open connections after a reload; a stuck
-        # client must not keep it alive forever.
-        "    hard-stop-after 2m",
-        f"    server-state-file {state_file}",
-        "defaults",
-        f"    mode {spec.mode}",
-        "    timeout connect 2s",
-        "    timeout client 60s",
-        "    timeout server 60s",
-        # A connect failure (server just removed or restarting) is retried on another server,
-        # and so is a request whose server closed without answering (a backend stopping).
-        "    retries 3",
-        "    option redispatch",
-        *(["    retry-on conn-failure empty-response response-timeout"] if spec.mode == "http" else []),
-        "    load-server-state-from-file global",
-        f"frontend fe_{spec.name}",
-        f"    bind {spec.bind}",
-        f"    default_backend be_{spec.name}",
-        f"backend be_{spec.name}",
-        "    balance roundrobin",
-    ]
-    if spec.health_check and spec.health_path and spec.mode == "http":
-        lines.append(f"    option httpchk GET {spec.health_path}")
-    for address in spec.servers:
-        lines.append(f"    server {server_name(address)} {address}{check}")
-    return "\n".join(lines) + "\n"
 
 
 class HAProxy:
@@ -120,15 +69,14 @@ class HAProxy:
 
     # -- config -----------------------------------------------------------------------
     def apply(self, bind: str, servers: list[str], mode: str = "http",
-              health_path: str | None = None, health_check: bool = True) -> bool:
-        """Render, validate, then start or reload; True when the config changed."""
-        split_address(bind)
-        for s in servers:
-            split_address(s)
+              health_path: str | None = None, health_check: bool = True, **options) -> bool:
+        """Render, validate, then start or reload; True when the config changed. ``options``
+        are the rest of ``LBSpec`` (check timings, agent check, stats listener)."""
+        spec = LBSpec(self.name, bind, list(dict.fromkeys(servers)), mode, health_path, health_check,
+                      **options)
+        text = render(spec, self.sock, self.state_file)
         self.root.mkdir(parents=True, exist_ok=True)
         self.root.chmod(0o700)
-        spec = LBSpec(self.name, bind, list(dict.fromkeys(servers)), mode, health_path, health_check)
-        text = render(spec, self.sock, self.state_file)
         with open(self.root / ".lock", "w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)  # one apply at a time, across workers
             changed = not self.cfg.exists() or self.cfg.read_text() != text

@@ -27,7 +27,7 @@ from nebhx.bricks.base import BrickFailed
 from nebhx.runtime import configs
 from nebhx.runtime.probes import ProbeResult, command_probe, http_probe, tcp_probe, wait_until
 from nebhx.runtime.releases import check_id
-from nebhx.runtime.services import instance_file, record_instance, run_probe
+from nebhx.runtime.services import instance_file, read_spec, record_instance, run_probe, write_spec
 
 if TYPE_CHECKING:
     from nebhx.bricks.base import Context
@@ -194,31 +194,43 @@ class Instance:
             changed = True
         return changed
 
-    def record(self, spec: dict, release: str, config: str | None) -> None:
-        """What ``service.run`` records for the services view: release, config, pid."""
+    def record(self, spec: dict, release: str, config: str | None, like: dict | None = None) -> None:
+        """What ``service.run`` records for the services view: release, config, pid; the
+        advertised host of the record ``like`` (the instance's before the switch) is kept."""
         status = self.rt.supervisor.status(self.program)
         inputs = SimpleNamespace(service=self.service, instance=self.instance, port=spec.get("port"),
                                  config_path=str(self.config_dir(config)) if config else None,
                                  **{k: spec.get(k) for k in ("ready_http", "ready_tcp", "ready_command")})
-        address = f"{self.rt.address}:{spec['port']}" if spec.get("port") else self.rt.address
+        host = ((like or {}).get("address") or "").rpartition(":")[0] or self.rt.address
+        address = f"{host}:{spec['port']}" if spec.get("port") else host
         record_instance(self.rt.home, inputs, self.program, self.rt.releases.path(self.service, release),
                         address, status.pid if status else None)
+        write_spec(self.rt.home, self.service, self.instance, spec)
+
+    def running_spec(self) -> dict[str, Any]:
+        """What the instance was started with (command template, port, env, readiness, data):
+        as ``service.run`` or the last switch or rollback recorded it; {} when unknown."""
+        return read_spec(self.rt.home, self.service, self.instance) or self.load().get("spec") or {}
 
     def pid(self) -> int | None:
         status = self.rt.supervisor.status(self.program)
         return status.pid if status and status.up else None
 
     # -- probes -----------------------------------------------------------------------
-    def wait_ready(self, spec: dict, ctx: Context | None = None) -> ProbeResult:
+    def probe(self, spec: dict) -> dict:
+        """The readiness probe of ``spec``, as the services view records it."""
         port = spec.get("port")
         if spec.get("ready_http") and port:
-            probe = {"kind": "http", "target": f"http://127.0.0.1:{port}/{spec['ready_http'].lstrip('/')}"}
-        elif spec.get("ready_tcp") and port:
-            probe = {"kind": "tcp", "target": f"127.0.0.1:{port}"}
-        elif spec.get("ready_command"):
-            probe = {"kind": "command", "target": spec["ready_command"]}
-        else:
-            probe = {"kind": "process", "target": self.program}
+            return {"kind": "http", "target": f"http://127.0.0.1:{port}/{spec['ready_http'].lstrip('/')}"}
+        if spec.get("ready_tcp") and port:
+            return {"kind": "tcp", "target": f"127.0.0.1:{port}"}
+        if spec.get("ready_command"):
+            return {"kind": "command", "target": spec["ready_command"]}
+        return {"kind": "process", "target": self.program}
+
+    def wait_ready(self, spec: dict, ctx: Context | None = None, probe: dict | None = None) -> ProbeResult:
+        """Wait until ready by ``spec``'s readiness, or by ``probe`` (a recorded one) if given."""
+        probe = probe or self.probe(spec)
         sv = self.rt.supervisor
 
         def state() -> str:

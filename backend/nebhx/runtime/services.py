@@ -34,6 +34,39 @@ def instance_file(home: Path, service: str, instance: str) -> Path:
     return Path(home) / "services" / service / "instances" / f"{instance or 'default'}.json"
 
 
+SPEC_KEYS = ("command", "port", "env", "ready_http", "ready_tcp", "ready_command", "ready_timeout_s",
+             "max_restarts", "start_secs", "data_path")
+
+
+def spec_file(home: Path, service: str, instance: str) -> Path:
+    """The running spec of one instance (command template, port, env, readiness): what a
+    ``rollout.switch`` takes by reference. Apart from the record: it holds the environment."""
+    return Path(home) / "services" / service / "specs" / f"{instance or 'default'}.json"
+
+
+def read_spec(home: Path, service: str, instance: str) -> dict[str, Any]:
+    try:
+        spec = json.loads(spec_file(home, service, instance).read_text())
+    except (OSError, ValueError):
+        return {}
+    return spec if isinstance(spec, dict) else {}
+
+
+def write_spec(home: Path, service: str, instance: str, spec: dict[str, Any] | None) -> None:
+    """Record (mode 600, temp file + rename) or, with None, forget the running spec."""
+    path = spec_file(home, service, instance)
+    if spec is None:
+        path.unlink(missing_ok=True)
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.chmod(0o700)
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        json.dump({k: spec.get(k) for k in SPEC_KEYS}, fh, indent=2)
+    os.replace(tmp, path)
+
+
 def probe_of(inputs: Any, name: str) -> dict:
     """The readiness probe of ``service.run`` inputs as data, so it can run again later."""
     if inputs.ready_http and inputs.port:
@@ -77,6 +110,8 @@ def record_instance(home: Path, inputs: Any, name: str, release: Path | None,
         **_image_record(inputs, release),
         "started_at": started_at or time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
+    if getattr(inputs, "command", None) and getattr(inputs, "runtime", "process") == "process":
+        write_spec(home, inputs.service, inputs.instance, {k: getattr(inputs, k, None) for k in SPEC_KEYS})
     if record == old:
         return path
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")

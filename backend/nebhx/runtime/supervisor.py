@@ -13,6 +13,7 @@ from __future__ import annotations
 import fcntl
 import http.client
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -46,15 +47,37 @@ class _UnixTransport(xmlrpc.client.Transport):
 
 
 def _quote_env(value: str) -> str:
-    # supervisord parses environment= with a non-POSIX shlex: quotes delimit, no escapes.
-    if "\n" in value or ('"' in value and "'" in value):
-        raise BrickFailed("an environment value may not hold a newline or both quote kinds")
+    # supervisord parses environment= with a non-POSIX shlex: quotes delimit, no escapes,
+    # and it strips every quote at either end of a value.
+    if '"' in value and "'" in value or value[:1] in "'\"" and value or value[-1:] in "'\"" and value:
+        raise BrickFailed("env: a value may not hold both quote kinds, nor start or end with a quote")
     quote = "'" if '"' in value else '"'
     return f"{quote}{value}{quote}"
 
 
+_BREAKS = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]|[ \t][;#]")
+
+
+def _refuse_breakout(field: str, value: str) -> str:
+    """A value must stay on its line of the section: no newline or other control character,
+    and no ' ;' or ' #', which supervisord's config parser takes as a comment."""
+    if _BREAKS.search(value):
+        raise BrickFailed(f"{field}: {value[:60]!r} could break out of its program section "
+                          "(a control character, or ' ;' / ' #' that start a comment there)")
+    return value
+
+
 def render_program(spec: ProgramSpec, logs: Path) -> str:
-    """The ``[program:x]`` section; ``%`` is doubled because supervisord expands it."""
+    """The ``[program:x]`` section; ``%`` is doubled because supervisord expands it. Every
+    value is checked to stay in its place (``_refuse_breakout``)."""
+    if not NAME_RE.match(spec.name):
+        raise BrickFailed(f"name: bad program name {spec.name!r}: letters, digits, '_', '.', '-' only")
+    for key, value in spec.env.items():
+        if not ENV_KEY_RE.match(key):
+            raise BrickFailed(f"env: bad environment variable name {key!r}")
+        _refuse_breakout(f"env {key}", value)
+    _refuse_breakout("command", spec.command)
+    _refuse_breakout("cwd", spec.cwd or "")
     esc = lambda s: str(s).replace("%", "%%")  # noqa: E731
     env = ",".join(f"{k}={esc(_quote_env(v))}" for k, v in sorted(spec.env.items()))
     lines = [
@@ -179,8 +202,14 @@ class Supervisor(ProcessManager):
         A new program is started; a changed one is stopped and started with the new
         definition; an unchanged one is left as it is (running or not).
         """
+        return self.install_program_text(name, self._program_text(name, command, cwd, env, options))
+
+    def install_program_text(self, name: str, text: str) -> bool:
+        """Install a program section as it is (a rollback puts a recorded one back byte for
+        byte); True when it changed, with ``ensure_program``'s start and restart rules."""
         path = self.program_file(name)
-        text = self._program_text(name, command, cwd, env, options)
+        if not text.startswith(f"[program:{name}]\n") or text.count("\n[") or "\r" in text:
+            raise BrickFailed(f"a recorded program section of {name} is not one [program:{name}] section")
         self.ensure_running()
         with self._locked():
             known = self.status(name) is not None
@@ -192,6 +221,13 @@ class Supervisor(ProcessManager):
             tmp.replace(path)
             self._update()
         return True
+
+    def program_text(self, name: str) -> str | None:
+        """The installed ``[program:name]`` section as it is on disk; None when there is none."""
+        try:
+            return self.program_file(name).read_text()
+        except FileNotFoundError:
+            return None
 
     def _program_text(self, name: str, command: str, cwd: str | None,
                       env: dict[str, str] | None, options: dict) -> str:
