@@ -18,7 +18,9 @@ import { EditorActionsContext } from "../lib/editorActions";
 import { useSafeFile } from "../hooks/useSafeFile";
 import { allowed, needsRole } from "../lib/roles";
 import type { GraphDoc, RunSummary } from "../types";
+import type { CanaryRequest } from "../lib/canary";
 import { Breadcrumb } from "./Breadcrumb";
+import { CanaryDialog } from "./CanaryDialog";
 import { ExtractDialog } from "./ExtractDialog";
 import { Canvas } from "./Canvas";
 import { HelpDialog } from "./HelpDialog";
@@ -34,7 +36,7 @@ import { Toasts, useToasts } from "./Toasts";
 import { UnsavedDialogs } from "./UnsavedDialogs";
 import { Toolbar, type ToolbarAction } from "./Toolbar";
 
-type Dialog = null | "open" | "import" | "help" | "run" | "plan" | "releases" | "snapshots";
+type Dialog = null | "open" | "import" | "help" | "run" | "plan" | "releases" | "snapshots" | "canary";
 
 export function Editor() {
   const flow = useReactFlow<BrickNode>();
@@ -193,22 +195,35 @@ export function Editor() {
     download(`${meta.name || "graph"}${selection ? "-selection" : ""}.json`, docJson(d));
   }, [g, meta, nodes, edges, push]);
 
+  /** A new, unsaved graph on the canvas (imported, or made from a template); false when the user kept theirs. */
+  const replaceWith = useCallback(async (d: GraphDoc, why: string) => {
+    if (!(await confirmLeave(why))) return false;
+    setRunId(null);
+    trail.clear();
+    g.load(d, { id: null, revision: null, latest: null, readOnly: false }, false);
+    setSpreadPending("import");
+    fitSoon();
+    return true;
+  }, [confirmLeave, trail, g, fitSoon]);
+
   const importDoc = useCallback(async (d: GraphDoc, mode: "replace" | "add") => {
     setDialog(null);
-    if (mode === "replace" && !(await confirmLeave("replace it with the imported graph"))) return;
     if (mode === "replace") {
-      setRunId(null);
-      trail.clear();
-      g.load(d, { id: null, revision: null, latest: null, readOnly: false }, false);
-      setSpreadPending("import");
-      fitSoon();
+      if (!(await replaceWith(d, "replace it with the imported graph"))) return;
     } else {
       const frag = pasteFragment(d, new Set(nodes.map((n) => n.id)), 0);
       setNodes((ns) => [...ns.map((n) => ({ ...n, selected: false })), ...frag.nodes]);
       setEdges((es) => [...es, ...frag.edges]);
     }
     push(`Imported ${d.nodes.length} nodes`, "success");
-  }, [g, nodes, setNodes, setEdges, fitSoon, push, confirmLeave, trail]);
+  }, [nodes, setNodes, setEdges, push, replaceWith]);
+
+  const makeCanary = useCallback(async (body: CanaryRequest) => {
+    const draft = await Api.canary(body);
+    setDialog(null);
+    if (!(await replaceWith(draft.graph, "replace it with the canary graph"))) return;
+    push(`Made from ${draft.example} for ${body.service}: look it over, then Save and Run`, "success");
+  }, [replaceWith, push]);
 
   const openGraph = useCallback(async (id: string, rev: number, latest: number) => {
     setDialog(null);
@@ -232,6 +247,7 @@ export function Editor() {
         g.load({ ...emptyMeta(), nodes: [], edges: [] }, { id: null, revision: null, latest: null, readOnly: false }, true);
       },
       open: () => setDialog("open"),
+      canary: () => setDialog("canary"),
       save: () => !readOnly && isAdmin && save(),
       "edit-latest": () => file.id && file.latest && g.open(file.id, file.latest, file.latest).then(openedSoon, fail),
       import: () => isAdmin && setDialog("import"),
@@ -304,6 +320,7 @@ export function Editor() {
         </div>
         <OpenDialog show={dialog === "open"} onHide={() => setDialog(null)} onError={fail}
                     onOpen={openGraph} />
+        <CanaryDialog show={dialog === "canary"} onHide={() => setDialog(null)} onMake={makeCanary} />
         <ImportDialog show={dialog === "import"} onHide={() => setDialog(null)} onImport={importDoc} />
         <RunDialog show={dialog === "run"} inputs={meta.inputs} onHide={() => setDialog(null)} onStart={startRun} />
         <RunDialog show={dialog === "plan"} inputs={meta.inputs} onHide={() => setDialog(null)} onStart={startPlan}

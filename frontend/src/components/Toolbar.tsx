@@ -14,7 +14,8 @@ export interface ToolbarProps {
 }
 
 export type ToolbarAction = "new" | "open" | "save" | "import" | "export" | "export-selection" | "undo"
-  | "redo" | "layout" | "fit" | "run" | "help" | "problems" | "edit-latest" | "plan" | "releases" | "composite" | "snapshots";
+  | "redo" | "layout" | "fit" | "run" | "help" | "problems" | "edit-latest" | "plan" | "releases" | "composite" | "snapshots"
+  | "canary";
 
 export function Toolbar({ name, revision, readOnly, dirty, canUndo, canRedo, problems, onAction }: ToolbarProps) {
   const can = useCan();
@@ -31,7 +32,15 @@ export function Toolbar({ name, revision, readOnly, dirty, canUndo, canRedo, pro
         {readOnly && <Badge bg="warning" text="dark" className="ms-1">read-only</Badge>}
       </span>
       <ButtonGroup>
-        {b("new", "New")}
+        <Dropdown as={ButtonGroup}>
+          {b("new", "New", { title: "An empty graph" })}
+          <Dropdown.Toggle split size="sm" variant="outline-secondary" aria-label="More ways to start"
+                           data-testid="tb-new-more" />
+          <Dropdown.Menu>
+            <Dropdown.Item onClick={() => onAction("new")}>Empty graph</Dropdown.Item>
+            <Dropdown.Item onClick={() => onAction("canary")} data-testid="tb-canary">Canary update of my service…</Dropdown.Item>
+          </Dropdown.Menu>
+        </Dropdown>
         {b("open", "Open", { title: "Open a saved graph (Ctrl+O)" })}
         {readOnly ? b("edit-latest", "Open latest") : b("save", "Save", can("admin", "Save a new revision (Ctrl+S)"))}
       </ButtonGroup>
