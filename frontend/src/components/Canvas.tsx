@@ -10,6 +10,7 @@ import type { BrickNode as BrickNodeType } from "../lib/graphDoc";
 import { usePalette } from "../lib/palette";
 import { connectionProblem, isControl, type WireEnds } from "../lib/wiring";
 import { runStore, useMap } from "../lib/overlay";
+import { useFit } from "../hooks/useFit";
 
 // Module level: React Flow must get the same object on every render.
 const nodeTypes = { brick: BrickNode };
@@ -58,6 +59,7 @@ interface Props {
 export function Canvas({ nodes, edges, onNodesChange, onEdgesChange, setEdges, readOnly,
                          onDropBrick, onRefuse }: Props) {
   const { screenToFlowPosition, getNode, getEdges } = useReactFlow<BrickNodeType>();
+  const fit = useFit();
   const palette = usePalette();
   const font = useStore(farFont);
   const mapShown = useSettled(nodes.length);
@@ -129,7 +131,7 @@ export function Canvas({ nodes, edges, onNodesChange, onEdgesChange, setEdges, r
     >
       <Background gap={20} />
       {mapShown && <MiniMap pannable zoomable nodeColor={minimapColor} />}
-      <Controls showInteractive={false} />
+      <Controls showInteractive={false} onFitView={() => void fit()} />
     </ReactFlow>
   );
 }

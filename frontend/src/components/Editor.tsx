@@ -6,6 +6,7 @@ import { autoLayout, spreadOverlaps } from "../lib/layout";
 import { nextPalette, PaletteContext, emptyPalette } from "../lib/palette";
 import { useGraphFile } from "../hooks/useGraphFile";
 import { usePlaceNodes } from "../hooks/usePlaceNodes";
+import { useFit } from "../hooks/useFit";
 import { useRunWatch } from "../hooks/useRunWatch";
 import { useShortcuts } from "../hooks/useShortcuts";
 import { useValidation } from "../hooks/useValidation";
@@ -65,11 +66,12 @@ export function Editor() {
   const nodeList = useMemo(() => nodes.map((n) => ({ id: n.id, brick: n.data.brick, label: n.data.label })), [nodeKey]);
   // Show the whole graph whenever a graph is put on the canvas (open, import, new).
   const [fitRequest, setFitRequest] = useState(0);
+  const fit = useFit();
   const fitSoon = useCallback(() => setFitRequest((n) => n + 1), []);
   useEffect(() => {
     // React Flow runs a fit view once the new nodes are measured, before they are shown.
-    if (fitRequest) void flow.fitView({ maxZoom: 1 });
-  }, [fitRequest, flow]);
+    if (fitRequest) void fit();
+  }, [fitRequest, fit]);
   const readOnly = file.readOnly;
   // An imported document keeps its saved positions, but nodes that overlap once drawn
   // (taller here than where it was laid out) are moved apart, then the whole graph is shown.
@@ -256,7 +258,7 @@ export function Editor() {
       undo: () => !readOnly && g.history.undo(),
       redo: () => !readOnly && g.history.redo(),
       layout: () => !readOnly && layout(),
-      fit: () => flow.fitView({ duration: 300, maxZoom: 1 }),
+      fit: () => fit({ duration: 300 }),
       run: async () => {
         if (!isOperator) return;
         const found = readOnly ? [] : await validate(g.doc());
@@ -274,7 +276,7 @@ export function Editor() {
       problems: () => setTab("problems"),
     };
     void actions[a]();
-  }, [g, readOnly, save, file, fail, openedSoon, exportDoc, layout, flow, meta.inputs.length, startRun, validate, push,
+  }, [g, readOnly, save, file, fail, openedSoon, exportDoc, layout, fit, meta.inputs.length, startRun, validate, push,
       isAdmin, isOperator, confirmLeave, trail, startPlan, extract]);
 
   useShortcuts({
