@@ -1,0 +1,70 @@
+"""A newcomer's canary of their own app, done in the editor: New ▾ Canary update of my service,
+a few fields, the graph made from examples/canary-update.json, saved, run, approved, green.
+
+Shared by `test_editor_canary.py` (it must run green) and `bench/newcomer.py` (it times it).
+"""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from playwright.sync_api import Page, expect
+
+from browser_steps import save, wait_status
+
+SHOP = Path(__file__).resolve().parent / "shop"
+# What the newcomer types: (test id, text); the service, source, release and port are the caller's.
+FIELDS = [("canary-command", "python3 {release}/shop.py --port {port}"), ("canary-ready_http", "/ping"),
+          ("canary-check-path-0", "/items"), ("canary-check-contains-0", "apple")]
+
+
+def release(folder: Path, version: str) -> Path:
+    """The shop app as release `version`: a folder the hosts stage from."""
+    shutil.copytree(SHOP, folder, ignore=shutil.ignore_patterns("__pycache__"))
+    (folder / "VERSION").write_text(version + "\n", encoding="utf-8")
+    return folder
+
+
+def build(page: Page, *, service: str, source: Path, release_id: str, port: int) -> None:
+    """Ask for the canary graph and wait until it is on the canvas, valid."""
+    page.get_by_test_id("tb-new-more").click()
+    page.get_by_test_id("tb-canary").click()
+    fields = [("canary-service", service), ("canary-source", str(source)), ("canary-release_id", release_id),
+              ("canary-port", str(port)), *FIELDS]
+    for test_id, text in fields:
+        page.get_by_test_id(test_id).fill(text)
+    page.get_by_test_id("canary-make").click()
+    expect(page.get_by_test_id("canary-dialog")).to_be_hidden()
+    expect(page.get_by_test_id("node-approve")).to_be_visible()
+    expect(page.get_by_test_id("problem-count")).to_have_text("valid")
+
+
+def save_run_approve(page: Page) -> None:
+    """Save, run with the inputs as made, approve the gate once the canary passed; green."""
+    save(page)
+    page.get_by_test_id("tb-run").click()
+    page.get_by_test_id("start-run").click()
+    wait_status(page, "approve", "waiting", timeout=120_000)
+    page.get_by_test_id("node-approve").click()
+    page.get_by_role("tab", name="Run").click()
+    page.get_by_test_id("decide-form").get_by_role("button", name="Approve").click()
+    expect(page.get_by_test_id("run-status")).to_contain_text("succeeded", timeout=120_000)
+
+
+def titles_fit(page: Page) -> list[str]:
+    """Far-view titles broken inside a word, or running out of their node (none when all is well)."""
+    return page.evaluate("""() => [...document.querySelectorAll('.nbx-far-title')].flatMap((t) => {
+        const box = t.closest('.nbx-far-view').getBoundingClientRect(), r = t.getBoundingClientRect();
+        const bad = [];
+        if (r.top < box.top - 1 || r.bottom > box.bottom + 1 || r.left < box.left - 1 || r.right > box.right + 1)
+            bad.push(`${t.textContent}: out of its node`);
+        const text = t.firstChild, re = /\\S+/g;
+        for (let m; (m = re.exec(text.textContent));) {
+            const range = document.createRange();
+            range.setStart(text, m.index);
+            range.setEnd(text, m.index + m[0].length);
+            const tops = new Set([...range.getClientRects()].map((q) => Math.round(q.top)));
+            if (tops.size > 1) bad.push(`${t.textContent}: "${m[0]}" broken`);
+        }
+        return bad;
+    })""")
