@@ -3,6 +3,7 @@ import { useReactFlow } from "@xyflow/react";
 import { Api } from "../api/client";
 import { docJson, emptyMeta, freshId, pasteFragment, selectionDoc, type BrickNode } from "../lib/graphDoc";
 import { autoLayout, spreadOverlaps } from "../lib/layout";
+import { rolloutHints, type Hint } from "../lib/hints";
 import { nextPalette, PaletteContext, emptyPalette } from "../lib/palette";
 import { useGraphFile } from "../hooks/useGraphFile";
 import { usePlaceNodes } from "../hooks/usePlaceNodes";
@@ -52,7 +53,12 @@ export function Editor() {
   const clipboard = useRef<GraphDoc | null>(null);
   const { problems, validate } = useValidation();
   // Each change is validated; a plan made before it no longer holds.
-  const onContent = useCallback((d: GraphDoc) => { clearPlanBadges(d); return validate(d); }, [validate]);
+  const [hints, setHints] = useState<Hint[]>([]);
+  const onContent = useCallback((d: GraphDoc) => {
+    clearPlanBadges(d);
+    setHints(rolloutHints(d));
+    return validate(d);
+  }, [validate]);
   const g = useGraphFile(onContent, usePlaceNodes(palette));
   const { nodes, setNodes, edges, setEdges, meta, file } = g;
   const { me, signIns } = useAuth();
@@ -305,7 +311,7 @@ export function Editor() {
     <PaletteContext.Provider value={palette}><EditorActionsContext.Provider value={editorActions}>
       <div className="nbx-app">
         <Toolbar name={meta.name} revision={file.revision} readOnly={readOnly} dirty={g.dirty}
-                 canUndo={g.history.canUndo} canRedo={g.history.canRedo} problems={problems.length}
+                 canUndo={g.history.canUndo} canRedo={g.history.canRedo} problems={problems.length} hints={hints.length}
                  onAction={onAction} />
         <div className="nbx-main">
           <PalettePanel onReload={reloadPalette} loading={paletteLoading} readOnly={readOnly} />
@@ -314,10 +320,10 @@ export function Editor() {
                         onBack={(i) => void trail.back(i)} />
             <Canvas nodes={nodes} edges={edges} onNodesChange={g.onNodesChange} onEdgesChange={g.onEdgesChange}
                     setEdges={setEdges} readOnly={readOnly} onDropBrick={addNode}
-                    onRefuse={(m) => push(m, "danger")} />
+                    onRefuse={(m, offer) => push(m, offer ? "warning" : "danger", offer)} />
           </div>
           <SidePanel tab={tab} setTab={setTab} selected={selected} nodeList={nodeList} edges={edges} meta={meta}
-                     setMeta={g.setMeta} readOnly={readOnly} problems={problems} onFocus={focusNode}
+                     setMeta={g.setMeta} readOnly={readOnly} problems={problems} hints={hints} onFocus={focusNode}
                      run={run} runs={runs} runActions={runActions} />
         </div>
         <OpenDialog show={dialog === "open"} onHide={() => setDialog(null)} onError={fail}

@@ -10,6 +10,8 @@ export interface ToolbarProps {
   canUndo: boolean;
   canRedo: boolean;
   problems: number;
+  /** Hints on a valid graph (a rollout's missing order wires). */
+  hints?: number;
   onAction: (action: ToolbarAction) => void;
 }
 
@@ -17,7 +19,7 @@ export type ToolbarAction = "new" | "open" | "save" | "import" | "export" | "exp
   | "redo" | "layout" | "fit" | "run" | "help" | "problems" | "edit-latest" | "plan" | "releases" | "composite" | "snapshots"
   | "canary";
 
-export function Toolbar({ name, revision, readOnly, dirty, canUndo, canRedo, problems, onAction }: ToolbarProps) {
+export function Toolbar({ name, revision, readOnly, dirty, canUndo, canRedo, problems, hints = 0, onAction }: ToolbarProps) {
   const can = useCan();
   const b = (action: ToolbarAction, label: string, opts: { title?: string; disabled?: boolean; variant?: string } = {}) => (
     <Button size="sm" variant={opts.variant ?? "outline-secondary"} onClick={() => onAction(action)}
@@ -66,6 +68,7 @@ export function Toolbar({ name, revision, readOnly, dirty, canUndo, canRedo, pro
       <Button size="sm" variant={problems ? "outline-danger" : "outline-success"} onClick={() => onAction("problems")}
               data-testid="problem-count" title="Validation problems">
         {problems ? `${problems} problem${problems > 1 ? "s" : ""}` : "valid"}
+        {hints > 0 && <span className="ms-1 text-warning-emphasis" data-testid="hint-count">· {hints} hint{hints > 1 ? "s" : ""}</span>}
       </Button>
       <div className="ms-auto d-flex gap-2">
         {b("releases", "Releases", { title: "What runs where: releases per host and service" })}
