@@ -3,6 +3,7 @@ import { useReactFlow } from "@xyflow/react";
 import { Api } from "../api/client";
 import { docJson, emptyMeta, freshId, pasteFragment, selectionDoc, type BrickNode } from "../lib/graphDoc";
 import { autoLayout, spreadOverlaps } from "../lib/layout";
+import { placeClear } from "../lib/placement";
 import { rolloutHints, type Hint } from "../lib/hints";
 import { nextPalette, PaletteContext, emptyPalette } from "../lib/palette";
 import { useGraphFile } from "../hooks/useGraphFile";
@@ -128,10 +129,10 @@ export function Editor() {
     setNodes((ns) => {
       const id = freshId(brick, new Set(ns.map((n) => n.id)));
       const node: BrickNode = { id, type: "brick", position, selected: true, data: { brick, params: {}, extra: {} } };
-      return [...ns.map((n) => (n.selected ? { ...n, selected: false } : n)), node];
+      return [...ns.map((n) => (n.selected ? { ...n, selected: false } : n)), ...placeClear([node], ns, palette)];
     });
     setTab("node");
-  }, [setNodes]);
+  }, [setNodes, palette]);
 
   const focusNode = useCallback((id: string) => {
     setNodes((ns) => ns.map((n) => ({ ...n, selected: n.id === id })));
@@ -220,11 +221,11 @@ export function Editor() {
       if (!(await replaceWith(d, "replace it with the imported graph"))) return;
     } else {
       const frag = pasteFragment(d, new Set(nodes.map((n) => n.id)), 0);
-      setNodes((ns) => [...ns.map((n) => ({ ...n, selected: false })), ...frag.nodes]);
+      setNodes((ns) => [...ns.map((n) => ({ ...n, selected: false })), ...placeClear(frag.nodes, ns, palette)]);
       setEdges((es) => [...es, ...frag.edges]);
     }
     push(`Imported ${d.nodes.length} nodes`, "success");
-  }, [nodes, setNodes, setEdges, push, replaceWith]);
+  }, [nodes, setNodes, setEdges, push, replaceWith, palette]);
 
   const makeCanary = useCallback(async (body: CanaryRequest) => {
     const draft = await Api.canary(body);
@@ -302,7 +303,7 @@ export function Editor() {
       const frag = pasteFragment(clipboard.current, new Set(nodes.map((n) => n.id)));
       clipboard.current = { ...clipboard.current, nodes: clipboard.current.nodes.map((n) => ({
         ...n, position: { x: n.position.x + 40, y: n.position.y + 40 } })) };
-      setNodes((ns) => [...ns.map((n) => ({ ...n, selected: false })), ...frag.nodes]);
+      setNodes((ns) => [...ns.map((n) => ({ ...n, selected: false })), ...placeClear(frag.nodes, ns, palette)]);
       setEdges((es) => [...es.map((e) => ({ ...e, selected: false })), ...frag.edges]);
     },
   });
