@@ -145,8 +145,14 @@ export function Editor() {
   const planner = usePlan(g.doc, fail);
   const extract = useExtract(g, palette, useCallback(() => Api.bricks().then((p) => setPalette((shown) => nextPalette(shown, p))), []),
                              push, fail);
-  const startPlan = useCallback((inputs: Record<string, unknown>) => { setDialog(null); void planner.start(inputs); },
-                                [planner]);
+  // The inputs last planned or run with, for this graph (Plan's carry over to Run).
+  const [last, setLast] = useState<{ generation: number; values: Record<string, unknown> } | null>(null);
+  const lastInputs = last?.generation === g.generation ? last.values : undefined;
+  const startPlan = useCallback((inputs: Record<string, unknown>) => {
+    setDialog(null);
+    setLast({ generation: g.generation, values: inputs });
+    void planner.start(inputs);
+  }, [planner, g.generation]);
   const editorActions = useMemo(() => ({
     openComposite: (id: string, rev: number | null) => { setRunId(null); void trail.openComposite(id, rev); },
   }), [trail]);
@@ -156,6 +162,7 @@ export function Editor() {
 
   const startRun = useCallback(async (inputs: Record<string, unknown>) => {
     setDialog(null);
+    setLast({ generation: g.generation, values: inputs });
     let target = file.id && file.revision !== null && (readOnly || !g.isDirty())
       ? { id: file.id, revision: file.revision } : null;
     if (!target && !isAdmin) return push(`Saving ${needsRole("admin")}: only a saved, unchanged graph can be run`, "warning");
@@ -331,8 +338,9 @@ export function Editor() {
                     onOpen={openGraph} />
         <CanaryDialog show={dialog === "canary"} onHide={() => setDialog(null)} onMake={makeCanary} />
         <ImportDialog show={dialog === "import"} onHide={() => setDialog(null)} onImport={importDoc} />
-        <RunDialog show={dialog === "run"} inputs={meta.inputs} onHide={() => setDialog(null)} onStart={startRun} />
-        <RunDialog show={dialog === "plan"} inputs={meta.inputs} onHide={() => setDialog(null)} onStart={startPlan}
+        <RunDialog show={dialog === "run"} inputs={meta.inputs} last={lastInputs} onHide={() => setDialog(null)}
+                   onStart={startRun} />
+        <RunDialog show={dialog === "plan"} inputs={meta.inputs} last={lastInputs} onHide={() => setDialog(null)} onStart={startPlan}
                    title="Plan the graph" submit="Plan" />
         <PlanDialog plan={planner.plan} loading={planner.planning} onHide={planner.close} />
         <ReleasesPanel show={dialog === "releases"} onHide={() => setDialog(null)} />
