@@ -4,6 +4,8 @@ import { Api } from "../api/client";
 import { docJson, emptyMeta, freshId, pasteFragment, selectionDoc, type BrickNode } from "../lib/graphDoc";
 import { autoLayout, spreadOverlaps } from "../lib/layout";
 import { placeClear } from "../lib/placement";
+import { fieldErrorStore, fieldProblems } from "../lib/fieldErrors";
+import { useMap } from "../lib/overlay";
 import { rolloutHints, type Hint } from "../lib/hints";
 import { nextPalette, PaletteContext, emptyPalette } from "../lib/palette";
 import { useGraphFile } from "../hooks/useGraphFile";
@@ -67,6 +69,13 @@ export function Editor() {
   const isOperator = allowed(me.role, "operator");
   const { run, revive } = useRunWatch(runId, (m) => push(m, "danger"), signIns);
   const selected = useMemo(() => nodes.filter((n) => n.selected), [nodes]);
+  // The server's problems and the editor's own (code fields whose text does not parse).
+  const fieldErrors = useMap(fieldErrorStore);
+  const generation = g.generation;
+  useEffect(() => fieldErrorStore.set({}), [generation]); // another graph: its fields start afresh
+  const nodeIds = nodes.map((n) => n.id).join("\n");
+  const typed = useMemo(() => fieldProblems(fieldErrors, new Set(nodeIds.split("\n"))), [fieldErrors, nodeIds]);
+  const allProblems = useMemo(() => [...typed, ...problems], [typed, problems]);
   // What the Graph tab needs of the nodes; the same array while ids, bricks and labels stay.
   const nodeKey = nodes.map((n) => `${n.id}\u0000${n.data.brick}\u0000${n.data.label ?? ""}`).join("\n");
   // eslint-disable-next-line react-hooks/exhaustive-deps
@@ -254,6 +263,12 @@ export function Editor() {
     fitSoon();
   }, [nodes, edges, setNodes, fitSoon]);
 
+  const refuseTyped = useCallback((doing: string) => {
+    setTab("problems");
+    push(`Fix ${typed.map((p) => `${p.node}.${p.port}`).join(", ")} before ${doing}: `
+         + "what is typed there is not valid, and the node still holds its last valid value", "warning");
+  }, [typed, push]);
+
   const onAction = useCallback((a: ToolbarAction) => {
     const actions: Record<ToolbarAction, () => unknown> = {
       new: async () => {
@@ -264,7 +279,11 @@ export function Editor() {
       },
       open: () => setDialog("open"),
       canary: () => setDialog("canary"),
-      save: () => !readOnly && isAdmin && save(),
+      save: () => {
+        if (readOnly || !isAdmin) return;
+        if (typed.length) return refuseTyped("saving");
+        return save();
+      },
       "edit-latest": () => file.id && file.latest && g.open(file.id, file.latest, file.latest).then(openedSoon, fail),
       import: () => isAdmin && setDialog("import"),
       export: () => exportDoc(false),
@@ -275,6 +294,7 @@ export function Editor() {
       fit: () => fit({ duration: 300 }),
       run: async () => {
         if (!isOperator) return;
+        if (typed.length && !readOnly) return refuseTyped("running");
         const found = readOnly ? [] : await validate(g.doc());
         if (found?.length) {
           setTab("problems");
@@ -291,7 +311,7 @@ export function Editor() {
     };
     void actions[a]();
   }, [g, readOnly, save, file, fail, openedSoon, exportDoc, layout, fit, meta.inputs.length, startRun, validate, push,
-      isAdmin, isOperator, confirmLeave, trail, startPlan, extract]);
+      isAdmin, isOperator, confirmLeave, trail, startPlan, extract, typed, refuseTyped]);
 
   useShortcuts({
     "mod+z": () => onAction("undo"),
@@ -319,7 +339,7 @@ export function Editor() {
     <PaletteContext.Provider value={palette}><EditorActionsContext.Provider value={editorActions}>
       <div className="nbx-app">
         <Toolbar name={meta.name} revision={file.revision} readOnly={readOnly} dirty={g.dirty}
-                 canUndo={g.history.canUndo} canRedo={g.history.canRedo} problems={problems.length} hints={hints.length}
+                 canUndo={g.history.canUndo} canRedo={g.history.canRedo} problems={allProblems.length} hints={hints.length}
                  onAction={onAction} />
         <div className="nbx-main">
           <PalettePanel onReload={reloadPalette} loading={paletteLoading} readOnly={readOnly} />
@@ -331,7 +351,7 @@ export function Editor() {
                     onRefuse={(m, offer) => push(m, offer ? "warning" : "danger", offer)} />
           </div>
           <SidePanel tab={tab} setTab={setTab} selected={selected} nodeList={nodeList} edges={edges} meta={meta}
-                     setMeta={g.setMeta} readOnly={readOnly} problems={problems} hints={hints} onFocus={focusNode}
+                     setMeta={g.setMeta} readOnly={readOnly} problems={allProblems} hints={hints} onFocus={focusNode}
                      run={run} runs={runs} runActions={runActions} />
         </div>
         <OpenDialog show={dialog === "open"} onHide={() => setDialog(null)} onError={fail}
