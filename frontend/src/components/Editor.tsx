@@ -19,6 +19,7 @@ import { useCompositeTrail } from "../hooks/useCompositeTrail";
 import { useExtract } from "../hooks/useExtract";
 import { clearPlanBadges, usePlan } from "../hooks/usePlan";
 import { download } from "../lib/download";
+import { withIncludes } from "../lib/includes";
 import { EditorActionsContext } from "../lib/editorActions";
 import { useSafeFile } from "../hooks/useSafeFile";
 import { allowed, needsRole } from "../lib/roles";
@@ -214,11 +215,16 @@ export function Editor() {
     };
   }, [runId, revive, fail, openRun]);
 
-  const exportDoc = useCallback((selection: boolean) => {
+  const exportDoc = useCallback(async (selection: boolean) => {
     const d = selection ? selectionDoc(meta, nodes, edges) : g.doc();
     if (selection && !d.nodes.length) return push("Select nodes to export first", "warning");
-    download(`${meta.name || "graph"}${selection ? "-selection" : ""}.json`, docJson(d));
-  }, [g, meta, nodes, edges, push]);
+    try {
+      const whole = await withIncludes(d, Api.exported); // the composites it uses, as `nebhx export` has them
+      download(`${meta.name || "graph"}${selection ? "-selection" : ""}.json`, docJson(whole));
+    } catch (e) {
+      fail(e);
+    }
+  }, [g, meta, nodes, edges, push, fail]);
 
   /** A new, unsaved graph on the canvas (imported, or made from a template); false when the user kept theirs. */
   const replaceWith = useCallback(async (d: GraphDoc, why: string) => {
