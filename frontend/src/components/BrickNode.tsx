@@ -1,4 +1,4 @@
-import { memo, useState, type CSSProperties, type KeyboardEvent } from "react";
+import { Fragment, memo, useState, type CSSProperties, type KeyboardEvent } from "react";
 import { Handle, Position, useReactFlow, useStore, type NodeProps, type ReactFlowState } from "@xyflow/react";
 import type { BrickNode as BrickNodeType } from "../lib/graphDoc";
 import { planStore, problemStore, runStore, useEntry } from "../lib/overlay";
@@ -102,7 +102,10 @@ function FarNode({ id, data, width, height, selected }: NodeProps<BrickNodeType>
          data-status={status ?? ""}>
       <div className={`nbx-far-view nbx-far-${status ?? "none"}${problems?.length ? " nbx-far-bad" : ""}`}
            data-testid="far-view" aria-hidden>
-        <span className="nbx-far-title">{text}</span>
+        {/* Lines break between words only: a word is never cut, not even at a hyphen ("web-|a"). */}
+        <span className="nbx-far-title">
+          {text.split(" ").map((word, i) => <Fragment key={i}>{i ? " " : null}<span className="nbx-word">{word}</span></Fragment>)}
+        </span>
         {/* A short node has room for its title only: its colour tells the status. */}
         {withStatus && <span className="nbx-far-status">{status}</span>}
       </div>
