@@ -54,17 +54,15 @@ def save_run_approve(page: Page) -> None:
 def titles_fit(page: Page) -> list[str]:
     """Far-view titles broken inside a word, or running out of their node (none when all is well)."""
     return page.evaluate("""() => [...document.querySelectorAll('.nbx-far-title')].flatMap((t) => {
-        const box = t.closest('.nbx-far-view').getBoundingClientRect(), r = t.getBoundingClientRect();
-        const bad = [];
-        if (r.top < box.top - 1 || r.bottom > box.bottom + 1 || r.left < box.left - 1 || r.right > box.right + 1)
-            bad.push(`${t.textContent}: out of its node`);
-        const text = t.firstChild, re = /\\S+/g;
-        for (let m; (m = re.exec(text.textContent));) {
+        const box = t.closest('.nbx-far-view').getBoundingClientRect();
+        const inside = (r) => r.top >= box.top - 1 && r.bottom <= box.bottom + 1 && r.left >= box.left - 1
+            && r.right <= box.right + 1;
+        return [...t.querySelectorAll('.nbx-word')].flatMap((w) => {
             const range = document.createRange();
-            range.setStart(text, m.index);
-            range.setEnd(text, m.index + m[0].length);
-            const tops = new Set([...range.getClientRects()].map((q) => Math.round(q.top)));
-            if (tops.size > 1) bad.push(`${t.textContent}: "${m[0]}" broken`);
-        }
-        return bad;
+            range.selectNodeContents(w);
+            const rects = [...range.getClientRects()];
+            const lines = new Set(rects.map((q) => Math.round(q.top)));
+            return [...(lines.size > 1 ? [`${t.textContent}: "${w.textContent}" broken`] : []),
+                    ...(rects.every(inside) ? [] : [`${t.textContent}: "${w.textContent}" out of its node`])];
+        });
     })""")
