@@ -102,10 +102,15 @@ def canary_in_browser(url: str, work: Path) -> tuple[float, int]:
     source = canary_steps.release(work / "shop-2.0", "2.0")
     service, port = f"shop{os.getpid()}", _free_port()
 
+    sink, _inbox = canary_steps.mail_sink()
+
     def steps(page) -> None:
         canary_steps.build(page, service=service, source=source, release_id="2.0", port=port)
-        canary_steps.save_run_approve(page)
-    took = _in_browser(url, steps)
+        canary_steps.save_run_approve(page, {"smtp_port": str(sink.port)})
+    try:
+        took = _in_browser(url, steps)
+    finally:
+        sink.stop()
     if httpx.get(f"http://127.0.0.1:{port}/items", timeout=10).json().get("release") != "2.0":
         sys.exit("the canary ran green but the new release does not answer")
     # menu and item, the fields typed, Make; Save; Run and Start; the gate, the Run tab and Approve

@@ -8,9 +8,11 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from aiosmtpd.controller import Controller
 from playwright.sync_api import Page, expect
 
 from browser_steps import save, wait_status
+from support import Inbox, free_port
 
 SHOP = Path(__file__).resolve().parent / "shop"
 # What the newcomer types: (test id, text); the service, source, release and port are the caller's.
@@ -23,6 +25,14 @@ def release(folder: Path, version: str) -> Path:
     shutil.copytree(SHOP, folder, ignore=shutil.ignore_patterns("__pycache__"))
     (folder / "VERSION").write_text(version + "\n", encoding="utf-8")
     return folder
+
+
+def mail_sink() -> tuple[Controller, Inbox]:
+    """A real SMTP server of the run's own for the canary's e-mails (the shared 2525 may be anyone's)."""
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    return controller, inbox
 
 
 def build(page: Page, *, service: str, source: Path, release_id: str, port: int) -> None:
@@ -39,10 +49,13 @@ def build(page: Page, *, service: str, source: Path, release_id: str, port: int)
     expect(page.get_by_test_id("problem-count")).to_have_text("valid")
 
 
-def save_run_approve(page: Page) -> None:
-    """Save, run with the inputs as made, approve the gate once the canary passed; green."""
+def save_run_approve(page: Page, inputs: dict[str, str] | None = None) -> None:
+    """Save, run with the inputs as made (but `inputs`, typed into the Run dialog), approve the gate
+    once the canary passed; green."""
     save(page)
     page.get_by_test_id("tb-run").click()
+    for name, text in (inputs or {}).items():
+        page.get_by_label(name, exact=True).fill(text)
     page.get_by_test_id("start-run").click()
     wait_status(page, "approve", "waiting", timeout=120_000)
     page.get_by_test_id("node-approve").click()

@@ -28,10 +28,16 @@ def test_a_canary_of_my_own_app_runs_green(page, server, tmp_path):
     # Thirteen nodes open far out: each shows its title, whole words on lines inside the node.
     expect(page.locator(".react-flow").first).to_have_class(re.compile(r"\bnbx-far\b"))
     assert canary_steps.titles_fit(page) == []
-    canary_steps.save_run_approve(page)
+    sink, inbox = canary_steps.mail_sink()
+    try:
+        canary_steps.save_run_approve(page, {"smtp_port": str(sink.port)})
+    finally:
+        sink.stop()
     for node in ("canary", "rest", "commit"):
         expect(page.get_by_test_id(f"node-{node}")).to_have_attribute("data-status", "succeeded")
     expect(page.get_by_test_id("node-rollback")).to_have_attribute("data-status", "skipped")
+    (mail,) = [m for m in inbox.messages if f"Subject: {service}: the canary runs" in m.content.decode()]
+    assert "local" in mail.content.decode() and "-> 2.0" in mail.content.decode()
     answer = httpx.get(f"http://127.0.0.1:{port}/items", timeout=10).json()
     assert answer == {"release": "2.0", "items": ["apple", "pear"]}
     page.screenshot(path=str(ARTIFACTS / "editor-canary-green.png"))
