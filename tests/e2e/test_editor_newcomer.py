@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import uuid
 
 import httpx
 import pytest
@@ -65,6 +66,20 @@ def test_new_nodes_land_clear_of_others(page):
     for _ in range(2):  # Add to canvas twice: the copies do not stack
         _import(page, pair, mode="add")
     expect(page.locator(".react-flow__node")).to_have_count(6)
+    page.wait_for_timeout(300)
+    assert _overlaps(_boxes(page)) == []
+
+
+def test_make_composite_puts_its_node_clear_of_others(page):
+    echo = lambda i, x, y: {"id": i, "brick": "test.echo", "params": {"text": i}, "position": {"x": x, "y": y}}  # noqa: E731
+    # The selection's top-left corner (0, 0) is where the node it leaves out lies.
+    _import(page, _doc("corner", [echo("x", 0, 0), echo("a", 0, 400), echo("b", 500, 0)]))
+    node(page, "a").locator(".nbx-node-ids").click()
+    node(page, "b").locator(".nbx-node-ids").click(modifiers=["Shift"])
+    page.get_by_test_id("tb-composite").click()
+    page.get_by_test_id("extract-name").fill(f"corner pair {uuid.uuid4().hex[:6]}")
+    page.get_by_test_id("extract-submit").click()
+    expect(page.locator(".react-flow__node")).to_have_count(2)
     page.wait_for_timeout(300)
     assert _overlaps(_boxes(page)) == []
 
