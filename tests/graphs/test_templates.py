@@ -57,11 +57,18 @@ def test_the_example_filled_in_for_another_service():
     assert _value(doc, prepare, "release_id") == "2.1"
     assert "profile" not in prepare["params"] and _value(doc, prepare, "profiles") == {}
     assert len(by_brick["rollout.switch"]) == 2  # the canary and the rest
+    # The app's spec where the example writes one out; a switch taking the running spec by reference
+    # (the rest) still does; every switch runs the checks.
+    spelled = {n["id"] for n in example["nodes"] if n["brick"] == "rollout.switch" and "command" in n["params"]}
+    assert spelled, "the example writes the app's spec out on no switch"
     for switch in by_brick["rollout.switch"]:
-        assert _value(doc, switch, "command") == SHOP.command
-        assert _value(doc, switch, "port") == 9123
-        assert _value(doc, switch, "ready_http") == "/ping"
-        assert _value(doc, switch, "env") == {"SHOP_MODE": "canary"}
+        if switch["id"] in spelled:
+            assert _value(doc, switch, "command") == SHOP.command
+            assert _value(doc, switch, "port") == 9123
+            assert _value(doc, switch, "ready_http") == "/ping"
+            assert _value(doc, switch, "env") == {"SHOP_MODE": "canary"}
+        else:
+            assert not {"command", "port", "ready_http", "env"} & set(switch["params"])
         assert _value(doc, switch, "checks") == [{"kind": "http", "url": "http://127.0.0.1:{port}/items",
                                                    "contains": "apple"}]
         assert switch["params"]["volume"] == "shop-data"
@@ -91,9 +98,19 @@ def test_a_reworked_example_is_followed():
     doc = make_canary(request=SHOP, registry=get_registry(), example=copy.deepcopy(reworked)).graph
     assert _shape(doc) == _shape(reworked)
     ids = {n["id"]: n for n in doc["nodes"]}
-    assert ids["first_hosts"]["params"]["command"] == SHOP.command
+    assert ids["first_hosts"]["params"]["command"] == SHOP.command and "command" not in ids["the_rest"]["params"]
     assert ids["the_rest"]["params"]["checks"][0]["contains"] == "apple"
     assert ids["note"]["params"]["template"] == "shop done"
+
+
+def test_a_spec_written_out_nowhere_goes_to_every_switch():
+    example = _example()
+    for n in example["nodes"]:
+        if n["brick"] == "rollout.switch":
+            n["params"] = {k: v for k, v in n["params"].items() if k not in ("command", "port", "ready_http")}
+    doc = make_canary(request=SHOP, registry=get_registry(), example=example).graph
+    switches = [n for n in doc["nodes"] if n["brick"] == "rollout.switch"]
+    assert [n["params"]["command"] for n in switches] == [SHOP.command] * 2
 
 
 def test_profiles_are_rendered_under_the_service_name():

@@ -88,11 +88,12 @@ class _Filler:
         cls = self.registry.get(node["brick"])
         return cls is not None and port in cls.Inputs.model_fields
 
-    def put(self, brick: str | None, port: str, value: Any) -> None:
-        """Set ``port`` on every node of ``brick`` (any brick taking it when None); through the graph
-        input the node reads there, when it reads one; ``None`` unsets it."""
+    def put(self, brick: str | None, port: str, value: Any, only: set[str] | None = None) -> None:
+        """Set ``port`` on every node of ``brick`` (any brick taking it when None; of ids ``only``);
+        through the graph input the node reads there, when it reads one; ``None`` unsets it."""
         for node in self.doc["nodes"]:
-            if (brick is not None and node["brick"] != brick) or not self.takes(node, port):
+            if (brick is not None and node["brick"] != brick) or not self.takes(node, port) \
+                    or (only is not None and node["id"] not in only):
                 continue
             params = node.setdefault("params", {})
             if _is_input(params.get(port)):
@@ -140,10 +141,15 @@ def make_canary(*, request: CanaryRequest, registry: Registry, example: dict[str
     fill.put("rollout.prepare", "release_id", request.release_id)
     fill.put("rollout.prepare", "profiles", request.profiles or {})
     fill.put("rollout.prepare", "profile", new if request.profiles else None)
+    # The app's spec goes where the example writes one out (its canary); the switches that take the
+    # running spec by reference keep doing so. The checks go to every switch, as the example has them.
+    switches = [n for n in doc["nodes"] if n["brick"] == "rollout.switch"]
+    carriers = {n["id"] for n in switches if "command" in n.get("params", {})} or {n["id"] for n in switches}
     spec = {"command": request.command, "port": request.port, "ready_http": request.ready_http,
-            "env": request.env or None, "checks": [c.model_dump(exclude_defaults=True) for c in request.checks]}
+            "env": request.env or None}
     for port, value in spec.items():
-        fill.put("rollout.switch", port, value)
+        fill.put("rollout.switch", port, value, only=carriers)
+    fill.put("rollout.switch", "checks", [c.model_dump(exclude_defaults=True) for c in request.checks])
     if request.admin_email:
         fill.put("notify.email", "to", request.admin_email)
     _, problems = validate_graph(doc, registry)
