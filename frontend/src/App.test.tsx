@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { fireEvent, render, screen, waitFor } from "@testing-library/react";
+import { act, fireEvent, render, screen, waitFor } from "@testing-library/react";
 import { session } from "./api/session";
 import { fakeServer, json, me } from "./test/fakeServer";
 import { App } from "./App";
@@ -115,4 +115,22 @@ describe("a session that ends", () => {
     await waitFor(() => expect(screen.queryByTestId("login-page")).toBeNull());
     expect(screen.getByTestId("graph-title").textContent).toContain("unsaved work");
   });
+
+  it("can be typed into while a dialog is open under it", async () => {
+    fakeServer({ "GET /api/auth/me": me("ana", "admin"), "POST /api/auth/login": me("ana", "admin", "tok-2") });
+    render(<App />);
+    await screen.findByTestId("session-user");
+    fireEvent.click(screen.getByTestId("tb-import"));
+    const under = await screen.findByTestId("import-text");
+    act(() => session.end());
+    await screen.findByTestId("login-page");
+    const user = screen.getByLabelText("User name");
+    act(() => user.focus());
+    await new Promise((r) => setTimeout(r, 50));
+    expect(document.activeElement).toBe(user);
+    await signIn("ana", "secret");
+    await waitFor(() => expect(screen.queryByTestId("login-page")).toBeNull());
+    expect(screen.getByTestId("import-text")).toBe(under); // the dialog is as it was
+  });
 });
+

@@ -4,8 +4,10 @@ from fastapi import APIRouter, Body, Path
 
 from nebhx.api.edge import unprocessable
 from nebhx.auth.deps import ADMIN, VIEWER
-from nebhx.graphs import service
+from nebhx.bricks.registry import get_registry
+from nebhx.graphs import service, templates
 from nebhx.graphs.models import Graph, graph_json_schema
+from nebhx.graphs.templates import CanaryRequest, Draft
 from nebhx.graphs.schemas import GraphRead, GraphSaved, GraphSummary, PlanRead, PlanRequest, Problems
 from nebhx.limits import REVISION_MAX
 from nebhx.store.db import session_scope
@@ -41,6 +43,12 @@ def plan_graph(body: PlanRequest) -> PlanRead:
     with session_scope() as s:
         return PlanRead.model_validate(plan_request(s, graph=body.graph, graph_id=body.graph_id,
                                                     revision=body.revision, inputs=body.inputs))
+
+
+@router.post("/templates/canary")
+def canary_template(body: CanaryRequest) -> Draft:
+    """A canary update of your service, made from examples/canary-update.json (not saved)."""
+    return templates.make_canary(request=body, registry=get_registry())
 
 
 @router.get("/graphs")

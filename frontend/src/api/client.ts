@@ -112,6 +112,13 @@ export const Api = {
   revision: (id: string, n: number | "latest") =>
     unwrap(api.GET("/api/graphs/{graph_id}/revisions/{number}",
       { params: { path: { graph_id: id, number: String(n) } } })).then(asGraphDoc),
+  /** A canary graph of one's own service, made from the shipped example (not saved). */
+  canary: (body: components["schemas"]["CanaryRequest"]) =>
+    unwrap(api.POST("/api/templates/canary", { body })).then((d) => ({ ...d, graph: asGraphDoc(d.graph as never) })),
+  /** A revision exactly as saved, with the composites it uses in `includes` (the CLI's export). */
+  exported: (id: string, n: number) =>
+    unwrap(api.GET("/api/graphs/{graph_id}/revisions/{number}",
+      { params: { path: { graph_id: id, number: String(n) } } })) as Promise<Record<string, unknown>>,
   create: (doc: GraphDoc) => unwrap(api.POST("/api/graphs", { body: doc })),
   save: (id: string, doc: GraphDoc) =>
     unwrap(api.PUT("/api/graphs/{graph_id}", { params: { path: { graph_id: id } }, body: doc })),

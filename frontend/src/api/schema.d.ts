@@ -333,6 +333,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/templates/canary": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Canary Template
+         * @description A canary update of your service, made from examples/canary-update.json (not saved).
+         */
+        post: operations["canary_template_api_templates_canary_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/graphs": {
         parameters: {
             query?: never;
@@ -1266,6 +1286,135 @@ export interface components {
                 [key: string]: unknown;
             };
         };
+        /**
+         * CanaryRequest
+         * @description What a newcomer knows of their app; the rest of the canary comes from the example.
+         */
+        CanaryRequest: {
+            /**
+             * Service
+             * @description Service name (the supervisord program)
+             */
+            service: string;
+            /**
+             * Source
+             * @description The new release on each host: a folder or archive path, an https URL (give sha256) or pip:SPEC
+             */
+            source: string;
+            /**
+             * Release Id
+             * @description Id of the new release, e.g. 2.0.0
+             */
+            release_id: string;
+            /**
+             * Sha256
+             * @description Of an https source
+             */
+            sha256?: string | null;
+            /**
+             * Selector
+             * @description Hosts by label, e.g. role=web; empty: every host that is up
+             * @default
+             */
+            selector?: string;
+            /**
+             * Command
+             * @description Command line; may use {release}, {config}, {data}, {port}
+             */
+            command: string;
+            /**
+             * Port
+             * @description Port the app listens on
+             */
+            port?: number | null;
+            /**
+             * Ready Http
+             * @description HTTP path that answers 200 when ready, e.g. /health
+             */
+            ready_http?: string | null;
+            /**
+             * Env
+             * @description Environment of the app
+             */
+            env?: {
+                [key: string]: string;
+            };
+            /**
+             * Checks
+             * @description After readiness, e.g. [{"kind": "http", "url": "http://127.0.0.1:{port}/", "contains": "2.0"}]
+             */
+            checks?: components["schemas"]["CheckSpec"][];
+            /**
+             * Profiles
+             * @description Config profiles of the new release (the profile rendered is the service's name); none: no config
+             */
+            profiles?: {
+                [key: string]: {
+                    [key: string]: unknown;
+                };
+            } | null;
+            /**
+             * Canary Share
+             * @description How many hosts go first: a count or a percentage
+             */
+            canary_share?: string | null;
+            /**
+             * Admin Email
+             * @description Who hears about the canary and a rollback
+             */
+            admin_email?: string[] | null;
+            /**
+             * Name
+             * @description Graph name; default SERVICE-canary
+             */
+            name?: string | null;
+        };
+        /**
+         * CheckSpec
+         * @description A check run after a switch: ``{"kind": "http", "url": "http://127.0.0.1:{port}/"}``,
+         *     ``{"kind": "tcp", "address": ...}`` or ``{"kind": "command", "command": ...}``;
+         *     ``{port}`` is the instance's port.
+         */
+        CheckSpec: {
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "http" | "tcp" | "command";
+            /**
+             * Name
+             * @description Shown in errors; default kind + target
+             */
+            name?: string | null;
+            /** Url */
+            url?: string | null;
+            /** Address */
+            address?: string | null;
+            /** Command */
+            command?: string | null;
+            /**
+             * Expect Status
+             * @default 200
+             */
+            expect_status?: number;
+            /** Contains */
+            contains?: string | null;
+            /**
+             * Attempts
+             * @default 3
+             */
+            attempts?: number;
+            /**
+             * Interval S
+             * @default 0.5
+             */
+            interval_s?: number;
+            /**
+             * Timeout S
+             * @default 5
+             */
+            timeout_s?: number;
+        };
         /** ClaimIn */
         ClaimIn: {
             /** Run Id */
@@ -1330,6 +1479,29 @@ export interface components {
             volume_url: string;
             /** Snapshot */
             snapshot: string;
+        };
+        /**
+         * Draft
+         * @description A graph made from an example, not saved yet.
+         */
+        Draft: {
+            /**
+             * Graph
+             * @description The graph document (nebhx/graph@1)
+             */
+            graph: {
+                [key: string]: unknown;
+            };
+            /**
+             * Example
+             * @description The example it was made from
+             */
+            example: string;
+            /**
+             * Filled
+             * @description Where each value went: node.port, or the graph input it reads
+             */
+            filled: string[];
         };
         /** Edge */
         Edge: {
@@ -3403,6 +3575,39 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["PlanRead"];
+                };
+            };
+            /** @description The request's problems, each with where and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProblemList"];
+                };
+            };
+        };
+    };
+    canary_template_api_templates_canary_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CanaryRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Draft"];
                 };
             };
             /** @description The request's problems, each with where and why */

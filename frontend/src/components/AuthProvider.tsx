@@ -1,7 +1,7 @@
 // Loads who is signed in, shows the login page when the server requires one, and keeps the
 // editor (with its unsaved graph) mounted behind the login page when a session ends.
 import { useCallback, useEffect, useMemo, useState, type ReactNode } from "react";
-import { Button, Spinner } from "react-bootstrap";
+import { Button, Modal, Spinner } from "react-bootstrap";
 import { Api } from "../api/client";
 import { session } from "../api/session";
 import { AuthContext, type AuthState } from "../hooks/useAuth";
@@ -56,7 +56,15 @@ export function AuthProvider({ children }: { children: ReactNode }) {
   return (
     <AuthContext.Provider value={value}>
       {entered && <div className="nbx-session-host" inert={login}>{children}</div>}
-      {login && <LoginPage onSignedIn={show} expired={entered} />}
+      {login && !entered && <LoginPage onSignedIn={show} expired={false} />}
+      {/* Over the editor, the page is a modal too: the topmost one keeps the focus, so a dialog left
+          open under it no longer pulls the focus back from the sign-in fields. */}
+      {login && entered && (
+        <Modal show fullscreen animation={false} backdrop={false} keyboard={false} aria-label="Sign in"
+               className="nbx-login-modal">
+          <LoginPage onSignedIn={show} expired />
+        </Modal>
+      )}
     </AuthContext.Provider>
   );
 }

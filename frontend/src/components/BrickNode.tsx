@@ -1,4 +1,4 @@
-import { memo, useState, type CSSProperties, type KeyboardEvent } from "react";
+import { Fragment, memo, useState, type CSSProperties, type KeyboardEvent } from "react";
 import { Handle, Position, useReactFlow, useStore, type NodeProps, type ReactFlowState } from "@xyflow/react";
 import type { BrickNode as BrickNodeType } from "../lib/graphDoc";
 import { planStore, problemStore, runStore, useEntry } from "../lib/overlay";
@@ -7,7 +7,7 @@ import { typeColor, usePalette } from "../lib/palette";
 import { ORDER_IN, ORDER_OUT } from "../lib/wiring";
 import type { Port } from "../types";
 import { formatDuration, itemProgress } from "../lib/format";
-import { boxOf, FAR_ZOOM, portCentre } from "../lib/nodeBox";
+import { boxOf, FAR_ZOOM, farTitleFont, portCentre } from "../lib/nodeBox";
 import { BrickIcon } from "./BrickIcon";
 
 interface PortRowProps {
@@ -93,15 +93,21 @@ function FarNode({ id, data, width, height, selected }: NodeProps<BrickNodeType>
   // (its brick was not in the palette yet): its size changes and React Flow measures it again.
   const computed = boxOf(id, data, spec);
   const box = width && height && height >= computed.height ? { width, height } : computed;
+  const text = items ? `${title} ${items.done}/${items.total}` : title;
+  const withStatus = !!status && box.height > 140;
   return (
     <div className={`nbx-node nbx-node-far${selected ? " selected" : ""}`} data-testid={`node-${id}`}
-         style={{ ...box, "--nbx-w": `${box.width}px`, "--nbx-h": `${box.height}px` } as CSSProperties}
+         style={{ ...box, "--nbx-w": `${box.width}px`, "--nbx-h": `${box.height}px`,
+                  "--nbx-fit": `${farTitleFont(text, box, withStatus)}px` } as CSSProperties}
          data-status={status ?? ""}>
       <div className={`nbx-far-view nbx-far-${status ?? "none"}${problems?.length ? " nbx-far-bad" : ""}`}
            data-testid="far-view" aria-hidden>
-        <span className="nbx-far-title">{items ? `${title} ${items.done}/${items.total}` : title}</span>
+        {/* Lines break between words only: a word is never cut, not even at a hyphen ("web-|a"). */}
+        <span className="nbx-far-title">
+          {text.split(" ").map((word, i) => <Fragment key={i}>{i ? " " : null}<span className="nbx-word">{word}</span></Fragment>)}
+        </span>
         {/* A short node has room for its title only: its colour tells the status. */}
-        {status && box.height > 140 && <span className="nbx-far-status">{status}</span>}
+        {withStatus && <span className="nbx-far-status">{status}</span>}
       </div>
       {marker(ORDER_IN, "target", Position.Top, "nbx-order")}
       {spec?.inputs.map((p, i) => marker(p.name, "target", Position.Left, "nbx-handle", portCentre(i)))}

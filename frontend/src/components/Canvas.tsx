@@ -8,8 +8,10 @@ import { BrickNode } from "./BrickNode";
 import { FAR_ZOOM } from "../lib/nodeBox";
 import type { BrickNode as BrickNodeType } from "../lib/graphDoc";
 import { usePalette } from "../lib/palette";
-import { connectionProblem, isControl, type WireEnds } from "../lib/wiring";
+import { connectionProblem, forEachOffer, isControl, type WireContext, type WireEnds } from "../lib/wiring";
+import type { ToastAction } from "./Toasts";
 import { runStore, useMap } from "../lib/overlay";
+import { useFit } from "../hooks/useFit";
 
 // Module level: React Flow must get the same object on every render.
 const nodeTypes = { brick: BrickNode };
@@ -52,12 +54,14 @@ interface Props {
   setEdges: (update: (edges: Edge[]) => Edge[]) => void;
   readOnly: boolean;
   onDropBrick: (brick: string, position: { x: number; y: number }) => void;
-  onRefuse: (reason: string) => void;
+  /** A wire refused, and what would take it when something would (`for_each`). */
+  onRefuse: (reason: string, offer?: ToastAction) => void;
 }
 
 export function Canvas({ nodes, edges, onNodesChange, onEdgesChange, setEdges, readOnly,
                          onDropBrick, onRefuse }: Props) {
-  const { screenToFlowPosition, getNode, getEdges } = useReactFlow<BrickNodeType>();
+  const { screenToFlowPosition, getNode, getEdges, updateNodeData } = useReactFlow<BrickNodeType>();
+  const fit = useFit();
   const palette = usePalette();
   const font = useStore(farFont);
   const mapShown = useSettled(nodes.length);
@@ -65,7 +69,7 @@ export function Canvas({ nodes, edges, onNodesChange, onEdgesChange, setEdges, r
   const minimapColor = useCallback((n: { id: string }) => statusColor[runNodes[n.id]?.status ?? ""] ?? "#6c8ebf",
                                    [runNodes]);
 
-  const problemOf = useCallback((c: WireEnds) => connectionProblem(c, {
+  const wireContext = useCallback((): WireContext => ({
     brickOf: (id) => palette.byId.get(getNode(id)?.data.brick ?? ""),
     edges: getEdges(),
     parents: palette.parents,
@@ -74,6 +78,7 @@ export function Canvas({ nodes, edges, onNodesChange, onEdgesChange, setEdges, r
       return typeof each === "string" ? each : undefined;
     },
   }), [palette, getNode, getEdges]);
+  const problemOf = useCallback((c: WireEnds) => connectionProblem(c, wireContext()), [wireContext]);
 
   const isValidConnection: IsValidConnection = useCallback(
     (c) => problemOf(c) === null, [problemOf]);
@@ -88,9 +93,20 @@ export function Canvas({ nodes, edges, onNodesChange, onEdgesChange, setEdges, r
     if (state.isValid !== false || !state.fromHandle || !state.toHandle) return;
     const from = state.fromHandle.type === "source" ? state.fromHandle : state.toHandle;
     const to = state.fromHandle.type === "source" ? state.toHandle : state.fromHandle;
-    const why = problemOf({ source: from.nodeId, sourceHandle: from.id, target: to.nodeId, targetHandle: to.id });
-    if (why) onRefuse(`Wire refused: ${why}`);
-  }, [problemOf, onRefuse]);
+    const c = { source: from.nodeId, sourceHandle: from.id, target: to.nodeId, targetHandle: to.id };
+    const why = problemOf(c);
+    if (!why) return;
+    const port = forEachOffer(c, wireContext());
+    const target = getNode(c.target);
+    if (!port || !target) return onRefuse(`Wire refused: ${why}`);
+    onRefuse(`${why}: a list goes into a port of one value when the node runs once per item (for_each).`, {
+      label: `Run ${target.data.label || target.id} once per ${port}`,
+      run: () => {
+        updateNodeData(c.target, { extra: { ...target.data.extra, for_each: port } });
+        onConnect({ ...c, sourceHandle: c.sourceHandle ?? null, targetHandle: c.targetHandle ?? null });
+      },
+    });
+  }, [problemOf, onRefuse, wireContext, getNode, updateNodeData, onConnect]);
 
   const onDragOver = useCallback((e: DragEvent) => {
     if (!e.dataTransfer.types.includes(BRICK_MIME)) return;
@@ -129,7 +145,7 @@ export function Canvas({ nodes, edges, onNodesChange, onEdgesChange, setEdges, r
     >
       <Background gap={20} />
       {mapShown && <MiniMap pannable zoomable nodeColor={minimapColor} />}
-      <Controls showInteractive={false} />
+      <Controls showInteractive={false} onFitView={() => void fit()} />
     </ReactFlow>
   );
 }

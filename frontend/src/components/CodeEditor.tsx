@@ -9,16 +9,18 @@ interface Props {
   id: string;
   label: string;
   value: unknown;
+  /** Text typed before that did not parse (the form was closed meanwhile): shown instead of the value. */
+  draft?: string;
   expect: Expect;
   disabled: boolean;
   onValue: (value: unknown) => void;
-  onError: (error: string | null) => void;
+  onError: (error: string | null, text?: string) => void;
 }
 
 const SETUP = { lineNumbers: false, foldGutter: false, highlightActiveLine: false, autocompletion: false };
 
-export default function CodeEditor({ id, label, value, expect, disabled, onValue, onError }: Props) {
-  const [text, setText] = useState(() => showCode(value));
+export default function CodeEditor({ id, label, value, draft, expect, disabled, onValue, onError }: Props) {
+  const [text, setText] = useState(() => draft ?? showCode(value));
   const first = useRef(true);
   // A new value from outside (undo, say): shown as it is now.
   useEffect(() => {
@@ -42,7 +44,7 @@ export default function CodeEditor({ id, label, value, expect, disabled, onValue
   const change = (t: string) => {
     setText(t);
     const found = parseCode(t, expect);
-    onError(found.error ? `${found.error} (the last valid value is kept)` : null);
+    onError(found.error ? `${found.error} (not applied: fix it, the node keeps its last valid value meanwhile)` : null, t);
     if (!found.error) onValue(found.value);
   };
   return (

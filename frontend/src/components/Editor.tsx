@@ -3,9 +3,14 @@ import { useReactFlow } from "@xyflow/react";
 import { Api } from "../api/client";
 import { docJson, emptyMeta, freshId, pasteFragment, selectionDoc, type BrickNode } from "../lib/graphDoc";
 import { autoLayout, spreadOverlaps } from "../lib/layout";
+import { placeClear } from "../lib/placement";
+import { fieldErrorStore, fieldProblems } from "../lib/fieldErrors";
+import { useMap } from "../lib/overlay";
+import { rolloutHints, type Hint } from "../lib/hints";
 import { nextPalette, PaletteContext, emptyPalette } from "../lib/palette";
 import { useGraphFile } from "../hooks/useGraphFile";
 import { usePlaceNodes } from "../hooks/usePlaceNodes";
+import { useFit } from "../hooks/useFit";
 import { useRunWatch } from "../hooks/useRunWatch";
 import { useShortcuts } from "../hooks/useShortcuts";
 import { useValidation } from "../hooks/useValidation";
@@ -14,11 +19,14 @@ import { useCompositeTrail } from "../hooks/useCompositeTrail";
 import { useExtract } from "../hooks/useExtract";
 import { clearPlanBadges, usePlan } from "../hooks/usePlan";
 import { download } from "../lib/download";
+import { withIncludes } from "../lib/includes";
 import { EditorActionsContext } from "../lib/editorActions";
 import { useSafeFile } from "../hooks/useSafeFile";
 import { allowed, needsRole } from "../lib/roles";
 import type { GraphDoc, RunSummary } from "../types";
+import type { CanaryRequest } from "../lib/canary";
 import { Breadcrumb } from "./Breadcrumb";
+import { CanaryDialog } from "./CanaryDialog";
 import { ExtractDialog } from "./ExtractDialog";
 import { Canvas } from "./Canvas";
 import { HelpDialog } from "./HelpDialog";
@@ -34,7 +42,7 @@ import { Toasts, useToasts } from "./Toasts";
 import { UnsavedDialogs } from "./UnsavedDialogs";
 import { Toolbar, type ToolbarAction } from "./Toolbar";
 
-type Dialog = null | "open" | "import" | "help" | "run" | "plan" | "releases" | "snapshots";
+type Dialog = null | "open" | "import" | "help" | "run" | "plan" | "releases" | "snapshots" | "canary";
 
 export function Editor() {
   const flow = useReactFlow<BrickNode>();
@@ -49,7 +57,12 @@ export function Editor() {
   const clipboard = useRef<GraphDoc | null>(null);
   const { problems, validate } = useValidation();
   // Each change is validated; a plan made before it no longer holds.
-  const onContent = useCallback((d: GraphDoc) => { clearPlanBadges(d); return validate(d); }, [validate]);
+  const [hints, setHints] = useState<Hint[]>([]);
+  const onContent = useCallback((d: GraphDoc) => {
+    clearPlanBadges(d);
+    setHints(rolloutHints(d));
+    return validate(d);
+  }, [validate]);
   const g = useGraphFile(onContent, usePlaceNodes(palette));
   const { nodes, setNodes, edges, setEdges, meta, file } = g;
   const { me, signIns } = useAuth();
@@ -57,17 +70,25 @@ export function Editor() {
   const isOperator = allowed(me.role, "operator");
   const { run, revive } = useRunWatch(runId, (m) => push(m, "danger"), signIns);
   const selected = useMemo(() => nodes.filter((n) => n.selected), [nodes]);
+  // The server's problems and the editor's own (code fields whose text does not parse).
+  const fieldErrors = useMap(fieldErrorStore);
+  const generation = g.generation;
+  useEffect(() => fieldErrorStore.set({}), [generation]); // another graph: its fields start afresh
+  const nodeIds = nodes.map((n) => n.id).join("\n");
+  const typed = useMemo(() => fieldProblems(fieldErrors, new Set(nodeIds.split("\n"))), [fieldErrors, nodeIds]);
+  const allProblems = useMemo(() => [...typed, ...problems], [typed, problems]);
   // What the Graph tab needs of the nodes; the same array while ids, bricks and labels stay.
   const nodeKey = nodes.map((n) => `${n.id}\u0000${n.data.brick}\u0000${n.data.label ?? ""}`).join("\n");
   // eslint-disable-next-line react-hooks/exhaustive-deps
   const nodeList = useMemo(() => nodes.map((n) => ({ id: n.id, brick: n.data.brick, label: n.data.label })), [nodeKey]);
   // Show the whole graph whenever a graph is put on the canvas (open, import, new).
   const [fitRequest, setFitRequest] = useState(0);
+  const fit = useFit();
   const fitSoon = useCallback(() => setFitRequest((n) => n + 1), []);
   useEffect(() => {
     // React Flow runs a fit view once the new nodes are measured, before they are shown.
-    if (fitRequest) void flow.fitView({ maxZoom: 1 });
-  }, [fitRequest, flow]);
+    if (fitRequest) void fit();
+  }, [fitRequest, fit]);
   const readOnly = file.readOnly;
   // An imported document keeps its saved positions, but nodes that overlap once drawn
   // (taller here than where it was laid out) are moved apart, then the whole graph is shown.
@@ -118,10 +139,10 @@ export function Editor() {
     setNodes((ns) => {
       const id = freshId(brick, new Set(ns.map((n) => n.id)));
       const node: BrickNode = { id, type: "brick", position, selected: true, data: { brick, params: {}, extra: {} } };
-      return [...ns.map((n) => (n.selected ? { ...n, selected: false } : n)), node];
+      return [...ns.map((n) => (n.selected ? { ...n, selected: false } : n)), ...placeClear([node], ns, palette)];
     });
     setTab("node");
-  }, [setNodes]);
+  }, [setNodes, palette]);
 
   const focusNode = useCallback((id: string) => {
     setNodes((ns) => ns.map((n) => ({ ...n, selected: n.id === id })));
@@ -134,8 +155,14 @@ export function Editor() {
   const planner = usePlan(g.doc, fail);
   const extract = useExtract(g, palette, useCallback(() => Api.bricks().then((p) => setPalette((shown) => nextPalette(shown, p))), []),
                              push, fail);
-  const startPlan = useCallback((inputs: Record<string, unknown>) => { setDialog(null); void planner.start(inputs); },
-                                [planner]);
+  // The inputs last planned or run with, for this graph (Plan's carry over to Run).
+  const [last, setLast] = useState<{ generation: number; values: Record<string, unknown> } | null>(null);
+  const lastInputs = last?.generation === g.generation ? last.values : undefined;
+  const startPlan = useCallback((inputs: Record<string, unknown>) => {
+    setDialog(null);
+    setLast({ generation: g.generation, values: inputs });
+    void planner.start(inputs);
+  }, [planner, g.generation]);
   const editorActions = useMemo(() => ({
     openComposite: (id: string, rev: number | null) => { setRunId(null); void trail.openComposite(id, rev); },
   }), [trail]);
@@ -145,6 +172,7 @@ export function Editor() {
 
   const startRun = useCallback(async (inputs: Record<string, unknown>) => {
     setDialog(null);
+    setLast({ generation: g.generation, values: inputs });
     let target = file.id && file.revision !== null && (readOnly || !g.isDirty())
       ? { id: file.id, revision: file.revision } : null;
     if (!target && !isAdmin) return push(`Saving ${needsRole("admin")}: only a saved, unchanged graph can be run`, "warning");
@@ -187,28 +215,46 @@ export function Editor() {
     };
   }, [runId, revive, fail, openRun]);
 
-  const exportDoc = useCallback((selection: boolean) => {
+  const exportDoc = useCallback(async (selection: boolean) => {
     const d = selection ? selectionDoc(meta, nodes, edges) : g.doc();
     if (selection && !d.nodes.length) return push("Select nodes to export first", "warning");
-    download(`${meta.name || "graph"}${selection ? "-selection" : ""}.json`, docJson(d));
-  }, [g, meta, nodes, edges, push]);
+    try {
+      const whole = await withIncludes(d, Api.exported); // the composites it uses, as `nebhx export` has them
+      download(`${meta.name || "graph"}${selection ? "-selection" : ""}.json`, docJson(whole));
+    } catch (e) {
+      fail(e);
+    }
+  }, [g, meta, nodes, edges, push, fail]);
+
+  /** A new, unsaved graph on the canvas (imported, or made from a template); false when the user kept theirs. */
+  const replaceWith = useCallback(async (d: GraphDoc, why: string) => {
+    if (!(await confirmLeave(why))) return false;
+    setRunId(null);
+    trail.clear();
+    g.load(d, { id: null, revision: null, latest: null, readOnly: false }, false);
+    setSpreadPending("import");
+    fitSoon();
+    return true;
+  }, [confirmLeave, trail, g, fitSoon]);
 
   const importDoc = useCallback(async (d: GraphDoc, mode: "replace" | "add") => {
     setDialog(null);
-    if (mode === "replace" && !(await confirmLeave("replace it with the imported graph"))) return;
     if (mode === "replace") {
-      setRunId(null);
-      trail.clear();
-      g.load(d, { id: null, revision: null, latest: null, readOnly: false }, false);
-      setSpreadPending("import");
-      fitSoon();
+      if (!(await replaceWith(d, "replace it with the imported graph"))) return;
     } else {
       const frag = pasteFragment(d, new Set(nodes.map((n) => n.id)), 0);
-      setNodes((ns) => [...ns.map((n) => ({ ...n, selected: false })), ...frag.nodes]);
+      setNodes((ns) => [...ns.map((n) => ({ ...n, selected: false })), ...placeClear(frag.nodes, ns, palette)]);
       setEdges((es) => [...es, ...frag.edges]);
     }
     push(`Imported ${d.nodes.length} nodes`, "success");
-  }, [g, nodes, setNodes, setEdges, fitSoon, push, confirmLeave, trail]);
+  }, [nodes, setNodes, setEdges, push, replaceWith, palette]);
+
+  const makeCanary = useCallback(async (body: CanaryRequest) => {
+    const draft = await Api.canary(body);
+    setDialog(null);
+    if (!(await replaceWith(draft.graph, "replace it with the canary graph"))) return;
+    push(`Made from ${draft.example} for ${body.service}: look it over, then Save and Run`, "success");
+  }, [replaceWith, push]);
 
   const openGraph = useCallback(async (id: string, rev: number, latest: number) => {
     setDialog(null);
@@ -223,6 +269,12 @@ export function Editor() {
     fitSoon();
   }, [nodes, edges, setNodes, fitSoon]);
 
+  const refuseTyped = useCallback((doing: string) => {
+    setTab("problems");
+    push(`Fix ${typed.map((p) => `${p.node}.${p.port}`).join(", ")} before ${doing}: `
+         + "what is typed there is not valid, and the node still holds its last valid value", "warning");
+  }, [typed, push]);
+
   const onAction = useCallback((a: ToolbarAction) => {
     const actions: Record<ToolbarAction, () => unknown> = {
       new: async () => {
@@ -232,7 +284,12 @@ export function Editor() {
         g.load({ ...emptyMeta(), nodes: [], edges: [] }, { id: null, revision: null, latest: null, readOnly: false }, true);
       },
       open: () => setDialog("open"),
-      save: () => !readOnly && isAdmin && save(),
+      canary: () => setDialog("canary"),
+      save: () => {
+        if (readOnly || !isAdmin) return;
+        if (typed.length) return refuseTyped("saving");
+        return save();
+      },
       "edit-latest": () => file.id && file.latest && g.open(file.id, file.latest, file.latest).then(openedSoon, fail),
       import: () => isAdmin && setDialog("import"),
       export: () => exportDoc(false),
@@ -240,9 +297,10 @@ export function Editor() {
       undo: () => !readOnly && g.history.undo(),
       redo: () => !readOnly && g.history.redo(),
       layout: () => !readOnly && layout(),
-      fit: () => flow.fitView({ duration: 300, maxZoom: 1 }),
+      fit: () => fit({ duration: 300 }),
       run: async () => {
         if (!isOperator) return;
+        if (typed.length && !readOnly) return refuseTyped("running");
         const found = readOnly ? [] : await validate(g.doc());
         if (found?.length) {
           setTab("problems");
@@ -258,8 +316,8 @@ export function Editor() {
       problems: () => setTab("problems"),
     };
     void actions[a]();
-  }, [g, readOnly, save, file, fail, openedSoon, exportDoc, layout, flow, meta.inputs.length, startRun, validate, push,
-      isAdmin, isOperator, confirmLeave, trail, startPlan, extract]);
+  }, [g, readOnly, save, file, fail, openedSoon, exportDoc, layout, fit, meta.inputs.length, startRun, validate, push,
+      isAdmin, isOperator, confirmLeave, trail, startPlan, extract, typed, refuseTyped]);
 
   useShortcuts({
     "mod+z": () => onAction("undo"),
@@ -278,7 +336,7 @@ export function Editor() {
       const frag = pasteFragment(clipboard.current, new Set(nodes.map((n) => n.id)));
       clipboard.current = { ...clipboard.current, nodes: clipboard.current.nodes.map((n) => ({
         ...n, position: { x: n.position.x + 40, y: n.position.y + 40 } })) };
-      setNodes((ns) => [...ns.map((n) => ({ ...n, selected: false })), ...frag.nodes]);
+      setNodes((ns) => [...ns.map((n) => ({ ...n, selected: false })), ...placeClear(frag.nodes, ns, palette)]);
       setEdges((es) => [...es.map((e) => ({ ...e, selected: false })), ...frag.edges]);
     },
   });
@@ -287,7 +345,7 @@ export function Editor() {
     <PaletteContext.Provider value={palette}><EditorActionsContext.Provider value={editorActions}>
       <div className="nbx-app">
         <Toolbar name={meta.name} revision={file.revision} readOnly={readOnly} dirty={g.dirty}
-                 canUndo={g.history.canUndo} canRedo={g.history.canRedo} problems={problems.length}
+                 canUndo={g.history.canUndo} canRedo={g.history.canRedo} problems={allProblems.length} hints={hints.length}
                  onAction={onAction} />
         <div className="nbx-main">
           <PalettePanel onReload={reloadPalette} loading={paletteLoading} readOnly={readOnly} />
@@ -296,17 +354,19 @@ export function Editor() {
                         onBack={(i) => void trail.back(i)} />
             <Canvas nodes={nodes} edges={edges} onNodesChange={g.onNodesChange} onEdgesChange={g.onEdgesChange}
                     setEdges={setEdges} readOnly={readOnly} onDropBrick={addNode}
-                    onRefuse={(m) => push(m, "danger")} />
+                    onRefuse={(m, offer) => push(m, offer ? "warning" : "danger", offer)} />
           </div>
           <SidePanel tab={tab} setTab={setTab} selected={selected} nodeList={nodeList} edges={edges} meta={meta}
-                     setMeta={g.setMeta} readOnly={readOnly} problems={problems} onFocus={focusNode}
+                     setMeta={g.setMeta} readOnly={readOnly} problems={allProblems} hints={hints} onFocus={focusNode}
                      run={run} runs={runs} runActions={runActions} />
         </div>
         <OpenDialog show={dialog === "open"} onHide={() => setDialog(null)} onError={fail}
                     onOpen={openGraph} />
+        <CanaryDialog show={dialog === "canary"} onHide={() => setDialog(null)} onMake={makeCanary} />
         <ImportDialog show={dialog === "import"} onHide={() => setDialog(null)} onImport={importDoc} />
-        <RunDialog show={dialog === "run"} inputs={meta.inputs} onHide={() => setDialog(null)} onStart={startRun} />
-        <RunDialog show={dialog === "plan"} inputs={meta.inputs} onHide={() => setDialog(null)} onStart={startPlan}
+        <RunDialog show={dialog === "run"} inputs={meta.inputs} last={lastInputs} onHide={() => setDialog(null)}
+                   onStart={startRun} />
+        <RunDialog show={dialog === "plan"} inputs={meta.inputs} last={lastInputs} onHide={() => setDialog(null)} onStart={startPlan}
                    title="Plan the graph" submit="Plan" />
         <PlanDialog plan={planner.plan} loading={planner.planning} onHide={planner.close} />
         <ReleasesPanel show={dialog === "releases"} onHide={() => setDialog(null)} />

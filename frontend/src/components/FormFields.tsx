@@ -4,6 +4,7 @@ import { lazy, Suspense, useEffect, useRef, useState, type ReactNode } from "rea
 import { Button, Form, Spinner } from "react-bootstrap";
 import type { FieldProps } from "@rjsf/utils";
 import { Markdown } from "./Markdown";
+import { fieldErrorOf, setFieldError } from "../lib/fieldErrors";
 
 const CodeEditor = lazy(() => import("./CodeEditor"));
 
@@ -148,13 +149,22 @@ export function CodeField(p: FieldProps) {
   const frame = frameProps(p);
   const type = p.schema.type === "array" || p.schema.items !== undefined ? "list" : p.schema.type === "object" ? "map" : "any";
   const { state: initial, sent } = useOwnValue<unknown>(p.formData, (v) => v);
-  const [error, setError] = useState<string | null>(null);
+  // Text that does not parse is a problem of the node (lib/fieldErrors), kept when the form closes.
+  const node = (p.registry.formContext as { node?: string } | undefined)?.node;
+  const field = p.fieldPathId.path.join("/");
+  const [draft] = useState(() => (node ? fieldErrorOf(node, field) : undefined));
+  const [error, setErrorShown] = useState<string | null>(draft?.message ?? null);
+  const setError = (message: string | null, text?: string) => {
+    setErrorShown(message);
+    if (node) setFieldError(node, field, message ? { message, text: text ?? "" } : null);
+  };
   return (
     <FieldFrame {...frame} errors={[...(error ? [error] : []), ...(frame.errors ?? [])]}
                 description={sentences(frame.description, `${type === "list" ? "A list" : type === "map" ? "A map" : "A value"}`
                   + " in YAML or JSON.")}>
       <Suspense fallback={<Spinner size="sm" animation="border" />}>
-        <CodeEditor id={frame.id} label={frame.label} value={initial} expect={type} disabled={!!(p.disabled || p.readonly)}
+        <CodeEditor id={frame.id} label={frame.label} value={initial} draft={draft?.text} expect={type}
+                    disabled={!!(p.disabled || p.readonly)}
                     onError={setError} onValue={(v) => { sent.current = v; p.onChange(v, p.fieldPathId.path); }} />
       </Suspense>
     </FieldFrame>

@@ -170,7 +170,7 @@ export function NodePanel({ node, edges, meta, readOnly }: Props) {
       ))}
       {spec ? (
         <Suspense fallback={<Spinner size="sm" animation="border" />}>
-          <ParamsForm key={node.id} spec={spec} params={params} hidden={hidden} readOnly={readOnly}
+          <ParamsForm key={node.id} node={node.id} spec={spec} params={params} hidden={hidden} readOnly={readOnly}
                       onChange={setParams} />
         </Suspense>
       ) : <p className="text-danger small">Brick {node.data.brick} is not in the palette.</p>}

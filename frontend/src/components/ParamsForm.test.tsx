@@ -106,7 +106,7 @@ describe("ParamsForm", () => {
     typeCode(code, '["a:1", "b:2"]');
     expect(seen.at(-1)).toEqual({ backends: ["a:1", "b:2"] });
     typeCode(code, "[a:1, ");
-    expect(field.querySelector(".invalid-feedback")!.textContent).toMatch(/last valid value is kept/);
+    expect(field.querySelector(".invalid-feedback")!.textContent).toMatch(/keeps its last valid value/);
     expect(seen.at(-1)).toEqual({ backends: ["a:1", "b:2"] });
     typeCode(code, "x: 1");
     expect(field.textContent).toContain("must be a list");

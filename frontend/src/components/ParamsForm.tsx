@@ -14,6 +14,8 @@ const same = (a: unknown, b: unknown) => canonJson(a) === canonJson(b);
 const DEFAULTS = { emptyObjectFields: "skipEmptyDefaults", arrayMinItems: { populate: "never" } } as const;
 
 interface Props {
+  /** The node's id: a code field that does not parse is a problem of this node. */
+  node?: string;
   spec: BrickSpec;
   params: Record<string, unknown>;
   /** Inputs fed by a wire or bound to a graph input / secret: not edited here. */
@@ -22,7 +24,7 @@ interface Props {
   onChange: (params: Record<string, unknown>) => void;
 }
 
-export default function ParamsForm({ spec, params, hidden, readOnly, onChange }: Props) {
+export default function ParamsForm({ node, spec, params, hidden, readOnly, onChange }: Props) {
   // Optional fields (anyOf [X, null]) are plain inputs: empty = not set.
   const schema = useMemo(() => formSchema(paramsSchema(spec.inputs_schema, hidden)), [spec, hidden]);
   const props = (schema.properties ?? {}) as Record<string, Record<string, unknown>>;
@@ -67,6 +69,7 @@ export default function ParamsForm({ spec, params, hidden, readOnly, onChange }:
     onChange(next);
   };
 
+  const formContext = useMemo(() => ({ node }), [node]);
   if (!Object.keys(props).length) return <p className="text-body-secondary small">No parameters to set.</p>;
   return (
     <Form
@@ -74,6 +77,7 @@ export default function ParamsForm({ spec, params, hidden, readOnly, onChange }:
       schema={schema as RJSFSchema}
       uiSchema={uiSchema}
       fields={formFields}
+      formContext={formContext}
       formData={formData}
       validator={validator}
       onChange={change}

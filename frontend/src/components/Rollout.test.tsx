@@ -72,6 +72,31 @@ describe("rollout editing", () => {
     expect((await screen.findByTestId("plan-up")).textContent).toBe("unknown");
   });
 
+  it("keeps the inputs typed to plan for the run, and forgets them for another graph", async () => {
+    fakeServer({ "GET /api/auth/me": me("ann", "admin"), "GET /api/bricks": () => json(withComposite),
+      "GET /api/graphs": () => json([{ id: "outer-1", name: "outer", latest_revision: 1, updated_at: "2026-01-01T00:00:00Z" }]),
+      "GET /api/graphs/outer-1": () => json({ id: "outer-1", name: "outer", latest_revision: 1, revisions: [] }),
+      "GET /api/graphs/outer-1/revisions/1": () => json(outer), "GET /api/runs": () => json([]),
+      "POST /api/graphs/plan": () => json(planAnswer) });
+    await openOuter();
+    fireEvent.click(screen.getByTestId("tb-plan"));
+    fireEvent.change(await screen.findByLabelText("selector"), { target: { value: "role=web" } });
+    fireEvent.click(screen.getByTestId("start-plan"));
+    await screen.findByTestId("plan-table");
+    fireEvent.click(within(screen.getByTestId("plan-dialog")).getAllByRole("button", { name: "Close" }).at(-1)!);
+    await waitFor(() => expect(screen.queryByTestId("plan-table")).toBeNull());
+    fireEvent.click(screen.getByTestId("tb-run"));
+    expect(((await screen.findByLabelText("selector")) as HTMLInputElement).value).toBe("role=web");
+    fireEvent.click(screen.getByRole("button", { name: "Cancel" }));
+    await waitFor(() => expect(screen.queryByLabelText("selector")).toBeNull());
+    fireEvent.click(screen.getByTestId("tb-import")); // another graph (with an input of that name)
+    fireEvent.change(await screen.findByTestId("import-text"), { target: { value: JSON.stringify({ ...outer, name: "other" }) } });
+    fireEvent.click(screen.getByTestId("import-replace"));
+    await waitFor(() => expect(screen.getByTestId("graph-title").textContent).toContain("other"));
+    fireEvent.click(screen.getByTestId("tb-plan"));
+    expect(((await screen.findByLabelText("selector")) as HTMLInputElement).value).toBe("");
+  });
+
   it("finds a pinned composite's brick, offers its newer revision, opens it and comes back", async () => {
     server();
     await openOuter();

@@ -7,6 +7,8 @@ interface Props {
   inputs: GraphInput[];
   onHide: () => void;
   onStart: (values: Record<string, unknown>) => void;
+  /** The values last planned or run with (Plan's carry over to Run, and back). */
+  last?: Record<string, unknown>;
   /** The same inputs form also asks what to plan with. */
   title?: string;
   submit?: string;
@@ -14,10 +16,14 @@ interface Props {
 
 const isJson = (t: string) => t === "object" || t === "any" || t.endsWith("[]");
 
-function initial(gi: GraphInput): string | boolean {
-  if (gi.type === "boolean") return gi.default === true;
-  if (gi.default === null || gi.default === undefined || gi.type === "Secret") return "";
-  return isJson(gi.type) ? JSON.stringify(gi.default) : String(gi.default);
+/** What the field shows first: the value last planned or run with, else the input's default
+ *  (a Secret's stored default is never shown). */
+function initial(gi: GraphInput, last?: Record<string, unknown>): string | boolean {
+  const given = last !== undefined && gi.name in last;
+  const v = given ? last[gi.name] : gi.type === "Secret" ? null : gi.default;
+  if (gi.type === "boolean") return v === true;
+  if (v === null || v === undefined) return "";
+  return isJson(gi.type) ? JSON.stringify(v) : String(v);
 }
 
 /** The values to send, or an error naming the input. */
@@ -43,16 +49,16 @@ export function readInputs(inputs: GraphInput[], raw: Record<string, string | bo
   return { values };
 }
 
-export function RunDialog({ show, inputs, onHide, onStart, title = "Run the graph", submit = "Start run" }: Props) {
+export function RunDialog({ show, inputs, last, onHide, onStart, title = "Run the graph", submit = "Start run" }: Props) {
   const formId = submit === "Start run" ? "run-form" : "plan-form";
   const [raw, setRaw] = useState<Record<string, string | boolean>>({});
   const [error, setError] = useState<string | undefined>();
   useEffect(() => {
     if (show) {
-      setRaw(Object.fromEntries(inputs.map((gi) => [gi.name, initial(gi)])));
+      setRaw(Object.fromEntries(inputs.map((gi) => [gi.name, initial(gi, last)])));
       setError(undefined);
     }
-  }, [show, inputs]);
+  }, [show, inputs, last]);
   const start = () => {
     const { values, error: err } = readInputs(inputs, raw);
     setError(err);

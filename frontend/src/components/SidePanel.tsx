@@ -2,6 +2,7 @@ import { memo } from "react";
 import { Tab, Tabs } from "react-bootstrap";
 import type { Edge } from "@xyflow/react";
 import type { BrickNode, GraphMeta } from "../lib/graphDoc";
+import type { Hint } from "../lib/hints";
 import type { Problem, Run, RunSummary } from "../types";
 import { GraphPanel, type NodeSummary } from "./GraphPanel";
 import { NodePanel } from "./NodePanel";
@@ -19,6 +20,7 @@ export interface SidePanelProps {
   setMeta: (m: GraphMeta) => void;
   readOnly: boolean;
   problems: Problem[];
+  hints: Hint[];
   onFocus: (node: string) => void;
   run: Run | null;
   runs: RunSummary[];
@@ -48,7 +50,7 @@ function SidePanelView(p: SidePanelProps) {
           <div className="p-2"><GraphPanel meta={p.meta} setMeta={p.setMeta} readOnly={p.readOnly} nodes={p.nodeList} /></div>
         </Tab>
         <Tab eventKey="problems" title={`Problems${p.problems.length ? ` (${p.problems.length})` : ""}`}>
-          <div className="p-1"><ProblemsPanel problems={p.problems} onFocus={p.onFocus} /></div>
+          <div className="p-1"><ProblemsPanel problems={p.problems} hints={p.hints} onFocus={p.onFocus} /></div>
         </Tab>
         <Tab eventKey="run" title="Run">
           <div className="p-2">

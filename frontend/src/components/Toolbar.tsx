@@ -10,13 +10,16 @@ export interface ToolbarProps {
   canUndo: boolean;
   canRedo: boolean;
   problems: number;
+  /** Hints on a valid graph (a rollout's missing order wires). */
+  hints?: number;
   onAction: (action: ToolbarAction) => void;
 }
 
 export type ToolbarAction = "new" | "open" | "save" | "import" | "export" | "export-selection" | "undo"
-  | "redo" | "layout" | "fit" | "run" | "help" | "problems" | "edit-latest" | "plan" | "releases" | "composite" | "snapshots";
+  | "redo" | "layout" | "fit" | "run" | "help" | "problems" | "edit-latest" | "plan" | "releases" | "composite" | "snapshots"
+  | "canary";
 
-export function Toolbar({ name, revision, readOnly, dirty, canUndo, canRedo, problems, onAction }: ToolbarProps) {
+export function Toolbar({ name, revision, readOnly, dirty, canUndo, canRedo, problems, hints = 0, onAction }: ToolbarProps) {
   const can = useCan();
   const b = (action: ToolbarAction, label: string, opts: { title?: string; disabled?: boolean; variant?: string } = {}) => (
     <Button size="sm" variant={opts.variant ?? "outline-secondary"} onClick={() => onAction(action)}
@@ -31,7 +34,15 @@ export function Toolbar({ name, revision, readOnly, dirty, canUndo, canRedo, pro
         {readOnly && <Badge bg="warning" text="dark" className="ms-1">read-only</Badge>}
       </span>
       <ButtonGroup>
-        {b("new", "New")}
+        <Dropdown as={ButtonGroup}>
+          {b("new", "New", { title: "An empty graph" })}
+          <Dropdown.Toggle split size="sm" variant="outline-secondary" aria-label="More ways to start"
+                           data-testid="tb-new-more" />
+          <Dropdown.Menu>
+            <Dropdown.Item onClick={() => onAction("new")}>Empty graph</Dropdown.Item>
+            <Dropdown.Item onClick={() => onAction("canary")} data-testid="tb-canary">Canary update of my service…</Dropdown.Item>
+          </Dropdown.Menu>
+        </Dropdown>
         {b("open", "Open", { title: "Open a saved graph (Ctrl+O)" })}
         {readOnly ? b("edit-latest", "Open latest") : b("save", "Save", can("admin", "Save a new revision (Ctrl+S)"))}
       </ButtonGroup>
@@ -57,6 +68,7 @@ export function Toolbar({ name, revision, readOnly, dirty, canUndo, canRedo, pro
       <Button size="sm" variant={problems ? "outline-danger" : "outline-success"} onClick={() => onAction("problems")}
               data-testid="problem-count" title="Validation problems">
         {problems ? `${problems} problem${problems > 1 ? "s" : ""}` : "valid"}
+        {hints > 0 && <span className="ms-1 text-warning-emphasis" data-testid="hint-count">· {hints} hint{hints > 1 ? "s" : ""}</span>}
       </Button>
       <div className="ms-auto d-flex gap-2">
         {b("releases", "Releases", { title: "What runs where: releases per host and service" })}

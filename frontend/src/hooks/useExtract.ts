@@ -2,6 +2,7 @@
 import { useCallback, useEffect, useRef } from "react";
 import { Api } from "../api/client";
 import { extractSelection } from "../lib/extract";
+import { placeClear } from "../lib/placement";
 import type { PaletteIndex } from "../lib/palette";
 import { useAsk } from "./useAsk";
 import type { useGraphFile } from "./useGraphFile";
@@ -40,11 +41,14 @@ export function useExtract(g: GraphFile, palette: PaletteIndex, reloadPalette: (
       history.record();
       const next = made.replace(`composite:${saved.id}@${saved.revision}`);
       await reloadPalette().catch(() => undefined); // the node's ports come from the palette
-      setNodes(next.nodes);
+      // The new node goes where the selection began, or just below what is there.
+      const node = next.nodes.find((n) => n.selected)!;
+      const rest = next.nodes.filter((n) => n !== node);
+      setNodes([...rest, ...placeClear([node], rest, palette)]);
       setEdges(next.edges);
       setMeta(next.meta);
       last.current = { ids: nodes.filter((n) => n.selected).map((n) => n.id), graph: g.file.id,
-                       node: next.nodes.find((n) => n.selected)!.id };
+                       node: node.id };
       push(`Composite ${saved.name} saved as graph ${saved.id} (revision ${saved.revision})`, "success");
     } catch (e) {
       fail(e);

@@ -47,8 +47,11 @@ export function useGraphFile(onContent: (doc: GraphDoc) => void, place = asTheyA
   const doc = useCallback(() => toDoc(meta, nodes, edges), [meta, nodes, edges]);
   const resetHistory = history.reset;
 
+  /** Bumped by each load: what was typed for the graph before (run inputs) is for another one. */
+  const [generation, setGeneration] = useState(0);
   /** Replace the canvas with a document; `as` tells where it came from. */
   const load = useCallback((d: GraphDoc, as: FileState, isSaved: boolean) => {
+    setGeneration((n) => n + 1);
     resetHistory();
     show(d, true);
     setFile(as);
@@ -79,5 +82,5 @@ export function useGraphFile(onContent: (doc: GraphDoc) => void, place = asTheyA
   /** Dirty as of now, not as of the last history snapshot. */
   const isDirty = useCallback(() => serialize() !== saved, [serialize, saved]);
   return { nodes, setNodes, onNodesChange, edges, setEdges, onEdgesChange, meta, setMeta, file,
-           doc, load, open, save, dirty, isDirty, history, rebase };
+           doc, load, open, save, dirty, isDirty, history, rebase, generation };
 }

@@ -1,9 +1,10 @@
 // Show a graph being put on the canvas before its nodes are drawn.
 import { useCallback } from "react";
-import { getViewportForBounds, useReactFlow, useStoreApi } from "@xyflow/react";
+import { useReactFlow, useStoreApi } from "@xyflow/react";
 import type { BrickNode } from "../lib/graphDoc";
 import { boxOf, FAR_ZOOM } from "../lib/nodeBox";
 import type { PaletteIndex } from "../lib/palette";
+import { fitViewport } from "./useFit";
 
 /**
  * Returns `place(nodes)`: sets the view to show all of them (as fitView will once they are
@@ -26,8 +27,7 @@ export function usePlaceNodes(palette: PaletteIndex) {
       x1 = Math.max(x1, n.position.x + boxes[i].width);
       y1 = Math.max(y1, n.position.y + boxes[i].height);
     });
-    const view = getViewportForBounds({ x: x0, y: y0, width: x1 - x0, height: y1 - y0 }, width, height,
-                                      minZoom, 1, 0.1);
+    const view = fitViewport({ x: x0, y: y0, width: x1 - x0, height: y1 - y0 }, width, height, minZoom);
     void setViewport(view);
     if (view.zoom >= FAR_ZOOM) return nodes;
     return nodes.map((n, i) => ({ ...n, measured: boxes[i] }));

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { spreadRows } from "./layout";
+import { spreadColumns, spreadRows } from "./layout";
 
 const box = (id: string, x: number, y: number, height = 100, width = 200) => ({ id, x, y, width, height });
 
@@ -18,5 +18,24 @@ describe("spreadRows", () => {
   it("counts a node as in a column only when it comes near horizontally", () => {
     expect(spreadRows([box("a", 0, 0, 300), box("b", 250, 100)]).size).toBe(0);
     expect(spreadRows([box("a", 0, 0, 300), box("b", 210, 100)]).get("b")).toBe(324);
+  });
+});
+
+describe("spreadColumns", () => {
+  it("leaves nodes that only come near", () => {
+    expect(spreadColumns([box("a", 0, 0), box("b", 200, 0), box("c", 0, 100)]).size).toBe(0);
+  });
+
+  it("moves a column that overlaps one to its left right, and every column after it", () => {
+    // a tall node (the canary switch) reaches down beside a short one laid out above-right of it
+    const moved = spreadColumns([box("switch", 600, 100, 500, 300), box("mail", 750, 0, 150), box("tell", 900, 100),
+                                 box("below", 750, 700)]);
+    expect(Object.fromEntries(moved)).toEqual({ mail: 924, below: 924, tell: 1148 });
+  });
+
+  it("clears every node it would land on", () => {
+    // clearing a lands it on b, of the same column as a: it goes on past b too
+    const moved = spreadColumns([box("a", 0, 0, 100, 300), box("b", 0, 300, 100, 600), box("c", 100, 0, 400)]);
+    expect(Object.fromEntries(moved)).toEqual({ c: 624 });
   });
 });

@@ -52,11 +52,48 @@ export function spreadRows(boxes: Box[], gap = 24): Map<string, number> {
   return moved;
 }
 
+const overlap = (a: Box, b: Box) => a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height;
+
+/**
+ * The same across: where a node overlaps one of a column to its left (a node wider here than
+ * where it was laid out, or a tall one reaching down beside it), its column (nodes at the same x)
+ * and every column right of it move right together, just enough to clear it. Nodes that only
+ * come near are left for spreadRows. Returns the new x of each node that moves.
+ */
+export function spreadColumns(boxes: Box[], gap = 24): Map<string, number> {
+  const levels = [...new Set(boxes.map((b) => b.x))].sort((a, b) => a - b);
+  const placed: Box[] = [];
+  const moved = new Map<string, number>();
+  let shift = 0;
+  for (const level of levels) {
+    const column = boxes.filter((b) => b.x === level);
+    let x = level + shift;
+    for (let again = true; again;) {
+      again = false;
+      for (const b of column) {
+        const hit = placed.find((p) => overlap({ ...b, x }, p));
+        if (hit) {
+          x = Math.ceil(hit.x + hit.width + gap);
+          again = true;
+        }
+      }
+    }
+    shift = x - level;
+    for (const b of column) {
+      placed.push({ ...b, x });
+      if (x !== b.x) moved.set(b.id, x);
+    }
+  }
+  return moved;
+}
+
 /** The nodes with room made between overlapping ones (needs measured sizes); null when none moves. */
 export function spreadOverlaps(nodes: BrickNode[]): BrickNode[] | null {
   const boxes = nodes.map((n) => ({ id: n.id, x: n.position.x, y: n.position.y,
     width: n.measured?.width ?? FALLBACK.width, height: n.measured?.height ?? FALLBACK.height }));
-  const moved = spreadRows(boxes);
-  if (!moved.size) return null;
-  return nodes.map((n) => (moved.has(n.id) ? { ...n, position: { x: n.position.x, y: moved.get(n.id)! } } : n));
+  const across = spreadColumns(boxes);
+  const down = spreadRows(boxes.map((b) => ({ ...b, x: across.get(b.id) ?? b.x })));
+  if (!across.size && !down.size) return null;
+  return nodes.map((n) => (across.has(n.id) || down.has(n.id)
+    ? { ...n, position: { x: across.get(n.id) ?? n.position.x, y: down.get(n.id) ?? n.position.y } } : n));
 }

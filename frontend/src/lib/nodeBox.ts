@@ -102,3 +102,41 @@ export function boxOf(id: string, data: BrickNodeData, spec: BrickSpec | undefin
   return nodeBox(spec, { id, title: data.label || spec?.title || data.brick, brick: data.brick,
                          icon: spec?.icon ?? undefined, forEach });
 }
+
+const fits = new Map<string, number>();
+
+/**
+ * The largest font (px, in flow units) at which the far view's `title` fits its box, broken only
+ * between words: every word on one line (no "Rend|er config"), every line inside the box. The far
+ * view shows it at this size or at the zoom's size, whichever is smaller. `status`: a line is kept
+ * for the status under the title.
+ */
+export function farTitleFont(title: string, box: NodeBox, status = false): number {
+  const key = `${title}\u0000${box.width}\u0000${box.height}\u0000${status}`;
+  const hit = fits.get(key);
+  if (hit !== undefined) return hit;
+  const words = title.split(/\s+/).filter(Boolean).map((w) => textWidth(w, "600 100px SANS") / 100);
+  const space = textWidth(" ", "600 100px SANS") / 100;
+  // The border (3 px a side) and padding (0.15 em a side) of .nbx-far-view; a margin for rounding.
+  const lines = (font: number) => {
+    const room = (box.width - 6) / font - 0.3;
+    let count = 1, used = 0;
+    for (const w of words) {
+      if (w > room * 0.95) return Infinity;
+      used = used ? used + space + w : w;
+      if (used > room * 0.95) { count += 1; used = w; }
+    }
+    return count;
+  };
+  const height = (box.height - 6) * (status ? 0.7 : 1);
+  let lo = 1, hi = 200;
+  for (let i = 0; i < 24; i++) {
+    const mid = (lo + hi) / 2;
+    if (lines(mid) * 1.1 * mid + 0.3 * mid <= height) lo = mid;
+    else hi = mid;
+  }
+  const font = Math.floor(lo * 10) / 10;
+  if (fits.size > 5000) fits.clear();
+  fits.set(key, font);
+  return font;
+}

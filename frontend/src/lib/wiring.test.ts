@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import palette from "../test/palette.json";
 import type { BrickSpec, Palette } from "../types";
 import contract from "../../../tests/contract/port_types.json";
-import { connectionProblem, DEFAULT_PARENTS, fits, ORDER_IN, ORDER_OUT, wireProblem } from "./wiring";
+import { connectionProblem, DEFAULT_PARENTS, fits, forEachOffer, ORDER_IN, ORDER_OUT, wireProblem } from "./wiring";
 
 describe("fits (the server's wiring rule)", () => {
   // The same cases as the server's test (tests/bricks/test_types.py) reads.
@@ -68,5 +68,28 @@ describe("connectionProblem", () => {
       .toBe("text (string[]) does not fit template (string)");
     // ...while fan-out into fan-out on the for_each input fits.
     expect(connectionProblem({ source: "e", sourceHandle: "text", target: "e2", targetHandle: "text" }, fan)).toBeNull();
+  });
+});
+
+describe("forEachOffer", () => {
+  const specs = new Map((palette as Palette).bricks.map((b) => [b.id, b as BrickSpec]));
+  const bricks: Record<string, string> = { sel: "hosts.select", vol: "storage.volume", t: "core.template", n: "test.noop" };
+  const each: Record<string, string> = {};
+  const ctx = { brickOf: (id: string) => specs.get(bricks[id]), edges: [], parents: (palette as Palette).type_parents,
+                forEachOf: (id: string) => each[id] };
+  const hosts = { source: "sel", sourceHandle: "hosts", target: "vol", targetHandle: "host" };
+
+  it("offers for_each for a list into a port of one value", () => {
+    expect(connectionProblem(hosts, ctx)).toBe("hosts (HostRef[]) does not fit host (HostRef)");
+    expect(forEachOffer(hosts, ctx)).toBe("host");
+  });
+  it("offers nothing when the items would not fit either, or the wire fits as it is", () => {
+    expect(forEachOffer({ source: "sel", sourceHandle: "hosts", target: "t", targetHandle: "values" }, ctx)).toBeNull();
+    expect(forEachOffer({ source: "n", sourceHandle: "value", target: "t", targetHandle: "template" }, ctx)).toBeNull();
+  });
+  it("offers nothing to a node that runs once per item of another input already", () => {
+    each.vol = "name";
+    expect(forEachOffer(hosts, ctx)).toBeNull();
+    delete each.vol;
   });
 });

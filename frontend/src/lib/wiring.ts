@@ -87,3 +87,16 @@ export function connectionProblem(c: WireEnds, ctx: WireContext): string | null 
   const taken = ctx.edges.some((e) => e.target === c.target && e.targetHandle === c.targetHandle);
   return taken ? `input ${c.targetHandle} already has a wire` : null;
 }
+
+/**
+ * The input a refused wire would fit if the target node ran once per item of it (`for_each`): a
+ * list into a port of one value. Null when for_each would not take it (the node fans out over
+ * another input already, is a composite, or the items do not fit either).
+ */
+export function forEachOffer(c: WireEnds, ctx: WireContext): string | null {
+  if (isControl(c) || !c.targetHandle || connectionProblem(c, ctx) === null) return null;
+  const brick = ctx.brickOf(c.target);
+  if (!brick || brick.id.startsWith("composite:") || ctx.forEachOf?.(c.target)) return null;
+  const each = (id: string) => (id === c.target ? c.targetHandle ?? undefined : ctx.forEachOf?.(id));
+  return connectionProblem(c, { ...ctx, forEachOf: each }) === null ? c.targetHandle : null;
+}
