@@ -1,13 +1,15 @@
 """Release bricks: stage a service's release on a host ahead of time, then switch to it."""
 from __future__ import annotations
 
+import re
+
 from typing import Any, Literal
 
 from pydantic import Field
 
 from nebhx import Brick, BrickFailed, Context, HostRef, Ports
 from nebhx.bricks.base import is_known
-from nebhx.bricks.planning import Planned, cannot_tell
+from nebhx.bricks.planning import Planned, Requires, cannot_tell
 from nebhx.runtime.releases import META, Releases, check_id
 from nebhx.runtime.sources import Budget, planned_release_id
 
@@ -49,6 +51,8 @@ class Stage(Brick):
     """
 
     id = "release.stage"
+    requires = (Requires(("sha256",), {"source": re.compile(r"^https?://")}, "a download is checked "
+                         "against its sha256 before anything is staged"),)
     on_repeat = ''
     title = "Stage release"
     category = "release"

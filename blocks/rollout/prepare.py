@@ -1,13 +1,15 @@
 """Rollout bricks at both ends of a staged update: prepare it, then commit it."""
 from __future__ import annotations
 
+import re
+
 from typing import Any
 
 from pydantic import Field
 
 from nebhx import Brick, BrickFailed, Context, HostRef, Ports
 from nebhx.bricks.base import is_known
-from nebhx.bricks.planning import Planned, cannot_tell
+from nebhx.bricks.planning import Planned, Requires, cannot_tell
 from nebhx.runtime import configs, plan_config
 from nebhx.runtime.releases import check_id
 from nebhx.runtime.sources import Budget, planned_release_id
@@ -35,6 +37,8 @@ class Prepare(Brick):
     """
 
     id = "rollout.prepare"
+    requires = (Requires(("sha256",), {"source": re.compile(r"^https?://")}, "a download is checked "
+                         "against its sha256 before anything is staged"),)
     on_repeat = ''
     title = "Rollout: prepare host"
     category = "rollout"

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import errno
+import re
 import shlex
 import socket
 from pathlib import Path
@@ -11,6 +12,7 @@ from pydantic import Field
 
 from nebhx import Address, Brick, BrickFailed, Cancelled, Context, HostRef, Ports
 from nebhx.bricks.base import is_known
+from nebhx.bricks.planning import Requires
 from nebhx.runtime.probes import ProbeResult, wait_until
 from nebhx.runtime.services import instance_file, probe_of, record_instance, run_probe
 from nebhx.runtime.supervisor import Supervisor
@@ -89,6 +91,11 @@ class RunService(Brick):
     on_repeat = ''
     title = "Run service"
     category = "service"
+
+    requires = (Requires(("port",), {"ready_http": re.compile(".")}, "readiness over HTTP asks the port"),
+                Requires(("port",), {"ready_tcp": (True,)}, "readiness over TCP connects to the port"),
+                *(Requires((port,), {"command": re.compile(rf"\{{{key}\}}")}, f"the command uses {{{key}}}")
+                  for key, port in (("port", "port"), ("data", "data_path"), ("config", "config_path"))))
 
     class Inputs(Ports):
         host: HostRef = Field(description="Host that runs the service")
