@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from nebhx import BrickFailed
+from nebhx.bricks.base import is_known
 from nebhx.bricks.planning import Planned
 from nebhx.runtime import plan_config, rolling
 from nebhx.runtime.releases import META
@@ -90,11 +91,18 @@ def _hashes(inst: Any, version: str | None, planned: Planned) -> dict[str, str]:
         plan_config.rendered_files(inst.configs_dir / version) or {})
 
 
-def plan_rollback(inputs: Any, inst: Any, planned: Planned, parts: Callable[[], tuple]) -> dict[str, Any]:
+def plan_rollback(inputs: Any, inst: Any, planned: Planned | None, parts: Callable[[], tuple]) -> dict[str, Any]:
     """A rollback on a host this run switches undoes that switch; with ``only_this_run`` a host
-    it does not switch is left alone; else the journal of the last switch says what comes back."""
-    after = planned.get("instances", inst.program)
+    it does not switch is left alone; else the journal of the last switch says what comes back.
+    Planned alone (no graph around it: ``planned`` None), whether this run switched it is unknown."""
     where = f"{inst.program} on {inputs.host}"
+    if planned is None and inputs.only_this_run:
+        return {"effect": f"roll back {inputs.service} on {inputs.host} if this run switched it; else leave it alone",
+                "changes": None}
+    after = (planned or Planned()).get("instances", inst.program)
+    if after and not is_known(after):
+        return {"effect": f"roll {where} back to what ran before if this run fails after switching it",
+                "changes": None}
     if after and after.get("switched"):
         return {"effect": f"roll {where} back from release {after['release']} to {after.get('from')} "
                           "if this run fails after switching it", "changes": None,

@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import Field
 
 from nebhx import Brick, BrickFailed, Context, HostRef, Ports
-from nebhx.bricks.base import is_known
+from nebhx.bricks.base import Unknown, is_known
 from nebhx.bricks.planning import Planned, Requires, cannot_tell
 from nebhx.runtime import configs, plan_config
 from nebhx.runtime.releases import check_id
@@ -94,7 +94,8 @@ class Prepare(Brick):
         """What would be staged and rendered; reads the host, runs nothing (not even pip)."""
         inputs = self.Inputs.model_validate(inputs) if isinstance(inputs, dict) else inputs
         if not is_known(inputs):
-            return {"effect": f"prepare {inputs.service} once its inputs are known", "changes": None}
+            return {"effect": f"prepare {inputs.service} once its inputs are known", "changes": None,
+                    **_unknown_prepared(inputs.service, "(known once its inputs are)")}
         _for_host(ctx, inputs.host)
         planned = ctx.planned or Planned()
         rid, why = planned_release_id(inputs.source, sha256=inputs.sha256, release_id=inputs.release_id,
@@ -102,7 +103,8 @@ class Prepare(Brick):
         resolved, folder = self._config(ctx, inputs)
         version = resolved.version if resolved else None
         if rid is None:
-            return {**cannot_tell(why), "outputs": {"config_version": version}}
+            return {**cannot_tell(why), "outputs": {"config_version": version},
+                    **_unknown_prepared(inputs.service, "(the release this run's prepare stages)")}
         rid = check_id(rid, "release id")
         there = ctx.runtime.releases.path(inputs.service, rid).is_dir() or bool(
             planned.get("releases", inputs.service, rid) is not None)
@@ -123,6 +125,14 @@ class Prepare(Brick):
                 "config": {"running": running.get("config"), "after": version, "files": files},
                 "outputs": {"release_id": rid, "config_version": version, "staged": not there,
                             "rendered": not written, "changed": bool(todo)}, "sets": sets}
+
+
+def _unknown_prepared(service: Any, why: str) -> dict[str, Any]:
+    """What a later switch must not mistake for an earlier rollout's prepare: this run prepares
+    something, but what is known only at run time."""
+    if not is_known(service):
+        return {}
+    return {"sets": {"prepared": {service: {"release_id": Unknown(why), "config_version": Unknown(why)}}}}
 
 
 def _running(ctx: Context, service: str, planned: Planned) -> dict[str, Any]:
@@ -197,6 +207,8 @@ class Commit(Brick):
         planned = ctx.planned or Planned()
         program = ctx.runtime.service_instance(inputs.service, inputs.instance).program
         after = planned.get("instances", program)
+        if after and not is_known(after):
+            return cannot_tell(f"it commits the release this run's switch leaves on {program}, known at run time")
         if after:  # this run switches it first: what the switch leaves running is what counts
             release = inputs.release_id or after.get("release")
             if after.get("release") != release:

@@ -167,6 +167,9 @@ class RunService(Brick):
             return {"effect": f"runs {inputs.service} in a {inputs.runtime} container (whether it "
                               "restarts is known at run time)", "changes": None}
         name = program_name(inputs.service, inputs.instance)
+        if not is_known(ctx.planned and ctx.planned.get("current", inputs.service)):
+            return {"effect": f"runs {name} on the release this run switches to, known at run time",
+                    "changes": None, "outputs": {"program": name}}
         release = _planned_release(ctx, inputs)
         command = self.fill(inputs, release)
         current = ctx.runtime.supervisor.status(name)

@@ -71,7 +71,7 @@ class Waves:
         timeout = min(self.host_timeout_s, left)
         batches: dict[str, dict[str, Any]] = {}
         for p in todo:
-            batch = batches.setdefault(p.host, {"items": [], "planned": self.planned[p.host].facts,
+            batch = batches.setdefault(p.host, {"items": [], "planned": encode(self.planned[p.host].facts),
                                                 "deadline_s": round(timeout * 0.8, 3)})
             batch["items"].append({"id": p.id, "brick": p.brick, "inputs": encode(p.values),
                                    "conditional": p.conditional})
