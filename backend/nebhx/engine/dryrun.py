@@ -52,6 +52,7 @@ class DryRun:
         self.outputs: dict[str, dict[str, Any]] = {}  # node -> port -> value (lists for a fan-out)
         self.items: dict[str, list[dict[str, Any]]] = {}  # fan-out node -> each item's outputs
         self.queued: Pending | None = None  # the host item the last _one queued
+        self.waves.graphs[prefix] = self.plan
 
     def run(self) -> dict[str, Any]:
         nodes = {}
@@ -151,7 +152,7 @@ class DryRun:
         """A host brick's item, queued for its host (or told here when no host could plan it)."""
         host = entry["host"] = values.get(cls.host_input)
         pending = Pending(item, host if isinstance(host, str) else "", node.brick, values, entry,
-                          node.trigger in ONLY_ON_FAILURE)
+                          node.trigger in ONLY_ON_FAILURE, (self.prefix, node.id))
         _inputs, problem = check_inputs(cls, values)
         if problem:
             pending.fill(fails(problem))

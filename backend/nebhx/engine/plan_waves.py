@@ -15,6 +15,9 @@ from nebhx.bricks.base import UNKNOWN_EFFECT
 from nebhx.bricks.planning import Planned, cannot_tell, decode, encode
 
 
+ORDER_DEPENDENT = ("changed", "previous", "previous_release", "staged", "rendered")
+
+
 class HostPlanner(Protocol):
     def ask(self, batches: dict[str, dict[str, Any]], timeout_s: float) -> dict[str, dict[str, Any]]:
         """Each host's answer to its batch: ``{"items": {id: plan}}`` or ``{"error": why}``."""
@@ -24,10 +27,23 @@ class Pending:
     """A host item queued for its host's agent; ``entry`` is filled in place when it answers."""
 
     def __init__(self, item: str, host: str, brick: str, values: dict[str, Any], entry: dict[str, Any],
-                 conditional: bool):
+                 conditional: bool, node: tuple[str, str] = ("", "")):
         self.id, self.host, self.brick, self.values = item, host, brick, values
         self.entry, self.conditional = entry, conditional
+        self.node = node  # (graph prefix, node id): which graph's order applies
         self.told: dict[str, Any] | None = None
+
+    def races(self, other: Pending) -> None:
+        """``other`` changes the same thing on this host with no order between the two: which
+        goes first, so what this one finds there, is known only at run time."""
+        if self.entry.get("races"):
+            return
+        self.entry.update(races=other.id, changes=None, effect=(
+            f"cannot tell: {other.id} changes the same on host {self.host} with no order between them, so "
+            f"which goes first is known only at run time (in graph order: {self.entry.get('effect')})"))
+        for outs in (self.entry.get("outputs"), (self.told or {}).get("outputs")):
+            for port in ORDER_DEPENDENT if isinstance(outs, dict) else ():
+                outs.pop(port, None)
 
     def fill(self, told: dict[str, Any]) -> None:
         told = dict(told)
@@ -54,6 +70,9 @@ class Waves:
         self.pending: list[Pending] = []
         self.planned: dict[str, Planned] = defaultdict(Planned)
         self.count = 0
+        self.graphs: dict[str, Any] = {}  # graph prefix -> its Plan (for the order between nodes)
+        self._setters: dict[tuple[str, tuple], Pending] = {}  # (host, fact path) -> who set it last
+        self._after: dict[tuple[str, str], set[str]] = {}
 
     def out_of_time(self) -> str | None:
         return f"the plan's {self.timeout_s:g} s ran out before this node" if time.monotonic() > self.deadline else None
@@ -81,6 +100,37 @@ class Waves:
             told = (answer.get("items") or {}).get(p.id)
             told = decode(told) if isinstance(told, dict) else cannot_tell(
                 answer.get("error") or f"host {p.host} did not plan {p.id}")
-            if not p.conditional and "items" in answer:
-                self.planned[p.host].merge(told.get("sets"))
+            sets = told.get("sets") if not p.conditional and "items" in answer else None
             p.fill(told)
+            if sets:
+                self.planned[p.host].merge(sets)
+                self._check_order(p, sets)
+
+    def _check_order(self, p: Pending, sets: dict[str, Any]) -> None:
+        for path in _paths(sets):
+            other = self._setters.get((p.host, path))
+            if other is not None and other is not p and not self._ordered(other, p):
+                other.races(p)
+                p.races(other)
+            self._setters[(p.host, path)] = p
+
+    def _ordered(self, a: Pending, b: Pending) -> bool:
+        if a.node[0] != b.node[0] or a.node[1] == b.node[1] or a.node[0] not in self.graphs:
+            return True  # another graph's order, or items of one node: not told apart here
+        return b.node[1] in self._later(a.node) or a.node[1] in self._later(b.node)
+
+    def _later(self, node: tuple[str, str]) -> set[str]:
+        if node not in self._after:
+            self._after[node] = set(self.graphs[node[0]].descendants(node[1]))
+        return self._after[node]
+
+
+def _paths(sets: dict[str, Any], at: tuple = ()) -> list[tuple]:
+    """Each fact a plan's ``sets`` changes, as a path (("current", "web"), ...)."""
+    out: list[tuple] = []
+    for key, value in sets.items():
+        if isinstance(value, dict) and value and at[:1] != ("instances",) and len(at) < 2:
+            out += _paths(value, (*at, key))
+        else:
+            out.append((*at, key))
+    return out
