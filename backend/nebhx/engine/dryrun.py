@@ -111,6 +111,8 @@ class DryRun:
                 return outs[value.port]
             return Unknown(f"(from {value.item.id}.{value.port})")
         if isinstance(value, list):
+            if not any(isinstance(v, (Future, list, dict)) for v in value):
+                return value  # a plain list (a selection of 100 hosts): nothing to fill in
             return [self._known(v) for v in value]
         if isinstance(value, dict) and not isinstance(value, Unknown):
             return {k: self._known(v) for k, v in value.items()}

@@ -46,25 +46,33 @@ class AnswerRefused(ValueError):
     """An answer no plan asked this host for (or no longer waits for), or one too big."""
 
 
+_lock = threading.Lock()
+_here: dict[str, dict[str, dict[str, Any] | None]] = {}  # plans waiting in this process: id -> host -> answer
+
+
 def record_answer(*, request_id: str, host: str, answer: dict[str, Any]) -> None:
-    """Keep a host's answer for the plan waiting for it (the route and the embedded agent)."""
+    """Keep a host's answer for the plan waiting for it (the route and the embedded agent): in
+    memory when that plan waits in this process, else in its row for the process that waits."""
     if len(json.dumps(answer)) > MAX_ANSWER_BYTES:
         answer = {"error": f"host {host}'s plan answer is over {MAX_ANSWER_BYTES // 1_000_000} MB"}
+    with _lock:
+        asked = _here.get(request_id)
+        if asked is not None and host in asked and asked[host] is None:
+            asked[host] = answer
+            _waiters[request_id].set()
+            return
     with session_scope() as s:
         row = s.get(PlanRequestRow, (request_id, host))
         if row is None or row.answer is not None:
             raise AnswerRefused(f"no plan {request_id} waits for host {host}'s answer (it ended, "
                                 "or was never asked of this host)")
         row.answer = answer
-    waiter = _waiters.get(request_id)
-    if waiter is not None:
-        waiter.set()
 
 
 class AgentHosts:
     """Plans host items on the hosts' own agents (the plan route's HostPlanner)."""
 
-    def __init__(self, poll_s: float = 0.01):
+    def __init__(self, poll_s: float = 0.02):
         self.poll_s = poll_s
 
     def ask(self, batches: dict[str, dict[str, Any]], timeout_s: float) -> dict[str, dict[str, Any]]:
@@ -73,6 +81,8 @@ class AgentHosts:
             return answers
         rid = uuid.uuid4().hex
         waiter = _waiters[rid] = threading.Event()
+        with _lock:
+            _here[rid] = dict.fromkeys(live)
         try:
             with session_scope() as s:
                 s.execute(delete(PlanRequestRow).where(PlanRequestRow.created_at < utcnow() - KEEP_ROWS))
@@ -80,7 +90,9 @@ class AgentHosts:
             pending = self._send(rid, {h: batches[h] for h in live}, timeout_s, answers)
             self._wait(rid, pending, time.monotonic() + timeout_s, waiter, answers)
         finally:
-            _waiters.pop(rid, None)
+            with _lock:
+                _waiters.pop(rid, None)
+                _here.pop(rid, None)
             with session_scope() as s:
                 s.execute(delete(PlanRequestRow).where(PlanRequestRow.id == rid))
         for host in pending - answers.keys():
@@ -109,26 +121,35 @@ class AgentHosts:
     def _send(self, rid: str, batches: dict[str, dict], timeout_s: float, answers: dict) -> set[str]:
         from nebhx.engine.celery_app import app
         sent = set()
-        for host, batch in batches.items():
-            try:
-                app.send_task("nebhx.plan_host", (rid, host, batch), queue=f"host.{host}",
-                              expires=timeout_s + 5, retry=False)
-                sent.add(host)
-            except Exception as exc:  # the broker is down: this host cannot be asked
-                answers[host] = {"error": f"could not reach host {host}'s queue: {exc}"}
+        with app.producer_or_acquire() as producer:  # one connection for every host's task
+            for host, batch in batches.items():
+                try:
+                    app.send_task("nebhx.plan_host", (rid, host, batch), queue=f"host.{host}",
+                                  expires=timeout_s + 5, retry=False, producer=producer)
+                    sent.add(host)
+                except Exception as exc:  # the broker is down: this host cannot be asked
+                    answers[host] = {"error": f"could not reach host {host}'s queue: {exc}"}
         return sent
 
     def _wait(self, rid: str, pending: set[str], deadline: float, waiter: threading.Event,
               answers: dict) -> None:
-        left = set(pending)
+        """Answers that came through this process are in memory; the others (another API
+        process, the embedded agent) in the store, looked at every ``poll_s``."""
+        left, next_look = set(pending), time.monotonic() + self.poll_s
         while left:
-            with session_scope() as s:
-                rows = s.execute(select(PlanRequestRow.host, PlanRequestRow.answer).where(
-                    PlanRequestRow.id == rid, PlanRequestRow.answer.is_not(None))).all()
-            for host, answer in rows:
-                if host in left:
-                    answers[host] = answer
-                    left.discard(host)
+            with _lock:
+                here = {h: a for h, a in (_here.get(rid) or {}).items() if a is not None and h in left}
+            answers.update(here)
+            left -= here.keys()
+            if left and time.monotonic() >= next_look:
+                with session_scope() as s:
+                    rows = s.execute(select(PlanRequestRow.host, PlanRequestRow.answer).where(
+                        PlanRequestRow.id == rid, PlanRequestRow.answer.is_not(None))).all()
+                for host, answer in rows:
+                    if host in left:
+                        answers[host] = answer
+                        left.discard(host)
+                next_look = time.monotonic() + self.poll_s
             wait = deadline - time.monotonic()
             if not left or wait <= 0:
                 return
