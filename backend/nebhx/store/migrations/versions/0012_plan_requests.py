@@ -1,13 +1,13 @@
 """plan_requests: a plan's questions to hosts' agents and their answers (one row per host)
 
 Revision ID: 0012
-Revises: 0006
+Revises: 0010
 """
 from alembic import op
 import sqlalchemy as sa
 
 revision = '0012'
-down_revision = '0006'
+down_revision = '0010'
 branch_labels = None
 depends_on = None
 
