@@ -1,15 +1,23 @@
-"""Planning a rollout over 100 hosts (target: under 1 s).
+"""Planning a rollout over 100 hosts, each host's state told by its own agent (target: under 1 s).
 
     .venv/bin/python bench/plan.py
-A fresh SQLite store with 100 hosts registered directly (labels role=web and a zone; a
-third of them with a running service in the services view), then the plan of
-select -> split 10% -> for_each release.switch over the head -> gate -> for_each over the
-rest in 25% batches: (a) the engine's plan_request, hosts read from the store, the graph
-validated; (b) POST /api/graphs/plan through the in-process API (HTTP and JSON included).
+A fresh SQLite store and the embedded broker, the API as its own process (`nebhx api`), and
+100 hosts registered with their join tokens (labels role=web and a zone; a third of them run
+release r1 of `app`, with r2 staged). Their agents are simulated by one other process
+(tests/graphs/plan_agents.py): each host's plan task arrives on its own queue host.NAME
+through the real broker, the agent's own code plans its items on the host's own runtime, and
+the answer goes back over HTTP to the execution API with that host's token.
+
+Planned: (1) select -> split 10% -> for_each release.switch over the head -> gate -> for_each over
+the rest in 25% batches; (2) examples/canary-update.json over the same 100 hosts (volume, prepare,
+canary switch, commit and rollback on every host: 500 host items). Each as POST /api/graphs/plan
+over HTTP, beside the same plan made in this process with each host's runtime planned here (no
+broker, no agent, no HTTP: what the plan costs without asking anyone) as the run's baseline.
 Best and median of 10.
 """
 from __future__ import annotations
 
+import json
 import os
 import statistics
 import sys
@@ -18,23 +26,31 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
+sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "tests" / "graphs")]
 HOME = Path(tempfile.mkdtemp(prefix="nebhx-bench-plan-"))
 os.environ.update(NEBHX_HOME=str(HOME), NEBHX_DATABASE_URL=f"sqlite:///{HOME / 'store.db'}",
-                  XDG_CONFIG_HOME=str(HOME / "config"))
+                  XDG_CONFIG_HOME=str(HOME / "config"), NEBHX_HOST_SOURCE_PATHS=str(ROOT / "examples"))
+from plan_agents import SimulatedAgents  # noqa: E402
 from support import graph, order, wire  # noqa: E402
 
 N, ROUNDS = 100, 10
+NAMES = [f"web{i:03d}" for i in range(N)]
 
 
-def register_hosts() -> None:
+def register_hosts(agents: SimulatedAgents) -> None:
     from nebhx.store.db import session_scope
     from nebhx.store.models import HostRow, utcnow
     with session_scope() as s:
-        for i in range(N):
-            services = [{"service": "app", "release": "r1"}] if i % 3 == 0 else []
-            s.add(HostRow(name=f"web{i:03d}", labels={"role": "web", "zone": "abc"[i % 3]},
-                          last_seen=utcnow(), services=services))
+        for i, name in enumerate(NAMES):
+            s.add(HostRow(name=name, labels={"role": "web", "zone": "abc"[i % 3]}, last_seen=utcnow()))
+    for rid in ("r1", "r2"):
+        (HOME / rid).mkdir()
+        (HOME / rid / "app.py").write_text(f"print({rid!r})\n")
+    for name in NAMES[::3]:
+        rt = agents.runtime(name)
+        for rid in ("r1", "r2"):
+            rt.releases.stage("app", str(HOME / rid), release_id=rid)
+        rt.releases.switch("app", "r1")
 
 
 def rollout() -> dict:
@@ -50,6 +66,12 @@ def rollout() -> dict:
         inputs=[{"name": "release", "type": "string"}])
 
 
+CASES = {"release.switch canary": (rollout(), {"release": "r2"}),
+         "examples/canary-update.json": (json.loads((ROOT / "examples" / "canary-update.json").read_text()),
+                                         {"selector": "role=web", "release_id": "6.0.0",
+                                          "app_source": str(ROOT / "examples" / "app")})}
+
+
 def timed(fn) -> list[float]:
     times = []
     for _ in range(ROUNDS):
@@ -59,30 +81,58 @@ def timed(fn) -> list[float]:
     return times
 
 
+def told(out: dict) -> int:
+    """Host items the agents told (not "cannot tell")."""
+    return sum(1 for n in out["nodes"].values() for i in n.get("items", [])
+               if i.get("host") and not str(i.get("effect", "")).startswith("cannot tell"))
+
+
+def start(args: list[str], name: str):
+    import subprocess
+    log = open(HOME / f"{name}.log", "wb")
+    return subprocess.Popen([sys.executable, *args], env=os.environ, stdout=log, stderr=subprocess.STDOUT)
+
+
 def main() -> None:
-    from fastapi.testclient import TestClient
+    import httpx
 
-    from nebhx.api.app import create_app
+    from nebhx.auth.service import add_host
     from nebhx.engine.dryrun import plan_request
+    from nebhx.execution.plan_agent import LocalHosts
     from nebhx.store.db import session_scope
-    register_hosts()
-    doc, inputs = rollout(), {"release": "r2"}
+    from support import free_port, wait_for
+    url = f"http://127.0.0.1:{free_port()}"
+    os.environ["NEBHX_URL"] = url
+    agents = SimulatedAgents(os.environ["NEBHX_DATABASE_URL"], NAMES, HOME / "hosts")
+    register_hosts(agents)
+    with session_scope() as s:
+        tokens = {name: add_host(s, name=name, labels={}, server=url)["token"] for name in NAMES}
+    (HOME / "tokens.json").write_text(json.dumps(tokens))
+    procs = [start(["-m", "nebhx.cli.main", "api", "--port", url.rsplit(":", 1)[1]], "api"),
+             start([str(ROOT / "tests" / "graphs" / "plan_agents.py"), str(HOME / "hosts"),
+                    str(HOME / "tokens.json")], "agents")]
+    local = LocalHosts(agents.runtime)
+    try:
+        api = httpx.Client(base_url=url, timeout=60, trust_env=False)
+        wait_for(lambda: api.get("/api/health").status_code == 200, 60, what="API up")
+        print(f"planning over {N} hosts whose agents tell their own state, best and median of {ROUNDS}")
+        for case, (doc, inputs) in CASES.items():
+            def http() -> dict:
+                resp = api.post("/api/graphs/plan", json={"graph": doc, "inputs": inputs})
+                assert resp.status_code == 200, resp.text
+                return resp.json()
 
-    def engine() -> None:
-        with session_scope() as s:
-            out = plan_request(s, graph=doc, inputs=inputs)
-        assert len(out["nodes"]["rest"]["items"]) == 90, out["nodes"]["rest"]["effect"]
-
-    with TestClient(create_app(), base_url="http://127.0.0.1:8750") as api:
-        def http() -> None:
-            resp = api.post("/api/graphs/plan", json={"graph": doc, "inputs": inputs})
-            assert resp.status_code == 200 and len(resp.json()["nodes"]["canary"]["items"]) == 10, resp.text
-        http()  # first call: palette load, migrations
-        print(f"planning select -> split 10% -> canary -> gate -> rest (25% batches) over {N} hosts, "
-              f"best and median of {ROUNDS}")
-        for name, fn in (("engine (plan_request)", engine), ("POST /api/graphs/plan", http)):
-            times = timed(fn)
-            print(f"  {name:<24} best {min(times) * 1000:7.1f} ms   median {statistics.median(times) * 1000:7.1f} ms")
+            def in_process() -> dict:
+                return plan_request(graph=doc, inputs=inputs, hosts=local)
+            first = wait_for(lambda: (out := http()) and told(out) and out, 60, what="agents answering")
+            print(f"  {case}: {told(first)} host items told by their agents")
+            for name, fn in (("agents: POST /api/graphs/plan", http), ("in-process hosts (baseline)", in_process)):
+                times = timed(fn)
+                print(f"    {name:<30} best {min(times) * 1000:7.1f} ms   median {statistics.median(times) * 1000:7.1f} ms")
+    finally:
+        for proc in procs:
+            proc.terminate()
+            proc.wait(30)
 
 
 if __name__ == "__main__":

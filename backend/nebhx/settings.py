@@ -32,6 +32,12 @@ class Settings(BaseSettings):
     # Folders (colon-separated) bricks may write in on a host besides its home, e.g. the
     # mount point of a btrfs filesystem for btrfs volumes.
     host_managed_paths: str = ""
+    # Folders (colon-separated) besides the managed ones whose files a plan may hash to tell a
+    # path source's release id (a plan reads nothing else on a host).
+    host_source_paths: str = ""
+    # A plan ends within plan_timeout_s; each host's agent has plan_host_timeout_s to answer.
+    plan_timeout_s: float = 20.0
+    plan_host_timeout_s: float = 5.0
     builtin_blocks: Path = REPO_DIR / "blocks"
     secret_key: str | None = None
     # An agent on a managed host (``nebhx agent --server URL --token T``) reaches the store

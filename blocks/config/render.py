@@ -1,12 +1,14 @@
 """Config bricks: resolve layered config profiles and render a service's config files."""
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from pydantic import Field
 
 from nebhx import Brick, BrickFailed, Context, HostRef, Ports
-from nebhx.runtime import configs
+from nebhx.bricks.base import is_known
+from nebhx.runtime import configs, plan_config
 from nebhx.runtime.releases import check_id
 
 
@@ -72,8 +74,35 @@ class Render(Brick):
         folder = ctx.runtime.confine(ctx.runtime.home / "services" / service / "configs",
                                      param="service")
         path, changed = configs.write(resolved, folder)
+        if changed and not ctx.secrets:
+            plan_config.mark_plain(path)
         ctx.log("config %s of %s (layers: %s) %s at %s", resolved.version, service,
                 ", ".join(resolved.layers), "written" if changed else "already there", path)
         return self.Outputs(version=resolved.version, path=str(path), changed=changed,
                             files=sorted(resolved.files), values=resolved.values,
                             explain=resolved.explain)
+
+    def plan(self, ctx: Context, inputs: Inputs) -> dict[str, Any]:
+        """The version it renders on this host and the files that differ from the version the
+        service's default instance runs (secrets rendered as ******)."""
+        if not is_known(inputs):
+            return {"effect": f"renders a config of {inputs.service} once its inputs are known", "changes": None}
+        if ctx.runtime.name != inputs.host:
+            raise BrickFailed(f"this brick is for host {inputs.host!r} but runs on {ctx.runtime.name!r}")
+        service = check_id(inputs.service, "service name")
+        resolved = configs.resolve(inputs.profiles, inputs.profile, host=inputs.host,
+                                   cluster=inputs.cluster or None)
+        folder = ctx.runtime.confine(ctx.runtime.home / "services" / service / "configs", param="service")
+        planned = ctx.planned
+        written = (folder / resolved.version).is_dir() or bool(
+            planned and planned.get("configs", service, resolved.version) is not None)
+        running = ctx.runtime.service_instance(service).running_now().get("config")
+        files = plan_config.diff(folder / running if running else None, resolved.files)
+        masked = "******" in json.dumps(resolved.values)
+        return {"effect": (f"nothing: config {resolved.version} is rendered" if written else
+                           f"render config {resolved.version} ({', '.join(f['file'] + ' ' + f['change'] for f in files) or 'the same files'})"),
+                "changes": None if masked else not written,
+                "config": {"running": running, "after": resolved.version, "files": files},
+                "outputs": {} if masked else {"version": resolved.version, "path": str(folder / resolved.version),
+                                              "changed": not written, "files": sorted(resolved.files)},
+                "sets": {"configs": {service: {resolved.version: plan_config.hashes(resolved.files)}}}}

@@ -134,7 +134,8 @@ class Split(Brick):
         if not isinstance(inputs.items, list) or not is_known(inputs.first):
             return {"effect": f"splits {inputs.items} once it is known", "changes": False}
         out = self.run(ctx, inputs)
-        return {"effect": f"head: {len(out.head)} items, rest: {len(out.rest)} items",
+        items = lambda n: f"{n} item" if n == 1 else f"{n} items"  # noqa: E731
+        return {"effect": f"head: {items(len(out.head))}, rest: {items(len(out.rest))}",
                 "outputs": out.model_dump(mode="json"), "changes": False}
 
 

@@ -20,6 +20,10 @@ def _names(hosts: list[HostInfo], *, detail: bool = False) -> str:
     return (", ".join(words) or "none") + more
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 class Select(Brick):
     """Pick the hosts whose labels match a selector (`nebhx agent --label role=web`, or
     set by an admin with `nebhx hosts label HOST role=web`: an admin's value wins).
@@ -73,7 +77,7 @@ class Select(Brick):
         if not is_known(inputs.selector):
             return {"effect": f"picks the hosts matching {inputs.selector} (known at run time)", "changes": False}
         picked = self.pick(ctx, inputs)
-        return {"effect": f"would pick {len(picked)} hosts now: {_names(picked)}", "changes": False,
+        return {"effect": f"would pick {_count(len(picked), 'host')} now: {_names(picked)}", "changes": False,
                 "outputs": {"hosts": [h.name for h in picked], "count": len(picked)}}
 
 

@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from nebhx import Address, Brick, BrickFailed, Context, HostRef, Ports
+from nebhx.bricks.base import is_known
 from nebhx.runtime.haproxy import HAProxy, server_name
 
 
@@ -126,6 +127,32 @@ class HAProxyBalancer(Brick):
                 "agent_port": inputs.agent_port, "agent_inter_ms": inputs.agent_inter_ms,
                 "stats": f"{inputs.bind_host}:{inputs.stats_port}" if inputs.stats_port else None,
                 "stats_allow": allow}
+
+    def plan(self, ctx: Context, inputs: Inputs) -> dict[str, Any]:
+        """The balancer's backends before and after, asked of the host's HAProxy."""
+        if not is_known(inputs):
+            return {"effect": f"balance {inputs.name} once its backends are known", "changes": None}
+        unknown = set(inputs.drain) - set(inputs.backends)
+        if unknown:
+            raise BrickFailed(f"drain names addresses that are not backends: {', '.join(sorted(unknown))}")
+        lb = ctx.runtime.haproxy(inputs.name)
+        host = inputs.advertise_host or (ctx.runtime.address if inputs.bind_host in ("0.0.0.0", "::", "")
+                                         else inputs.bind_host)
+        address = f"{host}:{inputs.bind_port}"
+        if not lb.running():
+            return {"effect": f"start HAProxy {inputs.name} on {inputs.bind_host}:{inputs.bind_port} "
+                              f"with {len(inputs.backends)} backend(s)", "changes": True,
+                    "balancer": {"lb": inputs.name, "before": [], "after": list(inputs.backends)},
+                    "outputs": {"address": address, "changed": True}}
+        before = sorted({row["address"] for row in lb.servers_state()})
+        after = sorted(set(inputs.backends))
+        added, gone = sorted(set(after) - set(before)), sorted(set(before) - set(after))
+        words = [f"add {', '.join(added)}"] * bool(added) + [f"remove {', '.join(gone)}"] * bool(gone)
+        return {"effect": f"reload HAProxy {inputs.name}: {'; '.join(words)}" if words else
+                f"the same backends for HAProxy {inputs.name} (a reload only if another setting changed)",
+                "changes": True if words else None,
+                "balancer": {"lb": inputs.name, "before": before, "after": after, "drain": list(inputs.drain)},
+                "outputs": {"address": address, **({"changed": True} if words else {})}}
 
 
 class BackendState(Brick):

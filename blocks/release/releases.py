@@ -1,33 +1,23 @@
 """Release bricks: stage a service's release on a host ahead of time, then switch to it."""
 from __future__ import annotations
 
+import re
+
 from typing import Any, Literal
 
 from pydantic import Field
 
 from nebhx import Brick, BrickFailed, Context, HostRef, Ports
-from nebhx.bricks.base import Unknown, is_known
-from nebhx.runtime.releases import Releases
+from nebhx.bricks.base import is_known
+from nebhx.bricks.planning import Planned, Requires, cannot_tell
+from nebhx.runtime.releases import META, Releases, check_id
+from nebhx.runtime.sources import Budget, planned_release_id
 
 
 def _releases(ctx: Context, host: str) -> Releases:
     if ctx.runtime.name != host:
         raise BrickFailed(f"this brick is for host {host!r} but runs on {ctx.runtime.name!r}")
     return ctx.runtime.releases
-
-
-def _running(ctx: Context, host: str, service: str) -> tuple[str | None, str]:
-    """The release ``service`` runs on ``host`` per the services view (the control plane's last
-    look, no call to the host), and how that is known."""
-    if not is_known(host) or not is_known(service):
-        return None, "the host and service are known at run time"
-    instances = ctx.inventory.services(host, service)
-    if instances is None:
-        return None, f"host {host!r} is not registered"
-    releases = sorted({i.get("release") for i in instances if i.get("release")})
-    if not releases:
-        return None, f"the services view shows no running {service} on {host}; the current release needs the host"
-    return releases[-1] if len(releases) == 1 else None, f"running: {', '.join(releases)} (services view)"
 
 
 class Stage(Brick):
@@ -61,6 +51,8 @@ class Stage(Brick):
     """
 
     id = "release.stage"
+    requires = (Requires(("sha256",), {"source": re.compile(r"^https?://")}, "a download is checked "
+                         "against its sha256 before anything is staged"),)
     on_repeat = ''
     title = "Stage release"
     category = "release"
@@ -101,16 +93,22 @@ class Stage(Brick):
                             removed=list(staged.removed))
 
     def plan(self, ctx: Context, inputs: Inputs) -> dict[str, Any]:
-        """Whether the release is already staged is on the host: the plan says so."""
-        rid = inputs.release_id or Unknown(f"(derived from {inputs.source})")
-        current, seen = _running(ctx, inputs.host, inputs.service)
-        runs = current is not None and current == rid
-        if runs:
-            effect = f"{rid} already runs {inputs.service} on {inputs.host}: staging changes nothing"
-        else:
-            effect = (f"stage {inputs.source} as release {rid} of {inputs.service} on {inputs.host} "
-                      f"({seen}); whether it is staged already needs the host")
-        return {"effect": effect, "changes": not runs, "current": current, "outputs": {"release": rid}}
+        """Whether the release is staged already, asked of the host; runs nothing (not pip)."""
+        if not is_known(inputs):
+            return {"effect": f"stage a release of {inputs.service} once its inputs are known", "changes": None}
+        rel = _releases(ctx, inputs.host)
+        planned = ctx.planned or Planned()
+        rid, why = planned_release_id(inputs.source, sha256=inputs.sha256, release_id=inputs.release_id,
+                                      readable=ctx.runtime.plan_readable, budget=Budget(deadline=planned.deadline))
+        if rid is None:
+            return cannot_tell(why)
+        path = rel.path(inputs.service, check_id(rid, "release id"))
+        there = (path / META).is_file() or planned.get("releases", inputs.service, rid) is not None
+        return {"effect": f"nothing: release {rid} of {inputs.service} is staged" if there else
+                f"stage {inputs.source} as release {rid} of {inputs.service}", "changes": not there,
+                "release": {"staged": rid, "current": planned.get("current", inputs.service) or rel.current(inputs.service)},
+                "outputs": {"release": rid, "path": str(path), "changed": not there},
+                "sets": {"releases": {inputs.service: {rid: {}}}}}
 
 
 class Switch(Brick):
@@ -151,13 +149,21 @@ class Switch(Brick):
                             path=str(rel.dir(inputs.service) / "current"))
 
     def plan(self, ctx: Context, inputs: Inputs) -> dict[str, Any]:
-        current, seen = _running(ctx, inputs.host, inputs.service)
-        if current is None:
-            effect = f"switch {inputs.service} on {inputs.host} to {inputs.release} ({seen})"
-        elif current == inputs.release:
-            effect = f"{inputs.release} is already current for {inputs.service} on {inputs.host}: no change"
-        else:
-            effect = f"switch {inputs.service} on {inputs.host} from {current} to {inputs.release}"
-        return {"effect": effect, "changes": current != inputs.release, "current": current,
-                "outputs": {"previous": current if current is not None else Unknown("(needs the host)"),
-                            "current": inputs.release}}
+        """The current release before and after, asked of the host."""
+        if not is_known(inputs):
+            return {"effect": f"switch {inputs.service} once its inputs are known", "changes": None}
+        rel = _releases(ctx, inputs.host)
+        planned = ctx.planned or Planned()
+        if not (rel.path(inputs.service, inputs.release) / META).is_file() and \
+                planned.get("releases", inputs.service, inputs.release) is None:
+            raise BrickFailed(f"release {inputs.release!r} of {inputs.service!r} is not staged on host "
+                              f"{inputs.host} and no node before it in this run stages it")
+        current = planned.get("current", inputs.service) or rel.current(inputs.service)
+        previous = rel.previous(inputs.service) if current == rel.current(inputs.service) else rel.current(inputs.service)
+        same = current == inputs.release
+        effect = (f"nothing: {inputs.release} is already current for {inputs.service}" if same else
+                  f"switch {inputs.service} from {current or '(none)'} to {inputs.release}")
+        return {"effect": effect, "changes": not same, "release": {"before": current, "after": inputs.release},
+                "outputs": {"previous": previous if same else current, "current": inputs.release,
+                            "path": str(rel.dir(inputs.service) / "current"), "changed": not same},
+                "sets": {"current": {inputs.service: inputs.release}}}

@@ -1,15 +1,18 @@
 """Rollout bricks at both ends of a staged update: prepare it, then commit it."""
 from __future__ import annotations
 
+import re
+
 from typing import Any
 
 from pydantic import Field
 
 from nebhx import Brick, BrickFailed, Context, HostRef, Ports
-from nebhx.runtime import configs
-from nebhx.bricks.base import is_known
+from nebhx.bricks.base import Unknown, is_known
+from nebhx.bricks.planning import Planned, Requires, cannot_tell
+from nebhx.runtime import configs, plan_config
 from nebhx.runtime.releases import check_id
-from nebhx.runtime.sources import describe
+from nebhx.runtime.sources import Budget, planned_release_id
 
 
 def _for_host(ctx: Context, host: str) -> None:
@@ -34,6 +37,8 @@ class Prepare(Brick):
     """
 
     id = "rollout.prepare"
+    requires = (Requires(("sha256",), {"source": re.compile(r"^https?://")}, "a download is checked "
+                         "against its sha256 before anything is staged"),)
     on_repeat = ''
     title = "Rollout: prepare host"
     category = "rollout"
@@ -73,7 +78,9 @@ class Prepare(Brick):
         resolved, folder = self._config(ctx, inputs)
         rendered = False
         if resolved is not None:
-            _path, rendered = configs.write(resolved, folder)
+            path, rendered = configs.write(resolved, folder)
+            if rendered and not ctx.secrets:
+                plan_config.mark_plain(path)
         ctx.runtime.service_instance(inputs.service).set_prepared(
             staged.id, resolved.version if resolved else None)
         ctx.log("prepared %s release %s (%s), config %s (%s)", inputs.service, staged.id,
@@ -84,25 +91,54 @@ class Prepare(Brick):
                             changed=staged.changed or rendered)
 
     def plan(self, ctx: Context, inputs: Any) -> dict[str, Any]:
-        try:
-            inputs = self.Inputs.model_validate(inputs) if isinstance(inputs, dict) else inputs
-            if not is_known(inputs):
-                return {"effect": f"{self.title.split(': ')[1]} {inputs.service} once its inputs are known",
-                        "changes": None}
-            _for_host(ctx, inputs.host)
-            src = describe(inputs.source, sha256=inputs.sha256, find_links=None, index_url=None)
-            rid = check_id(inputs.release_id or src.derived_id, "release id")
-            there = ctx.runtime.releases.path(inputs.service, rid).is_dir()
-            resolved, folder = self._config(ctx, inputs)
-        except (BrickFailed, ValueError) as exc:
-            return {"effect": f"stage and render {getattr(inputs, 'service', '?')} "
-                              f"(cannot tell yet: {exc})", "changes": None}
+        """What would be staged and rendered; reads the host, runs nothing (not even pip)."""
+        inputs = self.Inputs.model_validate(inputs) if isinstance(inputs, dict) else inputs
+        if not is_known(inputs):
+            return {"effect": f"prepare {inputs.service} once its inputs are known", "changes": None,
+                    **_unknown_prepared(inputs.service, "(known once its inputs are)")}
+        _for_host(ctx, inputs.host)
+        planned = ctx.planned or Planned()
+        rid, why = planned_release_id(inputs.source, sha256=inputs.sha256, release_id=inputs.release_id,
+                                      readable=ctx.runtime.plan_readable, budget=Budget(deadline=planned.deadline))
+        resolved, folder = self._config(ctx, inputs)
         version = resolved.version if resolved else None
-        written = version is None or (folder / version).is_dir()
-        todo = ([] if there else [f"stage release {rid}"]) + ([] if written else [f"render config {version}"])
+        if rid is None:
+            return {**cannot_tell(why), "outputs": {"config_version": version},
+                    **_unknown_prepared(inputs.service, "(the release this run's prepare stages)")}
+        rid = check_id(rid, "release id")
+        there = ctx.runtime.releases.path(inputs.service, rid).is_dir() or bool(
+            planned.get("releases", inputs.service, rid) is not None)
+        written = version is None or (folder / version).is_dir() or planned.get(
+            "configs", inputs.service, version) is not None
+        running = _running(ctx, inputs.service, planned)
+        files = plan_config.diff(folder / running["config"] if running.get("config") else None,
+                                 resolved.files) if resolved else []
+        todo = ([] if there else [f"stage release {rid}"]) + ([] if written else [
+            f"render config {version}" + (f" ({', '.join(f['file'] + ' ' + f['change'] for f in files)})"
+                                          if files else " (the same files as the running config)")])
+        sets = {"releases": {inputs.service: {rid: {}}}, "prepared": {inputs.service: {
+            "release_id": rid, "config_version": version}}}
+        if resolved:
+            sets["configs"] = {inputs.service: {version: plan_config.hashes(resolved.files)}}
         return {"effect": ", ".join(todo) or "nothing: already prepared", "changes": bool(todo),
-                "outputs": {"release_id": rid, "config_version": version,
-                            "staged": not there, "rendered": not written}}
+                "release": {"running": running.get("release"), "staged": rid},
+                "config": {"running": running.get("config"), "after": version, "files": files},
+                "outputs": {"release_id": rid, "config_version": version, "staged": not there,
+                            "rendered": not written, "changed": bool(todo)}, "sets": sets}
+
+
+def _unknown_prepared(service: Any, why: str) -> dict[str, Any]:
+    """What a later switch must not mistake for an earlier rollout's prepare: this run prepares
+    something, but what is known only at run time."""
+    if not is_known(service):
+        return {}
+    return {"sets": {"prepared": {service: {"release_id": Unknown(why), "config_version": Unknown(why)}}}}
+
+
+def _running(ctx: Context, service: str, planned: Planned) -> dict[str, Any]:
+    """What the service's default instance runs (or will, after a switch planned before)."""
+    inst = ctx.runtime.service_instance(service)
+    return planned.get("instances", inst.program) or inst.running_now()
 
 
 class Commit(Brick):
@@ -162,19 +198,49 @@ class Commit(Brick):
                             changed=marked or bool(removed))
 
     def plan(self, ctx: Context, inputs: Any) -> dict[str, Any]:
-        try:
-            inputs = self.Inputs.model_validate(inputs) if isinstance(inputs, dict) else inputs
-            if not is_known(inputs):
-                return {"effect": f"{self.title.split(': ')[1]} {inputs.service} once its inputs are known",
-                        "changes": None}
+        """Which release it marks committed (the one this run's switch leaves running, when a
+        switch is planned before it) and what retention removes; a run that would fail says so."""
+        inputs = self.Inputs.model_validate(inputs) if isinstance(inputs, dict) else inputs
+        if not is_known(inputs):
+            return {"effect": f"commit {inputs.service} once its inputs are known", "changes": None}
+        _for_host(ctx, inputs.host)
+        planned = ctx.planned or Planned()
+        program = ctx.runtime.service_instance(inputs.service, inputs.instance).program
+        after = planned.get("instances", program)
+        if after and not is_known(after):
+            return cannot_tell(f"it commits the release this run's switch leaves on {program}, known at run time")
+        if after:  # this run switches it first: what the switch leaves running is what counts
+            release = inputs.release_id or after.get("release")
+            if after.get("release") != release:
+                raise BrickFailed(f"host {inputs.host}: {program} will run release {after.get('release')} "
+                                  f"after this run's switch, not {release}")
+        else:
             _inst, _state, release = self._target(ctx, inputs)
-        except (BrickFailed, ValueError) as exc:
-            return {"effect": f"commit {getattr(inputs, 'service', '?')} (cannot tell yet: {exc})", "changes": None}
-        releases = ctx.runtime.releases.list(inputs.service)
-        newest = {r.id for r in releases[-inputs.keep:]}
-        prune = [r.id for r in releases
-                 if not (r.id in newest or r.pinned or r.current or r.previous)]
-        marked = any(r.id == release and r.committed for r in releases)
+        rows = _releases_after(ctx, inputs.service, planned)
+        newest = {r["id"] for r in rows[-inputs.keep:]}
+        prune = [r["id"] for r in rows if not (r["id"] in newest or r["pinned"] or r["id"] in (
+            _current_after(ctx, inputs.service, planned)))]
+        marked = any(r["id"] == release and r["committed"] for r in rows)
         todo = ([] if marked else [f"mark {release} committed"]) + [f"remove {r}" for r in prune]
-        return {"effect": ", ".join(todo) or "nothing: already committed", "changes": bool(todo),
-                "remove": prune}
+        return {"effect": ", ".join(todo) or f"nothing: {release} is already committed",
+                "changes": bool(todo), "remove": prune, "commits": release,
+                "outputs": {"release_id": release, "removed": prune, "changed": bool(todo)},
+                "sets": {"committed": {inputs.service: {release: {}}}}}
+
+
+def _current_after(ctx: Context, service: str, planned: Planned) -> tuple[str | None, str | None]:
+    """(current, previous) of ``service`` once the switches planned before have run."""
+    rel = ctx.runtime.releases
+    now, before = rel.current(service), rel.previous(service)
+    after = planned.get("current", service)
+    return (after, now) if after and after != now else (now, before)
+
+
+def _releases_after(ctx: Context, service: str, planned: Planned) -> list[dict[str, Any]]:
+    """The staged releases, oldest first, with those this run stages last (they are newest)."""
+    rows = [{"id": r.id, "pinned": r.pinned, "committed": bool(r.committed) or bool(
+        planned.get("committed", service, r.id) is not None)} for r in ctx.runtime.releases.list(service)]
+    on_disk = {r["id"] for r in rows}
+    staged = [rid for rid in (planned.get("releases", service) or {}) if rid not in on_disk]
+    return rows + [{"id": rid, "pinned": False, "committed": planned.get("committed", service, rid) is not None}
+                   for rid in staged]

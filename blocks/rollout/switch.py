@@ -6,10 +6,12 @@ from typing import Any, Literal
 from pydantic import Field
 
 from nebhx import Address, Brick, BrickFailed, Context, HostRef, Ports
+from nebhx.bricks.base import Unknown, is_known
+from nebhx.bricks.planning import Planned, Requires, cannot_tell
 from nebhx.runtime import rolling, undo
 from nebhx.runtime.balancer import AgentState, Balancer, LocalBalancer, RemoteBalancer
-from nebhx.bricks.base import is_known
 from nebhx.runtime.rollout import CheckSpec
+from nebhx_blocks.rollout.plans import plan_detail, plan_rollback
 
 
 SPEC = ("command", "port", "env", "ready_http", "ready_tcp", "ready_command", "ready_timeout_s",
@@ -108,6 +110,8 @@ class Switch(InstanceBrick):
     title = "Rollout: switch host"
     category = "rollout"
     icon = "arrow-repeat"
+    requires = (Requires(("volume",), {"data_policy": ("snapshot",)}, "the switch snapshots the data "
+                         "volume first; name the volume, or set data_policy to keep"),)
 
     class Inputs(InstanceBrick.Inputs):
         release_id: str | None = Field(default=None, description="A staged release; default: "
@@ -194,22 +198,39 @@ class Switch(InstanceBrick):
         return self.Outputs(**out, summary=summary)
 
     def plan(self, ctx: Context, inputs: Any) -> dict[str, Any]:
-        try:
-            inputs = self.Inputs.model_validate(inputs) if isinstance(inputs, dict) else inputs
-            if not is_known(inputs):
-                return {"effect": f"{self.title.split(': ')[1]} {inputs.service} once its inputs are known",
-                        "changes": None}
-            req = self.request(ctx, inputs)
-            bal = self.balancer(ctx, inputs, req.spec["port"])
-            inst = ctx.runtime.service_instance(inputs.service, inputs.instance)
-            detail = rolling.plan_switch(inst, req, bal)
-        except (BrickFailed, ValueError) as exc:
-            return {"effect": f"switch {getattr(inputs, 'service', '?')} on "
-                              f"{getattr(inputs, 'host', '?')} (cannot tell yet: {exc})", "changes": None}
-        effect = (f"{' -> '.join(detail['actions'])} of {detail['program']}: "
-                  f"{detail['from'].get('release')} -> {detail['to']['release']}"
-                  if detail["changes"] else f"nothing: {detail['program']} already runs it")
-        return {"effect": effect, **detail}
+        """The release and config the run switches to (what this run's prepare stages, when one is
+        planned before it), the config files that change, the restart, balancer and snapshot."""
+        inputs = self.Inputs.model_validate(inputs) if isinstance(inputs, dict) else inputs
+        if not is_known(inputs.not_before):  # a barrier's moment: when, not what, is unknown
+            inputs = inputs.model_copy(update={"not_before": None})
+        if not is_known(inputs):
+            return {"effect": f"switch {inputs.service} once its inputs are known", "changes": None}
+        planned = ctx.planned or Planned()
+        inst = ctx.runtime.service_instance(inputs.service, inputs.instance)
+        req = self._planned_request(ctx, inputs, inst, planned)
+        if not is_known([req.release, req.config]):
+            later = Unknown("(what this run's switch leaves, known at run time)")
+            return {**cannot_tell(f"it switches {inst.program} to what this run's prepare stages, known at run time"),
+                    "sets": {"instances": {inst.program: {"release": later, "config": later, "switched": True}},
+                             "current": {inputs.service: later}}}
+        bal = self.balancer(ctx, inputs, req.spec["port"])
+        return plan_detail(inst, req, bal, planned, rolling.plan_switch(inst, req, bal))
+
+    def _planned_request(self, ctx: Context, inputs: Inputs, inst: Any, planned: Planned) -> rolling.SwitchRequest:
+        """``request`` as the run will see it: a prepare or volume planned before this switch counts."""
+        release, config = inputs.release_id, inputs.config_version
+        if not release:
+            prepared = planned.get("prepared", inputs.service) or inst.prepared()
+            if not prepared:
+                raise BrickFailed(f"no release_id given and nothing prepared for {inputs.service} "
+                                  f"on host {inputs.host}: run rollout.prepare first")
+            release, config = prepared["release_id"], config or prepared["config_version"]
+        made = planned.get("volumes", inputs.volume) if inputs.volume else None
+        spec = self.spec(ctx, inputs.model_copy(update={"volume": None}) if made else inputs)
+        if made:
+            spec["data_path"] = made["path"]
+        return rolling.SwitchRequest(release, config, spec, inputs.checks, inputs.volume,
+                                     inputs.data_policy == "snapshot", inputs.not_before, inputs.late_s)
 
 
 class Rollback(InstanceBrick):
@@ -304,21 +325,12 @@ class Rollback(InstanceBrick):
                             f"by this run: left alone on release {now.get('release') or '(none)'}")
 
     def plan(self, ctx: Context, inputs: Any) -> dict[str, Any]:
-        try:
-            inputs = self.Inputs.model_validate(inputs) if isinstance(inputs, dict) else inputs
-            if not is_known(inputs):
-                return {"effect": f"{self.title.split(': ')[1]} {inputs.service} once its inputs are known",
-                        "changes": None}
-            if inputs.only_this_run:  # the journal tells only once this run has switched
-                return {"effect": f"roll back {inputs.service} on {inputs.host} if this run switched "
-                                  "it; else leave it alone", "changes": None}
-            detail = rolling.plan_rollback(*self._parts(ctx, inputs))
-        except (BrickFailed, ValueError) as exc:
-            return {"effect": f"roll back {getattr(inputs, 'service', '?')} (cannot tell yet: {exc})",
-                    "changes": None}
-        effect = (f"{' -> '.join(detail['actions'])}: back to {detail['to']['release']}"
-                  if detail["changes"] else "nothing: already rolled back")
-        return {"effect": effect, **detail}
+        """What comes back on this host, and whether this run's own switch is what it undoes."""
+        inputs = self.Inputs.model_validate(inputs) if isinstance(inputs, dict) else inputs
+        if not is_known(inputs):
+            return {"effect": f"roll back {inputs.service} once its inputs are known", "changes": None}
+        inst = ctx.runtime.service_instance(inputs.service, inputs.instance)
+        return plan_rollback(inputs, inst, ctx.planned, lambda: self._parts(ctx, inputs))
 
 
 def _pids(before: int | None, now: int | None) -> str:

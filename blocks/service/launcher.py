@@ -2,14 +2,17 @@
 from __future__ import annotations
 
 import errno
+import re
 import shlex
 import socket
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field
 
 from nebhx import Address, Brick, BrickFailed, Cancelled, Context, HostRef, Ports
+from nebhx.bricks.base import is_known
+from nebhx.bricks.planning import Requires
 from nebhx.runtime.probes import ProbeResult, wait_until
 from nebhx.runtime.services import instance_file, probe_of, record_instance, run_probe
 from nebhx.runtime.supervisor import Supervisor
@@ -89,6 +92,11 @@ class RunService(Brick):
     title = "Run service"
     category = "service"
 
+    requires = (Requires(("port",), {"ready_http": re.compile(".")}, "readiness over HTTP asks the port"),
+                Requires(("port",), {"ready_tcp": (True,)}, "readiness over TCP connects to the port"),
+                *(Requires((port,), {"command": re.compile(rf"\{{{key}\}}")}, f"the command uses {{{key}}}")
+                  for key, port in (("port", "port"), ("data", "data_path"), ("config", "config_path"))))
+
     class Inputs(Ports):
         host: HostRef = Field(description="Host that runs the service")
         service: str = Field(description="Service name, e.g. 'shop-api'", pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
@@ -150,6 +158,33 @@ class RunService(Brick):
         record_instance(ctx.runtime.home, inputs, name, release if release.is_dir() else None,
                         address, status.pid)
         return self.Outputs(address=address, pid=status.pid, program=name, changed=changed)
+
+    def plan(self, ctx: Context, inputs: Inputs) -> dict[str, Any]:
+        """Whether the program is (re)defined and so restarted, asked of the host's supervisord."""
+        if not is_known(inputs):
+            return {"effect": f"runs {inputs.service} once its inputs are known", "changes": None}
+        if inputs.runtime != "process":
+            return {"effect": f"runs {inputs.service} in a {inputs.runtime} container (whether it "
+                              "restarts is known at run time)", "changes": None}
+        name = program_name(inputs.service, inputs.instance)
+        if not is_known(ctx.planned and ctx.planned.get("current", inputs.service)):
+            return {"effect": f"runs {name} on the release this run switches to, known at run time",
+                    "changes": None, "outputs": {"program": name}}
+        release = _planned_release(ctx, inputs)
+        command = self.fill(inputs, release)
+        current = ctx.runtime.supervisor.status(name)
+        up = bool(current and current.up)
+        if inputs.port and not up and port_in_use(inputs.port):
+            raise BrickFailed(f"port {inputs.port} is already in use on host {ctx.runtime.name} by another process")
+        cwd = str(release) if release.is_dir() or release.parent.name == "releases" else None
+        differs = ctx.runtime.supervisor.differs(name, command, cwd=cwd, env=inputs.env,
+                                                 start_secs=inputs.start_secs, start_retries=inputs.max_restarts)
+        host = inputs.advertise_host or ctx.runtime.address
+        effect = (f"(re)define and start {name}: {command}" if differs else
+                  f"nothing: {name} runs as defined" if up else f"start {name} (defined, not running)")
+        return {"effect": effect, "changes": differs or not up, "restart": differs and up,
+                "outputs": {"program": name, "changed": differs,
+                            "address": f"{host}:{inputs.port}" if inputs.port else host}}
 
     def program(self, ctx: Context, inputs: Inputs, release: Path) -> tuple[str, dict[str, str]]:
         """The command line and environment supervisord runs: the command itself, or the
@@ -292,3 +327,18 @@ class Endpoints(Brick):
             raise BrickFailed("no address given: wire at least one instance's address")
         ctx.log("%d endpoint(s): %s", len(seen), ", ".join(seen))
         return self.Outputs(addresses=seen)
+
+
+def _planned_release(ctx: Context, inputs: Any) -> Path:
+    """The release folder the run will find: the `current` link as this run's switch leaves it."""
+    link = ctx.runtime.home / "services" / inputs.service / "current"
+    given = Path(inputs.release_path) if inputs.release_path else link
+    after = ctx.planned and ctx.planned.get("current", inputs.service)
+    if after and given == link:
+        return ctx.runtime.confine(link.parent / "releases" / after, param="release_path")
+    needs = inputs.release_path or "{release}" in inputs.command
+    if needs and not given.is_dir():
+        raise BrickFailed(f"release folder {given} does not exist and no node of this run before it "
+                          "stages and switches one")
+    return ctx.runtime.confine(given, param="release_path") if given.is_dir() else given
+

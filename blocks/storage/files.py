@@ -7,7 +7,10 @@ from pathlib import Path, PurePosixPath
 
 from pydantic import Field
 
+from typing import Any
+
 from nebhx import Brick, BrickFailed, Context, HostRef, Ports, VolumeUrl
+from nebhx.bricks.base import is_known
 from nebhx.runtime.volumes import parse_volume_url
 
 
@@ -70,6 +73,30 @@ class WriteFile(Brick):
             tmp.unlink(missing_ok=True)
         ctx.log("wrote %d byte(s) to %s", len(data), path)
         return self.Outputs(path=str(path), changed=True)
+
+    def plan(self, ctx: Context, inputs: Inputs) -> dict[str, Any]:
+        """Whether the file would be written; a volume this run creates holds no file yet."""
+        if not is_known(inputs):
+            return {"effect": f"writes {inputs.name} once its inputs are known", "changes": None}
+        data = inputs.content.encode()
+        try:
+            path = self.target(ctx, inputs)
+        except BrickFailed:
+            made = [v["path"] for v in ((ctx.planned and ctx.planned.get("volumes")) or {}).values()
+                    if v.get("path") == parse_volume_url(inputs.volume_url)[2].as_posix()]
+            if not made:
+                raise
+            path = Path(made[0]) / inputs.name  # a volume this run creates first: empty
+        if path.is_file():
+            with path.open("rb") as f:
+                same = f.read(len(data) + 1) == data
+            if same or not inputs.overwrite:
+                return {"effect": f"nothing: {path} {'holds this content' if same else 'is there (overwrite off)'}",
+                        "changes": False, "outputs": {"path": str(path), "changed": False}}
+        elif path.exists():
+            raise BrickFailed(f"{path} exists and is not a file")
+        return {"effect": f"write {len(data)} byte(s) to {path}", "changes": True,
+                "outputs": {"path": str(path), "changed": True}}
 
     @staticmethod
     def target(ctx: Context, inputs: Inputs) -> Path:

@@ -1,10 +1,13 @@
 """Storage bricks: data volumes on a host, their snapshots, and restoring one."""
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import Field
 
 from nebhx import Brick, BrickFailed, Context, HostRef, Ports, VolumeUrl
-from nebhx.runtime.volumes import Retention, Volumes, parse_volume_url
+from nebhx.bricks.base import is_known
+from nebhx.runtime.volumes import Retention, Volumes, check_name, parse_volume_url, volume_url
 
 
 def _volumes(ctx: Context, host: str) -> Volumes:
@@ -86,6 +89,29 @@ class Volume(Brick):
                 "created" if vol.changed else "already there")
         return self.Outputs(volume_url=vol.url(inputs.host), path=str(vol.path),
                             changed=vol.changed)
+
+    def plan(self, ctx: Context, inputs: Inputs) -> dict[str, Any]:
+        """Whether the volume is there already; where a new one would be."""
+        if not is_known(inputs):
+            return {"effect": "creates or finds a volume once its inputs are known", "changes": None}
+        vols = _volumes(ctx, inputs.host)
+        try:
+            vol = vols.open(inputs.name)
+        except BrickFailed:
+            vol = None
+        if vol is not None:
+            return {"effect": f"nothing: volume {inputs.name} is there ({vol.path})",
+                    "changes": None if inputs.quota else False,
+                    "outputs": {"volume_url": vol.url(inputs.host), "path": str(vol.path),
+                                **({} if inputs.quota else {"changed": False})},
+                    "sets": {"volumes": {inputs.name: {"path": str(vol.path)}}}}
+        if inputs.driver != "dir":  # where another driver puts it is the driver's own business
+            return {"effect": f"create {inputs.driver} volume {inputs.name}", "changes": True,
+                    "outputs": {"changed": True}}
+        path = ctx.runtime.confine(vols.dir_root / check_name(inputs.name), param="name")
+        return {"effect": f"create volume {inputs.name} at {path}", "changes": True,
+                "outputs": {"volume_url": volume_url("dir", inputs.host, path), "path": str(path), "changed": True},
+                "sets": {"volumes": {inputs.name: {"path": str(path)}}}}
 
 
 class Snapshot(Brick):

@@ -99,14 +99,25 @@ def test_plans_tell_without_doing():
         template="x", values=Unknown("(from a.b)")))["effect"] == "renders once its template and values are known"
 
 
-def test_release_plans_read_the_services_view():
-    switch = Switch().plan(ctx(), Switch.Inputs(host="db1", service="app", release="r2"))
-    assert switch["effect"] == "switch app on db1 from r1 to r2" and switch["outputs"]["previous"] == "r1"
-    assert switch["changes"] is True
-    same = Switch().plan(ctx(), Switch.Inputs(host="db1", service="app", release="r1"))
-    assert same["effect"] == "r1 is already current for app on db1: no change" and same["changes"] is False
-    blind = Switch().plan(ctx(), Switch.Inputs(host="web1", service="app", release="r2"))
-    assert "needs the host" in blind["effect"]
-    stage = Stage().plan(ctx(), Stage.Inputs(host="web1", service="app", source="/srv/app.tgz", release_id="r2"))
-    assert stage["effect"].endswith("whether it is staged already needs the host") and stage["changes"] is True
-    assert stage["outputs"] == {"release": "r2"}
+def test_release_plans_read_the_host_itself(tmp_path):
+    """A release brick's plan runs where the host's state is (its agent) and reads it there."""
+    from nebhx.runtime import HostRuntime
+    db1, web1 = HostRuntime("db1", tmp_path / "db1"), HostRuntime("web1", tmp_path / "web1")
+    for rid in ("r1", "r2"):
+        (tmp_path / rid).mkdir()
+        (tmp_path / rid / "app.py").write_text(f"print({rid!r})\n")
+        db1.releases.stage("app", str(tmp_path / rid), release_id=rid)
+    db1.releases.switch("app", "r1")
+    on = lambda rt: Context(runtime=rt, host=rt.name)  # noqa: E731
+    switch = Switch().plan(on(db1), Switch.Inputs(host="db1", service="app", release="r2"))
+    assert switch["effect"] == "switch app from r1 to r2" and switch["outputs"]["previous"] == "r1"
+    assert switch["changes"] is True and switch["release"] == {"before": "r1", "after": "r2"}
+    same = Switch().plan(on(db1), Switch.Inputs(host="db1", service="app", release="r1"))
+    assert same["effect"] == "nothing: r1 is already current for app" and same["changes"] is False
+    with pytest.raises(BrickFailed, match="release 'r2' of 'app' is not staged on host web1"):
+        Switch().plan(on(web1), Switch.Inputs(host="web1", service="app", release="r2"))
+    stage = Stage().plan(on(web1), Stage.Inputs(host="web1", service="app", source="/srv/app.tgz", release_id="r2"))
+    assert stage["effect"] == "stage /srv/app.tgz as release r2 of app" and stage["changes"] is True
+    assert stage["outputs"]["release"] == "r2" and stage["outputs"]["changed"] is True
+    there = Stage().plan(on(db1), Stage.Inputs(host="db1", service="app", source="/srv/app.tgz", release_id="r2"))
+    assert there["effect"] == "nothing: release r2 of app is staged" and there["changes"] is False

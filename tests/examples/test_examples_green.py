@@ -1,8 +1,11 @@
-"""The first hour: every shipped example runs green against `nebhx up`, as the README says.
+"""The first hour: every shipped example runs green against `nebhx up`, as the README says, and
+does what `nebhx plan` said it would.
 
 One `nebhx up` (private NEBHX_HOME, started in the repository's root, host `local` labelled
 role=web, the development mail sink on a free port) runs every examples/*.json with
-`nebhx run FILE --wait` and the inputs below; the e-mails land in the mail sink.
+`nebhx run FILE --wait` and the inputs below, right after `nebhx plan FILE --json` with the same
+inputs; the run's outputs are compared with the plan's node by node (tests/examples/plan_vs_run.py).
+The e-mails land in the mail sink.
 """
 from __future__ import annotations
 
@@ -14,6 +17,7 @@ import sys
 import httpx
 import pytest
 
+from plan_vs_run import compare
 from support import ROOT, free_port, make_env, stop_daemons, wait_for
 
 EXAMPLES = sorted((ROOT / "examples").glob("*.json"))
@@ -29,6 +33,9 @@ INPUTS: dict[str, list[str]] = {
 }
 # Approval gates a person would approve while the run waits (`nebhx approve RUN NODE`).
 APPROVE = {"canary-update.json": ["approve"]}
+# Nodes whose plan cannot be told before the run, and why: they deploy what the run builds.
+BUILT_BY_THE_RUN = {"build-on-push.json": {"stage", "switch", "serve"},
+                    "build-on-push-cluster.json": {"prepare", "switch", "commit"}}
 # Subjects of the e-mails each example sends.
 MAIL = {"web-service.json": ["web is live on three hosts"],
         "canary-update.json": ["web: the canary runs the new release"]}
@@ -44,7 +51,9 @@ class Up:
         self.home = tmp / "home"
         self.smtp_port, port = free_port(), free_port()
         self.url = f"http://127.0.0.1:{port}"
-        self.env = make_env(self.home, NEBHX_URL=self.url, NEBHX_MAIL_SINK=f"127.0.0.1:{self.smtp_port}")
+        # A plan may hash the example app (examples/app) to tell web-service's release id.
+        self.env = make_env(self.home, NEBHX_URL=self.url, NEBHX_MAIL_SINK=f"127.0.0.1:{self.smtp_port}",
+                            NEBHX_HOST_SOURCE_PATHS=str(ROOT / "examples"))
         self.home.mkdir()
         self.log = self.home / "up.log"
         with open(self.log, "wb") as log:
@@ -94,6 +103,9 @@ def test_example_runs_green(up, path):
     args = list(INPUTS[path.name])
     if any(i["name"] == "smtp_port" for i in doc.get("inputs", [])):
         args += ["-i", f"smtp_port={up.smtp_port}"]
+    planned = nebhx("plan", str(path), "--json", *args, env=up.env, timeout=120)
+    assert planned.returncode == 0, planned.stderr
+    plan_nodes = json.loads(planned.stdout)["nodes"]
     cmd = [sys.executable, "-m", "nebhx.cli.main", "run", str(path), "--wait", *args]
     with subprocess.Popen(cmd, env=up.env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                           text=True) as proc:
@@ -103,6 +115,12 @@ def test_example_runs_green(up, path):
     assert " succeeded" in out, out
     if doc.get("outputs"):
         assert "outputs" in out.rsplit(" succeeded", 1)[-1], f"nebhx run --wait printed no outputs:\n{out}"
+    run = up.api(f"/runs/{[r for r in up.api('/runs') if r['graph_name'] == doc['name']][0]['id']}")
+    wrong, compared, untold = compare(plan_nodes, run["nodes"])
+    assert not wrong, f"{path.name}: the run did not do what the plan said:\n" + "\n".join(wrong)
+    untold = [u for u in untold if u.split("[")[0].split(":")[0] not in BUILT_BY_THE_RUN.get(path.name, set())]
+    assert not untold, f"{path.name}: the plan could not tell what these did:\n" + "\n".join(untold)
+    print(f"{path.name}: {compared} planned values and changes compared with the run")
     subjects = [m["subject"] for m in up.api("/mail")]
     for subject in MAIL.get(path.name, []):
         assert subject in subjects, f"{path.name}: no e-mail {subject!r} in the mail sink ({subjects})"

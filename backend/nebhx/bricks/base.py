@@ -13,6 +13,7 @@ from nebhx.bricks.types import port_type
 
 if TYPE_CHECKING:
     from nebhx.bricks.inventory import Inventory
+    from nebhx.bricks.planning import Planned, Requires
     from nebhx.runtime import HostRuntime
 
 log = logging.getLogger("nebhx.brick")
@@ -72,8 +73,11 @@ class Context:
 
     def __init__(self, *, run_id: str = "local", node_id: str = "node", attempt: int = 1,
                  host: str | None = None, runtime: HostRuntime | None = None,
-                 secrets: list[str] | None = None, inventory: Inventory | None = None):
+                 secrets: list[str] | None = None, inventory: Inventory | None = None,
+                 planned: Planned | None = None):
         self.run_id, self.node_id, self.attempt, self.host = run_id, node_id, attempt, host
+        # Set only in a plan: what the nodes planned before this one will have changed on the host.
+        self.planned = planned
         self._runtime = runtime
         self._inventory = inventory
         self.cancelled = threading.Event()
@@ -138,6 +142,9 @@ class Brick:
     # None: not declared; "" : nothing more happens (it reads, or it converges and reports
     # `changed`); else a sentence saying what repeats, shown in the palette.
     on_repeat: ClassVar[str | None] = None
+    # Inputs that become necessary when others hold some values (nebhx.bricks.planning.Requires):
+    # checked by the validator and the plan, so what cannot work is refused before a run.
+    requires: ClassVar[tuple[Requires, ...]] = ()
 
     class Inputs(Ports):
         pass

@@ -118,8 +118,12 @@ def rotate_key() -> None:
 def plan(graph: str = typer.Argument(..., metavar="GRAPH", help="A graph file, or a stored graph's id"),
          input: list[str] = typer.Option([], "--input", "-i", help="Graph input NAME=VALUE"),
          revision: int = typer.Option(None, help="With a graph id: this revision (default: latest)"),
-         as_json: bool = typer.Option(False, "--json", help="Print the plan as JSON")) -> None:
-    """Show what a run would do, node by node and host by host, without running anything."""
+         as_json: bool = typer.Option(False, "--json", help="Print the plan as JSON"),
+         show_diff: bool = typer.Option(True, "--diff/--no-diff", help="Print the config files' diffs")) -> None:
+    """Show what a run would do, node by node and host by host, without running anything.
+
+    Each host's part is planned by its own agent, from its own state; a host whose agent is
+    not running or does not answer in time is "cannot tell", and says why."""
     from nebhx.cli.runs import _inputs
     body: dict[str, Any] = {"inputs": _inputs(input)}
     if Path(graph).exists() or graph.endswith(".json"):
@@ -131,12 +135,39 @@ def plan(graph: str = typer.Argument(..., metavar="GRAPH", help="A graph file, o
         print(json.dumps(planned, indent=2))
         return
     table = Table("node", "brick", "effect", title=f"plan of {planned['graph']} (nothing was run)")
+    diffs: list[tuple[str, dict]] = []
     for nid, n in planned["nodes"].items():
         when = f" [dim]({n['when']})[/]" if n.get("when") else ""
-        table.add_row(escape(nid), n["brick"], escape(str(n["effect"])) + when)
+        table.add_row(escape(nid), n["brick"], escape(str(n["effect"])) + when + _details(n))
+        diffs += [(nid, f) for f in (n.get("config") or {}).get("files") or [] if isinstance(f, dict)]
         for item in n.get("items", []):
             where = f" @ {item['host']}" if item.get("host") else ""
             table.add_row(f"  {escape(item['id'])}", f"batch {item['batch']}{escape(where)}",
-                          escape(str(item["effect"])))
+                          escape(str(item["effect"])) + _details(item))
+            diffs += [(item["id"], f) for f in (item.get("config") or {}).get("files") or [] if isinstance(f, dict)]
     console.print(table)
+    for where, f in diffs if show_diff else []:
+        console.print(f"[bold]{escape(where)}[/]: {escape(f['file'])} {f['change']}")
+        console.print(escape(f.get("diff") or ""), end="", highlight=False)
     console.print(f"planned in {planned['elapsed_s'] * 1000:.0f} ms")
+
+
+def _details(entry: dict) -> str:
+    """What the run changes on the host, in one dim line: release, config, restart, balancer, snapshot."""
+    words = []
+    release, config = entry.get("release") or {}, entry.get("config") or {}
+    if "before" in release and release.get("before") != release.get("after"):
+        words.append(f"release {release.get('before') or '(none)'} -> {release.get('after')}")
+    if config.get("after") and config.get("before", config.get("running")) != config["after"]:
+        files = [f if isinstance(f, str) else f"{f['file']} {f['change']}" for f in config.get("files") or []]
+        words.append(f"config {config.get('before', config.get('running')) or '(none)'} -> {config['after']}"
+                     + (f" ({', '.join(files)})" if files else ""))
+    if entry.get("restart"):
+        words.append("restart")
+    bal = entry.get("balancer")
+    if isinstance(bal, dict):
+        steps = bal.get("steps") or [f"{len(bal.get('before') or [])} -> {len(bal.get('after') or [])} backends"]
+        words.append(f"balancer {bal.get('lb')}: {', '.join(steps)}")
+    if entry.get("snapshot"):
+        words.append(f"snapshot of {entry['snapshot'].get('volume')}")
+    return f"\n[dim]{escape('; '.join(words))}[/]" if words else ""

@@ -71,3 +71,8 @@ def artifact(sha256: str, host: Principal = Host) -> FileResponse:
 def artifact_record(sha256: str, name: str | None = None, host: Principal = Host) -> ArtifactRead:
     """An artifact's record: name, size and provenance (what the staged release keeps)."""
     return ArtifactRead.model_validate(service.artifact_record(principal=host, sha256=sha256, name=name))
+
+
+from nebhx.execution.plan_routes import router as _plan_router  # noqa: E402
+
+router.include_router(_plan_router)

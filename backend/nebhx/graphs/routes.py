@@ -40,9 +40,9 @@ def plan_graph(body: PlanRequest) -> PlanRead:
     """What a run would do, per node and per fan-out item (host), changing nothing: no run is
     created and no brick runs (a viewer may ask). Bricks without a plan say "unknown effect"."""
     from nebhx.engine.dryrun import plan_request
-    with session_scope() as s:
-        return PlanRead.model_validate(plan_request(s, graph=body.graph, graph_id=body.graph_id,
-                                                    revision=body.revision, inputs=body.inputs))
+    # No transaction stays open while the hosts' agents answer: plan_request opens its own.
+    return PlanRead.model_validate(plan_request(graph=body.graph, graph_id=body.graph_id,
+                                                revision=body.revision, inputs=body.inputs))
 
 
 @router.post("/templates/canary")

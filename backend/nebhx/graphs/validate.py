@@ -19,6 +19,7 @@ from nebhx.graphs.composite_checks import check_composites
 from nebhx.graphs.composites import is_composite
 from nebhx.graphs.models import FORMAT, Graph, Node
 from nebhx.graphs.problem import Problem
+from nebhx.graphs.requirements import check_requirements
 from nebhx.triggers.schedule import check_triggers
 
 
@@ -100,6 +101,7 @@ def validate_graph(doc: Any, registry: Registry, *, library=None,
     problems += _check_edges(graph, nodes, registry)
     problems += _check_cycles(graph)
     problems += _check_params(graph, registry)
+    problems += check_requirements(graph, registry)
     problems += _check_outputs(graph, nodes, registry)
     problems += check_triggers(doc)
     return graph, problems

@@ -18,6 +18,7 @@ operator lists in ``NEBHX_HOST_MANAGED_PATHS`` (a btrfs mount for btrfs volumes)
 from __future__ import annotations
 
 import os
+import re
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable
@@ -37,6 +38,18 @@ def managed_folders(home: Path | str) -> tuple[Path, ...]:
     from nebhx.settings import get_settings
     extra = [p for p in get_settings().host_managed_paths.split(os.pathsep) if p.strip()]
     return tuple(dict.fromkeys(Path(p).resolve() for p in [home, *extra]))
+
+
+HOST_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,199}$")
+
+
+def check_host_name(name: object) -> str:
+    """``name`` when it can name a host (as `nebhx hosts add` takes it); BrickFailed otherwise:
+    a host's name becomes a folder and a queue, so ``..`` or a slash must never get that far."""
+    if not isinstance(name, str) or not HOST_NAME_RE.match(name):
+        raise BrickFailed(f"host {name!r} is not a host name (letters, digits, '_', '.' and '-', "
+                          "starting with a letter or digit)")
+    return name
 
 
 def confine(path: Path | str, folders: Iterable[Path], *, param: str) -> Path:
@@ -69,6 +82,7 @@ class HostRuntime:
     @classmethod
     def for_host(cls, name: str) -> HostRuntime:
         """The runtime of this machine's agent: ``NEBHX_HOST_HOME`` or ``<NEBHX_HOME>/hosts/<name>``."""
+        check_host_name(name)
         home = os.environ.get("NEBHX_HOST_HOME")
         if not home:
             from nebhx.settings import get_settings
@@ -79,6 +93,14 @@ class HostRuntime:
     def managed(self) -> tuple[Path, ...]:
         """The folders bricks may write in: the home first, then NEBHX_HOST_MANAGED_PATHS."""
         return managed_folders(self.home)
+
+    @cached_property
+    def plan_readable(self) -> tuple[Path, ...]:
+        """The folders whose files a plan may read (to hash a path source): ``managed`` and
+        NEBHX_HOST_SOURCE_PATHS."""
+        from nebhx.settings import get_settings
+        extra = [p for p in get_settings().host_source_paths.split(os.pathsep) if p.strip()]
+        return tuple(dict.fromkeys([*self.managed, *(Path(p).resolve() for p in extra)]))
 
     def confine(self, path: Path | str, *, param: str) -> Path:
         """``path`` resolved, or BrickFailed naming ``param`` when it leads outside

@@ -7,7 +7,9 @@ import hashlib
 import os
 import re
 import shutil
+import stat
 import tarfile
+import time
 import uuid
 import zipfile
 from collections.abc import Callable
@@ -253,23 +255,102 @@ def _relocate_venv(venv: Path, final: Path) -> None:
             path.write_bytes(data.replace(old, new))
 
 
-def _file_hash(path: Path) -> str:
+@dataclass
+class Budget:
+    """What a plan may spend hashing a source: bytes, files and time (``time.monotonic()``)."""
+    bytes: int = 256 << 20
+    files: int = 20_000
+    deadline: float = float("inf")
+
+    def spend(self, what: Path, nbytes: int = 0, files: int = 0) -> None:
+        self.bytes -= nbytes
+        self.files -= files
+        if self.bytes < 0 or self.files < 0:
+            raise BrickFailed(f"{what} is larger than a plan reads (256 MiB, 20,000 files)")
+        if time.monotonic() > self.deadline:
+            raise BrickFailed(f"hashing {what} did not end within the plan's time")
+
+
+def _file_hash(path: Path, budget: Budget | None = None) -> str:
     digest = hashlib.sha256()
+    if budget is not None:
+        if not stat.S_ISREG(path.stat().st_mode):  # a FIFO or device would never end
+            raise BrickFailed(f"{path} is not a regular file")
+        budget.spend(path, path.stat().st_size, 1)
     with path.open("rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             digest.update(chunk)
+            if budget is not None:
+                budget.spend(path)
     return digest.hexdigest()
 
 
-def _tree_hash(root: Path) -> str:
+def _tree_hash(root: Path, budget: Budget | None = None) -> str:
     """A content hash of a directory: relative paths, modes, file contents, link targets."""
     digest = hashlib.sha256()
     for path in sorted(root.rglob("*")):
+        if budget is not None:
+            budget.spend(root, files=1)
         rel = path.relative_to(root).as_posix()
         if path.is_symlink():
             digest.update(f"L {rel} {os.readlink(path)}\n".encode())
         elif path.is_file():
-            digest.update(f"F {rel} {path.stat().st_mode & 0o777:o} {_file_hash(path)}\n".encode())
+            digest.update(f"F {rel} {path.stat().st_mode & 0o777:o} {_file_hash(path, budget)}\n".encode())
         elif path.is_dir():
             digest.update(f"D {rel}\n".encode())
     return digest.hexdigest()
+
+
+def planned_release_id(source: str, *, sha256: str | None, release_id: str | None,
+                       readable: tuple[Path, ...], budget: Budget) -> tuple[str | None, str]:
+    """The release id staging ``source`` would give, for a plan: ``(id, "")``, or ``(None, why it
+    cannot be told before the run)``. Runs nothing (a pip: spec is resolved only by the run:
+    resolving builds a local project's metadata, i.e. runs its build backend) and reads only
+    regular files under ``readable``, within ``budget``. BrickFailed for what the run would refuse."""
+    want = (sha256 or "").strip().lower() or None
+    if want and not SHA_RE.match(want):
+        raise BrickFailed(f"sha256 must be 64 hex digits, not {sha256!r}")
+    if source.startswith("pip:"):
+        if not source[4:].strip():
+            raise BrickFailed("pip: source needs a package spec, e.g. pip:myapp==1.2")
+        if want:
+            raise BrickFailed("sha256 does not apply to a pip: source (pip checks what it downloads); "
+                              "leave sha256 empty")
+        return (release_id, "") if release_id else (None, "the release id of a pip: source is what pip "
+                                                           "resolves at run time (give release_id to plan it)")
+    if release_id:
+        if source.startswith(("http://", "https://")) and not want:
+            raise BrickFailed(f"a sha256 is required to stage from a URL ({source})")
+        return release_id, ""
+    if source.startswith("artifact:"):
+        return _artifact_source(source, want).derived_id, ""
+    if source.startswith("oci:"):
+        from nebhx.runtime.containers import parse_image
+        return parse_image(source)[1][:12], ""
+    if source.startswith(("http://", "https://")):
+        if not want:
+            raise BrickFailed(f"a sha256 is required to stage from a URL ({source})")
+        return want[:12], ""
+    return _planned_path_id(Path(source).expanduser(), want, readable, budget)
+
+
+def _planned_path_id(path: Path, want: str | None, readable: tuple[Path, ...],
+                     budget: Budget) -> tuple[str | None, str]:
+    real = path.resolve()
+    if not any(real.is_relative_to(folder) for folder in readable):
+        shown = ", ".join(str(f) for f in readable)
+        return None, (f"the release id is the hash of {path}, which is outside the folders a plan may "
+                      f"read ({shown}; NEBHX_HOST_SOURCE_PATHS adds more); give release_id to plan it")
+    if not real.exists():
+        raise BrickFailed(f"release source {str(path)!r} is neither an existing path, "
+                          "an http(s) URL nor pip:SPEC")
+    if want and real.is_dir():
+        raise BrickFailed(f"sha256 is given but source {str(path)!r} is a directory, which has no "
+                          "single sha256: leave sha256 empty or stage an archive of it")
+    try:
+        digest = _tree_hash(path, budget) if path.is_dir() else _file_hash(path, budget)
+    except BrickFailed as exc:
+        return None, f"the release id is the hash of {path}, and {exc}; give release_id to plan it"
+    if want and want != digest:
+        raise BrickFailed(f"sha256 mismatch for {path}: expected {want}, got {digest}")
+    return digest[:12], ""

@@ -935,6 +935,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/exec/plan/{request_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Plan Answer
+         * @description A host's plan of its own nodes, answering the plan that asked this host.
+         */
+        post: operations["plan_answer_api_exec_plan__request_id__post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/mail": {
         parameters: {
             query?: never;
@@ -2075,6 +2095,13 @@ export interface components {
              */
             type_parents: {
                 [key: string]: string;
+            };
+        };
+        /** PlanAnswer */
+        PlanAnswer: {
+            /** Answer */
+            answer: {
+                [key: string]: unknown;
             };
         };
         /**
@@ -4681,6 +4708,46 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["ArtifactRead"];
                 };
+            };
+            /** @description The request's problems, each with where and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProblemList"];
+                };
+            };
+        };
+    };
+    plan_answer_api_exec_plan__request_id__post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                request_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PlanAnswer"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description no plan waits for it */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description The request's problems, each with where and why */
             422: {

@@ -18,7 +18,7 @@ const withComposite = { ...palette, bricks: [...palette.bricks, {
   id: "composite:inner-1", ref: "composite:inner-1@2", revision: 2, title: "Inner", category: "composite",
   inputs: [], outputs: [], inputs_schema: { type: "object", properties: {} }, outputs_schema: {} }] };
 const planAnswer = { graph: "outer", elapsed_s: 0.002, nodes: {
-  sel: { brick: "hosts.select", effect: "would pick 1 hosts now: local", inputs: { selector: "role=web" }, changes: false },
+  sel: { brick: "hosts.select", effect: "would pick 1 host now: local", inputs: { selector: "role=web" }, changes: false },
   up: { brick: "composite:inner-1@1", effect: "runs graph 'inner' revision 1: 1 inner nodes", children: {
     "up:hi": { brick: "test.echo", effect: "unknown effect", inputs: { text: "(from sel.hosts)" }, changes: null } } },
 } };
