@@ -10,7 +10,7 @@ import logging
 import uuid
 
 from celery import Celery
-from celery.signals import worker_process_init
+from celery.signals import worker_init, worker_process_init
 from celery.worker.consumer import Consumer as _Consumer
 
 from nebhx.engine import fsbroker, redisbroker
@@ -82,8 +82,20 @@ app = make_celery(get_settings())
 
 @worker_process_init.connect
 def _after_fork(**_) -> None:
+    from nebhx.engine.fence import lead_own_group
     from nebhx.store.db import dispose_all
     dispose_all()
+    lead_own_group()  # the processes of the attempts this child runs are its group
+
+
+@worker_init.connect
+def _before_pool(**_) -> None:
+    from nebhx.engine.fence import stop_leftovers
+    try:
+        if stopped := stop_leftovers():
+            log.warning("stopped %d attempt(s) a previous worker here left running", stopped)
+    except Exception:  # never keep a worker from starting
+        log.exception("could not look for attempts left running")
 
 
 @app.task(name="nebhx.run_node", acks_late=True)

@@ -17,6 +17,7 @@ from pydantic_core import to_jsonable_python
 
 from nebhx.bricks.base import BrickFailed, Cancelled, Context, WaitFor
 from nebhx.bricks.registry import find_brick
+from nebhx.engine import fence
 from nebhx.engine.claims import PLAIN, Claim, DbExecution, Execution, Outcome
 from nebhx.engine.heartbeat import Heartbeat, NodeTimeout
 from nebhx.settings import get_settings
@@ -44,7 +45,20 @@ def execute_node(run_id: str, node_id: str, attempt: int, execution: Execution |
     claim = ex.claim(run_id, node_id, attempt)
     if claim is None:
         return
-    ex.finish(claim, run_claimed(claim, ex))
+    try:
+        held = fence.take(run_id, node_id, attempt)
+    except Exception as exc:  # an earlier attempt's processes would not die: never run beside them
+        ex.finish(claim, Outcome("failed", error=f"an earlier attempt of {node_id} still runs on this "
+                                                 f"machine and could not be stopped: {exc}"))
+        return
+    try:
+        outcome = run_claimed(claim, ex)
+    finally:
+        fence.release(held)
+    if held is not None and held.stopped:
+        outcome.log = (f"stopped an earlier attempt of this node still running here (processes "
+                       f"{', '.join(map(str, held.stopped))}) before this one started\n") + outcome.log
+    ex.finish(claim, outcome)
 
 
 def run_claimed(claim: Claim, ex: Execution) -> Outcome:
