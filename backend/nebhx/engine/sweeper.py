@@ -25,6 +25,7 @@ from sqlalchemy import or_, select, update
 from nebhx.engine import scheduler
 from nebhx.engine.events import aware, emit
 from nebhx.engine.plan import plan_for
+from nebhx.engine.resolve import split_id
 from nebhx.engine.statements import NODES
 from nebhx.settings import Settings, get_settings
 from nebhx.store.db import session_scope
@@ -88,7 +89,6 @@ def _queued_decisions(settings: Settings, resend_all: bool, can_send: bool) -> l
     Only nodes due for more than a lease, or unsent, are looked at (all of them after the
     broker lost its messages): a busy queue of fresh nodes costs the sweep nothing.
     """
-    from nebhx.engine.resolve import split_id
     now = utcnow()
     resend_s = settings.lease_s * RESEND_LEASES
     cond = NODES.c.status == "queued"
@@ -156,11 +156,24 @@ def _sweep_node(s, run, plan, row: NodeRow, now, stale) -> list[scheduler.Dispat
             s.flush()
             return scheduler.after_node(s, run, plan, row.node_id)
         return []
-    # The worker died mid-node (it stopped beating, or the lease expired). Run it again
-    # under a new attempt; should the old one still be alive, its next renewal stops it.
+    # The worker died mid-node (it stopped beating, or the lease expired). A lost attempt
+    # counts against the node's retries (a brick that kills the process running it must not
+    # be sent again forever); any node may be lost once, as when a worker is killed from
+    # outside. The next attempt stops what this one left running on its machine (fence).
     why = f"its worker {row.claimed_by} stopped" if row.claimed_by else f"no heartbeat since {row.heartbeat_at}"
+    node = plan.nodes[split_id(row.node_id)[0]]
+    ended, budget = row.failures + 1, max(node.retries or 0, 1)
+    if ended > budget:
+        reason = (f"attempt {row.attempt} was lost ({why}): {ended} attempts ended without a result "
+                  f"(retries: {node.retries or 0}); the brick may be killing the process that runs it")
+        if scheduler.cas(s, run.id, row.node_id, "running", _attempt=row.attempt, status="failed",
+                         error=reason, failures=ended, finished_at=now):
+            emit(s, run.id, row.node_id, "node", "failed", error=reason, attempt=row.attempt)
+            s.flush()
+            return scheduler.after_node(s, run, plan, row.node_id)
+        return []
     emit(s, run.id, row.node_id, "node", "lost", attempt=row.attempt, reason=f"{why}; dispatching again")
-    d = scheduler.queue_node(s, run, plan, row.node_id, expect="running")
+    d = scheduler.queue_node(s, run, plan, row.node_id, expect="running", failures=ended)
     return [d] if d else []
 
 
@@ -208,6 +221,14 @@ class BrokerWatch:
         return "lost" if lost else "ok"
 
 
+def _warm() -> None:
+    from nebhx.bricks.registry import get_registry
+    try:
+        get_registry()
+    except Exception:  # a broken block folder fails its nodes, not the sweep
+        log.exception("the palette could not be loaded")
+
+
 class Sweeper(threading.Thread):
     """Runs ``sweep_once`` every ``sweep_interval_s`` inside the API or scheduler process."""
 
@@ -221,6 +242,9 @@ class Sweeper(threading.Thread):
         # An agent renews its leases through the API this sweep runs in: after the API was
         # down, every lease looks expired. Give the agents one lease to renew them first.
         # Agents beat through this API as well: their processes get two beats' time first.
+        # Both count from when the API can answer them quickly: the palette, which the first
+        # outcome reported needs, loaded (seconds on a busy machine, longer than a lease).
+        _warm()
         leases_from = time.monotonic() + self.settings.lease_s
         workers_from = time.monotonic() + 2 * self.settings.worker_down_s
         resend = False  # kept until a sweep got through: the store may be down as well
