@@ -54,7 +54,7 @@ class Outcome:
 class Execution(Protocol):
     def claim(self, run_id: str, node_id: str, attempt: int) -> Claim | None: ...
     def renew(self, claim: Claim, log_chunk: str) -> bool: ...
-    def finish(self, claim: Claim, outcome: Outcome) -> None: ...
+    def finish(self, claim: Claim, outcome: Outcome) -> bool: ...
 
 
 def seal_plain(obj: Any) -> Any:
@@ -160,13 +160,15 @@ class DbExecution:
             ).values(heartbeat_at=utcnow(), log=NodeRow.log + chunk))
             return res.rowcount == 1
 
-    def finish(self, claim: Claim, outcome: Outcome) -> None:
+    def finish(self, claim: Claim, outcome: Outcome) -> bool:
+        """Record the attempt's outcome; False when it is refused: the attempt is no longer the
+        node's running one (it was taken for lost, timed out or cancelled meanwhile)."""
         secrets = self._secrets.pop((claim.run_id, claim.node_id, claim.attempt), None)
         if secrets is None:
             secrets = self.secrets_of(claim.run_id, claim.node_id, claim.attempt)
             self._secrets.pop((claim.run_id, claim.node_id, claim.attempt), None)
         outcome = _masked(_within_limits(replace(outcome, outputs=seal_plain(outcome.outputs))), secrets)
-        _record(claim.run_id, claim.node_id, claim.attempt, outcome, self.url, self.retry_base_s)
+        return _record(claim.run_id, claim.node_id, claim.attempt, outcome, self.url, self.retry_base_s)
 
 
 def _claim(s, run_id: str, node_id: str, attempt: int, until, on_host: str | None = None,
@@ -187,20 +189,21 @@ def _claim(s, run_id: str, node_id: str, attempt: int, until, on_host: str | Non
     return True
 
 
-def _record(run_id, node_id, attempt, outcome: Outcome, url: str, retry_base: float):
+def _record(run_id, node_id, attempt, outcome: Outcome, url: str, retry_base: float) -> bool:
     with session_scope(url) as s:
         head = scheduler.run_head(s, run_id)
         if head is None:  # deleted while the brick ran
-            return []
+            return False
         plan = plan_for(s, head.graph_id, head.revision)
         node = plan.nodes[split_id(node_id)[0]]
         if outcome.status not in TERMINAL or outcome.inputs is None or (outcome.status == "failed" and node.retries):
             return _record_other(s, run_id, node_id, attempt, outcome, plan, node, retry_base)
         run = _end(s, head, node_id, attempt, outcome)
         if run is None:
-            return []
+            return False
         emit(s, run_id, node_id, "node", outcome.status, **({"error": outcome.error} if outcome.error else {}))
-        return scheduler.after_node(s, run, plan, node_id, outcome.status)
+        scheduler.after_node(s, run, plan, node_id, outcome.status)
+        return True
 
 
 def _end(s, head: scheduler.RunHead, node_id: str, attempt: int, outcome: Outcome) -> scheduler.RunHead | None:
@@ -216,32 +219,31 @@ def _end(s, head: scheduler.RunHead, node_id: str, attempt: int, outcome: Outcom
     return run if run is not None and s.execute(st.finish, params).rowcount == 1 else None
 
 
-def _record_other(s, run_id, node_id, attempt, outcome: Outcome, plan, node, retry_base: float):
+def _record_other(s, run_id, node_id, attempt, outcome: Outcome, plan, node, retry_base: float) -> bool:
     """A wait, a retry, or an end before the brick ran (no inputs to show)."""
     run = scheduler.lock_run(s, run_id)
     if run is None:
-        return []
+        return False
     common = dict(_attempt=attempt, log=NODES.c.log + outcome.log,
                   **({"inputs": outcome.inputs} if outcome.inputs is not None else {}))
     row = s.get(NodeRow, (run_id, node_id)) if outcome.status == "failed" and node.retries else None
     if row is not None and row.failures < node.retries and run.status == "running":
         if not scheduler.cas(s, run_id, node_id, "running", error=outcome.error, **common):
-            return []
+            return False
         emit(s, run_id, node_id, "node", "retrying", error=outcome.error, attempt=attempt)
         wait = scheduler.backoff_s(row.failures + 1, retry_base)
-        d = scheduler.queue_node(s, run, plan, node_id, expect="running", countdown=wait,
-                                 failures=row.failures + 1)
-        return [d] if d else []
+        scheduler.queue_node(s, run, plan, node_id, expect="running", countdown=wait, failures=row.failures + 1)
+        return True
     values = dict(status=outcome.status, error=outcome.error, **common)
     if outcome.status == "waiting":
         values.update(wait=outcome.wait, deadline_at=scheduler.deadline(outcome.wait.get("timeout_s")))
     else:
         values.update(finished_at=utcnow(), outputs=outcome.outputs or {})
     if not scheduler.cas(s, run_id, node_id, "running", **values):
-        return []
+        return False
     emit(s, run_id, node_id, "node", outcome.status,
          **({"error": outcome.error} if outcome.error else {}),
          **({"reason": outcome.wait["reason"]} if outcome.wait else {}))
-    if outcome.status == "waiting":
-        return []
-    return scheduler.after_node(s, run, plan, node_id, outcome.status)
+    if outcome.status != "waiting":
+        scheduler.after_node(s, run, plan, node_id, outcome.status)
+    return True

@@ -76,14 +76,17 @@ def renew_lease(*, principal: Principal, run_id: str, node_id: str, attempt: int
     return execution().renew(Claim(run_id, node_id, attempt, brick=""), log)
 
 
-def finish_node(*, principal: Principal, run_id: str, node_id: str, attempt: int, outcome: dict) -> None:
+def finish_node(*, principal: Principal, run_id: str, node_id: str, attempt: int, outcome: dict) -> bool:
+    """Record an attempt's outcome; False when refused (the attempt is no longer the node's
+    running one: its report comes too late)."""
     if not _own_node(principal, run_id, node_id, attempt):
-        return
+        return False
     if _holds_sealed(outcome.get("outputs")):
         raise Forbidden(f"outputs of {node_id} carry a sealed value ({SEALED}); send Secret outputs "
                         f"as {{{PLAIN!r}: value}}")
-    execution().finish(Claim(run_id, node_id, attempt, brick=""), Outcome(**outcome))
+    recorded = execution().finish(Claim(run_id, node_id, attempt, brick=""), Outcome(**outcome))
     _claimed.pop((run_id, node_id, attempt), None)
+    return recorded
 
 
 def _holds_sealed(obj: Any) -> bool:
