@@ -886,7 +886,7 @@ export interface paths {
         put?: never;
         /**
          * Finish
-         * @description Report an attempt's outcome; the control plane seals, masks, records and advances.
+         * @description Report an attempt's outcome; the control plane seals, masks, records and advances (409: stale).
          */
         post: operations["finish_api_exec_finish_post"];
         delete?: never;
@@ -4640,6 +4640,13 @@ export interface operations {
         responses: {
             /** @description Successful Response */
             204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description stale: not the running attempt */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
