@@ -24,20 +24,12 @@ from sqlalchemy import ARRAY, String, bindparam, func, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
+from nebhx.engine.dispatch import Dispatch, publish
 from nebhx.engine.events import emit
 from nebhx.engine.plan import TERMINAL, Plan, trigger_state
 from nebhx.engine.statements import NODES, RUNS, sql
 from nebhx.statuses import NodeStatus, RunStatus
 from nebhx.store.models import NodeRow, RunRow, utcnow
-
-
-@dataclass
-class Dispatch:
-    run_id: str
-    node_id: str
-    attempt: int
-    queue: str
-    countdown: float = 0.0
 
 
 @dataclass
@@ -192,12 +184,6 @@ def _queue_routed(session: Session, run, routed: list[tuple[str, tuple[str, str 
                  **({"retry_in_s": countdown} if countdown else {}))
             out.append(publish(session, Dispatch(run.id, nid, attempt, queue, countdown)))
     return out
-
-
-def publish(session: Session, dispatch: Dispatch) -> Dispatch:
-    """Send ``dispatch`` once the session's transaction commits (see ``session_scope``)."""
-    session.info.setdefault("dispatch", []).append(dispatch)
-    return dispatch
 
 
 def fail_now(session: Session, run, node_id: str, reason: str, *, expect="pending") -> bool:

@@ -23,7 +23,9 @@ from datetime import datetime, timedelta, timezone
 from sqlalchemy import or_, select, update
 
 from nebhx.engine import scheduler
-from nebhx.engine.events import aware, emit
+from nebhx.engine.dispatch import Dispatch, publish
+from nebhx.engine.events import emit
+from nebhx.store.models import aware
 from nebhx.engine.plan import plan_for
 from nebhx.engine.resolve import split_id
 from nebhx.engine.statements import NODES
@@ -47,7 +49,7 @@ def mark_unsent(dispatches) -> None:
 
 def sweep_once(settings: Settings | None = None, *, resend_all: bool = False,
                can_send: bool = True, judge_leases: bool = True,
-               judge_workers: bool | None = None) -> list[scheduler.Dispatch]:
+               judge_workers: bool | None = None) -> list[Dispatch]:
     """One pass. ``resend_all``: the broker lost its messages, send every queued node again;
     ``can_send`` False: the broker is unreachable, send nothing this time; ``judge_leases``
     False: leave running nodes be; ``judge_workers`` False: do not take a silent worker for
@@ -61,10 +63,10 @@ def sweep_once(settings: Settings | None = None, *, resend_all: bool = False,
     return out
 
 
-def _sweep_running(settings: Settings, judge_leases: bool, judge_workers: bool) -> list[scheduler.Dispatch]:
+def _sweep_running(settings: Settings, judge_leases: bool, judge_workers: bool) -> list[Dispatch]:
     from nebhx.engine.workers import dead_workers
     now = utcnow()
-    out: list[scheduler.Dispatch] = []
+    out: list[Dispatch] = []
     stale = now - timedelta(seconds=settings.lease_s)
     running = NodeRow.status == "running"
     conds = []
@@ -111,13 +113,13 @@ def _queued_decisions(settings: Settings, resend_all: bool, can_send: bool) -> l
     return out
 
 
-def _resend(s, row) -> list[scheduler.Dispatch]:
+def _resend(s, row) -> list[Dispatch]:
     """Send a queued node's message again, same attempt; a retry keeps what is left of its backoff."""
     now = utcnow()
     if not scheduler.cas(s, row.run_id, row.node_id, "queued", _attempt=row.attempt, heartbeat_at=now):
         return []
     countdown = max((aware(row.queued_at) - now).total_seconds(), 0.0)
-    return [scheduler.publish(s, scheduler.Dispatch(row.run_id, row.node_id, row.attempt,
+    return [publish(s, Dispatch(row.run_id, row.node_id, row.attempt,
                                                     row.queue or "nebhx", countdown))]
 
 
@@ -136,7 +138,7 @@ def _no_taker(s, row, timeout_s: float | None, now, settings: Settings) -> str |
     return None
 
 
-def _fail_queued(s, row, reason: str) -> list[scheduler.Dispatch]:
+def _fail_queued(s, row, reason: str) -> list[Dispatch]:
     run = scheduler.lock_run(s, row.run_id)  # failing advances the run: one advance at a time
     if run is None or not scheduler.cas(s, row.run_id, row.node_id, "queued", _attempt=row.attempt,
                                         status="failed", error=reason, finished_at=utcnow()):
@@ -146,7 +148,7 @@ def _fail_queued(s, row, reason: str) -> list[scheduler.Dispatch]:
     return scheduler.after_node(s, run, plan_for(s, run.graph_id, run.revision), row.node_id)
 
 
-def _sweep_node(s, run, plan, row: NodeRow, now, stale) -> list[scheduler.Dispatch]:
+def _sweep_node(s, run, plan, row: NodeRow, now, stale) -> list[Dispatch]:
     if row.status == "waiting" or (row.deadline_at is not None and aware(row.deadline_at) < stale):
         what = "waited" if row.status == "waiting" else "ran"
         reason = f"timed out: {what} past its deadline"

@@ -11,12 +11,12 @@ from sqlalchemy.orm import Session
 
 from nebhx.engine import scheduler
 from nebhx.engine.composite import ancestors, forget_inner, reopen, settle
-from nebhx.engine.events import emit, iso
+from nebhx.engine.events import emit
 from nebhx.engine.plan import ACTIVE, TERMINAL, plan_for
 from nebhx.graphs.models import Graph
 from nebhx.graphs.service import NotFound, find_graph_by_name, get_revision
 from nebhx.secrets.crypto import mask_tree, seal
-from nebhx.store.models import GraphRow, NodeRow, RunRow, utcnow
+from nebhx.store.models import GraphRow, NodeRow, RunRow, iso, utcnow
 
 
 class Conflict(Exception):
