@@ -27,6 +27,7 @@ def broker_options(settings: Settings) -> tuple[str, dict]:
         # One quick retry when publishing: kombu's default keeps reconnecting for seconds,
         # holding a worker slot, an API request or the sweep while the broker is down.
         # Redis URLs go to our subclass of kombu's transport, which survives a Redis restart.
+        assert settings.broker_url  # not embedded: a broker URL is set
         return redisbroker.patched_url(settings.broker_url), {
             "visibility_timeout": 24 * 3600, "socket_timeout": 5, "socket_connect_timeout": 5,
             "max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}

@@ -6,12 +6,13 @@ from typing import Any
 from sqlalchemy import event, insert
 from sqlalchemy.orm import Session
 
-from nebhx.engine.statements import sql
+from nebhx.engine.statements import EVENTS, sql
+from nebhx.statuses import EventStatus, NodeStatus, RunStatus
 from nebhx.store.models import EventRow, iso, utcnow
 
 
-def emit(session: Session, run_id: str, node_id: str | None, kind: str, status: str | None,
-         **data: Any) -> None:
+def emit(session: Session, run_id: str, node_id: str | None, kind: str,
+         status: EventStatus | NodeStatus | RunStatus | None, **data: Any) -> None:
     """Record an event; the transaction's events are written in one INSERT when it commits."""
     pending = session.info.setdefault("events", [])
     pending.append({"run_id": run_id, "node_id": node_id, "kind": kind, "status": status, "at": utcnow(),
@@ -28,7 +29,7 @@ def _write_events(session: Session) -> None:
     if st.pg:  # each row takes its run's event lock: see statements._event_lock
         session.execute(st.insert_events, sorted(pending, key=lambda e: e["run_id"]))  # stable sort
     else:  # SQLite's BEGIN IMMEDIATE already runs one writer at a time
-        session.execute(insert(EventRow.__table__), pending)
+        session.execute(insert(EVENTS), pending)
 
 
 def event_dict(row: EventRow) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 
 from nebhx.engine.claims import Claim, Outcome
+from nebhx.statuses import NodeStatus
 
 log = logging.getLogger("nebhx.agent")
 _clients: dict[tuple[int, str, str], AgentClient] = {}
@@ -79,7 +80,7 @@ class HttpExecution:
             # A result the control plane cannot take (too big, malformed) must still end the
             # attempt: left running, its lease would lapse and the node run again, forever.
             why = f"the control plane refused this node's result ({exc.response.status_code}): {exc.response.text[:500]}"
-            failed = Outcome("failed", error=why, inputs=outcome.inputs, log=outcome.log[-100_000:])
+            failed = Outcome(NodeStatus.FAILED, error=why, inputs=outcome.inputs, log=outcome.log[-100_000:])
             return self._finish(claim, failed)
 
     def _finish(self, claim: Claim, outcome: Outcome) -> bool:
