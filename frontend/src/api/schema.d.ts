@@ -1531,6 +1531,13 @@ export interface components {
             to: components["schemas"]["PortRef"] | components["schemas"]["NodeRef"];
         };
         /**
+         * EventStatus
+         * @description What an event of a run says: a node's or run's new status, or a step on the way
+         *     (an attempt lost, a retry coming, a cancel under way).
+         * @enum {string}
+         */
+        EventStatus: "pending" | "queued" | "running" | "waiting" | "succeeded" | "failed" | "skipped" | "cancelled" | "lost" | "retrying" | "cancelling";
+        /**
          * Explained
          * @description The final values for a host/cluster, each key with the layer that set it.
          */
@@ -2621,11 +2628,8 @@ export interface components {
              * @enum {string}
              */
             kind: "run" | "node" | "log";
-            /**
-             * Status
-             * @description A node's or run's status, or a step such as cancelling
-             */
-            status: string | null;
+            /** @description A node's or run's status, or a step such as cancelling */
+            status: components["schemas"]["EventStatus"] | null;
             /** At */
             at: string | null;
             /** Data */
