@@ -1,9 +1,11 @@
 """Engine overhead on graphs of a no-op brick, beside raw Celery doing the same shapes.
 
     .venv/bin/python bench/engine.py [SETUP...]  # Redis+PostgreSQL, Redis+SQLite, embedded, PG with threads
+    .venv/bin/python bench/engine.py --concurrency 2 --baseline /tmp/base postgresql
 Prints wall time and time per node for: a chain of 50; 10 layers of 10 (each node after
 every node of the previous layer); 1 -> 200 -> 1. Same machine, same run, same worker
-concurrency for both.
+concurrency for both. ``--baseline DIR`` (a checkout of another revision, e.g. `git worktree
+add /tmp/base main`) runs its engine too, in the same run, for a before/after ratio.
 """
 from __future__ import annotations
 
@@ -32,10 +34,12 @@ def shapes() -> dict[str, dict]:
     return {"chain 50": chain, "layers 10x10": layers, "1->200->1": fan}
 
 
-def bench_engine(label: str, env_extra: dict, repeat: int = 5) -> dict[str, float]:
+def bench_engine(label: str, env_extra: dict, repeat: int = 5, code: Path | None = None) -> dict[str, float]:
     home = Path(tempfile.mkdtemp(prefix="nebhx-bench-"))
     env = make_env(home, **env_extra)
     env["NEBHX_WORKER_CONCURRENCY"] = CONCURRENCY
+    if code is not None:  # another revision's engine: its backend first on the path
+        env["PYTHONPATH"] = str(code / "backend")
     stack = Stack(home, env).start()
     out = {}
     try:
@@ -95,7 +99,7 @@ def bench_raw(broker: str, repeat: int = 5) -> dict[str, float]:
     return out
 
 
-def main(only: list[str]) -> None:
+def main(only: list[str], baseline: Path | None = None) -> None:
     redis_proc, redis_url = start_redis()
     pg_url, drop = create_pg_database()
     setups = {
@@ -109,6 +113,13 @@ def main(only: list[str]) -> None:
         raw = bench_raw(redis_url.rsplit("/", 1)[0] + "/15")
         results = {label: bench_engine(label, env) for label, env in setups.items()
                    if not only or any(o in label for o in only)}
+        if baseline is not None:
+            before = {f"baseline {label}": bench_engine(f"baseline {label}", env, code=baseline)
+                      for label, env in setups.items() if not only or any(o in label for o in only)}
+            print("\nratio of this engine's time to the baseline's (same shape):")
+            for (label, res), old in zip(results.items(), before.values()):
+                print(f"  {label:<22} " + "  ".join(f"{k}: {v / old[k]:5.2f}x" for k, v in res.items()))
+            results.update(before)
         print("\nratio of engine time to raw Celery (same shape):")
         for label, res in results.items():
             print(f"  {label:<22} " + "  ".join(f"{k}: {v / raw[k]:5.1f}x" for k, v in res.items()))
@@ -118,7 +129,14 @@ def main(only: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])  # e.g. "postgresql" for that setup only
+    import argparse
+    parser = argparse.ArgumentParser()
+    parser.add_argument("only", nargs="*", help='setups to run, e.g. "postgresql"')
+    parser.add_argument("--concurrency", default=CONCURRENCY, help="worker processes on both sides")
+    parser.add_argument("--baseline", type=Path, help="a checkout of another revision to run beside")
+    args = parser.parse_args()
+    CONCURRENCY = str(args.concurrency)
+    main(args.only, args.baseline)
     sys.stdout.flush()
     # Celery's result objects would try to unsubscribe from the stopped Redis at exit.
     os._exit(0)

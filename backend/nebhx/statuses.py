@@ -33,6 +33,23 @@ class NodeStatus(StrEnum):
     CANCELLED = "cancelled"
 
 
+class EventStatus(StrEnum):
+    """What an event of a run says: a node's or run's new status, or a step on the way
+    (an attempt lost, a retry coming, a cancel under way)."""
+
+    PENDING = "pending"
+    QUEUED = "queued"
+    RUNNING = "running"
+    WAITING = "waiting"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+    CANCELLED = "cancelled"
+    LOST = "lost"
+    RETRYING = "retrying"
+    CANCELLING = "cancelling"
+
+
 class TriggerRule(StrEnum):
     """When a node may start, given how its upstream nodes ended."""
 

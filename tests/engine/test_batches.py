@@ -72,24 +72,6 @@ def test_the_pause_between_batches_holds_no_worker(stack):
     assert _t(items[1]["started_at"]) - _t(items[0]["finished_at"]) >= 2.0
 
 
-def test_max_failures_stops_further_batches_and_says_why(stack):
-    doc = fan("failures", [True, False, False, False, False, False], brick="test.fail", port="fail",
-              batch=2, max_failures=0)
-    run = stack.run(doc)
-    f = run["nodes"]["f"]
-    assert [i["status"] for i in f["items"]] == ["failed", "succeeded"] + ["skipped"] * 4
-    assert {i["error"] for i in f["items"][2:]} == {"not started: 1 items failed (max_failures 0)"}
-    assert all(i["started_at"] is None for i in f["items"][2:])
-    assert f["status"] == "failed" and f["outputs"]["value"] == [None, "passed", None, None, None, None]
-    assert run["nodes"]["after"]["status"] == "skipped" and run["status"] == "failed"
-
-
-def test_failures_up_to_max_failures_let_the_batches_go_on(stack):
-    doc = fan("tolerated", [True, False, True, False], brick="test.fail", port="fail", batch=1, max_failures=2)
-    f = stack.run(doc)["nodes"]["f"]
-    assert [i["status"] for i in f["items"]] == ["failed", "succeeded", "failed", "succeeded"]
-
-
 def test_a_worker_killed_between_batches_loses_and_repeats_no_batch(stack, tmp_path):
     ledger = tmp_path / "ledger"
     doc = graph("killed-between", [("c", "test.counted", {"ledger": str(ledger), "seconds": [0.2, 0.2, 0.2]},

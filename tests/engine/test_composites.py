@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 
-from support import graph, order, wire, wait_for
+from support import graph, wire, wait_for
 
 
 def _name(what: str) -> str:
@@ -82,57 +82,6 @@ def test_wires_through_a_composite_are_typed(stack):
     assert "update.out (string) does not fit join.items (string[])" in text
     text = refused(stack, graph(_name("missing"), [("update", ref)]))
     assert "required input 'text' is neither wired nor set" in text
-
-
-def test_an_inner_failure_fails_the_composite_and_a_retry_of_the_inner_node_completes_the_run(stack, tmp_path):
-    flag = tmp_path / "fixed"
-    inner = save(stack, graph(_name("fragile"), [("prep", "test.echo", {"text": "p"}),
-                                                 ("check", "test.fail", {"until_file": {"$input": "flag"}}),
-                                                 ("done", "test.noop")],
-                              [order("prep", "check"), order("check", "done")],
-                              inputs=[{"name": "flag", "type": "string"}]))
-    doc = graph(_name("uses-fragile"), [
-        ("update", f"composite:{inner['id']}@1", {"flag": str(flag)}),
-        ("rollback", "test.noop", {}, {"trigger": "any_failed"}), ("after", "test.noop")],
-        [order("update", "rollback"), order("update", "after")])
-    run = stack.run(doc)
-    update = run["nodes"]["update"]
-    assert run["status"] == "failed" and update["status"] == "failed"
-    assert update["error"] == "failed inner nodes: update:check (asked to fail)"
-    assert [(c["id"], c["status"]) for c in update["children"]] == [
-        ("update:prep", "succeeded"), ("update:check", "failed"), ("update:done", "skipped")]
-    assert run["nodes"]["rollback"]["status"] == "succeeded"
-    assert run["nodes"]["after"]["status"] == "skipped"
-    first_prep = update["children"][0]["finished_at"]
-    flag.write_text("ok")
-    with stack.client() as c:
-        resp = c.post(f"/runs/{run['id']}/nodes/update:check/retry")
-    assert resp.status_code == 200, resp.text
-    done = stack.wait_run(run["id"])
-    assert done["status"] == "succeeded", done
-    update = done["nodes"]["update"]
-    assert update["status"] == "succeeded" and update["error"] is None
-    assert [c["status"] for c in update["children"]] == ["succeeded"] * 3
-    assert update["children"][0]["finished_at"] == first_prep  # what had succeeded did not run again
-    assert done["nodes"]["after"]["status"] == "succeeded"
-
-
-def test_composites_nest(stack):
-    leaf = save(stack, graph(_name("leaf"), [("e", "test.echo", {"text": {"$input": "text"}})],
-                             inputs=[{"name": "text", "type": "string"}],
-                             outputs=[{"name": "out", "from": {"node": "e", "port": "text"}}]))
-    mid = save(stack, graph(_name("mid"), [("leaf", f"composite:{leaf['id']}@1", {"text": {"$input": "text"}}),
-                                           ("again", "test.echo")], [wire("leaf", "out", "again", "text")],
-                            inputs=[{"name": "text", "type": "string"}],
-                            outputs=[{"name": "out", "from": {"node": "again", "port": "text"}}]))
-    run = stack.run(graph(_name("top"), [("top", f"composite:{mid['id']}@1", {"text": "deep"}),
-                                         ("after", "test.echo")], [wire("top", "out", "after", "text")]))
-    assert run["status"] == "succeeded", run
-    top = run["nodes"]["top"]
-    assert [c["id"] for c in top["children"]] == ["top:leaf", "top:again"]
-    assert top["children"][0]["children"][0]["id"] == "top:leaf:e"
-    assert top["children"][0]["children"][0]["outputs"] == {"text": "deep"}
-    assert run["nodes"]["after"]["outputs"] == {"text": "deep"}
 
 
 def test_cancel_reaches_the_inner_nodes(stack):

@@ -188,3 +188,30 @@ def test_an_agents_result_over_the_limits_fails_the_node_naming_where(cluster):
     assert node["error"].startswith("the brick's result cannot be kept: /outputs/tag/0: nan is not a finite number")
     with cluster.client() as c:
         assert "a\ufffdb" in c.get(f"/runs/{run['id']}/nodes/w/log").text
+
+
+def test_a_stale_attempts_renew_log_and_finish_are_refused(cluster):
+    """Attempt 1 is taken for lost (its lease lapsed); its late renewal, log and outcome are
+    refused, attempt 2's are kept."""
+    assert exec_call(cluster, cluster.tokens["h2"], "/register", {"labels": {}}).status_code == 204
+    run = cluster.run(graph("stale", [("w", "test.where", {"host": "h2"})]), wait=False)
+    first = cluster.wait_node(run["id"], "w", "queued")["nodes"]["w"]["attempt"]
+    old = {"run_id": run["id"], "node_id": "w", "attempt": first}
+    assert exec_call(cluster, cluster.tokens["h2"], "/claim", old).status_code == 200
+    # No renewal: the 3 s lease lapses and the sweep dispatches the next attempt.
+    wait_for(lambda: cluster.get_run(run["id"])["nodes"]["w"]["attempt"] == first + 1, 30, what="attempt 2")
+    new = {**old, "attempt": first + 1}
+    assert exec_call(cluster, cluster.tokens["h2"], "/claim", new).status_code == 200
+    token = cluster.tokens["h2"]
+    assert exec_call(cluster, token, "/renew", {**old, "log": "from the stale attempt"}).json() == {"alive": False}
+    outcome = {"status": "succeeded", "inputs": {"host": "h2"}, "outputs": {"host": "h2", "home": "-", "tag": "stale"}}
+    late = exec_call(cluster, token, "/finish", {**old, "outcome": outcome})
+    assert late.status_code == 409 and "refused" in late.json()["detail"], late.text
+    assert exec_call(cluster, token, "/renew", {**new, "log": "from attempt 2"}).json() == {"alive": True}
+    fresh = {**outcome, "outputs": {**outcome["outputs"], "tag": "fresh"}}
+    assert exec_call(cluster, token, "/finish", {**new, "outcome": fresh}).status_code == 204
+    done = cluster.wait_run(run["id"], 30)
+    assert done["status"] == "succeeded" and done["nodes"]["w"]["outputs"]["tag"] == "fresh"
+    with cluster.client() as c:
+        log = c.get(f"/runs/{run['id']}/nodes/w/log").text
+    assert "from attempt 2" in log and "stale" not in log

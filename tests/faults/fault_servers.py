@@ -90,6 +90,18 @@ class Ledger:
         return time.monotonic()
 
 
+    def intervals(self, node: str) -> dict[int, tuple[float, float]]:
+        """When each attempt of ``node``'s command ran: (first tick, last tick) by attempt."""
+        out: dict[int, tuple[float, float]] = {}
+        for line in self.lines():
+            word, *rest = line.split()
+            if word == "TICK" and rest[0] == node:
+                attempt, at = int(rest[1]), float(rest[2])
+                first, last = out.get(attempt, (at, at))
+                out[attempt] = (min(first, at), max(last, at))
+        return out
+
+
 def alive(proc) -> bool:
     return proc.poll() is None
 

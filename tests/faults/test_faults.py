@@ -105,6 +105,49 @@ def test_sigkill_agent(cluster, tmp_path):
     assert done["status"] == "succeeded" and done["nodes"]["c"]["attempt"] == 2
 
 
+def overlaps(intervals: dict[int, tuple[float, float]]) -> list[str]:
+    spans = sorted(intervals.items(), key=lambda kv: kv[1])
+    return [f"attempt {a} still ran {a_end - b_start:.2f} s into attempt {b}"
+            for (a, (_, a_end)), (b, (b_start, _)) in zip(spans, spans[1:]) if b_start <= a_end]
+
+
+@pytest.mark.parametrize("who", ["agent", "worker"])
+def test_sigkill_mid_attempt_never_overlaps_the_next(cluster, tmp_path, who):
+    """Only the main process is killed (kill -9 PID, the OOM killer): the attempt's command,
+    a child of the process running the brick, must be stopped before the next attempt starts."""
+    ledger = Ledger(tmp_path / "ledger")
+    node = ("tick", "test.ticker_host", {"ledger": str(ledger.path), "seconds": 12, "host": "h1"}) \
+        if who == "agent" else ("tick", "test.ticker", {"ledger": str(ledger.path), "seconds": 12})
+    run = cluster.run(graph(f"tick-{who}", [node]), wait=False)
+    wait_for(lambda: 1 in ledger.intervals("tick"), 30, what="the first attempt's command ticking")
+    proc = cluster.procs.pop(who)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=20)
+    start_agent(cluster) if who == "agent" else cluster.start_worker()
+    done = cluster.wait_run(run["id"], 90)
+    spans = ledger.intervals("tick")
+    assert done["status"] == "succeeded" and done["nodes"]["tick"]["attempt"] == 2, done
+    assert sorted(spans) == [1, 2], spans
+    assert not overlaps(spans), overlaps(spans)
+    print(f"\n{who} SIGKILL: attempt 1 ticked until {spans[1][1] - spans[1][0]:.2f} s, attempt 2 "
+          f"started {spans[2][0] - spans[1][1]:.2f} s after its last tick")
+
+
+def test_a_node_killing_its_worker_is_bounded_by_retries(cluster, tmp_path):
+    ledger = Ledger(tmp_path / "ledger")
+    doc = graph("crash-loop", [("crash", "test.crash", {"ledger": str(ledger.path)}, {"retries": 2}),
+                               ("after", "test.echo", {"text": "not reached"})], [order("crash", "after")])
+    t0 = time.monotonic()
+    run = cluster.run(doc, timeout=120)
+    assert run["status"] == "failed", run
+    crash = run["nodes"]["crash"]
+    assert crash["status"] == "failed" and crash["attempt"] == 3, crash
+    assert ledger.count("START", "crash") == 3, ledger.lines()
+    assert "3 attempts" in crash["error"] and "retries: 2" in crash["error"], crash["error"]
+    assert run["nodes"]["after"]["status"] == "skipped"
+    print(f"\na node killing its worker, retries 2: failed after 3 attempts in {time.monotonic() - t0:.1f} s")
+
+
 def test_sigkill_api(cluster, tmp_path):
     ledger = Ledger(tmp_path / "ledger")
     run = cluster.run(counted("kill-api", ledger, c=3), wait=False)

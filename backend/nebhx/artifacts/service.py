@@ -10,9 +10,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from nebhx.artifacts.store import BlobStore, check_sha, default_store
-from nebhx.engine.events import iso
 from nebhx.graphs.service import NotFound
-from nebhx.store.models import ArtifactRow
+from nebhx.store.models import ArtifactRow, iso
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,199}$")
 REF_RE = re.compile(r"^artifact:([^@\s]+)@sha256:([0-9a-fA-F]{64})$")

@@ -7,8 +7,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from nebhx.engine.events import iso
-from nebhx.store.models import AuditRow
+from nebhx.store.models import AuditRow, iso
 
 
 def record(session: Session, *, actor: str, action: str, target: str, address: str | None,

@@ -14,10 +14,9 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from nebhx.auth.tokens import ROLES, Principal, issue, revoke
-from nebhx.engine.events import iso
 from nebhx.settings import get_settings
 from nebhx.store.db import session_scope
-from nebhx.store.models import TokenRow, UserRow, utcnow
+from nebhx.store.models import TokenRow, UserRow, iso, utcnow
 
 LOCAL = Principal(name="local", role="admin", kind="local")
 NAME_PATTERN = r"^[a-z][a-z0-9_.-]{0,63}$"

@@ -15,8 +15,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from nebhx.engine.events import aware
-from nebhx.store.models import TokenRow, UserRow, utcnow
+from nebhx.store.models import TokenRow, UserRow, aware, utcnow
 
 ROLES = ("viewer", "operator", "admin")
 KINDS = ("api", "session", "host")

@@ -6,11 +6,10 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from nebhx.engine.events import iso
 from nebhx.graphs.service import NotFound
 from nebhx.runs.service import BadInputs
 from nebhx.runtime.configs import ConfigError, layers, resolve
-from nebhx.store.models import ProfileRow
+from nebhx.store.models import ProfileRow, iso
 from nebhx.templating import TemplateError, parse
 
 NAME_RULE = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,199}$"

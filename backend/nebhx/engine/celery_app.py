@@ -10,7 +10,7 @@ import logging
 import uuid
 
 from celery import Celery
-from celery.signals import worker_process_init
+from celery.signals import worker_init, worker_process_init
 from celery.worker.consumer import Consumer as _Consumer
 
 from nebhx.engine import fsbroker, redisbroker
@@ -27,6 +27,7 @@ def broker_options(settings: Settings) -> tuple[str, dict]:
         # One quick retry when publishing: kombu's default keeps reconnecting for seconds,
         # holding a worker slot, an API request or the sweep while the broker is down.
         # Redis URLs go to our subclass of kombu's transport, which survives a Redis restart.
+        assert settings.broker_url  # not embedded: a broker URL is set
         return redisbroker.patched_url(settings.broker_url), {
             "visibility_timeout": 24 * 3600, "socket_timeout": 5, "socket_connect_timeout": 5,
             "max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
@@ -82,8 +83,20 @@ app = make_celery(get_settings())
 
 @worker_process_init.connect
 def _after_fork(**_) -> None:
+    from nebhx.engine.fence import lead_own_group
     from nebhx.store.db import dispose_all
     dispose_all()
+    lead_own_group()  # the processes of the attempts this child runs are its group
+
+
+@worker_init.connect
+def _before_pool(**_) -> None:
+    from nebhx.engine.fence import stop_leftovers
+    try:
+        if stopped := stop_leftovers():
+            log.warning("stopped %d attempt(s) a previous worker here left running", stopped)
+    except Exception:  # never keep a worker from starting
+        log.exception("could not look for attempts left running")
 
 
 @app.task(name="nebhx.run_node", acks_late=True)

@@ -15,16 +15,17 @@ from typing import Any, Protocol
 
 from sqlalchemy import update
 
-from nebhx.engine import scheduler
-from nebhx.engine.events import emit
+from nebhx.engine import scheduler, transitions
 from nebhx.engine.plan import TERMINAL, plan_for
 from nebhx.engine.resolve import resolve_inputs, split_id
-from nebhx.engine.statements import NODES, sql
+from nebhx.engine.statements import NODES, changed, sql
+from nebhx.statuses import EventStatus, NodeStatus, RunStatus
 from nebhx.secrets.crypto import mask_values, secret_values, seal, unseal_tree
 from nebhx.store.db import session_scope
 from nebhx.store.models import NodeRow, utcnow
 
 log = logging.getLogger("nebhx.engine")
+N = NodeStatus
 PLAIN = "$plain"  # a Secret output on its way to be sealed by whoever holds the key
 
 
@@ -43,7 +44,7 @@ class Claim:
 
 @dataclass
 class Outcome:
-    status: str
+    status: NodeStatus  # succeeded, failed, cancelled or waiting
     outputs: dict[str, Any] | None = None
     error: str | None = None
     wait: dict[str, Any] | None = None
@@ -54,7 +55,7 @@ class Outcome:
 class Execution(Protocol):
     def claim(self, run_id: str, node_id: str, attempt: int) -> Claim | None: ...
     def renew(self, claim: Claim, log_chunk: str) -> bool: ...
-    def finish(self, claim: Claim, outcome: Outcome) -> None: ...
+    def finish(self, claim: Claim, outcome: Outcome) -> bool: ...
 
 
 def seal_plain(obj: Any) -> Any:
@@ -83,7 +84,7 @@ def _within_limits(outcome: Outcome) -> Outcome:
         check_value(outcome.wait, root="/wait")
         check_value(outcome.inputs, root="/inputs")
     except LimitError as exc:
-        return Outcome("failed", error=f"the brick's result cannot be kept: {exc}", log=outcome.log)
+        return Outcome(N.FAILED, error=f"the brick's result cannot be kept: {exc}", log=outcome.log)
     return outcome
 
 
@@ -119,7 +120,8 @@ class DbExecution:
             node = plan.nodes[base]
             on_host = host if expect_host else None
             by = by or os.environ.get("NEBHX_WORKER_ID")
-            if not _claim(s, run_id, node_id, attempt, scheduler.deadline(node.timeout_s), on_host, by):
+            if not transitions.claim(s, run_id, node_id, attempt, until=scheduler.deadline(node.timeout_s),
+                                     on_host=on_host, by=by):
                 return None
             claim = Claim(run_id, node_id, attempt, node.brick, node.timeout_s, host)
             try:
@@ -144,6 +146,8 @@ class DbExecution:
             with session_scope(self.url) as s:
                 run = scheduler.run_head(s, run_id)
                 try:
+                    if run is None:
+                        raise LookupError(f"no run {run_id}")
                     raw = resolve_inputs(s, run, plan_for(s, run.graph_id, run.revision), node_id)
                     self._secrets[key] = secret_values(raw)
                 except Exception:
@@ -156,92 +160,74 @@ class DbExecution:
         with session_scope(self.url) as s:
             res = s.execute(update(NodeRow).where(
                 NodeRow.run_id == claim.run_id, NodeRow.node_id == claim.node_id,
-                NodeRow.status == "running", NodeRow.attempt == claim.attempt,
+                NodeRow.status == N.RUNNING, NodeRow.attempt == claim.attempt,
             ).values(heartbeat_at=utcnow(), log=NodeRow.log + chunk))
-            return res.rowcount == 1
+            return changed(res) == 1
 
-    def finish(self, claim: Claim, outcome: Outcome) -> None:
+    def finish(self, claim: Claim, outcome: Outcome) -> bool:
+        """Record the attempt's outcome; False when it is refused: the attempt is no longer the
+        node's running one (it was taken for lost, timed out or cancelled meanwhile)."""
         secrets = self._secrets.pop((claim.run_id, claim.node_id, claim.attempt), None)
         if secrets is None:
             secrets = self.secrets_of(claim.run_id, claim.node_id, claim.attempt)
             self._secrets.pop((claim.run_id, claim.node_id, claim.attempt), None)
         outcome = _masked(_within_limits(replace(outcome, outputs=seal_plain(outcome.outputs))), secrets)
-        _record(claim.run_id, claim.node_id, claim.attempt, outcome, self.url, self.retry_base_s)
+        return _record(claim.run_id, claim.node_id, claim.attempt, outcome, self.url, self.retry_base_s)
 
 
-def _claim(s, run_id: str, node_id: str, attempt: int, until, on_host: str | None = None,
-           by: str | None = None) -> bool:
-    """Mark this attempt running, with its event and its worker; False if it is stale,
-    already taken, or (``on_host``) routed to another host."""
-    st = sql(s)
-    params = {"run": run_id, "node": node_id, "of_attempt": attempt, "at": utcnow(), "until": until,
-              "by": by}
-    if on_host is not None:
-        params["on_host"] = on_host
-    if st.pg:
-        stmt = st.claim_with_event if on_host is None else st.claim_on_host_with_event
-        return s.execute(stmt, {**params, "data": {"attempt": attempt}}).first() is not None
-    if s.execute(st.claim if on_host is None else st.claim_on_host, params).rowcount != 1:
-        return False
-    emit(s, run_id, node_id, "node", "running", attempt=attempt)
-    return True
-
-
-def _record(run_id, node_id, attempt, outcome: Outcome, url: str, retry_base: float):
+def _record(run_id, node_id, attempt, outcome: Outcome, url: str, retry_base: float) -> bool:
     with session_scope(url) as s:
         head = scheduler.run_head(s, run_id)
         if head is None:  # deleted while the brick ran
-            return []
+            return False
         plan = plan_for(s, head.graph_id, head.revision)
         node = plan.nodes[split_id(node_id)[0]]
-        if outcome.status not in TERMINAL or outcome.inputs is None or (outcome.status == "failed" and node.retries):
+        if outcome.status not in TERMINAL or outcome.inputs is None or (outcome.status == N.FAILED and node.retries):
             return _record_other(s, run_id, node_id, attempt, outcome, plan, node, retry_base)
         run = _end(s, head, node_id, attempt, outcome)
         if run is None:
-            return []
-        emit(s, run_id, node_id, "node", outcome.status, **({"error": outcome.error} if outcome.error else {}))
-        return scheduler.after_node(s, run, plan, node_id, outcome.status)
+            return False
+        scheduler.after_node(s, run, plan, node_id, outcome.status)
+        return True
 
 
 def _end(s, head: scheduler.RunHead, node_id: str, attempt: int, outcome: Outcome) -> scheduler.RunHead | None:
     """Lock the run, then end the node if it is still this attempt's: the run as locked, or None."""
-    params = {"run": head.id, "node": node_id, "of_attempt": attempt, "to": outcome.status,
-              "why": outcome.error, "more_log": outcome.log, "shown": outcome.inputs,
-              "outs": outcome.outputs or {}, "now": utcnow()}
-    st = sql(s)
-    if st.pg:
-        row = s.execute(st.finish_locking, params).first()
-        return replace(head, status=row[0], finished_at=row[1]) if row else None
-    run = scheduler.lock_run(s, head.id)  # see scheduler: one advance at a time
-    return run if run is not None and s.execute(st.finish, params).rowcount == 1 else None
+    pg = sql(s).pg  # PostgreSQL locks the run in the finishing statement itself
+    run = None if pg else scheduler.lock_run(s, head.id)  # see scheduler: one advance at a time
+    if not pg and run is None:
+        return None
+    row = transitions.finish(s, head.id, node_id, attempt, outcome.status, error=outcome.error, log=outcome.log,
+                             inputs=outcome.inputs, outputs=outcome.outputs or {})
+    if row is None:
+        return None
+    return replace(head, status=row[0], finished_at=row[1]) if pg else run
 
 
-def _record_other(s, run_id, node_id, attempt, outcome: Outcome, plan, node, retry_base: float):
+def _record_other(s, run_id, node_id, attempt, outcome: Outcome, plan, node, retry_base: float) -> bool:
     """A wait, a retry, or an end before the brick ran (no inputs to show)."""
     run = scheduler.lock_run(s, run_id)
     if run is None:
-        return []
-    common = dict(_attempt=attempt, log=NODES.c.log + outcome.log,
-                  **({"inputs": outcome.inputs} if outcome.inputs is not None else {}))
-    row = s.get(NodeRow, (run_id, node_id)) if outcome.status == "failed" and node.retries else None
-    if row is not None and row.failures < node.retries and run.status == "running":
-        if not scheduler.cas(s, run_id, node_id, "running", error=outcome.error, **common):
-            return []
-        emit(s, run_id, node_id, "node", "retrying", error=outcome.error, attempt=attempt)
+        return False
+    common = dict(log=NODES.c.log + outcome.log, **({"inputs": outcome.inputs} if outcome.inputs is not None else {}))
+    row = s.get(NodeRow, (run_id, node_id)) if outcome.status == N.FAILED and node.retries else None
+    if row is not None and row.failures < node.retries and run.status == RunStatus.RUNNING:
+        if not scheduler.note(s, run_id, node_id, N.RUNNING, attempt=attempt, error=outcome.error, **common):
+            return False
+        transitions.step(s, run_id, node_id, EventStatus.RETRYING, error=outcome.error, attempt=attempt)
         wait = scheduler.backoff_s(row.failures + 1, retry_base)
-        d = scheduler.queue_node(s, run, plan, node_id, expect="running", countdown=wait,
-                                 failures=row.failures + 1)
-        return [d] if d else []
-    values = dict(status=outcome.status, error=outcome.error, **common)
-    if outcome.status == "waiting":
-        values.update(wait=outcome.wait, deadline_at=scheduler.deadline(outcome.wait.get("timeout_s")))
+        scheduler.queue_node(s, run, plan, node_id, expect=N.RUNNING, countdown=wait, failures=row.failures + 1)
+        return True
+    values = dict(error=outcome.error, **common)
+    if outcome.status == N.WAITING:
+        values.update(wait=outcome.wait, deadline_at=scheduler.deadline((outcome.wait or {}).get("timeout_s")))
     else:
         values.update(finished_at=utcnow(), outputs=outcome.outputs or {})
-    if not scheduler.cas(s, run_id, node_id, "running", **values):
-        return []
-    emit(s, run_id, node_id, "node", outcome.status,
-         **({"error": outcome.error} if outcome.error else {}),
-         **({"reason": outcome.wait["reason"]} if outcome.wait else {}))
-    if outcome.status == "waiting":
-        return []
-    return scheduler.after_node(s, run, plan, node_id, outcome.status)
+    data = {**({"error": outcome.error} if outcome.error else {}),
+            **({"reason": outcome.wait["reason"]} if outcome.wait else {})}
+    if not transitions.transition(s, run_id, node_id, outcome.status, expect=N.RUNNING, attempt=attempt,
+                                  data=data, **values):
+        return False
+    if outcome.status != N.WAITING:
+        scheduler.after_node(s, run, plan, node_id, outcome.status)
+    return True

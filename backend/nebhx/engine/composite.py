@@ -15,17 +15,20 @@ so the sweep recovers the inner nodes as any others, and the composite follows t
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
-from nebhx.engine import scheduler
-from nebhx.engine.events import emit
+from nebhx.engine import scheduler, transitions
 from nebhx.engine.plan import TERMINAL, Plan
 from nebhx.engine.resolve import resolve_inputs
 from nebhx.graphs.composites import MAX_NESTING, SEP, Library, is_composite
 from nebhx.graphs.models import Edge, Graph
+from nebhx.statuses import NodeStatus, RunStatus, TriggerRule
 from nebhx.store.models import NodeRow, utcnow
+
+N = NodeStatus
 
 
 @dataclass
@@ -88,24 +91,25 @@ def start(session: Session, run, plan: Plan, cid: str) -> str | None:
     try:
         inputs = resolve_inputs(session, run, plan, cid)
     except LookupError as exc:
-        return "failed" if scheduler.fail_now(session, run, cid, str(exc)) else None
-    if not scheduler.cas(session, run.id, cid, "pending", status="running", started_at=utcnow(),
-                         finished_at=None, error=None, inputs=inputs, outputs={}):
+        return N.FAILED if scheduler.fail_now(session, run, cid, str(exc)) else None
+    if not transitions.transition(session, run.id, cid, N.RUNNING, expect=N.PENDING, started_at=utcnow(),
+                                  finished_at=None, error=None, inputs=inputs, outputs={},
+                                  data={"graph": comp.gid, "revision": comp.rev, "nodes": len(comp.children)}):
         return None
-    emit(session, run.id, cid, "node", "running", graph=comp.gid, revision=comp.rev, nodes=len(comp.children))
     # Started after a cancel (an "always" composite): only its "always" nodes may run.
-    cancelled = run.status == "cancelled"
-    now = []
+    cancelled = run.status == RunStatus.CANCELLED
+    now, rows = [], []
     for nid in comp.children:
-        off = cancelled and plan.nodes[nid].trigger != "always"
-        session.add(NodeRow(run_id=run.id, node_id=nid, brick=plan.nodes[nid].brick, parent=cid,
-                            status="cancelled" if off else "pending",
+        off = cancelled and plan.nodes[nid].trigger != TriggerRule.ALWAYS
+        rows.append(NodeRow(run_id=run.id, node_id=nid, brick=plan.nodes[nid].brick, parent=cid,
+                            status=N.CANCELLED if off else N.PENDING,
                             **({"finished_at": utcnow(), "error": "run cancelled"} if off else {})))
         if not off and (cancelled or nid in comp.roots):
             now.append(nid)
+    transitions.new_nodes(session, rows)
     session.flush()
     scheduler.advance(session, run, plan, now)
-    return end_if_done(session, run, plan, cid) or "running"
+    return end_if_done(session, run, plan, cid) or N.RUNNING
 
 
 def settle(session: Session, run, plan: Plan, cid: str) -> list[scheduler.Dispatch]:
@@ -122,23 +126,23 @@ def end_if_done(session: Session, run, plan: Plan, cid: str) -> str | None:
             NodeRow.run_id == run.id, NodeRow.parent == cid)).all()}
     if any(status not in TERMINAL for status, _ in rows.values()):
         return None
-    failed = [f"{nid} ({rows[nid][1] or 'failed'})" for nid in comp.children if rows.get(nid, ("",))[0] == "failed"]
-    cancelled = any(status == "cancelled" for status, _ in rows.values())
-    status = "failed" if failed else "cancelled" if cancelled else "succeeded"
+    failed = [f"{nid} ({rows[nid][1] or 'failed'})" for nid in comp.children if rows.get(nid, ("",))[0] == N.FAILED]
+    cancelled = any(status == N.CANCELLED for status, _ in rows.values())
+    status = N.FAILED if failed else N.CANCELLED if cancelled else N.SUCCEEDED
     error = f"failed inner nodes: {'; '.join(failed)}"[:4000] if failed else (
         "inner nodes were cancelled" if cancelled else None)
-    if not scheduler.cas(session, run.id, cid, "running", status=status, error=error,
-                         outputs=_outputs(session, run.id, comp), finished_at=utcnow()):
+    if not transitions.transition(session, run.id, cid, status, expect=N.RUNNING, error=error,
+                                  outputs=_outputs(session, run.id, comp), finished_at=utcnow(),
+                                  data={"error": error} if error else None):
         return None
-    emit(session, run.id, cid, "node", status, **({"error": error} if error else {}))
     return status
 
 
 def _outputs(session: Session, run_id: str, comp: Composite) -> dict:
     """The inner graph's outputs, read from the inner nodes that succeeded (None otherwise)."""
     sources = {node for _, node, _ in comp.outputs}
-    outs = dict(session.execute(select(NodeRow.node_id, NodeRow.outputs).where(
-        NodeRow.run_id == run_id, NodeRow.node_id.in_(sources), NodeRow.status == "succeeded")).all()) if sources else {}
+    outs: dict[str, Any] = dict(session.execute(select(NodeRow.node_id, NodeRow.outputs).where(
+        NodeRow.run_id == run_id, NodeRow.node_id.in_(sources), NodeRow.status == N.SUCCEEDED)).all()) if sources else {}
     return {name: (outs.get(node) or {}).get(port) for name, node, port in comp.outputs}
 
 
@@ -153,6 +157,5 @@ def forget_inner(session: Session, run_id: str, plan: Plan, ids: list[str]) -> N
 def reopen(session: Session, run_id: str, cids: list[str]) -> None:
     """Composites an inner retry resumes: running again, their children kept as they are."""
     for cid in cids:
-        if scheduler.cas(session, run_id, cid, ["failed", "cancelled", "skipped", "succeeded"],
-                         status="running", error=None, finished_at=None, outputs={}):
-            emit(session, run_id, cid, "node", "running", resumed=True)
+        transitions.transition(session, run_id, cid, N.RUNNING, expect=TERMINAL, error=None, finished_at=None,
+                               outputs={}, data={"resumed": True})

@@ -1,18 +1,18 @@
 """Every state change of a run is an event with a time, read by the editor, CLI and audit."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from typing import Any
 
 from sqlalchemy import event, insert
 from sqlalchemy.orm import Session
 
-from nebhx.engine.statements import sql
-from nebhx.store.models import EventRow, utcnow
+from nebhx.engine.statements import EVENTS, sql
+from nebhx.statuses import EventStatus, NodeStatus, RunStatus
+from nebhx.store.models import EventRow, iso, utcnow
 
 
-def emit(session: Session, run_id: str, node_id: str | None, kind: str, status: str | None,
-         **data: Any) -> None:
+def emit(session: Session, run_id: str, node_id: str | None, kind: str,
+         status: EventStatus | NodeStatus | RunStatus | None, **data: Any) -> None:
     """Record an event; the transaction's events are written in one INSERT when it commits."""
     pending = session.info.setdefault("events", [])
     pending.append({"run_id": run_id, "node_id": node_id, "kind": kind, "status": status, "at": utcnow(),
@@ -29,22 +29,7 @@ def _write_events(session: Session) -> None:
     if st.pg:  # each row takes its run's event lock: see statements._event_lock
         session.execute(st.insert_events, sorted(pending, key=lambda e: e["run_id"]))  # stable sort
     else:  # SQLite's BEGIN IMMEDIATE already runs one writer at a time
-        session.execute(insert(EventRow.__table__), pending)
-
-
-def iso(dt: datetime | None) -> str | None:
-    """SQLite hands back naive datetimes; every stored time is UTC."""
-    if dt is None:
-        return None
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=timezone.utc)
-    return dt.isoformat()
-
-
-def aware(dt: datetime | None) -> datetime | None:
-    if dt is not None and dt.tzinfo is None:
-        return dt.replace(tzinfo=timezone.utc)
-    return dt
+        session.execute(insert(EVENTS), pending)
 
 
 def event_dict(row: EventRow) -> dict[str, Any]:

@@ -17,9 +17,11 @@ from pydantic_core import to_jsonable_python
 
 from nebhx.bricks.base import BrickFailed, Cancelled, Context, WaitFor
 from nebhx.bricks.registry import find_brick
+from nebhx.engine import fence
 from nebhx.engine.claims import PLAIN, Claim, DbExecution, Execution, Outcome
 from nebhx.engine.heartbeat import Heartbeat, NodeTimeout
 from nebhx.settings import get_settings
+from nebhx.statuses import NodeStatus
 
 log = logging.getLogger("nebhx.engine")
 
@@ -44,27 +46,40 @@ def execute_node(run_id: str, node_id: str, attempt: int, execution: Execution |
     claim = ex.claim(run_id, node_id, attempt)
     if claim is None:
         return
-    ex.finish(claim, run_claimed(claim, ex))
+    try:
+        held = fence.take(run_id, node_id, attempt)
+    except Exception as exc:  # an earlier attempt's processes would not die: never run beside them
+        ex.finish(claim, Outcome(NodeStatus.FAILED, error=f"an earlier attempt of {node_id} still runs on this "
+                                                 f"machine and could not be stopped: {exc}"))
+        return
+    try:
+        outcome = run_claimed(claim, ex)
+    finally:
+        fence.release(held)
+    if held is not None and held.stopped:
+        outcome.log = (f"stopped an earlier attempt of this node still running here (processes "
+                       f"{', '.join(map(str, held.stopped))}) before this one started\n") + outcome.log
+    ex.finish(claim, outcome)
 
 
 def run_claimed(claim: Claim, ex: Execution) -> Outcome:
     if claim.error:
-        return Outcome("failed", error=claim.error)
+        return Outcome(NodeStatus.FAILED, error=claim.error)
     brick_cls = find_brick(claim.brick)  # reloads the palette once for a brick added since
     if brick_cls is None:
-        return Outcome("failed", error=f"brick {claim.brick!r} is not in this worker's palette "
+        return Outcome(NodeStatus.FAILED, error=f"brick {claim.brick!r} is not in this worker's palette "
                                        "(not found after reloading its block folders)")
     here = os.environ.get("NEBHX_AGENT_HOST") or None
     wanted = claim.inputs.get(brick_cls.host_input) if brick_cls.host_input else None
     if brick_cls.host_input and wanted != here:
         where = f"the agent of host {here!r}" if here else "a control worker (no host)"
-        return Outcome("failed", error=f"node {claim.node_id} is for host {wanted!r} but reached {where}")
+        return Outcome(NodeStatus.FAILED, error=f"node {claim.node_id} is for host {wanted!r} but reached {where}")
     ctx = Context(run_id=claim.run_id, node_id=claim.node_id, attempt=claim.attempt,
                   secrets=claim.secrets, host=here)
     try:
         inputs = brick_cls.Inputs.model_validate(claim.inputs)
     except ValidationError as exc:
-        return Outcome("failed", error=_input_errors(exc, ctx))
+        return Outcome(NodeStatus.FAILED, error=_input_errors(exc, ctx))
     return _run_brick(brick_cls, ctx, inputs, claim, ex)
 
 
@@ -79,20 +94,20 @@ def _run_brick(brick_cls, ctx: Context, inputs, claim: Claim, ex: Execution) -> 
         finally:
             hb.finish()
         outputs = brick_cls.Outputs.model_validate(result)
-        outcome = Outcome("succeeded", outputs=to_jsonable_python(_mark_secrets(dict(outputs))))
+        outcome = Outcome(NodeStatus.SUCCEEDED, outputs=to_jsonable_python(_mark_secrets(dict(outputs))))
     except WaitFor as w:
-        outcome = Outcome("waiting", wait={"reason": ctx.mask(w.reason), "timeout_s": w.timeout_s, **w.data})
+        outcome = Outcome(NodeStatus.WAITING, wait={"reason": ctx.mask(w.reason), "timeout_s": w.timeout_s, **w.data})
     except NodeTimeout:
-        outcome = Outcome("failed", error=f"timed out after {claim.timeout_s:g}s (timeout_s)")
+        outcome = Outcome(NodeStatus.FAILED, error=f"timed out after {claim.timeout_s:g}s (timeout_s)")
     except Cancelled:
-        outcome = Outcome("cancelled", error="cancelled")
+        outcome = Outcome(NodeStatus.CANCELLED, error="cancelled")
     except BrickFailed as exc:
-        outcome = Outcome("failed", error=ctx.mask(str(exc)))
+        outcome = Outcome(NodeStatus.FAILED, error=ctx.mask(str(exc)))
     except ValidationError as exc:
-        outcome = Outcome("failed", error=ctx.mask(f"brick returned bad outputs: {exc}"))
+        outcome = Outcome(NodeStatus.FAILED, error=ctx.mask(f"brick returned bad outputs: {exc}"))
     except Exception as exc:  # a bug in a brick fails its node, never the worker
         ctx.log("%s", traceback.format_exc())
-        outcome = Outcome("failed", error=ctx.mask(f"{type(exc).__name__}: {exc}"))
+        outcome = Outcome(NodeStatus.FAILED, error=ctx.mask(f"{type(exc).__name__}: {exc}"))
     hb.finish()  # again: an interruption may have cut the first one short
     outcome.inputs = inputs.model_dump(mode="json")
     outcome.log = hb.take_log()

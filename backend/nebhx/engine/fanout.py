@@ -20,23 +20,24 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from nebhx.bricks.registry import get_registry
-from nebhx.engine import scheduler
-from nebhx.engine.events import emit
+from nebhx.engine import scheduler, transitions
 from nebhx.engine.plan import ACTIVE, TERMINAL, Plan
 from nebhx.engine.resolve import item_id, resolve_inputs
-from nebhx.engine.statements import NODES
 from nebhx.graphs.models import Node, portion
+from nebhx.statuses import EventStatus, NodeStatus, RunStatus
 from nebhx.store.models import NodeRow, utcnow
+
+N = NodeStatus
 
 
 class Item(NamedTuple):
     node_id: str
-    index: int
-    status: str
+    pos: int  # the item's index in the list
+    status: NodeStatus
     outputs: dict | None = None
     error: str | None = None
 
@@ -45,22 +46,21 @@ def expand(session: Session, run, plan: Plan, nid: str) -> str | None:
     """Start a ``for_each`` node; returns its new status (None when another process did)."""
     node = plan.nodes[nid]
     try:
-        items = resolve_inputs(session, run, plan, nid).get(node.for_each)
+        items = resolve_inputs(session, run, plan, nid).get(node.for_each or "")
     except LookupError as exc:
-        return "failed" if scheduler.fail_now(session, run, nid, str(exc)) else None
+        return N.FAILED if scheduler.fail_now(session, run, nid, str(exc)) else None
     if not isinstance(items, list):
-        return "failed" if scheduler.fail_now(session, run, nid, f"for_each input {node.for_each!r} "
+        return N.FAILED if scheduler.fail_now(session, run, nid, f"for_each input {node.for_each!r} "
                                               f"must be a list, got {type(items).__name__}") else None
-    if not scheduler.cas(session, run.id, nid, "pending", status="running", started_at=utcnow(),
-                         finished_at=None, error=None):
+    if not transitions.transition(session, run.id, nid, N.RUNNING, expect=N.PENDING, started_at=utcnow(),
+                                  finished_at=None, error=None, data={"items": len(items)}):
         return None
-    emit(session, run.id, nid, "node", "running", items=len(items))
-    for i, item in enumerate(items):
-        session.add(NodeRow(run_id=run.id, node_id=item_id(nid, i), brick=node.brick, status="pending",
-                            parent=nid, item_index=i, item=item))
+    transitions.new_nodes(session, [NodeRow(run_id=run.id, node_id=item_id(nid, i), brick=node.brick,
+                                            status=N.PENDING, parent=nid, item_index=i, item=item)
+                                    for i, item in enumerate(items)])
     session.flush()
-    fresh = [Item(item_id(nid, i), i, "pending") for i in range(len(items))]
-    return gather(session, run, plan, nid, fresh) or "running"
+    fresh = [Item(item_id(nid, i), i, N.PENDING) for i in range(len(items))]
+    return gather(session, run, plan, nid, fresh) or N.RUNNING
 
 
 def gather(session: Session, run, plan: Plan, parent: str, rows: list[Item] | None = None) -> str | None:
@@ -83,49 +83,44 @@ def _instances(session: Session, run_id: str, parent: str) -> list[Item]:
 
 def _start_more(session: Session, run, plan: Plan, node: Node, rows: list[Item]) -> bool:
     """Queue what may start now; True when instances ended without running (read them again)."""
-    pending = [r for r in rows if r.status == "pending"]
-    if not pending or run.status == "cancelled":
+    pending = [r for r in rows if r.status == N.PENDING]
+    if not pending or run.status == RunStatus.CANCELLED:
         return False
-    failed = sum(r.status == "failed" for r in rows)
+    failed = sum(r.status == N.FAILED for r in rows)
     if node.max_failures is not None and failed > node.max_failures:
         return _skip_rest(session, run, node, pending, failed)
     size = portion(node.batch, len(rows)) if node.batch is not None else len(rows)
-    current = min(r.index for r in rows if r.status not in TERMINAL) // size
-    todo = [r for r in pending if r.index // size == current]
+    current = min(r.pos for r in rows if r.status not in TERMINAL) // size
+    todo = [r for r in pending if r.pos // size == current]
     room = (node.max_parallel or len(rows)) - sum(r.status in ACTIVE for r in rows)
     if not todo or room <= 0:
         return False
-    in_batch = [r for r in rows if r.index // size == current]
+    in_batch = [r for r in rows if r.pos // size == current]
     new_batch = len(todo) == len(in_batch)
     countdown = float(node.pause_s or 0) if new_batch and current > 0 else 0.0
     ids = [r.node_id for r in todo[:room]]
     if new_batch and size < len(rows):
-        emit(session, run.id, node.id, "node", "running", batch=current + 1,
-             batches=-(-len(rows) // size), items=[r.node_id for r in in_batch], starts_in_s=countdown)
+        transitions.step(session, run.id, node.id, EventStatus.RUNNING, batch=current + 1,
+                         batches=-(-len(rows) // size), items=[r.node_id for r in in_batch], starts_in_s=countdown)
     return len(scheduler.queue_nodes(session, run, plan, ids, countdown=countdown)) < len(ids)
 
 
 def _skip_rest(session: Session, run, node: Node, pending: list[Item], failed: int) -> bool:
     reason = f"not started: {failed} items failed (max_failures {node.max_failures})"
-    ids = [r.node_id for r in pending]
-    session.execute(update(NODES).where(NODES.c.run_id == run.id, NODES.c.node_id.in_(ids),
-                                        NODES.c.status == "pending")
-                    .values(status="skipped", error=reason, finished_at=utcnow()))
-    for nid in ids:
-        emit(session, run.id, nid, "node", "skipped", reason=reason)
+    transitions.transition_many(session, run.id, [r.node_id for r in pending], N.SKIPPED, expect=N.PENDING,
+                                error=reason, finished_at=utcnow(), data={"reason": reason})
     return True
 
 
 def _end(session: Session, run, plan: Plan, parent: str, rows: list[Item]) -> str | None:
     spec = get_registry().specs.get(plan.nodes[parent].brick, {"outputs": []})
-    outputs = {p["name"]: [(r.outputs or {}).get(p["name"]) if r.status == "succeeded" else None
+    outputs = {p["name"]: [(r.outputs or {}).get(p["name"]) if r.status == N.SUCCEEDED else None
                            for r in rows] for p in spec["outputs"]}
-    failed = [(r.node_id, r.error or r.status) for r in rows if r.status != "succeeded"]
-    status = "succeeded" if not failed else "failed"
+    failed = [(r.node_id, r.error or r.status) for r in rows if r.status != N.SUCCEEDED]
+    status = N.SUCCEEDED if not failed else N.FAILED
     error = None if not failed else (f"{len(failed)} of {len(rows)} items did not succeed: " +
                                      "; ".join(f"{nid}: {err}" for nid, err in failed[:3]))
-    if not scheduler.cas(session, run.id, parent, "running", status=status, outputs=outputs,
-                         error=error, finished_at=utcnow()):
+    if not transitions.transition(session, run.id, parent, status, expect=N.RUNNING, outputs=outputs,
+                                  error=error, finished_at=utcnow(), data={"error": error} if error else None):
         return None
-    emit(session, run.id, parent, "node", status, **({"error": error} if error else {}))
     return status

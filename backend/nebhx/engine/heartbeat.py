@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 
 from nebhx.bricks.base import Cancelled, Context
+from nebhx.engine import fence
 
 
 class NodeTimeout(Exception):
@@ -73,8 +74,10 @@ class Heartbeat:
         return self.renew(self.take_log())
 
     def _raise(self, exc: type[Exception]) -> None:
-        """Stop the brick: wake its sleeps, then raise in its thread at the next bytecode."""
+        """Stop the brick: wake its sleeps, stop the commands it runs (its attempt's process
+        group: fence), then raise in its thread at the next bytecode."""
         self.ctx.cancelled.set()
+        fence.stop_my_group()
         ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(self.target), ctypes.py_object(exc))
 
 

@@ -39,8 +39,8 @@ class StorePatient:
     def renew(self, claim: Claim, log_chunk: str) -> bool:
         return self.inner.renew(claim, log_chunk)  # the heartbeat retries at its next beat
 
-    def finish(self, claim: Claim, outcome: Outcome) -> None:
-        self._patiently(f"finish {claim.run_id}/{claim.node_id}", self.inner.finish, claim, outcome)
+    def finish(self, claim: Claim, outcome: Outcome) -> bool:
+        return self._patiently(f"finish {claim.run_id}/{claim.node_id}", self.inner.finish, claim, outcome)
 
     def _patiently(self, what: str, fn, *args):
         deadline, delay = time.monotonic() + self.patience_s, 0.2

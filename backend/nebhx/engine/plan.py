@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
 from collections import OrderedDict
+from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -11,7 +12,18 @@ from sqlalchemy.orm import Session
 from nebhx.graphs.models import Edge, Graph, Node
 from nebhx.statuses import ACTIVE, TERMINAL, NodeStatus, TriggerRule
 
-__all__ = ["ACTIVE", "TERMINAL", "Plan", "plan_for", "trigger_state"]
+__all__ = ["ACTIVE", "READY", "SKIP", "TERMINAL", "WAIT", "Plan", "Readiness", "plan_for", "trigger_state"]
+
+
+class Readiness(StrEnum):
+    """What a node's trigger rule says, given its upstream nodes' statuses."""
+
+    READY = "ready"
+    SKIP = "skip"
+    WAIT = "wait"
+
+
+READY, SKIP, WAIT = Readiness.READY, Readiness.SKIP, Readiness.WAIT
 
 
 @dataclass
@@ -56,7 +68,7 @@ def plan_for(session: Session, graph_id: str, revision: int) -> Plan:
     """Revisions never change, so a plan is built once per process (LRU of 256); composites are
     pinned revisions, so their inner nodes are part of it."""
     from nebhx.store.models import RevisionRow
-    key = (str(session.get_bind().url), graph_id, revision)
+    key = (str(session.get_bind().engine.url), graph_id, revision)
     plan = _plans.get(key)
     if plan is None:
         row = session.get(RevisionRow, (graph_id, revision))
@@ -70,23 +82,23 @@ def plan_for(session: Session, graph_id: str, revision: int) -> Plan:
     return plan
 
 
-def trigger_state(rule: TriggerRule | str, statuses: list[str]) -> str:
-    """``ready``, ``skip`` or ``wait`` for a node whose upstreams have ``statuses``."""
+def trigger_state(rule: TriggerRule | str, statuses: list[NodeStatus] | list[str]) -> Readiness:
+    """Whether a node whose upstream nodes have ``statuses`` may start, must be skipped, or waits."""
     if not statuses:
-        return "ready"
+        return READY
     done = all(s in TERMINAL for s in statuses)
     if rule == TriggerRule.ALL_SUCCESS:
         if any(s in (NodeStatus.FAILED, NodeStatus.SKIPPED, NodeStatus.CANCELLED) for s in statuses):
-            return "skip"
-        return "ready" if done else "wait"
+            return SKIP
+        return READY if done else WAIT
     if rule in (TriggerRule.ALL_DONE, TriggerRule.ALWAYS):
-        return "ready" if done else "wait"
+        return READY if done else WAIT
     if rule == TriggerRule.ANY_FAILED:
         if NodeStatus.FAILED in statuses:
-            return "ready"
-        return "skip" if done else "wait"
+            return READY
+        return SKIP if done else WAIT
     if rule == TriggerRule.ALL_FAILED:
         if any(s in (NodeStatus.SUCCEEDED, NodeStatus.SKIPPED, NodeStatus.CANCELLED) for s in statuses):
-            return "skip"
-        return "ready" if done else "wait"
+            return SKIP
+        return READY if done else WAIT
     raise ValueError(f"unknown trigger rule {rule!r}")

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -10,9 +10,19 @@ from sqlalchemy.orm import Session
 from nebhx.bricks.registry import get_registry
 from nebhx.engine.plan import Plan
 from nebhx.secrets.crypto import seal
-from nebhx.store.models import HostRow, NodeRow, RunRow, SecretRow
+from nebhx.statuses import NodeStatus
+from nebhx.store.models import HostRow, NodeRow, SecretRow
 
 CONTROL_QUEUE = "nebhx"
+
+
+class RunLike(Protocol):
+    """What resolving reads of a run: a stored ``RunRow`` or the engine's ``RunHead``."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def inputs(self) -> dict[str, Any]: ...
 _ITEM = re.compile(r"^(?P<base>.+)\[(?P<index>\d+)\]$")
 
 
@@ -26,7 +36,7 @@ def item_id(base: str, index: int) -> str:
     return f"{base}[{index}]"
 
 
-def _scope(session: Session, run: RunRow, plan: Plan, node_id: str) -> tuple[dict[str, Any], list]:
+def _scope(session: Session, run: RunLike, plan: Plan, node_id: str) -> tuple[dict[str, Any], list]:
     """Where a node's ``{"$input": name}`` reads: the run's inputs and graph, or, inside a
     composite, the composite node's resolved inputs (kept on its row) and its inner graph."""
     parent = plan.parents.get(node_id)
@@ -55,7 +65,7 @@ def _param(session: Session, scope: tuple[dict[str, Any], list], value: Any) -> 
     return value
 
 
-def resolve_inputs(session: Session, run: RunRow, plan: Plan, node_id: str) -> dict[str, Any]:
+def resolve_inputs(session: Session, run: RunLike, plan: Plan, node_id: str) -> dict[str, Any]:
     """The node's raw inputs; secrets stay sealed (``{"$enc": ...}``) until the brick runs.
 
     For a fan-out instance ``web[i]`` the ``for_each`` input is item ``i`` of its list, and
@@ -72,14 +82,16 @@ def resolve_inputs(session: Session, run: RunRow, plan: Plan, node_id: str) -> d
         sources = {e.from_.node for e in wires}
         rows = session.execute(select(NodeRow.node_id, NodeRow.outputs, NodeRow.status).where(
             NodeRow.run_id == run.id, NodeRow.node_id.in_(sources)))
-        outputs = {nid: (outs or {}) for nid, outs, status in rows if status == "succeeded"}
+        outputs = {nid: (outs or {}) for nid, outs, status in rows if status == NodeStatus.SUCCEEDED}
         for e in wires:
-            if e.from_.port not in outputs.get(e.from_.node, {}):
-                continue
+            if e.to.port is None or e.from_.port not in outputs.get(e.from_.node, {}):
+                continue  # (a wire always names both ports; an order edge is no wire)
             value = outputs[e.from_.node][e.from_.port]
-            zipped = index is not None and plan.nodes[e.from_.node].for_each and e.to.port != node.for_each
-            values[e.to.port] = _pick(value, index, f"{e.from_.node}.{e.from_.port}") if zipped else value
-    if index is not None:
+            zipped = plan.nodes[e.from_.node].for_each and e.to.port != node.for_each
+            if index is not None and zipped:
+                value = _pick(value, index, f"{e.from_.node}.{e.from_.port}")
+            values[e.to.port] = value
+    if index is not None and node.for_each:
         values[node.for_each] = _pick(values.get(node.for_each), index, f"input {node.for_each!r}")
     return values
 
@@ -90,7 +102,7 @@ def _pick(value: Any, index: int, what: str) -> Any:
     return value[index]
 
 
-def route(session: Session, run: RunRow, plan: Plan, node_id: str) -> tuple[str, str | None]:
+def route(session: Session, run: RunLike, plan: Plan, node_id: str) -> tuple[str, str | None]:
     """A host brick runs on its host's queue; everything else on the control queue."""
     node = plan.nodes[split_id(node_id)[0]]
     brick = get_registry().get(node.brick)
@@ -106,10 +118,10 @@ def route(session: Session, run: RunRow, plan: Plan, node_id: str) -> tuple[str,
     return f"host.{host}", host
 
 
-def graph_outputs(session: Session, run: RunRow, plan: Plan) -> dict[str, Any]:
+def graph_outputs(session: Session, run: RunLike, plan: Plan) -> dict[str, Any]:
     if not plan.graph.outputs:
         return {}
     rows = session.execute(select(NodeRow.node_id, NodeRow.outputs).where(
         NodeRow.run_id == run.id, NodeRow.node_id.in_({o.from_.node for o in plan.graph.outputs})))
-    outs = dict(rows.all())
+    outs: dict[str, Any] = dict(rows.all())
     return {o.name: (outs.get(o.from_.node) or {}).get(o.from_.port) for o in plan.graph.outputs}

@@ -1,7 +1,7 @@
 """Advance runs: which nodes may start, which are skipped, when a run ends.
 
-Every transition is a compare-and-set UPDATE on the node row (``WHERE status = ...``),
-so two workers finishing at once, a redelivered task or several sweepers never start a
+Every change of status is a compare-and-set UPDATE on the node row (``WHERE status = ...``,
+through ``transitions``, the engine's table of allowed changes), so two workers finishing at once, a redelivered task or several sweepers never start a
 node twice. Whoever advances a run first locks its row (SELECT ... FOR UPDATE; SQLite's
 BEGIN IMMEDIATE does the same for the whole file): two nodes that finish together would
 otherwise each read the other as still running, and their common successor never start.
@@ -22,22 +22,13 @@ from functools import cache
 
 from sqlalchemy import ARRAY, String, bindparam, func, select, update
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.attributes import set_committed_value
 
-from nebhx.engine.events import emit
-from nebhx.engine.plan import TERMINAL, Plan, trigger_state
-from nebhx.engine.statements import NODES, RUNS, sql
-from nebhx.statuses import NodeStatus, RunStatus
+from nebhx.engine import transitions
+from nebhx.engine.dispatch import Dispatch, publish
+from nebhx.engine.plan import READY, SKIP, TERMINAL, Plan, trigger_state
+from nebhx.engine.statements import NODES, RUNS, changed, sql
+from nebhx.statuses import EventStatus, NodeStatus, RunStatus, TriggerRule
 from nebhx.store.models import NodeRow, RunRow, utcnow
-
-
-@dataclass
-class Dispatch:
-    run_id: str
-    node_id: str
-    attempt: int
-    queue: str
-    countdown: float = 0.0
 
 
 @dataclass
@@ -76,15 +67,14 @@ def run_head(session: Session, run_id: str) -> RunHead | None:
     return head
 
 
-def cas(session: Session, run_id: str, node_id: str, expect: str | Iterable[str], **values) -> bool:
-    """Set ``values`` on the node only if its status is ``expect``; returns whether it did."""
-    expect = [expect] if isinstance(expect, str) else list(expect)
-    attempt = values.pop("_attempt", None)
-    stmt = update(NODES).where(NODES.c.run_id == run_id, NODES.c.node_id == node_id,
-                               NODES.c.status.in_(expect))
-    if attempt is not None:
-        stmt = stmt.where(NODES.c.attempt == attempt)
-    return session.execute(stmt.values(**values)).rowcount == 1
+def note(session: Session, run_id: str, node_id: str, expect: NodeStatus, *, attempt: int, **values) -> bool:
+    """Write ``values`` (never the status: ``transitions`` does) on this attempt of the node
+    while its status is ``expect``; whether it did."""
+    if "status" in values:
+        raise transitions.IllegalTransition("a status is written by engine.transitions only")
+    return changed(session.execute(update(NODES).where(
+        NODES.c.run_id == run_id, NODES.c.node_id == node_id, NODES.c.status == expect,
+        NODES.c.attempt == attempt).values(**values))) == 1
 
 
 @cache
@@ -124,7 +114,7 @@ class _Statuses(dict):
 
     def own(self, node_id: str) -> str:
         if node_id not in self:
-            self[node_id] = "pending"
+            self[node_id] = NodeStatus.PENDING
             self.assumed.add(node_id)
         return self[node_id]
 
@@ -149,12 +139,12 @@ class _Statuses(dict):
         if cause in preds:
             self.fetch([cause])
             if self.session.execute(st.open_among, params).first():
-                return [self[cause], "pending"]
+                return [self[cause], NodeStatus.PENDING]
         rows = self.session.execute(st.count_among, params)
         return [status for status, n in rows for _ in range(n)]
 
 
-def queue_nodes(session: Session, run, plan: Plan, ids: Iterable[str], *, expect: str = "pending",
+def queue_nodes(session: Session, run, plan: Plan, ids: Iterable[str], *, expect: NodeStatus = NodeStatus.PENDING,
                 countdown: float = 0.0, failures: int | None = None) -> list[Dispatch]:
     """Move nodes to ``queued``, each with a new attempt number; a node no host can take fails."""
     from nebhx.engine.resolve import route
@@ -173,7 +163,7 @@ def queue_node(session: Session, run, plan: Plan, node_id: str, **kw) -> Dispatc
 
 
 def _queue_routed(session: Session, run, routed: list[tuple[str, tuple[str, str | None]]], *,
-                  expect: str, countdown: float, failures: int | None) -> list[Dispatch]:
+                  expect: NodeStatus, countdown: float, failures: int | None) -> list[Dispatch]:
     """One UPDATE per destination: a fan-out of 200 onto one queue is one statement."""
     groups: dict[tuple[str, str | None], list[str]] = {}
     for nid, dest in routed:
@@ -184,27 +174,16 @@ def _queue_routed(session: Session, run, routed: list[tuple[str, tuple[str, str 
     # message may be lost) from there, so a retry's backoff is never cut short.
     due = utcnow() + timedelta(seconds=countdown)
     for (queue, host), ids in groups.items():
-        rows = session.execute(sql(session).queue, {
-            "run": run.id, "ids": ids, "expect": expect, "to_queue": queue, "to_host": host,
-            "now": due, "set_failures": failures}).all()
+        rows = transitions.queue(session, run.id, ids, expect=expect, to_queue=queue, host=host, due=due,
+                                 failures=failures, countdown=countdown)
         for nid, attempt in sorted(rows, key=lambda r: order[r[0]]):
-            emit(session, run.id, nid, "node", "queued", attempt=attempt, queue=queue,
-                 **({"retry_in_s": countdown} if countdown else {}))
             out.append(publish(session, Dispatch(run.id, nid, attempt, queue, countdown)))
     return out
 
 
-def publish(session: Session, dispatch: Dispatch) -> Dispatch:
-    """Send ``dispatch`` once the session's transaction commits (see ``session_scope``)."""
-    session.info.setdefault("dispatch", []).append(dispatch)
-    return dispatch
-
-
-def fail_now(session: Session, run, node_id: str, reason: str, *, expect="pending") -> bool:
-    if cas(session, run.id, node_id, expect, status="failed", error=reason, finished_at=utcnow()):
-        emit(session, run.id, node_id, "node", "failed", error=reason)
-        return True
-    return False
+def fail_now(session: Session, run, node_id: str, reason: str, *, expect=NodeStatus.PENDING) -> bool:
+    return transitions.transition(session, run.id, node_id, NodeStatus.FAILED, expect=expect, error=reason,
+                                  finished_at=utcnow(), data={"error": reason})
 
 
 def advance(session: Session, run, plan: Plan, candidates: Iterable[str], *,
@@ -220,31 +199,31 @@ def advance(session: Session, run, plan: Plan, candidates: Iterable[str], *,
     statuses = _Statuses(session, run.id, plan, dict(known or {}))
     statuses.load_preds(nid for nid, _ in work)
     routed: list[tuple[str, tuple[str, str | None]]] = []
-    cancelled = run.status == "cancelled"
+    cancelled = run.status == RunStatus.CANCELLED
     while work:
         nid, why = work.pop(0)
         statuses.load_preds([nid])
-        if statuses.own(nid) != "pending" or (cancelled and plan.nodes[nid].trigger != "always"):
+        if statuses.own(nid) != NodeStatus.PENDING or (cancelled and plan.nodes[nid].trigger != TriggerRule.ALWAYS):
             continue
         node = plan.nodes[nid]
         state = trigger_state(node.trigger, statuses.of_preds(nid, why))
-        if state == "ready" and (node.for_each or nid in plan.composites):
+        if state == READY and (node.for_each or nid in plan.composites):
             if (now := _expand(session, run, plan, nid)) is not None:
                 statuses.settle(nid, now)
-        elif state == "ready":
+        elif state == READY:
             try:
                 routed.append((nid, route(session, run, plan, nid)))
-                statuses[nid] = "queued"  # still a guess until the UPDATE below says so
+                statuses[nid] = NodeStatus.QUEUED  # still a guess until the UPDATE below says so
             except LookupError as exc:
                 if fail_now(session, run, nid, str(exc)):
-                    statuses.settle(nid, "failed")
-        elif state == "skip" and cas(session, run.id, nid, "pending", status="skipped",
-                                     finished_at=utcnow()):
-            emit(session, run.id, nid, "node", "skipped", reason="trigger rule cannot hold")
-            statuses.settle(nid, "skipped")
+                    statuses.settle(nid, NodeStatus.FAILED)
+        elif state == SKIP and transitions.transition(
+                session, run.id, nid, NodeStatus.SKIPPED, expect=NodeStatus.PENDING, finished_at=utcnow(),
+                data={"reason": "trigger rule cannot hold"}):
+            statuses.settle(nid, NodeStatus.SKIPPED)
         if statuses[nid] in TERMINAL:
             work.extend((succ, nid) for succ in plan.succs.get(nid, []))
-    out = _queue_routed(session, run, routed, expect="pending", countdown=0.0, failures=None)
+    out = _queue_routed(session, run, routed, expect=NodeStatus.PENDING, countdown=0.0, failures=None)
     if not out and all(status in TERMINAL for nid, status in statuses.items() if nid not in statuses.assumed):
         _maybe_finish(session, run, plan)  # a pending or running node above means: not yet
     return out
@@ -269,28 +248,23 @@ def _maybe_finish(session: Session, run, plan: Plan) -> None:
     from nebhx.engine.resolve import graph_outputs
     failed = list(session.scalars(select(NODES.c.node_id).where(
         NODES.c.run_id == run.id, NODES.c.parent.is_(None), NODES.c.status == NodeStatus.FAILED)))
-    status = run.status if run.status == RunStatus.CANCELLED else (RunStatus.FAILED if failed else RunStatus.SUCCEEDED)
-    set_run(session, run, status=status, finished_at=utcnow(), outputs=graph_outputs(session, run, plan),
-            error=f"failed nodes: {', '.join(failed)}" if failed else None)
-    emit(session, run.id, None, "run", status, failed=failed)
-
-
-def set_run(session: Session, run, **values) -> None:
-    """Write run columns with one UPDATE and keep ``run`` (a RunHead or RunRow) in step."""
-    session.execute(update(RUNS).where(RUNS.c.id == run.id).values(**values))
-    for key, value in values.items():
-        if isinstance(run, RunRow):
-            set_committed_value(run, key, value)
-        else:
-            setattr(run, key, value)
+    values: dict[str, Any] = dict(finished_at=utcnow(), outputs=graph_outputs(session, run, plan),
+                                  error=f"failed nodes: {', '.join(failed)}" if failed else None)
+    if run.status == RunStatus.CANCELLED:  # a cancelled run ends as it is, once its "always" nodes ran
+        session.execute(update(RUNS).where(RUNS.c.id == run.id).values(**values))
+        transitions.set_fields(run, **values)
+        transitions.step(session, run.id, None, EventStatus.CANCELLED, failed=failed)
+        return
+    transitions.run_to(session, run, RunStatus.FAILED if failed else RunStatus.SUCCEEDED,
+                       data={"failed": failed}, **values)
 
 
 def start_run(session: Session, run: RunRow, plan: Plan) -> list[Dispatch]:
     run.started_at = utcnow()
-    for node in plan.graph.nodes:
-        session.add(NodeRow(run_id=run.id, node_id=node.id, brick=node.brick, status="pending"))
+    transitions.new_run(session, run)
+    transitions.new_nodes(session, [NodeRow(run_id=run.id, node_id=node.id, brick=node.brick,
+                                            status=NodeStatus.PENDING) for node in plan.graph.nodes])
     session.flush()
-    emit(session, run.id, None, "run", "running")
     return advance(session, run, plan, [n.id for n in plan.graph.nodes if not plan.preds.get(n.id)])
 
 

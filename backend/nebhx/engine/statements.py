@@ -13,15 +13,25 @@ from __future__ import annotations
 from functools import cache
 from types import SimpleNamespace
 
-from sqlalchemy import ARRAY, JSON, DateTime, Integer, String, Text, bindparam, cast, func, insert, literal, select, update
+from typing import Any, cast
+
+from sqlalchemy import ARRAY, JSON, DateTime, Integer, String, Table, Text, bindparam, func, insert, literal, select, update
+from sqlalchemy import cast as sql_cast
+from sqlalchemy.engine import CursorResult, Result
 from sqlalchemy.orm import Session
 
 from nebhx.engine.plan import TERMINAL
+from nebhx.statuses import NodeStatus
 from nebhx.store.models import EventRow, NodeRow, RunRow
 
-NODES, RUNS, EVENTS = NodeRow.__table__, RunRow.__table__, EventRow.__table__
+NODES, RUNS, EVENTS = (cast(Table, row.__table__) for row in (NodeRow, RunRow, EventRow))
 EVENT_COLUMNS = ["run_id", "node_id", "kind", "status", "at", "data"]
 RUN_HEAD = (RUNS.c.id, RUNS.c.graph_id, RUNS.c.revision, RUNS.c.status, RUNS.c.inputs, RUNS.c.finished_at)
+
+
+def changed(result: Result[Any]) -> int:
+    """Rows an UPDATE or DELETE changed (``Session.execute`` types its result loosely)."""
+    return cast(CursorResult[Any], result).rowcount
 
 
 def sql(session: Session) -> SimpleNamespace:
@@ -43,14 +53,14 @@ def _build(pg: bool) -> SimpleNamespace:
         open_among=select(NODES.c.node_id).where(run, ids, NODES.c.status.not_in(TERMINAL)).limit(1),
         count_among=select(NODES.c.status, func.count()).where(run, ids).group_by(NODES.c.status),
         queue=update(NODES).where(run, ids, NODES.c.status == bindparam("expect")).values(
-            status="queued", attempt=NODES.c.attempt + 1, queue=bindparam("to_queue"),
+            status=NodeStatus.QUEUED, attempt=NODES.c.attempt + 1, queue=bindparam("to_queue"),
             host=bindparam("to_host"), queued_at=bindparam("now"), heartbeat_at=None, deadline_at=None,
             failures=func.coalesce(bindparam("set_failures", type_=Integer), NODES.c.failures),
         ).returning(NODES.c.node_id, NODES.c.attempt),
-        claim=update(NODES).where(run, node, NODES.c.status == "queued", attempt).values(
-            status="running", started_at=bindparam("at"), heartbeat_at=bindparam("at"),
+        claim=update(NODES).where(run, node, NODES.c.status == NodeStatus.QUEUED, attempt).values(
+            status=NodeStatus.RUNNING, started_at=bindparam("at"), heartbeat_at=bindparam("at"),
             finished_at=None, deadline_at=bindparam("until"), claimed_by=bindparam("by")),
-        finish=update(NODES).where(run, node, NODES.c.status == "running", attempt).values(
+        finish=update(NODES).where(run, node, NODES.c.status == NodeStatus.RUNNING, attempt).values(
             status=bindparam("to"), error=bindparam("why"), log=NODES.c.log + bindparam("more_log"),
             inputs=bindparam("shown"), outputs=bindparam("outs"), finished_at=bindparam("now")),
     )
@@ -66,13 +76,13 @@ def _event_lock(run_id):
     # commit order: each event row first takes its run's lock (held to commit), the filter
     # running before the id default is drawn. Taken last in a transaction, with no other
     # wait after it, it cannot deadlock. (SQLite's BEGIN IMMEDIATE runs one writer at a time.)
-    return func.pg_advisory_xact_lock(7245002, func.hashtext(cast(run_id, Text))).is_not(None)
+    return func.pg_advisory_xact_lock(7245002, func.hashtext(sql_cast(run_id, Text))).is_not(None)
 
 
 def _with_event(claim, at, data):
     claimed = claim.returning(NODES.c.run_id, NODES.c.node_id).cte("claimed")
     return insert(EVENTS).from_select(EVENT_COLUMNS, select(
-        claimed.c.run_id, claimed.c.node_id, literal("node"), literal("running"), at, data,
+        claimed.c.run_id, claimed.c.node_id, literal("node"), literal(NodeStatus.RUNNING, EVENTS.c.status.type), at, data,
     ).where(_event_lock(claimed.c.run_id))).returning(EVENTS.c.id)
 
 
@@ -81,7 +91,7 @@ def _fold_for_postgresql(st: SimpleNamespace) -> None:
     run_id = bindparam("run_id", type_=String)
     st.insert_events = insert(EVENTS).from_select(EVENT_COLUMNS, select(
         run_id, bindparam("node_id", type_=String), bindparam("kind", type_=String),
-        bindparam("status", type_=String), at, data).where(_event_lock(run_id)))
+        bindparam("status", type_=EVENTS.c.status.type), at, data).where(_event_lock(run_id)))
     # The claim and its "running" event: outside a transaction one round trip, still all or nothing.
     st.claim_with_event = _with_event(st.claim, at, data)
     st.claim_on_host_with_event = _with_event(st.claim_on_host, at, data)

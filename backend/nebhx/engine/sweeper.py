@@ -18,18 +18,23 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from typing import Any
 from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import or_, select, update
 
-from nebhx.engine import scheduler
-from nebhx.engine.events import aware, emit
+from nebhx.engine import scheduler, transitions
+from nebhx.engine.dispatch import Dispatch, publish
+from nebhx.store.models import aware
 from nebhx.engine.plan import plan_for
+from nebhx.engine.resolve import CONTROL_QUEUE, split_id
 from nebhx.engine.statements import NODES
 from nebhx.settings import Settings, get_settings
+from nebhx.statuses import EventStatus, NodeStatus
 from nebhx.store.db import session_scope
 from nebhx.store.models import NodeRow, RunRow, utcnow
 
+N = NodeStatus
 log = logging.getLogger("nebhx.sweep")
 UNSENT = datetime(2000, 1, 1, tzinfo=timezone.utc)
 RESEND_LEASES = 4  # a queued node whose message may be lost silently is sent again after this
@@ -40,13 +45,13 @@ def mark_unsent(dispatches) -> None:
     with session_scope(get_settings().db_url) as s:
         for d in dispatches:
             s.execute(update(NODES).where(NODES.c.run_id == d.run_id, NODES.c.node_id == d.node_id,
-                                          NODES.c.attempt == d.attempt, NODES.c.status == "queued")
+                                          NODES.c.attempt == d.attempt, NODES.c.status == N.QUEUED)
                       .values(heartbeat_at=UNSENT))
 
 
 def sweep_once(settings: Settings | None = None, *, resend_all: bool = False,
                can_send: bool = True, judge_leases: bool = True,
-               judge_workers: bool | None = None) -> list[scheduler.Dispatch]:
+               judge_workers: bool | None = None) -> list[Dispatch]:
     """One pass. ``resend_all``: the broker lost its messages, send every queued node again;
     ``can_send`` False: the broker is unreachable, send nothing this time; ``judge_leases``
     False: leave running nodes be; ``judge_workers`` False: do not take a silent worker for
@@ -60,23 +65,25 @@ def sweep_once(settings: Settings | None = None, *, resend_all: bool = False,
     return out
 
 
-def _sweep_running(settings: Settings, judge_leases: bool, judge_workers: bool) -> list[scheduler.Dispatch]:
+def _sweep_running(settings: Settings, judge_leases: bool, judge_workers: bool) -> list[Dispatch]:
     from nebhx.engine.workers import dead_workers
     now = utcnow()
-    out: list[scheduler.Dispatch] = []
+    out: list[Dispatch] = []
     stale = now - timedelta(seconds=settings.lease_s)
-    running = NodeRow.status == "running"
+    running = NodeRow.status == N.RUNNING
     conds = []
     if judge_leases:
         # The worker enforces timeout_s itself; the sweep steps in a lease later.
         conds += [running & or_(NodeRow.heartbeat_at < stale, NodeRow.deadline_at < stale),
-                  (NodeRow.status == "waiting") & (NodeRow.deadline_at < now)]
+                  (NodeRow.status == N.WAITING) & (NodeRow.deadline_at < now)]
     if judge_workers:  # its worker process stopped beating: no need to wait out the lease
         conds.append(running & NodeRow.claimed_by.in_(dead_workers(settings.worker_down_s)))
     with session_scope(settings.db_url) as s:
         rows = s.execute(select(NodeRow).where(or_(*conds))).scalars().all()
         for row in rows:
             run = s.get(RunRow, row.run_id, with_for_update=True)
+            if run is None:  # deleted meanwhile
+                continue
             plan = plan_for(s, run.graph_id, run.revision)
             out += _sweep_node(s, run, plan, row, now, stale)
     return out
@@ -88,16 +95,15 @@ def _queued_decisions(settings: Settings, resend_all: bool, can_send: bool) -> l
     Only nodes due for more than a lease, or unsent, are looked at (all of them after the
     broker lost its messages): a busy queue of fresh nodes costs the sweep nothing.
     """
-    from nebhx.engine.resolve import split_id
     now = utcnow()
     resend_s = settings.lease_s * RESEND_LEASES
-    cond = NODES.c.status == "queued"
+    cond = NODES.c.status == N.QUEUED
     if not (resend_all and can_send):
         cond &= or_(NODES.c.queued_at < now - timedelta(seconds=settings.lease_s),
                     NODES.c.heartbeat_at < now - timedelta(seconds=resend_s))
     cols = (NODES.c.run_id, NODES.c.node_id, NODES.c.attempt, NODES.c.queue, NODES.c.host,
             NODES.c.queued_at, NODES.c.heartbeat_at)
-    out = []
+    out: list[tuple[str, Any, str | None]] = []
     with session_scope(settings.db_url) as s:
         for row in s.execute(select(*cols).where(cond)).all():
             head = scheduler.run_head(s, row.run_id)
@@ -111,14 +117,13 @@ def _queued_decisions(settings: Settings, resend_all: bool, can_send: bool) -> l
     return out
 
 
-def _resend(s, row) -> list[scheduler.Dispatch]:
+def _resend(s, row) -> list[Dispatch]:
     """Send a queued node's message again, same attempt; a retry keeps what is left of its backoff."""
     now = utcnow()
-    if not scheduler.cas(s, row.run_id, row.node_id, "queued", _attempt=row.attempt, heartbeat_at=now):
+    if not scheduler.note(s, row.run_id, row.node_id, N.QUEUED, attempt=row.attempt, heartbeat_at=now):
         return []
     countdown = max((aware(row.queued_at) - now).total_seconds(), 0.0)
-    return [scheduler.publish(s, scheduler.Dispatch(row.run_id, row.node_id, row.attempt,
-                                                    row.queue or "nebhx", countdown))]
+    return [publish(s, Dispatch(row.run_id, row.node_id, row.attempt, row.queue or CONTROL_QUEUE, countdown))]
 
 
 def _no_taker(s, row, timeout_s: float | None, now, settings: Settings) -> str | None:
@@ -127,40 +132,54 @@ def _no_taker(s, row, timeout_s: float | None, now, settings: Settings) -> str |
     from nebhx.store.models import HostRow
     waited = (now - aware(row.queued_at)).total_seconds()
     host = s.get(HostRow, row.host) if row.host else None
-    if host is not None and host_state(host, settings.host_down_s) == "down" \
+    if host is not None and host_state(host, settings.host_down_s) == "down" and host.last_seen \
             and waited > (timeout_s or settings.host_wait_s):
         return (f"host {row.host!r} is down (no heartbeat since {aware(host.last_seen).isoformat()}); "
                 f"the node waited {waited:.0f}s for it")
     if waited > (timeout_s or settings.queue_timeout_s):
-        return f"no worker for queue {row.queue or 'nebhx'} (queued for {waited:.0f} s)"
+        return f"no worker for queue {row.queue or CONTROL_QUEUE} (queued for {waited:.0f} s)"
     return None
 
 
-def _fail_queued(s, row, reason: str) -> list[scheduler.Dispatch]:
+def _fail_queued(s, row, reason: str) -> list[Dispatch]:
     run = scheduler.lock_run(s, row.run_id)  # failing advances the run: one advance at a time
-    if run is None or not scheduler.cas(s, row.run_id, row.node_id, "queued", _attempt=row.attempt,
-                                        status="failed", error=reason, finished_at=utcnow()):
+    if run is None or not transitions.transition(s, row.run_id, row.node_id, N.FAILED, expect=N.QUEUED,
+                                                 attempt=row.attempt, error=reason, finished_at=utcnow(),
+                                                 data={"error": reason}):
         return []
-    emit(s, row.run_id, row.node_id, "node", "failed", error=reason)
     s.flush()
     return scheduler.after_node(s, run, plan_for(s, run.graph_id, run.revision), row.node_id)
 
 
-def _sweep_node(s, run, plan, row: NodeRow, now, stale) -> list[scheduler.Dispatch]:
-    if row.status == "waiting" or (row.deadline_at is not None and aware(row.deadline_at) < stale):
-        what = "waited" if row.status == "waiting" else "ran"
+def _sweep_node(s, run, plan, row: NodeRow, now, stale) -> list[Dispatch]:
+    if row.status == N.WAITING or (row.deadline_at is not None and aware(row.deadline_at) < stale):
+        what = "waited" if row.status == N.WAITING else "ran"
         reason = f"timed out: {what} past its deadline"
-        if scheduler.cas(s, run.id, row.node_id, row.status, _attempt=row.attempt, status="failed",
-                         error=reason, finished_at=now):
-            emit(s, run.id, row.node_id, "node", "failed", error=reason)
+        if transitions.transition(s, run.id, row.node_id, N.FAILED, expect=row.status, attempt=row.attempt,
+                                  error=reason, finished_at=now, data={"error": reason}):
             s.flush()
             return scheduler.after_node(s, run, plan, row.node_id)
         return []
-    # The worker died mid-node (it stopped beating, or the lease expired). Run it again
-    # under a new attempt; should the old one still be alive, its next renewal stops it.
+    # The worker died mid-node (it stopped beating, or the lease expired). A lost attempt
+    # counts against the node's retries (a brick that kills the process running it must not
+    # be sent again forever); any node may be lost once, as when a worker is killed from
+    # outside. The next attempt stops what this one left running on its machine (fence).
     why = f"its worker {row.claimed_by} stopped" if row.claimed_by else f"no heartbeat since {row.heartbeat_at}"
-    emit(s, run.id, row.node_id, "node", "lost", attempt=row.attempt, reason=f"{why}; dispatching again")
-    d = scheduler.queue_node(s, run, plan, row.node_id, expect="running")
+    node = plan.nodes[split_id(row.node_id)[0]]
+    ended, budget = row.failures + 1, max(node.retries or 0, 1)
+    if ended > budget:
+        reason = (f"attempt {row.attempt} was lost ({why}): {ended} attempts ended without a result "
+                  f"(retries: {node.retries or 0}); the brick may be killing the process that runs it")
+        if transitions.transition(s, run.id, row.node_id, N.FAILED, expect=N.RUNNING, attempt=row.attempt,
+                                  error=reason, failures=ended, finished_at=now,
+                                  data={"error": reason, "attempt": row.attempt}):
+            s.flush()
+            return scheduler.after_node(s, run, plan, row.node_id)
+        return []
+    if not scheduler.note(s, run.id, row.node_id, N.RUNNING, attempt=row.attempt, failures=ended):
+        return []  # it ended meanwhile
+    transitions.step(s, run.id, row.node_id, EventStatus.LOST, attempt=row.attempt, reason=f"{why}; dispatching again")
+    d = scheduler.queue_node(s, run, plan, row.node_id, expect=N.RUNNING, failures=ended)
     return [d] if d else []
 
 
@@ -208,6 +227,14 @@ class BrokerWatch:
         return "lost" if lost else "ok"
 
 
+def _warm() -> None:
+    from nebhx.bricks.registry import get_registry
+    try:
+        get_registry()
+    except Exception:  # a broken block folder fails its nodes, not the sweep
+        log.exception("the palette could not be loaded")
+
+
 class Sweeper(threading.Thread):
     """Runs ``sweep_once`` every ``sweep_interval_s`` inside the API or scheduler process."""
 
@@ -221,6 +248,9 @@ class Sweeper(threading.Thread):
         # An agent renews its leases through the API this sweep runs in: after the API was
         # down, every lease looks expired. Give the agents one lease to renew them first.
         # Agents beat through this API as well: their processes get two beats' time first.
+        # Both count from when the API can answer them quickly: the palette, which the first
+        # outcome reported needs, loaded (seconds on a busy machine, longer than a lease).
+        _warm()
         leases_from = time.monotonic() + self.settings.lease_s
         workers_from = time.monotonic() + 2 * self.settings.worker_down_s
         resend = False  # kept until a sweep got through: the store may be down as well

@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 
 from nebhx.engine.claims import Claim, Outcome
+from nebhx.statuses import NodeStatus
 
 log = logging.getLogger("nebhx.agent")
 _clients: dict[tuple[int, str, str], AgentClient] = {}
@@ -25,7 +26,8 @@ class AgentClient:
         self.http = httpx.Client(base_url=self.url, timeout=30, trust_env=False,
                                  headers={"Authorization": f"Bearer {token}"})
 
-    def call(self, path: str, body: dict | None = None, *, patience_s: float | None = None) -> httpx.Response:
+    def call(self, path: str, body: dict | None = None, *, patience_s: float | None = None,
+             max_delay_s: float = 5.0) -> httpx.Response:
         deadline = time.monotonic() + (self.patience_s if patience_s is None else patience_s)
         delay = 0.2
         while True:
@@ -41,7 +43,7 @@ class AgentClient:
                 raise problem
             log.warning("execution API %s: %s; again in %.1fs", path, problem, delay)
             time.sleep(delay)
-            delay = min(delay * 2, 5.0)
+            delay = min(delay * 2, max_delay_s)
 
 
 def agent_client(url: str, token: str) -> AgentClient:
@@ -68,17 +70,31 @@ class HttpExecution:
             log.warning("could not renew the lease of %s: %s", claim.node_id, exc)
             return True
 
-    def finish(self, claim: Claim, outcome: Outcome) -> None:
+    def finish(self, claim: Claim, outcome: Outcome) -> bool:
+        """Report the outcome; False when refused as stale (a later attempt took over)."""
         try:
-            self.client.call("/finish", {**_ref(claim), "outcome": asdict(outcome)})
+            return self._finish(claim, outcome)
         except httpx.HTTPStatusError as exc:
             if exc.response.status_code not in (413, 422):
                 raise
             # A result the control plane cannot take (too big, malformed) must still end the
             # attempt: left running, its lease would lapse and the node run again, forever.
             why = f"the control plane refused this node's result ({exc.response.status_code}): {exc.response.text[:500]}"
-            failed = Outcome("failed", error=why, inputs=outcome.inputs, log=outcome.log[-100_000:])
-            self.client.call("/finish", {**_ref(claim), "outcome": asdict(failed)})
+            failed = Outcome(NodeStatus.FAILED, error=why, inputs=outcome.inputs, log=outcome.log[-100_000:])
+            return self._finish(claim, failed)
+
+    def _finish(self, claim: Claim, outcome: Outcome) -> bool:
+        try:
+            # Tried again every second at most: an attempt that ended renews its lease no more,
+            # and the sweep gives leases only one lease once the API is back.
+            self.client.call("/finish", {**_ref(claim), "outcome": asdict(outcome)}, max_delay_s=1.0)
+            return True
+        except httpx.HTTPStatusError as exc:
+            if exc.response.status_code != 409:
+                raise
+            log.warning("the outcome of %s attempt %s was refused: %s", claim.node_id, claim.attempt,
+                        exc.response.text[:300])
+            return False
 
 
 def _ref(claim: Claim) -> dict[str, Any]:

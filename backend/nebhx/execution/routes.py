@@ -1,7 +1,7 @@
 from typing import Any
 
 from fastapi import APIRouter, Depends, Response
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, JSONResponse
 
 from nebhx.artifacts.schemas import ArtifactRead
 from nebhx.auth.tokens import Principal
@@ -53,12 +53,14 @@ def renew(body: Renew, host: Principal = Host) -> dict[str, bool]:
     return {"alive": service.renew_lease(principal=host, **body.model_dump())}
 
 
-@router.post("/finish", status_code=204)
+@router.post("/finish", status_code=204, responses={409: {"description": "stale: not the running attempt"}})
 def finish(body: Finish, host: Principal = Host) -> Response:
-    """Report an attempt's outcome; the control plane seals, masks, records and advances."""
-    service.finish_node(principal=host, run_id=body.run_id, node_id=body.node_id, attempt=body.attempt,
-                        outcome=body.outcome.model_dump())
-    return Response(status_code=204)
+    """Report an attempt's outcome; the control plane seals, masks, records and advances (409: stale)."""
+    if service.finish_node(principal=host, run_id=body.run_id, node_id=body.node_id, attempt=body.attempt,
+                           outcome=body.outcome.model_dump()):
+        return Response(status_code=204)
+    return JSONResponse({"detail": f"attempt {body.attempt} of {body.node_id} is not the node's running "
+                                   "attempt: its report is refused"}, status_code=409)
 
 
 @router.get("/artifacts/{sha256}")

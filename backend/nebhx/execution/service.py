@@ -45,6 +45,12 @@ def _own_node(principal: Principal, run_id: str, node_id: str, attempt: int | No
     return row is not None
 
 
+def _host(principal: Principal) -> str:
+    if principal.host is None:  # require_host lets only host tokens through
+        raise Forbidden("the execution API is for hosts' agents only")
+    return principal.host
+
+
 def _worker(principal: Principal, worker: str | None) -> str | None:
     # Namespaced by host: an agent names only its own processes.
     return f"{principal.host}:{worker}" if worker else None
@@ -53,7 +59,7 @@ def _worker(principal: Principal, worker: str | None) -> str | None:
 def worker_alive(*, principal: Principal, worker: str) -> None:
     from nebhx.engine.workers import record_beat
     with session_scope() as s:
-        record_beat(s, worker_id=_worker(principal, worker), host=principal.host)
+        record_beat(s, worker_id=f"{_host(principal)}:{worker}", host=principal.host)
 
 
 def claim_node(*, principal: Principal, run_id: str, node_id: str, attempt: int,
@@ -64,7 +70,7 @@ def claim_node(*, principal: Principal, run_id: str, node_id: str, attempt: int,
     if claim is None:
         _own_node(principal, run_id, node_id)  # say so when it is another host's node
         return None
-    _claimed[(run_id, node_id, attempt)] = principal.host
+    _claimed[(run_id, node_id, attempt)] = _host(principal)
     if len(_claimed) > 4096:
         _claimed.popitem(last=False)
     return asdict(claim)
@@ -76,14 +82,17 @@ def renew_lease(*, principal: Principal, run_id: str, node_id: str, attempt: int
     return execution().renew(Claim(run_id, node_id, attempt, brick=""), log)
 
 
-def finish_node(*, principal: Principal, run_id: str, node_id: str, attempt: int, outcome: dict) -> None:
+def finish_node(*, principal: Principal, run_id: str, node_id: str, attempt: int, outcome: dict) -> bool:
+    """Record an attempt's outcome; False when refused (the attempt is no longer the node's
+    running one: its report comes too late)."""
     if not _own_node(principal, run_id, node_id, attempt):
-        return
+        return False
     if _holds_sealed(outcome.get("outputs")):
         raise Forbidden(f"outputs of {node_id} carry a sealed value ({SEALED}); send Secret outputs "
                         f"as {{{PLAIN!r}: value}}")
-    execution().finish(Claim(run_id, node_id, attempt, brick=""), Outcome(**outcome))
+    recorded = execution().finish(Claim(run_id, node_id, attempt, brick=""), Outcome(**outcome))
     _claimed.pop((run_id, node_id, attempt), None)
+    return recorded
 
 
 def _holds_sealed(obj: Any) -> bool:
@@ -98,12 +107,12 @@ def _holds_sealed(obj: Any) -> bool:
 
 def register_host(*, principal: Principal, address: str, labels: dict, version: str) -> None:
     with session_scope() as s:
-        hosts.heartbeat(s, name=principal.host, address=address, labels=labels, version=version, started=True)
+        hosts.heartbeat(s, name=_host(principal), address=address, labels=labels, version=version, started=True)
 
 
 def beat(*, principal: Principal, services: list | None, volumes: list | None = None) -> None:
     with session_scope() as s:
-        hosts.heartbeat(s, name=principal.host, services=services, volumes=volumes)
+        hosts.heartbeat(s, name=_host(principal), services=services, volumes=volumes)
 
 
 def hello(*, principal: Principal) -> dict[str, Any]:

@@ -13,13 +13,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from nebhx.bricks.registry import get_registry
-from nebhx.engine.events import iso
 from nebhx.graphs.bundle import import_includes, with_includes
 from nebhx.graphs.composites import Library, pin
 from nebhx.graphs.models import Graph
 from nebhx.graphs.validate import GraphInvalid, validate_graph
 from nebhx.secrets.service import put_secret, secret_value
-from nebhx.store.models import GraphRow, RevisionRow, utcnow
+from nebhx.store.models import GraphRow, RevisionRow, iso, utcnow
 
 
 class NotFound(LookupError):

@@ -7,8 +7,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from nebhx.engine.events import aware, iso
-from nebhx.store.models import HostRow, utcnow
+from nebhx.store.models import HostRow, aware, iso, utcnow
 
 
 

@@ -5,7 +5,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from nebhx.limits import PARAM_MAX, REVISION_MAX
-from nebhx.statuses import NodeStatus, RunStatus
+from nebhx.statuses import EventStatus, NodeStatus, RunStatus
 
 
 class RunCreate(BaseModel):
@@ -88,7 +88,7 @@ class RunEvent(BaseModel):
     run_id: str
     node: str | None = Field(description="null for an event of the run itself")
     kind: Literal["run", "node", "log"]
-    status: str | None = Field(description="A node's or run's status, or a step such as cancelling")
+    status: EventStatus | None = Field(description="A node's or run's status, or a step such as cancelling")
     at: str | None
     data: dict[str, Any]
 

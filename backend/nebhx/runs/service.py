@@ -3,20 +3,21 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
-from sqlalchemy import delete, select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from nebhx.engine import scheduler
-from nebhx.engine.composite import ancestors, forget_inner, reopen, settle
-from nebhx.engine.events import emit, iso
-from nebhx.engine.plan import ACTIVE, TERMINAL, plan_for
+from nebhx.engine import control, scheduler
+from nebhx.engine.dispatch import Dispatch
+from nebhx.engine.plan import plan_for
 from nebhx.graphs.models import Graph
 from nebhx.graphs.service import NotFound, find_graph_by_name, get_revision
 from nebhx.secrets.crypto import mask_tree, seal
-from nebhx.store.models import GraphRow, NodeRow, RunRow, utcnow
+from nebhx.store.models import GraphRow, NodeRow, RunRow, iso
 
 
 class Conflict(Exception):
@@ -82,17 +83,15 @@ def role_to_start(session: Session, *, graph_id: str | None, graph: Any = None) 
 
 
 def create_run(session: Session, *, graph_id: str, revision: int | None = None,
-               inputs: dict[str, Any] | None = None) -> tuple[str, list[scheduler.Dispatch]]:
+               inputs: dict[str, Any] | None = None) -> tuple[str, list[Dispatch]]:
     row = session.get(GraphRow, graph_id)
     if row is None:
         raise NotFound(f"no graph {graph_id!r}")
     revision = revision or row.latest_revision
     doc = get_revision(session, graph_id=graph_id, number=revision)
     graph = Graph.model_validate(doc)
-    run = RunRow(id=uuid.uuid4().hex[:12], graph_id=graph_id, revision=revision, status="running",
+    run = RunRow(id=uuid.uuid4().hex[:12], graph_id=graph_id, revision=revision,
                  inputs=check_inputs(graph, inputs or {}))
-    session.add(run)
-    session.flush()
     plan = plan_for(session, graph_id, revision)
     return run.id, scheduler.start_run(session, run, plan)
 
@@ -162,88 +161,35 @@ def _run_and_plan(session: Session, run_id: str):
     return run, plan_for(session, run.graph_id, run.revision)
 
 
-def cancel_run(session: Session, *, run_id: str, by: str) -> list[scheduler.Dispatch]:
+def cancel_run(session: Session, *, run_id: str, by: str) -> list[Dispatch]:
     run, plan = _run_and_plan(session, run_id)
-    if run.status != "running":
-        raise Conflict(f"run {run_id} is {run.status}, not running")
-    run.status = "cancelled"
-    keep = _always(session, run_id, plan)
-    session.execute(update(NodeRow).where(
-        NodeRow.run_id == run_id, NodeRow.status.in_(["pending", *ACTIVE]), NodeRow.node_id.not_in(keep)
-    ).values(status="cancelled", finished_at=utcnow(), error=f"cancelled by {by}"))
-    emit(session, run_id, None, "run", "cancelling", by=by)
-    session.flush()
-    statuses = scheduler.statuses_of(session, run_id)
-    for nid, status in statuses.items():
-        if status == "cancelled":
-            emit(session, run_id, nid, "node", "cancelled")
-    out = scheduler.advance(session, run, plan, keep)
-    for cid in sorted((k for k in keep if k in plan.composites), key=lambda c: -len(ancestors(plan, c))):
-        out += settle(session, run, plan, cid)  # an "always" composite whose inner nodes all ended
-    return out
+    with _refused_as_conflict():
+        return control.cancel_run(session, run, plan, by=by)
 
 
-def _always(session: Session, run_id: str, plan) -> list[str]:
-    """Nodes a cancel leaves to run: ``always`` ones (inside a composite, only when the composite
-    is ``always`` too) that have a row (an inner node has one once its composite started)."""
-    ids = [nid for nid, n in plan.nodes.items() if n.trigger == "always"
-           and all(plan.nodes[a].trigger == "always" for a in ancestors(plan, nid))]
-    if not any(nid in plan.parents for nid in ids):
-        return ids
-    return list(session.scalars(select(NodeRow.node_id).where(NodeRow.run_id == run_id, NodeRow.node_id.in_(ids))))
-
-
-def retry_node(session: Session, *, run_id: str, node_id: str, by: str) -> list[scheduler.Dispatch]:
+def retry_node(session: Session, *, run_id: str, node_id: str, by: str) -> list[Dispatch]:
     run, plan = _run_and_plan(session, run_id)
     row = session.get(NodeRow, (run_id, node_id))
     if row is None or node_id not in plan.nodes:
         raise NotFound(f"run {run_id!r} has no node {node_id!r}")
-    if row.status not in ("failed", "cancelled"):
-        raise Conflict(f"node {node_id} is {row.status}; only a failed or cancelled node can be retried")
-    # An inner node of a composite: the composites around it resume (their other inner nodes
-    # stay as they are), and what follows each of them runs again as after any retry.
-    outer = ancestors(plan, node_id)
-    again = [node_id] + [d for n in [node_id, *outer] for d in plan.descendants(n)]
-    kept = _kept(session, run_id, again)
-    # A fan-out node starts over from its list, a composite from its inner graph: their rows go.
-    session.execute(delete(NodeRow).where(NodeRow.run_id == run_id, NodeRow.parent.in_(again),
-                                          NodeRow.parent.not_in(kept)))
-    forget_inner(session, run_id, plan, [n for n in again if n not in kept])
-    session.execute(update(NodeRow).where(
-        NodeRow.run_id == run_id, NodeRow.node_id.in_(again), NodeRow.status.in_(list(TERMINAL - {"succeeded"}))
-    ).values(status="pending", failures=0, error=None, finished_at=None, outputs={}))
-    reopen(session, run_id, outer)
-    run.status, run.finished_at, run.error = "running", None, None
-    emit(session, run_id, node_id, "node", "pending", retried_by=by)
-    emit(session, run_id, None, "run", "running", retried=node_id)
-    session.flush()
-    out = scheduler.advance(session, run, plan, again)
-    return out + (settle(session, run, plan, outer[0]) if outer else [])
-
-
-def _kept(session: Session, run_id: str, ids: list[str]) -> list[str]:
-    """Nodes among ``ids`` that stay as they are on a retry (they succeeded)."""
-    return list(session.scalars(select(NodeRow.node_id).where(
-        NodeRow.run_id == run_id, NodeRow.node_id.in_(ids), NodeRow.status == "succeeded")))
+    with _refused_as_conflict():
+        return control.retry_node(session, run, plan, row, by=by)
 
 
 def decide(session: Session, *, run_id: str, node_id: str, approve: bool, by: str,
-           comment: str = "") -> list[scheduler.Dispatch]:
+           comment: str = "") -> list[Dispatch]:
     """Approve or reject a waiting node; a rejection fails it so trigger rules can branch."""
     run, plan = _run_and_plan(session, run_id)
     row = session.get(NodeRow, (run_id, node_id))
     if row is None:
         raise NotFound(f"run {run_id!r} has no node {node_id!r}")
-    if row.status != "waiting":
-        raise Conflict(f"node {node_id} is {row.status}, not waiting for approval")
-    at = utcnow()
-    decision = {"approved": approve, "by": by, "at": iso(at), "comment": comment}
-    values = dict(status="succeeded", outputs=decision) if approve else dict(
-        status="failed", error=f"rejected by {by}" + (f": {comment}" if comment else ""), outputs=decision)
-    if not scheduler.cas(session, run_id, node_id, "waiting", finished_at=at,
-                         wait={**(row.wait or {}), "decision": decision}, **values):
-        raise Conflict(f"node {node_id} changed while deciding; try again")
-    emit(session, run_id, node_id, "node", values["status"], by=by, comment=comment)
-    session.flush()
-    return scheduler.after_node(session, run, plan, node_id)
+    with _refused_as_conflict():
+        return control.decide(session, run, plan, row, approve=approve, by=by, comment=comment)
 
+
+@contextmanager
+def _refused_as_conflict() -> Iterator[None]:
+    try:
+        yield
+    except control.Refused as exc:
+        raise Conflict(str(exc)) from exc

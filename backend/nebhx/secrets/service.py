@@ -7,9 +7,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from nebhx.engine.events import iso
 from nebhx.secrets.crypto import seal, unseal_value
-from nebhx.store.models import SecretRow, utcnow
+from nebhx.store.models import SecretRow, iso, utcnow
 
 NAME = re.compile(r"^[A-Za-z0-9_.-]{1,200}$")
 

@@ -115,8 +115,6 @@ def _autocommit_engine(url: str) -> Engine | None:
 def session_scope(url: str | None = None, *, autocommit: bool = False) -> Iterator[Session]:
     """One transaction: commit on success, roll back on error.
 
-    Nodes queued inside the transaction are published to the broker only after it
-    commits, so a worker never picks up a node whose row it cannot see yet.
     ``autocommit`` (PostgreSQL only, ignored elsewhere): every statement commits on its own,
     for a step that is one statement and should cost one round trip.
     """
@@ -126,7 +124,3 @@ def session_scope(url: str | None = None, *, autocommit: bool = False) -> Iterat
     with session_factory(url)(**({"bind": bind} if bind is not None else {})) as session:
         with session.begin():
             yield session
-        dispatches = session.info.pop("dispatch", [])
-    if dispatches:
-        from nebhx.engine.celery_app import send
-        send(dispatches)

@@ -2,14 +2,53 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, overload
+
+from enum import StrEnum
 
 from sqlalchemy import JSON, BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+from nebhx.statuses import EventStatus, NodeStatus, RunStatus
 
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
+
+
+@overload
+def aware(dt: datetime) -> datetime: ...
+@overload
+def aware(dt: None) -> None: ...
+def aware(dt: datetime | None) -> datetime | None:
+    """SQLite hands back naive datetimes; every stored time is UTC."""
+    if dt is not None and dt.tzinfo is None:
+        return dt.replace(tzinfo=timezone.utc)
+    return dt
+
+
+def iso(dt: datetime | None) -> str | None:
+    """A stored time as ISO 8601 with its UTC offset."""
+    return None if dt is None else aware(dt).isoformat()
+
+
+class StatusType(TypeDecorator):
+    """A status (a ``StrEnum``) kept as its text in VARCHAR(16), as ever: read back as the
+    member; a text that is no member is refused before it is written."""
+
+    impl = String(16)
+    cache_ok = True
+
+    def __init__(self, enum: type[StrEnum]):
+        super().__init__()
+        self.enum = enum
+
+    def process_bind_param(self, value, dialect):
+        return None if value is None else self.enum(value).value
+
+    def process_result_value(self, value, dialect):
+        return None if value is None else self.enum(value)
 
 
 class Base(DeclarativeBase):
@@ -38,7 +77,7 @@ class RunRow(Base):
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     graph_id: Mapped[str] = mapped_column(ForeignKey("graphs.id", ondelete="CASCADE"), index=True)
     revision: Mapped[int] = mapped_column(Integer)
-    status: Mapped[str] = mapped_column(String(16), default="running", index=True)
+    status: Mapped[RunStatus] = mapped_column(StatusType(RunStatus), default=RunStatus.RUNNING, index=True)
     inputs: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     outputs: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     error: Mapped[str | None] = mapped_column(Text)
@@ -54,7 +93,7 @@ class NodeRow(Base):
     run_id: Mapped[str] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)
     node_id: Mapped[str] = mapped_column(String(160), primary_key=True)
     brick: Mapped[str] = mapped_column(String(200))
-    status: Mapped[str] = mapped_column(String(16), default="pending")
+    status: Mapped[NodeStatus] = mapped_column(StatusType(NodeStatus), default=NodeStatus.PENDING)
     attempt: Mapped[int] = mapped_column(Integer, default=0)
     failures: Mapped[int] = mapped_column(Integer, default=0)
     queue: Mapped[str | None] = mapped_column(String(200))
@@ -85,7 +124,7 @@ class EventRow(Base):
     run_id: Mapped[str] = mapped_column(String(64), index=True)
     node_id: Mapped[str | None] = mapped_column(String(160))
     kind: Mapped[str] = mapped_column(String(16))
-    status: Mapped[str | None] = mapped_column(String(16))
+    status: Mapped[EventStatus | None] = mapped_column(StatusType(EventStatus))
     at: Mapped[datetime] = mapped_column(default=utcnow)
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 

@@ -27,6 +27,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from nebhx.graphs.problem import Problem
+from nebhx.statuses import RunStatus
 from nebhx.store.models import RunRow, TriggerScheduleRow, utcnow
 
 log = logging.getLogger("nebhx.schedule")
@@ -195,7 +196,7 @@ def _missed(cron: str, last: int, tick: int) -> int:
 
 
 def _active_runs(s: Session, spec: dict[str, Any]) -> list[str]:
-    query = select(RunRow.id).where(RunRow.graph_id == spec["graph_id"], RunRow.status == "running",
+    query = select(RunRow.id).where(RunRow.graph_id == spec["graph_id"], RunRow.status == RunStatus.RUNNING,
                                     RunRow.trigger["name"].as_string() == spec["name"])
     return list(s.execute(query).scalars())
 

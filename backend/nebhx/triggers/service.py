@@ -22,11 +22,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from nebhx.engine.events import iso
 from nebhx.graphs.service import NotFound
 from nebhx.runs import service as runs
 from nebhx.secrets.service import secret_value
-from nebhx.store.models import RunRow
+from nebhx.store.models import RunRow, iso
 from nebhx.triggers import payloads
 from nebhx.triggers.signatures import BadSignature, verify
 

@@ -13,11 +13,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from nebhx.engine.events import iso
 from nebhx.graphs.service import NotFound, ensure_graph
 from nebhx.hosts.service import host_state
 from nebhx.runs import service as runs
-from nebhx.store.models import HostRow
+from nebhx.store.models import HostRow, iso
 
 DELETE_GRAPH = "nebhx-delete-snapshot"
 PRUNE_GRAPH = "nebhx-prune-snapshots"

@@ -886,7 +886,7 @@ export interface paths {
         put?: never;
         /**
          * Finish
-         * @description Report an attempt's outcome; the control plane seals, masks, records and advances.
+         * @description Report an attempt's outcome; the control plane seals, masks, records and advances (409: stale).
          */
         post: operations["finish_api_exec_finish_post"];
         delete?: never;
@@ -1530,6 +1530,13 @@ export interface components {
             /** To */
             to: components["schemas"]["PortRef"] | components["schemas"]["NodeRef"];
         };
+        /**
+         * EventStatus
+         * @description What an event of a run says: a node's or run's new status, or a step on the way
+         *     (an attempt lost, a retry coming, a cancel under way).
+         * @enum {string}
+         */
+        EventStatus: "pending" | "queued" | "running" | "waiting" | "succeeded" | "failed" | "skipped" | "cancelled" | "lost" | "retrying" | "cancelling";
         /**
          * Explained
          * @description The final values for a host/cluster, each key with the layer that set it.
@@ -2621,11 +2628,8 @@ export interface components {
              * @enum {string}
              */
             kind: "run" | "node" | "log";
-            /**
-             * Status
-             * @description A node's or run's status, or a step such as cancelling
-             */
-            status: string | null;
+            /** @description A node's or run's status, or a step such as cancelling */
+            status: components["schemas"]["EventStatus"] | null;
             /** At */
             at: string | null;
             /** Data */
@@ -4640,6 +4644,13 @@ export interface operations {
         responses: {
             /** @description Successful Response */
             204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description stale: not the running attempt */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -1,6 +1,9 @@
 // The run and node statuses and trigger rules at run time, keyed by the generated unions
 // (RunStatus, NodeStatus, TriggerRule from the server's enums): a member the server adds or
-// drops fails `tsc` here, so the editor's lists cannot drift from the API.
+// drops fails `tsc` here, so the editor's lists cannot drift from the API. The status legend
+// (whether a status is an end, what may follow it and why) is the engine's own table of
+// transitions, generated into ../api/statuses.json by `npm run openapi`.
+import legend from "../api/statuses.json";
 import type { NodeStatus, RunStatus, TriggerRule } from "../types";
 
 /** Each trigger rule: when the node may start. */
@@ -12,19 +15,16 @@ export const TRIGGER_RULES: Record<TriggerRule, string> = {
   always: "every upstream node ended, even in a cancelled run",
 };
 
-/** Whether a node in each status has ended. */
-const NODE_ENDED: Record<NodeStatus, boolean> = {
-  pending: false, queued: false, running: false, waiting: false,
-  succeeded: true, failed: true, skipped: true, cancelled: true,
-};
+/** One status of the legend: whether it is an end, and each status that may follow it, with why. */
+export interface StatusEntry { ended: boolean; first?: string | null; next: Record<string, string> }
 
-/** Whether a run in each status has ended. */
-const RUN_ENDED: Record<RunStatus, boolean> = { running: false, succeeded: true, failed: true, cancelled: true };
+export const NODE_LEGEND: Record<NodeStatus, StatusEntry> = legend.node;
+export const RUN_LEGEND: Record<RunStatus, StatusEntry> = legend.run;
 
-const ended = (table: Record<string, boolean>): ReadonlySet<string> =>
-  new Set(Object.entries(table).filter(([, done]) => done).map(([status]) => status));
+const ended = (table: Record<string, StatusEntry>): ReadonlySet<string> =>
+  new Set(Object.entries(table).filter(([, s]) => s.ended).map(([status]) => status));
 
-export const ENDED_NODE_STATUSES = ended(NODE_ENDED);
-export const ENDED_RUN_STATUSES = ended(RUN_ENDED);
-export const NODE_STATUSES = Object.keys(NODE_ENDED);
-export const RUN_STATUSES = Object.keys(RUN_ENDED);
+export const ENDED_NODE_STATUSES = ended(NODE_LEGEND);
+export const ENDED_RUN_STATUSES = ended(RUN_LEGEND);
+export const NODE_STATUSES = Object.keys(NODE_LEGEND);
+export const RUN_STATUSES = Object.keys(RUN_LEGEND);

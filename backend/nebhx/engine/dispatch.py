@@ -1,0 +1,43 @@
+"""Nodes queued in a transaction reach the broker once it commits, never before.
+
+``publish`` keeps a dispatch on the session; the engine's after-commit hook hands the
+transaction's dispatches to the sender (Celery's, ``celery_app.send``; tests swap it), and a
+rollback drops them. A worker so never picks up a node whose row it cannot see yet, and the
+store itself publishes nothing.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+KEY = "dispatch"
+
+
+@dataclass
+class Dispatch:
+    run_id: str
+    node_id: str
+    attempt: int
+    queue: str
+    countdown: float = 0.0
+
+
+def publish(session: Session, dispatch: Dispatch) -> Dispatch:
+    """Send ``dispatch`` once the session's transaction commits."""
+    session.info.setdefault(KEY, []).append(dispatch)
+    return dispatch
+
+
+@event.listens_for(Session, "after_commit")
+def _send(session: Session) -> None:
+    dispatches = session.info.pop(KEY, None)
+    if dispatches:
+        from nebhx.engine import celery_app  # looked up here: tests and embedded runs swap send
+        celery_app.send(dispatches)
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop(session: Session) -> None:
+    session.info.pop(KEY, None)
