@@ -80,6 +80,10 @@ class Settings(BaseSettings):
     # else is refused so a DNS-rebinding page cannot drive a local server.
     allowed_hosts: str = ""
     session_ttl_s: float = 12 * 3600
+    # Label keys only an admin sets (besides `name`, always the host's own); an agent's are ignored.
+    reserved_labels: str = ""
+    # "required": an agent's labels reach selectors only once an admin approved them.
+    label_approval: Literal["off", "required"] = "off"
 
     @property
     def db_url(self) -> str:

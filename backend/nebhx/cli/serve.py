@@ -46,10 +46,14 @@ def _labels(pairs: list[str]) -> dict[str, str]:
     """--label k=v options as a dict, or exit 2 naming the one that is not a label."""
     from nebhx.bricks.inventory import parse_labels
     try:
-        return parse_labels(pairs)
+        labels = parse_labels(pairs)
     except ValueError as exc:
         console.print(f"[red]--label[/]: {escape(str(exc))}", soft_wrap=True)
         raise typer.Exit(2) from None
+    if "name" in labels:  # selectors read `name` as the host's own: never an agent's word
+        console.print("[red]--label name=...[/]: a host's name is its own (--host), not a label")
+        raise typer.Exit(2)
+    return labels
 
 
 def worker(queues: str = typer.Option("nebhx", "--queues", "-Q", help="Comma-separated queues"),

@@ -156,20 +156,25 @@ def hosts_list(ctx: typer.Context, as_json: bool = typer.Option(False, "--json")
         hosts(as_json=as_json)
 
 
-def _labels(pairs: list[str]) -> dict[str, str]:
-    """k=v arguments as a dict, or exit 2 naming the one that is not a label."""
+def _labels(pairs: list[str], *, agent: bool = False) -> dict[str, str]:
+    """k=v arguments as a dict, or exit 2 naming the one that is not a label (or, for labels
+    an agent declares, the one that names the host: selectors never take that from an agent)."""
     try:
-        return parse_labels(pairs)
+        labels = parse_labels(pairs)
     except ValueError as exc:
         err.print(f"[red]{escape(str(exc))}[/]", soft_wrap=True)
         raise typer.Exit(2) from None
+    if agent and "name" in labels:
+        err.print("[red]--label name=...[/]: a host's name is its own (--host), never a label its agent declares")
+        raise typer.Exit(2)
+    return labels
 
 
 @hosts_app.command("add")
 def hosts_add(name: str, label: list[str] = typer.Option([], help="Label k=v, repeatable")) -> None:
     """Make a join token for a new host and print the command that starts its agent."""
     from nebhx.auth import service
-    labels = _labels(label)
+    labels = _labels(label, agent=True)
     added = _store(service.add_host, name=name, labels=labels, server=server_url())
     console.print(f"join token for host {name} (shown once); on that host run:")
     print(added["command"])
@@ -185,6 +190,14 @@ def hosts_label(name: str, labels: list[str] = typer.Argument(None, help="key=va
     body = {"set": _labels(labels or []), "remove": remove}
     host = call("PATCH", f"/hosts/{quote(name, safe='')}/labels", json=body)
     console.print(f"host {host['name']}: {shown_labels(host) or '(no labels)'}")
+
+
+@hosts_app.command("approve")
+def hosts_approve(name: str, key: list[str] = typer.Option([], "--key", help="Only this label, repeatable")) -> None:
+    """Approve the labels a host's agent declares (admin; with NEBHX_LABEL_APPROVAL=required)."""
+    host = call("POST", f"/hosts/{quote(name, safe='')}/labels/approve", json={"keys": key or None})
+    held = ", ".join(f"{k} ({why})" for k, why in sorted((host.get("held_labels") or {}).items()))
+    console.print(f"host {host['name']}: {shown_labels(host) or '(no labels)'}" + (f"; held: {held}" if held else ""))
 
 
 def login(user: str = typer.Option(None, help="User name (default: asked)"),

@@ -146,6 +146,8 @@ class HostRow(Base):
     labels: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     # Set by an admin (nebhx hosts label); an agent's re-register never touches them.
     admin_labels: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # Agent labels an admin approved, key -> value (used when NEBHX_LABEL_APPROVAL=required).
+    approved_labels: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     version: Mapped[str] = mapped_column(String(50), default="")
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_seen: Mapped[datetime] = mapped_column(default=utcnow)
