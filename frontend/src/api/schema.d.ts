@@ -631,6 +631,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/hosts/{name}/labels/approve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Approve Labels
+         * @description Approve the labels a host's agent declares now; a value it changes later waits again.
+         */
+        post: operations["approve_labels_api_hosts__name__labels_approve_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/services": {
         parameters: {
             query?: never;
@@ -1184,6 +1204,17 @@ export interface components {
         Alive: {
             /** Worker */
             worker: string;
+        };
+        /**
+         * Approval
+         * @description Which of the labels a host's agent declares an admin approves.
+         */
+        Approval: {
+            /**
+             * Keys
+             * @description The labels to approve (default: every one it declares)
+             */
+            keys?: string[] | null;
         };
         /**
          * ArtifactRead
@@ -1744,9 +1775,19 @@ export interface components {
             label_sources: {
                 [key: string]: "admin" | "agent";
             };
-            /** Agent Labels */
+            /**
+             * Agent Labels
+             * @description What its agent declares, held labels included
+             */
             agent_labels: {
                 [key: string]: unknown;
+            };
+            /**
+             * Held Labels
+             * @description Agent labels selectors do not see: an identity key only an admin sets, or one waiting for an admin's approval (NEBHX_LABEL_APPROVAL=required)
+             */
+            held_labels: {
+                [key: string]: "reserved" | "unapproved";
             };
             /** Version */
             version: string | null;
@@ -4197,6 +4238,41 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["HostJoin"];
+                };
+            };
+            /** @description The request's problems, each with where and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProblemList"];
+                };
+            };
+        };
+    };
+    approve_labels_api_hosts__name__labels_approve_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Approval"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HostRead"];
                 };
             };
             /** @description The request's problems, each with where and why */
