@@ -31,8 +31,12 @@ def api(host: str = typer.Option(None, help="Bind address (NEBHX_HOST)"),
     os.environ["NEBHX_HOST"] = host  # open mode and the Host check follow the real bind address
     reset_settings()
     settings = get_settings()
+    # Forwarded headers only from NEBHX_TRUSTED_PROXIES: uvicorn's default believes any loopback
+    # client, which could then fake the address the audit keeps and the sign-in limit counts.
+    proxies = settings.trusted_proxies.strip()
     uvicorn.run(create_app(sweeper=sweeper), host=host, port=port or settings.port,
-                log_level="warning", timeout_graceful_shutdown=3)
+                log_level="warning", timeout_graceful_shutdown=3,
+                proxy_headers=bool(proxies), forwarded_allow_ips=proxies or "")
 
 
 def _refuse_unsafe_bind(host: str) -> None:
