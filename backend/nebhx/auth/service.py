@@ -52,13 +52,14 @@ def is_loopback(host: str) -> bool:
 
 
 def users_exist() -> bool:
-    """Whether any enabled user exists; cached for a moment so it is not a query per request."""
+    """Whether a user was ever created (disabled ones count: disabling every user must not
+    reopen the server); cached for a moment so it is not a query per request."""
     url = get_settings().db_url
     seen = _users_seen.get(url)
     if seen and seen[0] > time.monotonic():
         return seen[1]
     with session_scope() as s:
-        found = s.scalars(select(UserRow.name).where(UserRow.disabled.is_(False)).limit(1)).first() is not None
+        found = s.scalars(select(UserRow.name).limit(1)).first() is not None
     _users_seen[url] = (time.monotonic() + USERS_CACHE_S, found)
     return found
 
@@ -111,12 +112,15 @@ def list_users(session: Session) -> list[dict[str, Any]]:
 
 def update_user(session: Session, *, name: str, role: str | None = None, password: str | None = None,
                 disabled: bool | None = None) -> dict[str, Any]:
+    # A change that could leave no admin first locks every enabled admin, in name order: two
+    # admins disabling each other at once then take turns, and the second is refused.
+    admins = _lock_admins(session) if role not in (None, "admin") or disabled else None
     row = session.get(UserRow, name, with_for_update=True)
     if row is None:
         from nebhx.graphs.service import NotFound
         raise NotFound(f"no user {name!r}")
-    if (role not in (None, "admin") or disabled) and row.role == "admin" and not row.disabled:
-        _keep_an_admin(session, name)
+    if admins is not None and row.role == "admin" and not row.disabled and admins == [name]:
+        raise AuthConflict(f"{name!r} is the last enabled admin; make another admin first")
     if password is not None:
         _check_password(password)
         row.password_hash = _hasher.hash(password)
@@ -131,11 +135,10 @@ def update_user(session: Session, *, name: str, role: str | None = None, passwor
     return user_view(row)
 
 
-def _keep_an_admin(session: Session, name: str) -> None:
-    others = session.scalars(select(UserRow.name).where(
-        UserRow.role == "admin", UserRow.disabled.is_(False), UserRow.name != name).limit(1)).first()
-    if others is None:
-        raise AuthConflict(f"{name!r} is the last enabled admin; make another admin first")
+def _lock_admins(session: Session) -> list[str]:
+    """The enabled admins, their rows locked until the transaction ends (PostgreSQL)."""
+    return list(session.scalars(select(UserRow.name).where(UserRow.role == "admin", UserRow.disabled.is_(False))
+                                .order_by(UserRow.name).with_for_update()))
 
 
 def _revoke_sessions(session: Session, owner: str) -> None:

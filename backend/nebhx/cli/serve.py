@@ -31,12 +31,22 @@ def api(host: str = typer.Option(None, help="Bind address (NEBHX_HOST)"),
     os.environ["NEBHX_HOST"] = host  # open mode and the Host check follow the real bind address
     reset_settings()
     settings = get_settings()
+    warn_if_open()
     # Forwarded headers only from NEBHX_TRUSTED_PROXIES: uvicorn's default believes any loopback
     # client, which could then fake the address the audit keeps and the sign-in limit counts.
     proxies = settings.trusted_proxies.strip()
     uvicorn.run(create_app(sweeper=sweeper), host=host, port=port or settings.port,
                 log_level="warning", timeout_graceful_shutdown=3,
                 proxy_headers=bool(proxies), forwarded_allow_ips=proxies or "")
+
+
+def warn_if_open() -> None:
+    """Say it at start when the server is open (no user yet) and runs as root."""
+    from nebhx.auth.service import is_open
+    if os.geteuid() == 0 and is_open():
+        console.print("[yellow]open mode as root[/]: no user exists yet, so every local account (any process "
+                      "on this machine) can run anything as root through the API. Create an admin "
+                      "(`nebhx user add admin --role admin`) or set NEBHX_AUTH=required.", soft_wrap=True)
 
 
 def _refuse_unsafe_bind(host: str) -> None:
