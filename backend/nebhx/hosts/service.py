@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from nebhx.auth.audit import Door, record_change
 from nebhx.store.models import HostRow, aware, iso, utcnow
 
 
@@ -26,6 +27,14 @@ def heartbeat(session: Session, *, name: str, address: str = "", labels: dict | 
         row.services = services
     if volumes is not None:
         row.volumes = volumes
+
+
+def register(session: Session, *, name: str, address: str, labels: dict, version: str, door: Door) -> None:
+    """An agent announces its host (address, labels, version): audited, with what is held."""
+    heartbeat(session, name=name, address=address, labels=labels, version=version, started=True)
+    record_change(session, door, action="execution.register", target="/api/exec/register",
+                  data={"host": name, "address": address, "labels": labels, "version": version,
+                        "held": held_labels(session.get(HostRow, name))})
 
 
 def host_state(row: HostRow, down_after_s: float | None = None) -> str:
