@@ -235,3 +235,11 @@ class TriggerScheduleRow(Base):
     last_skip_reason: Mapped[str | None] = mapped_column(Text)
     last_skip_at: Mapped[datetime | None]
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class TriggerDeliveryRow(Base):
+    """A webhook delivery a trigger took (nebhx.triggers.signatures): the same one again is a replay."""
+    __tablename__ = "trigger_deliveries"
+    trigger: Mapped[str] = mapped_column(String(200), primary_key=True)
+    key: Mapped[str] = mapped_column(String(120), primary_key=True)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
