@@ -200,14 +200,30 @@ def up(port: int = typer.Option(None, help="API port (NEBHX_PORT, default 8750)"
              "worker": [*nebhx, "worker", "--queues", "nebhx", "--host", "local", *labels]}
     procs = {name: subprocess.Popen(cmd, env=env) for name, cmd in specs.items()}
     if _wait_healthy(f"http://{host}:{port}/api/health", procs["api"]):
-        console.print(f"Nebh-X is up: [bold]http://{host}:{port}/[/]  (store {settings.db_url}, "
-                      f"broker {'embedded' if settings.embedded_broker else settings.broker_url})")
+        console.print(banner(host, port, settings))
     try:
         _supervise(procs, specs, env)
     finally:
         if sink is not None:
             sink.stop()
         _leftovers(settings.home, stop_services_on_exit)
+
+
+def banner(host: str, port: int, settings) -> str:
+    """What `nebhx up` says once the API answers: where, and which store and broker (their
+    passwords masked: a terminal's scrollback and CI logs keep it)."""
+    broker = "embedded" if settings.embedded_broker else _without_password(settings.broker_url)
+    return (f"Nebh-X is up: [bold]http://{host}:{port}/[/]  (store {_without_password(settings.db_url)}, "
+            f"broker {broker})")
+
+
+def _without_password(url: str) -> str:
+    from urllib.parse import urlsplit, urlunsplit
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    user = parts.netloc.rpartition("@")[0].partition(":")[0]
+    return urlunsplit(parts._replace(netloc=f"{user}:******@{parts.netloc.rpartition('@')[2]}"))
 
 
 def _start_mail_sink(home: Path):
