@@ -76,8 +76,9 @@ def _generic(headers: Mapping[str, str], body: bytes, now: float | None) -> tupl
     delivery = (headers.get("x-nebhx-delivery") or "").strip()
     stamp = (headers.get("x-nebhx-timestamp") or "").strip()
     if not _DELIVERY.match(delivery) or not (stamp.isascii() and stamp.isdigit() and len(stamp) <= 12):
-        raise BadSignature("a generic delivery needs X-Nebhx-Delivery (8-100 of A-Z a-z 0-9 _ . -) and "
-                           "X-Nebhx-Timestamp (Unix seconds), signed with its body: reinstall the hook "
+        raise BadSignature("the X-Nebhx-Signature does not match: a generic delivery signs its "
+                           "X-Nebhx-Delivery (8-100 of A-Z a-z 0-9 _ . -) and X-Nebhx-Timestamp (Unix seconds) "
+                           "with its body; a hook installed before must be installed again "
                            "(nebhx trigger install-hook)")
     skew = abs((time.time() if now is None else now) - int(stamp))
     if skew > WINDOW_S:
