@@ -13,7 +13,7 @@ export interface paths {
         };
         /**
          * Get Health
-         * @description Liveness of the API.
+         * @description The API and its store: 503 while the store does not answer.
          */
         get: operations["get_health_api_health_get"];
         put?: never;
@@ -476,7 +476,8 @@ export interface paths {
         };
         /**
          * Run Events
-         * @description Server-Sent Events: every status change with its time; replay from an event id.
+         * @description Server-Sent Events: every status change with its time; replay from an event id (429 past
+         *     the open streams a user, or the server, may hold).
          */
         get: operations["run_events_api_runs__run_id__events_get"];
         put?: never;
@@ -806,7 +807,7 @@ export interface paths {
         put?: never;
         /**
          * Register
-         * @description An agent announces its host: address, labels, version.
+         * @description An agent announces its host: address, labels, version (audited).
          */
         post: operations["register_api_exec_register_post"];
         delete?: never;
@@ -2777,7 +2778,10 @@ export interface components {
         };
         /** SecretValue */
         SecretValue: {
-            /** Value */
+            /**
+             * Value
+             * @description Trailing line ends are dropped (as `nebhx secret` does); other control characters but tab and inner newlines are refused
+             */
             value: string;
         };
         /**
@@ -3075,6 +3079,11 @@ export interface components {
             ok: boolean;
             /** Version */
             version: string;
+            /**
+             * Store
+             * @enum {string}
+             */
+            store: "up" | "down";
         };
         /** Health */
         nebhx__releases__schemas__Health: {
@@ -3119,6 +3128,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ProblemList"];
+                };
+            };
+            /** @description The store does not answer */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["nebhx__api__app__Health"];
                 };
             };
         };
@@ -3984,6 +4002,13 @@ export interface operations {
                 content: {
                     "text/event-stream": components["schemas"]["ProblemList"];
                 };
+            };
+            /** @description Too many event streams open (for this user, or in all) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
         };
     };
@@ -5027,6 +5052,20 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["TriggerFired"];
                 };
+            };
+            /** @description No signature, a wrong one, or a delivery outside its time window */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description A delivery taken before (a replay) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description The request's problems, each with where and why */
             422: {
