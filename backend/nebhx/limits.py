@@ -83,11 +83,13 @@ def _pointer(path: str, key: Any) -> str:
     return f"{path}/{key.replace('~', '~0').replace('/', '~1')}"
 
 
-def _leaf_problem(value: Any, text: re.Pattern[str]) -> str | None:
+def _leaf_problem(value: Any, text: re.Pattern[str], numbers: bool = True) -> str | None:
     kind = type(value)
     if kind is str:
         found = text.search(value)
         return f"contains {_describe(found.group())}" if found else None
+    if not numbers:
+        return None
     if kind is float and not math.isfinite(value):
         return f"{value} is not a finite number (JSON has no NaN or Infinity; 1e400 overflows)"
     if kind is int and not INT_MIN <= value <= INT_MAX:
@@ -95,20 +97,21 @@ def _leaf_problem(value: Any, text: re.Pattern[str]) -> str | None:
     return None
 
 
-def check_json(value: Any, *, root: str = "", max_depth: int = MAX_DEPTH, reported: bool = False) -> None:
+def check_json(value: Any, *, root: str = "", max_depth: int = MAX_DEPTH, reported: bool = False,
+               numbers: bool = True) -> None:
     """Raise LimitError at the first value over a limit: nesting, non-finite or huge numbers,
-    control characters (``reported``: only lone surrogates, for what agents report). Walks with
-    an explicit stack, never by recursion."""
+    control characters (``reported``: only lone surrogates, for what agents report; without
+    ``numbers``: text only). Walks with an explicit stack, never by recursion."""
     text = _BAD_REPORTED if reported else _BAD_TEXT
     stack: list[tuple[Any, str, int]] = [(value, root, 1)]
     while stack:
         item, path, depth = stack.pop()
         if not isinstance(item, (dict, list)):
-            why = _leaf_problem(item, text)
+            why = _leaf_problem(item, text, numbers)
             if why:
                 raise LimitError(path, why)
             continue
-        if depth > max_depth:
+        if depth > max_depth and numbers:
             raise LimitError(path, f"nested deeper than {max_depth} levels")
         for key, child in (item.items() if isinstance(item, dict) else enumerate(item)):
             if isinstance(key, str) and _leaf_problem(key, text):
@@ -152,7 +155,8 @@ def _quick_ok(value: Any, max_depth: int, text: re.Pattern[str] = _BAD_TEXT) -> 
             and (not ints or (min(ints) >= INT_MIN and max(ints) <= INT_MAX)))
 
 
-def loads(text: str | bytes, *, root: str = "", max_depth: int = MAX_DEPTH, reported: bool = False) -> Any:
+def loads(text: str | bytes, *, root: str = "", max_depth: int = MAX_DEPTH, reported: bool = False,
+          judged_later: str | None = None) -> Any:
     """Parse JSON and check its limits: NaN, Infinity and 1e400 parse as floats and are then
     refused with their path. LimitError for an input over a limit, json.JSONDecodeError
     for text that is not JSON."""
@@ -165,7 +169,12 @@ def loads(text: str | bytes, *, root: str = "", max_depth: int = MAX_DEPTH, repo
         raise
     except ValueError as exc:  # an integer of more than 4,300 digits
         raise LimitError(root, f"a number is too long ({exc})") from None
-    check_value(value, root=root, max_depth=max_depth, reported=reported)
+    checked = value
+    if judged_later and isinstance(value, dict) and judged_later in value:
+        # A member its reader judges itself (numbers, nesting); text no store can hold is refused here.
+        checked = {k: v for k, v in value.items() if k != judged_later}
+        check_json(value[judged_later], root=f"{root}/{judged_later}", reported=reported, numbers=False)
+    check_value(checked, root=root, max_depth=max_depth, reported=reported)
     return value
 
 

@@ -77,11 +77,16 @@ def _is_json(headers: dict[bytes, bytes]) -> bool:
     return message.get_content_maintype() == "application" and (sub == "json" or sub.endswith("+json"))
 
 
-def check_body(body: bytes, *, reported: bool = False) -> JSONResponse | None:
+# A node's outcome is judged by the engine, which fails the node naming where a result breaks
+# a limit (engine.claims): refusing the request would leave the agent holding the result.
+JUDGED_LATER = {"/api/exec/finish": "outcome"}
+
+
+def check_body(body: bytes, *, reported: bool = False, judged_later: str | None = None) -> JSONResponse | None:
     """None when the body keeps the limits or is not JSON at all (FastAPI then says so).
     ``reported``: an agent's report (execution API), whose text may hold any character."""
     try:
-        limits.loads(body, root="/body", reported=reported,
+        limits.loads(body, root="/body", reported=reported, judged_later=judged_later,
                      max_depth=limits.MAX_DEPTH + 4 if reported else limits.MAX_DEPTH)
     except limits.LimitError as exc:
         return _refusal(exc.path or "/body", exc.message)
@@ -109,7 +114,8 @@ class InputLimits:
                 and _is_json(dict(scope["headers"])):
             body, receive = await _buffered(receive)
             if body:
-                refused = await run_in_threadpool(check_body, body, reported=reported)
+                refused = await run_in_threadpool(check_body, body, reported=reported,
+                                                  judged_later=JUDGED_LATER.get(path))
         await (refused or self.app)(scope, receive, send)
 
 
