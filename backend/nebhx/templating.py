@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import threading
 import traceback
+from types import MappingProxyType
 from collections.abc import Mapping
 from typing import Any, Callable
 
@@ -139,7 +140,7 @@ class _Sandbox(ImmutableSandboxedEnvironment):
     def __init__(self, **kwargs: Any):
         super().__init__(finalize=_finalize, **kwargs)
         self.budget = Budget()
-        self.filters = _FILTERS  # never changed: one set of wrappers for every render
+        self.filters = _FILTERS  # type: ignore[assignment]
         self.globals["range"] = _Range(RANGE_BUDGET, self.budget)
         self.globals["lipsum"] = _lipsum
 
@@ -233,7 +234,8 @@ def _budgeted_filter(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
     return budgeted
 
 
-_FILTERS = {name: _budgeted_filter(name, f) for name, f in DEFAULT_FILTERS.items()}
+# Shared by every render, read-only: no render can change another's filters.
+_FILTERS = MappingProxyType({name: _budgeted_filter(name, f) for name, f in DEFAULT_FILTERS.items()})
 
 
 def _lipsum(n: int = 5, html: bool = True, min: int = 20, max: int = 100) -> str:  # noqa: A002 - Jinja's names
