@@ -2,13 +2,13 @@
 trigger_deliveries: the webhook deliveries already taken (a replay is refused)
 
 Revision ID: 0008
-Revises: 0010
+Revises: 0012
 """
 from alembic import op
 import sqlalchemy as sa
 
 revision = '0008'
-down_revision = '0010'
+down_revision = '0012'
 branch_labels = None
 depends_on = None
 
