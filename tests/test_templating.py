@@ -17,9 +17,10 @@ from support import graph
 
 
 def _unsandboxed() -> jinja2.Environment:
-    """Plain Jinja2 with the sandbox's globals: what rendering looked like before."""
+    """Plain Jinja2 with the sandbox's range: what rendering looked like before (its own lipsum,
+    the sandbox's checks its arguments from a module that does not import os)."""
     env = jinja2.Environment(undefined=jinja2.StrictUndefined)
-    env.globals.update(templating.environment().globals)
+    env.globals["range"] = templating.environment().globals["range"]
     return env
 
 

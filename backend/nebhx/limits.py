@@ -37,6 +37,9 @@ MAX_EDGES = 100_000
 # are text (templates, scripts), so JSON strings may hold them; names may not.
 _BAD_NAME = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 _BAD_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+# What an agent reports (logs, errors, outputs) may hold any character a program prints; no
+# store holds a lone surrogate (not UTF-8). Names in its requests are checked by their schemas.
+_BAD_REPORTED = re.compile("[\ud800-\udfff]")
 
 class LimitError(ValueError):
     """An input over a limit; ``path`` is a JSON pointer ("" for the whole document)."""
@@ -80,10 +83,13 @@ def _pointer(path: str, key: Any) -> str:
     return f"{path}/{key.replace('~', '~0').replace('/', '~1')}"
 
 
-def _leaf_problem(value: Any) -> str | None:
+def _leaf_problem(value: Any, text: re.Pattern[str], numbers: bool = True) -> str | None:
     kind = type(value)
     if kind is str:
-        return bad_text(value)
+        found = text.search(value)
+        return f"contains {_describe(found.group())}" if found else None
+    if not numbers:
+        return None
     if kind is float and not math.isfinite(value):
         return f"{value} is not a finite number (JSON has no NaN or Infinity; 1e400 overflows)"
     if kind is int and not INT_MIN <= value <= INT_MAX:
@@ -91,26 +97,29 @@ def _leaf_problem(value: Any) -> str | None:
     return None
 
 
-def check_json(value: Any, *, root: str = "", max_depth: int = MAX_DEPTH) -> None:
+def check_json(value: Any, *, root: str = "", max_depth: int = MAX_DEPTH, reported: bool = False,
+               numbers: bool = True) -> None:
     """Raise LimitError at the first value over a limit: nesting, non-finite or huge numbers,
-    control characters. Walks with an explicit stack, never by recursion."""
+    control characters (``reported``: only lone surrogates, for what agents report; without
+    ``numbers``: text only). Walks with an explicit stack, never by recursion."""
+    text = _BAD_REPORTED if reported else _BAD_TEXT
     stack: list[tuple[Any, str, int]] = [(value, root, 1)]
     while stack:
         item, path, depth = stack.pop()
         if not isinstance(item, (dict, list)):
-            why = _leaf_problem(item)
+            why = _leaf_problem(item, text, numbers)
             if why:
                 raise LimitError(path, why)
             continue
-        if depth > max_depth:
+        if depth > max_depth and numbers:
             raise LimitError(path, f"nested deeper than {max_depth} levels")
         for key, child in (item.items() if isinstance(item, dict) else enumerate(item)):
-            if isinstance(key, str) and bad_text(key):
-                raise LimitError(_pointer(path, key), f"the key {bad_text(key)}")
+            if isinstance(key, str) and _leaf_problem(key, text):
+                raise LimitError(_pointer(path, key), f"the key {_leaf_problem(key, text)}")
             stack.append((child, _pointer(path, key), depth + 1))
 
 
-def _quick_ok(value: Any, max_depth: int) -> bool:
+def _quick_ok(value: Any, max_depth: int, text: re.Pattern[str] = _BAD_TEXT) -> bool:
     """True when ``value`` keeps every limit: level by level with C-speed checks per level,
     so a 10,000-node graph costs milliseconds. False sends ``check_json`` to find the path."""
     level: list[Any] = [[value]]
@@ -139,14 +148,15 @@ def _quick_ok(value: Any, max_depth: int) -> bool:
     else:
         return False  # still containers below max_depth levels
     try:
-        text_ok = not _BAD_TEXT.search("\n".join(texts))
+        text_ok = not text.search("\n".join(texts))
     except TypeError:  # a key that is not a string: let the walk judge
         return False
     return (text_ok and all(map(math.isfinite, floats))
             and (not ints or (min(ints) >= INT_MIN and max(ints) <= INT_MAX)))
 
 
-def loads(text: str | bytes, *, root: str = "") -> Any:
+def loads(text: str | bytes, *, root: str = "", max_depth: int = MAX_DEPTH, reported: bool = False,
+          judged_later: str | None = None) -> Any:
     """Parse JSON and check its limits: NaN, Infinity and 1e400 parse as floats and are then
     refused with their path. LimitError for an input over a limit, json.JSONDecodeError
     for text that is not JSON."""
@@ -154,16 +164,21 @@ def loads(text: str | bytes, *, root: str = "") -> Any:
         value = json.loads(text)
     except RecursionError:
         # The C parser's own guard (about 1,000 levels) fired: far past the limit anyway.
-        raise LimitError(root, f"nested deeper than {MAX_DEPTH} levels") from None
+        raise LimitError(root, f"nested deeper than {max_depth} levels") from None
     except json.JSONDecodeError:
         raise
     except ValueError as exc:  # an integer of more than 4,300 digits
         raise LimitError(root, f"a number is too long ({exc})") from None
-    check_value(value, root=root)
+    checked = value
+    if judged_later and isinstance(value, dict) and judged_later in value:
+        # A member its reader judges itself (numbers, nesting); text no store can hold is refused here.
+        checked = {k: v for k, v in value.items() if k != judged_later}
+        check_json(value[judged_later], root=f"{root}/{judged_later}", reported=reported, numbers=False)
+    check_value(checked, root=root, max_depth=max_depth, reported=reported)
     return value
 
 
-def check_value(value: Any, *, root: str = "", max_depth: int = MAX_DEPTH) -> None:
+def check_value(value: Any, *, root: str = "", max_depth: int = MAX_DEPTH, reported: bool = False) -> None:
     """Raise LimitError (with the JSON path) when ``value`` breaks a limit; quick when it does not."""
-    if not _quick_ok(value, max_depth):
-        check_json(value, root=root, max_depth=max_depth)
+    if not _quick_ok(value, max_depth, _BAD_REPORTED if reported else _BAD_TEXT):
+        check_json(value, root=root, max_depth=max_depth, reported=reported)

@@ -79,7 +79,17 @@ class Settings(BaseSettings):
     # More names the API answers to (Host and Origin headers), comma-separated; anything
     # else is refused so a DNS-rebinding page cannot drive a local server.
     allowed_hosts: str = ""
+    # Addresses (or CIDR networks, comma-separated) of reverse proxies whose X-Forwarded-For and
+    # X-Forwarded-Proto are believed; none by default, so no caller can fake its audited address.
+    trusted_proxies: str = ""
     session_ttl_s: float = 12 * 3600
+    # Event streams (GET /api/runs/{id}/events) one API process holds open: each polls the store.
+    max_streams: int = 200
+    max_streams_per_user: int = 20
+    # Label keys only an admin sets (besides `name`, always the host's own); an agent's are ignored.
+    reserved_labels: str = ""
+    # "required": an agent's labels reach selectors only once an admin approved them.
+    label_approval: Literal["off", "required"] = "off"
 
     @property
     def db_url(self) -> str:

@@ -15,7 +15,9 @@ PUBLIC = {"/api/health", "/api/auth/me", "/api/auth/login", "/api/auth/logout", 
           "/api/openapi.json", "/api/docs",
           # A forge's webhook has no session: the body's HMAC with the trigger's secret is its
           # credential (tests/build/test_triggers.py: unsigned or wrongly signed is 401).
-          "/api/triggers/{name}"}
+          "/api/triggers/{name}",
+          # No route there: 401 before sign-in like any other, then 404 or 405 (tests/attacks/test_routes_edges.py).
+          "/api/{rest:path}"}
 # A viewer manages their own API tokens (nebhx login makes one for any role).
 SELF_SERVICE = {("POST", "/api/tokens"), ("DELETE", "/api/tokens/{token_id}")}
 

@@ -9,13 +9,19 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, FastAPI
-from fastapi.responses import FileResponse, HTMLResponse
+from typing import Literal
+
+from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
+from fastapi.routing import iter_route_contexts
 from pydantic import BaseModel
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
 
 from nebhx import __version__
 from nebhx.api import docs, errors
 from nebhx.auth import middleware
+from nebhx.auth.deps import VIEWER
 from nebhx.auth.routes import public as auth_public
 from nebhx.auth.routes import router as auth_router
 from nebhx.bricks.routes import router as bricks_router
@@ -30,12 +36,20 @@ health = APIRouter(tags=["health"])
 class Health(BaseModel):
     ok: bool
     version: str
+    store: Literal["up", "down"]
 
 
-@health.get("/health")
-def get_health() -> Health:
-    """Liveness of the API."""
-    return Health(ok=True, version=__version__)
+@health.get("/health", responses={503: {"model": Health, "description": "The store does not answer"}})
+def get_health(response: Response) -> Health:
+    """The API and its store: 503 while the store does not answer."""
+    from nebhx.store.db import session_scope
+    try:
+        with session_scope() as s:
+            s.execute(text("SELECT 1"))
+    except SQLAlchemyError:
+        response.status_code, response.headers["Retry-After"] = 503, "1"
+        return Health(ok=False, version=__version__, store="down")
+    return Health(ok=True, version=__version__, store="up")
 
 
 # Every 422 of this API lists problems (api.errors), not FastAPI's default validation errors.
@@ -52,8 +66,27 @@ def create_app(*, sweeper: bool = False) -> FastAPI:
                    *_extra_routers()):
         app.include_router(router, prefix="/api", responses=UNPROCESSABLE)
     docs.install(app)  # Swagger UI from local assets, not a CDN
+    _unknown_api(app)
     _mount_editor(app, get_settings().static_dir)
     return app
+
+
+def _unknown_api(app: FastAPI) -> None:
+    """Any other /api path: 404 (405 when the path is known under another method), never the
+    editor's page, which the catch-all below serves for every other path."""
+    methods = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+
+    @app.api_route("/api", methods=methods, include_in_schema=False, dependencies=[VIEWER])
+    @app.api_route("/api/{rest:path}", methods=methods, include_in_schema=False, dependencies=[VIEWER])
+    def unknown(request: Request) -> JSONResponse:
+        path = request.url.path
+        allowed = sorted({m for route in iter_route_contexts(app.routes) if route.name != "unknown"
+                          and getattr(route, "path_regex", None) is not None and route.path.startswith("/api/")
+                          and route.path_regex.match(path) for m in (route.methods or ())})
+        if allowed:
+            return JSONResponse({"detail": f"{request.method} is not allowed on {request.url.path}"},
+                                status_code=405, headers={"Allow": ", ".join(allowed)})
+        return JSONResponse({"detail": f"no API route {request.url.path} (see /api/docs)"}, status_code=404)
 
 
 def _extra_routers() -> list[APIRouter]:

@@ -77,10 +77,17 @@ def _is_json(headers: dict[bytes, bytes]) -> bool:
     return message.get_content_maintype() == "application" and (sub == "json" or sub.endswith("+json"))
 
 
-def check_body(body: bytes) -> JSONResponse | None:
-    """None when the body keeps the limits or is not JSON at all (FastAPI then says so)."""
+# A node's outcome is judged by the engine, which fails the node naming where a result breaks
+# a limit (engine.claims): refusing the request would leave the agent holding the result.
+JUDGED_LATER = {"/api/exec/finish": "outcome"}
+
+
+def check_body(body: bytes, *, reported: bool = False, judged_later: str | None = None) -> JSONResponse | None:
+    """None when the body keeps the limits or is not JSON at all (FastAPI then says so).
+    ``reported``: an agent's report (execution API), whose text may hold any character."""
     try:
-        limits.loads(body, root="/body")
+        limits.loads(body, root="/body", reported=reported, judged_later=judged_later,
+                     max_depth=limits.MAX_DEPTH + 4 if reported else limits.MAX_DEPTH)
     except limits.LimitError as exc:
         return _refusal(exc.path or "/body", exc.message)
     except (ValueError, UnicodeDecodeError):  # not JSON: FastAPI's own answer names it
@@ -89,23 +96,26 @@ def check_body(body: bytes) -> JSONResponse | None:
 
 
 class InputLimits:
-    """Plain ASGI. The execution API (/api/exec) is left out: its callers are agents with
-    host tokens, whose bodies carry brick outputs and logs (terminal escapes included)
-    under the execution API's own schemas."""
+    """Plain ASGI, for every route under /api. The execution API's bodies are agents' reports:
+    brick outputs and logs may carry any character a program prints (terminal escapes, NUL,
+    which the store replaces), so there only numbers, nesting and lone surrogates are judged
+    here; the names in them by the execution API's schemas."""
 
     def __init__(self, app):
         self.app = app
 
     async def __call__(self, scope, receive, send):
         path = scope.get("path", "")
-        if scope["type"] != "http" or not path.startswith("/api/") or path.startswith("/api/exec"):
+        if scope["type"] != "http" or not path.startswith("/api/"):
             return await self.app(scope, receive, send)
+        reported = path.startswith("/api/exec/")
         refused = check_path_and_query(scope)
         if refused is None and scope["method"] in ("POST", "PUT", "PATCH", "DELETE") \
                 and _is_json(dict(scope["headers"])):
             body, receive = await _buffered(receive)
             if body:
-                refused = await run_in_threadpool(check_body, body)
+                refused = await run_in_threadpool(check_body, body, reported=reported,
+                                                  judged_later=JUDGED_LATER.get(path))
         await (refused or self.app)(scope, receive, send)
 
 

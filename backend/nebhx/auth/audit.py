@@ -1,6 +1,14 @@
-"""The audit log: one row per state-changing API call, written by the middleware."""
+"""The audit log: one row per state change, whichever door it came through.
+
+An API call's row is written by the middleware (with the answer's status, refusals included).
+A change made through another door (the CLI on the control plane, an agent registering) is
+written by the service function that makes it, in the same transaction, under the same action
+name as the API route that does the same: the service is given a ``Door``.
+"""
 from __future__ import annotations
 
+import getpass
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
@@ -14,6 +22,27 @@ def record(session: Session, *, actor: str, action: str, target: str, address: s
            data: dict[str, Any]) -> None:
     session.add(AuditRow(actor=actor[:200], action=action[:100], target=target[:300],
                          address=(address or "")[:64] or None, data=data))
+
+
+@dataclass(frozen=True)
+class Door:
+    """Who makes a change outside the API's middleware, and how."""
+    actor: str
+    via: str  # "cli" or "agent"
+    address: str | None = None
+
+
+def cli_door() -> Door:
+    """The CLI on the control plane: the account that ran it."""
+    return Door(actor=f"cli:{getpass.getuser()}", via="cli", address="local")
+
+
+def record_change(session: Session, door: Door | None, *, action: str, target: str, data: dict[str, Any]) -> None:
+    """The audit row of a change a service made; nothing for ``door=None`` (an API route, whose
+    row the middleware writes)."""
+    if door is not None:
+        record(session, actor=door.actor, action=action, target=target, address=door.address,
+               data={**data, "via": door.via})
 
 
 def list_audit(session: Session, *, actor: str | None = None, action: str | None = None,

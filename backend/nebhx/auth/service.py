@@ -13,6 +13,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from nebhx.auth.audit import Door, record_change
 from nebhx.auth.tokens import ROLES, Principal, issue, revoke
 from nebhx.settings import get_settings
 from nebhx.store.db import session_scope
@@ -52,13 +53,14 @@ def is_loopback(host: str) -> bool:
 
 
 def users_exist() -> bool:
-    """Whether any enabled user exists; cached for a moment so it is not a query per request."""
+    """Whether a user was ever created (disabled ones count: disabling every user must not
+    reopen the server); cached for a moment so it is not a query per request."""
     url = get_settings().db_url
     seen = _users_seen.get(url)
     if seen and seen[0] > time.monotonic():
         return seen[1]
     with session_scope() as s:
-        found = s.scalars(select(UserRow.name).where(UserRow.disabled.is_(False)).limit(1)).first() is not None
+        found = s.scalars(select(UserRow.name).limit(1)).first() is not None
     _users_seen[url] = (time.monotonic() + USERS_CACHE_S, found)
     return found
 
@@ -93,7 +95,10 @@ def user_view(row: UserRow) -> dict[str, Any]:
     return {"name": row.name, "role": row.role, "disabled": row.disabled, "created_at": iso(row.created_at)}
 
 
-def create_user(session: Session, *, name: str, password: str, role: str) -> dict[str, Any]:
+# Every change below takes ``door``: the CLI and agents give theirs and the change writes its
+# audit row; None is an API route's (the middleware writes the row, with the answer's status).
+
+def create_user(session: Session, *, name: str, password: str, role: str, door: Door | None = None) -> dict[str, Any]:
     assert role in ROLES, role
     _check_password(password)
     if session.get(UserRow, name) is not None:
@@ -102,6 +107,7 @@ def create_user(session: Session, *, name: str, password: str, role: str) -> dic
     session.add(row)
     session.flush()
     forget_users_cache()
+    record_change(session, door, action="users.create_user", target="/api/users", data={"user": name, "role": role})
     return user_view(row)
 
 
@@ -110,13 +116,16 @@ def list_users(session: Session) -> list[dict[str, Any]]:
 
 
 def update_user(session: Session, *, name: str, role: str | None = None, password: str | None = None,
-                disabled: bool | None = None) -> dict[str, Any]:
+                disabled: bool | None = None, door: Door | None = None) -> dict[str, Any]:
+    # A change that could leave no admin first locks every enabled admin, in name order: two
+    # admins disabling each other at once then take turns, and the second is refused.
+    admins = _lock_admins(session) if role not in (None, "admin") or disabled else None
     row = session.get(UserRow, name, with_for_update=True)
     if row is None:
         from nebhx.graphs.service import NotFound
         raise NotFound(f"no user {name!r}")
-    if (role not in (None, "admin") or disabled) and row.role == "admin" and not row.disabled:
-        _keep_an_admin(session, name)
+    if admins is not None and row.role == "admin" and not row.disabled and admins == [name]:
+        raise AuthConflict(f"{name!r} is the last enabled admin; make another admin first")
     if password is not None:
         _check_password(password)
         row.password_hash = _hasher.hash(password)
@@ -128,14 +137,16 @@ def update_user(session: Session, *, name: str, role: str | None = None, passwor
         row.disabled = disabled
     session.flush()
     forget_users_cache()
+    changed = {k: v for k, v in (("role", role), ("disabled", disabled)) if v is not None}
+    record_change(session, door, action="users.update_user", target=f"/api/users/{name}",
+                  data={"user": name, **changed, **({"password_changed": True} if password is not None else {})})
     return user_view(row)
 
 
-def _keep_an_admin(session: Session, name: str) -> None:
-    others = session.scalars(select(UserRow.name).where(
-        UserRow.role == "admin", UserRow.disabled.is_(False), UserRow.name != name).limit(1)).first()
-    if others is None:
-        raise AuthConflict(f"{name!r} is the last enabled admin; make another admin first")
+def _lock_admins(session: Session) -> list[str]:
+    """The enabled admins, their rows locked until the transaction ends (PostgreSQL)."""
+    return list(session.scalars(select(UserRow.name).where(UserRow.role == "admin", UserRow.disabled.is_(False))
+                                .order_by(UserRow.name).with_for_update()))
 
 
 def _revoke_sessions(session: Session, owner: str) -> None:
@@ -170,13 +181,16 @@ def start_session(session: Session, *, user: str) -> tuple[TokenRow, str]:
     return issue(session, kind="session", owner=user, name="browser", ttl=ttl)
 
 
-def create_token(session: Session, *, owner: str, name: str, expires_in_days: int | None = None) -> dict[str, Any]:
+def create_token(session: Session, *, owner: str, name: str, expires_in_days: int | None = None,
+                 door: Door | None = None) -> dict[str, Any]:
     """A new API token of a user; the answer holds the token text, which is never shown again."""
     user = session.get(UserRow, owner)
     if user is None:
         raise AuthConflict(f"no user {owner!r}: tokens belong to users (`nebhx user add`)")
     row, text = issue(session, kind="api", owner=owner, name=name,
                       ttl=timedelta(days=expires_in_days) if expires_in_days else None)
+    record_change(session, door, action="tokens.create_token", target="/api/tokens",
+                  data={"token": row.id, "owner": owner})
     return {"id": row.id, "token": text, "expires_at": iso(row.expires_at)}
 
 
@@ -188,7 +202,7 @@ def list_tokens(session: Session, *, owner: str | None = None) -> list[dict[str,
     return [token_view(r) for r in session.scalars(stmt)]
 
 
-def revoke_token(session: Session, *, token_id: str, by: Principal | None = None) -> None:
+def revoke_token(session: Session, *, token_id: str, by: Principal | None = None, door: Door | None = None) -> None:
     """Revoke a token; ``by`` (when given) must own it or be an admin."""
     row = session.get(TokenRow, token_id)
     if row is None:
@@ -197,11 +211,16 @@ def revoke_token(session: Session, *, token_id: str, by: Principal | None = None
     if by is not None and not by.may("admin") and (row.owner != by.name or row.kind == "host"):
         raise Forbidden(f"token {token_id} is not yours; revoking it needs admin")
     revoke(session, token_id=token_id)
+    record_change(session, door, action="tokens.revoke_token", target=f"/api/tokens/{token_id}",
+                  data={"token": token_id, "owner": row.owner})
 
 
-def add_host(session: Session, *, name: str, labels: dict[str, str], server: str) -> dict[str, Any]:
+def add_host(session: Session, *, name: str, labels: dict[str, str], server: str,
+             door: Door | None = None) -> dict[str, Any]:
     """A join token for a host's agent, and the command that starts the agent with it."""
-    _, text = issue(session, kind="host", owner=name, name="join")
+    row, text = issue(session, kind="host", owner=name, name="join")
+    record_change(session, door, action="hosts.add_host", target="/api/hosts",
+                  data={"host": name, "labels": labels, "token": row.id})
     words = ["nebhx", "agent", "--host", name, "--server", server.rstrip("/")]
     for k, v in labels.items():
         words += ["--label", f"{k}={v}"]

@@ -104,9 +104,8 @@ class Context:
         return list(self._secrets)
 
     def mask(self, text: str) -> str:
-        for s in self._secrets:
-            text = text.replace(s, "******")
-        return text
+        from nebhx.secrets.masking import mask_text
+        return mask_text(text, self._secrets)
 
     def log(self, message: str, *args: Any) -> None:
         line = self.mask(message % args if args else message)

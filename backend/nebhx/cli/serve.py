@@ -31,8 +31,22 @@ def api(host: str = typer.Option(None, help="Bind address (NEBHX_HOST)"),
     os.environ["NEBHX_HOST"] = host  # open mode and the Host check follow the real bind address
     reset_settings()
     settings = get_settings()
+    warn_if_open()
+    # Forwarded headers only from NEBHX_TRUSTED_PROXIES: uvicorn's default believes any loopback
+    # client, which could then fake the address the audit keeps and the sign-in limit counts.
+    proxies = settings.trusted_proxies.strip()
     uvicorn.run(create_app(sweeper=sweeper), host=host, port=port or settings.port,
-                log_level="warning", timeout_graceful_shutdown=3)
+                log_level="warning", timeout_graceful_shutdown=3,
+                proxy_headers=bool(proxies), forwarded_allow_ips=proxies or "")
+
+
+def warn_if_open() -> None:
+    """Say it at start when the server is open (no user yet) and runs as root."""
+    from nebhx.auth.service import is_open
+    if os.geteuid() == 0 and is_open():
+        console.print("[yellow]open mode as root[/]: no user exists yet, so every local account (any process "
+                      "on this machine) can run anything as root through the API. Create an admin "
+                      "(`nebhx user add admin --role admin`) or set NEBHX_AUTH=required.", soft_wrap=True)
 
 
 def _refuse_unsafe_bind(host: str) -> None:
@@ -46,10 +60,14 @@ def _labels(pairs: list[str]) -> dict[str, str]:
     """--label k=v options as a dict, or exit 2 naming the one that is not a label."""
     from nebhx.bricks.inventory import parse_labels
     try:
-        return parse_labels(pairs)
+        labels = parse_labels(pairs)
     except ValueError as exc:
         console.print(f"[red]--label[/]: {escape(str(exc))}", soft_wrap=True)
         raise typer.Exit(2) from None
+    if "name" in labels:  # selectors read `name` as the host's own: never an agent's word
+        console.print("[red]--label name=...[/]: a host's name is its own (--host), not a label")
+        raise typer.Exit(2)
+    return labels
 
 
 def worker(queues: str = typer.Option("nebhx", "--queues", "-Q", help="Comma-separated queues"),
@@ -182,14 +200,30 @@ def up(port: int = typer.Option(None, help="API port (NEBHX_PORT, default 8750)"
              "worker": [*nebhx, "worker", "--queues", "nebhx", "--host", "local", *labels]}
     procs = {name: subprocess.Popen(cmd, env=env) for name, cmd in specs.items()}
     if _wait_healthy(f"http://{host}:{port}/api/health", procs["api"]):
-        console.print(f"Nebh-X is up: [bold]http://{host}:{port}/[/]  (store {settings.db_url}, "
-                      f"broker {'embedded' if settings.embedded_broker else settings.broker_url})")
+        console.print(banner(host, port, settings))
     try:
         _supervise(procs, specs, env)
     finally:
         if sink is not None:
             sink.stop()
         _leftovers(settings.home, stop_services_on_exit)
+
+
+def banner(host: str, port: int, settings) -> str:
+    """What `nebhx up` says once the API answers: where, and which store and broker (their
+    passwords masked: a terminal's scrollback and CI logs keep it)."""
+    broker = "embedded" if settings.embedded_broker else _without_password(settings.broker_url)
+    return (f"Nebh-X is up: [bold]http://{host}:{port}/[/]  (store {_without_password(settings.db_url)}, "
+            f"broker {broker})")
+
+
+def _without_password(url: str) -> str:
+    from urllib.parse import urlsplit, urlunsplit
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    user = parts.netloc.rpartition("@")[0].partition(":")[0]
+    return urlunsplit(parts._replace(netloc=f"{user}:******@{parts.netloc.rpartition('@')[2]}"))
 
 
 def _start_mail_sink(home: Path):

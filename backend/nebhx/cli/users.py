@@ -1,8 +1,9 @@
 """Users, tokens and hosts' join tokens on the control plane, and signing the CLI in and out.
 
 ``user``, ``token`` and ``hosts add`` work on the store directly (like ``airflow users
-create``): the first admin has to exist before anyone can sign in. ``login`` and ``logout``
-talk to the server at NEBHX_URL.
+create``): the first admin has to exist before anyone can sign in. They go through the same
+service functions as the API's routes, which write the audit row of each change (actor
+``cli:<account>``). ``login`` and ``logout`` talk to the server at NEBHX_URL.
 """
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from nebhx.auth.audit import cli_door
 from nebhx.cli.client import call, client, err, load_credentials, save_credentials, server_url, show_error
 from nebhx.bricks.inventory import parse_labels
 from nebhx.cli.runs import shown_labels
@@ -67,7 +69,8 @@ def user_add(name: str, role: str = typer.Option(..., help=ROLE_HELP),
     if not re.match(service.NAME_PATTERN, name):
         err.print(f"[red]user name {name!r}[/]: lower-case letters, digits and _.- , starting with a letter")
         raise typer.Exit(2)
-    user = _store(service.create_user, name=name, password=_password(password_stdin, True), role=_role(role))
+    user = _store(service.create_user, name=name, password=_password(password_stdin, True), role=_role(role),
+                  door=cli_door())
     console.print(f"user {user['name']} added ({user['role']})")
 
 
@@ -89,7 +92,7 @@ def user_list(as_json: bool = typer.Option(False, "--json")) -> None:
 def user_role(name: str, role: str) -> None:
     """Change a user's role."""
     from nebhx.auth import service
-    _store(service.update_user, name=name, role=_role(role))
+    _store(service.update_user, name=name, role=_role(role), door=cli_door())
     console.print(f"user {name} is now {role}")
 
 
@@ -97,7 +100,7 @@ def user_role(name: str, role: str) -> None:
 def user_disable(name: str) -> None:
     """Disable a user: their sessions and tokens stop working at once."""
     from nebhx.auth import service
-    _store(service.update_user, name=name, disabled=True)
+    _store(service.update_user, name=name, disabled=True, door=cli_door())
     console.print(f"user {name} disabled")
 
 
@@ -119,7 +122,8 @@ def token_create(name: str = typer.Option(..., help="What the token is for"),
     from nebhx.auth import service
 
     def create(s):
-        return service.create_token(s, owner=user or _only_admin(s), name=name, expires_in_days=expires_days)
+        return service.create_token(s, owner=user or _only_admin(s), name=name, expires_in_days=expires_days,
+                                    door=cli_door())
     created = _store(create)
     console.print(f"token {created['id']}" + (f", expires {created['expires_at']}" if created["expires_at"] else ""))
     print(created["token"])
@@ -144,7 +148,7 @@ def token_list(as_json: bool = typer.Option(False, "--json")) -> None:
 def token_revoke(token_id: str) -> None:
     """Revoke a token: the next call with it is refused."""
     from nebhx.auth import service
-    _store(service.revoke_token, token_id=token_id)
+    _store(service.revoke_token, token_id=token_id, door=cli_door())
     console.print(f"token {token_id} revoked")
 
 
@@ -156,21 +160,26 @@ def hosts_list(ctx: typer.Context, as_json: bool = typer.Option(False, "--json")
         hosts(as_json=as_json)
 
 
-def _labels(pairs: list[str]) -> dict[str, str]:
-    """k=v arguments as a dict, or exit 2 naming the one that is not a label."""
+def _labels(pairs: list[str], *, agent: bool = False) -> dict[str, str]:
+    """k=v arguments as a dict, or exit 2 naming the one that is not a label (or, for labels
+    an agent declares, the one that names the host: selectors never take that from an agent)."""
     try:
-        return parse_labels(pairs)
+        labels = parse_labels(pairs)
     except ValueError as exc:
         err.print(f"[red]{escape(str(exc))}[/]", soft_wrap=True)
         raise typer.Exit(2) from None
+    if agent and "name" in labels:
+        err.print("[red]--label name=...[/]: a host's name is its own (--host), never a label its agent declares")
+        raise typer.Exit(2)
+    return labels
 
 
 @hosts_app.command("add")
 def hosts_add(name: str, label: list[str] = typer.Option([], help="Label k=v, repeatable")) -> None:
     """Make a join token for a new host and print the command that starts its agent."""
     from nebhx.auth import service
-    labels = _labels(label)
-    added = _store(service.add_host, name=name, labels=labels, server=server_url())
+    labels = _labels(label, agent=True)
+    added = _store(service.add_host, name=name, labels=labels, server=server_url(), door=cli_door())
     console.print(f"join token for host {name} (shown once); on that host run:")
     print(added["command"])
 
@@ -185,6 +194,14 @@ def hosts_label(name: str, labels: list[str] = typer.Argument(None, help="key=va
     body = {"set": _labels(labels or []), "remove": remove}
     host = call("PATCH", f"/hosts/{quote(name, safe='')}/labels", json=body)
     console.print(f"host {host['name']}: {shown_labels(host) or '(no labels)'}")
+
+
+@hosts_app.command("approve")
+def hosts_approve(name: str, key: list[str] = typer.Option([], "--key", help="Only this label, repeatable")) -> None:
+    """Approve the labels a host's agent declares (admin; with NEBHX_LABEL_APPROVAL=required)."""
+    host = call("POST", f"/hosts/{quote(name, safe='')}/labels/approve", json={"keys": key or None})
+    held = ", ".join(f"{k} ({why})" for k, why in sorted((host.get("held_labels") or {}).items()))
+    console.print(f"host {host['name']}: {shown_labels(host) or '(no labels)'}" + (f"; held: {held}" if held else ""))
 
 
 def login(user: str = typer.Option(None, help="User name (default: asked)"),

@@ -1,6 +1,6 @@
 from typing import Any
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import FileResponse, JSONResponse
 
 from nebhx.artifacts.schemas import ArtifactRead
@@ -20,9 +20,10 @@ def hello(host: Principal = Host) -> dict[str, Any]:
 
 
 @router.post("/register", status_code=204)
-def register(body: Register, host: Principal = Host) -> Response:
-    """An agent announces its host: address, labels, version."""
-    service.register_host(principal=host, **body.model_dump())
+def register(body: Register, request: Request, host: Principal = Host) -> Response:
+    """An agent announces its host: address, labels, version (audited)."""
+    service.register_host(principal=host, seen_from=request.client.host if request.client else None,
+                          **body.model_dump())
     return Response(status_code=204)
 
 

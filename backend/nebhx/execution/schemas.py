@@ -1,25 +1,35 @@
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
 
 from nebhx.bricks.inventory import LabelKey, LabelValue
+from nebhx.limits import bad_characters
 
+
+def _plain(value: str) -> str:
+    # Ids, names and addresses end up in text columns (PostgreSQL refuses NUL) and on screens.
+    if why := bad_characters(value):
+        raise ValueError(why)
+    return value
+
+
+Plain = Annotated[str, AfterValidator(_plain)]
 RunId = Field(min_length=1, max_length=64)
 NodeId = Field(min_length=1, max_length=160)
 
 
 class NodeRef(BaseModel):
-    run_id: str = RunId
-    node_id: str = NodeId
+    run_id: Plain = RunId
+    node_id: Plain = NodeId
     attempt: int = Field(ge=1, le=1_000_000)
 
 
 class ClaimIn(NodeRef):
-    worker: str | None = Field(default=None, max_length=100, description="The agent process claiming it")
+    worker: Plain | None = Field(default=None, max_length=100, description="The agent process claiming it")
 
 
 class Alive(BaseModel):
-    worker: str = Field(min_length=1, max_length=100)
+    worker: Plain = Field(min_length=1, max_length=100)
 
 
 class ClaimRead(NodeRef):
@@ -53,9 +63,9 @@ class Finish(NodeRef):
 
 
 class Register(BaseModel):
-    address: str = Field(default="", max_length=200)
+    address: Plain = Field(default="", max_length=200)
     labels: dict[LabelKey, LabelValue] = Field(default_factory=dict, max_length=100)
-    version: str = Field(default="", max_length=50)
+    version: Plain = Field(default="", max_length=50)
 
 
 class Beat(BaseModel):

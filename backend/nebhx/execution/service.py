@@ -105,9 +105,11 @@ def _holds_sealed(obj: Any) -> bool:
     return False
 
 
-def register_host(*, principal: Principal, address: str, labels: dict, version: str) -> None:
+def register_host(*, principal: Principal, address: str, labels: dict, version: str, seen_from: str | None) -> None:
+    from nebhx.auth.audit import Door
     with session_scope() as s:
-        hosts.heartbeat(s, name=_host(principal), address=address, labels=labels, version=version, started=True)
+        hosts.register(s, name=_host(principal), address=address, labels=labels, version=version,
+                       door=Door(actor=f"host:{_host(principal)}", via="agent", address=seen_from))
 
 
 def beat(*, principal: Principal, services: list | None, volumes: list | None = None) -> None:

@@ -65,8 +65,10 @@ def register(name: str, labels: dict[str, str]) -> None:
     if (remote := _remote()) is not None:
         remote.call("/register", {"address": host_address(), "labels": labels, "version": __version__})
         return
+    from nebhx.auth.audit import Door
     with session_scope() as s:
-        service.heartbeat(s, name=name, address=host_address(), labels=labels, version=__version__, started=True)
+        service.register(s, name=name, address=host_address(), labels=labels, version=__version__,
+                         door=Door(actor=f"host:{name}", via="agent", address="local"))
 
 
 def _beat(name: str, services: list[dict] | None, volumes: list[dict] | None = None) -> None:

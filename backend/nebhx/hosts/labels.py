@@ -1,8 +1,10 @@
-"""Labels an admin sets on a host, beside the ones its agent declares.
+"""Labels an admin sets on a host, beside the ones its agent declares, and approvals.
 
 An agent declares its labels each time it registers (``nebhx agent --label``) and replaces
 them then; an admin's labels live in their own column so a re-register never undoes them.
-The effective labels, what selectors match, are the agent's overlaid by the admin's.
+The effective labels, what selectors match, are the agent's overlaid by the admin's; an
+agent's word is not taken for identity keys (``name``, NEBHX_RESERVED_LABELS), and with
+NEBHX_LABEL_APPROVAL=required not for any label an admin has not approved (nebhx.hosts.service).
 """
 from __future__ import annotations
 
@@ -50,3 +52,4 @@ def patch_labels(name: str, body: LabelChange, request: Request) -> HostRead:
     request.state.audit = {"host": name, "set": body.set, "remove": body.remove}
     with session_scope() as s:
         return HostRead.model_validate(host_view(change_labels(s, name=name, set=body.set, remove=body.remove)))
+

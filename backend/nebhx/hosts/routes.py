@@ -1,11 +1,12 @@
 from fastapi import APIRouter, Request
 
+from nebhx.api.edge import unprocessable
 from nebhx.auth import service as auth_service
 from nebhx.auth.deps import ADMIN, VIEWER
 from nebhx.auth.schemas import HostCreate
 from nebhx.hosts import service
 from nebhx.hosts.labels import router as labels_router
-from nebhx.hosts.schemas import HostJoin, HostRead, ServiceRead
+from nebhx.hosts.schemas import Approval, HostJoin, HostRead, ServiceRead
 from nebhx.settings import get_settings
 from nebhx.store.db import session_scope
 
@@ -29,6 +30,18 @@ def add_host(body: HostCreate, request: Request) -> HostJoin:
     server = settings.url if "url" in settings.model_fields_set else str(request.base_url)
     with session_scope() as s:
         return HostJoin.model_validate(auth_service.add_host(s, name=body.name, labels=body.labels, server=server))
+
+
+@router.post("/hosts/{name}/labels/approve", dependencies=[ADMIN])
+def approve_labels(name: str, body: Approval, request: Request) -> HostRead:
+    """Approve the labels a host's agent declares now; a value it changes later waits again."""
+    with session_scope() as s:
+        try:
+            row, picked = service.approve_labels(s, name=name, keys=body.keys)
+        except ValueError as exc:
+            raise unprocessable("/body/keys", str(exc)) from None
+        request.state.audit = {"host": name, "approved": picked}
+        return HostRead.model_validate(service.host_view(row))
 
 
 @router.get("/services")

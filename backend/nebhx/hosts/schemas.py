@@ -5,6 +5,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from nebhx.bricks.inventory import LabelKey
+
 
 class HostRead(BaseModel):
     """A registered host: its labels (each from the agent or an admin) and whether it is up."""
@@ -12,7 +14,10 @@ class HostRead(BaseModel):
     address: str | None
     labels: dict[str, Any] = Field(description="What selectors match: the agent's, overlaid by the admin's")
     label_sources: dict[str, Literal["admin", "agent"]]
-    agent_labels: dict[str, Any]
+    agent_labels: dict[str, Any] = Field(description="What its agent declares, held labels included")
+    held_labels: dict[str, Literal["reserved", "unapproved"]] = Field(
+        description="Agent labels selectors do not see: an identity key only an admin sets, or one "
+                    "waiting for an admin's approval (NEBHX_LABEL_APPROVAL=required)")
     version: str | None
     state: Literal["up", "down"]
     last_seen: str | None
@@ -32,3 +37,9 @@ class ServiceRead(BaseModel):
     host: str
     host_state: Literal["up", "down"]
     seen_at: str | None
+
+
+class Approval(BaseModel):
+    """Which of the labels a host's agent declares an admin approves."""
+    keys: list[LabelKey] | None = Field(default=None, max_length=100,
+                                        description="The labels to approve (default: every one it declares)")

@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from nebhx.auth.audit import Door, record_change
 from nebhx.store.models import HostRow, aware, iso, utcnow
 
 
@@ -28,6 +29,14 @@ def heartbeat(session: Session, *, name: str, address: str = "", labels: dict | 
         row.volumes = volumes
 
 
+def register(session: Session, *, name: str, address: str, labels: dict, version: str, door: Door) -> None:
+    """An agent announces its host (address, labels, version): audited, with what is held."""
+    heartbeat(session, name=name, address=address, labels=labels, version=version, started=True)
+    record_change(session, door, action="execution.register", target="/api/exec/register",
+                  data={"host": name, "address": address, "labels": labels, "version": version,
+                        "held": held_labels(session.get(HostRow, name))})
+
+
 def host_state(row: HostRow, down_after_s: float | None = None) -> str:
     if down_after_s is None:
         from nebhx.settings import get_settings
@@ -35,17 +44,65 @@ def host_state(row: HostRow, down_after_s: float | None = None) -> str:
     return "up" if aware(row.last_seen) > utcnow() - timedelta(seconds=down_after_s) else "down"
 
 
+IDENTITY = "name"  # selectors read it as the host's own name: never an agent's word
+
+
+def label_policy() -> tuple[frozenset[str], bool]:
+    """The keys only an admin sets (``name`` and NEBHX_RESERVED_LABELS), and whether an agent's
+    other labels wait for an admin's approval (NEBHX_LABEL_APPROVAL=required)."""
+    from nebhx.settings import get_settings
+    settings = get_settings()
+    reserved = {k.strip() for k in settings.reserved_labels.split(",") if k.strip()}
+    return frozenset({IDENTITY, *reserved}), settings.label_approval == "required"
+
+
+def held_labels(row: HostRow) -> dict[str, str]:
+    """The agent's labels selectors do not see, each with why: "reserved" (an identity key,
+    set only by an admin) or "unapproved" (waiting for an admin, or changed since approved)."""
+    reserved, approval = label_policy()
+    approved = row.approved_labels or {}
+    held = {}
+    for key, value in (row.labels or {}).items():
+        if key in reserved:
+            held[key] = "reserved"
+        elif approval and approved.get(key) != value:
+            held[key] = "unapproved"
+    return held
+
+
 def effective_labels(row: HostRow) -> dict[str, Any]:
-    """What selectors match: the agent's labels, overlaid by the ones an admin set."""
-    return {**(row.labels or {}), **(row.admin_labels or {})}
+    """What selectors match: the agent's labels an admin need not (or did) vouch for, overlaid
+    by the ones an admin set."""
+    held = held_labels(row)
+    agent = {k: v for k, v in (row.labels or {}).items() if k not in held}
+    return {**agent, **(row.admin_labels or {})}
+
+
+def approve_labels(session: Session, *, name: str, keys: list[str] | None = None) -> tuple[HostRow, dict]:
+    """Approve the labels the agent declares now (only ``keys`` when given); the host and
+    what was approved. Reserved keys are never approved: an admin sets them itself."""
+    row = session.get(HostRow, name)
+    if row is None:
+        from nebhx.graphs.service import NotFound
+        raise NotFound(f"no host {name!r}: its agent has not registered yet (nebhx hosts lists them)")
+    reserved, _ = label_policy()
+    declared = row.labels or {}
+    missing = sorted(set(keys or ()) - declared.keys())
+    if missing:
+        raise ValueError(f"host {name!r} declares no label {', '.join(missing)} (it declares: "
+                         f"{', '.join(sorted(declared)) or 'none'})")
+    picked = {k: v for k, v in declared.items() if (keys is None or k in keys) and k not in reserved}
+    row.approved_labels = {**(row.approved_labels or {}), **picked}  # a new dict: a changed JSON column
+    return row, picked
 
 
 def host_view(row: HostRow) -> dict[str, Any]:
     admin = row.admin_labels or {}
-    return {"name": row.name, "address": row.address, "labels": effective_labels(row),
-            "label_sources": {k: "admin" if k in admin else "agent" for k in effective_labels(row)},
-            "agent_labels": row.labels or {}, "version": row.version, "state": host_state(row),
-            "last_seen": iso(row.last_seen), "started_at": iso(row.started_at)}
+    labels = effective_labels(row)
+    return {"name": row.name, "address": row.address, "labels": labels,
+            "label_sources": {k: "admin" if k in admin else "agent" for k in labels},
+            "agent_labels": row.labels or {}, "held_labels": held_labels(row), "version": row.version,
+            "state": host_state(row), "last_seen": iso(row.last_seen), "started_at": iso(row.started_at)}
 
 
 def list_hosts(session: Session) -> list[dict[str, Any]]:

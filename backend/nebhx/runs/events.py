@@ -1,8 +1,14 @@
-"""The events stream of a run, as Server-Sent Events read from the store."""
+"""The events stream of a run, as Server-Sent Events read from the store.
+
+Each open stream polls the store, so one API process holds at most NEBHX_MAX_STREAMS of them,
+NEBHX_MAX_STREAMS_PER_USER per user; past that a new one is a 429 saying which limit.
+"""
 from __future__ import annotations
 
 import asyncio
 import json
+import threading
+from collections import Counter
 from collections.abc import AsyncIterator
 
 from fastapi import Request
@@ -18,6 +24,36 @@ POLL_S = 0.2
 KEEPALIVE_S = 15.0
 
 
+class StreamSlots:
+    """The streams open in this process, per user and in all."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.per_user: Counter[str] = Counter()
+
+    def take(self, user: str) -> str | None:
+        """Take a place for ``user``; None, or why there is none."""
+        from nebhx.settings import get_settings
+        settings = get_settings()
+        with self._lock:
+            if self.per_user[user] >= settings.max_streams_per_user:
+                return (f"{user} has {self.per_user[user]} event streams open, the most one user may "
+                        f"(NEBHX_MAX_STREAMS_PER_USER); close one (a run's page in another tab?)")
+            if sum(self.per_user.values()) >= settings.max_streams:
+                return f"{settings.max_streams} event streams are open in all (NEBHX_MAX_STREAMS); try again soon"
+            self.per_user[user] += 1
+        return None
+
+    def give_back(self, user: str) -> None:
+        with self._lock:
+            self.per_user[user] -= 1
+            if self.per_user[user] <= 0:
+                del self.per_user[user]
+
+
+SLOTS = StreamSlots()
+
+
 def events_after(run_id: str, after: int, limit: int = 500) -> tuple[list[dict], bool]:
     """Events with id > ``after`` and whether the run has finished."""
     with session_scope() as s:
@@ -29,8 +65,19 @@ def events_after(run_id: str, after: int, limit: int = 500) -> tuple[list[dict],
         return [event_dict(r) for r in rows], run.finished_at is not None
 
 
-async def stream(run_id: str, after: int, request: Request,
-                 first: tuple[list[dict], bool]) -> AsyncIterator[str]:
+async def stream(run_id: str, after: int, request: Request, first: tuple[list[dict], bool],
+                 user: str) -> AsyncIterator[str]:
+    """The events, then new ones as they come; gives ``user``'s place back when it ends (the run
+    finished, the client left or the server stops)."""
+    try:
+        async for chunk in _events(run_id, after, request, first):
+            yield chunk
+    finally:
+        SLOTS.give_back(user)
+
+
+async def _events(run_id: str, after: int, request: Request,
+                  first: tuple[list[dict], bool]) -> AsyncIterator[str]:
     idle = 0.0
     events, finished = first
     yield "retry: 1000\n\n"

@@ -1,9 +1,9 @@
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import PlainTextResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from nebhx.api.edge import unprocessable
-from nebhx.auth.deps import VIEWER, ensure_may, operator
+from nebhx.auth.deps import VIEWER, ensure_may, operator, viewer
 from nebhx.auth.tokens import Principal
 from nebhx.graphs.service import ensure_graph
 from nebhx.limits import EVENT_ID_MAX, RUNS_LIMIT
@@ -52,13 +52,17 @@ class EventStream(StreamingResponse):
 
 
 @router.get("/runs/{run_id}/events", response_class=EventStream,
-            responses={200: {"model": RunEvent, "description": "Server-Sent Events, each one RunEvent"}})
-async def run_events(run_id: str, request: Request,
-                     after: int | None = Query(None, ge=0, le=EVENT_ID_MAX)) -> StreamingResponse:
-    """Server-Sent Events: every status change with its time; replay from an event id."""
+            responses={200: {"model": RunEvent, "description": "Server-Sent Events, each one RunEvent"},
+                       429: {"description": "Too many event streams open (for this user, or in all)"}})
+async def run_events(run_id: str, request: Request, after: int | None = Query(None, ge=0, le=EVENT_ID_MAX),
+                     who: Principal = Depends(viewer)) -> StreamingResponse:
+    """Server-Sent Events: every status change with its time; replay from an event id (429 past
+    the open streams a user, or the server, may hold)."""
     last = after if after is not None else _event_id(request.headers.get("last-event-id", ""))
     first = await run_in_threadpool(events.events_after, run_id, last)  # 404 before streaming
-    return StreamingResponse(events.stream(run_id, last, request, first), media_type="text/event-stream",
+    if why := events.SLOTS.take(who.name):
+        raise HTTPException(429, why, headers={"Retry-After": "5"})
+    return StreamingResponse(events.stream(run_id, last, request, first, who.name), media_type="text/event-stream",
                              headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
 

@@ -7,9 +7,10 @@ from typing import Any
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from pydantic import SecretStr
 
+from nebhx.secrets import masking
 from nebhx.secrets.keys import current_keys
 
-MASK = "******"
+MASK = masking.MASK
 SEALED = "$enc"
 
 
@@ -83,21 +84,6 @@ def secret_values(obj: Any) -> list[str]:
 
 
 def mask_values(obj: Any, values: list[str]) -> Any:
-    """Replace every occurrence of a plain secret value inside strings of ``obj`` by ``******``:
-    whatever a brick echoed (a webhook reply carrying its token) is masked before it is kept."""
-    values = sorted({v for v in values if v}, key=len, reverse=True)
-    if not values:
-        return obj
-
-    def walk(o: Any) -> Any:
-        if isinstance(o, str):
-            for v in values:
-                if v in o:
-                    o = o.replace(v, MASK)
-            return o
-        if isinstance(o, dict):
-            return {walk(k) if isinstance(k, str) else k: walk(v) for k, v in o.items()}
-        if isinstance(o, list):
-            return [walk(v) for v in o]
-        return o
-    return walk(obj)
+    """Every plain secret value inside strings of ``obj`` masked (nebhx.secrets.masking, the one
+    masking function): what the engine keeps of a node's outputs, errors and logs."""
+    return masking.mask_values(obj, values)

@@ -1,11 +1,20 @@
 """What the secret routes take and answer: a value goes in, only names come out."""
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
+
+from nebhx.secrets.masking import normalise_secret
 
 
 class SecretValue(BaseModel):
-    value: str = Field(min_length=1, max_length=65536)
+    value: str = Field(min_length=1, max_length=65536,
+                       description="Trailing line ends are dropped (as `nebhx secret` does); other control "
+                                   "characters but tab and inner newlines are refused")
+
+    @field_validator("value")
+    @classmethod
+    def _normalised(cls, value: str) -> str:
+        return normalise_secret(value)
 
 
 class SecretName(BaseModel):

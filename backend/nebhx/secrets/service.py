@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from nebhx.secrets.crypto import seal, unseal_value
+from nebhx.secrets.masking import normalise_secret
 from nebhx.store.models import SecretRow, iso, utcnow
 
 NAME = re.compile(r"^[A-Za-z0-9_.-]{1,200}$")
@@ -17,6 +18,11 @@ def put_secret(session: Session, *, name: str, value: str) -> None:
     if not NAME.match(name):
         from nebhx.runs.service import BadInputs  # runs -> graphs -> secrets: import late
         raise BadInputs([{"input": "name", "message": f"secret name {name!r} must match {NAME.pattern}"}])
+    try:
+        value = normalise_secret(value)
+    except ValueError as exc:
+        from nebhx.runs.service import BadInputs
+        raise BadInputs([{"input": name, "message": str(exc)}]) from None
     token = seal(value)["$enc"]
     row = session.get(SecretRow, name)
     if row is None:

@@ -146,6 +146,8 @@ class HostRow(Base):
     labels: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     # Set by an admin (nebhx hosts label); an agent's re-register never touches them.
     admin_labels: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # Agent labels an admin approved, key -> value (used when NEBHX_LABEL_APPROVAL=required).
+    approved_labels: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     version: Mapped[str] = mapped_column(String(50), default="")
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_seen: Mapped[datetime] = mapped_column(default=utcnow)
@@ -233,3 +235,11 @@ class TriggerScheduleRow(Base):
     last_skip_reason: Mapped[str | None] = mapped_column(Text)
     last_skip_at: Mapped[datetime | None]
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class TriggerDeliveryRow(Base):
+    """A webhook delivery a trigger took (nebhx.triggers.signatures): the same one again is a replay."""
+    __tablename__ = "trigger_deliveries"
+    trigger: Mapped[str] = mapped_column(String(200), primary_key=True)
+    key: Mapped[str] = mapped_column(String(120), primary_key=True)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

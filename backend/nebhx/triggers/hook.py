@@ -9,7 +9,7 @@ from pathlib import Path
 MARK = "# nebhx trigger hook"
 TEMPLATE = '''#!{python}
 {mark}: installed by `nebhx trigger install-hook`; reinstalling replaces it.
-import hashlib, hmac, json, sys, urllib.request
+import hashlib, hmac, json, sys, time, urllib.request, uuid
 URL = {url!r}
 SECRET = {secret!r}
 REPOSITORY = {repository!r}
@@ -17,9 +17,12 @@ opener = urllib.request.build_opener(urllib.request.ProxyHandler({{}}))
 for line in sys.stdin:
     old, new, ref = line.split()
     body = json.dumps({{"repository": REPOSITORY, "ref": ref, "commit": new, "before": old}}).encode()
-    signature = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+    delivery, stamp = uuid.uuid4().hex, str(int(time.time()))
+    signed = f"{{stamp}}.{{delivery}}.".encode() + body  # the id and time are signed: a replay is refused
+    signature = "sha256=" + hmac.new(SECRET.encode(), signed, hashlib.sha256).hexdigest()
     request = urllib.request.Request(URL, data=body, method="POST", headers={{
-        "Content-Type": "application/json", "X-Nebhx-Signature": signature}})
+        "Content-Type": "application/json", "X-Nebhx-Signature": signature, "X-Nebhx-Delivery": delivery,
+        "X-Nebhx-Timestamp": stamp}})
     try:
         with opener.open(request, timeout=15) as resp:
             answer = json.loads(resp.read() or b"{{}}")

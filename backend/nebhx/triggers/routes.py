@@ -15,7 +15,9 @@ public = APIRouter(tags=["triggers"])
 router = APIRouter(tags=["triggers"], dependencies=[VIEWER])
 
 
-@public.post("/triggers/{name}", status_code=202, response_model_exclude_unset=True)
+@public.post("/triggers/{name}", status_code=202, response_model_exclude_unset=True,
+             responses={401: {"description": "No signature, a wrong one, or a delivery outside its time window"},
+                        409: {"description": "A delivery taken before (a replay)"}})
 async def fire(name: str, request: Request) -> TriggerFired:
     """A signed push (GitHub, Gitea, GitLab or generic) starts a run of the trigger's graph."""
     body = await request.body()
@@ -25,6 +27,9 @@ async def fire(name: str, request: Request) -> TriggerFired:
     except BadSignature as exc:
         request.state.audit = {"refused": str(exc)}
         raise HTTPException(401, str(exc)) from exc
+    except service.Replayed as exc:
+        request.state.audit = {"refused": str(exc)}
+        raise HTTPException(409, str(exc)) from exc
     except NotFound as exc:
         request.state.audit = {"refused": str(exc)}
         raise

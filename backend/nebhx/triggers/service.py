@@ -16,18 +16,19 @@ see nebhx.triggers.schedule. Push fields: repository, ref, commit, before, branc
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from nebhx.graphs.service import NotFound
 from nebhx.runs import service as runs
 from nebhx.secrets.service import secret_value
-from nebhx.store.models import RunRow, iso
+from nebhx.store.models import RunRow, TriggerDeliveryRow, iso, utcnow
 from nebhx.triggers import payloads
-from nebhx.triggers.signatures import BadSignature, verify
+from nebhx.triggers.signatures import BadSignature, Delivery, verify
 
 DEFAULT_INPUTS = {"repository": "repository", "ref": "ref", "commit": "commit"}
 
@@ -51,8 +52,9 @@ def find_trigger(session: Session, *, name: str) -> dict[str, Any]:
 def fire(session: Session, *, name: str, headers: Any, body: bytes) -> dict[str, Any]:
     """Check the signature, match the repository and ref, start the run; what happened.
 
-    BadSignature (401) for a missing or wrong signature, NotFound (404) for an unknown trigger
-    or repository; a ref the trigger does not follow or a deleted branch starts nothing."""
+    BadSignature (401) for a missing or wrong signature, Replayed (409) for a delivery taken
+    before, NotFound (404) for an unknown trigger or repository; a ref the trigger does not
+    follow or a deleted branch starts nothing."""
     trigger = find_trigger(session, name=name)
     if trigger.get("kind") == "schedule":
         raise NotFound(f"trigger {name!r} is a schedule (cron {trigger.get('cron')!r}), not a webhook")
@@ -60,7 +62,9 @@ def fire(session: Session, *, name: str, headers: Any, body: bytes) -> dict[str,
     if not secret:
         raise BadSignature(f"trigger {name!r} has no stored secret {trigger.get('secret')!r} "
                            "(nebhx secret NAME): nothing can be verified")
-    kind = verify(headers, body, secret)
+    delivery = verify(headers, body, secret)
+    kind = delivery.kind
+    _take(session, name, delivery)
     try:
         push = payloads.parse(json.loads(body or b"null"))
     except ValueError as exc:
@@ -80,6 +84,27 @@ def fire(session: Session, *, name: str, headers: Any, body: bytes) -> dict[str,
     session.get(RunRow, run_id).trigger = record
     return {"started": True, "run_id": run_id, "graph_id": trigger["graph_id"], "inputs": inputs,
             "trigger": record}
+
+
+class Replayed(Exception):
+    """A delivery the trigger took before."""
+
+
+RETAIN = timedelta(days=7)  # how long a forge's delivery (no signed time) is remembered
+
+
+def _take(session: Session, name: str, delivery: Delivery) -> None:
+    """Remember ``delivery`` for the trigger; Replayed when it was taken before."""
+    if session.get(TriggerDeliveryRow, (name, delivery.key)) is not None:
+        raise Replayed(f"delivery {delivery.key} to trigger {name!r} was received before: a replay is refused "
+                       "(push again to start a new run)")
+    now = utcnow()
+    session.execute(delete(TriggerDeliveryRow).where(TriggerDeliveryRow.received_at < now - RETAIN))
+    session.add(TriggerDeliveryRow(trigger=name, key=delivery.key, received_at=now))
+    try:
+        session.flush()
+    except IntegrityError:  # the same delivery, taken by a concurrent request
+        raise Replayed(f"delivery {delivery.key} to trigger {name!r} was received before") from None
 
 
 def list_triggers(session: Session, *, recent: int = 5) -> list[dict[str, Any]]:

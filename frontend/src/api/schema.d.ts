@@ -13,7 +13,7 @@ export interface paths {
         };
         /**
          * Get Health
-         * @description Liveness of the API.
+         * @description The API and its store: 503 while the store does not answer.
          */
         get: operations["get_health_api_health_get"];
         put?: never;
@@ -476,7 +476,8 @@ export interface paths {
         };
         /**
          * Run Events
-         * @description Server-Sent Events: every status change with its time; replay from an event id.
+         * @description Server-Sent Events: every status change with its time; replay from an event id (429 past
+         *     the open streams a user, or the server, may hold).
          */
         get: operations["run_events_api_runs__run_id__events_get"];
         put?: never;
@@ -625,6 +626,26 @@ export interface paths {
          * @description A join token for a new host's agent and the command that starts it; shown once.
          */
         post: operations["add_host_api_hosts_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/hosts/{name}/labels/approve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Approve Labels
+         * @description Approve the labels a host's agent declares now; a value it changes later waits again.
+         */
+        post: operations["approve_labels_api_hosts__name__labels_approve_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -786,7 +807,7 @@ export interface paths {
         put?: never;
         /**
          * Register
-         * @description An agent announces its host: address, labels, version.
+         * @description An agent announces its host: address, labels, version (audited).
          */
         post: operations["register_api_exec_register_post"];
         delete?: never;
@@ -1184,6 +1205,17 @@ export interface components {
         Alive: {
             /** Worker */
             worker: string;
+        };
+        /**
+         * Approval
+         * @description Which of the labels a host's agent declares an admin approves.
+         */
+        Approval: {
+            /**
+             * Keys
+             * @description The labels to approve (default: every one it declares)
+             */
+            keys?: string[] | null;
         };
         /**
          * ArtifactRead
@@ -1744,9 +1776,19 @@ export interface components {
             label_sources: {
                 [key: string]: "admin" | "agent";
             };
-            /** Agent Labels */
+            /**
+             * Agent Labels
+             * @description What its agent declares, held labels included
+             */
             agent_labels: {
                 [key: string]: unknown;
+            };
+            /**
+             * Held Labels
+             * @description Agent labels selectors do not see: an identity key only an admin sets, or one waiting for an admin's approval (NEBHX_LABEL_APPROVAL=required)
+             */
+            held_labels: {
+                [key: string]: "reserved" | "unapproved";
             };
             /** Version */
             version: string | null;
@@ -2736,7 +2778,10 @@ export interface components {
         };
         /** SecretValue */
         SecretValue: {
-            /** Value */
+            /**
+             * Value
+             * @description Trailing line ends are dropped (as `nebhx secret` does); other control characters but tab and inner newlines are refused
+             */
             value: string;
         };
         /**
@@ -3034,6 +3079,11 @@ export interface components {
             ok: boolean;
             /** Version */
             version: string;
+            /**
+             * Store
+             * @enum {string}
+             */
+            store: "up" | "down";
         };
         /** Health */
         nebhx__releases__schemas__Health: {
@@ -3078,6 +3128,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ProblemList"];
+                };
+            };
+            /** @description The store does not answer */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["nebhx__api__app__Health"];
                 };
             };
         };
@@ -3944,6 +4003,13 @@ export interface operations {
                     "text/event-stream": components["schemas"]["ProblemList"];
                 };
             };
+            /** @description Too many event streams open (for this user, or in all) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
         };
     };
     node_log_api_runs__run_id__nodes__node_id__log_get: {
@@ -4197,6 +4263,41 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["HostJoin"];
+                };
+            };
+            /** @description The request's problems, each with where and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProblemList"];
+                };
+            };
+        };
+    };
+    approve_labels_api_hosts__name__labels_approve_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Approval"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HostRead"];
                 };
             };
             /** @description The request's problems, each with where and why */
@@ -4951,6 +5052,20 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["TriggerFired"];
                 };
+            };
+            /** @description No signature, a wrong one, or a delivery outside its time window */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description A delivery taken before (a replay) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description The request's problems, each with where and why */
             422: {
