@@ -10,7 +10,7 @@ from authkit import add_user, bearer
 from support import graph
 
 SAFE = {"GET", "HEAD", "OPTIONS"}
-READ_ONLY_POSTS = {"/api/graphs/validate", "/api/graphs/problems", "/api/graphs/plan"}
+READ_ONLY_POSTS = {"/api/graphs/validate", "/api/graphs/problems", "/api/graphs/plan", "/api/templates/canary"}
 PUBLIC = {"/api/health", "/api/auth/me", "/api/auth/login", "/api/auth/logout", "/api/auth/token",
           "/api/openapi.json", "/api/docs",
           # A forge's webhook has no session: the body's HMAC with the trigger's secret is its

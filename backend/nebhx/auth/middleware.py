@@ -25,7 +25,8 @@ from nebhx.store.db import session_scope
 
 log = logging.getLogger(__name__)
 SAFE = {"GET", "HEAD", "OPTIONS"}
-READ_ONLY = {"/api/graphs/validate", "/api/graphs/problems", "/api/graphs/plan"}  # POSTs that change nothing
+READ_ONLY = {"/api/graphs/validate", "/api/graphs/problems", "/api/graphs/plan",
+             "/api/templates/canary"}  # POSTs that change nothing (the canary draft is not saved)
 # Sign-in calls carry no session yet (and logout must work with a stale one); the Origin
 # check and SameSite=Strict cover them.
 NO_CSRF = READ_ONLY | {"/api/auth/login", "/api/auth/token", "/api/auth/logout"}
