@@ -38,6 +38,12 @@ class ProgramSpec:
     start_retries: int = 3  # failed starts in a row before FATAL (delays grow 1 s, 2 s, ...)
     stop_wait_s: float = 10
     autorestart: bool = True
+    # Who it runs as (None: the launcher's own user) and what it sees of the host's private
+    # folders (``hide``): ``read`` read-only, ``write`` read-write (see runtime/launch.py).
+    user: str | None = None
+    read: list[str] = field(default_factory=list)
+    write: list[str] = field(default_factory=list)
+    hide: list[str] = field(default_factory=list)
 
 
 class ProcessManager(ABC):
