@@ -12,6 +12,7 @@ import json
 import os
 import secrets
 import socket
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -22,6 +23,7 @@ from cryptography.fernet import Fernet
 ROOT = Path(__file__).resolve().parents[2]
 KEY = Fernet.generate_key().decode()
 FILE_KEY = Fernet.generate_key().decode()
+STORE_CANARY = "stored-" + secrets.token_hex(12)
 
 SCRIPT = r"""
 exec > report.txt 2>&1
@@ -64,6 +66,9 @@ def worker(tmp_path):
     key_file.write_text(FILE_KEY + "\n")
     key_file.chmod(0o644)  # even readable by anyone: the build must not see the control plane's files
     store = home / f"store-{secrets.token_hex(6)}.db"
+    with sqlite3.connect(store) as db:  # the store exists, world-readable as SQLite makes it
+        db.execute("create table canary (value text)")
+        db.execute("insert into canary values (?)", (STORE_CANARY,))
     listener = socket.create_server(("127.0.0.1", 0))
     env = {k: v for k, v in os.environ.items() if not k.startswith("NEBHX_")}
     env.update(NEBHX_HOME=str(home), NEBHX_DATABASE_URL=f"sqlite:///{store}", NEBHX_SECRET_KEY=KEY,
@@ -105,7 +110,7 @@ def test_a_build_script_sees_nothing_of_the_control_plane(tmp_path, worker):
     out, report = run_worker(tmp_path, worker)
     assert "error" not in out, out
     assert "== done" in report, report[-2000:]
-    for canary in (KEY, FILE_KEY, worker["env"]["NEBHX_DATABASE_URL"], str(worker["store"].name)):
+    for canary in (KEY, FILE_KEY, worker["env"]["NEBHX_DATABASE_URL"], STORE_CANARY):
         assert canary not in report, f"the build read {canary[:16]}...:\n" + report[-3000:]
     assert "SQLite format" not in report
     assert not report.startswith("uid 0\n"), "the build ran as root"

@@ -101,13 +101,16 @@ def installation(exe: str) -> str:
     return os.path.dirname(folder) if os.path.basename(folder) in ("bin", "sbin") else folder
 
 
-def exposed(exe: str, hide: list[str]) -> str:
-    """What to show of an executable: its installation folder (a Python under /root/.pyenv
-    needs its lib/), or the file alone where that folder holds a hidden one."""
-    real = os.path.realpath(exe)
-    folder = installation(real)
+def exposed(exe: str, hide: list[str]) -> list[str]:
+    """What to show of an executable, as named and resolved: its installation folder (a
+    Python under /root/.pyenv needs its lib/, a venv its site-packages), or the file alone
+    where that folder holds a hidden one."""
     hidden = [os.path.realpath(h) for h in hide]
-    return real if any(under(h, folder) for h in hidden) else folder
+    shown = []
+    for path in (os.path.abspath(exe), os.path.realpath(exe)):
+        folder = installation(path)
+        shown.append(path if any(under(h, folder) for h in hidden) else folder)
+    return shown
 
 
 def covers(hide: list[str], needed: list[str], uid: int, gids: set[int]) -> list[str]:
@@ -142,7 +145,7 @@ def confine(opts: dict[str, list[str]], command: list[str], env: dict[str, str],
     ro = [os.path.realpath(p) for p in opts["ro"] if os.path.exists(p)]
     for exe in executables(command, env["PATH"]):
         if os.path.exists(exe):
-            ro.append(exposed(exe, opts["hide"]))
+            ro.extend(exposed(exe, opts["hide"]))
     rw = [os.path.realpath(p) for p in opts["rw"] if os.path.exists(p)]
     for path in rw:
         own(path, uid, gid)
