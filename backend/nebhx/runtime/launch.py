@@ -79,7 +79,8 @@ def which(name: str, path: str) -> str:
 
 
 def executables(command: list[str], path: str) -> list[str]:
-    """The command's program and, for a script, its interpreter: both as named and resolved."""
+    """The command's program and, for a script, its interpreter (a ``#!`` line, or a venv's
+    base Python for a script in a venv's bin/, whatever its first line looks like)."""
     found = which(command[0], path)
     if not os.path.exists(found):
         return []
@@ -87,11 +88,18 @@ def executables(command: list[str], path: str) -> list[str]:
     try:
         with open(found, "rb") as fh:
             head = fh.readline(256)
-        if head.startswith(b"#!"):
-            interp = head[2:].decode(errors="replace").split()[0]
-            seen += [interp, os.path.realpath(interp)]
+        if head.startswith(b"#!") and head[2:].split():
+            seen.append(head[2:].decode(errors="replace").split()[0])
     except OSError:
         pass
+    for exe in list(seen):
+        cfg = os.path.join(installation(os.path.abspath(exe)), "pyvenv.cfg")
+        try:
+            with open(cfg) as fh:
+                home = next((v.strip() for k, _, v in (line.partition("=") for line in fh) if k.strip() == "home"), "")
+        except OSError:
+            continue
+        seen += [os.path.join(home, n) for n in ("python3", "python") if os.path.exists(os.path.join(home, n))][:1]
     return seen
 
 
