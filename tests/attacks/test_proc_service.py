@@ -182,3 +182,18 @@ def test_a_user_that_does_not_exist_is_refused_naming_the_input(host):
     agent.wait(timeout=30)
     assert "user" in out.get("error", "") and "nbx-no-such-user-here" in out["error"], out
 
+
+
+def test_a_check_command_and_a_host_command_get_no_agent_credential(tmp_path, monkeypatch):
+    """check.command's output is shown in the run: the agent's credentials must not be in it."""
+    from nebhx import Context
+    from nebhx.bricks.registry import load_registry
+    from nebhx.runtime import HostRuntime, shell
+    monkeypatch.setenv("NEBHX_AGENT_TOKEN", TOKEN)
+    monkeypatch.setenv("NEBHX_BROKER_URL", f"redis://:{BROKER_PASSWORD}@127.0.0.1:6390/0")
+    palette = load_registry([ROOT / "blocks"])
+    ctx = Context(runtime=HostRuntime("h1", tmp_path / "host"), host="h1")
+    out = palette.get("check.command")()(ctx, host="h1", command="env; cat /proc/$$/environ")
+    assert TOKEN not in json.dumps(out.model_dump()) and BROKER_PASSWORD not in json.dumps(out.model_dump())
+    printed = shell.run(["env"]).stdout
+    assert "NEBHX_AGENT_TOKEN" not in printed and BROKER_PASSWORD not in printed

@@ -72,6 +72,13 @@ class ProcessManager(ABC):
     def tail(self, name: str, stream: str = "stderr", length: int = 2000) -> str: ...
 
 
+def host_env() -> dict[str, str]:
+    """The environment for a command a brick runs on the host (a check, a tool, HAProxy):
+    the agent's, without its NEBHX_* variables (its token, the broker URL, a control
+    plane's database URL and key), which a command's output could show in a run."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("NEBHX_")}
+
+
 def unix_socket_path(preferred: Path) -> Path:
     """``preferred`` unless it is too long for a unix socket (108 bytes): then a short
     path in /tmp derived from it, so a deep home still gets a working socket."""
