@@ -270,10 +270,13 @@ class Supervisor(ProcessManager):
         return render_program(spec, self.logs)
 
     def hidden(self) -> list[str]:
-        """What a program running as another user must not see: this host's home and the
-        agent's (NEBHX_HOME: its token file, its store when it is a control plane)."""
+        """What a program running as another user must not see: this host's managed folders
+        (its home, other services' volumes) and the agent's NEBHX_HOME (its token file, its
+        store when it is a control plane)."""
+        from nebhx.runtime import managed_folders
         from nebhx.settings import get_settings
-        return list(dict.fromkeys(str(p.resolve()) for p in (self.root.parent, get_settings().home)))
+        return list(dict.fromkeys(str(p.resolve()) for p in (*managed_folders(self.root.parent),
+                                                             get_settings().home)))
 
     def differs(self, name: str, command: str, cwd: str | None = None,
                 env: dict[str, str] | None = None, **options) -> bool:
