@@ -140,6 +140,9 @@ def agent(host: str = typer.Option(..., help="This host's name"),
     """Run the agent of one host: a worker on queue host.NAME plus the host runtime."""
     if token_file:
         token = token_file.read_text().strip()
+        if token_file.stat().st_mode & 0o077:
+            console.print(f"[yellow]{escape(str(token_file))} is readable by other users[/]: the programs this "
+                          f"host runs as their own users could read the token; chmod 600 it", soft_wrap=True)
     if server or token:
         _join(host, server or get_settings().url, token)
     worker(queues="", host=host, label=label, concurrency=concurrency)
