@@ -196,6 +196,9 @@ def main(argv: list[str]) -> None:
     program = which(command[0], env["PATH"])
     if user.pw_uid != os.getuid():
         confine(opts, command, env, user)
+        # Without a release folder it would stay in supervisord's (private) folder.
+        if not opts["cwd"]:
+            os.chdir(env["HOME"] if os.path.isdir(env["HOME"]) else "/")
     if opts["cwd"]:
         os.chdir(opts["cwd"][0])
     os.execve(program, command, env)
