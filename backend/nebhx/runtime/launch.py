@@ -177,7 +177,10 @@ def confine(opts: dict[str, list[str]], command: list[str], env: dict[str, str],
             mount(None, path, None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV)
     for fd in fds.values():
         os.close(fd)
-    mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, "hidepid=invisible")
+    try:
+        mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, "hidepid=invisible")
+    except OSError:  # a kernel before 5.8 knows only the number
+        mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, "hidepid=2")
     os.setgroups(sorted(gids))
     os.setgid(gid)
     os.setuid(uid)
