@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -86,4 +87,7 @@ def main() -> None:
 if __name__ == "__main__":
     if os.geteuid() != 0:
         sys.exit("run as root: the sandbox runs builds as user nbx-build")
-    main()
+    try:
+        main()
+    finally:
+        shutil.rmtree(HOME, ignore_errors=True)
