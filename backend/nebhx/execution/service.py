@@ -120,7 +120,7 @@ def beat(*, principal: Principal, services: list | None, volumes: list | None = 
 def hello(*, principal: Principal) -> dict[str, Any]:
     from nebhx.execution.broker import agent_url
     settings = get_settings()
-    return {"host": principal.host, "broker_url": agent_url(principal.host), "heartbeat_s": settings.heartbeat_s,
+    return {"host": principal.host, "broker_url": agent_url(principal.name), "heartbeat_s": settings.heartbeat_s,
             "lease_s": settings.lease_s}
 
 
