@@ -81,13 +81,16 @@ def test_a_hosts_broker_credential_reaches_only_its_own_queue(broker):
 
 
 def test_an_agent_consumes_its_queue_with_its_own_credential(broker):
-    """What a Celery worker on host.h1 does: declare, take, hold unacked, acknowledge."""
-    from nebhx.engine.celery_app import reconfigure, run_node
+    """What a Celery worker on host.h1 does: declare, take, hold unacked, acknowledge; the
+    control plane publishes with the broker's own credential (a kombu producer here: the
+    process-wide Celery app stays on the broker the other tests use)."""
+    import nebhx.engine.redisbroker  # noqa: F401 - the agents' transport (nebhxredis://)
     from nebhx.execution.broker import transport_options
     from nebhx.settings import get_settings
-    reconfigure(get_settings())
-    run_node.apply_async(("run-1", "node-1", 1), queue="host.h1", retry=False)
     queue = kombu.Queue("host.h1", kombu.Exchange("host.h1", "direct"), routing_key="host.h1")
+    with kombu.Connection(get_settings().broker_url) as admin:
+        admin.Producer().publish([["run-1", "node-1", 1], {}, {}], exchange=queue.exchange,
+                                 routing_key="host.h1", declare=[queue], serializer="json")
     got = []
     url = hello("h1")
     with kombu.Connection(url.replace("redis://", "nebhxredis://", 1),
