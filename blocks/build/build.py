@@ -117,8 +117,12 @@ class Script(Brick):
 
     `artifacts` are paths relative to the work dir; each is stored under its file name. A
     script that fails or outlives `timeout_s`, or an artifact it did not make, fails the node
-    and stores nothing. The script gets PATH, HOME (the build folder), LANG,
+    and stores nothing. The script gets PATH, HOME (an empty folder), LANG,
     SOURCE_DATE_EPOCH (the commit's time) and NEBHX_COMMIT, not the worker's environment.
+
+    It runs in a sandbox (bubblewrap): as user nbx-build, in its own PID and mount
+    namespaces, with the machine read-only and the control plane's files out of sight; only
+    the checkout and HOME are writable. No network unless `network` is on.
     """
 
     id = "build.script"
@@ -132,6 +136,8 @@ class Script(Brick):
         script: str = Field(description="Shell script run in the work dir", min_length=1)
         artifacts: list[str] = Field(description="Files the script makes, relative to the work dir", min_length=1)
         timeout_s: float = Field(default=600, gt=0, description="Fail after this long")
+        network: bool = Field(default=False, description="The script needs the network (package "
+                                                         "registries); off: it has none")
 
     class Outputs(Ports):
         sources: list[str] = Field(description="artifact:NAME@sha256:HEX of each artifact, in order")
@@ -145,13 +151,14 @@ class Script(Brick):
         record = builds.checkout_record(workdir)
         env = {"SOURCE_DATE_EPOCH": str(record.get("commit_time", 0)), "NEBHX_COMMIT": record.get("commit", "")}
         output = builds.run_script(script=inputs.script, workdir=workdir, timeout_s=inputs.timeout_s,
-                                   env=env, ctx=ctx)
+                                   env=env, ctx=ctx, network=inputs.network)
         files = [builds.confine(workdir / a, [workdir], param="artifacts") for a in inputs.artifacts]
         missing = [a for a, f in zip(inputs.artifacts, files) if not f.is_file()]
         if missing:
             raise BrickFailed(f"the build script did not make {', '.join(missing)}; nothing stored")
         shas = {f.name: builds_sha(f)[0] for f in files}
-        recipe = {"kind": "script", "artifacts": inputs.artifacts, "timeout_s": inputs.timeout_s}
+        recipe = {"kind": "script", "artifacts": inputs.artifacts, "timeout_s": inputs.timeout_s,
+                  "network": inputs.network}
         prov = builds.provenance(ctx=ctx, record=record, recipe=recipe, recipe_text=inputs.script,
                                  started=started, tools=builds.tool_versions("git", "bash"),
                                  artifacts=shas, log=output)

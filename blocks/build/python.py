@@ -47,6 +47,8 @@ class Python(Brick):
         isolation: bool = Field(default=False, description="Build in a fresh environment "
                                                            "(downloads build requirements)")
         timeout_s: float = Field(default=900, gt=0, description="Fail after this long (each step)")
+        network: bool = Field(default=False, description="The build needs the network (a package "
+                                                         "index); isolation implies it. Off: none")
 
     class Outputs(Ports):
         source: str = Field(description="artifact:NAME@sha256:HEX for release.stage: the bundle "
@@ -70,13 +72,13 @@ class Python(Brick):
             folder = Path(tmp)
             wheel, log = pybuild.build_wheel(workdir=workdir, project=project, out=folder / "dist",
                                              name=name, record=record, isolation=inputs.isolation,
-                                             timeout_s=inputs.timeout_s, ctx=ctx)
+                                             timeout_s=inputs.timeout_s, ctx=ctx, network=inputs.network)
             made = {wheel.name: builds_sha(wheel)[0]}
             bundle, bundled = None, {}
             if inputs.bundle:
                 bundle, bundled, pip_log = pybuild.make_bundle(
                     wheel=wheel, folder=folder, name=name, pip_args=inputs.pip_args, record=record,
-                    timeout_s=inputs.timeout_s, ctx=ctx)
+                    timeout_s=inputs.timeout_s, ctx=ctx, network=inputs.network)
                 made[bundle.name] = builds_sha(bundle)[0]
                 log += pip_log
             prov = self._provenance(ctx, inputs, record, started, made, bundled, log)
@@ -94,6 +96,7 @@ class Python(Brick):
         # Provenance is shown to every viewer and kept with the artifact: no credential in it.
         recipe = {"kind": "python", "path": inputs.path, "bundle": inputs.bundle,
                   "pip_args": [pybuild.shown(ctx, a) for a in inputs.pip_args], "isolation": inputs.isolation,
+                  "network": inputs.network or inputs.isolation,
                   "command": "python -m build --wheel" + ("" if inputs.isolation else " --no-isolation")}
         prov = builds.provenance(ctx=ctx, record=record, recipe=recipe,
                                  recipe_text=json.dumps(recipe, sort_keys=True), started=started,

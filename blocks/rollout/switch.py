@@ -10,11 +10,12 @@ from nebhx.bricks.base import Unknown, is_known
 from nebhx.bricks.planning import Planned, Requires, cannot_tell
 from nebhx.runtime import rolling, undo
 from nebhx.runtime.balancer import AgentState, Balancer, LocalBalancer, RemoteBalancer
+from nebhx.runtime.accounts import default_user
 from nebhx.runtime.rollout import CheckSpec
 from nebhx_blocks.rollout.plans import plan_detail, plan_rollback
 
 
-SPEC = ("command", "port", "env", "ready_http", "ready_tcp", "ready_command", "ready_timeout_s",
+SPEC = ("command", "port", "env", "user", "ready_http", "ready_tcp", "ready_command", "ready_timeout_s",
         "max_restarts", "start_secs")
 
 
@@ -123,6 +124,8 @@ class Switch(InstanceBrick):
                                     "{config}, {data}, {port}; default: the running instance's")
         port: int | None = Field(default=None, ge=1, le=65535, description="Port the service listens on")
         env: dict[str, str] = Field(default_factory=dict, description="Extra environment variables")
+        user: str = Field(default="", pattern=r"^[a-z_][a-z0-9_.-]*$|^$", description="User the process "
+                          "runs as (as Run service): empty for the service's own, an existing user, or root")
         volume: str | None = Field(default=None, description="Data volume: a volume URL, or a dir "
                                    "volume's name; its path is {data}")
         data_policy: Literal["keep", "snapshot"] = Field(
@@ -214,7 +217,10 @@ class Switch(InstanceBrick):
                     "sets": {"instances": {inst.program: {"release": later, "config": later, "switched": True}},
                              "current": {inputs.service: later}}}
         bal = self.balancer(ctx, inputs, req.spec["port"])
-        return plan_detail(inst, req, bal, planned, rolling.plan_switch(inst, req, bal))
+        out = plan_detail(inst, req, bal, planned, rolling.plan_switch(inst, req, bal))
+        user = req.spec.get("user") or default_user(inputs.service)
+        out["effect"] += " (runs as root: the graph asks for it)" if user == "root" else f" (runs as user {user})"
+        return {**out, "user": user}
 
     def _planned_request(self, ctx: Context, inputs: Inputs, inst: Any, planned: Planned) -> rolling.SwitchRequest:
         """``request`` as the run will see it: a prepare or volume planned before this switch counts."""

@@ -13,6 +13,7 @@ from pydantic import Field
 from nebhx import Address, Brick, BrickFailed, Cancelled, Context, HostRef, Ports
 from nebhx.bricks.base import is_known
 from nebhx.bricks.planning import Requires
+from nebhx.runtime.accounts import program_user
 from nebhx.runtime.probes import ProbeResult, wait_until
 from nebhx.runtime.services import instance_file, probe_of, record_instance, run_probe
 from nebhx.runtime.supervisor import Supervisor
@@ -81,6 +82,15 @@ class RunService(Brick):
     `command` is then the arguments after the image, `env` goes into the container,
     `data_path` is mounted at `data_mount` (`{data}` names that mount).
 
+    **User and environment**: the process runs as the service's own system user
+    (`nbx-<service>`, made on first use), or as `user` when the graph names one; `root`
+    only when `user` says so (plan shows it). It gets exactly `env` plus PATH, LANG, HOME
+    (the data folder), USER and LOGNAME: nothing of the agent's environment. As another user
+    it sees of the host's home and the agent's folders only its release and config
+    (read-only) and its data folder (read-write, given to that user), and in /proc only its
+    own processes. A container runs as the engine's user (root); an agent that is not root
+    runs everything as itself.
+
     **State**: after a successful start the brick records the instance in
     `<host home>/services/<service>/instances/<instance or default>.json` (program,
     release, config version, address, probe): the agent's services view reads it to
@@ -119,6 +129,9 @@ class RunService(Brick):
         runtime: Literal["process", "podman", "docker"] = Field(
             default="process", description="process, or a container of the release's image")
         data_mount: str = Field(default="/data", pattern=r"^/", description="Container: where data_path is mounted")
+        user: str = Field(default="", pattern=r"^[a-z_][a-z0-9_.-]*$|^$",
+                          description="User the process runs as: empty for the service's own "
+                                      "(nbx-<service>), an existing user, or root")
 
     class Outputs(Ports):
         address: Address
@@ -134,14 +147,16 @@ class RunService(Brick):
                             param="service")
         release = self.release_folder(ctx, inputs)
         command, env = self.program(ctx, inputs, release)
+        identity = self.identity(ctx, inputs, release)
         current = sv.status(name)
         if inputs.port and not (current and current.up) and port_in_use(inputs.port):
             raise BrickFailed(f"port {inputs.port} is already in use on host {ctx.runtime.name} "
                               "by another process")
         cwd = str(release) if release.is_dir() else None
-        changed = sv.ensure_program(name, command, cwd=cwd, env=env,
+        changed = sv.ensure_program(name, command, cwd=cwd, env=env, **identity,
                                     start_secs=inputs.start_secs, start_retries=inputs.max_restarts)
-        ctx.log("program %s %s", name, "installed/updated" if changed else "unchanged")
+        ctx.log("program %s %s (user %s)", name, "installed/updated" if changed else "unchanged",
+                identity.get("user") or "of the container engine")
         if not changed and not (current and current.up):
             sv.start(name)
         try:
@@ -164,8 +179,8 @@ class RunService(Brick):
         if not is_known(inputs):
             return {"effect": f"runs {inputs.service} once its inputs are known", "changes": None}
         if inputs.runtime != "process":
-            return {"effect": f"runs {inputs.service} in a {inputs.runtime} container (whether it "
-                              "restarts is known at run time)", "changes": None}
+            return {"effect": f"runs {inputs.service} in a {inputs.runtime} container as the engine's user, "
+                              "root (whether it restarts is known at run time)", "changes": None, "user": "root"}
         name = program_name(inputs.service, inputs.instance)
         if not is_known(ctx.planned and ctx.planned.get("current", inputs.service)):
             return {"effect": f"runs {name} on the release this run switches to, known at run time",
@@ -177,12 +192,14 @@ class RunService(Brick):
         if inputs.port and not up and port_in_use(inputs.port):
             raise BrickFailed(f"port {inputs.port} is already in use on host {ctx.runtime.name} by another process")
         cwd = str(release) if release.is_dir() or release.parent.name == "releases" else None
-        differs = ctx.runtime.supervisor.differs(name, command, cwd=cwd, env=inputs.env,
+        identity = self.identity(ctx, inputs, release, create=False)
+        differs = ctx.runtime.supervisor.differs(name, command, cwd=cwd, env=inputs.env, **identity,
                                                  start_secs=inputs.start_secs, start_retries=inputs.max_restarts)
         host = inputs.advertise_host or ctx.runtime.address
-        effect = (f"(re)define and start {name}: {command}" if differs else
-                  f"nothing: {name} runs as defined" if up else f"start {name} (defined, not running)")
-        return {"effect": effect, "changes": differs or not up, "restart": differs and up,
+        who = "root (the graph asks for it)" if identity["user"] == "root" else f"user {identity['user']}"
+        effect = (f"(re)define and start {name} as {who}: {command}" if differs else
+                  f"nothing: {name} runs as defined" if up else f"start {name} as {who} (defined, not running)")
+        return {"effect": effect, "changes": differs or not up, "restart": differs and up, "user": identity["user"],
                 "outputs": {"program": name, "changed": differs,
                             "address": f"{host}:{inputs.port}" if inputs.port else host}}
 
@@ -195,6 +212,18 @@ class RunService(Brick):
         command, env, image = container_program(ctx.runtime, inputs, release, self.fill)
         ctx.log("runs %s with %s", image, inputs.runtime)
         return command, env
+
+    @staticmethod
+    def identity(ctx: Context, inputs: Inputs, release: Path, create: bool = True) -> dict:
+        """Who the process runs as and what it may read and write (supervisord's options);
+        ``create=False`` (a plan) names the service's own user without making it."""
+        if inputs.runtime != "process":
+            return {}  # the engine's client runs as root; the container is its own isolation
+        read = [str(release)] if release.is_dir() else []
+        if inputs.config_path:
+            read.append(str(ctx.runtime.confine(inputs.config_path, param="config_path")))
+        write = [str(ctx.runtime.confine(inputs.data_path, param="data_path"))] if inputs.data_path else []
+        return {"user": program_user(inputs.service, inputs.user, create=create), "read": read, "write": write}
 
     @staticmethod
     def release_folder(ctx: Context, inputs: Inputs) -> Path:

@@ -128,3 +128,43 @@ def test_agents_hold_no_database_url_no_key_and_no_broker_password(cluster, depl
         names = {k.decode() for k in env}
         assert not names & {"NEBHX_DATABASE_URL", "NEBHX_SECRET_KEY", "NEBHX_SECRET_KEY_FILE", "NEBHX_BROKER_URL"}
         assert env[b"NEBHX_AGENT_TOKEN"].startswith(b"nbx_")
+
+
+SPY = ("import json,os,sys;"
+       "r=lambda p:(lambda f:f.read().decode(errors=\"replace\"))(open(p,\"rb\"));"
+       "t=lambda p:(lambda:r(p))() if os.access(p,os.R_OK) else \"unreadable\";"
+       "seen={\"uid\":os.getuid(),\"env\":dict(os.environ),\"agent\":t(\"/proc/\"+sys.argv[1]+\"/environ\"),"
+       "\"procs\":[t(\"/proc/\"+p+\"/environ\") for p in os.listdir(\"/proc\") if p.isdigit()],"
+       "\"files\":{os.path.join(d,f):t(os.path.join(d,f))[:20000] for d,_,fs in os.walk(sys.argv[2]) for f in fs}};"
+       "open(sys.argv[3]+\"/seen.json\",\"w\").write(json.dumps(seen));"
+       "__import__(\"time\").sleep(3600)")
+
+
+def test_an_app_on_a_namespace_host_cannot_read_its_agents_credentials(cluster, deployed):
+    """Issue 18: an app that service.run starts on h2 looks for h2's token and broker credential
+    in its environment, /proc/<agent>/environ, every /proc/*/environ and every file of the
+    cluster's folder (the agents' homes, the store, the logs): it finds none of them."""
+    import hashlib
+    import hmac
+    import json
+    import shlex
+
+    from support import graph
+    data = cluster.workdir / "hosts" / "h2" / "spy-data"
+    data.mkdir()
+    agent = cluster.procs["agent-h2"].pid
+    command = f"/usr/bin/python3 -c {shlex.quote(SPY)} {agent} {cluster.workdir} {{data}}"
+    doc = graph("spy", [("spy", "service.run", {"host": "h2", "service": "spy", "command": command,
+                                                "data_path": str(data), "start_secs": 1})])
+    run = cluster.run(doc)
+    assert run["status"] == "succeeded", run["error"]
+    seen = json.loads(wait_for(lambda: (data / "seen.json").exists() and (data / "seen.json").read_text(),
+                               30, 0.2, what="the spy's report"))
+    broker_pw = hmac.new(cluster.secret_key.encode(), b"nebhx-broker:h2", hashlib.sha256).hexdigest()
+    admin_pw = cluster.broker_url.split(":")[2].split("@")[0]
+    dump = json.dumps(seen)
+    for name, canary in (("token", cluster.host_tokens["h2"]), ("broker password", broker_pw),
+                         ("the broker's admin password", admin_pw), ("the secret key", cluster.secret_key)):
+        assert canary not in dump, f"the app read h2's {name}"
+    assert seen["uid"] != 0 and seen["agent"] == "unreadable"
+    assert not [f for f in seen["files"] if not f.startswith(str(data))], "the app sees the cluster's files"

@@ -11,7 +11,7 @@ from supervisor.options import UnhosedConfigParser
 
 from nebhx import BrickFailed
 from nebhx.runtime.process import ProgramSpec
-from nebhx.runtime.supervisor import render_program
+from nebhx.runtime.supervisor import launch_line, render_program
 
 
 def read_back(text: str, name: str) -> dict:
@@ -30,7 +30,8 @@ def test_what_is_accepted_reads_back_as_given(tmp_path):
     spec = ProgramSpec(name="web-a", command="sh -c 'echo 100%;exec sleep 60'", cwd=str(tmp_path / "rel 1"),
                        env=env)
     back = read_back(render_program(spec, tmp_path / "logs"), "web-a")
-    assert back["command"] == spec.command and back["directory"] == spec.cwd
+    # The program starts through the launcher (runtime/launch.py), then exactly its command.
+    assert back["command"] == f"{launch_line(spec)} {spec.command}" and back["directory"] == spec.cwd
     assert back["environment"] == env
 
 

@@ -158,18 +158,25 @@ def reproducible_tar(root: Path, paths: list[str], out: Path, *, mtime: int = 0)
 
 # -- scripts -------------------------------------------------------------------------------
 def run_script(*, script: str, workdir: Path, timeout_s: float, env: dict[str, str],
-               ctx: Context) -> str:
-    """Run ``script`` with bash in ``workdir``; its output. BrickFailed on a non-zero exit or
-    after ``timeout_s`` (the whole process group is killed). The worker's environment is not
-    passed on: no database URL or key reaches a build script."""
+               ctx: Context, network: bool = False, writable: list[Path] = (),
+               readable: list[str] = (), expose: list[str] = ()) -> str:
+    """Run ``script`` with bash in ``workdir``, in the build sandbox (artifacts/sandbox.py);
+    its output. BrickFailed on a non-zero exit or after ``timeout_s`` (the sandbox is
+    killed). Only ``workdir``, ``writable`` and an empty HOME may be written; the worker's
+    environment, processes and files stay out of sight; no network unless ``network``."""
+    from nebhx.artifacts.sandbox import wrap
     path = workdir.parent / "build.sh"
     path.write_text(script)
-    base = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8",
-            "HOME": str(workdir.parent)}
+    home = workdir.parent / "home"
+    home.mkdir(exist_ok=True)
+    base = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8"}
+    argv = wrap(["bash", "-eo", "pipefail", str(path)], cwd=workdir, env={**base, **env, "HOME": str(home)},
+                writable=[workdir, home, *writable], readable=[str(path), *readable], expose=expose,
+                network=network)
     log_path = workdir.parent / "build.log"
     with open(log_path, "wb") as log:
-        proc = subprocess.Popen(["bash", "-eo", "pipefail", str(path)], cwd=workdir, stdout=log,
-                                stderr=subprocess.STDOUT, env={**base, **env}, start_new_session=True)
+        proc = subprocess.Popen(argv, cwd=workdir, stdout=log, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, env={}, start_new_session=True)
         deadline = time.monotonic() + timeout_s
         try:
             while proc.poll() is None:

@@ -7,6 +7,10 @@ tar.gz) that release.stage turns into a virtualenv on the host.
         install.sh          python3 -m venv DIR; pip install --no-index from wheels/ only
         wheels/*.whl
 
+Both steps run in the build sandbox (artifacts/sandbox.py): no network unless the brick's
+``network`` is on (``isolation`` implies it: it downloads), the worker's Python and the
+local folders pip_args name shown read-only.
+
 Builds run ``--no-isolation`` by default: the build front end and setuptools are pinned in
 the worker's own environment (pyproject.toml, extra ``builds``), so a build needs no index
 and the tools it used are the ones its provenance names. ``isolation`` asks ``build`` for a
@@ -90,25 +94,41 @@ def shown(ctx: Context, text: str) -> str:
 
 
 def run(argv: list[str], *, cwd: Path, env: dict[str, str], timeout_s: float, ctx: Context,
-        what: str) -> str:
-    """``argv`` through builds.run_script (timeout, process group killed, output kept); a
-    failure is re-worded to name ``what`` instead of "the build script"."""
+        what: str, writable: list[Path] = (), network: bool = False, readable: list[str] = ()) -> str:
+    """``argv`` through builds.run_script (the build sandbox, timeout, output kept) with this
+    worker's Python shown to it; a failure is re-worded to name ``what`` instead of "the
+    build script"."""
     ctx.log("$ %s", shown(ctx, shlex.join(argv)))
     try:
         return builds.run_script(script=f"exec {shlex.join(argv)}\n", workdir=cwd, timeout_s=timeout_s,
-                                 env=env, ctx=ctx)
+                                 env=env, ctx=ctx, writable=list(writable), network=network,
+                                 readable=list(readable), expose=[sys.executable])
     except BrickFailed as exc:
         raise BrickFailed(str(exc).replace("the build script", what, 1)) from exc
 
 
+def local_folders(pip_args: list[str]) -> list[str]:
+    """Folders on this machine that pip_args name (``--find-links DIR``): the sandbox shows
+    them read-only."""
+    found = []
+    for arg in pip_args:
+        value = arg.split("=", 1)[1] if arg.startswith("--") and "=" in arg else arg
+        value = value.removeprefix("file://")
+        if value.startswith("/") and os.path.isdir(value):
+            found.append(value)
+    return found
+
+
 def build_wheel(*, workdir: Path, project: Path, out: Path, name: str, record: dict[str, Any],
-                isolation: bool, timeout_s: float, ctx: Context) -> tuple[Path, str]:
+                isolation: bool, timeout_s: float, ctx: Context, network: bool = False) -> tuple[Path, str]:
     """``python -m build --wheel`` of ``project`` into ``out``; (the wheel, the build's log).
     It runs from the checkout's root (``workdir``): run_script keeps its files beside it."""
     argv = [sys.executable, "-m", "build", "--wheel", "--outdir", str(out)]
     argv += [] if isolation else ["--no-isolation"]
+    out.mkdir(parents=True, exist_ok=True)
     log = run([*argv, str(project)], cwd=workdir, env=_env(record, out.parent), timeout_s=timeout_s,
-              ctx=ctx, what=f"project {name} does not build: python -m build")
+              ctx=ctx, what=f"project {name} does not build: python -m build", writable=[out],
+              network=network or isolation)
     wheels = sorted(out.glob("*.whl"))
     if len(wheels) != 1:
         raise BrickFailed(f"project {name}: python -m build made {len(wheels)} wheels, not one; "
@@ -121,7 +141,7 @@ def wheel_version(wheel: Path) -> str:
 
 
 def make_bundle(*, wheel: Path, folder: Path, name: str, pip_args: list[str], record: dict[str, Any],
-                timeout_s: float, ctx: Context) -> tuple[Path, dict[str, str], str]:
+                timeout_s: float, ctx: Context, network: bool = False) -> tuple[Path, dict[str, str], str]:
     """The wheel and its dependencies' wheels (``pip wheel``), an install script and a
     manifest, packed reproducibly; (the tar.gz, {wheel file: sha256}, pip's log)."""
     root = folder / "bundle"
@@ -130,7 +150,8 @@ def make_bundle(*, wheel: Path, folder: Path, name: str, pip_args: list[str], re
     argv = [sys.executable, "-m", "pip", "wheel", "--wheel-dir", str(wheels), "--no-cache-dir",
             *pip_args, str(wheel)]
     log = run(argv, cwd=folder, env=_env(record, folder), timeout_s=timeout_s, ctx=ctx,
-              what=f"the dependencies of {name} could not be collected: pip wheel")
+              what=f"the dependencies of {name} could not be collected: pip wheel", network=network,
+              readable=local_folders(pip_args))
     shas = {w.name: builds_sha(w) for w in sorted(wheels.glob("*.whl"))}
     requirement = f"{name}=={wheel_version(wheel)}"
     (root / "install.sh").write_text(INSTALL_SH.format(req=shlex.quote(requirement)))

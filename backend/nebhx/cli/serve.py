@@ -49,6 +49,11 @@ def warn_if_open() -> None:
                       "(`nebhx user add admin --role admin`) or set NEBHX_AUTH=required.", soft_wrap=True)
 
 
+def settings_agent_mode() -> bool:
+    """An agent on a managed host: it has only its token and the broker the API handed it."""
+    return bool(get_settings().agent_token)
+
+
 def _refuse_unsafe_bind(host: str) -> None:
     from nebhx.auth.service import unsafe_bind
     if reason := unsafe_bind(host):
@@ -78,6 +83,12 @@ def worker(queues: str = typer.Option("nebhx", "--queues", "-Q", help="Comma-sep
     from celery.platforms import SecurityWarning
 
     from nebhx.engine.celery_app import app
+    if host and settings_agent_mode():
+        # Its broker user reaches only its own queue's keys (execution/broker.py): no shared
+        # unacked keys, no priority sub-queues, no remote control (pub/sub).
+        from nebhx.execution.broker import transport_options
+        app.conf.broker_transport_options = {**app.conf.broker_transport_options, **transport_options(host)}
+        app.conf.worker_enable_remote_control = False
     # An agent manages the host's services (supervisord, HAProxy, mounts): running as root is
     # its job, not an accident worth a warning on every start.
     warnings.filterwarnings("ignore", category=SecurityWarning)
@@ -129,6 +140,9 @@ def agent(host: str = typer.Option(..., help="This host's name"),
     """Run the agent of one host: a worker on queue host.NAME plus the host runtime."""
     if token_file:
         token = token_file.read_text().strip()
+        if token_file.stat().st_mode & 0o077:
+            console.print(f"[yellow]{escape(str(token_file))} is readable by other users[/]: the programs this "
+                          f"host runs as their own users could read the token; chmod 600 it", soft_wrap=True)
     if server or token:
         _join(host, server or get_settings().url, token)
     worker(queues="", host=host, label=label, concurrency=concurrency)

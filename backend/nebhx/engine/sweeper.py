@@ -224,6 +224,8 @@ class BrokerWatch:
         self.epoch, self.was_down = epoch, False
         if lost:
             log.warning("the broker is back (or lost its messages): sending queued nodes again")
+            from nebhx.execution.broker import restore_users
+            restore_users()  # a Redis restarted empty forgot the hosts' users too
         return "lost" if lost else "ok"
 
 

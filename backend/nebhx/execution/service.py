@@ -118,9 +118,9 @@ def beat(*, principal: Principal, services: list | None, volumes: list | None = 
 
 
 def hello(*, principal: Principal) -> dict[str, Any]:
+    from nebhx.execution.broker import agent_url
     settings = get_settings()
-    broker = settings.agent_broker_url or (None if settings.embedded_broker else settings.broker_url)
-    return {"host": principal.host, "broker_url": broker, "heartbeat_s": settings.heartbeat_s,
+    return {"host": principal.host, "broker_url": agent_url(principal.name), "heartbeat_s": settings.heartbeat_s,
             "lease_s": settings.lease_s}
 
 

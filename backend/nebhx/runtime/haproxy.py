@@ -22,6 +22,7 @@ from pathlib import Path
 
 from nebhx.bricks.base import BrickFailed
 from nebhx.runtime.haproxy_cfg import NAME_RE, CheckTimings, LBSpec, render, server_name  # noqa: F401
+from nebhx.runtime.process import host_env
 from nebhx.runtime.supervisor import pid_alive, unix_socket_path
 
 STATES = ("ready", "drain", "maint")
@@ -109,7 +110,7 @@ class HAProxy:
         with open(self.logfile, "ab") as log:
             proc = subprocess.Popen(
                 [self.exe(), "-W", "-db", "-f", str(self.cfg), "-p", str(self.pidfile)],
-                stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True)
+                stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True, env=host_env())
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if proc.poll() is not None:

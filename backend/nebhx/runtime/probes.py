@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING
 
 import httpx
 
+from nebhx.runtime.process import host_env
+
 if TYPE_CHECKING:
     from nebhx.bricks.base import Context
 
@@ -92,7 +94,7 @@ def command_probe(cmd: str | Sequence[str], timeout: float = 10) -> ProbeResult:
     start = time.monotonic()
     try:
         proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout,
-                              stdin=subprocess.DEVNULL)
+                              stdin=subprocess.DEVNULL, env=host_env())
     except subprocess.TimeoutExpired:
         return ProbeResult(False, "command", shown, _ms(start), error=f"timed out after {timeout}s")
     except OSError as exc:

@@ -38,6 +38,12 @@ class ProgramSpec:
     start_retries: int = 3  # failed starts in a row before FATAL (delays grow 1 s, 2 s, ...)
     stop_wait_s: float = 10
     autorestart: bool = True
+    # Who it runs as (None: the launcher's own user) and what it sees of the host's private
+    # folders (``hide``): ``read`` read-only, ``write`` read-write (see runtime/launch.py).
+    user: str | None = None
+    read: list[str] = field(default_factory=list)
+    write: list[str] = field(default_factory=list)
+    hide: list[str] = field(default_factory=list)
 
 
 class ProcessManager(ABC):
@@ -64,6 +70,13 @@ class ProcessManager(ABC):
 
     @abstractmethod
     def tail(self, name: str, stream: str = "stderr", length: int = 2000) -> str: ...
+
+
+def host_env() -> dict[str, str]:
+    """The environment for a command a brick runs on the host (a check, a tool, HAProxy):
+    the agent's, without its NEBHX_* variables (its token, the broker URL, a control
+    plane's database URL and key), which a command's output could show in a run."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("NEBHX_")}
 
 
 def unix_socket_path(preferred: Path) -> Path:

@@ -25,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from nebhx.bricks.base import BrickFailed
 from nebhx.runtime import configs
+from nebhx.runtime.accounts import program_user
 from nebhx.runtime.probes import ProbeResult, command_probe, http_probe, tcp_probe, wait_until
 from nebhx.runtime.releases import check_id
 from nebhx.runtime.services import instance_file, read_spec, record_instance, run_probe, write_spec
@@ -169,15 +170,17 @@ class Instance:
                               f"on host {self.rt.name}: run rollout.prepare first")
         return path
 
-    def definition(self, spec: dict[str, Any], release: str, config: str | None) -> dict:
+    def definition(self, spec: dict[str, Any], release: str, config: str | None, create: bool = False) -> dict:
         folder = self.rt.releases.path(self.service, release)
         cfg = self.config_dir(config)
-        port = spec.get("port")
+        port, data = spec.get("port"), spec.get("data_path")
         command = fill(spec["command"], {"release": str(folder), "config": cfg and str(cfg),
-                                         "data": spec.get("data_path"),
-                                         "port": str(port) if port else None})
+                                         "data": data, "port": str(port) if port else None})
+        # As service.run: its own user, its release and config read-only, its data writable.
+        user = program_user(self.service, spec.get("user") or "", create=create)
         return dict(name=self.program, command=command, cwd=str(folder), env=spec.get("env") or {},
-                    start_secs=spec.get("start_secs", 1), start_retries=spec.get("max_restarts", 3))
+                    start_secs=spec.get("start_secs", 1), start_retries=spec.get("max_restarts", 3),
+                    user=user, read=[str(folder)] + ([str(cfg)] if cfg else []), write=[data] if data else [])
 
     def needs_restart(self, spec: dict, release: str, config: str | None) -> bool:
         status = self.rt.supervisor.status(self.program)
@@ -187,7 +190,7 @@ class Instance:
     def apply(self, spec: dict, release: str, config: str | None) -> bool:
         """(Re)define the program on ``release``/``config``; start it if it is down."""
         sv = self.rt.supervisor
-        changed = sv.ensure_program(**self.definition(spec, release, config))
+        changed = sv.ensure_program(**self.definition(spec, release, config, create=True))
         status = sv.status(self.program)
         if not changed and not (status and status.up):
             sv.start(self.program)

@@ -34,7 +34,7 @@ def instance_file(home: Path, service: str, instance: str) -> Path:
     return Path(home) / "services" / service / "instances" / f"{instance or 'default'}.json"
 
 
-SPEC_KEYS = ("command", "port", "env", "ready_http", "ready_tcp", "ready_command", "ready_timeout_s",
+SPEC_KEYS = ("command", "port", "env", "user", "ready_http", "ready_tcp", "ready_command", "ready_timeout_s",
              "max_restarts", "start_secs", "data_path")
 
 

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from nebhx.bricks.base import BrickFailed
+from nebhx.runtime.process import host_env
 
 if TYPE_CHECKING:
     from nebhx.bricks.base import Context
@@ -14,13 +15,14 @@ if TYPE_CHECKING:
 def run(cmd: Sequence[str], *, ctx: Context | None = None, timeout: float | None = 600,
         check: bool = True, env: dict[str, str] | None = None, cwd: str | None = None,
         input: str | None = None) -> subprocess.CompletedProcess[str]:
-    """Run ``cmd``; on a non-zero exit raise ``BrickFailed`` naming the command and its stderr."""
+    """Run ``cmd``; on a non-zero exit raise ``BrickFailed`` naming the command and its stderr.
+    Without ``env`` it gets the agent's environment minus its credentials (``host_env``)."""
     shown = " ".join(cmd)
     if ctx:
         ctx.log("$ %s", shown)
     try:
         proc = subprocess.run(list(cmd), capture_output=True, text=True, timeout=timeout,
-                              env=env, cwd=cwd, input=input)
+                              env=host_env() if env is None else env, cwd=cwd, input=input)
     except FileNotFoundError as exc:
         raise BrickFailed(f"command not found on this host: {cmd[0]}") from exc
     except subprocess.TimeoutExpired as exc:

@@ -7,6 +7,10 @@ socket in the home: the same thing ``supervisorctl reread && update`` does.
 
 Program files hold the environment, which may carry secrets: they are written mode 600
 inside a 700 folder, and nothing here logs an environment value.
+
+supervisord starts with a minimal environment (never the agent's: its token, the broker's
+password) and runs each program through ``launch.py``, which gives it exactly its declared
+environment and, for a user other than the launcher's, its own mount namespace.
 """
 from __future__ import annotations
 
@@ -14,6 +18,7 @@ import fcntl
 import http.client
 import os
 import re
+import shlex
 import socket
 import subprocess
 import sys
@@ -67,6 +72,27 @@ def _refuse_breakout(field: str, value: str) -> str:
     return value
 
 
+LAUNCH = Path(__file__).with_name("launch.py")
+DAEMON_ENV = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8"}
+
+
+def launch_line(spec: ProgramSpec) -> str:
+    """``python -I -S launch.py OPTIONS --``: what runs before the program's own command."""
+    args = [sys.executable, "-I", "-S", str(LAUNCH)]
+    if spec.user:
+        args += ["--user", spec.user]
+    if spec.env:
+        args += ["--keep", ",".join(sorted(spec.env))]
+    for flag, paths in (("--ro", spec.read), ("--rw", spec.write), ("--hide", spec.hide)):
+        for path in paths:
+            args += [flag, str(path)]
+    if spec.write:
+        args += ["--home", str(spec.write[0])]
+    if spec.cwd:
+        args += ["--cwd", str(spec.cwd)]
+    return " ".join(shlex.quote(a) for a in args) + " --"
+
+
 def render_program(spec: ProgramSpec, logs: Path) -> str:
     """The ``[program:x]`` section; ``%`` is doubled because supervisord expands it. Every
     value is checked to stay in its place (``_refuse_breakout``)."""
@@ -78,11 +104,13 @@ def render_program(spec: ProgramSpec, logs: Path) -> str:
         _refuse_breakout(f"env {key}", value)
     _refuse_breakout("command", spec.command)
     _refuse_breakout("cwd", spec.cwd or "")
+    for path in (*spec.read, *spec.write, *spec.hide, spec.user or ""):
+        _refuse_breakout("a path the program sees", str(path))
     esc = lambda s: str(s).replace("%", "%%")  # noqa: E731
     env = ",".join(f"{k}={esc(_quote_env(v))}" for k, v in sorted(spec.env.items()))
     lines = [
         f"[program:{spec.name}]",
-        f"command={esc(spec.command)}",
+        f"command={esc(launch_line(spec))} {esc(spec.command)}",
         f"directory={esc(spec.cwd)}" if spec.cwd else "",
         f"environment={env}" if env else "",
         "autostart=true",
@@ -150,9 +178,10 @@ class Supervisor(ProcessManager):
             if self.ping():
                 return
             exe = Path(sys.executable).parent / "supervisord"
+            # Its environment reaches every program it starts: never the agent's.
             proc = subprocess.run([str(exe), "-c", str(self.conf)], capture_output=True,
                                   text=True, timeout=timeout, stdin=subprocess.DEVNULL,
-                                  start_new_session=True)
+                                  start_new_session=True, env=DAEMON_ENV)
             if proc.returncode != 0:
                 raise BrickFailed(f"supervisord did not start: {(proc.stderr or proc.stdout).strip()}")
             deadline = time.monotonic() + timeout
@@ -237,8 +266,17 @@ class Supervisor(ProcessManager):
         for key in env:
             if not ENV_KEY_RE.match(key):
                 raise BrickFailed(f"bad environment variable name {key!r}")
-        spec = ProgramSpec(name=name, command=command, cwd=cwd, env=env, **options)
+        spec = ProgramSpec(name=name, command=command, cwd=cwd, env=env, hide=self.hidden(), **options)
         return render_program(spec, self.logs)
+
+    def hidden(self) -> list[str]:
+        """What a program running as another user must not see: this host's managed folders
+        (its home, other services' volumes) and the agent's NEBHX_HOME (its token file, its
+        store when it is a control plane)."""
+        from nebhx.runtime import managed_folders
+        from nebhx.settings import get_settings
+        return list(dict.fromkeys(str(p.resolve()) for p in (*managed_folders(self.root.parent),
+                                                             get_settings().home)))
 
     def differs(self, name: str, command: str, cwd: str | None = None,
                 env: dict[str, str] | None = None, **options) -> bool:
