@@ -303,6 +303,9 @@ class Rollback(InstanceBrick):
         rollback_config: bool = Field(default=True, description="Go back to the previous config")
         only_this_run: bool = Field(default=False, description="Roll back only if this run "
                                     "switched the host; leave a host it did not switch alone")
+        switched_by: str | None = Field(default=None, max_length=64, description="Roll back only if "
+                                        "the run with this id switched the host (nebhx rollback --run); "
+                                        "leave the others alone")
 
     class Outputs(Ports):
         rolled_back: bool = Field(default=False, description="The host is back on the release "
@@ -339,10 +342,11 @@ class Rollback(InstanceBrick):
         t0 = time.monotonic()
         inst = ctx.runtime.service_instance(inputs.service, inputs.instance)
         state = inst.load()
-        if inputs.only_this_run and not undo.changed_by(state, ctx.run_id):
+        by = inputs.switched_by or (ctx.run_id if inputs.only_this_run else None)
+        if by and not undo.changed_by(state, by):
             if state.get("run") == ctx.run_id and state.get("phase") == "switching":
                 undo.forget_unchanged(inst, state, self._parts(ctx, inputs)[2], ctx)
-            return self._left_alone(ctx, inputs, inst)  # a host left alone needs no balancer
+            return self._left_alone(ctx, inputs, inst, by)  # a host left alone needs no balancer
         inst, req, bal = self._parts(ctx, inputs)
         out = rolling.rollback(inst, req, bal, ctx)
         at = out.pop("serving_at")
@@ -353,21 +357,25 @@ class Rollback(InstanceBrick):
         return self.Outputs(**out, rolled_back=True, rolled_back_host=inputs.host,
                             summary=_rollback_summary(inputs, inst, out))
 
-    def _left_alone(self, ctx: Context, inputs: Inputs, inst: Any) -> Outputs:
-        """Not switched by this run (not reached yet, or already on the release): untouched."""
+    def _left_alone(self, ctx: Context, inputs: Inputs, inst: Any, by: str) -> Outputs:
+        """Not switched by that run (not reached yet, or already on the release): untouched."""
         now, pid = inst.running_now(), inst.pid()
-        ctx.log("%s on %s was not switched by this run: left alone on release %s", inst.program,
-                inputs.host, now.get("release"))
+        which = "this run" if by == ctx.run_id else f"run {by}"
+        ctx.log("%s on %s was not switched by %s: left alone on release %s", inst.program,
+                inputs.host, which, now.get("release"))
         return self.Outputs(release_id=now.get("release"), config_version=now.get("config"),
                             data_policy=inputs.data_policy, pid_before=pid, pid=pid, steps=[],
                             changed=False, summary=f"{inputs.host}: {inst.name} was not switched "
-                            f"by this run: left alone on release {now.get('release') or '(none)'}")
+                            f"by {which}: left alone on release {now.get('release') or '(none)'}")
 
     def plan(self, ctx: Context, inputs: Any) -> dict[str, Any]:
         """What comes back on this host, and whether this run's own switch is what it undoes."""
         inputs = self.Inputs.model_validate(inputs) if isinstance(inputs, dict) else inputs
         if not is_known(inputs):
             return {"effect": f"roll back {inputs.service} once its inputs are known", "changes": None}
+        if inputs.switched_by:  # the journal tells; what it says may change before the run
+            return {"effect": f"roll back {inputs.service} on {inputs.host} if run "
+                              f"{inputs.switched_by} switched it; else leave it alone", "changes": None}
         inst = ctx.runtime.service_instance(inputs.service, inputs.instance)
         return plan_rollback(inputs, inst, ctx.planned, lambda: self._parts(ctx, inputs))
 
