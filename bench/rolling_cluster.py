@@ -135,9 +135,12 @@ def one_path(cluster, doc: dict, name: str, version: str, now: str, smtp_port: i
         raise SystemExit(f"{name}: h1 serves {served(cluster, 'h1')}, not {now}, after the rollback")
     [item] = [i for i in run["nodes"]["rollback"]["items"] if i["outputs"].get("rolled_back_host") == "h1"]
     host = item["outputs"]["serving_s"]
+    steps = ", ".join(f"{r['step']} {r['seconds'] * 1000:.0f}" for r in item["outputs"]["steps"])
     print(f"    rollback decision to serving {now} on h1 "
           f"({'inside a standby period: thawed' if item['outputs']['instant'] else 'outside a standby period: started'}): "
-          f"{decision * 1000:.0f} ms from the reject call, {host * 1000:.0f} ms of it on h1", flush=True)
+          f"{decision * 1000:.0f} ms from the reject call, {host * 1000:.0f} ms of it on h1 (steps: "
+          f"{steps} ms)",
+          flush=True)
     return decision, host
 
 

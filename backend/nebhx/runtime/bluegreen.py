@@ -93,8 +93,9 @@ def forward(inst: Instance, req: SwitchRequest, bal: Balancer, state: dict, step
         state["slots"] = {"from": asdict(old), "to": asdict(new)}
         inst.save(state)
     view, bal_old, bal_new = inst.view(new.program, new.port), bal.at(old.port), bal.at(new.port)
-    with steps("hold"):
-        bal_new.hold()  # nothing reaches the new slot before its checks
+    if (state.get("slot") or {}).get("program") != new.program:  # (resumed after it took over: keep it)
+        with steps("hold"):
+            bal_new.hold()  # nothing reaches the new slot before its checks
     before()
     with steps("switch"):
         inst.rt.releases.switch(inst.service, req.release)
