@@ -26,6 +26,7 @@ import json
 import shutil
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -38,6 +39,7 @@ from rollout_support import (CANARY, HOOK, LB_PORT, PORT, STANDBY_PORT, Load, ce
                              start)
 
 STANDBY = {"standby_s": 300, "standby_port": STANDBY_PORT, "standby_warm_s": 1}
+from netns import wait_for  # noqa: E402
 from support import Inbox  # noqa: E402
 
 
@@ -56,24 +58,37 @@ def served(cluster, host: str) -> str | None:
 
 
 def gate(cluster, run_id: str, verdict: str, serving: bool = False) -> float | None:
-    """Approve or reject at the gate; with ``serving``, seconds until h1's old slot (port 8110)
-    is back in rotation in the balancer: seen out of rotation since the call, then UP."""
+    """Approve or reject at the gate; with ``serving``, seconds from the call until h1's old slot
+    (port 8110) is back in rotation in the balancer: its first change from out of rotation to
+    UP after the call (sampled from before the call: the rollback may end before it returns)."""
     node_status(cluster, run_id, "approve", "waiting")
     h1 = f"{cluster.address('h1')}:{PORT}"
+    samples: list[tuple[float, bool]] = []
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.is_set():
+            samples.append((time.monotonic(), (lb_states(cluster).get(h1) or "").startswith("UP")))
+            time.sleep(0.002)
+
+    poller = threading.Thread(target=sample, daemon=True)
+    if serving:
+        poller.start()
+        wait_for(lambda: samples, 10, 0.01, what="a first sample of the balancer's stats")
     t0 = time.monotonic()
     with cluster.client() as c:
         c.post(f"/runs/{run_id}/nodes/approve/{verdict}", json={"comment": "bench"}).raise_for_status()
     if not serving:
         return None
-    out = False
-    while True:
-        up = (lb_states(cluster).get(h1) or "").startswith("UP")
-        if up and out:
-            return time.monotonic() - t0
-        out = out or not up
-        if time.monotonic() - t0 > 120:
-            raise SystemExit("h1's old release was not back in rotation within 120 s of the rejection")
-        time.sleep(0.003)
+
+    def back() -> float | None:
+        return next((t for (_t, was), (t, up) in zip(samples, samples[1:]) if t > t0 and up and not was), None)
+
+    try:
+        return wait_for(back, 120, 0.01, what="h1's old release back in rotation") - t0
+    finally:
+        done.set()
+        poller.join(5)
 
 
 def slow(cluster, version: str, start_s: float) -> str:

@@ -256,11 +256,15 @@ class RemoteBalancer(Balancer):
         return sum(r["sessions"] for r in self._mine())
 
     def _enable_one(self, timeout_s: float = 10) -> None:
-        self._set("ready")
+        # One wait, for the balancer to serve it (an instant rollback ends here, every ms counts).
+        self.agent.ensure_running()
+        self.agent.set(server_name(self.backend), "ready")
         if not wait(lambda: all(_serving(r["state"]) for r in self._mine()), timeout_s):
-            raise BrickFailed(f"backend {self.backend} is "
-                              f"{', '.join(r['state'] for r in self._mine())} in the balancer at "
-                              f"{self.stats} {timeout_s}s after enabling it")
+            states = [r["state"] for r in self._mine()]
+            unheard = any(s.startswith(("DRAIN", "MAINT")) for s in states)
+            raise BrickFailed(f"backend {self.backend} is {', '.join(states)} in the balancer at "
+                              f"{self.stats} {timeout_s}s after enabling it" + (
+                                  f" (is agent_port {self.agent.port} set in its lb.haproxy?)" if unheard else ""))
         self.agent.set(server_name(self.backend), None)  # back to 'up': an operator's drain holds again
 
 
