@@ -12,7 +12,7 @@ from typing import Any, Callable
 from nebhx import BrickFailed
 from nebhx.bricks.base import is_known
 from nebhx.bricks.planning import Planned
-from nebhx.runtime import plan_config, rolling
+from nebhx.runtime import bluegreen, plan_config, rolling
 from nebhx.runtime.releases import META
 
 
@@ -26,6 +26,8 @@ def plan_detail(inst: Any, req: rolling.SwitchRequest, bal: rolling.Balancer, pl
         detail.update(restart=restart, actions=(["drain"] if restart and bal.active else []) + (
             ["snapshot"] if req.snapshot else []) + ["switch"] + (["restart"] if restart else []) + [
             "ready", "checks"] + (["enable"] if bal.active else []))
+        if restart and bluegreen.wanted(inst, req, {}):  # beside the running one, on its second slot
+            detail.update(bluegreen.plan_forward(inst, req, {}))
     restart = bool(detail.get("restart"))
     nothing = not restart and not detail["resumes"] and frm.get("release") == to["release"] \
         and frm.get("config") == to["config"]
@@ -45,8 +47,9 @@ def plan_detail(inst: Any, req: rolling.SwitchRequest, bal: rolling.Balancer, pl
             "restart": restart and not nothing,
             "balancer": None if nothing or not bal.active else {
                 "lb": bal.where, "backend": bal.backend,
-                "steps": [a for a in detail["actions"] if a in ("drain", "enable")]},
+                "steps": [a for a in detail["actions"] if a in ("hold", "enable", "drain", "standby")]},
             "snapshot": {"volume": req.volume} if not nothing and "snapshot" in detail["actions"] else None,
+            "slots": None if nothing else detail.get("slots"), "standby": None if nothing else detail.get("standby"),
             "outputs": {"release_id": to["release"], "config_version": to["config"], "previous_release": prev,
                         "changed": not nothing, "restarted": restart and not nothing},
             "sets": {"instances": {inst.program: after},

@@ -10,7 +10,7 @@ from pydantic import Field
 from nebhx import Brick, BrickFailed, Context, HostRef, Ports
 from nebhx.bricks.base import Unknown, is_known
 from nebhx.bricks.planning import Planned, Requires, cannot_tell
-from nebhx.runtime import configs, plan_config
+from nebhx.runtime import bluegreen, configs, plan_config
 from nebhx.runtime.releases import check_id
 from nebhx.runtime.sources import Budget, planned_release_id
 
@@ -147,7 +147,8 @@ class Commit(Brick):
     Marks the release committed on the host (`.committed` in its folder, and the
     rollout journal's phase), then removes releases beyond the newest `keep`, except
     pinned ones and the current and previous releases (so a rollback stays possible).
-    Fails when the instance does not run `release_id`, or when a switch on it is
+    A standby the switch kept (`standby_s`) is stopped: a later rollback starts the
+    previous release again instead of thawing it. Fails when the instance does not run `release_id`, or when a switch on it is
     unfinished. Running it again changes nothing.
     """
 
@@ -189,6 +190,7 @@ class Commit(Brick):
         rel = ctx.runtime.releases
         at, marked = rel.commit(inputs.service, release)
         removed = list(rel.prune(inputs.service, inputs.keep))
+        bluegreen.drop_standby(inst, state, ctx)  # committed: no instant rollback any more
         if state and state.get("phase") != "committed":
             inst.save({**state, "phase": "committed", "committed_at": at})
         ctx.log("%s: release %s committed; retention removed %s", inst.program, release,

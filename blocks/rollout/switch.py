@@ -1,6 +1,7 @@
 """Rollout bricks that move a running instance: switch (with its own rollback) and rollback."""
 from __future__ import annotations
 
+import time
 from typing import Any, Literal
 
 from pydantic import Field
@@ -98,6 +99,15 @@ class Switch(InstanceBrick):
     this node overrides its part only. `command` takes the placeholders of **Run service**
     (`{release}`, `{config}`, `{data}`, `{port}`).
 
+    **Instant rollback** (`standby_s` with `standby_port` and a balancer): the instance gets
+    two slots, `port` and `standby_port`, both servers of the balancer. The new release
+    starts on the slot that does not serve, beside the running one and out of rotation
+    (maint); once ready and checked it takes over, and the previous release's process is
+    drained and kept as a standby on its own port: warm for `warm_s`, then frozen (no CPU),
+    stopped after `standby_s` or at **Commit**. A rollback meanwhile is a thaw and a
+    balancer change, whatever the app's start time (output `standby`). A failed readiness
+    or check removes the new slot: the old one never left rotation.
+
     **Synchronous**: with `not_before` (from **Barrier**) `current` is switched at that
     moment; a host that would switch more than `late_s` later is refused, changing nothing.
 
@@ -142,6 +152,15 @@ class Switch(InstanceBrick):
                                          "no earlier (from rollout.barrier, for a synchronous switch)")
         late_s: float = Field(default=0.5, ge=0, le=3600, description="With not_before: a host that "
                               "would switch later than this after it is refused, changing nothing")
+        standby_s: float = Field(default=0, ge=0, le=30 * 86400, description="Keep the previous "
+                                 "release's process this long after the switch, out of rotation on its own "
+                                 "port: a rollback meanwhile is a thaw and a balancer change (needs a "
+                                 "balancer and standby_port); 0: stop it at the switch")
+        standby_port: int | None = Field(default=None, ge=1, le=65535, description="With standby_s: "
+                                         "the second slot's port (a server of the balancer beside port); "
+                                         "the new release starts on whichever slot does not serve")
+        warm_s: float = Field(default=10, ge=0, description="With standby_s: how long the standby "
+                              "stays warm (running) before it is frozen (no CPU)")
 
     class Outputs(Ports):
         previous_release: str | None = Field(default=None, description="What ran before (for rollback)")
@@ -155,6 +174,9 @@ class Switch(InstanceBrick):
         restarted: bool = Field(description="False when the program kept running")
         changed: bool = Field(description="False when it already ran this release and config")
         summary: str = Field(default="", description="One line for a report: host, from, to, checks")
+        standby: dict[str, Any] | None = Field(default=None, description="The previous release's "
+                                               "process kept for an instant rollback: program, port, "
+                                               "release, frozen_from, until, state (warm or frozen)")
 
     def request(self, ctx: Context, inputs: Inputs) -> rolling.SwitchRequest:
         release, config = inputs.release_id, inputs.config_version
@@ -166,7 +188,12 @@ class Switch(InstanceBrick):
             release, config = prepared["release_id"], config or prepared["config_version"]
         return rolling.SwitchRequest(release, config, self.spec(ctx, inputs),
                                      inputs.checks, inputs.volume, inputs.data_policy == "snapshot",
-                                     inputs.not_before, inputs.late_s)
+                                     inputs.not_before, inputs.late_s, self.standby(inputs))
+
+    @staticmethod
+    def standby(inputs: Inputs) -> rolling.Standby | None:
+        return rolling.Standby(inputs.standby_port, inputs.standby_s, inputs.warm_s) \
+            if inputs.standby_s > 0 else None
 
     @staticmethod
     def spec(ctx: Context, inputs: Inputs) -> dict[str, Any]:
@@ -188,16 +215,16 @@ class Switch(InstanceBrick):
 
     def run(self, ctx: Context, inputs: Inputs) -> Outputs:
         req = self.request(ctx, inputs)
-        bal = self.balancer(ctx, inputs, req.spec["port"])
         inst = ctx.runtime.service_instance(inputs.service, inputs.instance)
+        bal = self.balancer(ctx, inputs, inst.port(req.spec))
         out = rolling.switch(inst, req, bal, ctx)
         ctx.log("%s on %s: release %s, config %s, pid %s -> %s", inst.program, inputs.host,
                 out["release_id"], out["config_version"], out["pid_before"], out["pid"])
-        checks = ", ".join(c.label(req.spec["port"]) for c in inputs.checks) or "none"
-        summary = (f"{inputs.host}: {inst.program} {out['previous_release'] or '(none)'} -> {out['release_id']} "
+        checks = ", ".join(c.label(inst.port(req.spec)) for c in inputs.checks) or "none"
+        summary = (f"{inputs.host}: {inst.name} {out['previous_release'] or '(none)'} -> {out['release_id']} "
                    f"(config {out['config_version']}), ready, checks passed ({checks}), "
                    f"{_pids(out['pid_before'], out['pid'])}" if out["changed"] else
-                   f"{inputs.host}: {inst.program} already ran {out['release_id']}: unchanged")
+                   f"{inputs.host}: {inst.name} already ran {out['release_id']}: unchanged")
         return self.Outputs(**out, summary=summary)
 
     def plan(self, ctx: Context, inputs: Any) -> dict[str, Any]:
@@ -216,7 +243,7 @@ class Switch(InstanceBrick):
             return {**cannot_tell(f"it switches {inst.program} to what this run's prepare stages, known at run time"),
                     "sets": {"instances": {inst.program: {"release": later, "config": later, "switched": True}},
                              "current": {inputs.service: later}}}
-        bal = self.balancer(ctx, inputs, req.spec["port"])
+        bal = self.balancer(ctx, inputs, inst.port(req.spec))
         out = plan_detail(inst, req, bal, planned, rolling.plan_switch(inst, req, bal))
         user = req.spec.get("user") or default_user(inputs.service)
         out["effect"] += " (runs as root: the graph asks for it)" if user == "root" else f" (runs as user {user})"
@@ -236,7 +263,8 @@ class Switch(InstanceBrick):
         if made:
             spec["data_path"] = made["path"]
         return rolling.SwitchRequest(release, config, spec, inputs.checks, inputs.volume,
-                                     inputs.data_policy == "snapshot", inputs.not_before, inputs.late_s)
+                                     inputs.data_policy == "snapshot", inputs.not_before, inputs.late_s,
+                                     self.standby(inputs))
 
 
 class Rollback(InstanceBrick):
@@ -252,7 +280,11 @@ class Rollback(InstanceBrick):
       atomically (one rename exchange, with the process stopped); the data it replaced
       stays as snapshot `pre-restore-<time>` (output `pre_restore`).
 
-    Then restart, readiness and the backend enabled again. Running it again changes
+    Then restart, readiness and the backend enabled again. Inside a switch's `standby_s`
+    (and before its commit) the previous release's process is still there, frozen: with
+    `keep_new` the rollback thaws it and puts it back in rotation, no start (`instant`);
+    `restore_snapshot` stops it too (it had the replaced data open) and starts it again on
+    the restored data. Running it again changes
     nothing and never restores the snapshot twice. It reads what to go back to from the
     journal **Switch** keeps on the host (`<home>/services/<service>/rollout/`).
 
@@ -277,6 +309,9 @@ class Rollback(InstanceBrick):
         rollback_config: bool = Field(default=True, description="Go back to the previous config")
         only_this_run: bool = Field(default=False, description="Roll back only if this run "
                                     "switched the host; leave a host it did not switch alone")
+        switched_by: str | None = Field(default=None, max_length=64, description="Roll back only if "
+                                        "the run with this id switched the host (nebhx rollback --run); "
+                                        "leave the others alone")
 
     class Outputs(Ports):
         rolled_back: bool = Field(default=False, description="The host is back on the release "
@@ -296,45 +331,57 @@ class Rollback(InstanceBrick):
         changed: bool
         removed: bool = Field(default=False, description="The switch had created the program: "
                               "it is removed (nothing ran there before)")
+        instant: bool = Field(default=False, description="The previous release's standby took over "
+                              "(thawed, back in rotation): no start")
+        serving_s: float | None = Field(default=None, description="Seconds from the rollback's start "
+                                        "until the old release was back in rotation")
         summary: str = Field(default="", description="One line for a report: host, what came "
                              "back, and why the switch had failed when it rolled itself back")
 
     def _parts(self, ctx: Context, inputs: Inputs):
         inst = ctx.runtime.service_instance(inputs.service, inputs.instance)
-        bal = self.balancer(ctx, inputs, (inst.load().get("spec") or {}).get("port"))
+        bal = self.balancer(ctx, inputs, inst.port(inst.load().get("spec") or {}))
         req = rolling.RollbackRequest(inputs.data_policy, inputs.rollback_binary, inputs.rollback_config)
-        return inst, bal, req
+        return inst, req, bal  # rolling.plan_rollback's order
 
     def run(self, ctx: Context, inputs: Inputs) -> Outputs:
+        t0 = time.monotonic()
         inst = ctx.runtime.service_instance(inputs.service, inputs.instance)
         state = inst.load()
-        if inputs.only_this_run and not undo.changed_by(state, ctx.run_id):
+        by = inputs.switched_by or (ctx.run_id if inputs.only_this_run else None)
+        if by and not undo.changed_by(state, by):
             if state.get("run") == ctx.run_id and state.get("phase") == "switching":
-                undo.forget_unchanged(inst, state, self._parts(ctx, inputs)[1], ctx)
-            return self._left_alone(ctx, inputs, inst)  # a host left alone needs no balancer
-        inst, bal, req = self._parts(ctx, inputs)
+                undo.forget_unchanged(inst, state, self._parts(ctx, inputs)[2], ctx)
+            return self._left_alone(ctx, inputs, inst, by)  # a host left alone needs no balancer
+        inst, req, bal = self._parts(ctx, inputs)
         out = rolling.rollback(inst, req, bal, ctx)
+        at = out.pop("serving_at")
+        out["serving_s"] = round(at - t0, 3) if at else None
         ctx.log("%s on %s: release %s, config %s, data %s (rolled_back: true)", inst.program,
                 inputs.host, out["release_id"], out["config_version"],
                 out["restored_snapshot"] or "kept")
         return self.Outputs(**out, rolled_back=True, rolled_back_host=inputs.host,
                             summary=_rollback_summary(inputs, inst, out))
 
-    def _left_alone(self, ctx: Context, inputs: Inputs, inst: Any) -> Outputs:
-        """Not switched by this run (not reached yet, or already on the release): untouched."""
+    def _left_alone(self, ctx: Context, inputs: Inputs, inst: Any, by: str) -> Outputs:
+        """Not switched by that run (not reached yet, or already on the release): untouched."""
         now, pid = inst.running_now(), inst.pid()
-        ctx.log("%s on %s was not switched by this run: left alone on release %s", inst.program,
-                inputs.host, now.get("release"))
+        which = "this run" if by == ctx.run_id else f"run {by}"
+        ctx.log("%s on %s was not switched by %s: left alone on release %s", inst.program,
+                inputs.host, which, now.get("release"))
         return self.Outputs(release_id=now.get("release"), config_version=now.get("config"),
                             data_policy=inputs.data_policy, pid_before=pid, pid=pid, steps=[],
-                            changed=False, summary=f"{inputs.host}: {inst.program} was not switched "
-                            f"by this run: left alone on release {now.get('release') or '(none)'}")
+                            changed=False, summary=f"{inputs.host}: {inst.name} was not switched "
+                            f"by {which}: left alone on release {now.get('release') or '(none)'}")
 
     def plan(self, ctx: Context, inputs: Any) -> dict[str, Any]:
         """What comes back on this host, and whether this run's own switch is what it undoes."""
         inputs = self.Inputs.model_validate(inputs) if isinstance(inputs, dict) else inputs
         if not is_known(inputs):
             return {"effect": f"roll back {inputs.service} once its inputs are known", "changes": None}
+        if inputs.switched_by:  # the journal tells; what it says may change before the run
+            return {"effect": f"roll back {inputs.service} on {inputs.host} if run "
+                              f"{inputs.switched_by} switched it; else leave it alone", "changes": None}
         inst = ctx.runtime.service_instance(inputs.service, inputs.instance)
         return plan_rollback(inputs, inst, ctx.planned, lambda: self._parts(ctx, inputs))
 
@@ -356,12 +403,12 @@ def _rollback_summary(inputs: Any, inst: Any, out: dict[str, Any]) -> str:
     data = f"data: {inputs.data_policy}" + (f", snapshot {out['restored_snapshot']} restored"
                                              if out["restored_snapshot"] else "")
     if out.get("removed"):
-        return (f"{inputs.host}: {inst.program} removed: it did not run before the switch to "
+        return (f"{inputs.host}: {inst.name} removed: it did not run before the switch to "
                 f"{new} ({data})")
     if out["changed"]:
-        return (f"{inputs.host}: {inst.program} rolled back from {new} to {out['release_id']} "
+        return (f"{inputs.host}: {inst.name} rolled back from {new} to {out['release_id']} "
                 f"({data})")
     if state.get("error"):  # the switch failed a step and went back by itself
-        return (f"{inputs.host}: {inst.program} had rolled itself back from {new} to "
+        return (f"{inputs.host}: {inst.name} had rolled itself back from {new} to "
                 f"{out['release_id']} after a failed {state['error']} ({data})")
-    return f"{inputs.host}: {inst.program} was already back on {out['release_id']} from {new} ({data})"
+    return f"{inputs.host}: {inst.name} was already back on {out['release_id']} from {new} ({data})"

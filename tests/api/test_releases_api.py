@@ -40,8 +40,27 @@ def test_rollback_by_hand_starts_a_one_node_run_on_that_host(api):
                                                      "data_policy": "restore_snapshot"}) for _ in range(2)]
     assert [r.status_code for r in runs] == [201, 201], runs[0].text
     first, second = (r.json() for r in runs)
-    assert list(first["nodes"]) == ["rollback"] and first["inputs"]["host"] == "h1"
+    assert list(first["nodes"]) == ["rollback"] and first["inputs"]["hosts"] == ["h1"]
     assert first["inputs"]["data_policy"] == "restore_snapshot"
     assert (first["graph_id"], first["revision"]) == (second["graph_id"], second["revision"])
     bad = api.post("/api/releases/rollback", json={"host": "h1", "service": "web", "data_policy": "drop"})
     assert bad.status_code == 422
+
+
+def test_rollback_of_a_whole_run_is_one_batched_run(api):
+    """Every host reporting the service, one run, `batch` at a time; only the hosts that run
+    switched are rolled back (switched_by), the others left alone."""
+    for host in ("h1", "h2", "h3"):
+        report(host, "web", "2.0.0", "switched")
+    report("h4", "db", "2.0.0", "switched")
+    resp = api.post("/api/releases/rollback", json={"run": "r123", "service": "web", "batch": 2})
+    assert resp.status_code == 201, resp.text
+    run = resp.json()
+    assert run["inputs"]["hosts"] == ["h1", "h2", "h3"] and run["inputs"]["switched_by"] == "r123"
+    [node] = api.get(f"/api/graphs/{run['graph_id']}/revisions/{run['revision']}").json()["nodes"]
+    assert (node["for_each"], node["batch"], node["params"]["switched_by"]) == ("host", 2, {"$input": "switched_by"})
+    named = api.post("/api/releases/rollback", json={"hosts": ["h2", "h1"], "service": "web"}).json()
+    assert named["inputs"]["hosts"] == ["h2", "h1"] and named["inputs"]["switched_by"] == ""
+    assert api.post("/api/releases/rollback", json={"service": "web"}).status_code == 422
+    none = api.post("/api/releases/rollback", json={"run": "r123", "service": "mail"})
+    assert none.status_code == 404 and "no host reports service 'mail'" in none.json()["detail"]

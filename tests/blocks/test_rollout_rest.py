@@ -100,6 +100,18 @@ def test_without_only_this_run_a_rollback_goes_back_whatever_run_switched(fleet)
     assert by_hand.rolled_back and by_hand.changed and f.version("h1") == "1.0.0"
 
 
+def test_a_later_run_rolls_back_what_an_earlier_run_switched(fleet):
+    """nebhx rollback --run: one run over every host, switched_by names the run to undo."""
+    f = fleet
+    for h in ("h1", "h2"):
+        f.prepare(h, "2.0.0")
+        f.switch(h, "run-2")
+    outs = {h: f.rollback(h, "run-9", switched_by="run-2") for h in HOSTS}
+    assert {h: o.rolled_back for h, o in outs.items()} == {"h1": True, "h2": True, "h3": False, "h4": False}
+    assert [f.version(h) for h in HOSTS] == ["1.0.0"] * 4
+    assert outs["h3"].summary == "h3: web was not switched by run run-2: left alone on release 1.0.0"
+
+
 def test_plan_says_it_depends_on_this_run(fleet):
     plan = brick("rollout.rollback").plan(fleet.ctx("h4", "plan"), dict(host="h4", service="web",
                                                                         only_this_run=True))

@@ -2,8 +2,10 @@
 releases, a first deploy of v1 behind HAProxy on the first host, and a load loop."""
 from __future__ import annotations
 
+import csv
 import email
 import http.client
+import io
 import json
 import shutil
 import threading
@@ -12,6 +14,8 @@ from pathlib import Path
 
 import httpx
 from netns import ROOT, Cluster, wait_for
+
+from nebhx.runtime.haproxy_cfg import server_name
 
 PORT, LB_PORT = 8110, 8100
 HOSTS = ("h1", "h2", "h3", "h4")
@@ -176,6 +180,7 @@ class Load:
 # -- one central HAProxy on its own host ------------------------------------------------------
 CENTRAL = ("lb", "h1", "h2", "h3")  # HAProxy alone on lb; the app on h1..h3 (role=web)
 AGENT_PORT, STATS_PORT = 8099, 8404
+STANDBY_PORT = 8111  # each host's second slot (a switch with a standby starts the new release there)
 ENV = {"motd": "hello", "tier": "gold"}
 
 
@@ -185,18 +190,21 @@ def central_cluster(workdir: Path) -> Cluster:
 
 def central_deploy(cluster: Cluster) -> dict:
     """v1 with an environment on h1..h3, HAProxy on host lb in front of them with agent checks
-    (agent_port) and read-only stats for the hosts' switches (stats_port)."""
+    (agent_port; every 50 ms: an instant rollback takes effect at the next one) and read-only
+    stats for the hosts' switches and the test (stats_port); each host's second slot
+    (STANDBY_PORT) is a server too, empty until a switch with a standby starts there."""
     doc = first_deploy(cluster)
+    web = CENTRAL[1:]
     for node in doc["nodes"]:
         if node["id"] == "switch":
             node["params"]["env"] = ENV
         if node["id"] == "lb":
-            node["params"].update(agent_port=AGENT_PORT, agent_inter_ms=200, stats_port=STATS_PORT,
-                                  check_inter_ms=500, check_fall=2, check_rise=1)
+            node["params"].update(agent_port=AGENT_PORT, agent_inter_ms=50, stats_port=STATS_PORT,
+                                  check_inter_ms=500, check_fall=2, check_rise=1,
+                                  stats_allow=[cluster.address(h) for h in web] + [cluster.gateway])
     doc["outputs"].append({"name": "stats", "from": {"node": "lb", "port": "stats"}})
-    web = CENTRAL[1:]
     inputs = {"source": release(cluster.workdir, "1.0.0"), "lb_host": "lb",
-              "backends": [f"{cluster.address(h)}:{PORT}" for h in web]}
+              "backends": [f"{cluster.address(h)}:{p}" for h in web for p in (PORT, STANDBY_PORT)]}
     run = cluster.run(doc, inputs)
     bad = {k: n["error"] for k, n in run["nodes"].items() if n["status"] != "succeeded"}
     assert run["status"] == "succeeded", bad
@@ -207,6 +215,23 @@ def central_deploy(cluster: Cluster) -> dict:
 def central_inputs(cluster: Cluster, version: str, smtp_port: int, crash: bool = False) -> dict:
     return {**canary_inputs(cluster, version, smtp_port, crash),
             "lb_stats": f"{cluster.address('lb')}:{STATS_PORT}", "lb_agent_port": AGENT_PORT}
+
+
+def lb_states(cluster: Cluster) -> dict[str, str]:
+    """host:port -> status (UP, DOWN, MAINT, DRAIN...) from the central balancer's stats."""
+    resp = httpx.get(f"http://{cluster.address('lb')}:{STATS_PORT}/;csv;norefresh", timeout=3,
+                     trust_env=False)
+    status = {r["svname"]: r["status"] for r in csv.DictReader(io.StringIO(resp.text.lstrip("# ")))}
+    return {f"{cluster.address(h)}:{p}": status.get(server_name(f"{cluster.address(h)}:{p}"))
+            for h in CENTRAL[1:] for p in (PORT, STANDBY_PORT)}
+
+
+def standby_entry(cluster: Cluster, host: str, program: str = "web") -> dict | None:
+    """The host's keeper entry for a standby (warm or frozen), as runtime/standby.py keeps it."""
+    try:
+        return json.loads((cluster.workdir / "hosts" / host / "standby" / f"{program}.json").read_text())
+    except (OSError, ValueError):
+        return None
 
 
 def as_deployed(cluster: Cluster, host: str) -> tuple[str, dict]:

@@ -47,21 +47,31 @@ def releases(host: str = typer.Option(None, "--host", help="Only this host"),
     console.print(table)
 
 
-def rollback(host: str = typer.Option(..., "--host", help="The host"),
+def rollback(host: list[str] = typer.Option(None, "--host", help="A host (repeat for several)"),
              service: str = typer.Option(..., "--service", help="The service"),
+             run: str = typer.Option("", "--run", help="Roll back what this run switched (default "
+                                     "hosts: every host reporting the service; the others are left alone)"),
+             batch: int = typer.Option(1, "--batch", min=1, help="Hosts rolled back at once"),
              instance: str = typer.Option("", "--instance", help="Instance name, if any"),
              data: str = typer.Option("keep_new", "--data", help="keep_new or restore_snapshot"),
-             lb_name: str = typer.Option("", "--lb", help="HAProxy balancer on that host to drain"),
+             lb_name: str = typer.Option("", "--lb", help="HAProxy balancer on each host to drain"),
+             lb_stats: str = typer.Option("", "--lb-stats", help="A balancer on its own host: its stats address"),
+             lb_agent_port: int = typer.Option(None, "--lb-agent-port", help="With --lb-stats: its agent_port"),
              wait: bool = typer.Option(True, "--wait/--no-wait"),
              as_json: bool = typer.Option(False, "--json")) -> None:
-    """Roll a service instance on one host back to the release it ran before its last switch
-    (a run of rollout.rollback; operator role)."""
-    run = call("POST", "/releases/rollback", json={"host": host, "service": service, "instance": instance,
-                                                   "data_policy": data, "lb_name": lb_name})
+    """Roll a service instance back to the release it ran before its last switch, on one or
+    more hosts, in one run of rollout.rollback, --batch hosts at a time (operator role).
+    Inside a switch's standby period this is a thaw and a balancer change per host."""
+    if not host and not run:
+        raise typer.BadParameter("give --host (one or more) or --run", param_hint="--host")
+    run_ = call("POST", "/releases/rollback", json={
+        "hosts": host or [], "run": run or None, "service": service, "instance": instance,
+        "data_policy": data, "lb_name": lb_name, "lb_stats": lb_stats, "lb_agent_port": lb_agent_port,
+        "batch": batch})
     if not wait:
-        print(json.dumps(run, indent=2) if as_json else f"run {run['id']} started")
+        print(json.dumps(run_, indent=2) if as_json else f"run {run_['id']} started")
         return
-    raise typer.Exit(_watch(run["id"], lambda rid: call("GET", f"/runs/{rid}"), as_json))
+    raise typer.Exit(_watch(run_["id"], lambda rid: call("GET", f"/runs/{rid}"), as_json))
 
 
 def register(app: typer.Typer) -> None:

@@ -22,8 +22,9 @@ def list_releases(host: str | None = Query(None, max_length=200, description="On
 
 @router.post("/releases/rollback", status_code=201, dependencies=[OPERATOR], response_model_exclude_unset=True)
 def rollback(body: RollbackBody, request: Request) -> RunRead:
-    """Start a run of rollout.rollback on one host (operator); answers the run."""
-    request.state.audit = {"host": body.host, "service": body.service, "data_policy": body.data_policy}
+    """Start one run of rollout.rollback over the hosts, batched (operator); answers the run."""
+    request.state.audit = {"host": body.host, "hosts": body.hosts, "run": body.run,
+                           "service": body.service, "data_policy": body.data_policy}
     with session_scope() as s:
         run_id = service.start_rollback(s, **body.model_dump())
     with session_scope() as s:

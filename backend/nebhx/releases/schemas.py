@@ -3,17 +3,32 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 NAME = r"^[A-Za-z0-9][A-Za-z0-9._+-]*$"
 
 
 class RollbackBody(BaseModel):
-    host: str = Field(min_length=1, max_length=200)
+    host: str | None = Field(default=None, min_length=1, max_length=200, description="One host")
+    hosts: list[str] = Field(default_factory=list, max_length=1000,
+                             description="Several hosts: one run, `batch` at a time")
+    run: str | None = Field(default=None, min_length=1, max_length=64, description="Roll back what "
+                            "this run switched: its hosts only (default hosts: every host reporting "
+                            "the service); the others are left alone")
     service: str = Field(max_length=200, pattern=NAME)
     instance: str = Field(default="", max_length=200, pattern=r"^[A-Za-z0-9_.-]*$")
     data_policy: Literal["keep_new", "restore_snapshot"] = "keep_new"
     lb_name: str = Field(default="", max_length=64, description="HAProxy balancer on that host, if any")
+    lb_stats: str = Field(default="", max_length=200, description="A balancer on its own host: its "
+                          "stats address (with lb_agent_port)")
+    lb_agent_port: int | None = Field(default=None, ge=1, le=65535)
+    batch: int = Field(default=1, ge=1, le=1000, description="Hosts rolled back at once")
+
+    @model_validator(mode="after")
+    def _some_host(self) -> RollbackBody:
+        if not (self.host or self.hosts or self.run):
+            raise ValueError("give host, hosts or run")
+        return self
 
 
 class ReleaseEntry(BaseModel):

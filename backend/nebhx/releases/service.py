@@ -4,8 +4,9 @@ The view reads what each host's agent last reported on its heartbeat (the hosts 
 ``services``, extended by ``nebhx.runtime.services.release_view``): per service instance
 the active, previous and prepared release, pinned and committed ones, one rolled back by
 the last rollout, the config version and the health its probe found. Rollback by hand
-starts an ordinary run of a one-node graph (``rollout.rollback`` on that host), stored
-once under ``ROLLBACK_GRAPH``; an operator may start it like any stored graph.
+starts one ordinary run of a one-node graph (``rollout.rollback`` fanned out over the
+hosts, ``batch`` at a time), stored under ``ROLLBACK_GRAPH``; an operator may start it
+like any stored graph.
 """
 from __future__ import annotations
 
@@ -48,33 +49,55 @@ def list_releases(session: Session, *, host: str | None = None,
     return sorted(rows, key=lambda r: (r["host"], r["service"] or "", r["instance"] or ""))
 
 
-def rollback_graph() -> dict[str, Any]:
+def rollback_graph(batch: int = 1) -> dict[str, Any]:
     text = {"type": "string", "required": False}
     return {
         "format": "nebhx/graph@1", "name": ROLLBACK_GRAPH,
-        "description": "Roll one service instance back by hand (nebhx rollback): the release and "
-                       "config it ran before its last switch, the data as data_policy says.",
-        "inputs": [{"name": "host", "type": "HostRef", "required": True},
+        "description": "Roll a service instance back by hand (nebhx rollback) on one or more hosts, "
+                       "`batch` at a time, in one run: the release and config each ran before its "
+                       "last switch (with switched_by, only hosts that run switched), the data as "
+                       "data_policy says.",
+        "inputs": [{"name": "hosts", "type": "HostRef[]", "required": True},
                    {"name": "service", "type": "string", "required": True},
                    {"name": "instance", **text, "default": ""},
                    {"name": "data_policy", **text, "default": "keep_new"},
-                   {"name": "lb_name", **text, "default": ""}],
+                   {"name": "lb_name", **text, "default": ""},
+                   {"name": "lb_stats", "type": "Address", "required": False, "default": ""},
+                   {"name": "lb_agent_port", "type": "integer", "required": False},
+                   {"name": "switched_by", **text, "default": ""}],
         "nodes": [{"id": "rollback", "brick": "rollout.rollback", "position": {"x": 0, "y": 0},
-                   "params": {k: {"$input": k} for k in
-                              ("host", "service", "instance", "data_policy", "lb_name")}}],
+                   "for_each": "host", "batch": batch,
+                   "params": {"host": {"$input": "hosts"}, **{k: {"$input": k} for k in (
+                       "service", "instance", "data_policy", "lb_name", "lb_stats", "lb_agent_port",
+                       "switched_by")}}}],
         "edges": [],
         "outputs": [{"name": k, "from": {"node": "rollback", "port": k}}
-                    for k in ("release_id", "restored_snapshot", "summary")],
+                    for k in ("rolled_back_host", "release_id", "restored_snapshot", "summary")],
     }
 
 
-def start_rollback(session: Session, *, host: str, service: str, instance: str = "",
-                   data_policy: str = "keep_new", lb_name: str = "") -> str:
-    """Start the rollback run; returns its id. The host must be known."""
-    if session.get(HostRow, host) is None:
-        raise NotFound(f"no host {host!r}: see `nebhx hosts`")
-    graph_id, revision = ensure_graph(session, doc=rollback_graph())
+def _hosts_running(session: Session, service: str) -> list[str]:
+    return [h.name for h in session.execute(select(HostRow).order_by(HostRow.name)).scalars()
+            if any(svc.get("service") == service for svc in h.services or [])]
+
+
+def start_rollback(session: Session, *, service: str, host: str | None = None,
+                   hosts: list[str] | None = None, run: str | None = None, instance: str = "",
+                   data_policy: str = "keep_new", lb_name: str = "", lb_stats: str = "",
+                   lb_agent_port: int | None = None, batch: int = 1) -> str:
+    """Start one rollback run over the hosts (``batch`` at a time); returns its id. With
+    ``run``, hosts that run did not switch are left alone (default: every host reporting
+    ``service``). Every host must be known."""
+    names = list(dict.fromkeys([*([host] if host else []), *(hosts or [])])) or \
+        (_hosts_running(session, service) if run else [])
+    if not names:
+        raise NotFound(f"no host reports service {service!r}: name hosts with --host")
+    for name in names:
+        if session.get(HostRow, name) is None:
+            raise NotFound(f"no host {name!r}: see `nebhx hosts`")
+    graph_id, revision = ensure_graph(session, doc=rollback_graph(batch))
+    inputs = {"hosts": names, "service": service, "instance": instance, "data_policy": data_policy,
+              "lb_name": lb_name, "lb_stats": lb_stats, "switched_by": run or ""}
     run_id, _ = runs.create_run(session, graph_id=graph_id, revision=revision, inputs={
-        "host": host, "service": service, "instance": instance, "data_policy": data_policy,
-        "lb_name": lb_name})
+        **inputs, **({"lb_agent_port": lb_agent_port} if lb_agent_port else {})})
     return run_id

@@ -14,14 +14,14 @@ in rotation the drain is undone and the step fails, before anything else changed
 from __future__ import annotations
 
 import csv
+import http.client
 import io
+import socket
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
-
-import httpx
 
 from nebhx.bricks.base import BrickFailed
 from nebhx.runtime import lbagent
@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from nebhx.runtime.rollout import Steps
 
 
-def wait(cond: Callable[[], object], timeout: float, interval: float = 0.05):
+def wait(cond: Callable[[], object], timeout: float, interval: float = 0.01):
     deadline = time.monotonic() + timeout
     while not (got := cond()):
         if time.monotonic() > deadline:
@@ -65,6 +65,21 @@ class Balancer:
             with steps("enable"):
                 self._enable_one()
 
+    def hold(self) -> None:
+        """Out of rotation and not health-checked (maint): a blue-green slot that is empty,
+        starting, or a standby. Leaving maint, HAProxy takes it as up at once."""
+        if self.active:
+            self._set("maint")
+
+    def at(self, port: int) -> Balancer:
+        """The same balancer for this host's backend on ``port`` (the other blue-green slot)."""
+        return replace(self, backend=f"{(self.backend or '').rpartition(':')[0]}:{port}")
+
+    def known(self) -> None:
+        """Fails naming the balancer's servers when this backend is not one of them."""
+        if self.active:
+            self._mine()
+
     def _drain_one(self, ctx: Context) -> None:
         self._others_serve("before draining")
         self._set("drain")
@@ -93,6 +108,9 @@ class Balancer:
     def rows(self) -> list[dict]:
         raise NotImplementedError
 
+    def _mine(self) -> list[dict]:
+        raise NotImplementedError
+
     def _set(self, state: str) -> None:
         raise NotImplementedError
 
@@ -119,6 +137,9 @@ class LocalBalancer(Balancer):
         return [{**r, "serving": r["admin"] == "ready" and r["operational"] == "up",
                  "state": f"{r['admin']}/{r['operational']}"} for r in self.lb.servers_state()]
 
+    def _mine(self) -> list[dict]:
+        return [self.lb.server(self.backend)]
+
     def _set(self, state: str) -> None:
         row = self.lb.server(self.backend)
         if row["admin"] != state:
@@ -128,7 +149,7 @@ class LocalBalancer(Balancer):
         return self.lb.drain(self.backend, self.drain_timeout_s)
 
     def _enable_one(self) -> None:
-        self.lb.enable(self.backend)
+        self.lb.enable(self.backend, interval_s=0.005)
 
 
 class AgentState:
@@ -140,6 +161,8 @@ class AgentState:
         self.program = f"nebhx-lbagent-{port}"
 
     def ensure_running(self) -> None:
+        if self.folder.is_dir() and self._answers():
+            return  # an instant rollback must not wait on supervisord for what already runs
         self.folder.mkdir(parents=True, exist_ok=True)
         self.folder.chmod(0o755)  # the responder may run as another user: it only reads
         sv = self.rt.supervisor
@@ -148,6 +171,14 @@ class AgentState:
         status = sv.status(self.program)
         if not (status and status.up):
             sv.start(self.program)
+
+    def _answers(self) -> bool:
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as conn:
+                conn.sendall(b"\n")
+                return conn.recv(16).endswith(b"\n")
+        except OSError:
+            return False
 
     def set(self, server: str, word: str | None) -> None:
         path = self.folder / server
@@ -175,15 +206,23 @@ class RemoteBalancer(Balancer):
         return f"the balancer at {self.stats}"
 
     def rows(self) -> list[dict]:
+        # The standard library's client: an instant rollback polls this every few ms, and an
+        # httpx client costs ~0.1 s to make (its TLS context) even for plain HTTP.
+        host, _, port = self.stats.rpartition(":")
+        conn = http.client.HTTPConnection(host.strip("[]"), int(port), timeout=3)
         try:
-            resp = httpx.get(f"http://{self.stats}/;csv;norefresh", timeout=3, trust_env=False)
-        except httpx.HTTPError as exc:
+            conn.request("GET", "/;csv;norefresh")
+            resp = conn.getresponse()
+            status, text = resp.status, resp.read().decode(errors="replace")
+        except (OSError, http.client.HTTPException) as exc:
             raise BrickFailed(f"the balancer's stats at {self.stats} do not answer: {exc}") from exc
-        if resp.status_code != 200:
-            raise BrickFailed(f"the balancer's stats at {self.stats} answered {resp.status_code} "
+        finally:
+            conn.close()
+        if status != 200:
+            raise BrickFailed(f"the balancer's stats at {self.stats} answered {status} "
                               "(is this host in its stats_allow?)")
         out = []
-        for r in csv.DictReader(io.StringIO(resp.text.lstrip("# "))):
+        for r in csv.DictReader(io.StringIO(text.lstrip("# "))):
             if r.get("svname") in ("FRONTEND", "BACKEND") or not r.get("svname"):
                 continue
             status = r.get("status") or ""
@@ -205,7 +244,8 @@ class RemoteBalancer(Balancer):
         self.agent.ensure_running()
         self.agent.set(server_name(self.backend), state)
         # Drained: it gets no new request (DRAIN, or DOWN/MAINT: a stopped app is down too).
-        want = (lambda s: not _serving(s)) if state == "drain" else (lambda s: not s.startswith("DRAIN"))
+        want = {"drain": lambda s: not _serving(s), "maint": lambda s: s.startswith("MAINT")}.get(
+            state, lambda s: not s.startswith(("DRAIN", "MAINT")))
         if not wait(lambda: all(want(r["state"]) for r in self._mine()), self.took_s):
             raise BrickFailed(f"the balancer at {self.stats} did not take '{state}' for {self.backend} "
                               f"from this host's agent check within {self.took_s}s (is agent_port "
@@ -216,11 +256,15 @@ class RemoteBalancer(Balancer):
         return sum(r["sessions"] for r in self._mine())
 
     def _enable_one(self, timeout_s: float = 10) -> None:
-        self._set("ready")
+        # One wait, for the balancer to serve it (an instant rollback ends here, every ms counts).
+        self.agent.ensure_running()
+        self.agent.set(server_name(self.backend), "ready")
         if not wait(lambda: all(_serving(r["state"]) for r in self._mine()), timeout_s):
-            raise BrickFailed(f"backend {self.backend} is "
-                              f"{', '.join(r['state'] for r in self._mine())} in the balancer at "
-                              f"{self.stats} {timeout_s}s after enabling it")
+            states = [r["state"] for r in self._mine()]
+            unheard = any(s.startswith(("DRAIN", "MAINT")) for s in states)
+            raise BrickFailed(f"backend {self.backend} is {', '.join(states)} in the balancer at "
+                              f"{self.stats} {timeout_s}s after enabling it" + (
+                                  f" (is agent_port {self.agent.port} set in its lb.haproxy?)" if unheard else ""))
         self.agent.set(server_name(self.backend), None)  # back to 'up': an operator's drain holds again
 
 

@@ -38,9 +38,9 @@ def serve(port: int, folder: Path, host: str = "0.0.0.0") -> socketserver.Thread
         def handle(self) -> None:
             try:
                 key = self.rfile.readline(200).decode("ascii", "replace").strip()
+                self.wfile.write((answer(folder, key) + "\n").encode())
             except OSError:
-                return
-            self.wfile.write((answer(folder, key) + "\n").encode())
+                return  # the balancer hung up (a reload, a stop): nothing to answer
 
     socketserver.ThreadingTCPServer.allow_reuse_address = True
     socketserver.ThreadingTCPServer.daemon_threads = True

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from nebhx.bricks.base import BrickFailed, Cancelled
-from nebhx.runtime import undo
+from nebhx.runtime import bluegreen, undo
 from nebhx.runtime.balancer import Balancer, LocalBalancer, RemoteBalancer  # noqa: F401
 from nebhx.runtime.releases import META
 from nebhx.runtime.rollout import CheckSpec, Instance, Steps, StepFailed
@@ -26,6 +26,14 @@ IN_FLIGHT = ("switching", "rolling_back")
 
 
 @dataclass
+class Standby:
+    """Keep the previous release's process as a standby (``runtime/bluegreen.py``)."""
+    port: int | None  # the second slot's port
+    seconds: float  # how long after the switch a rollback is a thaw
+    warm_s: float = 10  # of which it runs warm, then it is frozen
+
+
+@dataclass
 class SwitchRequest:
     release: str
     config: str | None
@@ -35,6 +43,7 @@ class SwitchRequest:
     snapshot: bool = False
     not_before: float | None = None  # epoch seconds: `current` is switched no earlier
     late_s: float = 0.5  # ... and no later than this after it: a late host is refused
+    standby: Standby | None = None
 
 
 def plan_switch(inst: Instance, req: SwitchRequest, bal: Balancer) -> dict[str, Any]:
@@ -48,11 +57,14 @@ def plan_switch(inst: Instance, req: SwitchRequest, bal: Balancer) -> dict[str, 
         restart = inst.needs_restart(req.spec, req.release, files)
     except BrickFailed as exc:
         return {**out, "actions": ["prepare first"], "changes": True, "blocked": str(exc)}
+    mine = state if out["resumes"] else {}  # the last switch's slots are not this one's
+    if restart and bluegreen.wanted(inst, req, mine):
+        return {**out, "restart": True, **bluegreen.plan_forward(inst, req, mine), "changes": True}
     actions = (["drain"] if restart and bal.active else []) + \
         (["snapshot"] if req.snapshot and not (out["resumes"] and state.get("snapshot")) else []) + \
         ["switch"] + (["restart"] if restart else []) + ["ready", "checks"] + \
         (["enable"] if bal.active else [])
-    return {**out, "restart": restart, "actions": actions, "changes": bool(actions)}
+    return {**out, "restart": restart, "actions": actions, "changes": bool(actions), "standby": None}
 
 
 def switch(inst: Instance, req: SwitchRequest, bal: Balancer, ctx: Context) -> dict[str, Any]:
@@ -65,6 +77,8 @@ def switch(inst: Instance, req: SwitchRequest, bal: Balancer, ctx: Context) -> d
     try:  # every input checked before anything changes (and before the journal says so)
         files = files_for(inst, state.get("on") or now, req.release, config)
         check(inst, req, files, new=not resuming and inst.rt.supervisor.program_text(inst.program) is None)
+        if req.standby and req.standby.seconds > 0:
+            bluegreen.check(inst, req, bal, state if resuming else {})
         restart = inst.needs_restart(req.spec, req.release, files)
     except BrickFailed as exc:
         raise exc if resuming else BrickFailed(f"{exc}; {untouched(inst, now)}") from exc
@@ -81,6 +95,10 @@ def switch(inst: Instance, req: SwitchRequest, bal: Balancer, ctx: Context) -> d
              "error": None, "started_at": state.get("started_at") if resuming else time.time(),
              "switched_at": state.get("switched_at") if resuming else None,
              "before": keep.get("before"), "prior": keep.get("prior"),
+             # blue-green: the slot serving now, the last switch's standby (this switch drops it
+             # once it moved `current`), and this switch's own slots when it uses them
+             "slot": state.get("slot"), "standby": state.get("standby"),
+             "slots": state.get("slots") if resuming else None,
              # Which run switched it: a failure branch rolls back only what its own run changed.
              "run": ctx.run_id}
     inst.save(state)
@@ -124,8 +142,29 @@ def untouched(inst: Instance, now: dict) -> str:
 
 def _forward(inst: Instance, req: SwitchRequest, bal: Balancer, state: dict, steps: Steps,
              files: str | None, restart: bool, ctx: Context) -> None:
+    before = lambda: _before_switch(inst, req, state, steps, ctx)  # noqa: E731
+    if restart and bluegreen.wanted(inst, req, state):
+        return bluegreen.forward(inst, req, bal, state, steps, files, ctx, before)
     if restart:
         bal.drain(steps, ctx)
+    before()
+    with steps("switch"):
+        inst.rt.releases.switch(inst.service, req.release)
+        state["switched_at"] = time.time()
+        state["on"] = {"release": req.release, "config": state["to"]["config"], "files": files}
+        inst.save(state)
+    bluegreen.drop_standby(inst, state, ctx)  # superseded: it ran the release before the last
+    if restart:
+        with steps("restart"):
+            inst.apply(req.spec, req.release, files)
+    undo.ready(inst, req.spec, steps, ctx)
+    with steps("checks"):
+        inst.run_checks(req.checks, inst.port(req.spec), ctx)
+    bal.enable(steps)
+
+
+def _before_switch(inst: Instance, req: SwitchRequest, state: dict, steps: Steps, ctx: Context) -> None:
+    """What comes before `current` moves: the data's snapshot, a synchronous switch's moment."""
     if req.snapshot and not state.get("snapshot"):
         with steps("snapshot"):
             snap = inst.rt.volumes.snapshot(req.volume, kind="pre-rollout", release=state["from"].get("release"))
@@ -135,18 +174,6 @@ def _forward(inst: Instance, req: SwitchRequest, bal: Balancer, state: dict, ste
         with steps("wait"):
             wait_until_epoch(req.not_before, ctx)
         too_late(req)
-    with steps("switch"):
-        inst.rt.releases.switch(inst.service, req.release)
-        state["switched_at"] = time.time()
-        state["on"] = {"release": req.release, "config": state["to"]["config"], "files": files}
-        inst.save(state)
-    if restart:
-        with steps("restart"):
-            inst.apply(req.spec, req.release, files)
-    undo.ready(inst, req.spec, steps, ctx)
-    with steps("checks"):
-        inst.run_checks(req.checks, req.spec.get("port"), ctx)
-    bal.enable(steps)
 
 
 def too_late(req: SwitchRequest) -> None:
@@ -186,4 +213,4 @@ def _outputs(inst: Instance, state: dict, pid_before: int | None) -> dict[str, A
             "release_id": on.get("release"), "config_version": on.get("config"),
             "switched_at": state.get("switched_at") or 0.0, "pid_before": pid_before,
             "pid": inst.pid(), "snapshot": (state.get("snapshot") or {}).get("id"),
-            "restarted": False}
+            "restarted": False, "standby": bluegreen.describe(inst, state)}

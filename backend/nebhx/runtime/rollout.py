@@ -11,6 +11,7 @@ resumed by running it again: every step checks what is already done.
 """
 from __future__ import annotations
 
+import copy
 import json
 import os
 import shlex
@@ -84,13 +85,15 @@ class Steps:
 
     def __init__(self, ctx: Context):
         self.ctx, self.rows = ctx, []
+        self.t0, self.ends = time.monotonic(), {}  # when each step (its first time) ended
 
     @contextmanager
     def __call__(self, name: str):
         start = time.monotonic()
         self.ctx.log("step %s: begins", name)
         yield
-        seconds = round(time.monotonic() - start, 3)
+        self.ends.setdefault(name, time.monotonic())
+        seconds = round(self.ends[name] - start, 3)
         self.rows.append({"step": name, "seconds": seconds})
         self.ctx.log("step %s: done in %.3f s", name, seconds)
 
@@ -110,11 +113,26 @@ class Instance:
 
     def __init__(self, runtime: HostRuntime, service: str, instance: str = ""):
         self.rt, self.service, self.instance = runtime, check_id(service, "service name"), instance
-        self.program = f"{service}-{instance}" if instance else service
+        self.name = f"{service}-{instance}" if instance else service
         base = runtime.home / "services" / self.service
         self.journal_path = runtime.confine(base / "rollout" / f"{instance or 'default'}.json",
                                             param="instance")
         self.configs_dir = base / "configs"
+        # The program that serves: ``name`` on the instance's port, unless a blue-green switch
+        # (runtime/bluegreen.py) left it on its second slot, a program of its own on its own port.
+        slot = self.load().get("slot") or {}
+        self.program: str = slot.get("program") or self.name
+        self.slot_port: int | None = slot.get("port") if self.program != self.name else None
+
+    def port(self, spec: dict[str, Any]) -> int | None:
+        """The port the serving program listens on: its slot's, else the spec's."""
+        return self.slot_port or spec.get("port")
+
+    def view(self, program: str, port: int | None) -> Instance:
+        """This instance as ``program`` on ``port`` (one slot of a blue-green switch)."""
+        other = copy.copy(self)
+        other.program, other.slot_port = program, (port if program != self.name else None)
+        return other
 
     # -- journal ----------------------------------------------------------------------
     def load(self) -> dict[str, Any]:
@@ -123,14 +141,17 @@ class Instance:
         except (OSError, ValueError):
             return {}
 
-    def save(self, state: dict[str, Any]) -> None:
+    def save(self, state: dict[str, Any], sync: bool = True) -> None:
+        """Replace the journal atomically; ``sync`` false skips the fsync where losing the
+        write to a power cut is harmless (the step it marks is safe to run again)."""
         self.journal_path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.journal_path.with_name(f".{self.journal_path.name}.{uuid.uuid4().hex[:8]}")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as fh:
             json.dump(state, fh, indent=2)
             fh.flush()
-            os.fsync(fh.fileno())
+            if sync:
+                os.fsync(fh.fileno())
         os.replace(tmp, self.journal_path)
 
     def running_now(self) -> dict[str, str | None]:
@@ -173,7 +194,7 @@ class Instance:
     def definition(self, spec: dict[str, Any], release: str, config: str | None, create: bool = False) -> dict:
         folder = self.rt.releases.path(self.service, release)
         cfg = self.config_dir(config)
-        port, data = spec.get("port"), spec.get("data_path")
+        port, data = self.port(spec), spec.get("data_path")
         command = fill(spec["command"], {"release": str(folder), "config": cfg and str(cfg),
                                          "data": data, "port": str(port) if port else None})
         # As service.run: its own user, its release and config read-only, its data writable.
@@ -201,11 +222,12 @@ class Instance:
         """What ``service.run`` records for the services view: release, config, pid; the
         advertised host of the record ``like`` (the instance's before the switch) is kept."""
         status = self.rt.supervisor.status(self.program)
-        inputs = SimpleNamespace(service=self.service, instance=self.instance, port=spec.get("port"),
+        port = self.port(spec)
+        inputs = SimpleNamespace(service=self.service, instance=self.instance, port=port,
                                  config_path=str(self.config_dir(config)) if config else None,
                                  **{k: spec.get(k) for k in ("ready_http", "ready_tcp", "ready_command")})
         host = ((like or {}).get("address") or "").rpartition(":")[0] or self.rt.address
-        address = f"{host}:{spec['port']}" if spec.get("port") else host
+        address = f"{host}:{port}" if port else host
         record_instance(self.rt.home, inputs, self.program, self.rt.releases.path(self.service, release),
                         address, status.pid if status else None)
         write_spec(self.rt.home, self.service, self.instance, spec)
@@ -222,7 +244,7 @@ class Instance:
     # -- probes -----------------------------------------------------------------------
     def probe(self, spec: dict) -> dict:
         """The readiness probe of ``spec``, as the services view records it."""
-        port = spec.get("port")
+        port = self.port(spec)
         if spec.get("ready_http") and port:
             return {"kind": "http", "target": f"http://127.0.0.1:{port}/{spec['ready_http'].lstrip('/')}"}
         if spec.get("ready_tcp") and port:

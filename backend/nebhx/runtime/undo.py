@@ -142,7 +142,7 @@ def remove_created(inst: Instance, state: dict, steps: Steps, ctx: Context) -> N
 def refuse_unknown_instance(inst: Instance, port: int | None) -> None:
     """A switch would create a program: refuse when its port is held (e.g. by the instance
     the graph meant, its name left at the default), naming the instances that run there."""
-    if not port or not _port_in_use(port):
+    if not port or not port_in_use(port):
         return
     others = sorted(p.stem for p in _record_path(inst).parent.glob("*.json")
                     if p.stem != (inst.instance or "default"))
@@ -180,16 +180,16 @@ def finish_rollback(inst: Instance, state: dict, bal: Balancer, ctx: Context) ->
 def go_back(inst: Instance, state: dict, bal: Balancer, steps: Steps, ctx: Context, *,
             release: str | None, config: str | None, restore: dict | None = None) -> None:
     """Drain, (stop and restore the snapshot,) switch, the program as it was, ready, enable."""
+    if state.get("slots"):  # a blue-green switch: its own way back
+        return _bluegreen().go_back(inst, state, bal, steps, ctx, release=release, config=config,
+                                    restore=restore)
     spec, sv, frm = state["spec"], inst.rt.supervisor, state.get("from") or {}
     bal.drain(steps, ctx)
     if restore:
         with steps("stop"):
             if sv.status(inst.program) is not None:
                 sv.stop(inst.program)  # nothing may write into the volume while it is swapped
-        with steps("restore"):
-            snap, pre = inst.rt.volumes.restore(restore["volume"], restore["id"])
-            state["restored"] = {"snapshot": snap.id, "pre_restore": pre.id}
-            inst.save(state)
+        restore_data(inst, state, restore, steps)
     if created_by_switch(state) and (release, config) == (frm.get("release"), frm.get("config")):
         return remove_created(inst, state, steps, ctx)  # its backend stays drained: it served nothing
     if not release:
@@ -217,6 +217,14 @@ def go_back(inst: Instance, state: dict, bal: Balancer, steps: Steps, ctx: Conte
         put_back_record(inst, record, (state.get("before") or {}).get("spec"))
     else:
         inst.record(spec, release, config)
+
+
+def restore_data(inst: Instance, state: dict, restore: dict, steps: Steps) -> None:
+    """The switch's snapshot back (its program stopped); the data it replaced kept."""
+    with steps("restore"):
+        snap, pre = inst.rt.volumes.restore(restore["volume"], restore["id"])
+        state["restored"] = {"snapshot": snap.id, "pre_restore": pre.id}
+        inst.save(state)
 
 
 @dataclass
@@ -256,27 +264,33 @@ def _needs_restart(inst: Instance, state: dict, release: str | None, config: str
 def plan_rollback(inst: Instance, req: RollbackRequest, bal: Balancer) -> dict[str, Any]:
     state = inst.load()
     release, config, restore = _rollback_target(inst, state, req)
-    restart = bool(restore) or _needs_restart(inst, state, release, config)
-    remove = created_by_switch(state) and req.binary and req.config
-    actions = ((["drain"] if bal.active else []) + (["stop", "restore"] if restore else []) +
-               (["remove"] if remove else ["switch", "restart", "ready"] + (["enable"] if bal.active else []))
-               ) if restart else []
+    if state.get("slots"):
+        bg = _bluegreen()
+        back = bool(restore) or bg.needs_back(inst, state, release, config)
+        actions = bg.plan_back(inst, state, release, config, restore) if back else []
+    else:
+        restart = bool(restore) or _needs_restart(inst, state, release, config)
+        remove = created_by_switch(state) and req.binary and req.config
+        actions = ((["drain"] if bal.active else []) + (["stop", "restore"] if restore else []) +
+                   (["remove"] if remove else ["switch", "restart", "ready"] + (["enable"] if bal.active else []))
+                   ) if restart else []
     return {"host": inst.rt.name, "program": inst.program, "from": state["on"],
             "to": {"release": release, "config": config}, "restore": restore,
             "actions": actions, "changes": bool(actions)}
 
 
 def rollback(inst: Instance, req: RollbackRequest, bal: Balancer, ctx: Context) -> dict[str, Any]:
+    steps = Steps(ctx)
     state = inst.load()
     if state.get("phase") == "switching" and not state.get("switched_at"):
         state = forget_unchanged(inst, state, bal, ctx)[0]  # it changed nothing: undo the one before
     release, config, restore = _rollback_target(inst, state, req)
-    pid_before = inst.pid()
+    # A blue-green rollback tells the process it replaced itself, after the old one serves.
+    pid_before = None if state.get("slots") else inst.pid()
     plan = plan_rollback(inst, req, bal)
-    steps = Steps(ctx)
     if plan["changes"]:
         state.update(phase="rolling_back", error=state.get("error"))
-        inst.save(state)
+        inst.save(state, sync=False)  # a rollback is safe to run again: no fsync to wait for
         go_back(inst, state, bal, steps, ctx, release=release, config=config, restore=restore)
     else:
         ctx.log("%s already runs release %s, config %s%s: nothing to do", inst.program, release,
@@ -286,11 +300,18 @@ def rollback(inst: Instance, req: RollbackRequest, bal: Balancer, ctx: Context) 
             "restored_release": release if req.binary else None,
             "restored_config": config if req.config else None,
             "restored_snapshot": restored.get("snapshot"), "pre_restore": restored.get("pre_restore"),
-            "data_policy": req.data_policy, "pid_before": pid_before, "pid": inst.pid(),
-            "steps": steps.rows, "changed": plan["changes"], "removed": "remove" in plan["actions"]}
+            "data_policy": req.data_policy, "pid_before": pid_before or state.pop("replaced_pid", None),
+            "pid": inst.pid(),
+            "steps": steps.rows, "changed": plan["changes"], "removed": "remove" in plan["actions"],
+            "instant": "thaw" in steps.ends, "serving_at": steps.ends.get("enable")}
 
 
-def _port_in_use(port: int) -> bool:
+def _bluegreen():
+    from nebhx.runtime import bluegreen  # it builds on this module: imported when first needed
+    return bluegreen
+
+
+def port_in_use(port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:

@@ -1028,7 +1028,7 @@ export interface paths {
         put?: never;
         /**
          * Rollback
-         * @description Start a run of rollout.rollback on one host (operator); answers the run.
+         * @description Start one run of rollout.rollback over the hosts, batched (operator); answers the run.
          */
         post: operations["rollback_api_releases_rollback_post"];
         delete?: never;
@@ -2605,8 +2605,21 @@ export interface components {
         };
         /** RollbackBody */
         RollbackBody: {
-            /** Host */
-            host: string;
+            /**
+             * Host
+             * @description One host
+             */
+            host?: string | null;
+            /**
+             * Hosts
+             * @description Several hosts: one run, `batch` at a time
+             */
+            hosts?: string[];
+            /**
+             * Run
+             * @description Roll back what this run switched: its hosts only (default hosts: every host reporting the service); the others are left alone
+             */
+            run?: string | null;
             /** Service */
             service: string;
             /**
@@ -2626,6 +2639,20 @@ export interface components {
              * @default
              */
             lb_name?: string;
+            /**
+             * Lb Stats
+             * @description A balancer on its own host: its stats address (with lb_agent_port)
+             * @default
+             */
+            lb_stats?: string;
+            /** Lb Agent Port */
+            lb_agent_port?: number | null;
+            /**
+             * Batch
+             * @description Hosts rolled back at once
+             * @default 1
+             */
+            batch?: number;
         };
         /** RunCreate */
         RunCreate: {
