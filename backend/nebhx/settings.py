@@ -90,6 +90,9 @@ class Settings(BaseSettings):
     reserved_labels: str = ""
     # "required": an agent's labels reach selectors only once an admin approved them.
     label_approval: Literal["off", "required"] = "off"
+    # host:port of the development mail sink `nebhx up` runs, or "off"; e-mail bricks send
+    # there unless given a server of their own.
+    mail_sink: str = "127.0.0.1:2525"
 
     @property
     def db_url(self) -> str:
@@ -99,9 +102,26 @@ class Settings(BaseSettings):
     def embedded_broker(self) -> bool:
         return not self.broker_url or self.broker_url.startswith("filesystem")
 
+    def mail_sink_address(self) -> tuple[str, int] | None:
+        """Where the mail sink listens, None when it is off; ValueError unless host:port."""
+        return parse_mail_sink(self.mail_sink)
+
     def block_dirs(self) -> list[Path]:
         extra = [Path(p) for p in self.blocks_path.split(os.pathsep) if p.strip()]
         return [self.builtin_blocks, *extra]
+
+
+MAIL_SINK_OFF = {"", "0", "off", "false", "no"}
+
+
+def parse_mail_sink(value: str) -> tuple[str, int] | None:
+    """``host:port`` (host defaults to 127.0.0.1) or one of MAIL_SINK_OFF (None)."""
+    if value.strip().lower() in MAIL_SINK_OFF:
+        return None
+    host, _, port = value.strip().rpartition(":")
+    if not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"NEBHX_MAIL_SINK must be host:port or off, not {value!r}")
+    return (host.strip("[]") or "127.0.0.1"), int(port)
 
 
 @lru_cache

@@ -4,7 +4,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from nebhx import Brick, Context, Ports, Secret, Url, WaitFor
-from nebhx.runtime.notify import post_webhook, send_email
+from nebhx.runtime.notify import mail_server, post_webhook, send_email
 from nebhx.settings import get_settings
 
 
@@ -18,7 +18,8 @@ class Approval(Brick):
     **fails** it, so a downstream node with trigger `any_failed` can roll back. With
     `timeout_s` the node fails when nobody decided in time.
 
-    When it starts waiting it e-mails `notify_to` (through `smtp_host`) and/or posts to
+    When it starts waiting it e-mails `notify_to` (through `smtp_host`, by default the mail
+    sink of `nebhx up`) and/or posts to
     `webhook_url`, with the question and how to answer.
     """
 
@@ -31,8 +32,10 @@ class Approval(Brick):
         message: str = Field(default="Approve to continue the rollout", description="What is being approved")
         timeout_s: float | None = Field(default=None, gt=0, description="Fail when nobody decides in time")
         notify_to: list[str] = Field(default_factory=list, description="E-mail these addresses when waiting")
-        smtp_host: str = Field(default="127.0.0.1", description="SMTP server for the notification")
-        smtp_port: int = Field(default=25, ge=1, le=65535)
+        smtp_host: str | None = Field(default=None, description="SMTP server for the notification; "
+                                      "by default the development mail sink of `nebhx up`")
+        smtp_port: int | None = Field(default=None, ge=1, le=65535, description="By default the "
+                                      "mail sink's port (NEBHX_MAIL_SINK), or 25 for another smtp_host")
         starttls: bool = False
         username: str | None = None
         password: Secret | None = None
@@ -52,7 +55,7 @@ class Approval(Brick):
                 f"(or: nebhx reject {ctx.run_id} {ctx.node_id} --comment WHY)\n")
         notified = []
         if inputs.notify_to:
-            send_email(inputs.smtp_host, inputs.smtp_port, inputs.sender, inputs.notify_to,
+            send_email(*mail_server(inputs.smtp_host, inputs.smtp_port), inputs.sender, inputs.notify_to,
                        f"[nebhx] approval needed: {inputs.message}", text, starttls=inputs.starttls,
                        username=inputs.username,
                        password=inputs.password.get_secret_value() if inputs.password else None)

@@ -6,14 +6,15 @@ from typing import Any
 from pydantic import Field
 
 from nebhx import Brick, BrickFailed, Context, Ports, Secret, Url
-from nebhx.runtime.notify import post_webhook, send_email
+from nebhx.runtime.notify import mail_server, post_webhook, send_email
 
 
 class Email(Brick):
     """Send a plain-text e-mail through an SMTP server.
 
-    Connects to `smtp_host:smtp_port` (by default 127.0.0.1:2525, the development mail
-    sink that `nebhx up` runs: `nebhx mail` shows what it received), upgrades to TLS
+    Connects to `smtp_host:smtp_port` (by default the development mail sink that `nebhx up`
+    runs, NEBHX_MAIL_SINK, 127.0.0.1:2525 unless set: `nebhx mail` shows what it received;
+    a host given without a port is reached on 25), upgrades to TLS
     first when `starttls` is on, logs in when `username` is set, and sends one message
     to every address in `to`.
     Fails when the server refuses the login, the sender or every recipient.
@@ -29,10 +30,11 @@ class Email(Brick):
     category = "notify"
 
     class Inputs(Ports):
-        smtp_host: str = Field(default="127.0.0.1", description="SMTP server name or address; "
-                               "the default is the development mail sink of `nebhx up`")
-        smtp_port: int = Field(default=2525, ge=1, le=65535,
-                               description="25, 587 (with starttls), ...; 2525 is the mail sink of `nebhx up`")
+        smtp_host: str | None = Field(default=None, description="SMTP server name or address; "
+                                      "by default the development mail sink of `nebhx up`")
+        smtp_port: int | None = Field(default=None, ge=1, le=65535, description="25, 587 (with "
+                                      "starttls), ...; by default the mail sink's port "
+                                      "(NEBHX_MAIL_SINK), or 25 for another smtp_host")
         starttls: bool = Field(default=False, description="Upgrade the connection to TLS before login")
         username: str | None = Field(default=None, description="SMTP login, if the server needs one")
         password: Secret | None = Field(default=None, description="Password of the login")
@@ -47,9 +49,10 @@ class Email(Brick):
 
     def run(self, ctx: Context, inputs: Inputs) -> Outputs:
         password = inputs.password.get_secret_value() if inputs.password else None
+        host, port = mail_server(inputs.smtp_host, inputs.smtp_port)
         ctx.log("mailing %r to %s via %s:%d%s", inputs.subject, ", ".join(inputs.to),
-                inputs.smtp_host, inputs.smtp_port, f" as {inputs.username}" if inputs.username else "")
-        result = send_email(inputs.smtp_host, inputs.smtp_port, inputs.sender, list(inputs.to),
+                host, port, f" as {inputs.username}" if inputs.username else "")
+        result = send_email(host, port, inputs.sender, list(inputs.to),
                             inputs.subject, inputs.body, starttls=inputs.starttls,
                             username=inputs.username, password=password)
         if not result["accepted"]:

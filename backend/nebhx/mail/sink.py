@@ -17,20 +17,18 @@ from typing import Any
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from nebhx.settings import parse_mail_sink
+
 DEFAULT = "127.0.0.1:2525"
-OFF = {"", "0", "off", "false", "no"}
 
 
 class MailSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="NEBHX_", extra="ignore")
-    # host:port the sink listens on, or "off".
+    # host:port the sink listens on, or "off" (the same value Settings.mail_sink reads).
     mail_sink: str = DEFAULT
 
     def address(self) -> tuple[str, int] | None:
-        if self.mail_sink.strip().lower() in OFF:
-            return None
-        host, _, port = self.mail_sink.strip().rpartition(":")
-        return (host or "127.0.0.1"), int(port)
+        return parse_mail_sink(self.mail_sink)
 
 
 def inbox_file(home: Path) -> Path:

@@ -16,8 +16,33 @@ from typing import Any
 import httpx
 
 from nebhx.bricks.base import BrickFailed
+from nebhx.settings import get_settings
 
 EXCERPT = 500
+SMTP_PORT = 25  # a server named without a port
+_ANY = {"0.0.0.0", "::", ""}  # a sink listening on every address is reached on loopback
+
+
+def mail_server(host: str | None, port: int | None) -> tuple[str, int]:
+    """The SMTP server an e-mail brick sends through: what it was given, else the mail sink
+    `nebhx up` runs (NEBHX_MAIL_SINK, by default 127.0.0.1:2525). A port left out is the
+    sink's when the host is the sink's (or left out too), else 25."""
+    try:
+        sink = get_settings().mail_sink_address()
+    except ValueError as exc:
+        sink = None
+        if host is None:
+            raise BrickFailed(f"no smtp_host given and {exc}") from None
+    if sink is not None:
+        sink = ("127.0.0.1" if sink[0] in _ANY else sink[0], sink[1])
+    if host is None:
+        if sink is None and port is None:
+            raise BrickFailed("no smtp_host/smtp_port given and the mail sink of `nebhx up` is "
+                              "off (NEBHX_MAIL_SINK=off): name an SMTP server")
+        host = sink[0] if sink else "127.0.0.1"
+    if port is None:
+        port = sink[1] if sink and host == sink[0] else SMTP_PORT
+    return host, port
 
 
 def _scrub(text: str, secret: str | None) -> str:
