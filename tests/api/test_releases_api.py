@@ -64,3 +64,25 @@ def test_rollback_of_a_whole_run_is_one_batched_run(api):
     assert api.post("/api/releases/rollback", json={"service": "web"}).status_code == 422
     none = api.post("/api/releases/rollback", json={"run": "r123", "service": "mail"})
     assert none.status_code == 404 and "no host reports service 'mail'" in none.json()["detail"]
+
+
+def test_the_rollback_graph_is_nebhx_s_own_not_a_user_graph(api):
+    """Issue 17, item 8: `nebhx rollback` stored a user graph `nebhx-rollback` that showed in
+    the editor's Open dialog and palette. Its runs are listed; the graph is in neither."""
+    report("h1", "web", "2.0.0", "committed")
+    run = api.post("/api/releases/rollback", json={"host": "h1", "service": "web"}).json()
+    assert "nebhx-rollback" not in [g["name"] for g in api.get("/api/graphs").json()]
+    composites = [b["id"] for b in api.post("/api/bricks/reload").json()["bricks"] if b["id"].startswith("composite:")]
+    assert not [c for c in composites if run["graph_id"] in c], composites
+    [row] = [r for r in api.get("/api/runs").json() if r["id"] == run["id"]]
+    assert row["graph_name"] == "nebhx-rollback"
+    assert api.get(f"/api/graphs/{run['graph_id']}").json()["name"] == "nebhx-rollback"
+    doc = api.get(f"/api/graphs/{run['graph_id']}/revisions/{run['revision']}").json()
+    changed = api.put(f"/api/graphs/{run['graph_id']}", json={**doc, "description": "mine now"})
+    assert changed.status_code == 404 and "nebhx's own" in changed.json()["detail"]
+    mine = api.post("/api/graphs", json={**doc, "description": "a user's graph of that name"})
+    assert mine.status_code == 201 and mine.json()["id"] != run["graph_id"]
+    again = api.post("/api/releases/rollback", json={"host": "h1", "service": "web"}).json()
+    assert again["graph_id"] == run["graph_id"]  # the user's graph of that name is not taken
+    composites = [b["id"] for b in api.post("/api/bricks/reload").json()["bricks"] if b["id"].startswith("composite:")]
+    assert [c for c in composites if mine.json()["id"] in c]  # (a user's graph is offered)

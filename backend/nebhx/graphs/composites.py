@@ -169,8 +169,9 @@ def spec_of(lib: Library, registry, gid: str, rev: int, graph: Graph, depth: int
 
 
 def palette_entries(registry) -> tuple[list[dict[str, Any]], list[dict[str, str]]]:
-    """The latest revision of every stored graph as a composite brick (``meta.palette: false``
-    leaves a graph out), and the graphs that could not be offered."""
+    """The latest revision of every stored user graph as a composite brick (``meta.palette:
+    false`` leaves a graph out, nebhx's own graphs are never in), and the graphs that could
+    not be offered."""
     from nebhx.settings import get_settings
     from nebhx.store.db import session_scope
     from nebhx.store.models import GraphRow
@@ -181,7 +182,8 @@ def palette_entries(registry) -> tuple[list[dict[str, Any]], list[dict[str, str]
     try:
         with session_scope(url) as s:
             lib = Library(s)
-            for gid, rev in s.execute(select(GraphRow.id, GraphRow.latest_revision).order_by(GraphRow.name)).all():
+            for gid, rev in s.execute(select(GraphRow.id, GraphRow.latest_revision).where(
+                    GraphRow.system.is_(False)).order_by(GraphRow.name)).all():
                 try:
                     graph = lib.graph(gid, rev)
                     if graph is not None and graph.meta.get("palette", True) is not False:

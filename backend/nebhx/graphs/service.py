@@ -86,21 +86,23 @@ def _unchanged(session: Session, graph_id: str, latest: dict[str, Any], doc: dic
                for name, value in _plain_secret_defaults(doc).items())
 
 
-def create_graph(session: Session, *, doc: dict[str, Any]) -> dict[str, Any]:
+def create_graph(session: Session, *, doc: dict[str, Any], system: bool = False) -> dict[str, Any]:
     doc = prepare(session, doc)
     graph = validate_doc(doc=doc, session=session)
-    row = GraphRow(id=_new_id(graph.name), name=graph.name, latest_revision=1)
+    row = GraphRow(id=_new_id(graph.name), name=graph.name, latest_revision=1, system=system)
     session.add(row)
     session.add(RevisionRow(graph_id=row.id, number=1, doc=_seal_defaults(session, row.id, doc)))
     return {"id": row.id, "name": row.name, "revision": 1}
 
 
-def save_revision(session: Session, *, graph_id: str, doc: dict[str, Any]) -> dict[str, Any]:
+def save_revision(session: Session, *, graph_id: str, doc: dict[str, Any],
+                  system: bool = False) -> dict[str, Any]:
     doc = prepare(session, doc)
     graph = validate_doc(doc=doc, session=session, graph_id=graph_id)
     row = session.get(GraphRow, graph_id, with_for_update=True)
-    if row is None:
-        raise NotFound(f"no graph {graph_id!r}")
+    if row is None or row.system != system:  # nebhx's own graphs change only with nebhx
+        raise NotFound(f"no graph {graph_id!r}" if row is None or system else
+                       f"graph {graph_id!r} ({row.name}) is nebhx's own: save it under another name")
     row.latest_revision += 1
     row.name, row.updated_at = graph.name, utcnow()
     session.add(RevisionRow(graph_id=graph_id, number=row.latest_revision,
@@ -109,7 +111,8 @@ def save_revision(session: Session, *, graph_id: str, doc: dict[str, Any]) -> di
 
 
 def list_graphs(session: Session) -> list[dict[str, Any]]:
-    rows = session.execute(select(GraphRow).order_by(GraphRow.updated_at.desc())).scalars()
+    rows = session.execute(select(GraphRow).where(GraphRow.system.is_(False))
+                           .order_by(GraphRow.updated_at.desc())).scalars()
     return [{"id": r.id, "name": r.name, "latest_revision": r.latest_revision,
              "updated_at": iso(r.updated_at)} for r in rows]
 
@@ -142,22 +145,24 @@ def export_revision(session: Session, *, graph_id: str, number: int | None = Non
     return with_includes(session, get_revision(session, graph_id=graph_id, number=number))
 
 
-def find_graph_by_name(session: Session, *, name: str) -> GraphRow | None:
-    return session.execute(select(GraphRow).where(GraphRow.name == name)
+def find_graph_by_name(session: Session, *, name: str, system: bool = False) -> GraphRow | None:
+    """The oldest user graph named ``name`` (with ``system``, nebhx's own graph of that name)."""
+    return session.execute(select(GraphRow).where(GraphRow.name == name, GraphRow.system.is_(system))
                            .order_by(GraphRow.created_at)).scalars().first()
 
 
-def ensure_graph(session: Session, *, doc: dict[str, Any]) -> tuple[str, int]:
+def ensure_graph(session: Session, *, doc: dict[str, Any], system: bool = False) -> tuple[str, int]:
     """The graph named like ``doc``: reuse its latest revision when identical, else save a new one.
 
     Identical once its Secret defaults are sealed: the same file sent again makes no revision.
+    ``system``: one of nebhx's own graphs, apart from the users' graphs of the same name.
     """
     doc = prepare(session, doc)
-    row = find_graph_by_name(session, name=doc.get("name", "")) if isinstance(doc, dict) else None
+    row = find_graph_by_name(session, name=doc.get("name", ""), system=system) if isinstance(doc, dict) else None
     if row is None:
-        saved = create_graph(session, doc=doc)
+        saved = create_graph(session, doc=doc, system=system)
         return saved["id"], saved["revision"]
     if _unchanged(session, row.id, get_revision(session, graph_id=row.id), doc):
         return row.id, row.latest_revision
-    saved = save_revision(session, graph_id=row.id, doc=doc)
+    saved = save_revision(session, graph_id=row.id, doc=doc, system=system)
     return saved["id"], saved["revision"]

@@ -5,8 +5,8 @@ The view reads what each host's agent last reported on its heartbeat (the hosts 
 the active, previous and prepared release, pinned and committed ones, one rolled back by
 the last rollout, the config version and the health its probe found. Rollback by hand
 starts one ordinary run of a one-node graph (``rollout.rollback`` fanned out over the
-hosts, ``batch`` at a time), stored under ``ROLLBACK_GRAPH``; an operator may start it
-like any stored graph.
+hosts, ``batch`` at a time), stored as nebhx's own graph ``ROLLBACK_GRAPH``: its runs are
+listed like any run, the graph is in no graph list or palette.
 """
 from __future__ import annotations
 
@@ -95,7 +95,7 @@ def start_rollback(session: Session, *, service: str, host: str | None = None,
     for name in names:
         if session.get(HostRow, name) is None:
             raise NotFound(f"no host {name!r}: see `nebhx hosts`")
-    graph_id, revision = ensure_graph(session, doc=rollback_graph(batch))
+    graph_id, revision = ensure_graph(session, doc=rollback_graph(batch), system=True)
     inputs = {"hosts": names, "service": service, "instance": instance, "data_policy": data_policy,
               "lb_name": lb_name, "lb_stats": lb_stats, "switched_by": run or ""}
     run_id, _ = runs.create_run(session, graph_id=graph_id, revision=revision, inputs={

@@ -62,6 +62,9 @@ class GraphRow(Base):
     latest_revision: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # A graph nebhx itself stores to run something (nebhx rollback): its runs are listed like
+    # any other, but it is no user's graph (not in the graph list, the palette or a name lookup).
+    system: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class RevisionRow(Base):
