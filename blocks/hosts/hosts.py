@@ -68,7 +68,7 @@ class Select(Brick):
 
     def run(self, ctx: Context, inputs: Inputs) -> Outputs:
         picked = self.pick(ctx, inputs)
-        ctx.log("selector %s picked %d hosts: %s", inputs.selector or "(empty)", len(picked),
+        ctx.log("selector %s picked %s: %s", inputs.selector or "(empty)", _count(len(picked), "host"),
                 ", ".join(h.name for h in picked))
         return self.Outputs(hosts=[h.name for h in picked], count=len(picked))
 

@@ -60,6 +60,9 @@ def test_select_logs_the_hosts_it_picked():
     c = ctx()
     Select()(c, selector="role=web")
     assert c.lines[-1].endswith("selector role=web picked 2 hosts: web1, web2")
+    Select()(c, selector="zone=b")  # issue 17, item 8: never "1 hosts"
+    assert c.lines[-1].endswith("selector zone=b picked 1 host: web1")
+    assert Select().plan(c, Select.Inputs(selector="zone=b"))["effect"] == "would pick 1 host now: web1"
 
 
 @pytest.mark.parametrize(("first", "n", "head"), [(1, 5, 1), (2, 5, 2), ("10%", 5, 1), ("40%", 5, 2),
