@@ -204,3 +204,22 @@ def test_drain_waits_for_sessions_and_enable_waits_until_up(lb, backends):
     assert {get(port) for _ in range(6)} == ports(backends[:2])
     with pytest.raises(BrickFailed, match="is not in load balancer"):
         lb.drain("127.0.0.1:1", timeout_s=1)
+
+
+def test_a_balancer_stopped_by_another_process_leaves_no_zombie(tmp_path, backends):
+    """Issue 17, item 8: `nebhx down` stopped HAProxy, but the worker that started it kept it
+    as a zombie (`<defunct>` in ps) until `nebhx up` exited."""
+    from support import wait_for
+    ensure_haproxy()
+    lb = HAProxy(tmp_path / "hosts" / "h1" / "haproxy" / "web")  # as host h1 keeps it
+    lb.apply(f"127.0.0.1:{free_port()}", backends[:1])
+    master = lb.master_pid()
+    code = ("from pathlib import Path; from nebhx.runtime.leftovers import stop_all;"
+            f"print(stop_all(Path({str(tmp_path)!r})))")  # what `nebhx down` does
+    try:
+        said = subprocess.run([sys.executable, "-c", code], check=True, timeout=60, capture_output=True, text=True)
+        assert f"haproxy web of h1 (pid {master})" in said.stdout
+        proc = Path(f"/proc/{master}")
+        wait_for(lambda: not proc.exists(), 5, what=f"haproxy {master} reaped (not a zombie)")
+    finally:
+        lb.stop()

@@ -17,6 +17,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -116,8 +117,10 @@ class HAProxy:
             if proc.poll() is not None:
                 raise BrickFailed(f"haproxy exited at start (code {proc.returncode}): {self.log_tail()}")
             if self._worker_pid() is not None:
+                _reap_when_it_ends(proc)
                 return
             time.sleep(0.05)
+        _reap_when_it_ends(proc)
         raise BrickFailed(f"haproxy did not answer on {self.sock} within {timeout}s: {self.log_tail()}")
 
     def reload(self, timeout: float = 15) -> None:
@@ -245,6 +248,12 @@ class HAProxy:
             if len(cols) > 4 and not line.startswith("#") and cols[4].isdigit():
                 out[(cols[0], cols[1])] = int(cols[4])
         return out
+
+
+def _reap_when_it_ends(proc: subprocess.Popen) -> None:
+    """HAProxy is this process's child: whoever stops it (``nebhx down``, another worker),
+    collect its exit status at once, so it does not linger as a zombie until we exit."""
+    threading.Thread(target=proc.wait, name=f"reap haproxy {proc.pid}", daemon=True).start()
 
 
 def _reap(pid: int | None) -> None:
