@@ -124,3 +124,35 @@ def test_release_plans_read_the_host_itself(tmp_path):
     assert stage["outputs"]["release"] == "r2" and stage["outputs"]["changed"] is True
     there = Stage().plan(on(db1), Stage.Inputs(host="db1", service="app", source="/srv/app.tgz", release_id="r2"))
     assert there["effect"] == "nothing: release r2 of app is staged" and there["changes"] is False
+
+
+def test_the_examples_default_app_source_works_wherever_nebhx_was_started(tmp_path, monkeypatch):
+    """Issue 17, item 8: the canary example's `app_source=examples/app` was taken from the
+    server's working folder, so it failed when `nebhx up` was started elsewhere."""
+    import json as _json
+    from pathlib import Path as _Path
+
+    from nebhx.runtime import HostRuntime
+    from nebhx.settings import reset_settings
+    root = _Path(__file__).resolve().parents[2]
+    canary = _json.loads((root / "examples" / "canary-update.json").read_text())
+    default = next(i["default"] for i in canary["inputs"] if i["name"] == "app_source")
+    assert default == "examples/app"
+    monkeypatch.chdir(tmp_path)  # nowhere near the repository
+    monkeypatch.setenv("NEBHX_HOST_SOURCE_PATHS", str(root / "examples"))
+    reset_settings()
+    try:
+        web1 = HostRuntime("web1", tmp_path / "web1")
+        on = Context(runtime=web1, host="web1")
+        planned = Stage().plan(on, Stage.Inputs(host="web1", service="web", source=default))
+        staged = Stage()(on, host="web1", service="web", source=default)
+        assert staged.changed and (_Path(staged.path) / "webapp.py").is_file()
+        assert planned["outputs"]["release"] == staged.release  # the plan tells the same release
+        (tmp_path / "examples" / "app").mkdir(parents=True)  # one where the agent runs wins
+        (tmp_path / "examples" / "app" / "mine.py").write_text("print('mine')\n")
+        mine = Stage()(on, host="web1", service="web", source=default)
+        assert (_Path(mine.path) / "mine.py").is_file() and mine.release != staged.release
+        with pytest.raises(BrickFailed, match="'examples/none' is neither an existing path"):
+            Stage()(on, host="web1", service="web", source="examples/none")
+    finally:
+        reset_settings()

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from nebhx.bricks.base import BrickFailed
+from nebhx.settings import REPO_DIR
 
 if TYPE_CHECKING:
     from nebhx.bricks.base import Context
@@ -66,7 +67,7 @@ def describe(source: str, *, sha256: str | None, find_links: str | None,
         if not want:
             raise BrickFailed(f"a sha256 is required to stage from a URL ({source})")
         return Source("http", source, want, lambda tmp, final, ctx: _download(source, want, tmp, ctx))
-    path = Path(source).expanduser()
+    path = source_path(source)
     if not path.exists():
         raise BrickFailed(f"release source {source!r} is neither an existing path, "
                           "an http(s) URL nor pip:SPEC")
@@ -331,7 +332,18 @@ def planned_release_id(source: str, *, sha256: str | None, release_id: str | Non
         if not want:
             raise BrickFailed(f"a sha256 is required to stage from a URL ({source})")
         return want[:12], ""
-    return _planned_path_id(Path(source).expanduser(), want, readable, budget)
+    return _planned_path_id(source_path(source), want, readable, budget)
+
+
+def source_path(source: str) -> Path:
+    """A path source: absolute (or from ~) as given; a relative one from the agent's working
+    folder, else, when nothing is there, from the nebhx installation, so the bundled examples'
+    `examples/app` works wherever `nebhx up` (or the agent) was started."""
+    path = Path(source).expanduser()
+    if path.is_absolute() or path.exists():
+        return path
+    bundled = REPO_DIR / path
+    return bundled if bundled.exists() else path
 
 
 def _planned_path_id(path: Path, want: str | None, readable: tuple[Path, ...],
