@@ -86,3 +86,23 @@ def test_the_rollback_graph_is_nebhx_s_own_not_a_user_graph(api):
     assert again["graph_id"] == run["graph_id"]  # the user's graph of that name is not taken
     composites = [b["id"] for b in api.post("/api/bricks/reload").json()["bricks"] if b["id"].startswith("composite:")]
     assert [c for c in composites if mine.json()["id"] in c]  # (a user's graph is offered)
+
+
+def test_a_late_older_look_does_not_replace_a_newer_one(api):
+    """The agent reports right after a node and on its own schedule: two looks may cross on
+    their way, and the view keeps the later look; each row says when it was looked at."""
+    def beat(state: str, at: str) -> None:
+        with session_scope() as s:
+            heartbeat(s, name="h1", services=[{"service": "web", "instance": None, "program": "web",
+                                                "state": state, "pid": 7 if state == "RUNNING" else None,
+                                                "checked_at": at}])
+    with session_scope() as s:
+        heartbeat(s, name="h1", address="h1", labels={}, started=True)
+    beat("RUNNING", "2026-12-07T14:00:02.000000+00:00")
+    beat("STOPPED", "2026-12-07T14:00:01.000000+00:00")  # looked at mid-switch, arrived last
+    [row] = api.get("/api/services").json()
+    assert (row["state"], row["pid"], row["seen_at"]) == ("RUNNING", 7, "2026-12-07T14:00:02.000000+00:00")
+    [rel] = api.get("/api/releases").json()
+    assert rel["seen_at"] == "2026-12-07T14:00:02.000000+00:00"
+    beat("STOPPED", "2026-12-07T14:00:03.000000+00:00")
+    assert api.get("/api/services").json()[0]["state"] == "STOPPED"

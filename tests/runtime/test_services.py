@@ -126,3 +126,22 @@ def test_process_and_tcp_probes_and_a_broken_record(rt):
     rec = json.loads((rt.home / "services/idle/instances/p.json").read_text())
     assert rec["probe"] == {"kind": "process", "target": "idle-p"}
     assert json.loads((rt.home / "services/web/instances/t.json").read_text())["probe"]["kind"] == "tcp"
+
+
+def test_an_instance_sees_only_the_releases_it_ran(tmp_path):
+    """Issue 17, item 8: two graphs running instances of service `web` on one host share its
+    release folder and its current/previous links; each instance shows its own history."""
+    from nebhx.runtime.services import _ran, release_view
+    rt = HostRuntime("h1", tmp_path / "h1")
+    for rid in ("a1", "a2", "b1"):
+        rt.releases.stage("web", str(ROOT / "examples" / "app"), release_id=rid)
+    for rid in ("a1", "a2", "b1"):  # graph A switched a1 then a2; graph B switched b1 last
+        rt.releases.switch("web", rid)
+    ran_a = _ran({"ran": _ran({}, "a1")}, "a2")
+    assert ran_a == ["a1", "a2"] and _ran({"ran": ran_a}, "a2") == ran_a
+    a = release_view(rt, "web", "a", "a2", ran_a)
+    assert [(r["id"], r["active"], r["previous"]) for r in a["releases"]] == [("a1", False, True), ("a2", True, False)]
+    b = release_view(rt, "web", "b", "b1", ["b1"])
+    assert [(r["id"], r["active"], r["previous"]) for r in b["releases"]] == [("b1", True, False)]
+    legacy = release_view(rt, "web", None, "b1")  # a record from before histories: every release
+    assert [r["id"] for r in legacy["releases"]] == ["a1", "a2", "b1"]

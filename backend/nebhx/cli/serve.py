@@ -112,6 +112,9 @@ def worker(queues: str = typer.Option("nebhx", "--queues", "-Q", help="Comma-sep
         qs.append(f"host.{host}")
         register(host, _labels(label))
         worker_ready.connect(lambda **_: start_beating(host), weak=False)
+        from nebhx.engine.execute import after_host_node
+        from nebhx.hosts.agent import report_services_soon
+        after_host_node.append(report_services_soon)  # before the pool forks: its children run nodes
     # Load the palette and the task's code before the pool forks, so no child pays for it
     # on its first node (a tenth of a second each, seen on the first run after `nebhx up`).
     import importlib

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import traceback
+from collections.abc import Callable
 from functools import cache
 from typing import Any
 
@@ -24,6 +25,9 @@ from nebhx.settings import get_settings
 from nebhx.statuses import NodeStatus
 
 log = logging.getLogger("nebhx.engine")
+# Called with the host's name after a node finished on that host's agent: the agent reports
+# its services at once instead of at its next look (the views showed a switch 10 s late).
+after_host_node: list[Callable[[str], None]] = []
 
 
 @cache
@@ -60,6 +64,12 @@ def execute_node(run_id: str, node_id: str, attempt: int, execution: Execution |
         outcome.log = (f"stopped an earlier attempt of this node still running here (processes "
                        f"{', '.join(map(str, held.stopped))}) before this one started\n") + outcome.log
     ex.finish(claim, outcome)
+    here = os.environ.get("NEBHX_AGENT_HOST")
+    for hook in after_host_node if here else ():
+        try:
+            hook(here)
+        except Exception as exc:  # a report is a courtesy: the node has finished
+            log.warning("after-node report of host %s failed: %s", here, exc)
 
 
 def run_claimed(claim: Claim, ex: Execution) -> Outcome:

@@ -79,6 +79,27 @@ def _beat(name: str, services: list[dict] | None, volumes: list[dict] | None = N
         service.heartbeat(s, name=name, services=services, volumes=volumes)
 
 
+_look_pending = threading.Event()
+
+
+def report_services_soon(name: str) -> None:
+    """Look at the services and report them now, beside the worker (a node on this host just
+    finished and may have changed one); a look already on its way covers this one."""
+    if _look_pending.is_set():
+        return
+    _look_pending.set()
+
+    def look() -> None:
+        _look_pending.clear()  # a change after this point asks for a look of its own
+        services = _look_at_services(name)
+        if services is not None:
+            try:
+                _beat(name, services)
+            except Exception as exc:
+                log.warning("services report failed: %s", exc)
+    threading.Thread(target=look, daemon=True, name=f"agent-{name}-look").start()
+
+
 def start_beating(name: str) -> threading.Thread:
     """Heartbeat and look at the services from a thread of the worker's main process."""
     def beat() -> None:

@@ -23,10 +23,26 @@ def heartbeat(session: Session, *, name: str, address: str = "", labels: dict | 
     row.last_seen = now
     if started:
         row.started_at, row.address, row.labels, row.version = now, address, labels or {}, version
-    if services is not None:
+    if services is not None and not _older(services, row.services):
         row.services = services
     if volumes is not None:
         row.volumes = volumes
+
+
+def _checked(services: list | None) -> str:
+    return max((str(r.get("checked_at") or "") for r in services or [] if isinstance(r, dict)), default="")
+
+
+def _older(services: list, kept: list | None) -> bool:
+    """A look that began before the one kept (two looks of one host crossed on their way)."""
+    new, old = _checked(services), _checked(kept)
+    return bool(new and old) and new < old
+
+
+def seen_at(host: HostRow, svc: dict) -> str | None:
+    """When the host's agent looked at this service (not its last heartbeat: it beats more
+    often than it looks)."""
+    return svc.get("checked_at") or iso(host.last_seen)
 
 
 def register(session: Session, *, name: str, address: str, labels: dict, version: str, door: Door) -> None:
@@ -115,5 +131,5 @@ def list_services(session: Session) -> list[dict[str, Any]]:
     for row in session.execute(select(HostRow).order_by(HostRow.name)).scalars():
         state = host_state(row)
         for svc in row.services or []:
-            out.append({"host": row.name, "host_state": state, "seen_at": iso(row.last_seen), **svc})
+            out.append({"host": row.name, "host_state": state, **svc, "seen_at": seen_at(row, svc)})
     return out

@@ -16,9 +16,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from nebhx.graphs.service import NotFound, ensure_graph
-from nebhx.hosts.service import host_state
+from nebhx.hosts.service import host_state, seen_at
 from nebhx.runs import service as runs
-from nebhx.store.models import HostRow, iso
+from nebhx.store.models import HostRow
 
 ROLLBACK_GRAPH = "nebhx-rollback"
 
@@ -28,7 +28,7 @@ def _row(host: HostRow, svc: dict[str, Any]) -> dict[str, Any]:
     pick = lambda flag: next((r["id"] for r in releases if r.get(flag)), None)  # noqa: E731
     rollout = svc.get("rollout") or {}
     probe = svc.get("last_probe") or {}
-    return {"host": host.name, "host_state": host_state(host), "seen_at": iso(host.last_seen),
+    return {"host": host.name, "host_state": host_state(host), "seen_at": seen_at(host, svc),
             "service": svc.get("service"), "instance": svc.get("instance"), "program": svc.get("program"),
             "active": svc.get("release") or pick("active"), "previous": pick("previous"),
             "prepared": pick("prepared"), "config_version": svc.get("config_version"),

@@ -109,6 +109,7 @@ def record_instance(home: Path, inputs: Any, name: str, release: Path | None,
         "port": inputs.port, "address": address, "probe": probe_of(inputs, name), "pid": pid,
         **_image_record(inputs, release),
         "started_at": started_at or time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "ran": _ran(old, release.name if release is not None else None),
     }
     if getattr(inputs, "command", None) and getattr(inputs, "runtime", "process") == "process":
         write_spec(home, inputs.service, inputs.instance, {k: getattr(inputs, k, None) for k in SPEC_KEYS})
@@ -118,6 +119,18 @@ def record_instance(home: Path, inputs: Any, name: str, release: Path | None,
     tmp.write_text(json.dumps(record, indent=2) + "\n")
     os.replace(tmp, path)
     return path
+
+
+RAN_KEPT = 20
+
+
+def _ran(old: dict[str, Any], release: str | None) -> list[str]:
+    """The releases this instance ran, oldest first (the releases view shows an instance only
+    those: two graphs running instances of one service share its release folder)."""
+    ran = list(old.get("ran") or ([old["release"]] if old.get("release") else []))
+    if release and (not ran or ran[-1] != release):
+        ran.append(release)
+    return ran[-RAN_KEPT:]
 
 
 def _image_record(inputs: Any, release: Path | None) -> dict[str, Any]:
@@ -174,10 +187,12 @@ JOURNAL_KEYS = ("phase", "from", "to", "error", "switched_at", "committed_at")
 
 
 def release_view(runtime: HostRuntime, service: str, instance: str | None,
-                 running: str | None = None) -> dict[str, Any]:
+                 running: str | None = None, ran: list[str] | None = None) -> dict[str, Any]:
     """The releases of ``service`` on this host as the releases view shows them; ``prepared``
     marks the release rollout.prepare staged last while it does not run yet; ``active`` is
-    what the instance runs (``running``, else the service's ``current`` link)."""
+    what the instance runs (``running``, else the service's ``current`` link). With ``ran``
+    (the instance's history) only the releases this instance ran, its rollout moved between
+    or that are prepared, and ``previous`` is its own."""
     base = Path(runtime.home) / "services" / service
     journal = _read(base / "rollout" / f"{instance or 'default'}.json")
     prepared = _read(base / "prepared.json")
@@ -188,10 +203,14 @@ def release_view(runtime: HostRuntime, service: str, instance: str | None,
     except Exception:  # an odd name or a broken link: show no releases rather than fail
         return {"releases": [], "rollout": None, "prepared": prepared or None}
     undone = (journal.get("to") or {}).get("release") if journal.get("phase") == "rolled_back" else None
+    mine = None if ran is None else {*ran, cur, prepared.get("release_id"),
+                                     *((journal.get(k) or {}).get("release") for k in ("from", "to"))}
+    if mine is not None and (prev not in mine or prev == cur):  # another instance's previous
+        prev = next((r for r in reversed(ran or []) if r != cur), None)
     rows = []
     for path in folder.iterdir() if folder.is_dir() else []:
         meta = _read(path / ".nebhx-release.json")
-        if path.name.startswith(".") or not meta:
+        if path.name.startswith(".") or not meta or (mine is not None and path.name not in mine):
             continue
         rows.append({"id": path.name, "staged_at": meta.get("staged_at", 0.0), "active": path.name == cur,
                      "previous": path.name == prev, "prepared": prepared.get("release_id") == path.name != cur,
@@ -222,6 +241,9 @@ def snapshot(runtime: HostRuntime, *, probe: bool = True, timeout: float = 2.0) 
     if not recs:
         return []
     sv = Supervisor(runtime.supervisor.root, rpc_timeout=timeout)
+    # When the host looked: a view shows each row's own age (the host beats more often than
+    # it looks), and the store keeps a later look over an earlier one that arrives late.
+    checked = datetime.now(timezone.utc).isoformat(timespec="microseconds")
     rows = []
     for rec in recs:
         state, pid = _state(sv, rec["program"])
@@ -230,8 +252,9 @@ def snapshot(runtime: HostRuntime, *, probe: bool = True, timeout: float = 2.0) 
             "program": rec["program"], "release": rec.get("release"),
             "config_version": rec.get("config_version"), "address": rec.get("address"),
             **({"image": rec["image"]} if rec.get("image") else {}),
-            "state": state, "pid": pid, "last_probe": None,
-            **release_view(runtime, rec.get("service") or "", rec.get("instance"), rec.get("release")),
+            "state": state, "pid": pid, "last_probe": None, "checked_at": checked,
+            **release_view(runtime, rec.get("service") or "", rec.get("instance"), rec.get("release"),
+                           rec.get("ran")),
         })
     if probe:
         def one(i: int) -> dict[str, Any]:
@@ -249,4 +272,6 @@ def snapshot(runtime: HostRuntime, *, probe: bool = True, timeout: float = 2.0) 
         with ThreadPoolExecutor(max_workers=min(8, len(rows))) as pool:
             for i, result in enumerate(pool.map(one, range(len(rows)))):
                 rows[i]["last_probe"] = result
+                if not result["ok"]:  # it may have stopped while probed: the state of then
+                    rows[i]["state"], rows[i]["pid"] = _state(sv, recs[i]["program"])
     return rows
