@@ -3,8 +3,8 @@
 import { Fragment, useState } from "react";
 import { Badge, Button, Modal, Spinner, Table } from "react-bootstrap";
 import { shortJson } from "../lib/format";
-import { byBatch, isPlaceholder, nodeVerdict, VERDICT_LABEL, type PlanEntry, type PlanResult, type Verdict }
-  from "../lib/plan";
+import { byBatch, isPlaceholder, nodeVerdict, planDetails, VERDICT_LABEL, type PlanEntry, type PlanResult,
+  type Verdict } from "../lib/plan";
 
 const VARIANT: Record<Verdict, string> = { change: "primary", none: "success", unknown: "secondary", fail: "danger" };
 
@@ -34,6 +34,24 @@ function Inputs({ inputs }: { inputs?: Record<string, unknown> }) {
   );
 }
 
+/** What the run changes on the host: release, config (each file's diff folded), restart,
+ *  balancer, snapshot; as `nebhx plan` prints them. */
+function Details({ entry }: { entry: PlanEntry }) {
+  const { lines, files } = planDetails(entry);
+  if (!lines.length && !files.length) return null;
+  return (
+    <div className="small text-body-secondary" data-testid="plan-details">
+      {lines.map((line) => <div key={line}>{line}</div>)}
+      {files.map((f) => (
+        <details key={f.file} data-testid="plan-diff">
+          <summary><code>{f.file}</code> {f.change}</summary>
+          <pre className="mb-1 small">{f.diff}</pre>
+        </details>
+      ))}
+    </div>
+  );
+}
+
 function Effect({ entry }: { entry: PlanEntry }) {
   return (
     <>
@@ -41,6 +59,7 @@ function Effect({ entry }: { entry: PlanEntry }) {
         {entry.effect}
       </span>
       {entry.when && <span className="text-warning-emphasis"> ({entry.when})</span>}
+      <Details entry={entry} />
       <Inputs inputs={entry.inputs} />
     </>
   );

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { byBatch, isPlaceholder, nodeVerdict, planBadges, type PlanResult } from "./plan";
+import { byBatch, isPlaceholder, nodeVerdict, planBadges, planDetails, type PlanEntry, type PlanResult } from "./plan";
 
 const plan: PlanResult = {
   graph: "canary",
@@ -38,5 +38,31 @@ describe("plan verdicts", () => {
     expect(isPlaceholder("(from split.head)")).toBe(true);
     expect(isPlaceholder("(input selector)")).toBe(true);
     expect(isPlaceholder("web1")).toBe(false);
+  });
+});
+
+describe("plan details", () => {
+  it("tells release, config with its files, restart, balancer and snapshot as the CLI does", () => {
+    const entry = {
+      brick: "rollout.switch", effect: "drain -> switch of web", changes: true,
+      release: { before: "1.0.0", after: "2.0.0" },
+      config: { before: "c1", after: "c2", files: [{ file: "app.json", change: "modified", diff: "-a\n+b\n" }] },
+      restart: true, balancer: { lb: "h1/web", backend: "web", steps: ["drain", "enable"] },
+      snapshot: { volume: "web-data" },
+    } as PlanEntry;
+    expect(planDetails(entry)).toEqual({
+      lines: ["release 1.0.0 → 2.0.0", "config c1 → c2 (app.json modified)", "restart",
+              "balancer h1/web: drain, enable", "snapshot of web-data"],
+      files: [{ file: "app.json", change: "modified", diff: "-a\n+b\n" }],
+    });
+  });
+  it("says nothing when nothing moves, and counts backends when the balancer names no steps", () => {
+    const same = { brick: "rollout.switch", effect: "nothing", changes: false, release: { before: "1", after: "1" },
+                   config: { running: "c1", after: "c1", files: [] }, restart: false, balancer: null } as PlanEntry;
+    expect(planDetails(same)).toEqual({ lines: [], files: [] });
+    const lb = { brick: "lb.haproxy", effect: "reload", balancer: { lb: "web", before: ["a"], after: ["a", "b"] } } as PlanEntry;
+    expect(planDetails(lb).lines).toEqual(["balancer web: 1 → 2 backends"]);
+    const first = { brick: "release.switch", effect: "switch", release: { before: null, after: "r1" } } as PlanEntry;
+    expect(planDetails(first).lines).toEqual(["release (none) → r1"]);
   });
 });
