@@ -98,3 +98,60 @@ class PlanRead(BaseModel):
 
 
 PlanEntry.model_rebuild()
+
+
+class NodeBrick(BaseModel):
+    id: str
+    brick: str | None = None
+
+
+class FieldChange(BaseModel):
+    field: str = Field(description="brick, params.<name>, or an execution setting (trigger, retries...)")
+    before: Any = None
+    after: Any = None
+
+
+class NodeChange(BaseModel):
+    id: str
+    brick: str | None = None
+    changes: list[FieldChange]
+
+
+class NodesDiff(BaseModel):
+    added: list[NodeBrick]
+    removed: list[NodeBrick]
+    changed: list[NodeChange]
+    moved: list[str] = Field(description="Nodes only moved on the canvas (no effect on a run)")
+
+
+class EdgesDiff(BaseModel):
+    added: list[str] = Field(description='Wires as "node.port -> node.port" (order-only: "node -> node")')
+    removed: list[str]
+
+
+class NamedChange(BaseModel):
+    name: str
+    before: Any = None
+    after: Any = None
+
+
+class KeyedDiff(BaseModel):
+    added: list[str]
+    removed: list[str]
+    changed: list[NamedChange]
+
+
+class GraphDiff(BaseModel):
+    """What changed from revision ``from`` to revision ``to``; secrets by reference only."""
+    model_config = ConfigDict(populate_by_name=True)
+    graph: str
+    from_: int = Field(alias="from")
+    to: int
+    same: bool
+    name: dict[str, Any] | None = None
+    nodes: NodesDiff
+    edges: EdgesDiff
+    inputs: KeyedDiff
+    outputs: KeyedDiff
+    run: str | None = None
+    previous_run: str | None = Field(default=None, description="A run's diff: the run it is compared with")

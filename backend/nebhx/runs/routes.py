@@ -5,6 +5,8 @@ from starlette.concurrency import run_in_threadpool
 from nebhx.api.edge import unprocessable
 from nebhx.auth.deps import VIEWER, ensure_may, operator, viewer
 from nebhx.auth.tokens import Principal
+from nebhx.graphs.diff import diff_run
+from nebhx.graphs.schemas import GraphDiff
 from nebhx.graphs.service import ensure_graph
 from nebhx.limits import EVENT_ID_MAX, RUNS_LIMIT
 from nebhx.runs import events, service
@@ -49,6 +51,13 @@ def get_run(run_id: str) -> RunRead:
 
 class EventStream(StreamingResponse):
     media_type = "text/event-stream"
+
+
+@router.get("/runs/{run_id}/diff")
+def run_diff(run_id: str) -> GraphDiff:
+    """What this run's graph revision changed against the previous run's of the same graph."""
+    with session_scope() as s:
+        return GraphDiff.model_validate(diff_run(s, run_id=run_id))
 
 
 @router.get("/runs/{run_id}/events", response_class=EventStream,
