@@ -32,7 +32,7 @@ from nebhx.engine.statements import NODES
 from nebhx.settings import Settings, get_settings
 from nebhx.statuses import EventStatus, NodeStatus
 from nebhx.store.db import session_scope
-from nebhx.store.models import NodeRow, RunRow, utcnow
+from nebhx.store.models import NodeRow, RunRow, iso, utcnow
 
 N = NodeStatus
 log = logging.getLogger("nebhx.sweep")
@@ -151,7 +151,21 @@ def _fail_queued(s, row, reason: str) -> list[Dispatch]:
     return scheduler.after_node(s, run, plan_for(s, run.graph_id, run.revision), row.node_id)
 
 
+def _expire_approving(s, run, plan, row: NodeRow, now) -> list[Dispatch]:
+    """A gate whose policy says ``on_expiry: approve``: its timeout approves it."""
+    decision = {"approved": True, "by": "expiry", "at": iso(now), "comment": "approved on expiry",
+                "approvals": (row.wait or {}).get("approvals") or []}
+    if transitions.transition(s, run.id, row.node_id, N.SUCCEEDED, expect=N.WAITING, finished_at=now,
+                              outputs=decision, wait={**(row.wait or {}), "decision": decision},
+                              data={"by": "expiry", "comment": decision["comment"]}):
+        s.flush()
+        return scheduler.after_node(s, run, plan, row.node_id)
+    return []
+
+
 def _sweep_node(s, run, plan, row: NodeRow, now, stale) -> list[Dispatch]:
+    if row.status == N.WAITING and ((row.wait or {}).get("policy") or {}).get("on_expiry") == "approve":
+        return _expire_approving(s, run, plan, row, now)
     if row.status == N.WAITING or (row.deadline_at is not None and aware(row.deadline_at) < stale):
         what = "waited" if row.status == N.WAITING else "ran"
         reason = f"timed out: {what} past its deadline"

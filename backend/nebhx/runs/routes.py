@@ -31,7 +31,8 @@ def create_run(body: RunCreate, who: Principal = OPERATOR) -> RunRead:
             graph_id, revision = ensure_graph(s, doc=body.graph)
         if graph_id is None:
             raise service.BadInputs([{"input": "graph_id", "message": "give graph_id or graph"}])
-        run_id, _ = service.create_run(s, graph_id=graph_id, revision=revision, inputs=body.inputs)
+        run_id, _ = service.create_run(s, graph_id=graph_id, revision=revision, inputs=body.inputs,
+                                       started_by=who.name)
     return _read(run_id)
 
 
@@ -100,7 +101,7 @@ def approve(run_id: str, node_id: str, body: Decision, request: Request,
     """Approve a node that waits for approval; the approver is the signed-in user (``by`` is ignored)."""
     request.state.audit = {"comment": body.comment}
     return _then_get(service.decide, run_id=run_id, node_id=node_id, approve=True,
-                     by=who.name, comment=body.comment)
+                     by=who.name, comment=body.comment, role=who.role, kind=who.kind)
 
 
 @router.post("/runs/{run_id}/nodes/{node_id}/reject", **AS_IS)
@@ -109,7 +110,7 @@ def reject(run_id: str, node_id: str, body: Decision, request: Request,
     """Reject a waiting node: it fails, so rollback branches can start (``by`` is ignored)."""
     request.state.audit = {"comment": body.comment}
     return _then_get(service.decide, run_id=run_id, node_id=node_id, approve=False,
-                     by=who.name, comment=body.comment)
+                     by=who.name, comment=body.comment, role=who.role, kind=who.kind)
 
 
 def _event_id(header: str) -> int:

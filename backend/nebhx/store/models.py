@@ -62,6 +62,8 @@ class GraphRow(Base):
     latest_revision: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Housekeeping: {"keep_runs": N, "keep_days": D}; unset, the server's defaults hold.
+    retention: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
 
 
 class RevisionRow(Base):
@@ -86,6 +88,8 @@ class RunRow(Base):
     finished_at: Mapped[datetime | None]
     # What started the run when it was not a person: a webhook's trigger record (nebhx.triggers).
     trigger: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    # The user who started it (None: a trigger or schedule); an approval gate refuses their approval.
+    started_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
 
 
 class NodeRow(Base):
