@@ -401,6 +401,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/graphs/{graph_id}/diff": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Diff Graph
+         * @description What changed between two revisions: nodes added, removed and changed (params, execution
+         *     settings), wires, inputs and outputs; secrets by reference only.
+         */
+        get: operations["diff_graph_api_graphs__graph_id__diff_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/graphs/{graph_id}/revisions/{number}": {
         parameters: {
             query?: never;
@@ -459,6 +480,26 @@ export interface paths {
          * @description A run: statuses, outputs (secrets masked) and errors of every node.
          */
         get: operations["get_run_api_runs__run_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/runs/{run_id}/diff": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Run Diff
+         * @description What this run's graph revision changed against the previous run's of the same graph.
+         */
+        get: operations["run_diff_api_runs__run_id__diff_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1562,6 +1603,16 @@ export interface components {
             /** To */
             to: components["schemas"]["PortRef"] | components["schemas"]["NodeRef"];
         };
+        /** EdgesDiff */
+        EdgesDiff: {
+            /**
+             * Added
+             * @description Wires as "node.port -> node.port" (order-only: "node -> node")
+             */
+            added: string[];
+            /** Removed */
+            removed: string[];
+        };
         /**
          * EventStatus
          * @description What an event of a run says: a node's or run's new status, or a step on the way
@@ -1601,6 +1652,18 @@ export interface components {
             files: {
                 [key: string]: string;
             };
+        };
+        /** FieldChange */
+        FieldChange: {
+            /**
+             * Field
+             * @description brick, params.<name>, or an execution setting (trigger, retries...)
+             */
+            field: string;
+            /** Before */
+            before?: unknown;
+            /** After */
+            after?: unknown;
         };
         /** Finish */
         Finish: {
@@ -1651,6 +1714,35 @@ export interface components {
                     [key: string]: unknown;
                 };
             };
+        };
+        /**
+         * GraphDiff
+         * @description What changed from revision ``from`` to revision ``to``; secrets by reference only.
+         */
+        GraphDiff: {
+            /** Graph */
+            graph: string;
+            /** From */
+            from: number;
+            /** To */
+            to: number;
+            /** Same */
+            same: boolean;
+            /** Name */
+            name?: {
+                [key: string]: unknown;
+            } | null;
+            nodes: components["schemas"]["NodesDiff"];
+            edges: components["schemas"]["EdgesDiff"];
+            inputs: components["schemas"]["KeyedDiff"];
+            outputs: components["schemas"]["KeyedDiff"];
+            /** Run */
+            run?: string | null;
+            /**
+             * Previous Run
+             * @description A run's diff: the run it is compared with
+             */
+            previous_run?: string | null;
         };
         /** GraphInput */
         GraphInput: {
@@ -1802,6 +1894,15 @@ export interface components {
             /** Started At */
             started_at: string | null;
         };
+        /** KeyedDiff */
+        KeyedDiff: {
+            /** Added */
+            added: string[];
+            /** Removed */
+            removed: string[];
+            /** Changed */
+            changed: components["schemas"]["NamedChange"][];
+        };
         /** LabelChange */
         LabelChange: {
             /**
@@ -1898,6 +1999,15 @@ export interface components {
              */
             csrf: string | null;
         };
+        /** NamedChange */
+        NamedChange: {
+            /** Name */
+            name: string;
+            /** Before */
+            before?: unknown;
+            /** After */
+            after?: unknown;
+        };
         /** Node */
         Node: {
             /**
@@ -1954,6 +2064,22 @@ export interface components {
              * @description for_each: once more items than this failed, no further batch starts (the rest are skipped)
              */
             max_failures?: number | null;
+        };
+        /** NodeBrick */
+        NodeBrick: {
+            /** Id */
+            id: string;
+            /** Brick */
+            brick?: string | null;
+        };
+        /** NodeChange */
+        NodeChange: {
+            /** Id */
+            id: string;
+            /** Brick */
+            brick?: string | null;
+            /** Changes */
+            changes: components["schemas"]["FieldChange"][];
         };
         /** NodeChild */
         NodeChild: {
@@ -2104,6 +2230,20 @@ export interface components {
             decision?: components["schemas"]["WaitDecision"] | null;
         } & {
             [key: string]: unknown;
+        };
+        /** NodesDiff */
+        NodesDiff: {
+            /** Added */
+            added: components["schemas"]["NodeBrick"][];
+            /** Removed */
+            removed: components["schemas"]["NodeBrick"][];
+            /** Changed */
+            changed: components["schemas"]["NodeChange"][];
+            /**
+             * Moved
+             * @description Nodes only moved on the canvas (no effect on a run)
+             */
+            moved: string[];
         };
         /** OutcomeIn */
         OutcomeIn: {
@@ -3870,6 +4010,42 @@ export interface operations {
             };
         };
     };
+    diff_graph_api_graphs__graph_id__diff_get: {
+        parameters: {
+            query?: {
+                /** @description Default: the revision before `to` */
+                from?: number | null;
+                /** @description Default: the latest revision */
+                to?: number | null;
+            };
+            header?: never;
+            path: {
+                graph_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GraphDiff"];
+                };
+            };
+            /** @description The request's problems, each with where and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProblemList"];
+                };
+            };
+        };
+    };
     get_revision_api_graphs__graph_id__revisions__number__get: {
         parameters: {
             query?: never;
@@ -3986,6 +4162,37 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["RunRead"];
+                };
+            };
+            /** @description The request's problems, each with where and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProblemList"];
+                };
+            };
+        };
+    };
+    run_diff_api_runs__run_id__diff_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                run_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GraphDiff"];
                 };
             };
             /** @description The request's problems, each with where and why */
