@@ -90,6 +90,11 @@ class Settings(BaseSettings):
     reserved_labels: str = ""
     # "required": an agent's labels reach selectors only once an admin approved them.
     label_approval: Literal["off", "required"] = "off"
+    # Housekeeping (nebhx.engine.retention): per graph, the last retain_runs runs or those of the
+    # last retain_days days are kept (a graph's own retention overrides); None: no limit of that kind.
+    retain_runs: int | None = Field(default=200, ge=1)
+    retain_days: float | None = Field(default=None, gt=0)
+    gc_interval_s: float = 3600.0
 
     @property
     def db_url(self) -> str:

@@ -207,6 +207,14 @@ def fire_schedules(settings: Settings) -> None:
         log.exception("schedule triggers could not be checked")
 
 
+def _collect_runs(settings: Settings) -> None:
+    """Run retention (engine.retention); its own transaction, so a failure spoils no sweep."""
+    from nebhx.engine.retention import sweep
+    with session_scope(settings.db_url) as s:
+        if deleted := sweep(s):
+            log.info("housekeeping deleted %d runs", deleted)
+
+
 def _forget_old_workers(settings: Settings) -> None:
     from nebhx.engine.workers import forget_old
     with session_scope(settings.db_url) as s:
@@ -271,6 +279,7 @@ class Sweeper(threading.Thread):
         workers_from = time.monotonic() + 2 * self.settings.worker_down_s
         resend = False  # kept until a sweep got through: the store may be down as well
         pruned = 0.0
+        collected = time.monotonic()  # the first collection one interval after the start
         while not self.stopped.wait(self.settings.sweep_interval_s):
             try:
                 broker = self.watch.check()
@@ -283,6 +292,9 @@ class Sweeper(threading.Thread):
                 if time.monotonic() - pruned > 600:
                     pruned = time.monotonic()
                     _forget_old_workers(self.settings)
+                if time.monotonic() - collected > self.settings.gc_interval_s:
+                    collected = time.monotonic()
+                    _collect_runs(self.settings)
             except Exception:  # keep sweeping through a database or broker outage
                 log.exception("sweep failed")
                 # Nobody could renew a lease or record an outcome either: one lease for

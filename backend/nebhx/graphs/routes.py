@@ -5,10 +5,10 @@ from fastapi import APIRouter, Body, Path, Query
 from nebhx.api.edge import unprocessable
 from nebhx.auth.deps import ADMIN, VIEWER
 from nebhx.bricks.registry import get_registry
-from nebhx.graphs import diff, service, templates
+from nebhx.graphs import diff, removal, service, templates
 from nebhx.graphs.models import Graph, graph_json_schema
 from nebhx.graphs.templates import CanaryRequest, Draft
-from nebhx.graphs.schemas import GraphDiff, GraphRead, GraphSaved, GraphSummary, PlanRead, PlanRequest, Problems
+from nebhx.graphs.schemas import GraphDeleted, GraphDiff, GraphRead, Retention, GraphSaved, GraphSummary, PlanRead, PlanRequest, Problems
 from nebhx.limits import REVISION_MAX
 from nebhx.store.db import session_scope
 
@@ -77,6 +77,21 @@ def get_graph(graph_id: str) -> GraphRead:
     """A graph and the list of its revisions."""
     with session_scope() as s:
         return GraphRead.model_validate(service.get_graph(s, graph_id=graph_id))
+
+
+@router.delete("/graphs/{graph_id}", dependencies=[ADMIN])
+def delete_graph(graph_id: str) -> GraphDeleted:
+    """Delete a graph with its revisions and runs; 409 while a trigger, another graph (as a
+    composite) or a running run uses it."""
+    with session_scope() as s:
+        return GraphDeleted.model_validate(removal.delete_graph(s, graph_id=graph_id))
+
+
+@router.put("/graphs/{graph_id}/retention", dependencies=[ADMIN])
+def set_retention(graph_id: str, body: Retention) -> Retention:
+    """How many of this graph's runs housekeeping keeps (both null: the server's defaults)."""
+    with session_scope() as s:
+        return Retention.model_validate(service.set_retention(s, graph_id=graph_id, **body.model_dump()))
 
 
 @router.get("/graphs/{graph_id}/diff")

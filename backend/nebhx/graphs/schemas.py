@@ -45,6 +45,8 @@ class GraphRead(BaseModel):
     name: str
     latest_revision: int
     revisions: list[RevisionInfo]
+    retention: dict[str, Any] | None = Field(default=None, description=(
+        "The graph's own retention (keep_runs, keep_days); null: the server's defaults"))
 
 
 class GraphSaved(BaseModel):
@@ -155,3 +157,27 @@ class GraphDiff(BaseModel):
     outputs: KeyedDiff
     run: str | None = None
     previous_run: str | None = Field(default=None, description="A run's diff: the run it is compared with")
+
+
+class Retention(BaseModel):
+    """How many runs of a graph housekeeping keeps: the last keep_runs, or those of the last
+    keep_days days, whichever keeps more. Either set: these replace the server's defaults (a null
+    one sets no limit of its kind); both null: the server's defaults hold again."""
+    model_config = ConfigDict(extra="forbid")
+    keep_runs: int | None = Field(default=None, ge=1, le=1_000_000)
+    keep_days: float | None = Field(default=None, gt=0, le=36_500)
+
+
+class GraphDeleted(BaseModel):
+    graph: str
+    name: str
+    revisions: int
+    runs: int = Field(description="Runs deleted with it (their nodes, logs and events too)")
+    secrets: int = Field(description="Secrets its Secret inputs' defaults were sealed into, deleted")
+
+
+class GcResult(BaseModel):
+    """What housekeeping deleted (or, with dry_run, would delete), by graph."""
+    dry_run: bool
+    deleted: int
+    graphs: dict[str, list[str]] = Field(description="Run ids by graph id, oldest first")

@@ -3,10 +3,11 @@ from fastapi.responses import PlainTextResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from nebhx.api.edge import unprocessable
-from nebhx.auth.deps import VIEWER, ensure_may, operator, viewer
+from nebhx.auth.deps import ADMIN, VIEWER, ensure_may, operator, viewer
 from nebhx.auth.tokens import Principal
 from nebhx.graphs.diff import diff_run
-from nebhx.graphs.schemas import GraphDiff
+from nebhx.engine import retention
+from nebhx.graphs.schemas import GcResult, GraphDiff
 from nebhx.graphs.service import ensure_graph
 from nebhx.limits import EVENT_ID_MAX, RUNS_LIMIT
 from nebhx.runs import events, service
@@ -42,6 +43,14 @@ def list_runs(graph_id: str | None = None,
     """Past and current runs, newest first."""
     with session_scope() as s:
         return [RunSummary.model_validate(r) for r in service.list_runs(s, graph_id=graph_id, limit=limit)]
+
+
+@router.post("/gc", dependencies=[ADMIN])
+def gc(graph_id: str | None = Query(None, max_length=64), dry_run: bool = False) -> GcResult:
+    """Delete the runs (with their nodes, logs and events) that retention no longer keeps; a
+    running run is always kept."""
+    with session_scope() as s:
+        return GcResult.model_validate(retention.collect(s, graph_id=graph_id, dry_run=dry_run))
 
 
 @router.get("/runs/{run_id}", **AS_IS)
