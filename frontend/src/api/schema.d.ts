@@ -395,6 +395,31 @@ export interface paths {
          */
         put: operations["save_graph_api_graphs__graph_id__put"];
         post?: never;
+        /**
+         * Delete Graph
+         * @description Delete a graph with its revisions and runs; 409 while a trigger, another graph (as a
+         *     composite) or a running run uses it.
+         */
+        delete: operations["delete_graph_api_graphs__graph_id__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/graphs/{graph_id}/retention": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Set Retention
+         * @description How many of this graph's runs housekeeping keeps (both null: the server's defaults).
+         */
+        put: operations["set_retention_api_graphs__graph_id__retention_put"];
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -462,6 +487,27 @@ export interface paths {
          *     it is identical to the graph's latest revision).
          */
         post: operations["create_run_api_runs_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/gc": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Gc
+         * @description Delete the runs (with their nodes, logs and events) that retention no longer keeps; a
+         *     running run is always kept.
+         */
+        post: operations["gc_api_gc_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -673,6 +719,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/hosts/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Delete Host
+         * @description Forget a host and revoke its agent's tokens; 409 while a running run has work on it.
+         */
+        delete: operations["delete_host_api_hosts__name__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/hosts/{name}/labels/approve": {
         parameters: {
             query?: never;
@@ -727,7 +793,11 @@ export interface paths {
          */
         put: operations["put_secret_api_secrets__name__put"];
         post?: never;
-        delete?: never;
+        /**
+         * Delete Secret
+         * @description Delete a secret; 409 naming the graphs and nodes while a stored graph refers to it.
+         */
+        delete: operations["delete_secret_api_secrets__name__delete"];
         options?: never;
         head?: never;
         patch?: never;
@@ -1675,6 +1745,23 @@ export interface components {
             attempt: number;
             outcome: components["schemas"]["OutcomeIn"];
         };
+        /**
+         * GcResult
+         * @description What housekeeping deleted (or, with dry_run, would delete), by graph.
+         */
+        GcResult: {
+            /** Dry Run */
+            dry_run: boolean;
+            /** Deleted */
+            deleted: number;
+            /**
+             * Graphs
+             * @description Run ids by graph id, oldest first
+             */
+            graphs: {
+                [key: string]: string[];
+            };
+        };
         /** Graph */
         Graph: {
             /**
@@ -1714,6 +1801,25 @@ export interface components {
                     [key: string]: unknown;
                 };
             };
+        };
+        /** GraphDeleted */
+        GraphDeleted: {
+            /** Graph */
+            graph: string;
+            /** Name */
+            name: string;
+            /** Revisions */
+            revisions: number;
+            /**
+             * Runs
+             * @description Runs deleted with it (their nodes, logs and events too)
+             */
+            runs: number;
+            /**
+             * Secrets
+             * @description Secrets its Secret inputs' defaults were sealed into, deleted
+             */
+            secrets: number;
         };
         /**
          * GraphDiff
@@ -1789,6 +1895,13 @@ export interface components {
             latest_revision: number;
             /** Revisions */
             revisions: components["schemas"]["RevisionInfo"][];
+            /**
+             * Retention
+             * @description The graph's own retention (keep_runs, keep_days); null: the server's defaults
+             */
+            retention?: {
+                [key: string]: unknown;
+            } | null;
         };
         /**
          * GraphSaved
@@ -1835,6 +1948,16 @@ export interface components {
             labels?: {
                 [key: string]: string;
             };
+        };
+        /** HostDeleted */
+        HostDeleted: {
+            /** Host */
+            host: string;
+            /**
+             * Revoked Tokens
+             * @description Ids of the agent's tokens revoked with it
+             */
+            revoked_tokens: string[];
         };
         /**
          * HostJoin
@@ -2728,6 +2851,18 @@ export interface components {
         Renewed: {
             /** Alive */
             alive: boolean;
+        };
+        /**
+         * Retention
+         * @description How many runs of a graph housekeeping keeps: the last keep_runs, or those of the last
+         *     keep_days days, whichever keeps more. Either set: these replace the server's defaults (a null
+         *     one sets no limit of its kind); both null: the server's defaults hold again.
+         */
+        Retention: {
+            /** Keep Runs */
+            keep_runs?: number | null;
+            /** Keep Days */
+            keep_days?: number | null;
         };
         /** RetentionRule */
         RetentionRule: {
@@ -4010,6 +4145,72 @@ export interface operations {
             };
         };
     };
+    delete_graph_api_graphs__graph_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                graph_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GraphDeleted"];
+                };
+            };
+            /** @description The request's problems, each with where and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProblemList"];
+                };
+            };
+        };
+    };
+    set_retention_api_graphs__graph_id__retention_put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                graph_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Retention"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Retention"];
+                };
+            };
+            /** @description The request's problems, each with where and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProblemList"];
+                };
+            };
+        };
+    };
     diff_graph_api_graphs__graph_id__diff_get: {
         parameters: {
             query?: {
@@ -4131,6 +4332,38 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["RunRead"];
+                };
+            };
+            /** @description The request's problems, each with where and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProblemList"];
+                };
+            };
+        };
+    };
+    gc_api_gc_post: {
+        parameters: {
+            query?: {
+                graph_id?: string | null;
+                dry_run?: boolean;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GcResult"];
                 };
             };
             /** @description The request's problems, each with where and why */
@@ -4510,6 +4743,37 @@ export interface operations {
             };
         };
     };
+    delete_host_api_hosts__name__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HostDeleted"];
+                };
+            };
+            /** @description The request's problems, each with where and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProblemList"];
+                };
+            };
+        };
+    };
     approve_labels_api_hosts__name__labels_approve_post: {
         parameters: {
             query?: never;
@@ -4588,6 +4852,35 @@ export interface operations {
                 "application/json": components["schemas"]["SecretValue"];
             };
         };
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request's problems, each with where and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProblemList"];
+                };
+            };
+        };
+    };
+    delete_secret_api_secrets__name__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
         responses: {
             /** @description Successful Response */
             204: {
