@@ -39,6 +39,7 @@ app.command()(builds.artifacts)
 app.command()(users.login)
 app.command()(users.logout)
 releases.register(app)  # releases, rollback
+app.command()(releases.why)
 app.add_typer(configs.app, name="config")
 app.add_typer(users.user_app, name="user")
 app.add_typer(users.token_app, name="token")
