@@ -1128,6 +1128,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/services/{host}/{svc}/why": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Why It Runs
+         * @description Why this service runs on this host: the process, its release and config (explain), its
+         *     data, the run and graph revision that switched it, who approved, and what ran before.
+         */
+        get: operations["why_it_runs_api_services__host___svc__why_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/releases/rollback": {
         parameters: {
             query?: never;
@@ -1386,6 +1407,14 @@ export interface components {
             volumes?: {
                 [key: string]: unknown;
             }[] | null;
+        };
+        /** Before */
+        Before: {
+            /** Release */
+            release?: string | null;
+            /** Pid */
+            pid?: number | null;
+            switched_by?: components["schemas"]["RunLink"] | null;
         };
         /** BrickSpec */
         BrickSpec: {
@@ -1744,6 +1773,24 @@ export interface components {
             /** Attempt */
             attempt: number;
             outcome: components["schemas"]["OutcomeIn"];
+        };
+        /** GateDecision */
+        GateDecision: {
+            /** Node */
+            node: string;
+            /** Status */
+            status: string;
+            /** Approved */
+            approved?: boolean | null;
+            /**
+             * By
+             * @description Who approved (every approver of an N-of-M gate) or rejected
+             */
+            by: (string | null)[];
+            /** Comments */
+            comments: string[];
+            /** At */
+            at?: string | null;
         };
         /**
          * GcResult
@@ -2982,6 +3029,32 @@ export interface components {
             };
         };
         /**
+         * RunLink
+         * @description A stored run's node that did a link of the chain.
+         */
+        RunLink: {
+            /** Id */
+            id: string;
+            /** Node */
+            node: string;
+            /** Brick */
+            brick: string;
+            /** Finished At */
+            finished_at?: string | null;
+            /** Graph */
+            graph?: string | null;
+            /** Graph Name */
+            graph_name?: string | null;
+            /** Revision */
+            revision?: number | null;
+            /** Started By */
+            started_by?: string | null;
+            /** Trigger */
+            trigger?: {
+                [key: string]: unknown;
+            } | null;
+        };
+        /**
          * RunRead
          * @description A run with its inputs, outputs (secrets masked) and every top-level node by id.
          */
@@ -3374,6 +3447,46 @@ export interface components {
              * @default
              */
             comment?: string;
+        };
+        /**
+         * WhyRead
+         * @description Why this process runs here: process, release, config (with explain), data, the run and
+         *     graph revision that switched it, who approved, what was there before. A link not found is
+         *     null (or has ``missing``).
+         */
+        WhyRead: {
+            /** Host */
+            host: string;
+            /** Service */
+            service: string;
+            /** Instance */
+            instance?: string | null;
+            /** Seen At */
+            seen_at?: string | null;
+            /** Process */
+            process: {
+                [key: string]: unknown;
+            };
+            /** Release */
+            release: {
+                [key: string]: unknown;
+            };
+            /** Config */
+            config: {
+                [key: string]: unknown;
+            };
+            /** Data */
+            data: {
+                [key: string]: unknown;
+            };
+            switched_by?: components["schemas"]["RunLink"] | null;
+            /** Approvals */
+            approvals: components["schemas"]["GateDecision"][];
+            before: components["schemas"]["Before"];
+            /** Missing */
+            missing?: string | null;
+        } & {
+            [key: string]: unknown;
         };
         /** Health */
         nebhx__api__app__Health: {
@@ -5451,6 +5564,40 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ReleaseRow"][];
+                };
+            };
+            /** @description The request's problems, each with where and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProblemList"];
+                };
+            };
+        };
+    };
+    why_it_runs_api_services__host___svc__why_get: {
+        parameters: {
+            query?: {
+                instance?: string | null;
+            };
+            header?: never;
+            path: {
+                host: string;
+                svc: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WhyRead"];
                 };
             };
             /** @description The request's problems, each with where and why */
