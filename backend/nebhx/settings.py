@@ -93,6 +93,11 @@ class Settings(BaseSettings):
     # host:port of the development mail sink `nebhx up` runs, or "off"; e-mail bricks send
     # there unless given a server of their own.
     mail_sink: str = "127.0.0.1:2525"
+    # Housekeeping (nebhx.engine.retention): per graph, the last retain_runs runs or those of the
+    # last retain_days days are kept (a graph's own retention overrides); None: no limit of that kind.
+    retain_runs: int | None = Field(default=200, ge=1)
+    retain_days: float | None = Field(default=None, gt=0)
+    gc_interval_s: float = 3600.0
 
     @property
     def db_url(self) -> str:

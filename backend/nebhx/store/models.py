@@ -65,6 +65,8 @@ class GraphRow(Base):
     # A graph nebhx itself stores to run something (nebhx rollback): its runs are listed like
     # any other, but it is no user's graph (not in the graph list, the palette or a name lookup).
     system: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Housekeeping: {"keep_runs": N, "keep_days": D}; unset, the server's defaults hold.
+    retention: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
 
 
 class RevisionRow(Base):
@@ -89,6 +91,8 @@ class RunRow(Base):
     finished_at: Mapped[datetime | None]
     # What started the run when it was not a person: a webhook's trigger record (nebhx.triggers).
     trigger: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    # The user who started it (None: a trigger or schedule); an approval gate refuses their approval.
+    started_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
 
 
 class NodeRow(Base):

@@ -395,6 +395,52 @@ export interface paths {
          */
         put: operations["save_graph_api_graphs__graph_id__put"];
         post?: never;
+        /**
+         * Delete Graph
+         * @description Delete a graph with its revisions and runs; 409 while a trigger, another graph (as a
+         *     composite) or a running run uses it.
+         */
+        delete: operations["delete_graph_api_graphs__graph_id__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/graphs/{graph_id}/retention": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Set Retention
+         * @description How many of this graph's runs housekeeping keeps (both null: the server's defaults).
+         */
+        put: operations["set_retention_api_graphs__graph_id__retention_put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/graphs/{graph_id}/diff": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Diff Graph
+         * @description What changed between two revisions: nodes added, removed and changed (params, execution
+         *     settings), wires, inputs and outputs; secrets by reference only.
+         */
+        get: operations["diff_graph_api_graphs__graph_id__diff_get"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -447,6 +493,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/gc": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Gc
+         * @description Delete the runs (with their nodes, logs and events) that retention no longer keeps; a
+         *     running run is always kept.
+         */
+        post: operations["gc_api_gc_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/runs/{run_id}": {
         parameters: {
             query?: never;
@@ -459,6 +526,26 @@ export interface paths {
          * @description A run: statuses, outputs (secrets masked) and errors of every node.
          */
         get: operations["get_run_api_runs__run_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/runs/{run_id}/diff": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Run Diff
+         * @description What this run's graph revision changed against the previous run's of the same graph.
+         */
+        get: operations["run_diff_api_runs__run_id__diff_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -632,6 +719,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/hosts/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Delete Host
+         * @description Forget a host and revoke its agent's tokens; 409 while a running run has work on it.
+         */
+        delete: operations["delete_host_api_hosts__name__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/hosts/{name}/labels/approve": {
         parameters: {
             query?: never;
@@ -686,7 +793,11 @@ export interface paths {
          */
         put: operations["put_secret_api_secrets__name__put"];
         post?: never;
-        delete?: never;
+        /**
+         * Delete Secret
+         * @description Delete a secret; 409 naming the graphs and nodes while a stored graph refers to it.
+         */
+        delete: operations["delete_secret_api_secrets__name__delete"];
         options?: never;
         head?: never;
         patch?: never;
@@ -1017,6 +1128,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/services/{host}/{svc}/why": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Why It Runs
+         * @description Why this service runs on this host: the process, its release and config (explain), its
+         *     data, the run and graph revision that switched it, who approved, and what ran before.
+         */
+        get: operations["why_it_runs_api_services__host___svc__why_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/releases/rollback": {
         parameters: {
             query?: never;
@@ -1275,6 +1407,14 @@ export interface components {
             volumes?: {
                 [key: string]: unknown;
             }[] | null;
+        };
+        /** Before */
+        Before: {
+            /** Release */
+            release?: string | null;
+            /** Pid */
+            pid?: number | null;
+            switched_by?: components["schemas"]["RunLink"] | null;
         };
         /** BrickSpec */
         BrickSpec: {
@@ -1562,6 +1702,16 @@ export interface components {
             /** To */
             to: components["schemas"]["PortRef"] | components["schemas"]["NodeRef"];
         };
+        /** EdgesDiff */
+        EdgesDiff: {
+            /**
+             * Added
+             * @description Wires as "node.port -> node.port" (order-only: "node -> node")
+             */
+            added: string[];
+            /** Removed */
+            removed: string[];
+        };
         /**
          * EventStatus
          * @description What an event of a run says: a node's or run's new status, or a step on the way
@@ -1602,6 +1752,18 @@ export interface components {
                 [key: string]: string;
             };
         };
+        /** FieldChange */
+        FieldChange: {
+            /**
+             * Field
+             * @description brick, params.<name>, or an execution setting (trigger, retries...)
+             */
+            field: string;
+            /** Before */
+            before?: unknown;
+            /** After */
+            after?: unknown;
+        };
         /** Finish */
         Finish: {
             /** Run Id */
@@ -1611,6 +1773,41 @@ export interface components {
             /** Attempt */
             attempt: number;
             outcome: components["schemas"]["OutcomeIn"];
+        };
+        /** GateDecision */
+        GateDecision: {
+            /** Node */
+            node: string;
+            /** Status */
+            status: string;
+            /** Approved */
+            approved?: boolean | null;
+            /**
+             * By
+             * @description Who approved (every approver of an N-of-M gate) or rejected
+             */
+            by: (string | null)[];
+            /** Comments */
+            comments: string[];
+            /** At */
+            at?: string | null;
+        };
+        /**
+         * GcResult
+         * @description What housekeeping deleted (or, with dry_run, would delete), by graph.
+         */
+        GcResult: {
+            /** Dry Run */
+            dry_run: boolean;
+            /** Deleted */
+            deleted: number;
+            /**
+             * Graphs
+             * @description Run ids by graph id, oldest first
+             */
+            graphs: {
+                [key: string]: string[];
+            };
         };
         /** Graph */
         Graph: {
@@ -1651,6 +1848,54 @@ export interface components {
                     [key: string]: unknown;
                 };
             };
+        };
+        /** GraphDeleted */
+        GraphDeleted: {
+            /** Graph */
+            graph: string;
+            /** Name */
+            name: string;
+            /** Revisions */
+            revisions: number;
+            /**
+             * Runs
+             * @description Runs deleted with it (their nodes, logs and events too)
+             */
+            runs: number;
+            /**
+             * Secrets
+             * @description Secrets its Secret inputs' defaults were sealed into, deleted
+             */
+            secrets: number;
+        };
+        /**
+         * GraphDiff
+         * @description What changed from revision ``from`` to revision ``to``; secrets by reference only.
+         */
+        GraphDiff: {
+            /** Graph */
+            graph: string;
+            /** From */
+            from: number;
+            /** To */
+            to: number;
+            /** Same */
+            same: boolean;
+            /** Name */
+            name?: {
+                [key: string]: unknown;
+            } | null;
+            nodes: components["schemas"]["NodesDiff"];
+            edges: components["schemas"]["EdgesDiff"];
+            inputs: components["schemas"]["KeyedDiff"];
+            outputs: components["schemas"]["KeyedDiff"];
+            /** Run */
+            run?: string | null;
+            /**
+             * Previous Run
+             * @description A run's diff: the run it is compared with
+             */
+            previous_run?: string | null;
         };
         /** GraphInput */
         GraphInput: {
@@ -1697,6 +1942,13 @@ export interface components {
             latest_revision: number;
             /** Revisions */
             revisions: components["schemas"]["RevisionInfo"][];
+            /**
+             * Retention
+             * @description The graph's own retention (keep_runs, keep_days); null: the server's defaults
+             */
+            retention?: {
+                [key: string]: unknown;
+            } | null;
         };
         /**
          * GraphSaved
@@ -1743,6 +1995,16 @@ export interface components {
             labels?: {
                 [key: string]: string;
             };
+        };
+        /** HostDeleted */
+        HostDeleted: {
+            /** Host */
+            host: string;
+            /**
+             * Revoked Tokens
+             * @description Ids of the agent's tokens revoked with it
+             */
+            revoked_tokens: string[];
         };
         /**
          * HostJoin
@@ -1801,6 +2063,15 @@ export interface components {
             last_seen: string | null;
             /** Started At */
             started_at: string | null;
+        };
+        /** KeyedDiff */
+        KeyedDiff: {
+            /** Added */
+            added: string[];
+            /** Removed */
+            removed: string[];
+            /** Changed */
+            changed: components["schemas"]["NamedChange"][];
         };
         /** LabelChange */
         LabelChange: {
@@ -1898,6 +2169,15 @@ export interface components {
              */
             csrf: string | null;
         };
+        /** NamedChange */
+        NamedChange: {
+            /** Name */
+            name: string;
+            /** Before */
+            before?: unknown;
+            /** After */
+            after?: unknown;
+        };
         /** Node */
         Node: {
             /**
@@ -1954,6 +2234,22 @@ export interface components {
              * @description for_each: once more items than this failed, no further batch starts (the rest are skipped)
              */
             max_failures?: number | null;
+        };
+        /** NodeBrick */
+        NodeBrick: {
+            /** Id */
+            id: string;
+            /** Brick */
+            brick?: string | null;
+        };
+        /** NodeChange */
+        NodeChange: {
+            /** Id */
+            id: string;
+            /** Brick */
+            brick?: string | null;
+            /** Changes */
+            changes: components["schemas"]["FieldChange"][];
         };
         /** NodeChild */
         NodeChild: {
@@ -2104,6 +2400,20 @@ export interface components {
             decision?: components["schemas"]["WaitDecision"] | null;
         } & {
             [key: string]: unknown;
+        };
+        /** NodesDiff */
+        NodesDiff: {
+            /** Added */
+            added: components["schemas"]["NodeBrick"][];
+            /** Removed */
+            removed: components["schemas"]["NodeBrick"][];
+            /** Changed */
+            changed: components["schemas"]["NodeChange"][];
+            /**
+             * Moved
+             * @description Nodes only moved on the canvas (no effect on a run)
+             */
+            moved: string[];
         };
         /** OutcomeIn */
         OutcomeIn: {
@@ -2589,6 +2899,18 @@ export interface components {
             /** Alive */
             alive: boolean;
         };
+        /**
+         * Retention
+         * @description How many runs of a graph housekeeping keeps: the last keep_runs, or those of the last
+         *     keep_days days, whichever keeps more. Either set: these replace the server's defaults (a null
+         *     one sets no limit of its kind); both null: the server's defaults hold again.
+         */
+        Retention: {
+            /** Keep Runs */
+            keep_runs?: number | null;
+            /** Keep Days */
+            keep_days?: number | null;
+        };
         /** RetentionRule */
         RetentionRule: {
             /** Keep Last */
@@ -2705,6 +3027,32 @@ export interface components {
             data: {
                 [key: string]: unknown;
             };
+        };
+        /**
+         * RunLink
+         * @description A stored run's node that did a link of the chain.
+         */
+        RunLink: {
+            /** Id */
+            id: string;
+            /** Node */
+            node: string;
+            /** Brick */
+            brick: string;
+            /** Finished At */
+            finished_at?: string | null;
+            /** Graph */
+            graph?: string | null;
+            /** Graph Name */
+            graph_name?: string | null;
+            /** Revision */
+            revision?: number | null;
+            /** Started By */
+            started_by?: string | null;
+            /** Trigger */
+            trigger?: {
+                [key: string]: unknown;
+            } | null;
         };
         /**
          * RunRead
@@ -3099,6 +3447,46 @@ export interface components {
              * @default
              */
             comment?: string;
+        };
+        /**
+         * WhyRead
+         * @description Why this process runs here: process, release, config (with explain), data, the run and
+         *     graph revision that switched it, who approved, what was there before. A link not found is
+         *     null (or has ``missing``).
+         */
+        WhyRead: {
+            /** Host */
+            host: string;
+            /** Service */
+            service: string;
+            /** Instance */
+            instance?: string | null;
+            /** Seen At */
+            seen_at?: string | null;
+            /** Process */
+            process: {
+                [key: string]: unknown;
+            };
+            /** Release */
+            release: {
+                [key: string]: unknown;
+            };
+            /** Config */
+            config: {
+                [key: string]: unknown;
+            };
+            /** Data */
+            data: {
+                [key: string]: unknown;
+            };
+            switched_by?: components["schemas"]["RunLink"] | null;
+            /** Approvals */
+            approvals: components["schemas"]["GateDecision"][];
+            before: components["schemas"]["Before"];
+            /** Missing */
+            missing?: string | null;
+        } & {
+            [key: string]: unknown;
         };
         /** Health */
         nebhx__api__app__Health: {
@@ -3870,6 +4258,108 @@ export interface operations {
             };
         };
     };
+    delete_graph_api_graphs__graph_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                graph_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GraphDeleted"];
+                };
+            };
+            /** @description The request's problems, each with where and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProblemList"];
+                };
+            };
+        };
+    };
+    set_retention_api_graphs__graph_id__retention_put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                graph_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Retention"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Retention"];
+                };
+            };
+            /** @description The request's problems, each with where and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProblemList"];
+                };
+            };
+        };
+    };
+    diff_graph_api_graphs__graph_id__diff_get: {
+        parameters: {
+            query?: {
+                /** @description Default: the revision before `to` */
+                from?: number | null;
+                /** @description Default: the latest revision */
+                to?: number | null;
+            };
+            header?: never;
+            path: {
+                graph_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GraphDiff"];
+                };
+            };
+            /** @description The request's problems, each with where and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProblemList"];
+                };
+            };
+        };
+    };
     get_revision_api_graphs__graph_id__revisions__number__get: {
         parameters: {
             query?: never;
@@ -3968,6 +4458,38 @@ export interface operations {
             };
         };
     };
+    gc_api_gc_post: {
+        parameters: {
+            query?: {
+                graph_id?: string | null;
+                dry_run?: boolean;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GcResult"];
+                };
+            };
+            /** @description The request's problems, each with where and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProblemList"];
+                };
+            };
+        };
+    };
     get_run_api_runs__run_id__get: {
         parameters: {
             query?: never;
@@ -3986,6 +4508,37 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["RunRead"];
+                };
+            };
+            /** @description The request's problems, each with where and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProblemList"];
+                };
+            };
+        };
+    };
+    run_diff_api_runs__run_id__diff_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                run_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GraphDiff"];
                 };
             };
             /** @description The request's problems, each with where and why */
@@ -4303,6 +4856,37 @@ export interface operations {
             };
         };
     };
+    delete_host_api_hosts__name__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HostDeleted"];
+                };
+            };
+            /** @description The request's problems, each with where and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProblemList"];
+                };
+            };
+        };
+    };
     approve_labels_api_hosts__name__labels_approve_post: {
         parameters: {
             query?: never;
@@ -4381,6 +4965,35 @@ export interface operations {
                 "application/json": components["schemas"]["SecretValue"];
             };
         };
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request's problems, each with where and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProblemList"];
+                };
+            };
+        };
+    };
+    delete_secret_api_secrets__name__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
         responses: {
             /** @description Successful Response */
             204: {
@@ -4951,6 +5564,40 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ReleaseRow"][];
+                };
+            };
+            /** @description The request's problems, each with where and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProblemList"];
+                };
+            };
+        };
+    };
+    why_it_runs_api_services__host___svc__why_get: {
+        parameters: {
+            query?: {
+                instance?: string | null;
+            };
+            header?: never;
+            path: {
+                host: string;
+                svc: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WhyRead"];
                 };
             };
             /** @description The request's problems, each with where and why */
