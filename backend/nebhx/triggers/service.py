@@ -58,6 +58,8 @@ def fire(session: Session, *, name: str, headers: Any, body: bytes) -> dict[str,
     trigger = find_trigger(session, name=name)
     if trigger.get("kind") == "schedule":
         raise NotFound(f"trigger {name!r} is a schedule (cron {trigger.get('cron')!r}), not a webhook")
+    if trigger.get("kind") == "etcd":
+        raise NotFound(f"trigger {name!r} watches etcd ({trigger.get('prefix')!r}), it is not a webhook")
     secret = secret_value(session, name=str(trigger.get("secret") or ""))
     if not secret:
         raise BadSignature(f"trigger {name!r} has no stored secret {trigger.get('secret')!r} "
