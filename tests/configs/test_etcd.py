@@ -118,6 +118,10 @@ def test_an_etcd_change_reapplies_and_restarts_only_the_affected_service(etcd, s
     b = third["nodes"]["switch_b"]["outputs"]
     assert third["status"] == "succeeded" and not b["restarted"] and b["pid"] == pids["b"]
     assert not third["nodes"]["switch_a"]["outputs"]["changed"]
+    with stack.client() as c:
+        listed = next(t for t in c.get("/triggers").json() if t["name"] == "t-restart")
+    assert listed["kind"] == "etcd" and listed["etcd"]["prefix"] == PREFIX
+    assert listed["etcd"]["last_run_id"] == third["id"] and listed["etcd"]["last_revision"] == third["trigger"]["revision"]
 
 
 def _watching(stack, trigger: str) -> bool:

@@ -53,6 +53,13 @@ def check_spec(spec: dict[str, Any], i: int, inputs: set, needed: set) -> list[P
     return problems
 
 
+def state(s, spec: dict[str, Any]) -> dict[str, Any]:
+    """What GET /api/triggers shows of an etcd trigger: what it watches, the last revision taken."""
+    row = s.get(TriggerScheduleRow, spec["name"])
+    return {"endpoint": endpoint_of(spec), "prefix": spec.get("prefix"),
+            "last_revision": row.last_tick if row else None, "last_run_id": row.last_run_id if row else None}
+
+
 def endpoint_of(spec: dict[str, Any]) -> str:
     from nebhx.settings import get_settings
     return str(spec.get("endpoint") or get_settings().config_etcd_url)
