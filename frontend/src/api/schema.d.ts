@@ -2955,7 +2955,7 @@ export interface components {
             name: string;
             /**
              * Kind
-             * @description webhook or schedule
+             * @description webhook, schedule or etcd
              */
             kind: string;
             /** Graph Id */
@@ -2967,6 +2967,13 @@ export interface components {
              * @description A schedule's cron, next tick, skipped ticks
              */
             schedule?: {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * Etcd
+             * @description An etcd trigger's endpoint, key prefix, last revision taken and the run it started
+             */
+            etcd?: {
                 [key: string]: unknown;
             } | null;
             /**
