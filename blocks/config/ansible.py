@@ -89,7 +89,7 @@ class Playbook(Brick):
             inv.unlink(missing_ok=True)
         failure = out.first_failure()
         if failure or out.returncode != 0:
-            raise BrickFailed(_failure_text(failure, out))
+            raise BrickFailed(ctx.mask(_failure_text(failure, out)))
         ctx.log("recap: ok=%d changed=%d failed=%d skipped=%d", out.count("ok"), out.count("changed"),
                 out.count("failures"), out.count("skipped"))
         return self.Outputs(ok=out.count("ok"), changed=out.count("changed"), failed=out.count("failures"),
@@ -108,13 +108,15 @@ class Playbook(Brick):
             inv.unlink(missing_ok=True)
         failure = out.first_failure()
         if failure or out.returncode != 0:
-            raise BrickFailed("in check mode: " + _failure_text(failure, out))
+            raise BrickFailed(ctx.mask("in check mode: " + _failure_text(failure, out)))
         would = [t for t in out.tasks if t["status"] == "changed"]
         effect = (f"run the playbook on {inputs.host}: {len(would)} task(s) would change "
                   f"({', '.join(t['task'] for t in would)})" if would else
                   f"nothing: every task of the playbook is already satisfied on {inputs.host}")
         return {"effect": effect, "changes": bool(would),
-                "tasks": [{"task": t["task"], "status": t["status"], "diff": t.get("diff", "")} for t in out.tasks]}
+                # A diff may show a secret the graph passed in `vars`: masked like the log.
+                "tasks": [{"task": t["task"], "status": t["status"], "diff": ctx.mask(t.get("diff", ""))}
+                          for t in out.tasks]}
 
 
 def _failure_text(failure: dict | None, out: ansible.Outcome) -> str:

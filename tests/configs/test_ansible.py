@@ -117,3 +117,27 @@ def test_a_playbook_file_on_the_host(brick, ctx, tmp_path):
                     "    - {name: say, ansible.builtin.debug: {msg: hi}}\n")
     out = brick(ctx, host="h1", playbook_path=str(book))
     assert (out.ok, out.changed, out.failed) == (1, 0, 0)
+
+
+def test_a_secret_in_vars_is_masked_in_the_log_the_plan_and_the_error(brick, tmp_path, monkeypatch):
+    monkeypatch.setenv("NEBHX_AGENT_LABELS", "{}")
+    ctx = Context(runtime=HostRuntime("h1", tmp_path / "h1"), secrets=["s3cr3t-pw"])
+    target = tmp_path / "h1" / "etc"
+    target.mkdir(parents=True)
+    book = """
+- hosts: all
+  gather_facts: false
+  tasks:
+    - name: password file
+      ansible.builtin.copy: {dest: "{{ target }}/pw", content: "{{ pw }}\\n", mode: "0600"}
+    - name: show it
+      ansible.builtin.fail: {msg: "bad password {{ pw }}"}
+"""
+    args = dict(host="h1", playbook=book, vars={"target": str(target), "pw": "s3cr3t-pw"})
+    with pytest.raises(BrickFailed) as failed_plan:
+        brick.plan(ctx, brick.Inputs(**args))
+    with pytest.raises(BrickFailed) as failed:
+        brick(ctx, **args)
+    assert (target / "pw").read_text() == "s3cr3t-pw\n"  # the value reached the host
+    for text in (str(failed_plan.value), str(failed.value), "\n".join(ctx.lines)):
+        assert "s3cr3t-pw" not in text and "******" in text
