@@ -79,13 +79,15 @@ class Etcd:
         out = self._post("/v3/kv/deleterange", {"key": _b64(key)})
         return int(out["header"]["revision"])
 
-    def watch(self, prefix: str, start_revision: int, client: httpx.Client) -> Iterator[tuple[int, list[Entry]]]:
+    def watch(self, prefix: str, start_revision: int, client: httpx.Client,
+              read_timeout: float | None = None) -> Iterator[tuple[int, list[Entry]]]:
         """(revision, changed entries) for every change under ``prefix`` from ``start_revision``,
-        as etcd sends them, until ``client`` is closed or the stream breaks."""
+        as etcd sends them, until the stream breaks (httpx.ReadTimeout after ``read_timeout``
+        seconds without a change)."""
         body = {"create_request": {"key": _b64(prefix), "range_end": prefix_end(prefix),
                                    "start_revision": start_revision}}
         with client.stream("POST", f"{self.endpoint}/v3/watch", json=body,
-                           timeout=httpx.Timeout(self.timeout, read=None)) as resp:
+                           timeout=httpx.Timeout(self.timeout, read=read_timeout)) as resp:
             if resp.status_code != 200:
                 raise EtcdError(f"etcd at {self.endpoint} refused the watch: {resp.status_code}")
             for line in resp.iter_lines():

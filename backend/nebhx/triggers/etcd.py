@@ -88,13 +88,6 @@ def ensure_watches(session_for) -> None:
         w.flush_pending()
 
 
-def stop_all() -> None:
-    with _lock:
-        for w in _watches.values():
-            w.stop()
-        _watches.clear()
-
-
 def _key(spec: dict[str, Any]) -> tuple:
     return (spec["graph_id"], endpoint_of(spec), spec["prefix"], repr(spec.get("inputs")))
 
@@ -113,18 +106,28 @@ class Watch(threading.Thread):
 
     def stop(self) -> None:
         self.stopped.set()
-        self.client.close()  # ends a blocked read of the stream
+        # Closing may not wake a read blocked in another thread; the 5 s read timeout does,
+        # and a stopped watch fires nothing meanwhile.
+        self.client.close()
 
     def run(self) -> None:
+        start: int | None = None
         while not self.stopped.is_set():
             try:
-                start = self._catch_up()
-                for revision, entries in self.etcd.watch(self.spec["prefix"], start, self.client):
+                if start is None:
+                    start = self._catch_up()
+                for revision, entries in self.etcd.watch(self.spec["prefix"], start, self.client, read_timeout=5):
+                    if self.stopped.is_set():
+                        return  # a stopped watch starts nothing, even with an event in hand
                     self.fire(revision, [e.key for e in entries])
-            except Exception as exc:  # etcd down, stream broken: try again shortly
+                    start = revision + 1
+            except httpx.ReadTimeout:
+                continue  # a quiet prefix: watch again from where it was (and notice a stop)
+            except Exception as exc:  # etcd down, stream broken: catch up again shortly
                 if not self.stopped.is_set():
                     log.warning("etcd trigger %s: watch interrupted (%s); reconnecting", self.spec["name"], exc)
-            self.stopped.wait(1.0)
+                start = None
+                self.stopped.wait(1.0)
 
     def _catch_up(self) -> int:
         entries, revision = self.etcd.range(self.spec["prefix"])
@@ -145,6 +148,8 @@ class Watch(threading.Thread):
 
     def fire(self, revision: int, keys: list[str]) -> None:
         with self.fire_lock:
+            if self.stopped.is_set():
+                return
             if self.pending and self.pending[0] > revision:
                 revision, keys = self.pending[0], sorted({*keys, *self.pending[1]})
             with self.session_for() as s:
