@@ -67,7 +67,7 @@ def test_a_bad_etcd_trigger_is_refused_naming_the_field():
 @pytest.fixture(scope="module")
 def stack(etcd, tmp_path_factory):
     home = tmp_path_factory.mktemp("etcd-stack")
-    s = Stack(home, make_env(home, NEBHX_SWEEP_INTERVAL_S="0.2")).start()
+    s = Stack(home, make_env(home, NEBHX_SWEEP_INTERVAL_S="0.2", NEBHX_CONFIG_ETCD_URL=etcd.url)).start()
     yield s
     s.stop()
 
@@ -133,3 +133,14 @@ def _watching(stack, trigger: str) -> bool:
                            {"n": trigger}).first()
     engine.dispose()
     return row is not None
+
+
+def test_explain_from_etcd_through_the_api(etcd, stack):
+    rev = etcd.put("conf-b", profiles(greeting_b="hej b")["conf-b"])
+    with stack.client() as c:
+        resp = c.get("/config/profiles/conf-b/explain", params={"store": "etcd", "host": "h9"})
+        missing = c.get("/config/profiles/nope/explain", params={"store": "etcd"})
+    assert resp.status_code == 200, resp.text
+    entry = resp.json()["explain"]["greeting"]
+    assert entry["value"] == "hej b" and entry["source"] == f"etcd {etcd.url} {PREFIX}conf-b mod_revision {rev}"
+    assert missing.status_code == 404 and "no config profile 'nope' in etcd" in missing.text
