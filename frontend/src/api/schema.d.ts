@@ -765,7 +765,8 @@ export interface paths {
         };
         /**
          * Explain
-         * @description Final values for a host/cluster, each with the layer that set it.
+         * @description Final values for a host/cluster, each with the layer that set it (and, from etcd, the
+         *     key and revision it was read at).
          */
         get: operations["explain_api_config_profiles__name__explain_get"];
         put?: never;
@@ -1590,7 +1591,7 @@ export interface components {
             };
             /**
              * Explain
-             * @description Each final key (dotted path): the layer that set it
+             * @description Each final key (dotted path): the layer that set it (and its `source` when read from etcd: key and revision)
              */
             explain: {
                 [key: string]: {
@@ -4540,6 +4541,7 @@ export interface operations {
             query?: {
                 host?: string | null;
                 cluster?: string | null;
+                store?: "database" | "etcd";
             };
             header?: never;
             path: {
