@@ -62,6 +62,9 @@ def test_a_bad_etcd_trigger_is_refused_naming_the_field():
     problems = {p.path: p.message for p in check_triggers(doc)}
     assert "prefix" in problems["/meta/triggers/0/prefix"]
     assert "not an http(s) URL" in problems["/meta/triggers/0/endpoint"]
+    doc["meta"]["triggers"][0].pop("endpoint")
+    problems = {p.path: p.message for p in check_triggers(doc)}
+    assert "set NEBHX_CONFIG_ETCD_URL" in problems["/meta/triggers/0/endpoint"]
 
 
 @pytest.fixture(scope="module")

@@ -44,6 +44,8 @@ def check_spec(spec: dict[str, Any], i: int, inputs: set, needed: set) -> list[P
     endpoint = spec.get("endpoint")
     if endpoint is not None and not (isinstance(endpoint, str) and endpoint.startswith(("http://", "https://"))):
         problems.append(bad("endpoint", f"{endpoint!r} is not an http(s) URL of etcd"))
+    elif endpoint is None and not endpoint_of(spec):  # else nothing would ever watch it
+        problems.append(bad("endpoint", "no etcd endpoint: give one or set NEBHX_CONFIG_ETCD_URL on the server"))
     given = spec.get("inputs") or {}
     if not isinstance(given, dict):
         return [*problems, bad("inputs", "a map of graph input -> value")]
