@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -86,7 +87,7 @@ class Playbook(Brick):
             out = ansible.run_playbook(ctx, book, inv, check=False, facts=inputs.facts,
                                        timeout=inputs.timeout_s)
         finally:
-            inv.unlink(missing_ok=True)
+            shutil.rmtree(inv.parent, ignore_errors=True)  # the inventory may hold secrets; nothing is kept
         failure = out.first_failure()
         if failure or out.returncode != 0:
             raise BrickFailed(ctx.mask(_failure_text(failure, out)))
@@ -105,7 +106,7 @@ class Playbook(Brick):
             out = ansible.run_playbook(ctx, book, inv, check=True, facts=inputs.facts,
                                        timeout=inputs.timeout_s, log=False)
         finally:
-            inv.unlink(missing_ok=True)
+            shutil.rmtree(inv.parent, ignore_errors=True)  # the inventory may hold secrets; nothing is kept
         failure = out.first_failure()
         if failure or out.returncode != 0:
             raise BrickFailed(ctx.mask("in check mode: " + _failure_text(failure, out)))

@@ -7,8 +7,10 @@ one host, its agent's labels as groups (``role=db`` -> group ``role_db``) and as
 Nebh-X (``ansible_plugins/nebhx_events.py``) prints one JSON line per task result, read
 while the playbook runs, so the node log shows each task as it ends.
 
-Work folder: ``<home>/ansible/<name>/`` holding the playbook, the inventory (mode 600:
-variables may hold secrets) and Ansible's own temp files; the inventory is removed after.
+Work folder: ``<home>/ansible/<run|plan>-<hash of run and node>/`` holding the playbook, the
+inventory (mode 600: variables may hold secrets) and Ansible's own temp files; the brick
+removes it when the playbook ends. A playbook file on the host runs in its own folder, so
+its relative `templates/` and `files/` are found.
 """
 from __future__ import annotations
 
