@@ -73,12 +73,13 @@ class UserData(Brick):
                             user_data=seed.user_data, explain=resolved.explain)
 
     def plan(self, ctx: Context, inputs: Inputs) -> dict[str, Any]:
-        """The seed version it would write on this host, validated (a read-only check)."""
+        """The seed version it would write on this host, validated against cloud-init's bundled
+        schema (the run asks `cloud-init schema` itself)."""
         if not is_known(inputs):
             return {"effect": f"writes a cloud-init seed for {inputs.machine} once its inputs are known",
                     "changes": None}
         resolved, seed, folder = self._seed(ctx, inputs)
-        cloudinit.validate(seed.user_data)
+        cloudinit.validate_quick(seed.user_data)
         there = (folder / seed.version).is_dir()
         effect = (f"nothing: seed {seed.version} of {inputs.machine} is written" if there else
                   f"write seed {seed.version} of {inputs.machine} on {inputs.host} "

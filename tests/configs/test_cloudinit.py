@@ -98,6 +98,8 @@ def test_invalid_cloud_config_is_refused_by_cloud_init_and_nothing_written(brick
     profiles["web"]["values"]["users"] = 42
     with pytest.raises(BrickFailed, match="cloud-init schema.*(runcmd|users)"):
         brick(ctx, host="hv1", machine="web1", profiles=profiles, profile="web")
+    with pytest.raises(BrickFailed, match="cloud-init's schema.*runcmd: 'not a list' is not of type 'array'"):
+        brick.plan(ctx, brick.Inputs(host="hv1", machine="web1", profiles=profiles, profile="web"))
     assert not (ctx.runtime.home / "cloudinit" / "web1").exists() or not any(
         (ctx.runtime.home / "cloudinit" / "web1").iterdir())
 
