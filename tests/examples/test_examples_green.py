@@ -30,6 +30,7 @@ INPUTS: dict[str, list[str]] = {
     "sync-update.json": ["-i", "selector=role=web"],
     "build-on-push.json": [],  # builds this repository's own HEAD
     "build-on-push-cluster.json": [],  # this HEAD onto every host up (here: local) behind HAProxy
+    "cloud-init-seeds.json": [],  # seeds of web1, db1, db2 on host local
 }
 # Approval gates a person would approve while the run waits (`nebhx approve RUN NODE`).
 APPROVE = {"canary-update.json": ["approve"]}

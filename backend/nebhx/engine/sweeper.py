@@ -205,6 +205,11 @@ def fire_schedules(settings: Settings) -> None:
         fire_due(lambda: session_scope(settings.db_url))
     except Exception:  # logged here: a schedule's trouble must not pass for a store outage
         log.exception("schedule triggers could not be checked")
+    from nebhx.triggers.etcd import ensure_watches
+    try:
+        ensure_watches(lambda: session_scope(settings.db_url))
+    except Exception:
+        log.exception("etcd triggers could not be checked")
 
 
 def _collect_runs(settings: Settings) -> None:

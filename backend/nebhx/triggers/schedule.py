@@ -68,9 +68,12 @@ def check_triggers(doc: dict[str, Any]) -> list[Problem]:
         seen.add(name)
         if isinstance(spec, dict) and spec.get("kind", "webhook") == "schedule":
             problems += _check_schedule(spec, i, names, needed)
+        elif isinstance(spec, dict) and spec.get("kind") == "etcd":
+            from nebhx.triggers.etcd import check_spec
+            problems += check_spec(spec, i, names, needed)
         elif isinstance(spec, dict) and spec.get("kind", "webhook") != "webhook":
             problems.append(Problem("bad_trigger", f"trigger {spec.get('name')!r}: kind {spec.get('kind')!r} "
-                                    "is neither webhook nor schedule", path=f"/meta/triggers/{i}/kind"))
+                                    "is not webhook, schedule or etcd", path=f"/meta/triggers/{i}/kind"))
     return problems
 
 
@@ -103,8 +106,10 @@ def fire_due(session_for, *, now: datetime | None = None) -> list[dict[str, Any]
     from nebhx.triggers.service import declared
     now = now or utcnow()
     with session_for() as s:
-        specs = [t for t in declared(s) if t.get("kind") == "schedule" and croniter.is_valid(str(t.get("cron")))]
-        _forget_removed(s, {t["name"] for t in specs})
+        every = declared(s)
+        specs = [t for t in every if t.get("kind") == "schedule" and croniter.is_valid(str(t.get("cron")))]
+        # etcd triggers keep their last revision in the same table (nebhx.triggers.etcd).
+        _forget_removed(s, {t["name"] for t in specs} | {t["name"] for t in every if t.get("kind") == "etcd"})
     specs = _unambiguous(specs)
     done = []
     for spec in specs:

@@ -876,7 +876,8 @@ export interface paths {
         };
         /**
          * Explain
-         * @description Final values for a host/cluster, each with the layer that set it.
+         * @description Final values for a host/cluster, each with the layer that set it (and, from etcd, the
+         *     key and revision it was read at).
          */
         get: operations["explain_api_config_profiles__name__explain_get"];
         put?: never;
@@ -1740,7 +1741,7 @@ export interface components {
             };
             /**
              * Explain
-             * @description Each final key (dotted path): the layer that set it
+             * @description Each final key (dotted path): the layer that set it (and its `source` when read from etcd: key and revision)
              */
             explain: {
                 [key: string]: {
@@ -3303,7 +3304,7 @@ export interface components {
             name: string;
             /**
              * Kind
-             * @description webhook or schedule
+             * @description webhook, schedule or etcd
              */
             kind: string;
             /** Graph Id */
@@ -3315,6 +3316,13 @@ export interface components {
              * @description A schedule's cron, next tick, skipped ticks
              */
             schedule?: {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * Etcd
+             * @description An etcd trigger's endpoint, key prefix, last revision taken and the run it started
+             */
+            etcd?: {
                 [key: string]: unknown;
             } | null;
             /**
@@ -5146,6 +5154,7 @@ export interface operations {
             query?: {
                 host?: string | null;
                 cluster?: string | null;
+                store?: "database" | "etcd";
             };
             header?: never;
             path: {
