@@ -1,0 +1,111 @@
+"""A VXLAN overlay over three namespace hosts, built by the net.* bricks: each host's
+address comes from a pool (net.allocate), h1 and h2 give it to their VXLAN link, h3 to a
+bridge its link joins (net.bridge); then a web server on each host is reached by the
+others at its overlay address. Needs root and `ip netns`: fails saying so otherwise."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).parent
+sys.path.insert(0, str(HERE.parent / "cluster"))
+from netns import Cluster  # noqa: E402
+
+from nebhx import BrickFailed, Context  # noqa: E402
+from nebhx.settings import get_settings  # noqa: E402
+from nebhx_blocks.network.ipam import Allocate, Pool, Release  # noqa: E402
+
+VNI, PORT = 4242, 8080
+
+
+@pytest.fixture(scope="module")
+def hosts(tmp_path_factory):
+    c = Cluster(tmp_path_factory.mktemp("overlay"))
+    try:
+        c.net_up()
+        yield c
+    finally:
+        problems = c.down()
+        assert not problems, problems
+
+
+@pytest.fixture
+def store(tmp_path, monkeypatch):
+    monkeypatch.setenv("NEBHX_DATABASE_URL", f"sqlite:///{tmp_path / 'store.db'}")
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+def brick(c: Cluster, on: str, target: str, mode: str = "run", **inputs) -> dict:
+    """Run (or plan) a brick as host ``on``'s agent would, in its namespace."""
+    env = {"NEBHX_HOST_HOME": str(c.workdir / "hosts" / on), "PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
+           "NEBHX_HOME": str(c.workdir / "home")}
+    proc = subprocess.run(["ip", "netns", "exec", c.ns(on), sys.executable, str(HERE / "brick_in_ns.py"),
+                           target, on, mode, json.dumps(inputs)], capture_output=True, text=True,
+                          timeout=60, env=env)
+    if proc.returncode == 3:
+        raise BrickFailed(proc.stderr.strip())
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)["result"]
+
+
+def serve(c: Cluster, host: str, address: str) -> subprocess.Popen:
+    root = c.workdir / "www" / host
+    root.mkdir(parents=True)
+    (root / "who").write_text(host)
+    return c.spawn(f"web-{host}", [sys.executable, "-m", "http.server", "--bind", address, "--directory",
+                                   str(root), str(PORT)], ns=c.ns(host))
+
+
+def fetch(c: Cluster, host: str, address: str) -> str:
+    code = ("import sys,time,urllib.request as u\n"
+            "for _ in range(100):\n"
+            "  try: print(u.urlopen(f'http://{sys.argv[1]}:%d/who', timeout=2).read().decode()); break\n"
+            "  except OSError: time.sleep(0.05)\n" % PORT)
+    return c.in_ns(host, sys.executable, "-c", code, address).stdout.strip()
+
+
+def test_three_hosts_reach_each_other_over_pool_addresses(hosts, store):
+    c, ctx = hosts, Context(run_id="overlay-test")
+    Pool()(ctx, name="overlay", cidr="10.250.0.0/24", reserved=["10.250.0.1"])
+    cidr = {h: Allocate()(ctx, pool="overlay", owner=f"overlay/{h}").cidr for h in c.hosts}
+    assert sorted(cidr.values()) == ["10.250.0.2/24", "10.250.0.3/24", "10.250.0.4/24"]
+    underlay = [c.address(h) for h in c.hosts]
+    vx = dict(vni=VNI, remotes=underlay)
+    assert brick(c, "h3", "network.overlay:Bridge", "plan", host="h3", name="brov", cidr=cidr["h3"])["changes"]
+    assert brick(c, "h3", "network.overlay:Bridge", host="h3", name="brov", cidr=cidr["h3"])["changed"]
+    for h in c.hosts:
+        where = {"bridge": "brov"} if h == "h3" else {"cidr": cidr[h]}
+        out = brick(c, h, "network.overlay:Vxlan", host=h, local=c.address(h), **vx, **where)
+        assert out["changed"] and out["remotes"] == sorted(set(underlay) - {c.address(h)})
+    again = brick(c, "h1", "network.overlay:Vxlan", "plan", host="h1", local=c.address("h1"), cidr=cidr["h1"], **vx)
+    assert again["changes"] is False, again
+    assert not brick(c, "h1", "network.overlay:Vxlan", host="h1", local=c.address("h1"), cidr=cidr["h1"],
+                     **vx)["changed"]
+
+    addr = {h: cidr[h].split("/")[0] for h in c.hosts}
+    for h in c.hosts:
+        serve(c, h, addr[h])
+    for h in c.hosts:
+        for other in c.hosts:
+            if other != h:
+                assert fetch(c, h, addr[other]) == other, f"{h} -> {other} at {addr[other]}"
+
+    # The host's own interface is never taken over, whatever the graph names.
+    with pytest.raises(BrickFailed, match="eth0 exists and is a veth link, not a vxlan"):
+        brick(c, "h1", "network.overlay:Vxlan", host="h1", local=c.address("h1"), name="eth0", **vx)
+    with pytest.raises(BrickFailed, match="runs on 'h1'"):
+        brick(c, "h1", "network.overlay:Bridge", host="h2", name="brov")
+
+    # Teardown: links gone, addresses back in the pool.
+    for h in c.hosts:
+        assert brick(c, h, "network.overlay:Vxlan", host=h, local=c.address(h), state="absent", **vx)["changed"]
+        assert Release()(ctx, pool="overlay", owner=f"overlay/{h}").released == addr[h]
+    assert brick(c, "h3", "network.overlay:Bridge", host="h3", name="brov", state="absent")["changed"]
+    assert "vx4242" not in c.in_ns("h1", "ip", "link").stdout
+    assert "brov" not in c.in_ns("h3", "ip", "link").stdout
