@@ -4,54 +4,16 @@ bridge its link joins (net.bridge); then a web server on each host is reached by
 others at its overlay address. Needs root and `ip netns`: fails saying so otherwise."""
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
+from nskit import Cluster, brick
 
-HERE = Path(__file__).parent
-sys.path.insert(0, str(HERE.parent / "cluster"))
-from netns import Cluster  # noqa: E402
-
-from nebhx import BrickFailed, Context  # noqa: E402
-from nebhx.settings import get_settings  # noqa: E402
-from nebhx_blocks.network.ipam import Allocate, Pool, Release  # noqa: E402
+from nebhx import BrickFailed, Context
+from nebhx_blocks.network.ipam import Allocate, Pool, Release
 
 VNI, PORT = 4242, 8080
-
-
-@pytest.fixture(scope="module")
-def hosts(tmp_path_factory):
-    c = Cluster(tmp_path_factory.mktemp("overlay"))
-    try:
-        c.net_up()
-        yield c
-    finally:
-        problems = c.down()
-        assert not problems, problems
-
-
-@pytest.fixture
-def store(tmp_path, monkeypatch):
-    monkeypatch.setenv("NEBHX_DATABASE_URL", f"sqlite:///{tmp_path / 'store.db'}")
-    get_settings.cache_clear()
-    yield
-    get_settings.cache_clear()
-
-
-def brick(c: Cluster, on: str, target: str, mode: str = "run", **inputs) -> dict:
-    """Run (or plan) a brick as host ``on``'s agent would, in its namespace."""
-    env = {"NEBHX_HOST_HOME": str(c.workdir / "hosts" / on), "PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
-           "NEBHX_HOME": str(c.workdir / "home")}
-    proc = subprocess.run(["ip", "netns", "exec", c.ns(on), sys.executable, str(HERE / "brick_in_ns.py"),
-                           target, on, mode, json.dumps(inputs)], capture_output=True, text=True,
-                          timeout=60, env=env)
-    if proc.returncode == 3:
-        raise BrickFailed(proc.stderr.strip())
-    assert proc.returncode == 0, proc.stderr
-    return json.loads(proc.stdout)["result"]
 
 
 def serve(c: Cluster, host: str, address: str) -> subprocess.Popen:
@@ -70,7 +32,7 @@ def fetch(c: Cluster, host: str, address: str) -> str:
     return c.in_ns(host, sys.executable, "-c", code, address).stdout.strip()
 
 
-def test_three_hosts_reach_each_other_over_pool_addresses(hosts, store):
+def test_three_hosts_reach_each_other_over_pool_addresses(hosts, sqlite_store):
     c, ctx = hosts, Context(run_id="overlay-test")
     Pool()(ctx, name="overlay", cidr="10.250.0.0/24", reserved=["10.250.0.1"])
     cidr = {h: Allocate()(ctx, pool="overlay", owner=f"overlay/{h}").cidr for h in c.hosts}
