@@ -25,6 +25,12 @@ def _session():
     return _service().session_scope()
 
 
+def _endpoint(address: str, port: int | None) -> str:
+    if port is None:
+        return address
+    return f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
+
+
 class Pool(Brick):
     """Declare an address pool: a CIDR (IPv4, or IPv6 of /96 or smaller) whose addresses
     `net.allocate` hands out, one per owner, never the same address twice.
@@ -105,9 +111,12 @@ class Allocate(Brick):
     class Inputs(Ports):
         pool: str = Field(description="The pool, from net.pool", min_length=1, max_length=100)
         owner: str = Field(description=OWNER_HELP, min_length=1, max_length=300)
+        port: int | None = Field(default=None, ge=1, le=65535,
+                                 description="A port to append for `endpoint` (a service's ip:port)")
 
     class Outputs(Ports):
         address: Address = Field(description="The address, e.g. 10.250.0.3")
+        endpoint: Address = Field(description="address:port when `port` is set, else the address")
         cidr: str = Field(description="The address with the pool's prefix length, e.g. 10.250.0.3/24")
         prefixlen: int
         changed: bool = Field(description="True when it was allocated by this run")
@@ -120,7 +129,8 @@ class Allocate(Brick):
             raise BrickFailed(str(exc)) from None
         ctx.log("%s %s from pool %s for %s", "allocated" if new else "already held", got["cidr"],
                 inputs.pool, inputs.owner)
-        return self.Outputs(address=got["address"], cidr=got["cidr"], prefixlen=got["prefixlen"], changed=new)
+        return self.Outputs(address=got["address"], endpoint=_endpoint(got["address"], inputs.port),
+                            cidr=got["cidr"], prefixlen=got["prefixlen"], changed=new)
 
     def plan(self, ctx: Context, inputs: Inputs) -> dict[str, Any]:
         if not is_known(inputs):
@@ -138,8 +148,8 @@ class Allocate(Brick):
         if held:
             a = held[0]
             return {"effect": f"nothing: {inputs.owner} holds {a['cidr']}", "changes": False,
-                    "outputs": {"address": a["address"], "cidr": a["cidr"], "prefixlen": a["prefixlen"],
-                                "changed": False}}
+                    "outputs": {"address": a["address"], "endpoint": _endpoint(a["address"], inputs.port),
+                                "cidr": a["cidr"], "prefixlen": a["prefixlen"], "changed": False}}
         if free <= 0:
             raise BrickFailed(f"address pool {inputs.pool!r} is exhausted: no free address for {inputs.owner}")
         return {"effect": f"allocate an address from pool {inputs.pool} for {inputs.owner} ({free} free)",

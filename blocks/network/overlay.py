@@ -110,7 +110,7 @@ class Vxlan(Brick):
     class Inputs(Ports):
         host: HostRef = Field(description="The host to make the link on")
         vni: int = Field(ge=1, le=16777215, description="VXLAN network identifier, the same on every host")
-        local: Address = Field(description="This host's underlay address (the agent's address)")
+        local: Address = Field(default="", description="This host's underlay address (default: its agent's address)")
         remotes: list[Address] = Field(default_factory=list, description="Every host's underlay address")
         name: str = Field(default="", description="Link name (default vx<vni>)", max_length=15,
                           pattern=r"^[A-Za-z0-9_.-]*$")
@@ -130,8 +130,8 @@ class Vxlan(Brick):
         remotes: list[Address] = Field(description="The remotes the link floods to")
         changed: bool
 
-    def _spec(self, inputs: Inputs) -> netlinks.Vxlan:
-        local = _ip(inputs.local, "local")
+    def _spec(self, ctx: Context, inputs: Inputs) -> netlinks.Vxlan:
+        local = _ip(inputs.local or ctx.runtime.address, "local")
         remotes = sorted({_ip(r, "remotes") for r in inputs.remotes} - {local})
         if inputs.cidr and inputs.bridge:
             raise BrickFailed("cidr and bridge: give the address to the bridge (net.bridge), not to a link on it")
@@ -141,7 +141,7 @@ class Vxlan(Brick):
 
     def _converge(self, ctx: Context, inputs: Inputs, apply: bool) -> tuple[netlinks.Vxlan, netlinks.Changes]:
         _on_host(ctx, inputs.host)
-        vx = self._spec(inputs)
+        vx = self._spec(ctx, inputs)
         if inputs.state == "absent":
             return vx, netlinks.remove(ctx, vx.name, "vxlan", apply=apply)
         return vx, netlinks.ensure_vxlan(ctx, vx, apply=apply)

@@ -79,7 +79,8 @@ def test_bricks_declare_allocate_release_and_fail_clearly(store):
     assert Pool()(ctx, name="ov", cidr="10.252.0.0/30").changed is False
     a = Allocate()(ctx, pool="ov", owner="h1")
     assert (a.address, a.cidr, a.changed) == ("10.252.0.1", "10.252.0.1/30", True)
-    assert Allocate()(ctx, pool="ov", owner="h1").changed is False
+    again = Allocate()(ctx, pool="ov", owner="h1", port=445)
+    assert (again.changed, again.endpoint) == (False, "10.252.0.1:445")
     assert Allocate().plan(ctx, Allocate.Inputs(pool="ov", owner="h1"))["changes"] is False
     Allocate()(ctx, pool="ov", owner="h2")
     with pytest.raises(BrickFailed, match="plan|exhausted"):
