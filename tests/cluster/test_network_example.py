@@ -1,0 +1,55 @@
+"""examples/network-overlay.json on the three namespace hosts through the whole stack: the
+pool's addresses on a VXLAN overlay between the hosts' agents, an SMB share on h1 at its
+overlay address, checked from every host over the overlay; the password never shows."""
+from __future__ import annotations
+
+import json
+import secrets
+import subprocess
+
+import pytest
+from netns import ROOT
+
+EXAMPLE = ROOT / "examples" / "network-overlay.json"
+
+
+@pytest.fixture(scope="module")
+def overlay_run(cluster):
+    login, password = f"nbxsmb{secrets.token_hex(3)}", f"pw-{secrets.token_hex(8)}"
+    inputs = {"file_server": "h1", "share_login": login, "share_password": password}
+    try:
+        yield cluster.run(json.loads(EXAMPLE.read_text()), inputs), inputs
+    finally:
+        subprocess.run(["userdel", login], capture_output=True)
+
+
+def test_example_builds_the_overlay_and_serves_the_share_over_it(cluster, overlay_run):
+    run, inputs = overlay_run
+    password = inputs["share_password"]
+    failed = {k: n["error"] for k, n in run["nodes"].items() if n["status"] != "succeeded"}
+    assert run["status"] == "succeeded", (failed, run["error"])
+    addresses = run["outputs"]["addresses"]
+    assert sorted(addresses) == ["10.250.0.1", "10.250.0.2", "10.250.0.3"]
+    server = addresses[list(cluster.hosts).index("h1")]
+    assert run["outputs"]["share"] == f"//{server}/files"
+    assert len(run["outputs"]["round_trip_ms"]) == 3
+    for host, address in zip(cluster.hosts, addresses):
+        link = cluster.in_ns(host, "ip", "-j", "-d", "addr", "show", "dev", "vx4242").stdout
+        info = json.loads(link)[0]
+        assert info["linkinfo"]["info_data"]["local"] == cluster.address(host)
+        assert f"{address}/24" in [f"{a['local']}/{a['prefixlen']}" for a in info["addr_info"]]
+    assert password not in json.dumps(run)
+    with cluster.client() as c:
+        logs = "".join(c.get(f"/runs/{run['id']}/nodes/{n}/log").text for n in run["nodes"])
+    assert "share //" in logs and password not in logs
+
+
+def test_rerun_changes_nothing_and_keeps_the_addresses(cluster, overlay_run):
+    run, inputs = overlay_run
+    again = cluster.run(json.loads(EXAMPLE.read_text()), inputs)
+    assert again["status"] == "succeeded", {k: n["error"] for k, n in again["nodes"].items()}
+    assert again["outputs"]["addresses"] == run["outputs"]["addresses"]
+    for node, out in again["nodes"].items():
+        if "changed" in (out.get("outputs") or {}):
+            changed = out["outputs"]["changed"]  # a fan-out node's: one per item
+            assert not any(changed if isinstance(changed, list) else [changed]), node
