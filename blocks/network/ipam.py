@@ -81,9 +81,7 @@ class Pool(Brick):
             net = svc.parse_cidr(inputs.cidr)
             with _session() as s:
                 view = svc.pool_view(s, inputs.name)
-        except svc.PoolError as exc:
-            if "no address pool" not in str(exc):
-                raise BrickFailed(str(exc)) from None
+        except svc.PoolMissing:
             return {"effect": f"create address pool {inputs.name} ({net})", "changes": True,
                     "outputs": {"pool": inputs.name, "cidr": str(net), "changed": True}}
         same = view["cidr"] == str(net)
@@ -140,10 +138,9 @@ class Allocate(Brick):
             with _session() as s:
                 held = [a for a in svc.allocations(s, inputs.pool) if a["owner"] == inputs.owner]
                 free = svc.pool_view(s, inputs.pool)["free"]
+        except svc.PoolMissing:  # an upstream net.pool may make it first
+            return {"effect": f"allocate an address from pool {inputs.pool} for {inputs.owner}", "changes": True}
         except svc.PoolError as exc:
-            if "no address pool" in str(exc):  # an upstream net.pool may make it first
-                return {"effect": f"allocate an address from pool {inputs.pool} for {inputs.owner}",
-                        "changes": True}
             raise BrickFailed(str(exc)) from None
         if held:
             a = held[0]

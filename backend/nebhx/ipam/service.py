@@ -32,6 +32,14 @@ class PoolExhausted(PoolError):
     pass
 
 
+class PoolMissing(PoolError, LookupError):
+    pass
+
+
+class PoolBusy(PoolError):
+    """The pool still holds allocations (deleting it needs ``force``)."""
+
+
 def check_name(name: str) -> str:
     if not NAME_RE.match(name or ""):
         raise PoolError(f"pool name {name!r}: letters, digits, '.', '_', '-' (at most 100)")
@@ -111,6 +119,10 @@ def _held_outside(s: Session, pool: str, net: Network, reserved: list[str]) -> l
     return out
 
 
+def list_pools(s: Session) -> list[dict[str, Any]]:
+    return [pool_view(s, n) for n in s.execute(select(IpPoolRow.name).order_by(IpPoolRow.name)).scalars()]
+
+
 def pool_view(s: Session, name: str) -> dict[str, Any]:
     row = _pool(s, name)
     net = parse_cidr(row.cidr)
@@ -126,7 +138,7 @@ def _pool(s: Session, name: str, *, lock: bool = False) -> IpPoolRow:
     query = select(IpPoolRow).where(IpPoolRow.name == check_name(name))
     row = s.execute(query.with_for_update() if lock else query).scalar_one_or_none()
     if row is None:
-        raise PoolError(f"no address pool {name!r}: declare it with net.pool first")
+        raise PoolMissing(f"no address pool {name!r}: declare it with net.pool first")
     return row
 
 
@@ -204,7 +216,7 @@ def delete_pool(s: Session, name: str, *, force: bool = False) -> int:
     _pool(s, name)
     held = s.scalar(select(func.count()).select_from(IpAllocationRow).where(IpAllocationRow.pool == name)) or 0
     if held and not force:
-        raise PoolError(f"address pool {name!r} still holds {held} allocations: release them or force")
+        raise PoolBusy(f"address pool {name!r} still holds {held} allocations: release them or force")
     s.execute(delete(IpAllocationRow).where(IpAllocationRow.pool == name))
     s.execute(delete(IpPoolRow).where(IpPoolRow.name == name))
     return held
