@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import secrets
 import subprocess
+import sys
 
 import pytest
 from netns import ROOT
@@ -53,3 +54,18 @@ def test_rerun_changes_nothing_and_keeps_the_addresses(cluster, overlay_run):
         if "changed" in (out.get("outputs") or {}):
             changed = out["outputs"]["changed"]  # a fan-out node's: one per item
             assert not any(changed if isinstance(changed, list) else [changed]), node
+
+
+def test_the_cli_shows_who_holds_which_address(cluster, overlay_run):
+    run, _inputs = overlay_run
+    env = {**cluster.env(), "NEBHX_TOKEN": cluster.admin_token, "COLUMNS": "200"}
+    cli = lambda *a: subprocess.run([sys.executable, "-m", "nebhx.cli.main", "pools", *a],  # noqa: E731
+                                    capture_output=True, text=True, env=env, timeout=60)
+    listed = cli()
+    assert "overlay" in listed.stdout and "3 of 254" in listed.stdout, listed.stdout + listed.stderr
+    shown = json.loads(cli("show", "overlay", "--json").stdout)
+    assert {a["owner"]: a["address"] for a in shown["allocations"]} == dict(
+        zip(cluster.hosts, run["outputs"]["addresses"]))
+    assert {a["run_id"] for a in shown["allocations"]} == {run["id"]}
+    busy = cli("delete", "overlay")
+    assert busy.returncode == 1 and "still holds 3 allocations" in busy.stderr
