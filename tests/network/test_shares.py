@@ -75,6 +75,8 @@ def test_share_refuses_bad_settings_naming_them(hosts, login):
         brick(c, "h1", SERVE, **{**base, "path": str(c.workdir)}, settings=good)
     with pytest.raises(BrickFailed, match="'homes' is not a share name"):
         brick(c, "h1", SERVE, **base, settings={**good, "share": "homes"})
+    with pytest.raises(BrickFailed, match="login: root is refused"):
+        brick(c, "h1", SERVE, **base, settings={**good, "login": "root"})
     with pytest.raises(BrickFailed, match="exactly one"):
         brick(c, "h1", SERVE, **base, volume_url=f"dir://h1{home}", settings=good)
     with pytest.raises(BrickFailed, match="lives on host 'h2'"):

@@ -151,17 +151,18 @@ def _first_free(net: Network, used: set[int], first: int, last: int) -> int | No
 
 def _try_allocate(s: Session, pool: str, owner: str, run_id: str) -> tuple[dict[str, Any], bool]:
     row = _pool(s, pool, lock=True)
-    held = s.execute(select(IpAllocationRow).where(IpAllocationRow.pool == pool,
-                                                   IpAllocationRow.owner == owner)).scalar_one_or_none()
     net = parse_cidr(row.cidr)
-    if held is not None:
-        return _allocation(net, held), False
-    used = set(s.execute(select(IpAllocationRow.offset).where(IpAllocationRow.pool == pool)).scalars())
-    used |= _reserved_offsets(net, row.reserved)
+    # One read gives both what this owner holds and every offset taken.
+    held = dict(s.execute(select(IpAllocationRow.offset, IpAllocationRow.owner)
+                          .where(IpAllocationRow.pool == pool)).tuples().all())
+    mine = next((off for off, who in held.items() if who == owner), None)
+    if mine is not None:
+        return _allocation(net, s.get(IpAllocationRow, (pool, mine))), False
+    reserved = _reserved_offsets(net, row.reserved)
     first, last = usable(net)
-    offset = _first_free(net, used, first, last)
+    offset = _first_free(net, set(held) | reserved, first, last)
     if offset is None:
-        size = last - first + 1 - len(_reserved_offsets(net, row.reserved))
+        size = last - first + 1 - len(reserved)
         raise PoolExhausted(f"address pool {pool!r} ({row.cidr}) is exhausted: all {size} addresses "
                             f"are allocated; release some (net.release) or declare a larger pool")
     new = IpAllocationRow(pool=pool, offset=offset, owner=owner, run_id=run_id,

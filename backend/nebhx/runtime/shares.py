@@ -45,6 +45,8 @@ def check_login(login: str) -> str:
     if not LOGIN_RE.match(login or ""):
         raise BrickFailed(f"login: {login!r} must be a Unix account name (lower case letters, digits, "
                           "'_', '-', at most 32, not starting with a digit)")
+    if login == "root":
+        raise BrickFailed("login: root is refused; a share's login is an account of its own")
     return login
 
 
@@ -126,6 +128,9 @@ class SmbShares:
         configuration changed (smbd then restarts). Waits until smbd accepts connections."""
         if shutil.which("smbd") is None or shutil.which("smbpasswd") is None:
             raise BrickFailed("smbd is not installed on this host: apt-get install -y samba")
+        if os.geteuid() != 0:
+            raise BrickFailed("share.smb needs an agent running as root: smbd serves each login "
+                              "as its own account")
         root = self.root(spec.share)
         for d in ("", *DIRS):
             (root / d).mkdir(mode=0o700, parents=True, exist_ok=True)
