@@ -38,6 +38,14 @@ def test_pool_hands_out_lowest_free_skipping_reserved_and_exhausts(store):
     assert ipam.allocate("tiny", "late", url=store)[0]["cidr"] == "10.250.7.3/29"
 
 
+def test_ipv6_pools_hand_out_from_the_first_address(store):
+    with session_scope(store) as s:
+        assert ipam.declare_pool(s, "v6", "fd00:250::/120")[0]["size"] == 255
+        with pytest.raises(ipam.PoolError, match="at most 2"):
+            ipam.declare_pool(s, "huge", "fd00::/64")
+    assert ipam.allocate("v6", "a", url=store)[0]["cidr"] == "fd00:250::1/120"
+
+
 def test_bad_pools_are_refused_naming_what(store):
     with session_scope(store) as s:
         with pytest.raises(ipam.PoolError, match="host bits set: the network is 10.0.0.0/24"):

@@ -71,3 +71,24 @@ def test_three_hosts_reach_each_other_over_pool_addresses(hosts, sqlite_store):
     assert brick(c, "h3", "network.overlay:Bridge", host="h3", name="brov", state="absent")["changed"]
     assert "vx4242" not in c.in_ns("h1", "ip", "link").stdout
     assert "brov" not in c.in_ns("h3", "ip", "link").stdout
+
+
+def test_a_changed_link_is_planned_then_made_again_and_removed(hosts):
+    c, h = hosts, "h1"
+    base = dict(host=h, name="nbxvt", local=c.address(h), remotes=[c.address("h2")], cidr="10.251.0.1/24")
+    assert brick(c, h, "network.overlay:Vxlan", vni=77, **base)["changed"]
+    changed = dict(base, remotes=[c.address("h3")])
+    plan = brick(c, h, "network.overlay:Vxlan", "plan", vni=78, **changed)
+    assert plan["changes"] is True and plan["steps"][:1] == ["replace nbxvt (its id is 77, not 78)"], plan
+    assert brick(c, h, "network.overlay:Vxlan", "plan", vni=77, **changed)["steps"] == [
+        f"add remote {c.address('h3')}", f"drop remote {c.address('h2')}"]
+    assert brick(c, h, "network.overlay:Vxlan", vni=78, **changed)["changed"]
+    shown = c.in_ns(h, "ip", "-d", "link", "show", "nbxvt").stdout
+    assert "vxlan id 78 " in shown and "10.251.0.1/24" in c.in_ns(h, "ip", "addr", "show", "nbxvt").stdout
+    assert c.address("h2") not in c.in_ns(h, "bridge", "fdb", "show", "dev", "nbxvt").stdout
+    with pytest.raises(BrickFailed, match="not an address with a prefix"):
+        brick(c, h, "network.overlay:Vxlan", vni=78, **dict(base, cidr="10.251.0.300/24"))
+    gone = brick(c, h, "network.overlay:Vxlan", "plan", vni=78, state="absent", **changed)
+    assert gone["changes"] is True and gone["steps"] == ["delete vxlan nbxvt"]
+    assert brick(c, h, "network.overlay:Vxlan", vni=78, state="absent", **changed)["changed"]
+    assert brick(c, h, "network.overlay:Vxlan", vni=78, state="absent", **changed)["changed"] is False
