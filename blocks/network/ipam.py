@@ -83,11 +83,13 @@ class Pool(Brick):
                 view = svc.pool_view(s, inputs.name)
         except svc.PoolMissing:
             return {"effect": f"create address pool {inputs.name} ({net})", "changes": True,
-                    "outputs": {"pool": inputs.name, "cidr": str(net), "changed": True}}
+                    "outputs": {"pool": inputs.name, "cidr": str(net), "changed": True},
+                    "sets": {"pools": {inputs.name: str(net)}}}
         same = view["cidr"] == str(net)
         return {"effect": f"nothing: pool {inputs.name} is there ({view['cidr']}, {view['free']} free)"
                 if same else f"change pool {inputs.name} from {view['cidr']} to {net}",
-                "changes": None if same else True, "outputs": {"pool": inputs.name, "cidr": str(net)}}
+                "changes": None if same else True, "outputs": {"pool": inputs.name, "cidr": str(net)},
+                "sets": {"pools": {inputs.name: str(net)}}}
 
 
 class Allocate(Brick):
@@ -133,13 +135,20 @@ class Allocate(Brick):
     def plan(self, ctx: Context, inputs: Inputs) -> dict[str, Any]:
         if not is_known(inputs):
             return {"effect": f"allocates an address from pool {inputs.pool} for {inputs.owner}", "changes": None}
+        what = f"allocate an address from pool {inputs.pool} for {inputs.owner}"
+        sets = {"allocations": {inputs.pool: {inputs.owner: True}}}
+        if ctx.planned is not None and ctx.planned.get("allocations", inputs.pool, inputs.owner):
+            return {"effect": f"nothing: a node before this one allocates for {inputs.owner}", "changes": False,
+                    "outputs": {"changed": False}, "sets": sets}
         svc = _service()
         try:
             with _session() as s:
                 held = [a for a in svc.allocations(s, inputs.pool) if a["owner"] == inputs.owner]
                 free = svc.pool_view(s, inputs.pool)["free"]
-        except svc.PoolMissing:  # an upstream net.pool may make it first
-            return {"effect": f"allocate an address from pool {inputs.pool} for {inputs.owner}", "changes": True}
+        except svc.PoolMissing:  # an upstream net.pool makes it (or the run fails saying so)
+            made = ctx.planned is not None and ctx.planned.get("pools", inputs.pool)
+            return {"effect": f"{what} (a new pool)" if made else f"{what} (no such pool yet)",
+                    "changes": True, "outputs": {"changed": True}, "sets": sets}
         except svc.PoolError as exc:
             raise BrickFailed(str(exc)) from None
         if held:
@@ -149,8 +158,7 @@ class Allocate(Brick):
                                 "cidr": a["cidr"], "prefixlen": a["prefixlen"], "changed": False}}
         if free <= 0:
             raise BrickFailed(f"address pool {inputs.pool!r} is exhausted: no free address for {inputs.owner}")
-        return {"effect": f"allocate an address from pool {inputs.pool} for {inputs.owner} ({free} free)",
-                "changes": True, "outputs": {"changed": True}}
+        return {"effect": f"{what} ({free} free)", "changes": True, "outputs": {"changed": True}, "sets": sets}
 
 
 class Release(Brick):

@@ -11,6 +11,9 @@ import sys
 import pytest
 from netns import ROOT
 
+sys.path.insert(0, str(ROOT / "tests" / "examples"))
+from plan_vs_run import compare  # noqa: E402
+
 EXAMPLE = ROOT / "examples" / "network-overlay.json"
 
 
@@ -18,8 +21,13 @@ EXAMPLE = ROOT / "examples" / "network-overlay.json"
 def overlay_run(cluster):
     login, password = f"nbxsmb{secrets.token_hex(3)}", f"pw-{secrets.token_hex(8)}"
     inputs = {"file_server": "h1", "share_login": login, "share_password": password}
+    doc = json.loads(EXAMPLE.read_text())
+    with cluster.client() as c:
+        resp = c.post("/graphs/plan", json={"graph": doc, "inputs": inputs})
+    assert resp.status_code == 200, resp.text
+    cluster.network_plan = resp.json()
     try:
-        yield cluster.run(json.loads(EXAMPLE.read_text()), inputs), inputs
+        yield cluster.run(doc, inputs), inputs
     finally:
         subprocess.run(["userdel", login], capture_output=True)
 
@@ -43,6 +51,15 @@ def test_example_builds_the_overlay_and_serves_the_share_over_it(cluster, overla
     with cluster.client() as c:
         logs = "".join(c.get(f"/runs/{run['id']}/nodes/{n}/log").text for n in run["nodes"])
     assert "share //" in logs and password not in logs
+
+
+def test_the_run_did_what_the_plan_said(cluster, overlay_run):
+    run, inputs = overlay_run
+    plan = cluster.network_plan
+    assert inputs["share_password"] not in json.dumps(plan)
+    wrong, compared, _untold = compare(plan["nodes"], run["nodes"])
+    assert not wrong, "\n".join(wrong)
+    assert compared >= 12, compared  # pool, three allocations, three links and their changes...
 
 
 def test_rerun_changes_nothing_and_keeps_the_addresses(cluster, overlay_run):

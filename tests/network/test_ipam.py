@@ -7,6 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from nebhx import BrickFailed, Context
+from nebhx.bricks.planning import Planned
 from nebhx.ipam import service as ipam
 from nebhx.settings import get_settings
 from nebhx.store.db import get_engine, session_scope
@@ -100,3 +101,18 @@ def test_bricks_declare_allocate_release_and_fail_clearly(store):
     assert Allocate()(ctx, pool="ov", owner="h3").address == "10.252.0.1"
     with pytest.raises(BrickFailed, match="host bits set"):
         Pool()(ctx, name="bad", cidr="10.252.0.1/30")
+
+
+def test_plans_see_what_earlier_nodes_of_the_plan_declare_and_allocate(store):
+    planned = Planned()
+    ctx = Context(planned=planned)
+    pool = Pool().plan(ctx, Pool.Inputs(name="fresh", cidr="10.253.0.0/24"))
+    assert pool["changes"] is True
+    planned.merge(pool["sets"])
+    first = Allocate().plan(ctx, Allocate.Inputs(pool="fresh", owner="h1"))
+    assert first["changes"] is True and "a new pool" in first["effect"]
+    planned.merge(first["sets"])
+    again = Allocate().plan(ctx, Allocate.Inputs(pool="fresh", owner="h1", port=445))
+    assert again["changes"] is False and "a node before this one" in again["effect"]
+    assert Allocate().plan(Context(planned=Planned()), Allocate.Inputs(pool="fresh", owner="h1"))["effect"].endswith(
+        "(no such pool yet)")
