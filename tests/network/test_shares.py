@@ -82,3 +82,10 @@ def test_share_refuses_bad_settings_naming_them(hosts, login):
     with pytest.raises(BrickFailed, match="lives on host 'h2'"):
         brick(c, "h1", SERVE, **{**base, "path": None}, volume_url=f"dir://h2{home}", settings=good)
     assert not (home / "shares" / "s").exists()  # nothing half-made
+
+
+def test_a_line_break_never_reaches_smb_conf(tmp_path):
+    from nebhx.runtime.shares import SmbSpec, render
+    spec = SmbSpec("s", tmp_path / "a\n[global]\n  guest ok = yes", "127.0.0.1", 4455, "u", "root")
+    with pytest.raises(BrickFailed, match="path: .* holds a line break"):
+        render(spec, tmp_path)

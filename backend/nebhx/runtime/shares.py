@@ -99,6 +99,9 @@ def render(spec: SmbSpec, root: Path) -> str:
     share = {"path": spec.path, "read only": "yes" if spec.read_only else "no",
              "valid users": spec.login, "force user": spec.force_user, "wide links": "no",
              "follow symlinks": "no"}
+    for key, value in {**glob, **share}.items():  # a line break would start a section of its own
+        if any(c in str(value) for c in "\n\r\0"):
+            raise BrickFailed(f"{key}: {str(value)!r} holds a line break; smb.conf cannot take it")
     lines = ["[global]", *(f"  {k} = {v}" for k, v in glob.items()), f"[{spec.share}]",
              *(f"  {k} = {v}" for k, v in share.items())]
     return "\n".join(lines) + "\n"
