@@ -63,9 +63,7 @@ class Pool(Brick):
     def run(self, ctx: Context, inputs: Inputs) -> Outputs:
         svc = _service()
         try:
-            with _session() as s:
-                view, changed = svc.declare_pool(s, inputs.name, inputs.cidr, list(inputs.reserved),
-                                                 inputs.description)
+            view, changed = svc.declare(inputs.name, inputs.cidr, list(inputs.reserved), inputs.description)
         except svc.PoolError as exc:
             raise BrickFailed(str(exc)) from None
         ctx.log("pool %s (%s): %d addresses, %d free%s", view["name"], view["cidr"], view["size"],

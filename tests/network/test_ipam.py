@@ -82,6 +82,13 @@ def test_concurrent_allocations_never_share_an_address(store):
         assert ipam.pool_view(s, "busy")["allocated"] == 80
 
 
+def test_runs_declaring_one_new_pool_at_once_all_succeed(store):
+    with ThreadPoolExecutor(6) as pool:
+        got = list(pool.map(lambda _: ipam.declare("same", "10.254.0.0/24", url=store), range(6)))
+    assert [changed for _view, changed in got].count(True) == 1
+    assert {view["cidr"] for view, _changed in got} == {"10.254.0.0/24"}
+
+
 def test_bricks_declare_allocate_release_and_fail_clearly(store):
     ctx = Context(run_id="r1")
     assert Pool()(ctx, name="ov", cidr="10.252.0.0/30").size == 2

@@ -108,6 +108,19 @@ def declare_pool(s: Session, name: str, cidr: str, reserved: list[str] | None = 
     return pool_view(s, name), changed
 
 
+def declare(name: str, cidr: str, reserved: list[str] | None = None, description: str = "", *,
+            url: str | None = None, attempts: int = 5) -> tuple[dict[str, Any], bool]:
+    """``declare_pool`` in its own transaction; two runs declaring one new pool at once both
+    succeed (the second finds the first's row when it tries again)."""
+    for _ in range(attempts):
+        try:
+            with session_scope(url) as s:
+                return declare_pool(s, name, cidr, reserved, description)
+        except IntegrityError:
+            continue
+    raise PoolError(f"address pool {name!r}: gave up after {attempts} colliding declarations")
+
+
 def _held_outside(s: Session, pool: str, net: Network, reserved: list[str]) -> list[str]:
     first, last = usable(net)
     addrs = s.execute(select(IpAllocationRow.address).where(IpAllocationRow.pool == pool)).scalars()
