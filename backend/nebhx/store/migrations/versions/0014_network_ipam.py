@@ -1,13 +1,13 @@
 """ip_pools, ip_allocations: address pools and the addresses handed out (net.pool, net.allocate)
 
 Revision ID: network_ipam
-Revises: 0008
+Revises: polish_system_graphs
 """
 from alembic import op
 import sqlalchemy as sa
 
 revision = 'network_ipam'
-down_revision = '0008'
+down_revision = 'polish_system_graphs'
 branch_labels = None
 depends_on = None
 
