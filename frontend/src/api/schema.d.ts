@@ -1330,6 +1330,70 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/pools": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Pools
+         * @description Address pools with their size and how many addresses are allocated.
+         */
+        get: operations["list_pools_api_pools_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/pools/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Pool
+         * @description One pool and every allocation in it (address, owner, the run that made it).
+         */
+        get: operations["get_pool_api_pools__name__get"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete Pool
+         * @description Delete a pool (admin); refused (409) while it holds allocations unless `force`.
+         */
+        delete: operations["delete_pool_api_pools__name__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/pools/{name}/allocations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Release
+         * @description Release an owner's address (operator); an owner holding none is no error.
+         */
+        delete: operations["release_api_pools__name__allocations_delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1338,6 +1402,34 @@ export interface components {
         Alive: {
             /** Worker */
             worker: string;
+        };
+        /**
+         * AllocationRead
+         * @description One address held by one owner.
+         */
+        AllocationRead: {
+            /** Pool */
+            pool: string;
+            /** Address */
+            address: string;
+            /**
+             * Cidr
+             * @description The address with the pool's prefix length
+             */
+            cidr: string;
+            /** Prefixlen */
+            prefixlen: number;
+            /** Network */
+            network: string;
+            /** Owner */
+            owner: string;
+            /**
+             * Run Id
+             * @description The run that allocated it ('' when not from a run)
+             */
+            run_id: string;
+            /** Created At */
+            created_at: string | null;
         };
         /**
          * Approval
@@ -2639,6 +2731,71 @@ export interface components {
                 [key: string]: unknown;
             };
         };
+        /** PoolDeleted */
+        PoolDeleted: {
+            /** Pool */
+            pool: string;
+            /**
+             * Released
+             * @description Allocations freed with it (force)
+             */
+            released: number;
+        };
+        /** PoolDetail */
+        PoolDetail: {
+            /** Name */
+            name: string;
+            /** Cidr */
+            cidr: string;
+            /**
+             * Reserved
+             * @description Addresses never handed out
+             */
+            reserved: string[];
+            /** Description */
+            description: string;
+            /**
+             * Size
+             * @description Addresses it can hand out
+             */
+            size: number;
+            /** Allocated */
+            allocated: number;
+            /** Free */
+            free: number;
+            /** Created At */
+            created_at: string | null;
+            /** Allocations */
+            allocations: components["schemas"]["AllocationRead"][];
+        };
+        /**
+         * PoolRead
+         * @description An address pool with its usage.
+         */
+        PoolRead: {
+            /** Name */
+            name: string;
+            /** Cidr */
+            cidr: string;
+            /**
+             * Reserved
+             * @description Addresses never handed out
+             */
+            reserved: string[];
+            /** Description */
+            description: string;
+            /**
+             * Size
+             * @description Addresses it can hand out
+             */
+            size: number;
+            /** Allocated */
+            allocated: number;
+            /** Free */
+            free: number;
+            /** Created At */
+            created_at: string | null;
+        };
         /**
          * Port
          * @description One field of a brick's Inputs or Outputs; its type decides which wires fit.
@@ -2880,6 +3037,18 @@ export interface components {
             releases: components["schemas"]["ReleaseEntry"][];
         } & {
             [key: string]: unknown;
+        };
+        /** Released */
+        Released: {
+            /** Pool */
+            pool: string;
+            /** Owner */
+            owner: string;
+            /**
+             * Released
+             * @description The address freed, '' when the owner held none
+             */
+            released: string;
         };
         /** Renew */
         Renew: {
@@ -5908,6 +6077,134 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["RunRead"];
+                };
+            };
+            /** @description The request's problems, each with where and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProblemList"];
+                };
+            };
+        };
+    };
+    list_pools_api_pools_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PoolRead"][];
+                };
+            };
+            /** @description The request's problems, each with where and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProblemList"];
+                };
+            };
+        };
+    };
+    get_pool_api_pools__name__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PoolDetail"];
+                };
+            };
+            /** @description The request's problems, each with where and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProblemList"];
+                };
+            };
+        };
+    };
+    delete_pool_api_pools__name__delete: {
+        parameters: {
+            query?: {
+                /** @description Also free its allocations */
+                force?: boolean;
+            };
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PoolDeleted"];
+                };
+            };
+            /** @description The request's problems, each with where and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProblemList"];
+                };
+            };
+        };
+    };
+    release_api_pools__name__allocations_delete: {
+        parameters: {
+            query: {
+                /** @description The owner given to net.allocate, e.g. overlay/h1 */
+                owner: string;
+            };
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Released"];
                 };
             };
             /** @description The request's problems, each with where and why */
