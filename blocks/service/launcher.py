@@ -14,6 +14,7 @@ from nebhx import Address, Brick, BrickFailed, Cancelled, Context, HostRef, Port
 from nebhx.bricks.base import is_known
 from nebhx.bricks.planning import Requires
 from nebhx.runtime.accounts import program_user
+from nebhx.runtime.liveness import Liveness
 from nebhx.runtime.probes import ProbeResult, wait_until
 from nebhx.runtime.services import instance_file, probe_of, record_instance, run_probe
 from nebhx.runtime.supervisor import Supervisor
@@ -91,6 +92,14 @@ class RunService(Brick):
     own processes. A container runs as the engine's user (root); an agent that is not root
     runs everything as itself.
 
+    **Liveness**: `liveness` names a probe (`http` path, `tcp`, or `command`) the host's agent
+    runs every `interval_s` for as long as the service runs (readiness only gates the start).
+    After `failures` failed probes in a row the process is restarted (a hung process stays
+    "running" for supervisord), then left `backoff_s` to start (doubled on each restart in a
+    row); after `restarts` restarts in a row it is marked unhealthy and `email` (through
+    `smtp`, no login) and `webhook` are told, once; a passing probe makes it alive again.
+    The services view shows the status, since when, the restarts and the last probe.
+
     **State**: after a successful start the brick records the instance in
     `<host home>/services/<service>/instances/<instance or default>.json` (program,
     release, config version, address, probe): the agent's services view reads it to
@@ -129,6 +138,8 @@ class RunService(Brick):
         runtime: Literal["process", "podman", "docker"] = Field(
             default="process", description="process, or a container of the release's image")
         data_mount: str = Field(default="/data", pattern=r"^/", description="Container: where data_path is mounted")
+        liveness: Liveness | None = Field(default=None, description="Liveness probe, run by the host's agent "
+                                          "while the service runs: restart, then unhealthy and a notification")
         user: str = Field(default="", pattern=r"^[a-z_][a-z0-9_.-]*$|^$",
                           description="User the process runs as: empty for the service's own "
                                       "(nbx-<service>), an existing user, or root")
@@ -145,6 +156,9 @@ class RunService(Brick):
         # Checked before anything starts: the record is written once the service is ready.
         ctx.runtime.confine(instance_file(ctx.runtime.home, inputs.service, inputs.instance),
                             param="service")
+        live = inputs.liveness
+        if live and (live.http or live.tcp) and not inputs.port:
+            raise BrickFailed("liveness: an http or tcp probe needs the service's port (set port)")
         release = self.release_folder(ctx, inputs)
         command, env = self.program(ctx, inputs, release)
         identity = self.identity(ctx, inputs, release)
