@@ -1818,6 +1818,34 @@ export interface components {
             remove?: string[];
         };
         /**
+         * LivenessView
+         * @description What the host's liveness watcher says of an instance with a liveness probe.
+         */
+        LivenessView: {
+            /**
+             * Status
+             * @description pending, alive, failing, restarting or unhealthy
+             */
+            status?: string | null;
+            /** Since */
+            since?: string | null;
+            /**
+             * Restarts
+             * @description Restarts by the watcher since the service was started
+             */
+            restarts?: number | null;
+            /** Restarts In Row */
+            restarts_in_row?: number | null;
+            last_probe?: components["schemas"]["nebhx__releases__schemas__Health"] | null;
+            /**
+             * Notified
+             * @description The last alert: what, when, and an error if it failed
+             */
+            notified?: {
+                [key: string]: unknown;
+            } | null;
+        };
+        /**
          * LoadErrorRead
          * @description A module, entry point or stored graph that could not be offered, and why.
          */
@@ -2561,6 +2589,7 @@ export interface components {
              */
             image?: string | null;
             health: components["schemas"]["nebhx__releases__schemas__Health"];
+            liveness?: components["schemas"]["LivenessView"] | null;
             /** Phase */
             phase: string | null;
             /** Error */
