@@ -11,7 +11,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from nebhx import Address, Brick, BrickFailed, Cancelled, Context, HostRef, Ports
-from nebhx.bricks.base import is_known
+from nebhx.bricks.base import is_known, on_lock_field
 from nebhx.bricks.planning import Requires
 from nebhx.runtime.accounts import program_user
 from nebhx.runtime.liveness import Liveness
@@ -100,6 +100,11 @@ class RunService(Brick):
     `smtp`, no login) and `webhook` are told, once; a passing probe makes it alive again.
     The services view shows the status, since when, the restarts and the last probe.
 
+    **Locks**: two runs never switch or restart the same service instance on one host at once:
+    the node takes the service's lock for its run (kept until the run ends). While another
+    run holds it, `on_lock` `wait` waits (the node says "waiting for lock held by run X"),
+    `refuse` fails at once naming that run.
+
     **State**: after a successful start the brick records the instance in
     `<host home>/services/<service>/instances/<instance or default>.json` (program,
     release, config version, address, probe): the agent's services view reads it to
@@ -108,6 +113,7 @@ class RunService(Brick):
 
     id = "service.run"
     on_repeat = ''
+    service_lock = ("host", "service", "instance")
     title = "Run service"
     category = "service"
 
@@ -143,6 +149,7 @@ class RunService(Brick):
         user: str = Field(default="", pattern=r"^[a-z_][a-z0-9_.-]*$|^$",
                           description="User the process runs as: empty for the service's own "
                                       "(nbx-<service>), an existing user, or root")
+        on_lock: str = on_lock_field()
 
     class Outputs(Ports):
         address: Address
@@ -306,6 +313,7 @@ class StopService(Brick):
 
     id = "service.stop"
     on_repeat = ''
+    service_lock = ("host", "service", "instance")
     title = "Stop service"
     category = "service"
 
@@ -314,6 +322,7 @@ class StopService(Brick):
         service: str = Field(description="Service name")
         instance: str = Field(default="", description="Instance name, if any")
         remove: bool = Field(default=False, description="Also remove the program definition")
+        on_lock: str = on_lock_field()
 
     class Outputs(Ports):
         program: str

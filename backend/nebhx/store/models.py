@@ -246,3 +246,15 @@ class TriggerDeliveryRow(Base):
     trigger: Mapped[str] = mapped_column(String(200), primary_key=True)
     key: Mapped[str] = mapped_column(String(120), primary_key=True)
     received_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class ServiceLockRow(Base):
+    """A run's hold on one service instance on one host (nebhx.engine.locks): a run that
+    would switch or restart it waits or is refused while another running run holds it."""
+    __tablename__ = "service_locks"
+    host: Mapped[str] = mapped_column(String(200), primary_key=True)
+    service: Mapped[str] = mapped_column(String(200), primary_key=True)
+    instance: Mapped[str] = mapped_column(String(200), primary_key=True)  # "" for the default one
+    run_id: Mapped[str] = mapped_column(String(64), index=True)
+    node_id: Mapped[str] = mapped_column(String(160))
+    acquired_at: Mapped[datetime] = mapped_column(default=utcnow)
