@@ -672,6 +672,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/locks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Locks
+         * @description Service locks held now: which run switches or restarts which service on which host.
+         */
+        get: operations["list_locks_api_locks_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/secrets/{name}": {
         parameters: {
             query?: never;
@@ -890,6 +910,26 @@ export interface paths {
          * @description Renew a running node's lease and append to its log; alive false: stop the brick.
          */
         post: operations["renew_api_exec_renew_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/exec/lock": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Lock
+         * @description Take a service lock of this host for a running node's run (holder null: taken).
+         */
+        post: operations["lock_api_exec_lock_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1854,6 +1894,38 @@ export interface components {
             source: string;
             /** Message */
             message: string;
+        };
+        /** LockIn */
+        LockIn: {
+            /** Run Id */
+            run_id: string;
+            /** Node Id */
+            node_id: string;
+            /** Attempt */
+            attempt: number;
+            key: components["schemas"]["LockKey"];
+        };
+        /** LockKey */
+        LockKey: {
+            /** Host */
+            host: string;
+            /** Service */
+            service: string;
+            /**
+             * Instance
+             * @default
+             */
+            instance?: string;
+        };
+        /** LockOut */
+        LockOut: {
+            /**
+             * Holder
+             * @description Who holds the lock; null: this run holds it now
+             */
+            holder: {
+                [key: string]: unknown;
+            } | null;
         };
         /** Login */
         Login: {
@@ -2839,6 +2911,28 @@ export interface components {
              * @description Trailing line ends are dropped (as `nebhx secret` does); other control characters but tab and inner newlines are refused
              */
             value: string;
+        };
+        /**
+         * ServiceLockRead
+         * @description A run's hold on a service instance of a host (a row left by a run that ended holds
+         *     nothing and is swept).
+         */
+        ServiceLockRead: {
+            /** Host */
+            host: string;
+            /** Service */
+            service: string;
+            /**
+             * Instance
+             * @description Empty for the default instance
+             */
+            instance: string;
+            /** Run Id */
+            run_id: string;
+            /** Node Id */
+            node_id: string;
+            /** Since */
+            since: string | null;
         };
         /**
          * ServiceRead
@@ -4396,6 +4490,35 @@ export interface operations {
             };
         };
     };
+    list_locks_api_locks_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ServiceLockRead"][];
+                };
+            };
+            /** @description The request's problems, each with where and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProblemList"];
+                };
+            };
+        };
+    };
     put_secret_api_secrets__name__put: {
         parameters: {
             query?: never;
@@ -4773,6 +4896,39 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Renewed"];
+                };
+            };
+            /** @description The request's problems, each with where and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProblemList"];
+                };
+            };
+        };
+    };
+    lock_api_exec_lock_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LockIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LockOut"];
                 };
             };
             /** @description The request's problems, each with where and why */
