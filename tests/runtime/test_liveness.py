@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import sys
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
@@ -73,6 +74,14 @@ def run_web(rt, **liveness):
         ready_timeout_s=20, liveness=liveness)
 
 
+def ticked_alive(watcher: Watcher) -> None:
+    """Tick until the watcher finds it alive (not before supervisord says RUNNING)."""
+    def alive() -> bool:
+        watcher.tick()
+        return (read_state(watcher.rt.home, "web", "") or {}).get("status") == "alive"
+    wait_for(alive, 15, interval=0.1, what="alive")
+
+
 def row(rt):
     [r] = snapshot(rt, timeout=1)
     return r
@@ -130,8 +139,34 @@ def test_liveness_is_kept_in_the_record_and_validated(rt):
     assert rec["liveness"]["probe"]["kind"] == "tcp" and rec["liveness"]["interval_s"] == 5
     spec = json.loads((rt.home / "services/web/specs/default.json").read_text())
     assert spec["liveness"]["tcp"] is True  # a rollout switch restarts with the same liveness
-    Watcher(rt).tick()
+    ticked_alive(Watcher(rt))
     assert row(rt)["liveness"]["status"] == "alive"
     with pytest.raises(BrickFailed, match="liveness"):
         PALETTE.get("service.run")()(Context(runtime=rt, host="h1"), host="h1", service="other",
                                      command="sleep 100", liveness={"http": "/health"})
+
+
+def test_a_service_stopped_on_purpose_is_not_started_again(rt):
+    run_web(rt, tcp=True, interval_s=0.1, failures=1, restarts=3, backoff_s=0)
+    watcher = Watcher(rt)
+    ticked_alive(watcher)
+    PALETTE.get("service.stop")()(Context(runtime=rt, host="h1"), host="h1", service="web")
+    wait_for(lambda: (watcher.tick(), read_state(rt.home, "web", ""))[1]["status"] == "stopped", 10,
+             what="seen stopped")
+    for _ in range(3):  # interval_s 0.1: three more looks, none starts it
+        time.sleep(0.15)
+        watcher.tick()
+    state = read_state(rt.home, "web", "")
+    assert state["status"] == "stopped" and not state.get("restarts")
+    assert rt.supervisor.status("web").state == "STOPPED"
+
+
+def test_a_rollout_switch_keeps_the_liveness(rt):
+    from nebhx.runtime.services import read_spec
+    run_web(rt, http="/health", interval_s=7)
+    inst = rt.service_instance("web")
+    (rt.home / "services/web/releases/r2").mkdir(parents=True)
+    inst.record(read_spec(rt.home, "web", ""), "r2", None)  # what a switch records after it
+    rec = json.loads((rt.home / "services/web/instances/default.json").read_text())
+    assert rec["release"] == "r2" and rec["liveness"]["interval_s"] == 7
+    assert rec["liveness"]["probe"] == {"kind": "http", "target": f"http://127.0.0.1:{rec['port']}/health"}

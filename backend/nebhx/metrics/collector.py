@@ -23,7 +23,7 @@ from nebhx.store.models import HostRow, NodeRow, RunRow, aware
 BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600)
 SWITCHES = ("rollout.switch", "release.switch")
 ROLLBACKS = ("rollout.rollback",)
-LIVENESS = ("alive", "failing", "restarting", "unhealthy", "pending")
+LIVENESS = ("alive", "failing", "restarting", "unhealthy", "stopped", "pending")
 
 
 def _histogram(name: str, doc: str, values: Iterable[tuple[str, float]]) -> HistogramMetricFamily:

@@ -55,7 +55,7 @@ class Health(BaseModel):
 
 class LivenessView(BaseModel):
     """What the host's liveness watcher says of an instance with a liveness probe."""
-    status: str | None = Field(default=None, description="pending, alive, failing, restarting or unhealthy")
+    status: str | None = Field(default=None, description="pending, alive, failing, restarting, unhealthy or stopped")
     since: str | None = None
     restarts: int | None = Field(default=None, description="Restarts by the watcher since the service was started")
     restarts_in_row: int | None = None

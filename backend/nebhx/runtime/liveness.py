@@ -10,7 +10,10 @@ only a probe notices it. Per instance:
   restart in a row) before probing again, so a slow start is not killed again at once;
 - dead after ``restarts`` restarts in a row: marked **unhealthy** (kept running, no more
   restarts) and a notification goes out once: e-mail (``runtime.notify.send_email``) and a
-  webhook; a passing probe later makes it alive again (and says so, too).
+  webhook; a passing probe later makes it alive again (and says so, too);
+- stopped on purpose (``service.stop``, a switch under way): "stopped", never started by
+  liveness; being started by supervisord: left alone until it runs; FATAL (supervisord
+  gave up): a failed probe like any other.
 
 State lives in ``<home>/services/<svc>/liveness/<instance>.json``, so the services view (and
 an agent that restarts) sees alive / failing / unhealthy, since when, restarts and the last
@@ -135,8 +138,14 @@ class Watcher:
             return
         sv = self.rt.supervisor
         st = sv.status(rec["program"])
-        if st is None:
-            return  # removed (service.stop): nothing to keep alive
+        if st is None or st.state in ("STARTING", "BACKOFF"):
+            return  # removed (service.stop), or supervisord is starting it: judge it once it runs
+        if st.state in ("STOPPED", "STOPPING", "EXITED"):
+            # Stopped on purpose (service.stop, a switch under way): not for liveness to start.
+            state.update(started_at=rec.get("started_at"), next_at=now + spec["interval_s"], failures=0)
+            self._set(state, "stopped", now)
+            _write_state(path, state)
+            return
         result = run_probe(spec["probe"], st.state, spec["timeout_s"])
         state.update(last_probe={"ok": result.ok, "error": result.error, "elapsed_ms": result.elapsed_ms,
                                  "at": _iso(now)}, started_at=rec.get("started_at"))
