@@ -1885,7 +1885,7 @@ export interface components {
         LivenessView: {
             /**
              * Status
-             * @description pending, alive, failing, restarting or unhealthy
+             * @description pending, alive, failing, restarting, unhealthy or stopped
              */
             status?: string | null;
             /** Since */
