@@ -8,7 +8,7 @@ import socket
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, ValidationError, field_validator
 
 from nebhx import Address, Brick, BrickFailed, Cancelled, Context, HostRef, Ports
 from nebhx.bricks.base import is_known, on_lock_field
@@ -144,12 +144,26 @@ class RunService(Brick):
         runtime: Literal["process", "podman", "docker"] = Field(
             default="process", description="process, or a container of the release's image")
         data_mount: str = Field(default="/data", pattern=r"^/", description="Container: where data_path is mounted")
-        liveness: Liveness | None = Field(default=None, description="Liveness probe, run by the host's agent "
-                                          "while the service runs: restart, then unhealthy and a notification")
+        liveness: dict[str, Any] | None = Field(
+            default=None, description="Liveness probe run by the host's agent while the service runs, e.g. "
+            '{"http": "/health", "interval_s": 10, "failures": 3, "restarts": 3, "backoff_s": 5, '
+            '"email": ["ops@example.org"], "smtp": "127.0.0.1:2525", "webhook": "https://..."} '
+            "(or tcp: true, or command: '...'; timeout_s, sender)")
         user: str = Field(default="", pattern=r"^[a-z_][a-z0-9_.-]*$|^$",
                           description="User the process runs as: empty for the service's own "
                                       "(nbx-<service>), an existing user, or root")
         on_lock: str = on_lock_field()
+
+        @field_validator("liveness")
+        @classmethod
+        def _liveness(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+            """A free JSON object in the editor (a code field), checked here key by key."""
+            if value is None:
+                return None
+            try:
+                return Liveness.model_validate(value).model_dump(exclude_defaults=True)
+            except ValidationError as exc:
+                raise ValueError("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())) from None
 
     class Outputs(Ports):
         address: Address
@@ -163,8 +177,8 @@ class RunService(Brick):
         # Checked before anything starts: the record is written once the service is ready.
         ctx.runtime.confine(instance_file(ctx.runtime.home, inputs.service, inputs.instance),
                             param="service")
-        live = inputs.liveness
-        if live and (live.http or live.tcp) and not inputs.port:
+        live = inputs.liveness or {}
+        if (live.get("http") or live.get("tcp")) and not inputs.port:
             raise BrickFailed("liveness: an http or tcp probe needs the service's port (set port)")
         release = self.release_folder(ctx, inputs)
         command, env = self.program(ctx, inputs, release)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from aiosmtpd.controller import Controller
+from pydantic import ValidationError
 
 from nebhx import Context
 from nebhx.bricks.base import BrickFailed
@@ -141,6 +142,10 @@ def test_liveness_is_kept_in_the_record_and_validated(rt):
     assert spec["liveness"]["tcp"] is True  # a rollout switch restarts with the same liveness
     ticked_alive(Watcher(rt))
     assert row(rt)["liveness"]["status"] == "alive"
+    with pytest.raises(ValidationError, match=r"(?s)liveness.*htp: Extra inputs are not permitted"):
+        run_web(rt, htp="/health")
+    with pytest.raises(ValidationError, match=r"(?s)liveness.*interval_s: Input should be greater than or equal"):
+        run_web(rt, tcp=True, interval_s=0)
     with pytest.raises(BrickFailed, match="liveness"):
         PALETTE.get("service.run")()(Context(runtime=rt, host="h1"), host="h1", service="other",
                                      command="sleep 100", liveness={"http": "/health"})

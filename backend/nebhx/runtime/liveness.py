@@ -32,7 +32,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from nebhx.runtime.services import records, run_probe
 
@@ -41,6 +41,7 @@ log = logging.getLogger("nebhx.liveness")
 
 class Liveness(BaseModel):
     """A liveness probe of ``service.run``: one of http, tcp or command, and what to do."""
+    model_config = ConfigDict(extra="forbid")  # a misspelt key must not turn a probe off
     http: str | None = Field(default=None, description="HTTP path that must answer 200, e.g. /health")
     tcp: bool = Field(default=False, description="The port must accept connections")
     command: str | None = Field(default=None, description="Shell command that must exit 0")
