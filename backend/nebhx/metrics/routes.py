@@ -11,7 +11,8 @@ router = APIRouter(tags=["metrics"], dependencies=[VIEWER])
 
 
 @router.get("/metrics", response_class=Response,
-            responses={200: {"content": {CONTENT_TYPE_LATEST: {}}, "description": "Prometheus text format"}})
+            responses={200: {"content": {CONTENT_TYPE_LATEST: {"schema": {"type": "string"}}},
+                             "description": "Prometheus text format"}})
 def metrics() -> Response:
     """Runs by status, node durations and queue wait, agents' heartbeats, rollouts and
     rollbacks, probe results: read from the store at each scrape."""
