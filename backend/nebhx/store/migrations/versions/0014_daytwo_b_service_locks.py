@@ -1,13 +1,13 @@
 """service_locks: a run's hold on a service instance on a host (switch / restart)
 
 Revision ID: daytwo_b_service_locks
-Revises: 0008
+Revises: polish_system_graphs
 """
 from alembic import op
 import sqlalchemy as sa
 
 revision = 'daytwo_b_service_locks'
-down_revision = '0008'
+down_revision = 'polish_system_graphs'
 branch_labels = None
 depends_on = None
 
