@@ -97,7 +97,7 @@ class RunService(Brick):
     After `failures` failed probes in a row the process is restarted (a hung process stays
     "running" for supervisord), then left `backoff_s` to start (doubled on each restart in a
     row); after `restarts` restarts in a row it is marked unhealthy and `email` (through
-    `smtp`, no login) and `webhook` are told, once; a passing probe makes it alive again.
+    `smtp`, no login; by default the agent's NEBHX_MAIL_SINK) and `webhook` are told, once; a passing probe makes it alive again.
     The services view shows the status, since when, the restarts and the last probe.
 
     **Locks**: two runs never switch or restart the same service instance on one host at once:
@@ -147,8 +147,8 @@ class RunService(Brick):
         liveness: dict[str, Any] | None = Field(
             default=None, description="Liveness probe run by the host's agent while the service runs, e.g. "
             '{"http": "/health", "interval_s": 10, "failures": 3, "restarts": 3, "backoff_s": 5, '
-            '"email": ["ops@example.org"], "smtp": "127.0.0.1:2525", "webhook": "https://..."} '
-            "(or tcp: true, or command: '...'; timeout_s, sender)")
+            '"email": ["ops@example.org"], "webhook": "https://..."} '
+            "(or tcp: true, or command: '...'; timeout_s, sender, smtp host:port: default NEBHX_MAIL_SINK)")
         user: str = Field(default="", pattern=r"^[a-z_][a-z0-9_.-]*$|^$",
                           description="User the process runs as: empty for the service's own "
                                       "(nbx-<service>), an existing user, or root")

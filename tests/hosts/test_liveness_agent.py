@@ -15,8 +15,12 @@ APP = ROOT / "tests" / "apps" / "flakyapp.py"
 
 @pytest.fixture
 def stack(tmp_path):
-    env = make_env(tmp_path, NEBHX_AGENT_HEARTBEAT_S="0.5", NEBHX_SERVICES_CHECK_S="0.5")
+    # The alert goes where the agent's NEBHX_MAIL_SINK points when liveness names no smtp.
+    smtp = free_port()
+    env = make_env(tmp_path, NEBHX_AGENT_HEARTBEAT_S="0.5", NEBHX_SERVICES_CHECK_S="0.5",
+                   NEBHX_MAIL_SINK=f"127.0.0.1:{smtp}")
     s = Stack(tmp_path, env).start()
+    s.smtp = smtp
     yield s
     s.run(graph("stop-all", [("stop", "service.stop", {"host": "local", "service": "lv", "remove": True})]))
     s.stop()
@@ -28,7 +32,7 @@ def row(s: Stack) -> dict | None:
 
 
 def test_the_agent_restarts_a_hung_service_then_reports_it_unhealthy(stack):
-    s, box, smtp = stack, Inbox(), free_port()
+    s, box, smtp = stack, Inbox(), stack.smtp
     ctl = Controller(box, hostname="127.0.0.1", port=smtp)
     ctl.start()
     try:
@@ -38,7 +42,7 @@ def test_the_agent_restarts_a_hung_service_then_reports_it_unhealthy(stack):
             "host": "local", "service": "lv", "port": free_port(), "ready_http": "/health", "data_path": str(data),
             "command": f"{sys.executable} {APP} --port {{port}} --data {{data}}",
             "liveness": {"http": "/health", "interval_s": 0.3, "timeout_s": 0.5, "failures": 2, "restarts": 1,
-                         "backoff_s": 0.5, "email": ["ops@example.org"], "smtp": f"127.0.0.1:{smtp}"}})]))
+                         "backoff_s": 0.5, "email": ["ops@example.org"]}})]))
         assert run["status"] == "succeeded", run["nodes"]["web"]["error"]
         wait_for(lambda: ((row(s) or {}).get("liveness") or {}).get("status") == "alive", 30, what="alive in the view")
         (data / "hang").touch()

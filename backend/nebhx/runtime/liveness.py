@@ -53,8 +53,9 @@ class Liveness(BaseModel):
     backoff_s: float = Field(default=5, ge=0, le=3600,
                              description="Wait after a restart before probing again; doubles each time")
     email: list[str] = Field(default_factory=list, description="Who is mailed when it turns unhealthy")
-    smtp: str = Field(default="127.0.0.1:2525", pattern=r"^[A-Za-z0-9.\-\[\]:]+:\d+$",
-                      description="SMTP server host:port (no login); default: the mail sink of `nebhx up`")
+    smtp: str | None = Field(default=None, pattern=r"^[A-Za-z0-9.\-\[\]:]+:\d+$",
+                             description="SMTP server host:port (no login); default: NEBHX_MAIL_SINK on the "
+                                         "host's agent (the mail sink of `nebhx up`)")
     sender: str = Field(default="nebhx@localhost", description="From address of the e-mail")
     webhook: str | None = Field(default=None, pattern=r"^https?://", description="URL that gets a JSON POST")
 
@@ -206,9 +207,9 @@ def send_alert(rec: dict, spec: dict, what: str) -> None:
             f"Release: {rec.get('release')}\nAddress: {rec.get('address')}\n")
     errors = []
     if spec.get("email"):
-        smtp_host, _, smtp_port = spec["smtp"].rpartition(":")
         try:
-            send_email(smtp_host.strip("[]"), int(smtp_port), spec["sender"], spec["email"], subject, body, timeout=10)
+            smtp_host, smtp_port = _smtp(spec.get("smtp"))
+            send_email(smtp_host, smtp_port, spec["sender"], spec["email"], subject, body, timeout=10)
         except Exception as exc:
             errors.append(str(exc))
     if spec.get("webhook"):
@@ -221,6 +222,18 @@ def send_alert(rec: dict, spec: dict, what: str) -> None:
             errors.append(str(exc))
     if errors:
         raise RuntimeError("; ".join(errors))
+
+
+def _smtp(given: str | None) -> tuple[str, int]:
+    """``host:port`` as given, else the agent's NEBHX_MAIL_SINK (as notify.email does)."""
+    if given:
+        host, _, port = given.rpartition(":")
+        return host.strip("[]"), int(port)
+    from nebhx.settings import get_settings
+    sink = get_settings().mail_sink_address()
+    if sink is None:
+        raise RuntimeError("no SMTP server: liveness.smtp is not set and NEBHX_MAIL_SINK is off")
+    return sink
 
 
 def start_watching(runtime, tick_s: float = 0.5, stop: threading.Event | None = None) -> threading.Thread:
