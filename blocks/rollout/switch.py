@@ -7,7 +7,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from nebhx import Address, Brick, BrickFailed, Context, HostRef, Ports
-from nebhx.bricks.base import Unknown, is_known
+from nebhx.bricks.base import Unknown, is_known, on_lock_field
 from nebhx.bricks.planning import Planned, Requires, cannot_tell
 from nebhx.runtime import rolling, undo
 from nebhx.runtime.balancer import AgentState, Balancer, LocalBalancer, RemoteBalancer
@@ -25,9 +25,11 @@ class InstanceBrick(Brick):
 
     abstract = True
     on_repeat = ''
+    service_lock = ("host", "service", "instance")  # one run at a time switches an instance
 
     class Inputs(Ports):
         host: HostRef = Field(description="The host whose instance is switched")
+        on_lock: str = on_lock_field()
         service: str = Field(description="Service name", pattern=r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
         instance: str = Field(default="", pattern=r"^[A-Za-z0-9_.-]*$",
                               description="Instance name, as given to service.run")

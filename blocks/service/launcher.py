@@ -8,12 +8,13 @@ import socket
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, ValidationError, field_validator
 
 from nebhx import Address, Brick, BrickFailed, Cancelled, Context, HostRef, Ports
-from nebhx.bricks.base import is_known
+from nebhx.bricks.base import is_known, on_lock_field
 from nebhx.bricks.planning import Requires
 from nebhx.runtime.accounts import program_user
+from nebhx.runtime.liveness import Liveness
 from nebhx.runtime.probes import ProbeResult, wait_until
 from nebhx.runtime.services import instance_file, probe_of, record_instance, run_probe
 from nebhx.runtime.supervisor import Supervisor
@@ -91,6 +92,19 @@ class RunService(Brick):
     own processes. A container runs as the engine's user (root); an agent that is not root
     runs everything as itself.
 
+    **Liveness**: `liveness` names a probe (`http` path, `tcp`, or `command`) the host's agent
+    runs every `interval_s` for as long as the service runs (readiness only gates the start).
+    After `failures` failed probes in a row the process is restarted (a hung process stays
+    "running" for supervisord), then left `backoff_s` to start (doubled on each restart in a
+    row); after `restarts` restarts in a row it is marked unhealthy and `email` (through
+    `smtp`, no login; by default the agent's NEBHX_MAIL_SINK) and `webhook` are told, once; a passing probe makes it alive again.
+    The services view shows the status, since when, the restarts and the last probe.
+
+    **Locks**: two runs never switch or restart the same service instance on one host at once:
+    the node takes the service's lock for its run (kept until the run ends). While another
+    run holds it, `on_lock` `wait` waits (the node says "waiting for lock held by run X"),
+    `refuse` fails at once naming that run.
+
     **State**: after a successful start the brick records the instance in
     `<host home>/services/<service>/instances/<instance or default>.json` (program,
     release, config version, address, probe): the agent's services view reads it to
@@ -99,6 +113,7 @@ class RunService(Brick):
 
     id = "service.run"
     on_repeat = ''
+    service_lock = ("host", "service", "instance")
     title = "Run service"
     category = "service"
 
@@ -129,9 +144,26 @@ class RunService(Brick):
         runtime: Literal["process", "podman", "docker"] = Field(
             default="process", description="process, or a container of the release's image")
         data_mount: str = Field(default="/data", pattern=r"^/", description="Container: where data_path is mounted")
+        liveness: dict[str, Any] | None = Field(
+            default=None, description="Liveness probe run by the host's agent while the service runs, e.g. "
+            '{"http": "/health", "interval_s": 10, "failures": 3, "restarts": 3, "backoff_s": 5, '
+            '"email": ["ops@example.org"], "webhook": "https://..."} '
+            "(or tcp: true, or command: '...'; timeout_s, sender, smtp host:port: default NEBHX_MAIL_SINK)")
         user: str = Field(default="", pattern=r"^[a-z_][a-z0-9_.-]*$|^$",
                           description="User the process runs as: empty for the service's own "
                                       "(nbx-<service>), an existing user, or root")
+        on_lock: str = on_lock_field()
+
+        @field_validator("liveness")
+        @classmethod
+        def _liveness(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+            """A free JSON object in the editor (a code field), checked here key by key."""
+            if value is None:
+                return None
+            try:
+                return Liveness.model_validate(value).model_dump(exclude_defaults=True)
+            except ValidationError as exc:
+                raise ValueError("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())) from None
 
     class Outputs(Ports):
         address: Address
@@ -145,6 +177,9 @@ class RunService(Brick):
         # Checked before anything starts: the record is written once the service is ready.
         ctx.runtime.confine(instance_file(ctx.runtime.home, inputs.service, inputs.instance),
                             param="service")
+        live = inputs.liveness or {}
+        if (live.get("http") or live.get("tcp")) and not inputs.port:
+            raise BrickFailed("liveness: an http or tcp probe needs the service's port (set port)")
         release = self.release_folder(ctx, inputs)
         command, env = self.program(ctx, inputs, release)
         identity = self.identity(ctx, inputs, release)
@@ -292,6 +327,7 @@ class StopService(Brick):
 
     id = "service.stop"
     on_repeat = ''
+    service_lock = ("host", "service", "instance")
     title = "Stop service"
     category = "service"
 
@@ -300,6 +336,7 @@ class StopService(Brick):
         service: str = Field(description="Service name")
         instance: str = Field(default="", description="Instance name, if any")
         remove: bool = Field(default=False, description="Also remove the program definition")
+        on_lock: str = on_lock_field()
 
     class Outputs(Ports):
         program: str

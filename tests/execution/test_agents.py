@@ -215,3 +215,32 @@ def test_a_stale_attempts_renew_log_and_finish_are_refused(cluster):
     with cluster.client() as c:
         log = c.get(f"/runs/{run['id']}/nodes/w/log").text
     assert "from attempt 2" in log and "stale" not in log
+
+
+def test_service_locks_through_the_execution_api_on_postgresql(cluster):
+    """An agent takes a service lock for its node's run: only on its own host; a second run's
+    node gets the holder back; the holder's run taking it again is free."""
+    assert exec_call(cluster, cluster.tokens["h2"], "/register", {"labels": {}}).status_code == 204
+    refs = []
+    for name in ("lock-a", "lock-b"):  # h2 runs no worker: each node stays queued until claimed here
+        run = cluster.run(graph(name, [("e", "test.host_noop", {"host": "h2"})]), wait=False)
+        node = cluster.wait_node(run["id"], "e", "queued")["nodes"]["e"]
+        refs.append({"run_id": run["id"], "node_id": "e", "attempt": node["attempt"]})
+        assert exec_call(cluster, cluster.tokens["h2"], "/claim", refs[-1]).status_code == 200
+    key = {"host": "h2", "service": "web", "instance": ""}
+    other = exec_call(cluster, cluster.tokens["h2"], "/lock", {**refs[0], "key": {**key, "host": "h1"}})
+    assert other.status_code == 403 and "only its own services" in other.json()["detail"]
+    assert exec_call(cluster, cluster.tokens["h1"], "/lock", {**refs[0], "key": key}).status_code == 403
+    first = exec_call(cluster, cluster.tokens["h2"], "/lock", {**refs[0], "key": key})
+    assert first.status_code == 200 and first.json() == {"holder": None}
+    second = exec_call(cluster, cluster.tokens["h2"], "/lock", {**refs[1], "key": key}).json()["holder"]
+    assert second["run_id"] == refs[0]["run_id"] and second["node_id"] == "e" and second["since"]
+    waiting = cluster.get_run(refs[1]["run_id"])["nodes"]["e"]["wait"]
+    assert waiting["reason"].startswith(f"waiting for lock held by run {refs[0]['run_id']}")
+    assert exec_call(cluster, cluster.tokens["h2"], "/lock", {**refs[0], "key": key}).json() == {"holder": None}
+    with cluster.client() as c:  # the holder's run ends: the next asker takes the lock over
+        assert c.post(f"/runs/{refs[0]['run_id']}/cancel").status_code == 200
+    assert exec_call(cluster, cluster.tokens["h2"], "/lock", {**refs[1], "key": key}).json() == {"holder": None}
+    assert not (cluster.get_run(refs[1]["run_id"])["nodes"]["e"].get("wait") or {}).get("reason")
+    done = {"status": "succeeded", "inputs": {"host": "h2"}, "outputs": {}}
+    assert exec_call(cluster, cluster.tokens["h2"], "/finish", {**refs[1], "outcome": done}).status_code == 204

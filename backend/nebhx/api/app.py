@@ -65,6 +65,9 @@ def create_app(*, sweeper: bool = False) -> FastAPI:
     for router in (health, auth_public, auth_router, bricks_router, graphs_router, runs_router,
                    *_extra_routers()):
         app.include_router(router, prefix="/api", responses=UNPROCESSABLE)
+    from nebhx.metrics.routes import router as metrics_router
+    app.include_router(metrics_router)  # /metrics, where Prometheus looks by default
+    app.include_router(metrics_router, prefix="/api", include_in_schema=False)
     docs.install(app)  # Swagger UI from local assets, not a CDN
     _unknown_api(app)
     _mount_editor(app, get_settings().static_dir)

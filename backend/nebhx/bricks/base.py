@@ -144,6 +144,10 @@ class Brick:
     # Inputs that become necessary when others hold some values (nebhx.bricks.planning.Requires):
     # checked by the validator and the plan, so what cannot work is refused before a run.
     requires: ClassVar[tuple[Requires, ...]] = ()
+    # A brick that switches or restarts a running service: the inputs naming its host, service
+    # and instance (None: the default instance). The worker takes that service lock for the
+    # node's run before ``run`` (nebhx.engine.locks); an ``on_lock`` input says wait or refuse.
+    service_lock: ClassVar[tuple[str, str, str | None] | None] = None
 
     class Inputs(Ports):
         pass
@@ -198,6 +202,15 @@ class Brick:
     def __call__(self, ctx: Context | None = None, /, **inputs: Any) -> Any:
         """Validate ``inputs`` and run: ``Template()(template="x", values={})``."""
         return self.run(ctx or Context(), self.Inputs(**inputs))
+
+
+def on_lock_field() -> Any:
+    """The ``on_lock`` input of a brick with a ``service_lock``: what to do while another run
+    holds the service."""
+    from pydantic import Field
+    return Field(default="wait", pattern="^(wait|refuse)$",
+                 description="While another run switches or restarts this service here: 'wait' "
+                             "for it to end, or 'refuse' (fail at once, naming that run)")
 
 
 def _find_host_input(model: type[BaseModel]) -> str | None:

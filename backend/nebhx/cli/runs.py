@@ -235,17 +235,29 @@ def shown_labels(host: dict) -> str:
                      for k, v in host["labels"].items())
 
 
+def liveness_cell(live: dict | None) -> str:
+    """``alive since 12:00:01, 2 restarts`` (red when unhealthy); empty without a liveness probe."""
+    if not live:
+        return ""
+    colour = {"alive": "green", "unhealthy": "red"}.get(live.get("status") or "", "yellow")
+    since = f" since {live['since']}" if live.get("since") else ""
+    restarts = f", {live['restarts']} restart(s)" if live.get("restarts") else ""
+    last = (live.get("last_probe") or {})
+    probe = f", last probe {escape(last.get('error') or 'ok')}" if last else ""
+    return f"[{colour}]{live.get('status')}[/]{since}{restarts}{probe}"
+
+
 def services(as_json: bool = typer.Option(False, "--json")) -> None:
     """Every service on every host: running release, config version, process state, last probe."""
     rows = call("GET", "/services")
     if as_json:
         print(json.dumps(rows, indent=2))
         return
-    table = Table("host", "service", "instance", "release", "config", "state", "probe", "address")
+    table = Table("host", "service", "instance", "release", "config", "state", "probe", "liveness", "address")
     for r in rows:
         probe = r.get("last_probe") or {}
-        shown = "[green]ok[/]" if probe.get("ok") else f"[red]{probe.get('error') or 'failing'}[/]"
+        shown = "[green]ok[/]" if probe.get("ok") else f"[red]{escape(probe.get('error') or 'failing')}[/]"
         table.add_row(r["host"] + ("" if r["host_state"] == "up" else " [red](down)[/]"), r["service"],
                       r.get("instance") or "", r.get("release") or "", r.get("config_version") or "",
-                      r.get("state") or "", shown, r.get("address") or "")
+                      r.get("state") or "", shown, liveness_cell(r.get("liveness")), r.get("address") or "")
     console.print(table)

@@ -56,6 +56,7 @@ class Execution(Protocol):
     def claim(self, run_id: str, node_id: str, attempt: int) -> Claim | None: ...
     def renew(self, claim: Claim, log_chunk: str) -> bool: ...
     def finish(self, claim: Claim, outcome: Outcome) -> bool: ...
+    def lock(self, claim: Claim, key: dict[str, str]) -> dict[str, Any] | None: ...
 
 
 def seal_plain(obj: Any) -> Any:
@@ -163,6 +164,19 @@ class DbExecution:
                 NodeRow.status == N.RUNNING, NodeRow.attempt == claim.attempt,
             ).values(heartbeat_at=utcnow(), log=NodeRow.log + chunk))
             return changed(res) == 1
+
+    def lock(self, claim: Claim, key: dict[str, str]) -> dict[str, Any] | None:
+        """Take the service lock ``key`` for the claim's run (nebhx.engine.locks): None once it
+        holds it, else the holder, which the node's ``wait`` shows while it runs and waits."""
+        from nebhx.engine import locks
+        with session_scope(self.url) as s:
+            holder = locks.try_lock(s, key, claim.run_id, claim.node_id)
+            wait = {"reason": f"waiting for lock held by run {holder['run_id']}: {locks.describe(key, holder)}",
+                    "lock": {**key, **holder}} if holder else {}
+            s.execute(update(NodeRow).where(
+                NodeRow.run_id == claim.run_id, NodeRow.node_id == claim.node_id,
+                NodeRow.status == N.RUNNING, NodeRow.attempt == claim.attempt).values(wait=wait))
+            return holder
 
     def finish(self, claim: Claim, outcome: Outcome) -> bool:
         """Record the attempt's outcome; False when it is refused: the attempt is no longer the

@@ -100,6 +100,7 @@ def _run_brick(brick_cls, ctx: Context, inputs, claim: Claim, ex: Execution) -> 
     hb.start()
     try:
         try:
+            _take_lock(brick_cls, ctx, inputs, claim, ex)
             result = brick_cls().run(ctx, inputs)
         finally:
             hb.finish()
@@ -122,6 +123,25 @@ def _run_brick(brick_cls, ctx: Context, inputs, claim: Claim, ex: Execution) -> 
     outcome.inputs = inputs.model_dump(mode="json")
     outcome.log = hb.take_log()
     return outcome
+
+
+def _take_lock(brick_cls, ctx: Context, inputs, claim: Claim, ex: Execution) -> None:
+    """The service lock of a brick that switches or restarts a service (engine.locks): wait
+    for it (the lease renewed, a cancel noticed) or, with ``on_lock`` refuse, fail at once."""
+    from nebhx.engine.locks import REFUSE, describe, lock_key
+    key = lock_key(brick_cls, inputs)
+    if key is None:
+        return
+    told = None
+    while (holder := ex.lock(claim, key)) is not None:
+        if getattr(inputs, "on_lock", None) == REFUSE:
+            raise BrickFailed(f"{describe(key, holder)}; on_lock is 'refuse'")
+        if holder["run_id"] != told:
+            ctx.log("waiting for lock held by run %s: %s", holder["run_id"], describe(key, holder))
+            told = holder["run_id"]
+        ctx.sleep(min(0.5, get_settings().heartbeat_s))
+    if told:
+        ctx.log("took the lock on service %s on host %s", key["service"], key["host"])
 
 
 def _mark_secrets(obj: Any) -> Any:

@@ -39,6 +39,9 @@ class StorePatient:
     def renew(self, claim: Claim, log_chunk: str) -> bool:
         return self.inner.renew(claim, log_chunk)  # the heartbeat retries at its next beat
 
+    def lock(self, claim: Claim, key: dict[str, str]) -> dict | None:
+        return self._patiently(f"lock {claim.run_id}/{claim.node_id}", self.inner.lock, claim, key)
+
     def finish(self, claim: Claim, outcome: Outcome) -> bool:
         return self._patiently(f"finish {claim.run_id}/{claim.node_id}", self.inner.finish, claim, outcome)
 

@@ -58,11 +58,21 @@ def sweep_once(settings: Settings | None = None, *, resend_all: bool = False,
     dead yet (see ``Sweeper``)."""
     settings = settings or get_settings()
     judge_workers = judge_leases if judge_workers is None else judge_workers
+    _release_dead_locks(settings)
     out = _sweep_running(settings, judge_leases, judge_workers) if judge_leases or judge_workers else []
     for kind, row, reason in _queued_decisions(settings, resend_all, can_send):
         with session_scope(settings.db_url) as s:  # one short transaction per change
             out += _fail_queued(s, row, reason) if kind == "fail" else _resend(s, row)
     return out
+
+
+def _release_dead_locks(settings: Settings) -> None:
+    """Service locks whose run ended or is gone hold nothing: delete them (engine.locks)."""
+    from nebhx.engine.locks import release_dead
+    with session_scope(settings.db_url) as s:
+        for lock in release_dead(s):
+            log.info("released the lock on %s/%s%s held by ended run %s", lock["host"], lock["service"],
+                     f" ({lock['instance']})" if lock["instance"] else "", lock["run_id"])
 
 
 def _sweep_running(settings: Settings, judge_leases: bool, judge_workers: bool) -> list[Dispatch]:

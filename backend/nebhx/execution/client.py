@@ -70,6 +70,11 @@ class HttpExecution:
             log.warning("could not renew the lease of %s: %s", claim.node_id, exc)
             return True
 
+    def lock(self, claim: Claim, key: dict[str, str]) -> dict | None:
+        """Take a service lock on this host for the claim's run; None once held, else the holder."""
+        resp = self.client.call("/lock", {**_ref(claim), "key": key})
+        return resp.json().get("holder")
+
     def finish(self, claim: Claim, outcome: Outcome) -> bool:
         """Report the outcome; False when refused as stale (a later attempt took over)."""
         try:

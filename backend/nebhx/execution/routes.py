@@ -7,7 +7,8 @@ from nebhx.artifacts.schemas import ArtifactRead
 from nebhx.auth.tokens import Principal
 from nebhx.execution import service
 from nebhx.execution.deps import require_host
-from nebhx.execution.schemas import Alive, Beat, ClaimIn, ClaimRead, Finish, Hello, Register, Renew, Renewed
+from nebhx.execution.schemas import (Alive, Beat, ClaimIn, ClaimRead, Finish, Hello, LockIn, LockOut, Register,
+                                     Renew, Renewed)
 
 router = APIRouter(prefix="/exec", tags=["execution"])
 Host = Depends(require_host)
@@ -52,6 +53,13 @@ def alive(body: Alive, host: Principal = Host) -> Response:
 def renew(body: Renew, host: Principal = Host) -> dict[str, bool]:
     """Renew a running node's lease and append to its log; alive false: stop the brick."""
     return {"alive": service.renew_lease(principal=host, **body.model_dump())}
+
+
+@router.post("/lock", response_model=LockOut)
+def lock(body: LockIn, host: Principal = Host) -> dict[str, Any]:
+    """Take a service lock of this host for a running node's run (holder null: taken)."""
+    return {"holder": service.take_lock(principal=host, run_id=body.run_id, node_id=body.node_id,
+                                        attempt=body.attempt, key=body.key.model_dump())}
 
 
 @router.post("/finish", status_code=204, responses={409: {"description": "stale: not the running attempt"}})

@@ -45,6 +45,20 @@ class Renew(NodeRef):
     log: str = Field(default="", max_length=1_000_000)
 
 
+class LockKey(BaseModel):
+    host: str = Field(max_length=200)
+    service: str = Field(min_length=1, max_length=200)
+    instance: str = Field(default="", max_length=200)
+
+
+class LockIn(NodeRef):
+    key: LockKey
+
+
+class LockOut(BaseModel):
+    holder: dict[str, Any] | None = Field(description="Who holds the lock; null: this run holds it now")
+
+
 class Renewed(BaseModel):
     alive: bool
 

@@ -82,6 +82,15 @@ def renew_lease(*, principal: Principal, run_id: str, node_id: str, attempt: int
     return execution().renew(Claim(run_id, node_id, attempt, brick=""), log)
 
 
+def take_lock(*, principal: Principal, run_id: str, node_id: str, attempt: int, key: dict) -> dict | None:
+    """A service lock for a node of this host: only on this host's services, for a node it runs."""
+    if key["host"] != _host(principal):
+        raise Forbidden(f"host {principal.host!r} may lock only its own services, not host {key['host']!r}'s")
+    if not _own_node(principal, run_id, node_id, attempt):
+        raise Forbidden(f"no node {node_id} of run {run_id} to lock for")
+    return execution().lock(Claim(run_id, node_id, attempt, brick=""), key)
+
+
 def finish_node(*, principal: Principal, run_id: str, node_id: str, attempt: int, outcome: dict) -> bool:
     """Record an attempt's outcome; False when refused (the attempt is no longer the node's
     running one: its report comes too late)."""

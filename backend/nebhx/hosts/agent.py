@@ -120,7 +120,19 @@ def start_beating(name: str) -> threading.Thread:
 
     thread = threading.Thread(target=beat, daemon=True, name=f"agent-{name}")
     thread.start()
+    _watch_liveness(name)
     return thread
+
+
+def _watch_liveness(name: str) -> None:
+    """Liveness probes of this host's services, from their own thread: a slow probe or a
+    restart must not delay the heartbeat."""
+    from nebhx.runtime import HostRuntime
+    from nebhx.runtime.liveness import start_watching
+    try:
+        start_watching(HostRuntime.for_host(name))
+    except Exception as exc:  # the heartbeat goes on; the services view shows no liveness
+        log.warning("liveness watcher did not start: %s", exc)
 
 
 def beat_worker(worker_id: str, host: str | None) -> None:

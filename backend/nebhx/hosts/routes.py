@@ -6,7 +6,7 @@ from nebhx.auth.deps import ADMIN, VIEWER
 from nebhx.auth.schemas import HostCreate
 from nebhx.hosts import service
 from nebhx.hosts.labels import router as labels_router
-from nebhx.hosts.schemas import Approval, HostDeleted, HostJoin, HostRead, ServiceRead
+from nebhx.hosts.schemas import Approval, HostDeleted, HostJoin, HostRead, ServiceLockRead, ServiceRead
 from nebhx.settings import get_settings
 from nebhx.store.db import session_scope
 
@@ -56,3 +56,11 @@ def list_services() -> list[ServiceRead]:
     """Every service on every host: release, config version, process state, last probe."""
     with session_scope() as s:
         return [ServiceRead.model_validate(v) for v in service.list_services(s)]
+
+
+@router.get("/locks")
+def list_locks() -> list[ServiceLockRead]:
+    """Service locks held now: which run switches or restarts which service on which host."""
+    from nebhx.engine.locks import list_locks as held
+    with session_scope() as s:
+        return [ServiceLockRead.model_validate(v) for v in held(s)]

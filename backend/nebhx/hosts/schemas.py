@@ -39,6 +39,17 @@ class ServiceRead(BaseModel):
     seen_at: str | None
 
 
+class ServiceLockRead(BaseModel):
+    """A run's hold on a service instance of a host (a row left by a run that ended holds
+    nothing and is swept)."""
+    host: str
+    service: str
+    instance: str = Field(description="Empty for the default instance")
+    run_id: str
+    node_id: str
+    since: str | None
+
+
 class Approval(BaseModel):
     """Which of the labels a host's agent declares an admin approves."""
     keys: list[LabelKey] | None = Field(default=None, max_length=100,

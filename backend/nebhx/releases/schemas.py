@@ -53,6 +53,16 @@ class Health(BaseModel):
     at: float | str | None = None
 
 
+class LivenessView(BaseModel):
+    """What the host's liveness watcher says of an instance with a liveness probe."""
+    status: str | None = Field(default=None, description="pending, alive, failing, restarting, unhealthy or stopped")
+    since: str | None = None
+    restarts: int | None = Field(default=None, description="Restarts by the watcher since the service was started")
+    restarts_in_row: int | None = None
+    last_probe: Health | None = None
+    notified: dict | None = Field(default=None, description="The last alert: what, when, and an error if it failed")
+
+
 class ReleaseRow(BaseModel):
     """One service instance on one host, as its agent last reported it (agents may add fields)."""
     model_config = ConfigDict(extra="allow")
@@ -71,6 +81,7 @@ class ReleaseRow(BaseModel):
     runtime: str | None = Field(default=None, description="process, podman or docker")
     image: str | None = Field(default=None, description="The image a container instance runs (with digest)")
     health: Health
+    liveness: LivenessView | None = None
     phase: str | None
     error: str | None
     releases: list[ReleaseEntry]

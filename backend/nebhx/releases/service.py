@@ -35,7 +35,7 @@ def _row(host: HostRow, svc: dict[str, Any]) -> dict[str, Any]:
             "state": svc.get("state"), "pid": svc.get("pid"), "runtime": svc.get("runtime"),
             "image": svc.get("image"),
             "health": {"ok": probe.get("ok"), "error": probe.get("error"), "at": probe.get("at")},
-            "phase": rollout.get("phase"), "error": rollout.get("error"), "releases": releases}
+            "liveness": svc.get("liveness"), "phase": rollout.get("phase"), "error": rollout.get("error"), "releases": releases}
 
 
 def list_releases(session: Session, *, host: str | None = None,

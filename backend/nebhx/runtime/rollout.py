@@ -225,7 +225,7 @@ class Instance:
         port = self.port(spec)
         inputs = SimpleNamespace(service=self.service, instance=self.instance, port=port,
                                  config_path=str(self.config_dir(config)) if config else None,
-                                 **{k: spec.get(k) for k in ("ready_http", "ready_tcp", "ready_command")})
+                                 **{k: spec.get(k) for k in ("ready_http", "ready_tcp", "ready_command", "liveness")})
         host = ((like or {}).get("address") or "").rpartition(":")[0] or self.rt.address
         address = f"{host}:{port}" if port else host
         record_instance(self.rt.home, inputs, self.program, self.rt.releases.path(self.service, release),

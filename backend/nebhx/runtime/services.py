@@ -35,7 +35,7 @@ def instance_file(home: Path, service: str, instance: str) -> Path:
 
 
 SPEC_KEYS = ("command", "port", "env", "user", "ready_http", "ready_tcp", "ready_command", "ready_timeout_s",
-             "max_restarts", "start_secs", "data_path")
+             "max_restarts", "start_secs", "data_path", "liveness")
 
 
 def spec_file(home: Path, service: str, instance: str) -> Path:
@@ -63,8 +63,13 @@ def write_spec(home: Path, service: str, instance: str, spec: dict[str, Any] | N
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as fh:
-        json.dump({k: spec.get(k) for k in SPEC_KEYS}, fh, indent=2)
+        json.dump({k: _plain(spec.get(k)) for k in SPEC_KEYS}, fh, indent=2)
     os.replace(tmp, path)
+
+
+def _plain(value: Any) -> Any:
+    """A pydantic model (service.run's liveness) as JSON data."""
+    return value.model_dump() if hasattr(value, "model_dump") else value
 
 
 def probe_of(inputs: Any, name: str) -> dict:
@@ -95,6 +100,7 @@ def record_instance(home: Path, inputs: Any, name: str, release: Path | None,
                     address: str, pid: int | None) -> Path:
     """Write the instance record atomically (temp file + rename). ``started_at`` is kept
     while the same process runs, so an unchanged re-run does not move it."""
+    from nebhx.runtime.liveness import liveness_record
     path = instance_file(home, inputs.service, inputs.instance)
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
@@ -107,6 +113,7 @@ def record_instance(home: Path, inputs: Any, name: str, release: Path | None,
         "release": release.name if release is not None else None,
         "config_version": config_version(home, inputs.service, inputs.config_path),
         "port": inputs.port, "address": address, "probe": probe_of(inputs, name), "pid": pid,
+        "liveness": liveness_record(getattr(inputs, "liveness", None), inputs.port, name),
         **_image_record(inputs, release),
         "started_at": started_at or time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "ran": _ran(old, release.name if release is not None else None),
@@ -235,6 +242,15 @@ def _image_row(release: Path) -> dict[str, Any]:
     return {"image": image.get("image")} if image else {}
 
 
+def _liveness_row(home: Path, rec: dict[str, Any]) -> dict[str, Any] | None:
+    """The liveness watcher's word on an instance with a liveness probe (status "pending"
+    until its first probe)."""
+    if not rec.get("liveness"):
+        return None
+    from nebhx.runtime.liveness import read_state, view
+    return view(read_state(home, rec.get("service") or "", rec.get("instance"))) or {"status": "pending"}
+
+
 def snapshot(runtime: HostRuntime, *, probe: bool = True, timeout: float = 2.0) -> list[dict[str, Any]]:
     """One dict per recorded instance: what it runs, its supervisor state and pid, and
     (with ``probe``) the result of running its probe once, at most ``timeout`` seconds."""
@@ -254,6 +270,7 @@ def snapshot(runtime: HostRuntime, *, probe: bool = True, timeout: float = 2.0) 
             "config_version": rec.get("config_version"), "address": rec.get("address"),
             **({"image": rec["image"]} if rec.get("image") else {}),
             "state": state, "pid": pid, "since": rec.get("started_at"), "last_probe": None, "checked_at": checked,
+            "liveness": _liveness_row(runtime.home, rec),
             **release_view(runtime, rec.get("service") or "", rec.get("instance"), rec.get("release"),
                            rec.get("ran")),
         })

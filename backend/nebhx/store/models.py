@@ -276,3 +276,15 @@ class IpAllocationRow(Base):
     run_id: Mapped[str] = mapped_column(String(64), default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     __table_args__ = (UniqueConstraint("pool", "owner", name="uq_ip_allocations_pool_owner"),)
+
+
+class ServiceLockRow(Base):
+    """A run's hold on one service instance on one host (nebhx.engine.locks): a run that
+    would switch or restart it waits or is refused while another running run holds it."""
+    __tablename__ = "service_locks"
+    host: Mapped[str] = mapped_column(String(200), primary_key=True)
+    service: Mapped[str] = mapped_column(String(200), primary_key=True)
+    instance: Mapped[str] = mapped_column(String(200), primary_key=True)  # "" for the default one
+    run_id: Mapped[str] = mapped_column(String(64), index=True)
+    node_id: Mapped[str] = mapped_column(String(160))
+    acquired_at: Mapped[datetime] = mapped_column(default=utcnow)

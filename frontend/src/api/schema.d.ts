@@ -779,6 +779,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/locks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Locks
+         * @description Service locks held now: which run switches or restarts which service on which host.
+         */
+        get: operations["list_locks_api_locks_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/secrets/{name}": {
         parameters: {
             query?: never;
@@ -1002,6 +1022,26 @@ export interface paths {
          * @description Renew a running node's lease and append to its log; alive false: stop the brick.
          */
         post: operations["renew_api_exec_renew_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/exec/lock": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Lock
+         * @description Take a service lock of this host for a running node's run (holder null: taken).
+         */
+        post: operations["lock_api_exec_lock_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1389,6 +1429,27 @@ export interface paths {
          * @description Release an owner's address (operator); an owner holding none is no error.
          */
         delete: operations["release_api_pools__name__allocations_delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/metrics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Metrics
+         * @description Runs by status, node durations and queue wait, agents' heartbeats, rollouts and
+         *     rollbacks, probe results: read from the store at each scrape.
+         */
+        get: operations["metrics_metrics_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -2182,6 +2243,34 @@ export interface components {
             remove?: string[];
         };
         /**
+         * LivenessView
+         * @description What the host's liveness watcher says of an instance with a liveness probe.
+         */
+        LivenessView: {
+            /**
+             * Status
+             * @description pending, alive, failing, restarting, unhealthy or stopped
+             */
+            status?: string | null;
+            /** Since */
+            since?: string | null;
+            /**
+             * Restarts
+             * @description Restarts by the watcher since the service was started
+             */
+            restarts?: number | null;
+            /** Restarts In Row */
+            restarts_in_row?: number | null;
+            last_probe?: components["schemas"]["nebhx__releases__schemas__Health"] | null;
+            /**
+             * Notified
+             * @description The last alert: what, when, and an error if it failed
+             */
+            notified?: {
+                [key: string]: unknown;
+            } | null;
+        };
+        /**
          * LoadErrorRead
          * @description A module, entry point or stored graph that could not be offered, and why.
          */
@@ -2190,6 +2279,38 @@ export interface components {
             source: string;
             /** Message */
             message: string;
+        };
+        /** LockIn */
+        LockIn: {
+            /** Run Id */
+            run_id: string;
+            /** Node Id */
+            node_id: string;
+            /** Attempt */
+            attempt: number;
+            key: components["schemas"]["LockKey"];
+        };
+        /** LockKey */
+        LockKey: {
+            /** Host */
+            host: string;
+            /** Service */
+            service: string;
+            /**
+             * Instance
+             * @default
+             */
+            instance?: string;
+        };
+        /** LockOut */
+        LockOut: {
+            /**
+             * Holder
+             * @description Who holds the lock; null: this run holds it now
+             */
+            holder: {
+                [key: string]: unknown;
+            } | null;
         };
         /** Login */
         Login: {
@@ -3029,6 +3150,7 @@ export interface components {
              */
             image?: string | null;
             health: components["schemas"]["nebhx__releases__schemas__Health"];
+            liveness?: components["schemas"]["LivenessView"] | null;
             /** Phase */
             phase: string | null;
             /** Error */
@@ -3328,6 +3450,28 @@ export interface components {
              * @description Trailing line ends are dropped (as `nebhx secret` does); other control characters but tab and inner newlines are refused
              */
             value: string;
+        };
+        /**
+         * ServiceLockRead
+         * @description A run's hold on a service instance of a host (a row left by a run that ended holds
+         *     nothing and is swept).
+         */
+        ServiceLockRead: {
+            /** Host */
+            host: string;
+            /** Service */
+            service: string;
+            /**
+             * Instance
+             * @description Empty for the default instance
+             */
+            instance: string;
+            /** Run Id */
+            run_id: string;
+            /** Node Id */
+            node_id: string;
+            /** Since */
+            since: string | null;
         };
         /**
          * ServiceRead
@@ -5128,6 +5272,35 @@ export interface operations {
             };
         };
     };
+    list_locks_api_locks_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ServiceLockRead"][];
+                };
+            };
+            /** @description The request's problems, each with where and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProblemList"];
+                };
+            };
+        };
+    };
     put_secret_api_secrets__name__put: {
         parameters: {
             query?: never;
@@ -5535,6 +5708,39 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Renewed"];
+                };
+            };
+            /** @description The request's problems, each with where and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProblemList"];
+                };
+            };
+        };
+    };
+    lock_api_exec_lock_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LockIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LockOut"];
                 };
             };
             /** @description The request's problems, each with where and why */
@@ -6214,6 +6420,26 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ProblemList"];
+                };
+            };
+        };
+    };
+    metrics_metrics_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Prometheus text format */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain; version=1.0.0; charset=utf-8": string;
                 };
             };
         };

@@ -162,8 +162,9 @@ function NearNode({ id, data, selected, isConnectable }: NodeProps<BrickNodeType
       {!spec && <div className="nbx-node-error">unknown brick</div>}
       {nodeProblems.map((p, i) => <div key={i} className="nbx-node-error">{p.message}</div>)}
       {run?.error && <div className="nbx-node-error" data-testid={`error-${id}`}>{run.error}</div>}
-      {status === "waiting" && run?.wait?.reason && (
-        <div className="nbx-node-wait" data-testid={`wait-${id}`} title="Waiting for a decision: see the Run tab">
+      {(status === "waiting" || status === "running") && run?.wait?.reason && (
+        <div className="nbx-node-wait" data-testid={`wait-${id}`}
+             title={status === "waiting" ? "Waiting for a decision: see the Run tab" : "Waiting for another run to end"}>
           {run.wait.reason}
         </div>
       )}

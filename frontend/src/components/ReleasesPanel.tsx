@@ -21,6 +21,21 @@ function Health({ h }: { h: ReleaseRow["health"] }) {
     : <Badge bg="danger" title={h.error ?? undefined}>unhealthy</Badge>;
 }
 
+/** The liveness watcher's status (restarts, since when, last probe), when the service has a probe. */
+function Liveness({ l }: { l: ReleaseRow["liveness"] }) {
+  if (!l) return null;
+  const bg = l.status === "alive" ? "success" : l.status === "unhealthy" ? "danger" : "warning";
+  const title = [l.since && `since ${l.since}`, l.last_probe && `last probe ${l.last_probe.error ?? "ok"}`]
+    .filter(Boolean).join(", ");
+  return (
+    <div data-testid="release-liveness" title={title}>
+      <Badge bg={bg} text={bg === "warning" ? "dark" : undefined}>{l.status}</Badge>
+      {l.since && <span className="text-body-secondary"> since {formatTime(l.since)}</span>}
+      {!!l.restarts && <span className="text-body-secondary">, {l.restarts} restart{l.restarts > 1 ? "s" : ""}</span>}
+    </div>
+  );
+}
+
 function Row({ r }: { r: ReleaseRow }) {
   const built = r.releases?.find((x) => x.id === r.active && x.commit);
   return (
@@ -37,7 +52,7 @@ function Row({ r }: { r: ReleaseRow }) {
       <td>{names(r.releases, (x) => x.committed_at)}</td>
       <td>{names(r.releases, (x) => x.rolled_back)}</td>
       <td><code>{r.config_version ?? "–"}</code></td>
-      <td><Health h={r.health} /></td>
+      <td><Health h={r.health} /><Liveness l={r.liveness} /></td>
       <td data-testid="release-phase">{r.phase ?? "–"}{r.error && <div className="text-danger">{r.error}</div>}</td>
     </tr>
   );

@@ -180,7 +180,7 @@ function RunNodeDetail({ run, nodeId, onRetry, onDecide }: NodeProps) {
         {state.host && <span>on {state.host}</span>}
       </div>
       {state.error && <div className="alert alert-danger p-1 mb-1" data-testid="run-node-error">{state.error}</div>}
-      {state.status === "waiting" && state.wait?.reason && (
+      {(state.status === "waiting" || state.status === "running") && state.wait?.reason && (
         <div className="alert alert-warning p-1 mb-1" data-testid="run-node-wait">{state.wait.reason}</div>
       )}
       {decision && (
