@@ -20,26 +20,16 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, String, delete, select
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import delete, select
 
 from nebhx.settings import get_settings
 from nebhx.store.db import session_scope
-from nebhx.store.models import Base, HostRow, WorkerRow, utcnow
+from nebhx.store.models import HostRow, PlanRequestRow, WorkerRow, utcnow
 
 log = logging.getLogger("nebhx.plan")
 MAX_ANSWER_BYTES = 4_000_000
 KEEP_ROWS = timedelta(hours=1)  # rows of a plan whose API process died are swept after this
 _waiters: dict[str, threading.Event] = {}
-
-
-class PlanRequestRow(Base):
-    """One host's part of one plan: its answer once the agent sent it."""
-    __tablename__ = "plan_requests"
-    id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    host: Mapped[str] = mapped_column(String(200), primary_key=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
-    answer: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True), nullable=True)
 
 
 class AnswerRefused(ValueError):

@@ -288,3 +288,12 @@ class ServiceLockRow(Base):
     run_id: Mapped[str] = mapped_column(String(64), index=True)
     node_id: Mapped[str] = mapped_column(String(160))
     acquired_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class PlanRequestRow(Base):
+    """One host's part of one plan (nebhx.execution.plan): its answer once the agent sent it."""
+    __tablename__ = "plan_requests"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    host: Mapped[str] = mapped_column(String(200), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    answer: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True), nullable=True)
