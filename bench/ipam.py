@@ -5,7 +5,8 @@ Each worker is its own process with its own connections (as 20 control workers r
 runs' net.allocate nodes would be) and allocates 50 addresses for 50 owners through
 ``nebhx.ipam.service.allocate``. Prints wall time, allocations per second, per-allocation
 latency (median, p95, max) and the number of duplicates (must be 0), then checks the pool's
-count in the store.
+count in the store. Before that, one worker alone allocates 200 addresses from another
+pool: the cost of an allocation without contention, for comparison.
 """
 from __future__ import annotations
 
@@ -37,11 +38,21 @@ def worker(args: tuple[str, int, mp.synchronize.Barrier]) -> list[tuple[str, flo
     return out
 
 
+def alone(kind: str, url: str, n: int = 200) -> None:
+    from nebhx.ipam.service import allocate, declare
+    declare("alone", CIDR, url=url)
+    allocate("alone", "warm", url=url)
+    t0 = time.perf_counter()
+    for i in range(n):
+        allocate("alone", f"a{i}", url=url)
+    print(f"{kind:6} one worker alone: {(time.perf_counter() - t0) / n * 1000:.1f} ms per allocation")
+
+
 def bench(kind: str, url: str) -> None:
-    from nebhx.ipam.service import declare_pool, pool_view
+    from nebhx.ipam.service import declare, pool_view
     from nebhx.store.db import session_scope
-    with session_scope(url) as s:
-        declare_pool(s, POOL, CIDR)
+    alone(kind, url)
+    declare(POOL, CIDR, url=url)
     ctx = mp.get_context("spawn")
     with ctx.Manager() as manager:
         barrier = manager.Barrier(WORKERS + 1)
