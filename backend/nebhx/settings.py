@@ -35,6 +35,10 @@ class Settings(BaseSettings):
     # Folders (colon-separated) besides the managed ones whose files a plan may hash to tell a
     # path source's release id (a plan reads nothing else on a host).
     host_source_paths: str = ""
+    # The systemd launcher: where it writes units, and the systemctl it drives (a command
+    # line: "systemctl", or e.g. "nsenter -t PID -a systemctl" for a systemd in a container).
+    systemd_unit_dir: Path = Path("/etc/systemd/system")
+    systemctl: str = "systemctl"
     # A plan ends within plan_timeout_s; each host's agent has plan_host_timeout_s to answer.
     plan_timeout_s: float = 20.0
     plan_host_timeout_s: float = 5.0

@@ -17,7 +17,9 @@ from nebhx_blocks.rollout.plans import plan_detail, plan_rollback
 
 
 SPEC = ("command", "port", "env", "user", "ready_http", "ready_tcp", "ready_command", "ready_timeout_s",
-        "max_restarts", "start_secs")
+        "max_restarts", "start_secs", "launcher")
+# Kept from the running instance as it was started (service.run's systemd settings).
+KEPT = ("restart", "memory_max", "cpu_quota", "live_command", "live_interval_s")
 
 
 class InstanceBrick(Brick):
@@ -79,7 +81,7 @@ class Switch(InstanceBrick):
     through this host's agent check; waits until its open sessions are 0, at most
     `drain_timeout_s`, and never drains the last serving backend), **snapshot** the data
     `volume` when `data_policy` is `snapshot`, **switch** the service's `current` link (one
-    atomic rename), **restart** the program under the host's supervisord on the new release
+    atomic rename), **restart** the program under its launcher (supervisord or systemd) on the new release
     and config, wait until it is **ready**, run the **checks** (http, tcp or command;
     `{port}` in a target is the instance's port), and **enable** the backend again (waiting
     until HAProxy sees it up). `steps` gives each step's seconds.
@@ -138,6 +140,9 @@ class Switch(InstanceBrick):
         env: dict[str, str] = Field(default_factory=dict, description="Extra environment variables")
         user: str = Field(default="", pattern=r"^[a-z_][a-z0-9_.-]*$|^$", description="User the process "
                           "runs as (as Run service): empty for the service's own, an existing user, or root")
+        launcher: Literal["", "supervisord", "systemd"] = Field(
+            default="", description="Empty: the one the instance runs under (a switch keeps it); "
+                                    "for a new instance, systemd where PID 1 is systemd, else supervisord")
         volume: str | None = Field(default=None, description="Data volume: a volume URL, or a dir "
                                    "volume's name; its path is {data}")
         data_policy: Literal["keep", "snapshot"] = Field(
@@ -201,10 +206,21 @@ class Switch(InstanceBrick):
     def spec(ctx: Context, inputs: Inputs) -> dict[str, Any]:
         """The program spec: what the running instance was started with (service.run's or the
         last switch's record), each input set on this node overriding its part."""
-        running = ctx.runtime.service_instance(inputs.service, inputs.instance).running_spec()
+        inst = ctx.runtime.service_instance(inputs.service, inputs.instance)
+        running = inst.running_spec()
         fields = type(inputs).model_fields  # an input left at its default (a form may write it) is not set
         given = {k for k in inputs.model_fields_set if getattr(inputs, k) != fields[k].get_default(call_default_factory=True)}
         spec = {k: getattr(inputs, k) if k in given or k not in running else running[k] for k in SPEC}
+        spec.update({k: running[k] for k in KEPT if k in running})
+        if running and inputs.launcher and inputs.launcher != inst.kind:
+            raise BrickFailed(f"launcher: {inputs.service} runs under {inst.kind} on host {inputs.host}; a "
+                              f"switch keeps its launcher (run it with service.run and launcher "
+                              f"{inputs.launcher} to move it)")
+        inst.chosen = inputs.launcher or None
+        spec["launcher"] = inst.kind
+        if inputs.standby_s > 0 and spec["launcher"] != "supervisord":
+            raise BrickFailed("standby_s: an instant rollback keeps the previous process frozen under "
+                              "supervisord; the systemd launcher does not offer it")
         if inputs.volume:
             spec["data_path"] = str(ctx.runtime.volumes.open(inputs.volume).path)
         else:
@@ -218,6 +234,7 @@ class Switch(InstanceBrick):
     def run(self, ctx: Context, inputs: Inputs) -> Outputs:
         req = self.request(ctx, inputs)
         inst = ctx.runtime.service_instance(inputs.service, inputs.instance)
+        inst.chosen = req.spec["launcher"]
         bal = self.balancer(ctx, inputs, inst.port(req.spec))
         out = rolling.switch(inst, req, bal, ctx)
         ctx.log("%s on %s: release %s, config %s, pid %s -> %s", inst.program, inputs.host,
@@ -240,6 +257,9 @@ class Switch(InstanceBrick):
         planned = ctx.planned or Planned()
         inst = ctx.runtime.service_instance(inputs.service, inputs.instance)
         req = self._planned_request(ctx, inputs, inst, planned)
+        inst.chosen = req.spec["launcher"]
+        if inst.kind == "systemd":
+            inst.launcher.require_systemd()  # the run would fail there: the plan says so now
         if not is_known([req.release, req.config]):
             later = Unknown("(what this run's switch leaves, known at run time)")
             return {**cannot_tell(f"it switches {inst.program} to what this run's prepare stages, known at run time"),
@@ -249,7 +269,7 @@ class Switch(InstanceBrick):
         out = plan_detail(inst, req, bal, planned, rolling.plan_switch(inst, req, bal))
         user = req.spec.get("user") or default_user(inputs.service)
         out["effect"] += " (runs as root: the graph asks for it)" if user == "root" else f" (runs as user {user})"
-        return {**out, "user": user}
+        return {**out, "user": user, "launcher": inst.kind, "unit": inst.unit()}
 
     def _planned_request(self, ctx: Context, inputs: Inputs, inst: Any, planned: Planned) -> rolling.SwitchRequest:
         """``request`` as the run will see it: a prepare or volume planned before this switch counts."""

@@ -16,8 +16,10 @@ from nebhx.bricks.planning import Requires
 from nebhx.runtime.accounts import program_user
 from nebhx.runtime.liveness import Liveness
 from nebhx.runtime.probes import ProbeResult, wait_until
+from nebhx.runtime.process import ProcessManager
+from nebhx.runtime.launchers import container_launcher, launch_options, launcher_of
 from nebhx.runtime.services import instance_file, probe_of, record_instance, run_probe
-from nebhx.runtime.supervisor import Supervisor
+from nebhx.runtime.systemd import Systemd
 
 PLACEHOLDERS = ("release", "config", "data", "port")
 
@@ -40,8 +42,9 @@ def port_in_use(port: int) -> bool:
 class RunService(Brick):
     """Run a service as a supervised process and wait until it is ready.
 
-    The process runs under the host's supervisord: it is restarted when it dies, its
-    output is kept in log files, and it keeps running after this brick ends. Running
+    The process runs under the host's launcher (supervisord, or systemd: see
+    **Launcher**): it is restarted when it dies, its output is kept (log files, or
+    systemd's journal), and it keeps running after this brick ends. Running
     the brick again with the same inputs changes nothing; with other inputs (a new
     release, config or env) the process is restarted with them.
 
@@ -67,6 +70,14 @@ class RunService(Brick):
     **Restarts**: a process that dies after it has started is restarted at once. A
     start that does not last `start_secs` is a failed start; after `max_restarts`
     failed starts in a row supervisord gives up (it waits 1 s, 2 s, 3 s ... between them).
+
+    **Launcher**: `supervisord` (one per host home) or `systemd` (a unit
+    `nbx-<host>-<program>.service`, driven with systemctl); empty: systemd where PID 1 is
+    systemd, else supervisord. systemd adds `restart` (always, on-failure, no), `memory_max`
+    and `cpu_quota` (enforced by the kernel) and a liveness check: `live_command` runs every
+    `live_interval_s` from a timer and a failure restarts the program. The environment is
+    in a root-only file beside the unit, never in the unit (any user can read a unit's).
+    `launcher: podman` (or `docker`) is `runtime: podman` (or docker) under the default.
 
     Fails at once when `port` is already taken by another process.
 
@@ -152,6 +163,20 @@ class RunService(Brick):
         user: str = Field(default="", pattern=r"^[a-z_][a-z0-9_.-]*$|^$",
                           description="User the process runs as: empty for the service's own "
                                       "(nbx-<service>), an existing user, or root")
+        launcher: Literal["", "supervisord", "systemd", "podman", "docker"] = Field(
+            default="", description="What keeps the process running; empty: systemd where PID 1 "
+                                    "is systemd, else supervisord; podman or docker: runtime podman "
+                                    "or docker under that default")
+        restart: Literal["always", "on-failure", "no"] = Field(
+            default="always", description="When a process that ended is started again "
+                                          "(on-failure: systemd only)")
+        memory_max: str | None = Field(default=None, pattern=r"^[1-9][0-9]{0,12}[KMGT]?$",
+                                       description="systemd: memory limit, e.g. 512M")
+        cpu_quota: int | None = Field(default=None, ge=1, le=102400,
+                                      description="systemd: CPU limit in percent of one CPU, e.g. 50")
+        live_command: str | None = Field(default=None, description="systemd: a command run every "
+                                         "live_interval_s; when it fails the program is restarted")
+        live_interval_s: int = Field(default=10, ge=1, le=86400, description="systemd: liveness period")
         on_lock: str = on_lock_field()
 
         @field_validator("liveness")
@@ -172,7 +197,6 @@ class RunService(Brick):
         changed: bool
 
     def run(self, ctx: Context, inputs: Inputs) -> Outputs:
-        sv: Supervisor = ctx.runtime.supervisor
         name = program_name(inputs.service, inputs.instance)
         # Checked before anything starts: the record is written once the service is ready.
         ctx.runtime.confine(instance_file(ctx.runtime.home, inputs.service, inputs.instance),
@@ -180,18 +204,24 @@ class RunService(Brick):
         live = inputs.liveness or {}
         if (live.get("http") or live.get("tcp")) and not inputs.port:
             raise BrickFailed("liveness: an http or tcp probe needs the service's port (set port)")
+        inputs = container_launcher(inputs)
+        kind, before = launcher_of(ctx, inputs)
+        inputs = inputs.model_copy(update={"launcher": kind})  # the record names it
+        options = launch_options(inputs, kind)
+        sv = ctx.runtime.launcher(kind)
         release = self.release_folder(ctx, inputs)
         command, env = self.program(ctx, inputs, release)
         identity = self.identity(ctx, inputs, release)
+        if before and before != kind and ctx.runtime.launcher(before).remove(name):
+            ctx.log("%s moved from %s to %s: stopped and removed under %s", name, before, kind, before)
         current = sv.status(name)
         if inputs.port and not (current and current.up) and port_in_use(inputs.port):
             raise BrickFailed(f"port {inputs.port} is already in use on host {ctx.runtime.name} "
                               "by another process")
         cwd = str(release) if release.is_dir() else None
-        changed = sv.ensure_program(name, command, cwd=cwd, env=env, **identity,
-                                    start_secs=inputs.start_secs, start_retries=inputs.max_restarts)
-        ctx.log("program %s %s (user %s)", name, "installed/updated" if changed else "unchanged",
-                identity.get("user") or "of the container engine")
+        changed = sv.ensure_program(name, command, cwd=cwd, env=env, **identity, **options)
+        ctx.log("program %s %s under %s (user %s)", name, "installed/updated" if changed else "unchanged",
+                kind, identity.get("user") or "of the container engine")
         if not changed and not (current and current.up):
             sv.start(name)
         try:
@@ -210,31 +240,41 @@ class RunService(Brick):
         return self.Outputs(address=address, pid=status.pid, program=name, changed=changed)
 
     def plan(self, ctx: Context, inputs: Inputs) -> dict[str, Any]:
-        """Whether the program is (re)defined and so restarted, asked of the host's supervisord."""
+        """Whether the program is (re)defined and so restarted, asked of its launcher."""
         if not is_known(inputs):
             return {"effect": f"runs {inputs.service} once its inputs are known", "changes": None}
-        if inputs.runtime != "process":
-            return {"effect": f"runs {inputs.service} in a {inputs.runtime} container as the engine's user, "
-                              "root (whether it restarts is known at run time)", "changes": None, "user": "root"}
         name = program_name(inputs.service, inputs.instance)
+        inputs = container_launcher(inputs)
+        kind, before = launcher_of(ctx, inputs)
+        sv = ctx.runtime.launcher(kind)
+        where = {"launcher": kind, "unit": sv.unit(name) if isinstance(sv, Systemd) else f"program:{name}"}
+        if isinstance(sv, Systemd):
+            sv.require_systemd()  # the run would fail there: the plan says so now
+        options = launch_options(inputs, kind)
+        if inputs.runtime != "process":
+            return {"effect": f"runs {inputs.service} in a {inputs.runtime} container under {kind} as the "
+                              "engine's user, root (whether it restarts is known at run time)",
+                    "changes": None, "user": "root", **where}
         if not is_known(ctx.planned and ctx.planned.get("current", inputs.service)):
             return {"effect": f"runs {name} on the release this run switches to, known at run time",
                     "changes": None, "outputs": {"program": name}}
         release = _planned_release(ctx, inputs)
         command = self.fill(inputs, release)
-        current = ctx.runtime.supervisor.status(name)
-        up = bool(current and current.up)
+        current = sv.status(name)
+        up = bool(current and current.up) and before in (None, kind)
         if inputs.port and not up and port_in_use(inputs.port):
             raise BrickFailed(f"port {inputs.port} is already in use on host {ctx.runtime.name} by another process")
         cwd = str(release) if release.is_dir() or release.parent.name == "releases" else None
         identity = self.identity(ctx, inputs, release, create=False)
-        differs = ctx.runtime.supervisor.differs(name, command, cwd=cwd, env=inputs.env, **identity,
-                                                 start_secs=inputs.start_secs, start_retries=inputs.max_restarts)
+        differs = sv.differs(name, command, cwd=cwd, env=inputs.env, **identity, **options) \
+            or before not in (None, kind)
         host = inputs.advertise_host or ctx.runtime.address
         who = "root (the graph asks for it)" if identity["user"] == "root" else f"user {identity['user']}"
-        effect = (f"(re)define and start {name} as {who}: {command}" if differs else
+        moved = f" (moved from {before})" if before not in (None, kind) else ""
+        effect = (f"(re)define and start {name} under {kind} as {who}{moved}: {command}" if differs else
                   f"nothing: {name} runs as defined" if up else f"start {name} as {who} (defined, not running)")
         return {"effect": effect, "changes": differs or not up, "restart": differs and up, "user": identity["user"],
+                **where,
                 "outputs": {"program": name, "changed": differs,
                             "address": f"{host}:{inputs.port}" if inputs.port else host}}
 
@@ -285,7 +325,7 @@ class RunService(Brick):
         return command
 
     @staticmethod
-    def wait_ready(ctx: Context, sv: Supervisor, name: str, inputs: Inputs) -> ProbeResult:
+    def wait_ready(ctx: Context, sv: ProcessManager, name: str, inputs: Inputs) -> ProbeResult:
         if (inputs.ready_http or inputs.ready_tcp) and not inputs.port:
             raise BrickFailed(f"{'ready_http' if inputs.ready_http else 'ready_tcp'} needs a port")
         spec = probe_of(inputs, name)
@@ -303,7 +343,7 @@ class RunService(Brick):
         return wait_until(probe, inputs.ready_timeout_s, 0.3, ctx, abort=abort)
 
     @staticmethod
-    def give_up(ctx: Context, sv: Supervisor, name: str, result: ProbeResult) -> None:
+    def give_up(ctx: Context, sv: ProcessManager, name: str, result: ProbeResult) -> None:
         stderr = sv.tail(name, "stderr", 800).strip()
         sv.remove(name)  # stops it too: a service that never got ready must not linger
         ctx.log("%s not ready; program stopped and removed", name)
@@ -312,7 +352,7 @@ class RunService(Brick):
                                    f"attempt(s): {result.error}{detail}"))
 
 
-def _state(sv: Supervisor, name: str) -> str:
+def _state(sv: ProcessManager, name: str) -> str:
     st = sv.status(name)
     return st.state if st is not None else "unknown"
 
@@ -321,8 +361,8 @@ class StopService(Brick):
     """Stop a service started by **Run service** (and optionally forget it).
 
     The process gets TERM, then KILL after its stop timeout. With `remove` the program
-    is also removed from the supervisor, so it does not come back when the host's
-    supervisor restarts. Stopping a service that is not running succeeds.
+    is also removed from its launcher (supervisord's program, or systemd's unit and
+    environment file), so it does not come back when the host's launcher restarts. Stopping a service that is not running succeeds.
     """
 
     id = "service.stop"
@@ -337,16 +377,18 @@ class StopService(Brick):
         instance: str = Field(default="", description="Instance name, if any")
         remove: bool = Field(default=False, description="Also remove the program definition")
         on_lock: str = on_lock_field()
+        launcher: Literal["", "supervisord", "systemd"] = Field(
+            default="", description="Empty: the one the service was started under")
 
     class Outputs(Ports):
         program: str
         was_running: bool
 
     def run(self, ctx: Context, inputs: Inputs) -> Outputs:
-        sv: Supervisor = ctx.runtime.supervisor
         name = program_name(inputs.service, inputs.instance)
         record = ctx.runtime.confine(instance_file(ctx.runtime.home, inputs.service, inputs.instance),
                                      param="service")
+        sv = ctx.runtime.launcher(launcher_of(ctx, inputs)[0])
         status = sv.status(name)
         was_running = bool(status and status.up)
         if status is not None:

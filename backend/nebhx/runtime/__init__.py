@@ -8,6 +8,7 @@ adapter owns one folder under the host's home and drives one real tool.
     <home>/services/<svc>/releases/<id>/   staged releases, <svc>/current -> releases/<id>
     <home>/services/<svc>/configs/<hash>/  rendered config versions
     <home>/supervisor/                     supervisord config, socket, logs
+    <home>/systemd/env/<program>.env       the environment files of systemd units
     <home>/haproxy/<name>/                 HAProxy config, pid, admin socket
     <home>/services/<svc>/rollout/<inst>.json  the journal of a staged update (rollout.*)
 
@@ -29,7 +30,9 @@ if TYPE_CHECKING:
     from nebhx.runtime.haproxy import HAProxy
     from nebhx.runtime.releases import Releases
     from nebhx.runtime.rollout import Instance
+    from nebhx.runtime.process import ProcessManager
     from nebhx.runtime.supervisor import Supervisor
+    from nebhx.runtime.systemd import Systemd
     from nebhx.runtime.volumes import Volumes
 
 
@@ -127,6 +130,25 @@ class HostRuntime:
     def supervisor(self) -> Supervisor:
         from nebhx.runtime.supervisor import Supervisor
         return Supervisor(self.home / "supervisor")
+
+    @cached_property
+    def systemd(self) -> Systemd:
+        """This machine's systemd; units are named ``nbx-<host>-<program>`` so that the agents
+        of several hosts on one machine never share one."""
+        import shlex
+        from nebhx.runtime.systemd import Systemd
+        from nebhx.settings import get_settings
+        settings = get_settings()
+        return Systemd(self.home / "systemd", unit_dir=settings.systemd_unit_dir,
+                       systemctl=shlex.split(settings.systemctl), prefix=f"nbx-{self.name}-")
+
+    def launcher(self, kind: str | None = None) -> ProcessManager:
+        """``supervisord`` or ``systemd``; none: systemd where PID 1 is systemd, else supervisord."""
+        from nebhx.runtime.systemd import default_launcher
+        kind = kind or default_launcher()
+        if kind not in ("supervisord", "systemd"):
+            raise BrickFailed(f"launcher: {kind!r} is not supervisord or systemd")
+        return self.systemd if kind == "systemd" else self.supervisor
 
     def haproxy(self, name: str) -> HAProxy:
         from nebhx.runtime.haproxy import HAProxy, check_name

@@ -78,7 +78,7 @@ def check(inst: Instance, req: SwitchRequest, bal: Balancer, state: dict) -> Non
         raise BrickFailed(f"standby_port {req.standby.port} and port {req.spec.get('port')} must be "
                           f"two ports (the slots), and {inst.program} serves on {old.port}")
     bal.at(new.port).known()
-    status = inst.rt.supervisor.status(new.program)
+    status = inst.launcher.status(new.program)
     if not (status and status.up) and undo.port_in_use(new.port):
         raise BrickFailed(f"port {new.port} (the slot the new release would start on) is in use on "
                           f"host {inst.rt.name} by something other than {new.program}")
@@ -156,7 +156,7 @@ def drop_standby(inst: Instance, state: dict, ctx: Context) -> None:
     kept = state.get("standby")
     if not kept:
         return
-    if standby.drop(folder(inst.rt), kept["program"], inst.rt.supervisor.stop):
+    if standby.drop(folder(inst.rt), kept["program"], inst.launcher.stop):
         ctx.log("standby %s (release %s) stopped", kept["program"], kept.get("release"))
     state["standby"] = None
     inst.save(state)
@@ -176,7 +176,7 @@ def go_back(inst: Instance, state: dict, bal: Balancer, steps: Steps, ctx: Conte
     old, new = (Slot(**state["slots"][k]) for k in ("from", "to"))
     back = inst.view(old.program, old.port)
     bal_old, bal_new = bal.at(old.port), bal.at(new.port)
-    frm, sv = state.get("from") or {}, inst.rt.supervisor
+    frm, sv = state.get("from") or {}, inst.launcher
     served = (state.get("slot") or {}).get("program") == new.program
     text, record = undo.exact_target(inst, state, release, config)
     if restore:
@@ -241,7 +241,7 @@ def answers(probe: dict | None, timeout: float = 1) -> bool:
 
 def needs_back(inst: Instance, state: dict, release: str | None, config: str | None) -> bool:
     old, new = (Slot(**state["slots"][k]) for k in ("from", "to"))
-    sv = inst.rt.supervisor
+    sv = inst.launcher
     if (state.get("slot") or {}).get("program") != old.program or sv.program_text(new.program) is not None:
         return True  # the usual case, told without asking supervisord: every ms counts here
     status = sv.status(old.program)

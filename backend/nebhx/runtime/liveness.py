@@ -138,7 +138,7 @@ class Watcher:
             state = {}  # started anew by a run (service.run, a switch), not by us: a fresh count
         if now < state.get("next_at", 0):
             return
-        sv = self.rt.supervisor
+        sv = self.launcher(rec)
         st = sv.status(rec["program"])
         if st is None or st.state in ("STARTING", "BACKOFF"):
             return  # removed (service.stop), or supervisord is starting it: judge it once it runs
@@ -157,6 +157,11 @@ class Watcher:
         else:
             self._failed(rec, spec, state, now, result.error or "failed")
         _write_state(path, state)
+
+    def launcher(self, rec: dict[str, Any]):  # noqa: ANN201 - a ProcessManager
+        """The launcher the instance runs under (supervisord, or systemd as its spec says)."""
+        from nebhx.runtime.services import launcher_of_record
+        return launcher_of_record(self.rt, rec, self.rt.supervisor)
 
     def _set(self, state: dict, status: str, now: float) -> None:
         if state.get("status") != status:
@@ -181,8 +186,8 @@ class Watcher:
             self._tell(rec, spec, state, f"unhealthy after {row} restart(s): {error}")
             return
         log.warning("restarting %s: %d failed liveness probe(s), last: %s", rec["program"], state["failures"], error)
-        self.rt.supervisor.restart(rec["program"])
-        status = self.rt.supervisor.status(rec["program"])
+        self.launcher(rec).restart(rec["program"])
+        status = self.launcher(rec).status(rec["program"])
         state.update(failures=0, restarts_in_row=row + 1, restarts=state.get("restarts", 0) + 1,
                      last_restart=_iso(now), pid=status.pid if status else None)
         self._set(state, "restarting", now)

@@ -1,5 +1,5 @@
-"""What any launcher offers (supervisord here; a systemd-unit adapter would fit the same
-interface), and small process helpers shared by the adapters that daemonise."""
+"""What any launcher offers (supervisord: runtime/supervisor.py; systemd units:
+runtime/systemd.py), and small process helpers shared by the adapters that daemonise."""
 from __future__ import annotations
 
 import os
@@ -47,7 +47,7 @@ class ProgramSpec:
 
 
 class ProcessManager(ABC):
-    """What the launcher needs from a process supervisor (supervisord, later systemd units)."""
+    """What the launcher needs from a process supervisor (supervisord or systemd units)."""
 
     @abstractmethod
     def ensure_program(self, name: str, command: str, cwd: str | None = None,
@@ -70,6 +70,17 @@ class ProcessManager(ABC):
 
     @abstractmethod
     def tail(self, name: str, stream: str = "stderr", length: int = 2000) -> str: ...
+
+    # What a switch and its rollback need: compare, record and put back a definition.
+    @abstractmethod
+    def differs(self, name: str, command: str, cwd: str | None = None,
+                env: dict[str, str] | None = None, **options) -> bool: ...
+
+    @abstractmethod
+    def program_text(self, name: str) -> str | None: ...
+
+    @abstractmethod
+    def install_program_text(self, name: str, text: str) -> bool: ...
 
 
 def host_env() -> dict[str, str]:

@@ -76,7 +76,7 @@ def switch(inst: Instance, req: SwitchRequest, bal: Balancer, ctx: Context) -> d
     config = req.config or frm.get("config")
     try:  # every input checked before anything changes (and before the journal says so)
         files = files_for(inst, state.get("on") or now, req.release, config)
-        check(inst, req, files, new=not resuming and inst.rt.supervisor.program_text(inst.program) is None)
+        check(inst, req, files, new=not resuming and inst.launcher.program_text(inst.program) is None)
         if req.standby and req.standby.seconds > 0:
             bluegreen.check(inst, req, bal, state if resuming else {})
         restart = inst.needs_restart(req.spec, req.release, files)
@@ -136,7 +136,7 @@ def check(inst: Instance, req: SwitchRequest, files: str | None, *, new: bool) -
 
 def untouched(inst: Instance, now: dict) -> str:
     return (f"nothing was changed: {inst.program} still runs release {now['release']}"
-            if now.get("release") and inst.rt.supervisor.program_text(inst.program) is not None
+            if now.get("release") and inst.launcher.program_text(inst.program) is not None
             else f"nothing was changed: no program {inst.program} was created")
 
 

@@ -32,6 +32,7 @@ from nebhx.runtime.releases import check_id
 from nebhx.runtime.services import instance_file, read_spec, record_instance, run_probe, write_spec
 
 if TYPE_CHECKING:
+    from nebhx.runtime.process import ProcessManager
     from nebhx.bricks.base import Context
     from nebhx.runtime import HostRuntime
 
@@ -109,7 +110,7 @@ def fill(command: str, values: dict[str, str | None]) -> str:
 
 
 class Instance:
-    """A service instance on this host: ``program`` under supervisord, its journal."""
+    """A service instance on this host: ``program`` under its launcher, its journal."""
 
     def __init__(self, runtime: HostRuntime, service: str, instance: str = ""):
         self.rt, self.service, self.instance = runtime, check_id(service, "service name"), instance
@@ -123,6 +124,34 @@ class Instance:
         slot = self.load().get("slot") or {}
         self.program: str = slot.get("program") or self.name
         self.slot_port: int | None = slot.get("port") if self.program != self.name else None
+        self.chosen: str | None = None  # a new instance's launcher, as its first switch names it
+
+    @property
+    def kind(self) -> str:
+        """The launcher it runs under: as recorded (a record from before launchers had a
+        choice is supervisord's), else the one chosen, else the host's default."""
+        spec = self.running_spec()
+        if spec:
+            return spec.get("launcher") or "supervisord"
+        from nebhx.runtime.systemd import default_launcher
+        return self.chosen or default_launcher()
+
+    @property
+    def launcher(self) -> ProcessManager:
+        return self.rt.launcher(self.kind)
+
+    def unit(self) -> str:
+        """What the launcher calls the program: a systemd unit, or supervisord's program."""
+        launcher = self.launcher
+        return launcher.unit(self.program) if hasattr(launcher, "unit") else f"program:{self.program}"
+
+    def launch_options(self, spec: dict[str, Any]) -> dict[str, Any]:
+        """The restart policy, and for systemd its limits and liveness check, from ``spec``."""
+        options: dict[str, Any] = {"autorestart": spec.get("restart") != "no"}
+        if self.kind == "systemd":
+            options.update(restart=spec.get("restart") or "always", live_interval_s=spec.get("live_interval_s") or 10,
+                           **{k: spec.get(k) for k in ("memory_max", "cpu_quota", "live_command")})
+        return options
 
     def port(self, spec: dict[str, Any]) -> int | None:
         """The port the serving program listens on: its slot's, else the spec's."""
@@ -201,16 +230,17 @@ class Instance:
         user = program_user(self.service, spec.get("user") or "", create=create)
         return dict(name=self.program, command=command, cwd=str(folder), env=spec.get("env") or {},
                     start_secs=spec.get("start_secs", 1), start_retries=spec.get("max_restarts", 3),
-                    user=user, read=[str(folder)] + ([str(cfg)] if cfg else []), write=[data] if data else [])
+                    user=user, read=[str(folder)] + ([str(cfg)] if cfg else []), write=[data] if data else [],
+                    **self.launch_options(spec))
 
     def needs_restart(self, spec: dict, release: str, config: str | None) -> bool:
-        status = self.rt.supervisor.status(self.program)
-        return not (status and status.up) or self.rt.supervisor.differs(
+        status = self.launcher.status(self.program)
+        return not (status and status.up) or self.launcher.differs(
             **self.definition(spec, release, config))
 
     def apply(self, spec: dict, release: str, config: str | None) -> bool:
         """(Re)define the program on ``release``/``config``; start it if it is down."""
-        sv = self.rt.supervisor
+        sv = self.launcher
         changed = sv.ensure_program(**self.definition(spec, release, config, create=True))
         status = sv.status(self.program)
         if not changed and not (status and status.up):
@@ -221,7 +251,7 @@ class Instance:
     def record(self, spec: dict, release: str, config: str | None, like: dict | None = None) -> None:
         """What ``service.run`` records for the services view: release, config, pid; the
         advertised host of the record ``like`` (the instance's before the switch) is kept."""
-        status = self.rt.supervisor.status(self.program)
+        status = self.launcher.status(self.program)
         port = self.port(spec)
         inputs = SimpleNamespace(service=self.service, instance=self.instance, port=port,
                                  config_path=str(self.config_dir(config)) if config else None,
@@ -238,7 +268,7 @@ class Instance:
         return read_spec(self.rt.home, self.service, self.instance) or self.load().get("spec") or {}
 
     def pid(self) -> int | None:
-        status = self.rt.supervisor.status(self.program)
+        status = self.launcher.status(self.program)
         return status.pid if status and status.up else None
 
     # -- probes -----------------------------------------------------------------------
@@ -256,7 +286,7 @@ class Instance:
     def wait_ready(self, spec: dict, ctx: Context | None = None, probe: dict | None = None) -> ProbeResult:
         """Wait until ready by ``spec``'s readiness, or by ``probe`` (a recorded one) if given."""
         probe = probe or self.probe(spec)
-        sv = self.rt.supervisor
+        sv = self.launcher
 
         def state() -> str:
             st = sv.status(self.program)

@@ -24,7 +24,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from nebhx.bricks.base import BrickFailed
 from nebhx.runtime import HostRuntime
+from nebhx.runtime.process import ProcessManager
 from nebhx.runtime.probes import ProbeResult, command_probe, http_probe, tcp_probe
 from nebhx.runtime.supervisor import Supervisor
 
@@ -35,7 +37,8 @@ def instance_file(home: Path, service: str, instance: str) -> Path:
 
 
 SPEC_KEYS = ("command", "port", "env", "user", "ready_http", "ready_tcp", "ready_command", "ready_timeout_s",
-             "max_restarts", "start_secs", "data_path", "liveness")
+             "max_restarts", "start_secs", "data_path", "liveness", "launcher", "restart", "memory_max",
+             "cpu_quota", "live_command", "live_interval_s")
 
 
 def spec_file(home: Path, service: str, instance: str) -> Path:
@@ -162,10 +165,10 @@ def records(home: Path) -> list[dict[str, Any]]:
     return out
 
 
-def _state(sv: Supervisor, program: str) -> tuple[str, int | None]:
+def _state(sv: ProcessManager, program: str) -> tuple[str, int | None]:
     try:
         st = sv.status(program)
-    except (OSError, xmlrpc.client.Error):
+    except (OSError, xmlrpc.client.Error, BrickFailed):
         return "unknown", None
     return (st.state, st.pid) if st is not None else ("unknown", None)
 
@@ -251,6 +254,12 @@ def _liveness_row(home: Path, rec: dict[str, Any]) -> dict[str, Any] | None:
     return view(read_state(home, rec.get("service") or "", rec.get("instance"))) or {"status": "pending"}
 
 
+def launcher_of_record(runtime: HostRuntime, rec: dict[str, Any], sv: Supervisor) -> ProcessManager:
+    """The launcher an instance record runs under, as its spec names it (supervisord's before)."""
+    spec = read_spec(runtime.home, rec.get("service") or "", rec.get("instance") or "")
+    return runtime.systemd if spec.get("launcher") == "systemd" else sv
+
+
 def snapshot(runtime: HostRuntime, *, probe: bool = True, timeout: float = 2.0) -> list[dict[str, Any]]:
     """One dict per recorded instance: what it runs, its supervisor state and pid, and
     (with ``probe``) the result of running its probe once, at most ``timeout`` seconds."""
@@ -261,9 +270,9 @@ def snapshot(runtime: HostRuntime, *, probe: bool = True, timeout: float = 2.0) 
     # When the host looked: a view shows each row's own age (the host beats more often than
     # it looks), and the store keeps a later look over an earlier one that arrives late.
     checked = datetime.now(timezone.utc).isoformat(timespec="microseconds")
-    rows = []
-    for rec in recs:
-        state, pid = _state(sv, rec["program"])
+    rows, managers = [], [launcher_of_record(runtime, rec, sv) for rec in recs]
+    for rec, manager in zip(recs, managers):
+        state, pid = _state(manager, rec["program"])
         rows.append({
             "service": rec.get("service"), "instance": rec.get("instance"),
             "program": rec["program"], "release": rec.get("release"),
@@ -291,5 +300,5 @@ def snapshot(runtime: HostRuntime, *, probe: bool = True, timeout: float = 2.0) 
             for i, result in enumerate(pool.map(one, range(len(rows)))):
                 rows[i]["last_probe"] = result
                 if not result["ok"]:  # it may have stopped while probed: the state of then
-                    rows[i]["state"], rows[i]["pid"] = _state(sv, recs[i]["program"])
+                    rows[i]["state"], rows[i]["pid"] = _state(managers[i], recs[i]["program"])
     return rows

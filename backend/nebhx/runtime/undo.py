@@ -37,7 +37,7 @@ def capture(inst: Instance) -> dict[str, Any]:
         record = json.loads(_record_path(inst).read_text())
     except (OSError, ValueError):
         record = None
-    return {"text": inst.rt.supervisor.program_text(inst.program), "record": record,
+    return {"text": inst.launcher.program_text(inst.program), "record": record,
             "spec": read_spec(inst.rt.home, inst.service, inst.instance) or None}
 
 
@@ -102,7 +102,7 @@ def created_by_switch(state: dict) -> bool:
 
 def put_back(inst: Instance, text: str) -> None:
     """Reinstall the recorded program section; start it when it is down."""
-    sv = inst.rt.supervisor
+    sv = inst.launcher
     changed = sv.install_program_text(inst.program, text)
     status = sv.status(inst.program)
     if not changed and not (status and status.up):
@@ -117,7 +117,7 @@ def put_back_record(inst: Instance, record: dict | None, spec: dict | None = Non
     if record is None:
         path.unlink(missing_ok=True)
         return
-    status = inst.rt.supervisor.status(inst.program)
+    status = inst.launcher.status(inst.program)
     record = {**record, "pid": status.pid if status else None}
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
@@ -129,7 +129,7 @@ def remove_created(inst: Instance, state: dict, steps: Steps, ctx: Context) -> N
     """The switch created the program: going back is removing it (and `current` back)."""
     frm = state.get("from") or {}
     with steps("remove"):
-        inst.rt.supervisor.remove(inst.program)
+        inst.launcher.remove(inst.program)
         _record_path(inst).unlink(missing_ok=True)
         write_spec(inst.rt.home, inst.service, inst.instance, None)
         if frm.get("release"):
@@ -164,7 +164,7 @@ def ready(inst: Instance, spec: dict, steps: Steps, ctx: Context, probe: dict | 
     with steps("ready"):
         result = inst.wait_ready(spec, ctx, probe=probe)
     if not result.ok:
-        stderr = inst.rt.supervisor.tail(inst.program, "stderr", 400).strip()
+        stderr = inst.launcher.tail(inst.program, "stderr", 400).strip()
         raise StepFailed("readiness", (result.error or "not ready") +
                          (f"; stderr: {stderr[-300:]}" if stderr else ""))
 
@@ -183,7 +183,7 @@ def go_back(inst: Instance, state: dict, bal: Balancer, steps: Steps, ctx: Conte
     if state.get("slots"):  # a blue-green switch: its own way back
         return _bluegreen().go_back(inst, state, bal, steps, ctx, release=release, config=config,
                                     restore=restore)
-    spec, sv, frm = state["spec"], inst.rt.supervisor, state.get("from") or {}
+    spec, sv, frm = state["spec"], inst.launcher, state.get("from") or {}
     bal.drain(steps, ctx)
     if restore:
         with steps("stop"):
@@ -252,13 +252,13 @@ def _rollback_target(inst: Instance, state: dict, req: RollbackRequest) -> tuple
 
 def _needs_restart(inst: Instance, state: dict, release: str | None, config: str | None) -> bool:
     if created_by_switch(state):
-        return inst.rt.supervisor.program_text(inst.program) is not None
+        return inst.launcher.program_text(inst.program) is not None
     text, _record = exact_target(inst, state, release, config)
     if text is None:
         files = files_for(inst, state["on"], release, config) if release else None
         return not release or inst.needs_restart(state["spec"], release, files)
-    status = inst.rt.supervisor.status(inst.program)
-    return not (status and status.up) or inst.rt.supervisor.program_text(inst.program) != text
+    status = inst.launcher.status(inst.program)
+    return not (status and status.up) or inst.launcher.program_text(inst.program) != text
 
 
 def plan_rollback(inst: Instance, req: RollbackRequest, bal: Balancer) -> dict[str, Any]:
