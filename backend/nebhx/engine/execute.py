@@ -71,7 +71,9 @@ def _after_host_node(claim: Claim) -> None:
     """A host brick finished on this host's agent: tell the hooks (a control brick changes
     nothing on a host, though `nebhx up`'s one worker runs both)."""
     here = os.environ.get("NEBHX_AGENT_HOST")
-    brick_cls = find_brick(claim.brick) if here and after_host_node else None
+    if not here or not after_host_node:
+        return
+    brick_cls = find_brick(claim.brick)
     if brick_cls is None or not brick_cls.host_input:
         return
     for hook in after_host_node:
