@@ -164,4 +164,4 @@ class Script(Brick):
                                  artifacts=shas, log=output)
         stored = [_store(f.name, f, prov) for f in files]
         return self.Outputs(sources=[s["source"] for s in stored], artifacts=stored, provenance=prov,
-                            log=output[-4000:])
+                            log=ctx.mask(output)[-4000:])

@@ -104,7 +104,7 @@ class Image(Brick):
             steps = STEP_RE.findall(output)
             step = f" at {steps[-1].strip()}" if steps else ""
             raise BrickFailed(f"the image did not build{step} (exit {proc.returncode}); nothing stored: "
-                              f"{(proc.stderr or proc.stdout).strip()[-1200:]}")
+                              f"{ctx.mask((proc.stderr or proc.stdout).strip())[-1200:]}")
         return output
 
 

@@ -64,7 +64,7 @@ class TemplateUrl(Template):
     def run(self, ctx: Context, inputs: Template.Inputs) -> Outputs:
         text = super().run(ctx, inputs).text.strip()
         if not URL_RE.match(text):
-            raise BrickFailed(f"the template rendered {text[:200]!r}, not an absolute URL (scheme://host/...)")
+            raise BrickFailed(f"the template rendered {ctx.mask(text)[:200]!r}, not an absolute URL (scheme://host/...)")
         return self.Outputs(text=text)
 
 

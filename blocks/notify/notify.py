@@ -97,5 +97,5 @@ class Webhook(Brick):
         result = post_webhook(inputs.url, inputs.payload, headers, inputs.timeout_s)
         ctx.log("answer %d in %.0f ms", result.status, result.elapsed_ms)
         if not 200 <= result.status < 300:
-            raise BrickFailed(f"webhook {inputs.url} answered {result.status}: {result.body[:200]}")
+            raise BrickFailed(f"webhook {inputs.url} answered {result.status}: {ctx.mask(result.body)[:200]}")
         return self.Outputs(status=result.status, body=result.body, elapsed_ms=result.elapsed_ms)

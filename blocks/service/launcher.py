@@ -344,7 +344,7 @@ class RunService(Brick):
 
     @staticmethod
     def give_up(ctx: Context, sv: ProcessManager, name: str, result: ProbeResult) -> None:
-        stderr = sv.tail(name, "stderr", 800).strip()
+        stderr = ctx.mask(sv.tail(name, "stderr", 800)).strip()  # masked before it is cut
         sv.remove(name)  # stops it too: a service that never got ready must not linger
         ctx.log("%s not ready; program stopped and removed", name)
         detail = f"; stderr: {stderr[-600:]}" if stderr else ""

@@ -76,3 +76,51 @@ def test_a_secret_with_a_trailing_newline_is_stored_as_the_cli_stores_it(secured
     for bad in ("a\x00b", "\x1b[31mred", "tab\x7fdel"):
         answer = secured.put("/api/secrets/bad", json={"value": bad}, headers=admin)
         assert answer.status_code == 422 and "/body/value" in answer.text, (bad, answer.text)
+
+
+def test_a_secret_given_as_a_run_input_is_normalised_like_a_stored_one(secured):
+    """The editor's Run dialog and `nebhx run -i` send a Secret input's value with the run: it
+    loses its trailing line end and refuses other control characters, as `nebhx secret` does."""
+    from nebhx.graphs.models import Graph
+    from nebhx.runs.service import BadInputs, check_inputs
+    from nebhx.secrets.crypto import unseal_value
+    doc = {"format": "nebhx/graph@1", "name": "login", "nodes": [], "edges": [],
+           "inputs": [{"name": "password", "type": "Secret", "required": True}]}
+    given = check_inputs(Graph.model_validate(doc), {"password": "k3y-value-1234\n"})
+    assert unseal_value(given["password"]) == "k3y-value-1234"
+    with pytest.raises(BadInputs, match="input 'password' \\(Secret\\): a secret cannot hold the control character U\\+001B"):
+        check_inputs(Graph.model_validate(doc), {"password": "\x1b[31mred"})
+    admin = bearer(add_user("admin1", "admin"))
+    answer = secured.post("/api/runs", json={"graph": doc, "inputs": {"password": "a\x00b"}}, headers=admin)
+    assert answer.status_code == 422 and "password" in answer.text and "U+0000" in answer.text, answer.text
+
+
+def test_a_brick_masks_before_it_cuts_an_excerpt():
+    """A webhook that echoes its token just before the 200th character of its answer: the
+    excerpt in the error is cut from the masked answer, so not even a short start shows."""
+    import http.server
+    import threading
+
+    from nebhx import BrickFailed
+    from nebhx_blocks.notify.notify import Webhook
+
+    class Echo(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802 - http.server's hook
+            self.rfile.read(int(self.headers["Content-Length"]))
+            body = ("x" * 195 + self.headers["Authorization"].split()[1] + " denied").encode()
+            self.send_response(401)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+    server = http.server.HTTPServer(("127.0.0.1", 0), Echo)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        with pytest.raises(BrickFailed) as failed:
+            Webhook()(Context(secrets=[SECRET]), url=f"http://127.0.0.1:{server.server_port}/hook", token=SECRET)
+    finally:
+        server.shutdown()
+    assert "answered 401: " + "x" * 195 in str(failed.value)
+    assert _leaks(str(failed.value), SECRET, least=3) == [], str(failed.value)[-40:]

@@ -73,7 +73,7 @@ def test_views_follow_a_run_at_once_and_each_instance_shows_its_own_releases(tmp
             pid = run["nodes"]["run"]["outputs"]["pid"]
             seen[instance] = wait_for(lambda: next((r for r in services(s) if r.get("instance") == instance
                                                     and r["pid"] == pid and r["state"] == "RUNNING"), None),
-                                      5, what=f"instance {instance} in the services view")
+                                      10, what=f"instance {instance} in the services view")  # looks: 60 s
             assert seen[instance]["seen_at"] >= run["finished_at"][:19]  # when it was looked at
         with s.client() as c:
             rows = {r["instance"]: r for r in c.get("/releases", params={"service": "web"}).json()}

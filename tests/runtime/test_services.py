@@ -145,3 +145,7 @@ def test_an_instance_sees_only_the_releases_it_ran(tmp_path):
     assert [(r["id"], r["active"], r["previous"]) for r in b["releases"]] == [("b1", True, False)]
     legacy = release_view(rt, "web", None, "b1")  # a record from before histories: every release
     assert [r["id"] for r in legacy["releases"]] == ["a1", "a2", "b1"]
+    # Mid-switch: the links moved to b1 (previous a2) while a2 still runs: a2 is not its own previous.
+    mid = release_view(rt, "web", "a", "a2", ran_a)
+    assert [r["id"] for r in mid["releases"] if r["previous"]] == ["a1"]
+    assert [r["id"] for r in release_view(rt, "web", None, "a2")["releases"] if r["previous"]] == []

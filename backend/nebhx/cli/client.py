@@ -89,3 +89,18 @@ def print_problems(problems: list[dict[str, Any]]) -> None:
     for p in problems:
         where = ".".join(x for x in (p.get("node"), p.get("port")) if x) or p.get("path") or "graph"
         err.print(f"[red]{where}[/]: {p.get('message')}")
+
+
+def seen_ago(at: str | None, now: float | None = None) -> str:
+    """``4 s ago`` for an ISO time an agent reported (when it looked at a service), so a
+    view's row says how old it is; ``never`` without one."""
+    import time
+    from datetime import datetime
+    if not at:
+        return "never"
+    try:
+        then = datetime.fromisoformat(at.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return at
+    age = max(0.0, (time.time() if now is None else now) - then)
+    return f"{age:.0f} s ago" if age < 120 else f"{age / 60:.0f} min ago" if age < 7200 else f"{age / 3600:.0f} h ago"

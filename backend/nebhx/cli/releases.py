@@ -8,7 +8,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from nebhx.cli.client import call
+from nebhx.cli.client import call, seen_ago
 from nebhx.cli.runs import _watch
 
 console = Console()
@@ -36,14 +36,14 @@ def releases(host: str = typer.Option(None, "--host", help="Only this host"),
     if as_json:
         print(json.dumps(rows, indent=2))
         return
-    table = Table("host", "service", "active", "phase", "config", "health", "releases (oldest first)")
+    table = Table("host", "service", "active", "phase", "config", "health", "releases (oldest first)", "seen")
     for r in rows:
         health = r.get("health") or {}
         shown = "[green]ok[/]" if health.get("ok") else f"[red]{health.get('error') or 'unknown'}[/]"
         table.add_row(r["host"] + ("" if r["host_state"] == "up" else " [red](down)[/]"),
                       r["service"] + (f"-{r['instance']}" if r.get("instance") else ""),
                       r.get("active") or "", r.get("phase") or "", r.get("config_version") or "", shown,
-                      "\n".join(_flags(rel) for rel in r.get("releases") or []))
+                      "\n".join(_flags(rel) for rel in r.get("releases") or []), seen_ago(r.get("seen_at")))
     console.print(table)
 
 

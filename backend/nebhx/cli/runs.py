@@ -17,7 +17,7 @@ from rich.live import Live
 from rich.markup import escape
 from rich.table import Table
 
-from nebhx.cli.client import call, err
+from nebhx.cli.client import call, err, seen_ago
 from nebhx.cli.graphs import load_doc
 
 console = Console()
@@ -253,11 +253,13 @@ def services(as_json: bool = typer.Option(False, "--json")) -> None:
     if as_json:
         print(json.dumps(rows, indent=2))
         return
-    table = Table("host", "service", "instance", "release", "config", "state", "probe", "liveness", "address")
+    table = Table("host", "service", "instance", "release", "config", "state", "probe", "liveness", "address",
+                  "seen")
     for r in rows:
         probe = r.get("last_probe") or {}
         shown = "[green]ok[/]" if probe.get("ok") else f"[red]{escape(probe.get('error') or 'failing')}[/]"
         table.add_row(r["host"] + ("" if r["host_state"] == "up" else " [red](down)[/]"), r["service"],
                       r.get("instance") or "", r.get("release") or "", r.get("config_version") or "",
-                      r.get("state") or "", shown, liveness_cell(r.get("liveness")), r.get("address") or "")
+                      r.get("state") or "", shown, liveness_cell(r.get("liveness")), r.get("address") or "",
+                      seen_ago(r.get("seen_at")))
     console.print(table)

@@ -64,8 +64,19 @@ def execute_node(run_id: str, node_id: str, attempt: int, execution: Execution |
         outcome.log = (f"stopped an earlier attempt of this node still running here (processes "
                        f"{', '.join(map(str, held.stopped))}) before this one started\n") + outcome.log
     ex.finish(claim, outcome)
+    _after_host_node(claim)
+
+
+def _after_host_node(claim: Claim) -> None:
+    """A host brick finished on this host's agent: tell the hooks (a control brick changes
+    nothing on a host, though `nebhx up`'s one worker runs both)."""
     here = os.environ.get("NEBHX_AGENT_HOST")
-    for hook in after_host_node if here else ():
+    if not here or not after_host_node:
+        return
+    brick_cls = find_brick(claim.brick)
+    if brick_cls is None or not brick_cls.host_input:
+        return
+    for hook in after_host_node:
         try:
             hook(here)
         except Exception as exc:  # a report is a courtesy: the node has finished

@@ -80,6 +80,7 @@ def _beat(name: str, services: list[dict] | None, volumes: list[dict] | None = N
 
 
 _look_pending = threading.Event()
+_reported_none = False  # this process last reported that no service is recorded on the host
 
 
 def report_services_soon(name: str) -> None:
@@ -91,13 +92,30 @@ def report_services_soon(name: str) -> None:
 
     def look() -> None:
         _look_pending.clear()  # a change after this point asks for a look of its own
-        services = _look_at_services(name)
-        if services is not None:
-            try:
-                _beat(name, services)
-            except Exception as exc:
-                log.warning("services report failed: %s", exc)
+        for _ in range(FOLLOW_LOOKS):
+            services = _report_services(name)
+            if not any(r.get("state") in MOVING for r in services or []):
+                return
+            time.sleep(1.0)  # a program still starting or stopping: follow it to its state
     threading.Thread(target=look, daemon=True, name=f"agent-{name}-look").start()
+
+
+MOVING = ("STARTING", "STOPPING", "BACKOFF")  # supervisord's states on the way to another
+FOLLOW_LOOKS = 15
+
+
+def _report_services(name: str) -> list[dict] | None:
+    global _reported_none
+    services = _look_at_services(name)
+    if services == [] and _reported_none:
+        return services  # no service recorded here, and the store knows it: no write per node
+    _reported_none = services == []
+    if services is not None:
+        try:
+            _beat(name, services)
+        except Exception as exc:
+            log.warning("services report failed: %s", exc)
+    return services
 
 
 def start_beating(name: str) -> threading.Thread:

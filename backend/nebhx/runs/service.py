@@ -18,6 +18,7 @@ from nebhx.graphs.models import Graph
 from nebhx.graphs.service import NotFound, find_graph_by_name, get_revision
 from nebhx.runs import approvals
 from nebhx.secrets.crypto import mask_tree, seal
+from nebhx.secrets.masking import normalise_secret
 from nebhx.statuses import NodeStatus
 from nebhx.store.models import GraphRow, NodeRow, RunRow, iso
 
@@ -67,7 +68,13 @@ def check_inputs(graph: Graph, given: dict[str, Any]) -> dict[str, Any]:
             problems.append({"input": name, "message": f"input {name!r} ({decl.type}): "
                              f"{exc.errors()[0]['msg']}"})
             continue
-        out[name] = seal(str(value)) if decl.type == "Secret" else value
+        if decl.type == "Secret":
+            try:  # as a stored secret is, whichever door it came through
+                value = seal(normalise_secret(str(value)))
+            except ValueError as exc:
+                problems.append({"input": name, "message": f"input {name!r} (Secret): {exc}"})
+                continue
+        out[name] = value
     if problems:
         raise BadInputs(problems)
     return out

@@ -215,7 +215,8 @@ def release_view(runtime: HostRuntime, service: str, instance: str | None,
     undone = (journal.get("to") or {}).get("release") if journal.get("phase") == "rolled_back" else None
     mine = None if ran is None else {*ran, cur, prepared.get("release_id"),
                                      *((journal.get(k) or {}).get("release") for k in ("from", "to"))}
-    if mine is not None and (prev not in mine or prev == cur):  # another instance's previous
+    # Mid-switch the links have moved while the process has not: never "previous" = active.
+    if prev == cur or (mine is not None and prev not in mine):  # (or another instance's previous)
         prev = next((r for r in reversed(ran or []) if r != cur), None)
     rows = []
     for path in folder.iterdir() if folder.is_dir() else []:

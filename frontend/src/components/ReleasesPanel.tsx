@@ -40,7 +40,9 @@ function Row({ r }: { r: ReleaseRow }) {
   const built = r.releases?.find((x) => x.id === r.active && x.commit);
   return (
     <tr data-testid={`release-${r.host}-${r.service}${r.instance ? `-${r.instance}` : ""}`}>
-      <td>{r.host}{r.host_state && r.host_state !== "up" && <Badge bg="warning" text="dark" className="ms-1">{r.host_state}</Badge>}</td>
+      <td>{r.host}{r.host_state && r.host_state !== "up" && <Badge bg="warning" text="dark" className="ms-1">{r.host_state}</Badge>}
+        {r.seen_at && <div className="text-body-secondary" data-testid="release-seen"
+          title="when the host's agent last looked at this service">seen {formatTime(r.seen_at)}</div>}</td>
       <td>{r.service}{r.instance ? <span className="text-body-secondary"> / {r.instance}</span> : null}</td>
       <td data-testid="release-active"><strong>{r.active ?? "–"}</strong>
         {built && <div className="text-body-secondary" title={`build run ${built.build_run ?? ""}`}>commit {built.commit?.slice(0, 10)}</div>}

@@ -37,7 +37,8 @@ function server() {
     "GET /api/graphs/inner-1/revisions/1": () => json(inner),
     "GET /api/runs": () => json([]),
     "POST /api/graphs/plan": () => json(planAnswer),
-    "GET /api/releases": () => json([{ host: "local", host_state: "up", service: "web", instance: "", active: "2.0.0",
+    "GET /api/releases": () => json([{ host: "local", host_state: "up", seen_at: "2026-12-07T14:00:02.5+00:00",
+      service: "web", instance: "", active: "2.0.0",
       previous: "1.0.0", prepared: null, config_version: "c0ffee", health: { ok: true }, phase: "committed",
       releases: [{ id: "1.0.0", pinned: true }, { id: "2.0.0", active: true, committed_at: 1 }] },
       { host: "local", host_state: "up", service: "api", instance: "", active: "v2", previous: null, prepared: null,
@@ -117,6 +118,9 @@ describe("rollout editing", () => {
     fireEvent.click(screen.getByTestId("tb-releases"));
     const row = await screen.findByTestId("release-local-web");
     expect(row.textContent).toMatch(/2\.0\.0.*1\.0\.0.*1\.0\.0.*2\.0\.0.*c0ffee.*healthy.*committed/);
+    // When the host's agent looked at it: a stale row does not pass for a fresh one.
+    expect(within(row).getByTestId("release-seen").textContent)
+      .toBe(`seen ${new Date("2026-12-07T14:00:02.5+00:00").toLocaleString()}`);
     // A container instance shows the image it runs, digest shortened (the whole ref on hover).
     const image = within(screen.getByTestId("release-local-api")).getByTestId("release-image");
     expect(image.textContent).toBe("podman api@sha256:abababababab");
