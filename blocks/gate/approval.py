@@ -66,7 +66,7 @@ class Approval(Brick):
         if inputs.approvers and inputs.required > len(inputs.approvers):
             raise BrickFailed(f"required is {inputs.required} but only {len(inputs.approvers)} approvers "
                               f"are named ({', '.join(inputs.approvers)})")
-        # The editor opens this run with the gate selected (frontend: App's hash route).
+        # The editor opens this run with the gate selected (frontend/src/hooks/useGateLink.ts).
         link = f"{get_settings().url.rstrip('/')}/#/runs/{ctx.run_id}/nodes/{ctx.node_id}"
         policy = {"approvers": inputs.approvers, "role": inputs.approver_role, "required": inputs.required,
                   "starter_may_approve": inputs.starter_may_approve, "on_expiry": inputs.on_expiry}

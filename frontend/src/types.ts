@@ -30,6 +30,8 @@ export type GraphInfo = Schemas["GraphRead"];
 export type GraphSaved = Schemas["GraphSaved"];
 /** What changed between two revisions (GET /api/graphs/{id}/diff, /api/runs/{id}/diff). */
 export type GraphDiff = Schemas["GraphDiff"];
+/** Why a service runs on a host (GET /api/services/{host}/{service}/why). */
+export type Why = Schemas["WhyRead"];
 
 /** What POST /api/graphs/plan answers: one node's plan (or one fan-out item's, or a composite's
  *  inner node's), by node id. */

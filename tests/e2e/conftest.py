@@ -53,7 +53,9 @@ def server(tmp_path_factory, extra_blocks):
     redis, broker = start_redis()
     home = tmp_path_factory.mktemp("e2e-home")
     port = free_port()
-    env = make_env(home, broker_url=broker)
+    # A mail sink of its own: `nebhx up` stops when its sink's port is taken, and 2525 (the
+    # default) may be any other server's on a shared machine.
+    env = make_env(home, broker_url=broker, NEBHX_MAIL_SINK=f"127.0.0.1:{free_port()}")
     env["NEBHX_BLOCKS_PATH"] = os.pathsep.join([str(TEST_BLOCKS), str(extra_blocks)])
     log = open(home / "up.log", "ab")
     proc = subprocess.Popen([sys.executable, "-m", "nebhx.cli.main", "up", "--port", str(port)], env=env,

@@ -102,6 +102,10 @@ export const Api = {
   plan: (graph: GraphDoc, inputs: Record<string, unknown>) =>
     unwrap(api.POST("/api/graphs/plan", { body: { graph, inputs } })),
   releases: () => unwrap(api.GET("/api/releases")),
+  /** Why a service runs on a host: process, release, config, data, the run that switched it, approvers, before. */
+  why: (host: string, service: string, instance?: string | null) =>
+    unwrap(api.GET("/api/services/{host}/{svc}/why",
+      { params: { path: { host, svc: service }, query: instance ? { instance } : {} } })),
   volumes: () => unwrap(api.GET("/api/volumes")),
   deleteSnapshot: (body: { host: string; volume_url: string; snapshot: string }) =>
     unwrap(api.POST("/api/volumes/snapshots/delete", { body })),

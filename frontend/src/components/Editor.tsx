@@ -13,6 +13,7 @@ import { usePlaceNodes } from "../hooks/usePlaceNodes";
 import { useFit } from "../hooks/useFit";
 import { useRunWatch } from "../hooks/useRunWatch";
 import { useGateLink } from "../hooks/useGateLink";
+import { useCompare } from "../hooks/useCompare";
 import { useShortcuts } from "../hooks/useShortcuts";
 import { useValidation } from "../hooks/useValidation";
 import { useAuth } from "../hooks/useAuth";
@@ -71,6 +72,7 @@ export function Editor() {
   const isOperator = allowed(me.role, "operator");
   const { run, revive } = useRunWatch(runId, (m) => push(m, "danger"), signIns);
   const selected = useMemo(() => nodes.filter((n) => n.selected), [nodes]);
+  const compare = useCompare(file.id, file.revision, nodes, fail);
   // The server's problems and the editor's own (code fields whose text does not parse).
   const fieldErrors = useMap(fieldErrorStore);
   const generation = g.generation;
@@ -355,13 +357,14 @@ export function Editor() {
           <div className="nbx-canvas" data-testid="canvas">
             <Breadcrumb trail={trail.trail} current={meta.name} revision={file.revision} readOnly={readOnly}
                         onBack={(i) => void trail.back(i)} />
-            <Canvas nodes={nodes} edges={edges} onNodesChange={g.onNodesChange} onEdgesChange={g.onEdgesChange}
+            <Canvas nodes={compare.shown} edges={edges} onNodesChange={g.onNodesChange} onEdgesChange={g.onEdgesChange}
                     setEdges={setEdges} readOnly={readOnly} onDropBrick={addNode}
                     onRefuse={(m, offer) => push(m, offer ? "warning" : "danger", offer)} />
           </div>
           <SidePanel tab={tab} setTab={setTab} selected={selected} nodeList={nodeList} edges={edges} meta={meta}
                      setMeta={g.setMeta} readOnly={readOnly} problems={allProblems} hints={hints} onFocus={focusNode}
-                     run={run} runs={runs} runActions={runActions} />
+                     run={run} runs={runs} runActions={runActions} compare={compare} revision={file.revision}
+                     latest={file.latest} />
         </div>
         <OpenDialog show={dialog === "open"} onHide={() => setDialog(null)} onError={fail}
                     onOpen={openGraph} />

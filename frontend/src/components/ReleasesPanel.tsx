@@ -5,6 +5,7 @@ import { Badge, Button, Modal, Spinner, Table } from "react-bootstrap";
 import { Api } from "../api/client";
 import { formatTime } from "../lib/format";
 import type { ReleaseEntry, ReleaseRow } from "../lib/releases";
+import { WhyView } from "./WhyView";
 
 export const RELEASES_REFRESH_MS = 3000;
 
@@ -38,7 +39,8 @@ function Liveness({ l }: { l: ReleaseRow["liveness"] }) {
 
 function Row({ r }: { r: ReleaseRow }) {
   const built = r.releases?.find((x) => x.id === r.active && x.commit);
-  return (
+  const [why, setWhy] = useState(false);
+  return (<>
     <tr data-testid={`release-${r.host}-${r.service}${r.instance ? `-${r.instance}` : ""}`}>
       <td>{r.host}{r.host_state && r.host_state !== "up" && <Badge bg="warning" text="dark" className="ms-1">{r.host_state}</Badge>}
         {r.seen_at && <div className="text-body-secondary" data-testid="release-seen"
@@ -56,8 +58,10 @@ function Row({ r }: { r: ReleaseRow }) {
       <td><code>{r.config_version ?? "–"}</code></td>
       <td><Health h={r.health} /><Liveness l={r.liveness} /></td>
       <td data-testid="release-phase">{r.phase ?? "–"}{r.error && <div className="text-danger">{r.error}</div>}</td>
+      <td><Button size="sm" variant="link" className="p-0" onClick={() => setWhy(!why)}>{why ? "Hide" : "Why?"}</Button></td>
     </tr>
-  );
+    {why && r.service && <tr><td colSpan={12}><WhyView host={r.host} service={r.service} instance={r.instance} /></td></tr>}
+  </>);
 }
 
 /** Rows refreshed every few seconds while `live`. */
@@ -96,11 +100,11 @@ export function ReleasesPanel({ show, onHide }: { show: boolean; onHide: () => v
           <Table size="sm" hover className="small" data-testid="releases-table">
             <thead>
               <tr><th>host</th><th>service</th><th>active</th><th>previous</th><th>prepared</th><th>pinned</th>
-                <th>committed</th><th>rolled back</th><th>config</th><th>health</th><th>rollout phase</th></tr>
+                <th>committed</th><th>rolled back</th><th>config</th><th>health</th><th>rollout phase</th><th /></tr>
             </thead>
             <tbody>
               {rows.map((r) => <Row key={`${r.host}/${r.service}/${r.instance ?? ""}`} r={r} />)}
-              {!rows.length && <tr><td colSpan={11} className="text-body-secondary">No service reported yet.</td></tr>}
+              {!rows.length && <tr><td colSpan={12} className="text-body-secondary">No service reported yet.</td></tr>}
             </tbody>
           </Table>
         )}

@@ -4,6 +4,8 @@ import type { Edge } from "@xyflow/react";
 import type { BrickNode, GraphMeta } from "../lib/graphDoc";
 import type { Hint } from "../lib/hints";
 import type { Problem, Run, RunSummary } from "../types";
+import type { Compare } from "../hooks/useCompare";
+import { ComparePanel } from "./ComparePanel";
 import { GraphPanel, type NodeSummary } from "./GraphPanel";
 import { NodePanel } from "./NodePanel";
 import { ProblemsPanel } from "./ProblemsPanel";
@@ -24,6 +26,10 @@ export interface SidePanelProps {
   onFocus: (node: string) => void;
   run: Run | null;
   runs: RunSummary[];
+  compare: Compare;
+  /** The revision on the canvas and the graph's latest (null: not saved). */
+  revision: number | null;
+  latest: number | null;
   runActions: {
     onCancel: () => void;
     onRetry: (node: string) => void;
@@ -51,6 +57,11 @@ function SidePanelView(p: SidePanelProps) {
         </Tab>
         <Tab eventKey="problems" title={`Problems${p.problems.length ? ` (${p.problems.length})` : ""}`}>
           <div className="p-1"><ProblemsPanel problems={p.problems} hints={p.hints} onFocus={p.onFocus} /></div>
+        </Tab>
+        <Tab eventKey="compare" title={p.compare.diff ? "Compare •" : "Compare"}>
+          <div className="p-2">
+            <ComparePanel compare={p.compare} revision={p.revision} latest={p.latest} selected={one?.id ?? null} />
+          </div>
         </Tab>
         <Tab eventKey="run" title="Run">
           <div className="p-2">
