@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -58,7 +58,7 @@ def _alive(session: Session, run_id: str) -> bool:
 def try_lock(session: Session, key: dict[str, str], run_id: str, node_id: str) -> dict[str, Any] | None:
     """Take the lock for ``run_id``: None when it holds it now, else who holds it."""
     pk = (key["host"], key["service"], key["instance"])
-    for _ in range(3):  # an insert that lost a race reads the winner's row next time
+    for _ in range(3):  # an insert or a takeover that lost a race reads the winner's row next time
         row = session.get(ServiceLockRow, pk, with_for_update=True, populate_existing=True)
         if row is None:
             try:
@@ -72,8 +72,12 @@ def try_lock(session: Session, key: dict[str, str], run_id: str, node_id: str) -
             return None
         if _alive(session, row.run_id):
             return holder_view(row)
-        row.run_id, row.node_id, row.acquired_at = run_id, node_id, utcnow()  # its run ended: take it over
-        return None
+        # Its run ended: take it over, by compare-and-set (SQLite has no SELECT ... FOR UPDATE).
+        took = session.execute(update(ServiceLockRow).where(
+            ServiceLockRow.host == pk[0], ServiceLockRow.service == pk[1], ServiceLockRow.instance == pk[2],
+            ServiceLockRow.run_id == row.run_id).values(run_id=run_id, node_id=node_id, acquired_at=utcnow()))
+        if took.rowcount == 1:
+            return None
     raise RuntimeError(f"could not take the lock on {pk}: it changed hands three times in a row")
 
 

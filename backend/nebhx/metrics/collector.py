@@ -8,12 +8,9 @@ liveness restarts) as the agents last reported it.
 """
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Iterable
-
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector, CollectorRegistry
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 
 from nebhx.hosts.service import host_state
 from nebhx.statuses import NodeStatus, RunStatus
@@ -26,15 +23,24 @@ ROLLBACKS = ("rollout.rollback",)
 LIVENESS = ("alive", "failing", "restarting", "unhealthy", "stopped", "pending")
 
 
-def _histogram(name: str, doc: str, values: Iterable[tuple[str, float]]) -> HistogramMetricFamily:
-    """One histogram per brick: cumulative buckets, sum and count."""
-    per: dict[str, list[float]] = {}
-    for brick, v in values:
-        per.setdefault(brick, []).append(max(v, 0.0))
+def _seconds(s, later, earlier):
+    """``later - earlier`` in seconds, computed by the store (SQLite or PostgreSQL)."""
+    if s.get_bind().dialect.name == "sqlite":
+        return (func.julianday(later) - func.julianday(earlier)) * 86400.0
+    return func.extract("epoch", later - earlier)
+
+
+def _histogram(s, name: str, doc: str, later, earlier) -> HistogramMetricFamily:
+    """One histogram per brick, its buckets counted by the store in one grouped query (a
+    scrape must stay cheap however many runs are kept)."""
+    dur = _seconds(s, later, earlier)
+    cols = [func.sum(case((dur <= b, 1), else_=0)) for b in BUCKETS]
+    query = (select(NodeRow.brick, func.count(), func.coalesce(func.sum(dur), 0.0), *cols)
+             .where(later.isnot(None), earlier.isnot(None)).group_by(NodeRow.brick).order_by(NodeRow.brick))
     fam = HistogramMetricFamily(name, doc, labels=["brick"])
-    for brick, vals in sorted(per.items()):
-        buckets = [(str(b), sum(1 for v in vals if v <= b)) for b in BUCKETS] + [("+Inf", len(vals))]
-        fam.add_metric([brick], buckets, sum(vals))
+    for brick, count, total, *counts in s.execute(query).all():
+        buckets = [(str(b), int(c or 0)) for b, c in zip(BUCKETS, counts)] + [("+Inf", int(count))]
+        fam.add_metric([brick], buckets, max(float(total), 0.0))
     return fam
 
 
@@ -56,15 +62,14 @@ class StoreCollector(Collector):
         yield fam
 
     def _nodes(self, s):
-        rows = s.execute(select(NodeRow.brick, NodeRow.status, NodeRow.queued_at, NodeRow.started_at,
-                                NodeRow.finished_at)).all()
-        ended = [(r.brick, (aware(r.finished_at) - aware(r.started_at)).total_seconds()) for r in rows
-                 if r.started_at and r.finished_at]
-        waited = [(r.brick, (aware(r.started_at) - aware(r.queued_at)).total_seconds()) for r in rows
-                  if r.started_at and r.queued_at]
-        yield _histogram("nebhx_node_duration_seconds", "Run time of finished nodes (started to finished)", ended)
-        yield _histogram("nebhx_node_queue_wait_seconds", "Queue wait of started nodes (queued to started)", waited)
-        by = Counter((r.brick, str(r.status)) for r in rows)
+        yield _histogram(s, "nebhx_node_duration_seconds", "Run time of finished nodes (started to finished)",
+                         NodeRow.finished_at, NodeRow.started_at)
+        yield _histogram(s, "nebhx_node_queue_wait_seconds", "Queue wait of started nodes (queued to started)",
+                         NodeRow.started_at, NodeRow.queued_at)
+        watched = (*SWITCHES, *ROLLBACKS)
+        by = {(b, str(st)): n for b, st, n in s.execute(
+            select(NodeRow.brick, NodeRow.status, func.count()).where(NodeRow.brick.in_(watched))
+            .group_by(NodeRow.brick, NodeRow.status)).all()}
         for name, bricks, doc in (("nebhx_rollout_switches", SWITCHES, "Rollout switches by brick and status"),
                                   ("nebhx_rollbacks", ROLLBACKS, "Rollbacks by brick and status")):
             fam = CounterMetricFamily(name, doc, labels=["brick", "status"])
