@@ -18,7 +18,7 @@ from pydantic import BaseModel
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from nebhx import __version__
+from nebhx.version import __version__
 from nebhx.api import docs, errors
 from nebhx.auth import middleware
 from nebhx.auth.deps import VIEWER

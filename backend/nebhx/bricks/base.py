@@ -9,6 +9,10 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
+# The errors live in a leaf module (the runtime raises them too); re-exported here for bricks.
+from nebhx.bricks.errors import BrickFailed as BrickFailed
+from nebhx.bricks.errors import Cancelled
+from nebhx.bricks.errors import WaitFor as WaitFor
 from nebhx.bricks.types import port_type
 
 if TYPE_CHECKING:
@@ -17,28 +21,6 @@ if TYPE_CHECKING:
     from nebhx.runtime import HostRuntime
 
 log = logging.getLogger("nebhx.brick")
-
-
-class Cancelled(Exception):
-    """Raised inside a brick when its run was cancelled."""
-
-
-class BrickFailed(Exception):
-    """A brick's strict failure: the message is the reason shown to the operator."""
-
-
-class WaitFor(Exception):
-    """Raised by a brick that must wait for a person or an event without holding a worker.
-
-    The node goes to ``waiting``; the engine resumes it when ``approve``/``reject`` arrives
-    or fails it after ``timeout_s``.
-    """
-
-    def __init__(self, reason: str, timeout_s: float | None = None, data: dict | None = None):
-        super().__init__(reason)
-        self.reason = reason
-        self.timeout_s = timeout_s
-        self.data = data or {}
 
 
 UNKNOWN_EFFECT = "unknown effect"

@@ -7,7 +7,7 @@ import subprocess
 import threading
 import time
 
-from nebhx import __version__
+from nebhx.version import __version__
 from nebhx.hosts import service
 from nebhx.settings import get_settings
 from nebhx.store.db import session_scope

@@ -23,7 +23,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable
 
-from nebhx.bricks.base import BrickFailed
+from nebhx.bricks.errors import BrickFailed
 
 if TYPE_CHECKING:
     from nebhx.runtime.haproxy import HAProxy

@@ -20,7 +20,7 @@ import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from nebhx.bricks.base import BrickFailed
+from nebhx.bricks.errors import BrickFailed
 from nebhx.runtime.containers import Engine, archive_digest, parse_image
 
 if TYPE_CHECKING:

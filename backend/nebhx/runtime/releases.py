@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable
 
-from nebhx.bricks.base import BrickFailed
+from nebhx.bricks.errors import BrickFailed
 from nebhx.runtime import confine, managed_folders
 from nebhx.runtime.sources import Source, describe
 

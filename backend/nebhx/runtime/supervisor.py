@@ -27,7 +27,7 @@ import xmlrpc.client
 from contextlib import contextmanager
 from pathlib import Path
 
-from nebhx.bricks.base import BrickFailed
+from nebhx.bricks.errors import BrickFailed
 from nebhx.runtime.process import (ENV_KEY_RE, NAME_RE, UP_STATES, ProcessManager, ProgramSpec,  # noqa: F401
                                    ProgramStatus, pid_alive, unix_socket_path)
 

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Iterable
 from urllib.parse import urlsplit
 
-from nebhx.bricks.base import BrickFailed
+from nebhx.bricks.errors import BrickFailed
 from nebhx.runtime import confine, managed_folders
 from nebhx.runtime.storage import registry
 from nebhx.runtime.storage.driver import DriverHost, Retention, Snapshot, Usage, Volume, VolumeDriver
