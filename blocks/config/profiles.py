@@ -31,11 +31,7 @@ class Profiles(Brick):
         revisions: dict[str, int]
 
     def run(self, ctx: Context, inputs: Inputs) -> Outputs:
-        from nebhx.configs.service import list_profiles, latest_profiles
-        from nebhx.store.db import session_scope
-        with session_scope() as s:
-            profiles = latest_profiles(s)
-            revisions = {p["name"]: p["revision"] for p in list_profiles(s)}
+        profiles, revisions = ctx.profiles.latest()
         missing = [n for n in inputs.names if n not in profiles]
         if missing:
             raise BrickFailed(f"no stored config profile {', '.join(map(repr, missing))}")

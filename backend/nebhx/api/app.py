@@ -58,6 +58,8 @@ UNPROCESSABLE: dict[int | str, dict[str, Any]] = {
 
 
 def create_app(*, sweeper: bool = False) -> FastAPI:
+    from nebhx import process
+    process.install()  # a plan's bricks (ctx.inventory, ctx.runtime) run in this process
     app = FastAPI(title="Nebh-X", version=__version__, openapi_url="/api/openapi.json",
                   docs_url=None, redoc_url=None, lifespan=_sweeping if sweeper else None)
     errors.install(app)

@@ -96,6 +96,8 @@ def worker(queues: str = typer.Option("nebhx", "--queues", "-Q", help="Comma-sep
     # worker_cancel_long_running_tasks_on_connection_loss=False on purpose (celery_app).
     warnings.filterwarnings("ignore", message="(?s).*worker_cancel_long_running_tasks_on_connection_loss")
     settings = get_settings()
+    from nebhx import process
+    process.install()  # before the pool forks: every child's bricks get this process's resources
     qs = [q for q in queues.split(",") if q]
     from celery.signals import worker_ready
 

@@ -86,3 +86,12 @@ def explain_profile(session: Session, *, name: str, host: str | None = None,
         raise BadInputs([{"input": name, "message": str(exc)}]) from exc
     return {"profile": name, "host": host, "cluster": cluster, "version": r.version, "layers": r.layers,
             "values": r.values, "explain": r.explain, "files": r.files}
+
+
+class StoreProfiles:
+    """``ctx.profiles`` on the control plane: the stored profiles at their newest revisions."""
+
+    def latest(self) -> tuple[dict[str, dict[str, Any]], dict[str, int]]:
+        from nebhx.store.db import session_scope
+        with session_scope() as s:
+            return latest_profiles(s), {p["name"]: p["revision"] for p in list_profiles(s)}

@@ -110,7 +110,7 @@ class HostRuntime:
     @cached_property
     def address(self) -> str:
         """The address other hosts reach this one at (``NEBHX_AGENT_ADDRESS`` or detected)."""
-        from nebhx.hosts.agent import host_address
+        from nebhx.runtime.address import host_address
         return host_address()
 
     @cached_property
