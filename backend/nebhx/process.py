@@ -52,10 +52,25 @@ def agent_resources(url: str, token: str) -> Resources:
 
 
 def install() -> Resources:
-    """The resources for this process's settings, made the process's; called by each entry
-    point once its settings are final (an agent's after it joined)."""
+    """The resources for this process's settings, made the process's (and the engine's way
+    to its claims); called by each entry point once its settings are final (an agent's after
+    it joined)."""
+    from nebhx.engine import execute
+    from nebhx.execution.client import http_execution
     from nebhx.settings import get_settings
     settings = get_settings()
-    chosen = agent_resources(settings.url, settings.agent_token) if settings.agent_token else control_resources()
+    url, token = settings.url, settings.agent_token
+    chosen = agent_resources(url, token) if token else control_resources()
     resources.install(chosen)
+    # Where a node's claim and outcome go: the execution API with the host's token, else the store.
+    execute.use_remote((lambda: http_execution(url, token)) if token else None)
     return chosen
+
+
+def sweeper(settings: Any = None) -> Any:
+    """The engine's sweep with the domains' periodic work: due schedule triggers, and the
+    hosts' broker users made again when the broker comes back empty."""
+    from nebhx.engine.sweeper import Sweeper
+    from nebhx.execution.broker import restore_users
+    from nebhx.triggers.schedule import fire_schedules
+    return Sweeper(settings, jobs=[fire_schedules], on_broker_back=restore_users)

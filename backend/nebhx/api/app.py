@@ -108,8 +108,8 @@ def _extra_routers() -> list[APIRouter]:
 
 @asynccontextmanager
 async def _sweeping(_: FastAPI):
-    from nebhx.engine.sweeper import Sweeper
-    sweeper = Sweeper()
+    from nebhx import process
+    sweeper = process.sweeper()
     sweeper.start()
     yield
     sweeper.stop()

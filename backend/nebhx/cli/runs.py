@@ -52,7 +52,7 @@ def run(file: Path, input: list[str] = typer.Option([], "--input", "-i", help="G
 
 
 def _run_embedded(doc: Any, inputs: dict[str, str], as_json: bool) -> int:
-    from nebhx.engine.sweeper import Sweeper
+    from nebhx import process
     from nebhx.graphs.service import ensure_graph
     from nebhx.runs import service
     from nebhx.store.db import session_scope
@@ -60,7 +60,7 @@ def _run_embedded(doc: Any, inputs: dict[str, str], as_json: bool) -> int:
     log = open(get_settings().home / "embedded-worker.log", "ab")
     worker = subprocess.Popen([sys.executable, "-m", "nebhx.cli.main", "worker", "--queues", "nebhx",
                                "--host", "local"], env=os.environ.copy(), stdout=log, stderr=log)
-    sweeper = Sweeper()
+    sweeper = process.sweeper()
     sweeper.start()
     try:
         with session_scope() as s:

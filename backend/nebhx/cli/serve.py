@@ -182,8 +182,8 @@ def _join(host: str, server: str, token: str | None) -> None:
 
 def scheduler() -> None:
     """Run only the scheduler's sweep (when the API runs with --no-sweeper)."""
-    from nebhx.engine.sweeper import Sweeper
-    sw = Sweeper()
+    from nebhx import process
+    sw = process.sweeper()
     sw.start()
     console.print("scheduler sweeping every", sw.settings.sweep_interval_s, "s")
     signal.sigwait({signal.SIGINT, signal.SIGTERM})

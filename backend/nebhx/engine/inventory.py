@@ -31,7 +31,7 @@ class StoreInventory(Inventory):
 
 
 def _read(session: Session) -> list[HostInfo]:
-    from nebhx.hosts.service import effective_labels, host_state
+    from nebhx.engine.hosts import effective_labels, host_state
     from nebhx.settings import get_settings
     down_s = get_settings().host_down_s
     rows = session.execute(select(HostRow).order_by(HostRow.name)).scalars()

@@ -114,7 +114,7 @@ def _stage_artifact(name: str, sha: str, tmp: Path, ctx: Context | None, final: 
             ctx.log("artifact %s sha256:%s verified (%d bytes)", name, sha[:12], part.stat().st_size)
         shown = name if name.endswith(ARCHIVES) or not tarfile.is_tarfile(part) else f"{name}.tar"
         _unpack(part, shown, tmp)
-        from nebhx.artifacts.pybuild import bundle_requirement
+        from nebhx.runtime.bundle import bundle_requirement
         if final is not None and (requirement := bundle_requirement(tmp)):
             _pip([requirement], tmp, final, str(tmp / "wheels"), None, ctx)
         prov = {"artifact": name, "sha256": sha, **(record.get("provenance") or {})}

@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from nebhx.errors import BadInputs
 from nebhx.secrets.crypto import seal, unseal_value
 from nebhx.secrets.masking import normalise_secret
 from nebhx.store.models import SecretRow, iso, utcnow
@@ -16,12 +17,10 @@ NAME = re.compile(r"^[A-Za-z0-9_.-]{1,200}$")
 
 def put_secret(session: Session, *, name: str, value: str) -> None:
     if not NAME.match(name):
-        from nebhx.runs.service import BadInputs  # runs -> graphs -> secrets: import late
         raise BadInputs([{"input": "name", "message": f"secret name {name!r} must match {NAME.pattern}"}])
     try:
         value = normalise_secret(value)
     except ValueError as exc:
-        from nebhx.runs.service import BadInputs
         raise BadInputs([{"input": name, "message": str(exc)}]) from None
     token = seal(value)["$enc"]
     row = session.get(SecretRow, name)
