@@ -89,3 +89,15 @@ def print_problems(problems: list[dict[str, Any]]) -> None:
     for p in problems:
         where = ".".join(x for x in (p.get("node"), p.get("port")) if x) or p.get("path") or "graph"
         err.print(f"[red]{where}[/]: {p.get('message')}")
+
+
+def parse_inputs(pairs: list[str]) -> dict[str, str]:
+    """``--input NAME=VALUE`` options as a map (``nebhx run`` and ``nebhx plan``)."""
+    out = {}
+    for pair in pairs:
+        if "=" not in pair:
+            err.print(f"[red]--input {pair!r}[/]: expected NAME=VALUE")
+            raise typer.Exit(2)
+        k, v = pair.split("=", 1)
+        out[k] = v
+    return out

@@ -122,7 +122,7 @@ def worker(queues: str = typer.Option("nebhx", "--queues", "-Q", help="Comma-sep
     import importlib
 
     from nebhx.bricks.registry import get_registry
-    importlib.import_module("nebhx.engine.execute")
+    importlib.import_module("nebhx.engine.tasks")  # the node task and the code it runs
     importlib.import_module("nebhx.execution.plan_agent")  # plans of this host's nodes
     get_registry()
     # app.start, not app.worker_main: worker_main drops the exit code, so a worker that died

@@ -21,14 +21,14 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import or_, select
 
 from nebhx.engine import scheduler, transitions
 from nebhx.engine.dispatch import Dispatch, publish
 from nebhx.store.models import aware
-from nebhx.engine.plan import plan_for
+from nebhx.engine.loading import plan_for
 from nebhx.engine.resolve import CONTROL_QUEUE, split_id
 from nebhx.engine.statements import NODES
 from nebhx.settings import Settings, get_settings
@@ -38,17 +38,7 @@ from nebhx.store.models import NodeRow, RunRow, utcnow
 
 N = NodeStatus
 log = logging.getLogger("nebhx.sweep")
-UNSENT = datetime(2000, 1, 1, tzinfo=timezone.utc)
 RESEND_LEASES = 4  # a queued node whose message may be lost silently is sent again after this
-
-
-def mark_unsent(dispatches) -> None:
-    """Their publish failed: the next sweep sends them again (once the broker answers)."""
-    with session_scope(get_settings().db_url) as s:
-        for d in dispatches:
-            s.execute(update(NODES).where(NODES.c.run_id == d.run_id, NODES.c.node_id == d.node_id,
-                                          NODES.c.attempt == d.attempt, NODES.c.status == N.QUEUED)
-                      .values(heartbeat_at=UNSENT))
 
 
 def sweep_once(settings: Settings | None = None, *, resend_all: bool = False,

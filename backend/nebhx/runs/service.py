@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from nebhx.engine import control, scheduler
 from nebhx.engine.dispatch import Dispatch
-from nebhx.engine.plan import plan_for
+from nebhx.engine.loading import plan_for
 from nebhx.graphs.models import Graph
 from nebhx.errors import BadInputs as BadInputs
 from nebhx.errors import Conflict as Conflict

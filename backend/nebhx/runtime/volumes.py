@@ -23,7 +23,7 @@ from typing import Any, Iterable
 from urllib.parse import urlsplit
 
 from nebhx.bricks.errors import BrickFailed
-from nebhx.runtime import confine, managed_folders
+from nebhx.runtime.paths import confine, managed_folders
 from nebhx.runtime.storage import registry
 from nebhx.runtime.storage.driver import DriverHost, Retention, Snapshot, Usage, Volume, VolumeDriver
 from nebhx.runtime.storage.fs import read_json, stamp, write_json

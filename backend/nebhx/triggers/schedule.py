@@ -55,7 +55,7 @@ def next_tick(cron: str, after: float) -> datetime:
 def fire_due(session_for, *, now: datetime | None = None) -> list[dict[str, Any]]:
     """Start the runs of every schedule trigger with a tick due; what each did.
     ``session_for``: a context manager giving one session (one transaction) per trigger."""
-    from nebhx.triggers.service import declared
+    from nebhx.triggers.index import declared  # every graph's triggers, kept per revision
     now = now or utcnow()
     with session_for() as s:
         specs = [t for t in declared(s) if t.get("kind") == "schedule" and croniter.is_valid(str(t.get("cron")))]
