@@ -71,12 +71,12 @@ def execute_node(run_id: str, node_id: str, attempt: int, execution: Execution |
         outcome.log = (f"stopped an earlier attempt of this node still running here (processes "
                        f"{', '.join(map(str, held.stopped))}) before this one started\n") + outcome.log
     ex.finish(claim, outcome)
-    here = os.environ.get("NEBHX_AGENT_HOST")
-    for hook in after_host_node if here else ():
-        try:
-            hook(here)
-        except Exception as exc:  # a report is a courtesy: the node has finished
-            log.warning("after-node report of host %s failed: %s", here, exc)
+    if here := os.environ.get("NEBHX_AGENT_HOST"):
+        for hook in after_host_node:
+            try:
+                hook(here)
+            except Exception as exc:  # a report is a courtesy: the node has finished
+                log.warning("after-node report of host %s failed: %s", here, exc)
 
 
 def run_claimed(claim: Claim, ex: Execution) -> Outcome:
