@@ -68,9 +68,10 @@ def install() -> Resources:
 
 
 def sweeper(settings: Any = None) -> Any:
-    """The engine's sweep with the domains' periodic work: due schedule triggers, and the
-    hosts' broker users made again when the broker comes back empty."""
+    """The engine's sweep with the domains' periodic work: due schedule triggers, the watches
+    of etcd triggers, and the hosts' broker users made again when the broker comes back empty."""
     from nebhx.engine.sweeper import Sweeper
     from nebhx.execution.broker import restore_users
+    from nebhx.triggers.etcd import watch_all
     from nebhx.triggers.schedule import fire_schedules
-    return Sweeper(settings, jobs=[fire_schedules], on_broker_back=restore_users)
+    return Sweeper(settings, jobs=[fire_schedules, watch_all], on_broker_back=restore_users)

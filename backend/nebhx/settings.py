@@ -39,6 +39,10 @@ class Settings(BaseSettings):
     plan_timeout_s: float = 20.0
     plan_host_timeout_s: float = 5.0
     builtin_blocks: Path = REPO_DIR / "blocks"
+    # Config profiles in etcd (nebhx.configs.etcd): the endpoint config.profiles reads with
+    # store "etcd" and etcd triggers watch, and the key prefix of the profiles.
+    config_etcd_url: str = ""
+    config_etcd_prefix: str = "/nebhx/profiles/"
     secret_key: str | None = None
     # An agent on a managed host (``nebhx agent --server URL --token T``) reaches the store
     # only through the execution API at ``url`` with this host-scoped token.
@@ -93,6 +97,11 @@ class Settings(BaseSettings):
     # host:port of the development mail sink `nebhx up` runs, or "off"; e-mail bricks send
     # there unless given a server of their own.
     mail_sink: str = "127.0.0.1:2525"
+    # Housekeeping (nebhx.engine.retention): per graph, the last retain_runs runs or those of the
+    # last retain_days days are kept (a graph's own retention overrides); None: no limit of that kind.
+    retain_runs: int | None = Field(default=200, ge=1)
+    retain_days: float | None = Field(default=None, gt=0)
+    gc_interval_s: float = 3600.0
 
     @property
     def db_url(self) -> str:

@@ -30,7 +30,9 @@ class Render(Brick):
 
     `explain` answers "where did this value come from?": for each final key (dotted path,
     e.g. `db.port`) the layer that set it (`db-on-linux`, `linux@cluster:eu`,
-    `db-on-linux@host:db1`) and every value it overrode, oldest first.
+    `db-on-linux@host:db1`) and every value it overrode, oldest first. With `sources` wired
+    from **Stored profiles**, each entry also says where its layer's profile was read
+    (`etcd http://... /nebhx/profiles/db mod_revision 42`).
 
     Templates (Jinja2; a child's file of the same name replaces its parent's) see the
     values as variables plus `nebhx.profile`, `nebhx.host`, `nebhx.cluster`. A name a
@@ -54,6 +56,8 @@ class Render(Brick):
         profile: str = Field(description="The profile to resolve", min_length=1)
         cluster: str | None = Field(default=None,
                                     description="Cluster of the host (selects `clusters` overrides)")
+        sources: dict[str, str] = Field(default_factory=dict, description="Where each profile came from "
+                                        "(Stored profiles' `sources`): explain shows it per value")
 
     class Outputs(Ports):
         version: str = Field(description="Content hash of the rendered config")
@@ -80,7 +84,7 @@ class Render(Brick):
                 ", ".join(resolved.layers), "written" if changed else "already there", path)
         return self.Outputs(version=resolved.version, path=str(path), changed=changed,
                             files=sorted(resolved.files), values=resolved.values,
-                            explain=resolved.explain)
+                            explain=configs.with_sources(resolved.explain, inputs.sources))
 
     def plan(self, ctx: Context, inputs: Inputs) -> dict[str, Any]:
         """The version it renders on this host and the files that differ from the version the

@@ -5,7 +5,7 @@ from typing import Any
 
 from pydantic import Field
 
-from nebhx import BrickFailed, Context, HostRef, Ports
+from nebhx import Address, BrickFailed, Context, HostRef, Ports
 from nebhx.bricks.base import Brick, is_known
 from nebhx.bricks.inventory import HostInfo, SelectorError
 from nebhx_blocks.core.glue import Split
@@ -53,6 +53,8 @@ class Select(Brick):
 
     class Outputs(Ports):
         hosts: list[HostRef] = Field(description="The hosts picked, sorted by name")
+        addresses: list[Address] = Field(default_factory=list,
+                                         description="Their agents' addresses, in the same order (e.g. net.vxlan's remotes)")
         count: int
 
     def pick(self, ctx: Context, inputs: Inputs) -> list[HostInfo]:
@@ -70,7 +72,8 @@ class Select(Brick):
         picked = self.pick(ctx, inputs)
         ctx.log("selector %s picked %s: %s", inputs.selector or "(empty)", _count(len(picked), "host"),
                 ", ".join(h.name for h in picked))
-        return self.Outputs(hosts=[h.name for h in picked], count=len(picked))
+        return self.Outputs(hosts=[h.name for h in picked], addresses=[h.address for h in picked],
+                            count=len(picked))
 
     def plan(self, ctx: Context, inputs: Inputs) -> dict[str, Any]:
         # Picking only reads the inventory: no host changes. A BrickFailed is "would fail".
@@ -78,7 +81,8 @@ class Select(Brick):
             return {"effect": f"picks the hosts matching {inputs.selector} (known at run time)", "changes": False}
         picked = self.pick(ctx, inputs)
         return {"effect": f"would pick {_count(len(picked), 'host')} now: {_names(picked)}", "changes": False,
-                "outputs": {"hosts": [h.name for h in picked], "count": len(picked)}}
+                "outputs": {"hosts": [h.name for h in picked], "addresses": [h.address for h in picked],
+                            "count": len(picked)}}
 
 
 class HostSplit(Split):

@@ -28,6 +28,8 @@ export type RunEvent = Schemas["RunEvent"];
 export type GraphSummary = Schemas["GraphSummary"];
 export type GraphInfo = Schemas["GraphRead"];
 export type GraphSaved = Schemas["GraphSaved"];
+/** What changed between two revisions (GET /api/graphs/{id}/diff, /api/runs/{id}/diff). */
+export type GraphDiff = Schemas["GraphDiff"];
 
 /** What POST /api/graphs/plan answers: one node's plan (or one fan-out item's, or a composite's
  *  inner node's), by node id. */

@@ -10,7 +10,8 @@ from nebhx_blocks.core.glue import Split, Template
 from nebhx_blocks.hosts.hosts import HostSplit, Select
 from nebhx_blocks.release.releases import Stage, Switch
 
-HOSTS = [HostInfo("web2", {"role": "web", "zone": "a"}), HostInfo("web1", {"role": "web", "zone": "b"}),
+HOSTS = [HostInfo("web2", {"role": "web", "zone": "a"}, address="10.0.0.2"),
+         HostInfo("web1", {"role": "web", "zone": "b"}, address="10.0.0.1"),
          HostInfo("web3", {"role": "web", "zone": "c"}, state="down"),
          HostInfo("db1", {"role": "db", "zone": "a"}, services=({"service": "app", "release": "r1"},))]
 
@@ -92,7 +93,7 @@ def test_host_split_has_typed_ports():
 def test_plans_tell_without_doing():
     assert Select().plan(ctx(), Select.Inputs(selector="role=web")) == {
         "effect": "would pick 2 hosts now: web1, web2", "changes": False,
-        "outputs": {"hosts": ["web1", "web2"], "count": 2}}
+        "outputs": {"hosts": ["web1", "web2"], "addresses": ["10.0.0.1", "10.0.0.2"], "count": 2}}
     with pytest.raises(BrickFailed, match="^selector role=x matches no host that is up"):
         Select().plan(ctx(), Select.Inputs(selector="role=x"))  # the plan shows it as "would fail: ..."
     split = Split().plan(Context(), Split.Inputs(items=[1, 2, 3], first="50%"))

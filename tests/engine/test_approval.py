@@ -37,6 +37,10 @@ def test_approve_continues_and_records_who(stack, smtp):
     mail = wait_for(lambda: next((m for m in inbox.messages if run["id"] in m.content.decode()), None), 10,
                     what="mail")
     assert mail.rcpt_tos == ["admin@example.org"] and f"nebhx approve {run['id']} gate" in mail.content.decode()
+    # The link opens the gate in the editor; the mail says who may decide.
+    assert f"/#/runs/{run['id']}/nodes/gate" in mail.content.decode()
+    assert "It needs 1 approval(s) from anyone with the role operator (not the person who started the run)" \
+        in mail.content.decode().replace("=\r\n", "").replace("\r\n", "\n")
     # Open mode (loopback, no user): the approver is the local admin, whatever name a body gives.
     res = subprocess.run([sys.executable, "-m", "nebhx.cli.main", "approve", run["id"], "gate",
                           "--comment", "looks good"], env={**stack.env, "NEBHX_URL": stack.url},

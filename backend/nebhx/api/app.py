@@ -96,6 +96,7 @@ def _extra_routers() -> list[APIRouter]:
     from nebhx.configs.routes import router as configs_router
     from nebhx.execution.routes import router as execution_router
     from nebhx.hosts.routes import router as hosts_router
+    from nebhx.ipam.routes import router as pools_router
     from nebhx.releases.routes import router as releases_router
     from nebhx.mail.routes import router as mail_router
     from nebhx.secrets.routes import router as secrets_router
@@ -103,7 +104,7 @@ def _extra_routers() -> list[APIRouter]:
     from nebhx.triggers.routes import router as triggers_router
     from nebhx.volumes.routes import router as volumes_router
     return [hosts_router, secrets_router, configs_router, execution_router, mail_router, releases_router,
-            artifacts_router, triggers_public, triggers_router, volumes_router]
+            artifacts_router, triggers_public, triggers_router, volumes_router, pools_router]
 
 
 @asynccontextmanager

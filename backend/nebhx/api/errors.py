@@ -8,6 +8,7 @@ from fastapi.responses import JSONResponse
 
 from nebhx.api.edge import InputLimits
 from nebhx.auth.service import AuthConflict, Forbidden
+from nebhx.graphs.removal import InUse
 from nebhx.graphs.service import NotFound
 from nebhx.graphs.validate import GraphInvalid
 from nebhx.runs.service import BadInputs, Conflict
@@ -55,6 +56,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Conflict)
     @app.exception_handler(AuthConflict)
+    @app.exception_handler(InUse)
     async def _conflict(_: Request, exc: Exception):
         return JSONResponse({"detail": str(exc)}, status_code=409)
 

@@ -45,6 +45,11 @@ def list_triggers(as_json: bool = typer.Option(False, "--json")) -> None:
                 f"\n{s['last_skip_reason']}" if s.get("last_skip_reason") else "")
             table.add_row(t["name"], t["graph_name"], what, "", runs)
             continue
+        if t.get("kind") == "etcd":  # the watched prefix and the last revision taken
+            e = t["etcd"]
+            table.add_row(t["name"], t["graph_name"], f"etcd {e['endpoint']} {e['prefix']}, "
+                          f"revision {e['last_revision']}", "", runs)
+            continue
         table.add_row(t["name"], t["graph_name"], str(t.get("repository")), ", ".join(t.get("refs") or ["*"]), runs)
     console.print(table)
 

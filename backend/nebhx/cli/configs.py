@@ -49,9 +49,10 @@ def show(name: str, revision: int = typer.Option(None)) -> None:
 
 @app.command()
 def explain(name: str, host: str = typer.Option(None), cluster: str = typer.Option(None),
+            store: str = typer.Option("database", help="database, or etcd (the server's NEBHX_CONFIG_ETCD_URL)"),
             as_json: bool = typer.Option(False, "--json")) -> None:
     """Every final key for a host, with the layer that set it and what it overrode."""
-    params = {k: v for k, v in (("host", host), ("cluster", cluster)) if v}
+    params = {k: v for k, v in (("host", host), ("cluster", cluster), ("store", store)) if v}
     res = call("GET", f"/config/profiles/{name}/explain", params=params)
     if as_json:
         print(json.dumps(res, indent=2))
@@ -60,6 +61,7 @@ def explain(name: str, host: str = typer.Option(None), cluster: str = typer.Opti
                   f"version {res['version']}")
     for key, entry in sorted(res["explain"].items()):
         overrode = ", ".join(f"{o['layer']}={json.dumps(o['value'])}" for o in entry.get("overrode", []))
-        table.add_row(key, json.dumps(entry["value"]), entry["layer"], overrode)
+        set_by = entry["layer"] + (f"\n({entry['source']})" if entry.get("source") else "")
+        table.add_row(key, json.dumps(entry["value"]), set_by, overrode)
     console.print(table)
     console.print("layers, least specific first: " + " -> ".join(res["layers"]))

@@ -171,3 +171,48 @@ def _details(entry: dict) -> str:
     if entry.get("snapshot"):
         words.append(f"snapshot of {entry['snapshot'].get('volume')}")
     return f"\n[dim]{escape('; '.join(words))}[/]" if words else ""
+
+
+def diff(graph: str = typer.Argument(..., metavar="GRAPH", help="A stored graph's id"),
+         rev_a: int = typer.Argument(None, metavar="[REV_A]", help="Default: the revision before REV_B"),
+         rev_b: int = typer.Argument(None, metavar="[REV_B]", help="Default: the latest revision"),
+         as_json: bool = typer.Option(False, "--json")) -> None:
+    """What changed between two revisions of a stored graph (secrets by reference only).
+
+    With one revision, compares it with the latest."""
+    params = {k: v for k, v in (("from", rev_a), ("to", rev_b)) if v is not None}
+    found = call("GET", f"/graphs/{graph}/diff", params=params)
+    if as_json:
+        print(json.dumps(found, indent=2))
+        return
+    console.print(f"[bold]{escape(found['graph'])}[/]: revision {found['from']} -> {found['to']}")
+    for line in diff_lines(found):
+        console.print(line, highlight=False)
+
+
+def _show(value: Any) -> str:
+    return escape(json.dumps(value, ensure_ascii=False) if value is not None else "(unset)")
+
+
+def diff_lines(found: dict[str, Any]) -> list[str]:
+    """Added in green (+), removed in red (-), changed in yellow (~), a field per line."""
+    if found["same"]:
+        return ["no change" + (f" (moved on the canvas: {', '.join(found['nodes']['moved'])})"
+                               if found["nodes"]["moved"] else "")]
+    nodes, out = found["nodes"], []
+    if found.get("name"):
+        out.append(f"[yellow]~ name[/]: {_show(found['name']['before'])} -> {_show(found['name']['after'])}")
+    out += [f"[green]+ node {escape(n['id'])}[/] ({n['brick']})" for n in nodes["added"]]
+    out += [f"[red]- node {escape(n['id'])}[/] ({n['brick']})" for n in nodes["removed"]]
+    for n in nodes["changed"]:
+        out.append(f"[yellow]~ node {escape(n['id'])}[/] ({n['brick']})")
+        out += [f"    {escape(c['field'])}: {_show(c['before'])} -> {_show(c['after'])}" for c in n["changes"]]
+    out += [f"[green]+ wire {escape(e)}[/]" for e in found["edges"]["added"]]
+    out += [f"[red]- wire {escape(e)}[/]" for e in found["edges"]["removed"]]
+    for kind in ("inputs", "outputs"):
+        what = kind[:-1]
+        out += [f"[green]+ {what} {escape(n)}[/]" for n in found[kind]["added"]]
+        out += [f"[red]- {what} {escape(n)}[/]" for n in found[kind]["removed"]]
+        out += [f"[yellow]~ {what} {escape(c['name'])}[/]: {_show(c['before'])} -> {_show(c['after'])}"
+                for c in found[kind]["changed"]]
+    return out

@@ -5,7 +5,7 @@ import logging
 
 import typer
 
-from nebhx.cli import builds, configs, graphs, mail, releases, runs, serve, users, volumes
+from nebhx.cli import builds, configs, graphs, housekeeping, mail, pools, releases, runs, serve, users, volumes
 
 app = typer.Typer(help="Nebh-X: deployment graphs of typed bricks, run by distributed workers.",
                   no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
@@ -21,6 +21,9 @@ app.command()(graphs.validate)
 app.command()(graphs.plan)
 app.command("import")(graphs.import_)
 app.command()(graphs.export)
+app.command()(graphs.diff)
+app.command()(housekeeping.gc)
+app.command()(housekeeping.retention)
 app.command()(graphs.secret)
 app.command()(runs.run)
 app.command("runs")(runs.list_runs)
@@ -36,12 +39,15 @@ app.command()(builds.artifacts)
 app.command()(users.login)
 app.command()(users.logout)
 releases.register(app)  # releases, rollback
+app.command()(releases.why)
 app.add_typer(configs.app, name="config")
 app.add_typer(users.user_app, name="user")
 app.add_typer(users.token_app, name="token")
 app.add_typer(users.hosts_app, name="hosts")
 app.add_typer(builds.trigger_app, name="trigger")
 app.add_typer(volumes.app, name="volumes")
+app.add_typer(housekeeping.delete_app, name="delete")
+app.add_typer(pools.app, name="pools")
 
 
 def main() -> None:

@@ -77,3 +77,44 @@ def rollback(host: list[str] = typer.Option(None, "--host", help="A host (repeat
 def register(app: typer.Typer) -> None:
     app.command()(releases)
     app.command()(rollback)
+
+
+def why(host: str = typer.Argument(..., metavar="HOST"), service: str = typer.Argument(..., metavar="SERVICE"),
+        instance: str = typer.Argument(None, metavar="[INSTANCE]"),
+        as_json: bool = typer.Option(False, "--json")) -> None:
+    """Why SERVICE runs on HOST: process, release, config, data, the run that switched it, who
+    approved, and what ran before."""
+    found = call("GET", f"/services/{host}/{service}/why", params={"instance": instance} if instance else {})
+    if as_json:
+        print(json.dumps(found, indent=2))
+        return
+    for line in why_lines(found):
+        console.print(line, highlight=False, markup=False)
+
+
+def _link(link: dict[str, Any] | None) -> str:
+    if not link:
+        return "(not found)"
+    who = f", started by {link['started_by']}" if link.get("started_by") else ""
+    return (f"run {link['id']} node {link['node']} ({link['brick']}) of graph {link.get('graph_name')} "
+            f"[{link.get('graph')}] revision {link.get('revision')}{who}, at {link.get('finished_at')}")
+
+
+def why_lines(w: dict[str, Any]) -> list[str]:
+    p, r, c, d, b = w["process"], w["release"], w["config"], w["data"], w["before"]
+    lines = [f"{w['service']}{'/' + w['instance'] if w.get('instance') else ''} on {w['host']}",
+             f"process: pid {p.get('pid')} ({p.get('state')}) since {p.get('since')}",
+             f"release: {r.get('id')} from {r.get('source')} sha256 {r.get('sha256')}"
+             + (f", commit {r['commit']}, build run {r.get('build_run')}" if r.get("commit") else ""),
+             f"config: {c.get('version')}" + (f" ({c['missing']})" if c.get("missing") else "")]
+    lines += [f"  {f}: sha256 {h}" for f, h in (c.get("files") or {}).items()]
+    lines += [f"  {k} = {v.get('value')!r} from {v.get('layer')}" for k, v in (c.get("explain") or {}).items()]
+    lines.append(f"data: volume {d.get('volume')}, snapshot at the switch {d.get('snapshot_at_switch')}")
+    lines.append(f"switched by: {_link(w.get('switched_by'))}")
+    lines += [f"approved at {a['node']} by {', '.join(map(str, a['by']))}"
+              + (f" ({'; '.join(x for x in a['comments'] if x)})" if any(a["comments"]) else "")
+              if a.get("approved") else f"gate {a['node']}: {a['status']}" for a in w["approvals"]]
+    lines.append(f"before: release {b.get('release')} (pid {b.get('pid')}), switched by {_link(b.get('switched_by'))}")
+    if w.get("missing"):
+        lines.append(f"missing: {w['missing']}")
+    return lines

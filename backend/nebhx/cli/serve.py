@@ -1,6 +1,7 @@
 """Processes: the API, workers, agents, and ``up`` which supervises them on one machine."""
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -111,6 +112,8 @@ def worker(queues: str = typer.Option("nebhx", "--queues", "-Q", help="Comma-sep
         from nebhx.hosts.agent import register, start_beating
         # The host whose runtime this process's bricks get: the framework's word, not a node's input.
         os.environ["NEBHX_AGENT_HOST"] = host
+        # What this agent declares, for bricks that describe their host (ansible.playbook's inventory).
+        os.environ["NEBHX_AGENT_LABELS"] = json.dumps(_labels(label))
         qs.append(f"host.{host}")
         register(host, _labels(label))
         worker_ready.connect(lambda **_: start_beating(host), weak=False)

@@ -184,6 +184,14 @@ def hosts_add(name: str, label: list[str] = typer.Option([], help="Label k=v, re
     print(added["command"])
 
 
+@hosts_app.command("delete")
+def hosts_delete(name: str) -> None:
+    """Forget a host and revoke its agent's tokens (through the API: refused while a run uses it)."""
+    from nebhx.cli.client import call
+    done = call("DELETE", f"/hosts/{name}")
+    console.print(f"host {name} deleted; revoked tokens: {', '.join(done['revoked_tokens']) or 'none'}")
+
+
 @hosts_app.command("label")
 def hosts_label(name: str, labels: list[str] = typer.Argument(None, help="key=value to set, repeatable"),
                 remove: list[str] = typer.Option([], "--remove", help="Admin label to drop, repeatable")) -> None:

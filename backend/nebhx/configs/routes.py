@@ -1,4 +1,4 @@
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Body, Query
 
@@ -33,7 +33,10 @@ def get_profile(name: str, revision: int | None = Query(None, ge=1, le=REVISION_
 
 
 @router.get("/config/profiles/{name}/explain")
-def explain(name: str, host: str | None = None, cluster: str | None = None) -> Explained:
-    """Final values for a host/cluster, each with the layer that set it."""
+def explain(name: str, host: str | None = None, cluster: str | None = None,
+            store: Literal["database", "etcd"] = "database") -> Explained:
+    """Final values for a host/cluster, each with the layer that set it (and, from etcd, the
+    key and revision it was read at)."""
     with session_scope() as s:
-        return Explained.model_validate(service.explain_profile(s, name=name, host=host, cluster=cluster))
+        return Explained.model_validate(service.explain_profile(s, name=name, host=host, cluster=cluster,
+                                                                store=store))

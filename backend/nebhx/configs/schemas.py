@@ -39,5 +39,6 @@ class Explained(BaseModel):
     version: str
     layers: list[str]
     values: dict[str, Any]
-    explain: dict[str, dict[str, Any]] = Field(description="Each final key (dotted path): the layer that set it")
+    explain: dict[str, dict[str, Any]] = Field(description="Each final key (dotted path): the layer that set it "
+                                               "(and its `source` when read from etcd: key and revision)")
     files: dict[str, str]

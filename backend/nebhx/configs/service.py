@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from nebhx.graphs.service import NotFound
 from nebhx.runs.service import BadInputs
-from nebhx.runtime.configs import ConfigError, layers, resolve
+from nebhx.runtime.configs import ConfigError, layers, resolve, with_sources
 from nebhx.store.models import ProfileRow, iso
 from nebhx.templating import TemplateError, parse
 
@@ -75,17 +75,35 @@ def get_profile(session: Session, *, name: str, revision: int | None = None) -> 
 
 
 def explain_profile(session: Session, *, name: str, host: str | None = None,
-                    cluster: str | None = None) -> dict[str, Any]:
-    """The final values for a host, each key with the layer that set it."""
-    profiles = latest_profiles(session)
+                    cluster: str | None = None, store: str = "database") -> dict[str, Any]:
+    """The final values for a host, each key with the layer that set it and, read from etcd,
+    the key and revision its layer's profile came from."""
+    if store == "etcd":
+        profiles, sources = _etcd_profiles()
+    else:
+        profiles, sources = latest_profiles(session), {}
     if name not in profiles:
-        raise NotFound(f"no config profile {name!r}")
+        raise NotFound(f"no config profile {name!r}" + (" in etcd" if store == "etcd" else ""))
     try:
         r = resolve(profiles, name, host=host, cluster=cluster)
     except ConfigError as exc:
         raise BadInputs([{"input": name, "message": str(exc)}]) from exc
     return {"profile": name, "host": host, "cluster": cluster, "version": r.version, "layers": r.layers,
-            "values": r.values, "explain": r.explain, "files": r.files}
+            "values": r.values, "explain": with_sources(r.explain, sources), "files": r.files}
+
+
+def _etcd_profiles() -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
+    from nebhx.configs.etcd import EtcdError, read_profiles
+    from nebhx.settings import get_settings
+    settings = get_settings()
+    if not settings.config_etcd_url:
+        raise BadInputs([{"input": "store", "message": "no etcd endpoint: set NEBHX_CONFIG_ETCD_URL on the server"}])
+    try:
+        profiles, revisions, _ = read_profiles(settings.config_etcd_url, settings.config_etcd_prefix)
+    except EtcdError as exc:
+        raise BadInputs([{"input": "store", "message": str(exc)}]) from exc
+    where = f"etcd {settings.config_etcd_url} {settings.config_etcd_prefix}"
+    return profiles, {n: f"{where}{n} mod_revision {r}" for n, r in revisions.items()}
 
 
 class StoreProfiles:

@@ -75,13 +75,28 @@ def retry_node(session: Session, run: RunRow, plan: Plan, row: NodeRow, *, by: s
     return out + (settle(session, run, plan, outer[0], scheduler.after_node) if outer else [])
 
 
+def count_approval(session: Session, run: RunRow, row: NodeRow, *, by: str, comment: str, needed: int) -> None:
+    """One approval of a gate that needs more: kept in its ``wait``, the node stays waiting."""
+    if row.status != N.WAITING:
+        raise Refused(f"node {row.node_id} is {row.status}, not waiting for approval")
+    approvals = [*(row.wait or {}).get("approvals", []), {"by": by, "at": iso(utcnow()), "comment": comment}]
+    if not scheduler.note(session, run.id, row.node_id, N.WAITING, attempt=row.attempt,
+                          wait={**(row.wait or {}), "approvals": approvals}):
+        raise Refused(f"node {row.node_id} changed while deciding; try again")
+    transitions.step(session, run.id, row.node_id, EventStatus.WAITING, approved_by=by, comment=comment,
+                     approvals=len(approvals), still_needed=needed)
+
+
 def decide(session: Session, run: RunRow, plan: Plan, row: NodeRow, *, approve: bool, by: str,
            comment: str = "") -> list[Dispatch]:
-    """Approve or reject a waiting node; a rejection fails it so trigger rules can branch."""
+    """Approve or reject a waiting node; a rejection fails it so trigger rules can branch.
+    An approval that completes a gate's count lists every approver in its decision."""
     if row.status != N.WAITING:
         raise Refused(f"node {row.node_id} is {row.status}, not waiting for approval")
     at = utcnow()
     decision = {"approved": approve, "by": by, "at": iso(at), "comment": comment}
+    if approve and (row.wait or {}).get("approvals"):
+        decision["approvals"] = [*row.wait["approvals"], {"by": by, "at": iso(at), "comment": comment}]
     to, error = (N.SUCCEEDED, None) if approve else (N.FAILED, f"rejected by {by}" + (f": {comment}" if comment else ""))
     if not transitions.transition(session, run.id, row.node_id, to, expect=N.WAITING, finished_at=at, error=error,
                                   outputs=decision, wait={**(row.wait or {}), "decision": decision},

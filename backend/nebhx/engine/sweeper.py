@@ -34,7 +34,7 @@ from nebhx.engine.statements import NODES
 from nebhx.settings import Settings, get_settings
 from nebhx.statuses import EventStatus, NodeStatus
 from nebhx.store.db import session_scope
-from nebhx.store.models import NodeRow, RunRow, utcnow
+from nebhx.store.models import NodeRow, RunRow, iso, utcnow
 
 N = NodeStatus
 log = logging.getLogger("nebhx.sweep")
@@ -143,7 +143,21 @@ def _fail_queued(s, row, reason: str) -> list[Dispatch]:
     return scheduler.after_node(s, run, plan_for(s, run.graph_id, run.revision), row.node_id)
 
 
+def _expire_approving(s, run, plan, row: NodeRow, now) -> list[Dispatch]:
+    """A gate whose policy says ``on_expiry: approve``: its timeout approves it."""
+    decision = {"approved": True, "by": "expiry", "at": iso(now), "comment": "approved on expiry",
+                "approvals": (row.wait or {}).get("approvals") or []}
+    if transitions.transition(s, run.id, row.node_id, N.SUCCEEDED, expect=N.WAITING, finished_at=now,
+                              outputs=decision, wait={**(row.wait or {}), "decision": decision},
+                              data={"by": "expiry", "comment": decision["comment"]}):
+        s.flush()
+        return scheduler.after_node(s, run, plan, row.node_id)
+    return []
+
+
 def _sweep_node(s, run, plan, row: NodeRow, now, stale) -> list[Dispatch]:
+    if row.status == N.WAITING and ((row.wait or {}).get("policy") or {}).get("on_expiry") == "approve":
+        return _expire_approving(s, run, plan, row, now)
     if row.status == N.WAITING or (row.deadline_at is not None and aware(row.deadline_at) < stale):
         what = "waited" if row.status == N.WAITING else "ran"
         reason = f"timed out: {what} past its deadline"
@@ -173,6 +187,14 @@ def _sweep_node(s, run, plan, row: NodeRow, now, stale) -> list[Dispatch]:
     transitions.step(s, run.id, row.node_id, EventStatus.LOST, attempt=row.attempt, reason=f"{why}; dispatching again")
     d = scheduler.queue_node(s, run, plan, row.node_id, expect=N.RUNNING, failures=ended)
     return [d] if d else []
+
+
+def _collect_runs(settings: Settings) -> None:
+    """Run retention (engine.retention); its own transaction, so a failure spoils no sweep."""
+    from nebhx.engine.retention import sweep
+    with session_scope(settings.db_url) as s:
+        if deleted := sweep(s):
+            log.info("housekeeping deleted %d runs", deleted)
 
 
 def _forget_old_workers(settings: Settings) -> None:
@@ -244,6 +266,7 @@ class Sweeper(threading.Thread):
         workers_from = time.monotonic() + 2 * self.settings.worker_down_s
         resend = False  # kept until a sweep got through: the store may be down as well
         pruned = 0.0
+        collected = time.monotonic()  # the first collection one interval after the start
         while not self.stopped.wait(self.settings.sweep_interval_s):
             try:
                 broker = self.watch.check()
@@ -257,6 +280,9 @@ class Sweeper(threading.Thread):
                 if time.monotonic() - pruned > 600:
                     pruned = time.monotonic()
                     _forget_old_workers(self.settings)
+                if time.monotonic() - collected > self.settings.gc_interval_s:
+                    collected = time.monotonic()
+                    _collect_runs(self.settings)
             except Exception:  # keep sweeping through a database or broker outage
                 log.exception("sweep failed")
                 # Nobody could renew a lease or record an outcome either: one lease for

@@ -33,3 +33,11 @@ def require_host(request: Request) -> Principal:
         _cache.clear()
     _cache[key] = (time.monotonic() + _TTL_S, principal)
     return principal
+
+
+def forget_host(name: str) -> None:
+    """A host was deleted: this process stops taking its cached tokens at once (another API
+    process within ``_TTL_S``)."""
+    for key, (_, principal) in list(_cache.items()):
+        if principal.name == name:
+            _cache.pop(key, None)

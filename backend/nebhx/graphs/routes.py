@@ -1,14 +1,14 @@
 from typing import Any
 
-from fastapi import APIRouter, Body, Path
+from fastapi import APIRouter, Body, Path, Query
 
 from nebhx.api.edge import unprocessable
 from nebhx.auth.deps import ADMIN, VIEWER
 from nebhx.bricks.registry import get_registry
-from nebhx.graphs import service, templates
+from nebhx.graphs import diff, removal, service, templates
 from nebhx.graphs.models import Graph, graph_json_schema
 from nebhx.graphs.templates import CanaryRequest, Draft
-from nebhx.graphs.schemas import GraphRead, GraphSaved, GraphSummary, PlanRead, PlanRequest, Problems
+from nebhx.graphs.schemas import GraphDeleted, GraphDiff, GraphRead, Retention, GraphSaved, GraphSummary, PlanRead, PlanRequest, Problems
 from nebhx.limits import REVISION_MAX
 from nebhx.store.db import session_scope
 
@@ -77,6 +77,33 @@ def get_graph(graph_id: str) -> GraphRead:
     """A graph and the list of its revisions."""
     with session_scope() as s:
         return GraphRead.model_validate(service.get_graph(s, graph_id=graph_id))
+
+
+@router.delete("/graphs/{graph_id}", dependencies=[ADMIN])
+def delete_graph(graph_id: str) -> GraphDeleted:
+    """Delete a graph with its revisions and runs; 409 while a trigger, another graph (as a
+    composite) or a running run uses it."""
+    with session_scope() as s:
+        return GraphDeleted.model_validate(removal.delete_graph(s, graph_id=graph_id))
+
+
+@router.put("/graphs/{graph_id}/retention", dependencies=[ADMIN])
+def set_retention(graph_id: str, body: Retention) -> Retention:
+    """How many of this graph's runs housekeeping keeps (both null: the server's defaults)."""
+    with session_scope() as s:
+        return Retention.model_validate(service.set_retention(s, graph_id=graph_id, **body.model_dump()))
+
+
+@router.get("/graphs/{graph_id}/diff")
+def diff_graph(graph_id: str,
+               before: int | None = Query(None, alias="from", ge=1, le=REVISION_MAX,
+                                          description="Default: the revision before `to`"),
+               after: int | None = Query(None, alias="to", ge=1, le=REVISION_MAX,
+                                         description="Default: the latest revision")) -> GraphDiff:
+    """What changed between two revisions: nodes added, removed and changed (params, execution
+    settings), wires, inputs and outputs; secrets by reference only."""
+    with session_scope() as s:
+        return GraphDiff.model_validate(diff.diff_revisions(s, graph_id=graph_id, before=before, after=after))
 
 
 # Answered exactly as saved (not re-serialised through the model); documented as the format.

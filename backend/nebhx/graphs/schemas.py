@@ -45,6 +45,8 @@ class GraphRead(BaseModel):
     name: str
     latest_revision: int
     revisions: list[RevisionInfo]
+    retention: dict[str, Any] | None = Field(default=None, description=(
+        "The graph's own retention (keep_runs, keep_days); null: the server's defaults"))
 
 
 class GraphSaved(BaseModel):
@@ -98,3 +100,84 @@ class PlanRead(BaseModel):
 
 
 PlanEntry.model_rebuild()
+
+
+class NodeBrick(BaseModel):
+    id: str
+    brick: str | None = None
+
+
+class FieldChange(BaseModel):
+    field: str = Field(description="brick, params.<name>, or an execution setting (trigger, retries...)")
+    before: Any = None
+    after: Any = None
+
+
+class NodeChange(BaseModel):
+    id: str
+    brick: str | None = None
+    changes: list[FieldChange]
+
+
+class NodesDiff(BaseModel):
+    added: list[NodeBrick]
+    removed: list[NodeBrick]
+    changed: list[NodeChange]
+    moved: list[str] = Field(description="Nodes only moved on the canvas (no effect on a run)")
+
+
+class EdgesDiff(BaseModel):
+    added: list[str] = Field(description='Wires as "node.port -> node.port" (order-only: "node -> node")')
+    removed: list[str]
+
+
+class NamedChange(BaseModel):
+    name: str
+    before: Any = None
+    after: Any = None
+
+
+class KeyedDiff(BaseModel):
+    added: list[str]
+    removed: list[str]
+    changed: list[NamedChange]
+
+
+class GraphDiff(BaseModel):
+    """What changed from revision ``from`` to revision ``to``; secrets by reference only."""
+    model_config = ConfigDict(populate_by_name=True)
+    graph: str
+    from_: int = Field(alias="from")
+    to: int
+    same: bool
+    name: dict[str, Any] | None = None
+    nodes: NodesDiff
+    edges: EdgesDiff
+    inputs: KeyedDiff
+    outputs: KeyedDiff
+    run: str | None = None
+    previous_run: str | None = Field(default=None, description="A run's diff: the run it is compared with")
+
+
+class Retention(BaseModel):
+    """How many runs of a graph housekeeping keeps: the last keep_runs, or those of the last
+    keep_days days, whichever keeps more. Either set: these replace the server's defaults (a null
+    one sets no limit of its kind); both null: the server's defaults hold again."""
+    model_config = ConfigDict(extra="forbid")
+    keep_runs: int | None = Field(default=None, ge=1, le=1_000_000)
+    keep_days: float | None = Field(default=None, gt=0, le=36_500)
+
+
+class GraphDeleted(BaseModel):
+    graph: str
+    name: str
+    revisions: int
+    runs: int = Field(description="Runs deleted with it (their nodes, logs and events too)")
+    secrets: int = Field(description="Secrets its Secret inputs' defaults were sealed into, deleted")
+
+
+class GcResult(BaseModel):
+    """What housekeeping deleted (or, with dry_run, would delete), by graph."""
+    dry_run: bool
+    deleted: int
+    graphs: dict[str, list[str]] = Field(description="Run ids by graph id, oldest first")

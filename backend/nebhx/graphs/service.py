@@ -120,8 +120,17 @@ def get_graph(session: Session, *, graph_id: str) -> dict[str, Any]:
         raise NotFound(f"no graph {graph_id!r}")
     revs = session.execute(select(RevisionRow.number, RevisionRow.created_at).where(
         RevisionRow.graph_id == graph_id).order_by(RevisionRow.number)).all()
-    return {"id": row.id, "name": row.name, "latest_revision": row.latest_revision,
+    return {"id": row.id, "name": row.name, "latest_revision": row.latest_revision, "retention": row.retention,
             "revisions": [{"number": n, "created_at": iso(at)} for n, at in revs]}
+
+
+def set_retention(session: Session, *, graph_id: str, keep_runs: int | None, keep_days: float | None) -> dict[str, Any]:
+    row = session.get(GraphRow, graph_id)
+    if row is None:
+        raise NotFound(f"no graph {graph_id!r}")
+    own = {k: v for k, v in (("keep_runs", keep_runs), ("keep_days", keep_days)) if v is not None}
+    row.retention = own or None
+    return own
 
 
 def get_revision(session: Session, *, graph_id: str, number: int | None = None) -> dict[str, Any]:

@@ -6,7 +6,7 @@ from nebhx.auth.deps import ADMIN, VIEWER
 from nebhx.auth.schemas import HostCreate
 from nebhx.hosts import service
 from nebhx.hosts.labels import router as labels_router
-from nebhx.hosts.schemas import Approval, HostJoin, HostRead, ServiceRead
+from nebhx.hosts.schemas import Approval, HostDeleted, HostJoin, HostRead, ServiceRead
 from nebhx.settings import get_settings
 from nebhx.store.db import session_scope
 
@@ -30,6 +30,13 @@ def add_host(body: HostCreate, request: Request) -> HostJoin:
     server = settings.url if "url" in settings.model_fields_set else str(request.base_url)
     with session_scope() as s:
         return HostJoin.model_validate(auth_service.add_host(s, name=body.name, labels=body.labels, server=server))
+
+
+@router.delete("/hosts/{name}", dependencies=[ADMIN])
+def delete_host(name: str) -> HostDeleted:
+    """Forget a host and revoke its agent's tokens; 409 while a running run has work on it."""
+    with session_scope() as s:
+        return HostDeleted.model_validate(service.delete_host(s, name=name))
 
 
 @router.post("/hosts/{name}/labels/approve", dependencies=[ADMIN])

@@ -43,3 +43,8 @@ class Approval(BaseModel):
     """Which of the labels a host's agent declares an admin approves."""
     keys: list[LabelKey] | None = Field(default=None, max_length=100,
                                         description="The labels to approve (default: every one it declares)")
+
+
+class HostDeleted(BaseModel):
+    host: str
+    revoked_tokens: list[str] = Field(description="Ids of the agent's tokens revoked with it")

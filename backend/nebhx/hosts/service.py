@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from nebhx.auth.audit import Door, record_change
@@ -12,7 +12,8 @@ from nebhx.engine.hosts import IDENTITY as IDENTITY
 from nebhx.engine.hosts import effective_labels as effective_labels
 from nebhx.engine.hosts import held_labels, label_policy
 from nebhx.engine.hosts import host_state as host_state
-from nebhx.store.models import HostRow, iso, utcnow
+from nebhx.statuses import NodeStatus, RunStatus
+from nebhx.store.models import HostRow, NodeRow, RunRow, TokenRow, iso, utcnow
 
 
 
@@ -95,4 +96,29 @@ def list_services(session: Session) -> list[dict[str, Any]]:
         state = host_state(row)
         for svc in row.services or []:
             out.append({"host": row.name, "host_state": state, **svc, "seen_at": seen_at(row, svc)})
+    return out
+
+
+def delete_host(session: Session, *, name: str, door: Door | None = None) -> dict[str, Any]:
+    """Forget a host: its row and its agent's tokens (revoked, so the agent cannot come back
+    unasked: a new one needs `nebhx hosts add`). Refused while a running run has work on it."""
+    from nebhx.graphs.removal import InUse
+    from nebhx.graphs.service import NotFound
+    row = session.get(HostRow, name)
+    if row is None:
+        raise NotFound(f"no host {name!r}")
+    busy = session.execute(select(NodeRow.run_id, NodeRow.node_id).join(RunRow, RunRow.id == NodeRow.run_id).where(
+        NodeRow.host == name, RunRow.status == RunStatus.RUNNING,
+        NodeRow.status.in_([NodeStatus.QUEUED, NodeStatus.RUNNING, NodeStatus.WAITING]))).all()
+    if busy:
+        raise InUse(f"host {name} has work in running runs: "
+                    + ", ".join(f"run {r} node {n}" for r, n in busy[:10]))
+    tokens = list(session.scalars(select(TokenRow.id).where(TokenRow.kind == "host", TokenRow.owner == name,
+                                                            TokenRow.revoked_at.is_(None))))
+    session.execute(update(TokenRow).where(TokenRow.id.in_(tokens)).values(revoked_at=utcnow()))
+    session.delete(row)
+    from nebhx.execution.deps import forget_host
+    forget_host(name)
+    out = {"host": name, "revoked_tokens": tokens}
+    record_change(session, door, action="hosts.delete_host", target=f"/api/hosts/{name}", data=out)
     return out

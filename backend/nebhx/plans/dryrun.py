@@ -35,6 +35,7 @@ from nebhx.graphs.composites import MAX_NESTING, SEP, Library, is_composite
 from nebhx.graphs.models import Graph, Node, portion
 from nebhx.graphs.validate import FAN_OUT_SETTINGS
 
+CONTROL_PLANE = "(control plane)"  # not a host name (nebhx.runtime.HOST_NAME_RE)
 ONLY_ON_FAILURE = {"any_failed": "only if an upstream node fails", "all_failed": "only if every upstream node fails"}
 MAX_ITEMS = 10_000  # nodes and fan-out items one plan tells; a bigger list is "cannot tell"
 
@@ -141,9 +142,14 @@ class DryRun:
             if instance is None:
                 self.outputs[node.id] = self._futures(node, self.queued)
             return entry
+        # Control bricks share facts too (what an earlier net.pool or net.allocate will have
+        # stored), under a key no host name can take.
+        planned = self.waves.planned[CONTROL_PLANE]
         told = tell(cls, node.brick, values, Context(run_id="plan", node_id=instance or node.id,
-                                                     inventory=self.inventory))
-        told.pop("sets", None)
+                                                     inventory=self.inventory, planned=planned))
+        sets = told.pop("sets", None)
+        if sets and node.trigger not in ONLY_ON_FAILURE:
+            planned.merge(sets)
         entry["effect"] = told.pop("effect", UNKNOWN_EFFECT)
         entry.update(told)
         if instance is None and isinstance(told.get("outputs"), dict):

@@ -1,8 +1,8 @@
 from fastapi import APIRouter, Query, Request
 
 from nebhx.auth.deps import OPERATOR, VIEWER
-from nebhx.releases import service
-from nebhx.releases.schemas import ReleaseRow, RollbackBody
+from nebhx.releases import service, why
+from nebhx.releases.schemas import ReleaseRow, RollbackBody, WhyRead
 from nebhx.runs import service as runs
 from nebhx.runs.schemas import RunRead
 from nebhx.store.db import session_scope
@@ -18,6 +18,14 @@ def list_releases(host: str | None = Query(None, max_length=200, description="On
     rolled back; config version; health), as the agents last reported them."""
     with session_scope() as s:
         return [ReleaseRow.model_validate(r) for r in service.list_releases(s, host=host, service=svc)]
+
+
+@router.get("/services/{host}/{svc}/why")
+def why_it_runs(host: str, svc: str, instance: str | None = Query(None, max_length=200)) -> WhyRead:
+    """Why this service runs on this host: the process, its release and config (explain), its
+    data, the run and graph revision that switched it, who approved, and what ran before."""
+    with session_scope() as s:
+        return WhyRead.model_validate(why.why(s, host=host, service=svc, instance=instance))
 
 
 @router.post("/releases/rollback", status_code=201, dependencies=[OPERATOR], response_model_exclude_unset=True)

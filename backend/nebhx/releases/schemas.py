@@ -1,7 +1,7 @@
 """What the releases routes take and answer."""
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -74,3 +74,50 @@ class ReleaseRow(BaseModel):
     phase: str | None
     error: str | None
     releases: list[ReleaseEntry]
+
+
+class RunLink(BaseModel):
+    """A stored run's node that did a link of the chain."""
+    id: str
+    node: str
+    brick: str
+    finished_at: str | None = None
+    graph: str | None = None
+    graph_name: str | None = None
+    revision: int | None = None
+    started_by: str | None = None
+    trigger: dict[str, Any] | None = None
+
+
+class GateDecision(BaseModel):
+    node: str
+    status: str
+    approved: bool | None = None
+    by: list[str | None] = Field(description="Who approved (every approver of an N-of-M gate) or rejected")
+    comments: list[str]
+    at: str | None = None
+
+
+class Before(BaseModel):
+    release: str | None = None
+    pid: int | None = None
+    switched_by: RunLink | None = None
+
+
+class WhyRead(BaseModel):
+    """Why this process runs here: process, release, config (with explain), data, the run and
+    graph revision that switched it, who approved, what was there before. A link not found is
+    null (or has ``missing``)."""
+    model_config = ConfigDict(extra="allow")
+    host: str
+    service: str
+    instance: str | None = None
+    seen_at: str | None = None
+    process: dict[str, Any]
+    release: dict[str, Any]
+    config: dict[str, Any]
+    data: dict[str, Any]
+    switched_by: RunLink | None = None
+    approvals: list[GateDecision]
+    before: Before
+    missing: str | None = None

@@ -3,8 +3,11 @@ from fastapi.responses import PlainTextResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from nebhx.api.edge import unprocessable
-from nebhx.auth.deps import VIEWER, ensure_may, operator, viewer
+from nebhx.auth.deps import ADMIN, VIEWER, ensure_may, operator, viewer
 from nebhx.auth.tokens import Principal
+from nebhx.graphs.diff import diff_run
+from nebhx.engine import retention
+from nebhx.graphs.schemas import GcResult, GraphDiff
 from nebhx.graphs.service import ensure_graph
 from nebhx.limits import EVENT_ID_MAX, RUNS_LIMIT
 from nebhx.runs import events, service
@@ -29,7 +32,8 @@ def create_run(body: RunCreate, who: Principal = OPERATOR) -> RunRead:
             graph_id, revision = ensure_graph(s, doc=body.graph)
         if graph_id is None:
             raise service.BadInputs([{"input": "graph_id", "message": "give graph_id or graph"}])
-        run_id, _ = service.create_run(s, graph_id=graph_id, revision=revision, inputs=body.inputs)
+        run_id, _ = service.create_run(s, graph_id=graph_id, revision=revision, inputs=body.inputs,
+                                       started_by=who.name)
     return _read(run_id)
 
 
@@ -41,6 +45,14 @@ def list_runs(graph_id: str | None = None,
         return [RunSummary.model_validate(r) for r in service.list_runs(s, graph_id=graph_id, limit=limit)]
 
 
+@router.post("/gc", dependencies=[ADMIN])
+def gc(graph_id: str | None = Query(None, max_length=64), dry_run: bool = False) -> GcResult:
+    """Delete the runs (with their nodes, logs and events) that retention no longer keeps; a
+    running run is always kept."""
+    with session_scope() as s:
+        return GcResult.model_validate(retention.collect(s, graph_id=graph_id, dry_run=dry_run))
+
+
 @router.get("/runs/{run_id}", **AS_IS)
 def get_run(run_id: str) -> RunRead:
     """A run: statuses, outputs (secrets masked) and errors of every node."""
@@ -49,6 +61,13 @@ def get_run(run_id: str) -> RunRead:
 
 class EventStream(StreamingResponse):
     media_type = "text/event-stream"
+
+
+@router.get("/runs/{run_id}/diff")
+def run_diff(run_id: str) -> GraphDiff:
+    """What this run's graph revision changed against the previous run's of the same graph."""
+    with session_scope() as s:
+        return GraphDiff.model_validate(diff_run(s, run_id=run_id))
 
 
 @router.get("/runs/{run_id}/events", response_class=EventStream,
@@ -91,7 +110,7 @@ def approve(run_id: str, node_id: str, body: Decision, request: Request,
     """Approve a node that waits for approval; the approver is the signed-in user (``by`` is ignored)."""
     request.state.audit = {"comment": body.comment}
     return _then_get(service.decide, run_id=run_id, node_id=node_id, approve=True,
-                     by=who.name, comment=body.comment)
+                     by=who.name, comment=body.comment, role=who.role, kind=who.kind)
 
 
 @router.post("/runs/{run_id}/nodes/{node_id}/reject", **AS_IS)
@@ -100,7 +119,7 @@ def reject(run_id: str, node_id: str, body: Decision, request: Request,
     """Reject a waiting node: it fails, so rollback branches can start (``by`` is ignored)."""
     request.state.audit = {"comment": body.comment}
     return _then_get(service.decide, run_id=run_id, node_id=node_id, approve=False,
-                     by=who.name, comment=body.comment)
+                     by=who.name, comment=body.comment, role=who.role, kind=who.kind)
 
 
 def _event_id(header: str) -> int:

@@ -19,7 +19,9 @@ from nebhx.errors import BadInputs as BadInputs
 from nebhx.errors import Conflict as Conflict
 from nebhx.errors import NotFound
 from nebhx.graphs.service import find_graph_by_name, get_revision
+from nebhx.runs import approvals
 from nebhx.secrets.crypto import mask_tree, seal
+from nebhx.statuses import NodeStatus
 from nebhx.store.models import GraphRow, NodeRow, RunRow, iso
 
 
@@ -76,7 +78,7 @@ def role_to_start(session: Session, *, graph_id: str | None, graph: Any = None) 
 
 
 def create_run(session: Session, *, graph_id: str, revision: int | None = None,
-               inputs: dict[str, Any] | None = None) -> tuple[str, list[Dispatch]]:
+               inputs: dict[str, Any] | None = None, started_by: str | None = None) -> tuple[str, list[Dispatch]]:
     row = session.get(GraphRow, graph_id)
     if row is None:
         raise NotFound(f"no graph {graph_id!r}")
@@ -84,7 +86,7 @@ def create_run(session: Session, *, graph_id: str, revision: int | None = None,
     doc = get_revision(session, graph_id=graph_id, number=revision)
     graph = Graph.model_validate(doc)
     run = RunRow(id=uuid.uuid4().hex[:12], graph_id=graph_id, revision=revision,
-                 inputs=check_inputs(graph, inputs or {}))
+                 inputs=check_inputs(graph, inputs or {}), started_by=started_by)
     plan = plan_for(session, graph_id, revision)
     return run.id, scheduler.start_run(session, run, plan)
 
@@ -170,13 +172,20 @@ def retry_node(session: Session, *, run_id: str, node_id: str, by: str) -> list[
 
 
 def decide(session: Session, *, run_id: str, node_id: str, approve: bool, by: str,
-           comment: str = "") -> list[Dispatch]:
-    """Approve or reject a waiting node; a rejection fails it so trigger rules can branch."""
+           comment: str = "", role: str | None = "admin", kind: str = "user") -> list[Dispatch]:
+    """Approve or reject a waiting node within its gate's policy (runs.approvals); a rejection
+    fails it so trigger rules can branch; an approval short of the gate's count is kept."""
     run, plan = _run_and_plan(session, run_id)
-    row = session.get(NodeRow, (run_id, node_id))
+    row = session.get(NodeRow, (run_id, node_id), with_for_update=True)
     if row is None:
         raise NotFound(f"run {run_id!r} has no node {node_id!r}")
     with _refused_as_conflict():
+        if row.status != NodeStatus.WAITING:
+            raise control.Refused(f"node {node_id} is {row.status}, not waiting for approval")
+        approvals.check_decider(row, run, by=by, role=role, kind=kind, approve=approve)
+        if approve and (needed := approvals.still_needed(row)):
+            control.count_approval(session, run, row, by=by, comment=comment, needed=needed)
+            return []
         return control.decide(session, run, plan, row, approve=approve, by=by, comment=comment)
 
 

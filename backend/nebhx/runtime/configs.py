@@ -165,6 +165,17 @@ def _tidy(explain: dict) -> dict:
     return out
 
 
+def with_sources(explain: dict[str, dict[str, Any]], sources: dict[str, str]) -> dict[str, dict[str, Any]]:
+    """``explain`` with each entry's (and overridden value's) ``source``: where the profile of
+    its layer (``db`` of ``db@host:h1``) was read, e.g. an etcd key at a revision."""
+    if not sources:
+        return explain
+    def tag(entry: dict[str, Any]) -> dict[str, Any]:
+        source = sources.get(str(entry.get("layer", "")).split("@", 1)[0])
+        return {**entry, "source": source} if source else dict(entry)
+    return {k: {**tag(e), "overrode": [tag(o) for o in e.get("overrode", [])]} for k, e in explain.items()}
+
+
 def _leaves(value: Any, path: str) -> list[tuple[str, Any]]:
     if isinstance(value, dict) and value:
         return [leaf for k, v in value.items() for leaf in _leaves(v, f"{path}.{k}")]

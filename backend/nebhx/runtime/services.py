@@ -218,7 +218,8 @@ def release_view(runtime: HostRuntime, service: str, instance: str | None,
                      "previous": path.name == prev, "prepared": prepared.get("release_id") == path.name != cur,
                      "pinned": (path / ".pinned").exists(),
                      "committed_at": _read(path / ".committed").get("committed_at"),
-                     "rolled_back": path.name == undone, **_built_from(path), **_image_row(path)})
+                     "rolled_back": path.name == undone, "source": meta.get("source"),
+                     "sha256": meta.get("sha256"), **_built_from(path), **_image_row(path)})
     rows.sort(key=lambda r: (r["staged_at"], r["id"]))
     return {"releases": rows, "prepared": prepared or None,
             "rollout": {k: journal.get(k) for k in JOURNAL_KEYS} if journal else None}
@@ -254,7 +255,7 @@ def snapshot(runtime: HostRuntime, *, probe: bool = True, timeout: float = 2.0) 
             "program": rec["program"], "release": rec.get("release"),
             "config_version": rec.get("config_version"), "address": rec.get("address"),
             **({"image": rec["image"]} if rec.get("image") else {}),
-            "state": state, "pid": pid, "last_probe": None, "checked_at": checked,
+            "state": state, "pid": pid, "since": rec.get("started_at"), "last_probe": None, "checked_at": checked,
             **release_view(runtime, rec.get("service") or "", rec.get("instance"), rec.get("release"),
                            rec.get("ran")),
         })

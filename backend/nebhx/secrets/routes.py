@@ -21,3 +21,11 @@ def list_secrets() -> list[SecretName]:
     """Names of stored secrets and when they changed; never their values."""
     with session_scope() as s:
         return [SecretName.model_validate(n) for n in service.list_secrets(s)]
+
+
+@router.delete("/secrets/{name}", status_code=204, dependencies=[ADMIN])
+def delete_secret(name: str) -> Response:
+    """Delete a secret; 409 naming the graphs and nodes while a stored graph refers to it."""
+    with session_scope() as s:
+        service.delete_secret(s, name=name)
+    return Response(status_code=204)

@@ -6,7 +6,8 @@ from typing import Any, overload
 
 from enum import StrEnum
 
-from sqlalchemy import JSON, BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import (JSON, BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, String, Text,
+                        UniqueConstraint)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
@@ -65,6 +66,8 @@ class GraphRow(Base):
     # A graph nebhx itself stores to run something (nebhx rollback): its runs are listed like
     # any other, but it is no user's graph (not in the graph list, the palette or a name lookup).
     system: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Housekeeping: {"keep_runs": N, "keep_days": D}; unset, the server's defaults hold.
+    retention: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
 
 
 class RevisionRow(Base):
@@ -89,6 +92,8 @@ class RunRow(Base):
     finished_at: Mapped[datetime | None]
     # What started the run when it was not a person: a webhook's trigger record (nebhx.triggers).
     trigger: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    # The user who started it (None: a trigger or schedule); an approval gate refuses their approval.
+    started_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
 
 
 class NodeRow(Base):
@@ -246,3 +251,28 @@ class TriggerDeliveryRow(Base):
     trigger: Mapped[str] = mapped_column(String(200), primary_key=True)
     key: Mapped[str] = mapped_column(String(120), primary_key=True)
     received_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class IpPoolRow(Base):
+    """An address pool (IPAM): a CIDR whose addresses net.allocate hands out, one per owner."""
+    __tablename__ = "ip_pools"
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    cidr: Mapped[str] = mapped_column(String(64))
+    # Addresses never handed out (a gateway, a router), as text.
+    reserved: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    description: Mapped[str] = mapped_column(String(500), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class IpAllocationRow(Base):
+    """One address of a pool held by one owner. The primary key (pool, offset) is what makes
+    a double allocation impossible, whichever process or database does the inserting."""
+    __tablename__ = "ip_allocations"
+    pool: Mapped[str] = mapped_column(String(100), ForeignKey("ip_pools.name", ondelete="CASCADE"),
+                                      primary_key=True)
+    offset: Mapped[int] = mapped_column(BigInteger, primary_key=True)  # from the network address
+    address: Mapped[str] = mapped_column(String(64))
+    owner: Mapped[str] = mapped_column(String(300))
+    run_id: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    __table_args__ = (UniqueConstraint("pool", "owner", name="uq_ip_allocations_pool_owner"),)

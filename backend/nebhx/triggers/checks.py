@@ -29,9 +29,11 @@ def check_triggers(doc: dict[str, Any]) -> list[Problem]:
         seen.add(name)
         if isinstance(spec, dict) and spec.get("kind", "webhook") == "schedule":
             problems += _check_schedule(spec, i, names, needed)
+        elif isinstance(spec, dict) and spec.get("kind") == "etcd":
+            problems += check_etcd(spec, i, names, needed)
         elif isinstance(spec, dict) and spec.get("kind", "webhook") != "webhook":
             problems.append(Problem("bad_trigger", f"trigger {spec.get('name')!r}: kind {spec.get('kind')!r} "
-                                    "is neither webhook nor schedule", path=f"/meta/triggers/{i}/kind"))
+                                    "is not webhook, schedule or etcd", path=f"/meta/triggers/{i}/kind"))
     return problems
 
 
@@ -56,3 +58,29 @@ def _check_schedule(spec: dict[str, Any], i: int, inputs: set, needed: set) -> l
         problems += [bad("inputs", f"graph input {k!r} is required and has no default: give it a value")
                      for k in sorted(needed - given.keys(), key=str)]
     return problems
+
+
+def check_etcd(spec: dict[str, Any], i: int, inputs: set, needed: set) -> list[Problem]:
+    name, where = spec.get("name"), f"/meta/triggers/{i}"
+    bad = lambda field, why: Problem("bad_trigger", f"trigger {name!r}: {field}: {why}",  # noqa: E731
+                                     path=f"{where}/{field}")
+    problems = [] if isinstance(name, str) and name else [bad("name", "an etcd trigger needs a name")]
+    if not isinstance(spec.get("prefix"), str) or not spec["prefix"]:
+        problems.append(bad("prefix", "the etcd key prefix to watch, e.g. '/nebhx/profiles/'"))
+    endpoint = spec.get("endpoint")
+    if endpoint is not None and not (isinstance(endpoint, str) and endpoint.startswith(("http://", "https://"))):
+        problems.append(bad("endpoint", f"{endpoint!r} is not an http(s) URL of etcd"))
+    elif endpoint is None and not endpoint_of(spec):  # else nothing would ever watch it
+        problems.append(bad("endpoint", "no etcd endpoint: give one or set NEBHX_CONFIG_ETCD_URL on the server"))
+    given = spec.get("inputs") or {}
+    if not isinstance(given, dict):
+        return [*problems, bad("inputs", "a map of graph input -> value")]
+    problems += [bad("inputs", f"{k!r} is not an input of the graph") for k in given if k not in inputs]
+    problems += [bad("inputs", f"graph input {k!r} is required and has no default: give it a value")
+                 for k in sorted(needed - given.keys(), key=str)]
+    return problems
+
+
+def endpoint_of(spec: dict[str, Any]) -> str:
+    from nebhx.settings import get_settings
+    return str(spec.get("endpoint") or get_settings().config_etcd_url)

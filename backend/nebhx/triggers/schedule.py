@@ -58,8 +58,10 @@ def fire_due(session_for, *, now: datetime | None = None) -> list[dict[str, Any]
     from nebhx.triggers.index import declared  # every graph's triggers, kept per revision
     now = now or utcnow()
     with session_for() as s:
-        specs = [t for t in declared(s) if t.get("kind") == "schedule" and croniter.is_valid(str(t.get("cron")))]
-        _forget_removed(s, {t["name"] for t in specs})
+        every = declared(s)
+        specs = [t for t in every if t.get("kind") == "schedule" and croniter.is_valid(str(t.get("cron")))]
+        # etcd triggers keep their last revision in the same table (nebhx.triggers.etcd).
+        _forget_removed(s, {t["name"] for t in specs} | {t["name"] for t in every if t.get("kind") == "etcd"})
     specs = _unambiguous(specs)
     done = []
     for spec in specs:

@@ -21,10 +21,12 @@ class TriggerRead(BaseModel):
     """A trigger a graph declares (meta.triggers), with the runs it started last."""
     model_config = ConfigDict(extra="allow")
     name: str
-    kind: str = Field(description="webhook or schedule")
+    kind: str = Field(description="webhook, schedule or etcd")
     graph_id: str
     graph_name: str
     schedule: dict[str, Any] | None = Field(default=None, description="A schedule's cron, next tick, skipped ticks")
+    etcd: dict[str, Any] | None = Field(default=None, description="An etcd trigger's endpoint, key prefix, "
+                                        "last revision taken and the run it started")
     secret: str | None = Field(default=None, description="The name of the stored secret that signs its pushes")
     repository: str | None = None
     refs: Any = None

@@ -58,6 +58,8 @@ def fire(session: Session, *, name: str, headers: Any, body: bytes) -> dict[str,
     trigger = find_trigger(session, name=name)
     if trigger.get("kind") == "schedule":
         raise NotFound(f"trigger {name!r} is a schedule (cron {trigger.get('cron')!r}), not a webhook")
+    if trigger.get("kind") == "etcd":
+        raise NotFound(f"trigger {name!r} watches etcd ({trigger.get('prefix')!r}), it is not a webhook")
     secret = secret_value(session, name=str(trigger.get("secret") or ""))
     if not secret:
         raise BadSignature(f"trigger {name!r} has no stored secret {trigger.get('secret')!r} "
@@ -111,6 +113,7 @@ def list_triggers(session: Session, *, recent: int = 5) -> list[dict[str, Any]]:
     """Declared triggers (the secret by name only) with their latest runs."""
     rows = session.execute(select(RunRow).where(RunRow.trigger.is_not(None))
                            .order_by(RunRow.created_at.desc()).limit(500)).scalars().all()
+    from nebhx.triggers.etcd import state as etcd_state
     from nebhx.triggers.schedule import state
     out = []
     for t in declared(session):
@@ -118,6 +121,7 @@ def list_triggers(session: Session, *, recent: int = 5) -> list[dict[str, Any]]:
         kind = t.get("kind") or "webhook"
         out.append({"name": t["name"], "kind": kind, "graph_id": t["graph_id"], "graph_name": t["graph_name"],
                     **({"schedule": state(session, t)} if kind == "schedule" else {}),
+                    **({"etcd": etcd_state(session, t)} if kind == "etcd" else {}),
                     "secret": t.get("secret"), "repository": t.get("repository"), "refs": t.get("refs"),
                     "inputs": t.get("inputs") or DEFAULT_INPUTS,
                     "runs": [{"id": r.id, "status": r.status, "created_at": iso(r.created_at),

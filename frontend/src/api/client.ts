@@ -125,6 +125,11 @@ export const Api = {
   runs: (graphId: string) =>
     unwrap(api.GET("/api/runs", { params: { query: { graph_id: graphId } } })),
   run: (id: string) => unwrap(api.GET("/api/runs/{run_id}", { params: { path: { run_id: id } } })),
+  /** What the run's revision changed against the previous run's of the same graph. */
+  runDiff: (id: string) => unwrap(api.GET("/api/runs/{run_id}/diff", { params: { path: { run_id: id } } })),
+  /** What changed from revision `from` to revision `to` (defaults: the latest against the one before). */
+  graphDiff: (id: string, from?: number, to?: number) =>
+    unwrap(api.GET("/api/graphs/{graph_id}/diff", { params: { path: { graph_id: id }, query: { from, to } } })),
   startRun: (body: { graph_id: string; revision?: number; inputs: Record<string, unknown> }) =>
     unwrap(api.POST("/api/runs", { body: body })),
   cancel: (id: string) =>

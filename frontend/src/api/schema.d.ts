@@ -395,6 +395,52 @@ export interface paths {
          */
         put: operations["save_graph_api_graphs__graph_id__put"];
         post?: never;
+        /**
+         * Delete Graph
+         * @description Delete a graph with its revisions and runs; 409 while a trigger, another graph (as a
+         *     composite) or a running run uses it.
+         */
+        delete: operations["delete_graph_api_graphs__graph_id__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/graphs/{graph_id}/retention": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Set Retention
+         * @description How many of this graph's runs housekeeping keeps (both null: the server's defaults).
+         */
+        put: operations["set_retention_api_graphs__graph_id__retention_put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/graphs/{graph_id}/diff": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Diff Graph
+         * @description What changed between two revisions: nodes added, removed and changed (params, execution
+         *     settings), wires, inputs and outputs; secrets by reference only.
+         */
+        get: operations["diff_graph_api_graphs__graph_id__diff_get"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -447,6 +493,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/gc": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Gc
+         * @description Delete the runs (with their nodes, logs and events) that retention no longer keeps; a
+         *     running run is always kept.
+         */
+        post: operations["gc_api_gc_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/runs/{run_id}": {
         parameters: {
             query?: never;
@@ -459,6 +526,26 @@ export interface paths {
          * @description A run: statuses, outputs (secrets masked) and errors of every node.
          */
         get: operations["get_run_api_runs__run_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/runs/{run_id}/diff": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Run Diff
+         * @description What this run's graph revision changed against the previous run's of the same graph.
+         */
+        get: operations["run_diff_api_runs__run_id__diff_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -632,6 +719,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/hosts/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Delete Host
+         * @description Forget a host and revoke its agent's tokens; 409 while a running run has work on it.
+         */
+        delete: operations["delete_host_api_hosts__name__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/hosts/{name}/labels/approve": {
         parameters: {
             query?: never;
@@ -686,7 +793,11 @@ export interface paths {
          */
         put: operations["put_secret_api_secrets__name__put"];
         post?: never;
-        delete?: never;
+        /**
+         * Delete Secret
+         * @description Delete a secret; 409 naming the graphs and nodes while a stored graph refers to it.
+         */
+        delete: operations["delete_secret_api_secrets__name__delete"];
         options?: never;
         head?: never;
         patch?: never;
@@ -765,7 +876,8 @@ export interface paths {
         };
         /**
          * Explain
-         * @description Final values for a host/cluster, each with the layer that set it.
+         * @description Final values for a host/cluster, each with the layer that set it (and, from etcd, the
+         *     key and revision it was read at).
          */
         get: operations["explain_api_config_profiles__name__explain_get"];
         put?: never;
@@ -1017,6 +1129,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/services/{host}/{svc}/why": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Why It Runs
+         * @description Why this service runs on this host: the process, its release and config (explain), its
+         *     data, the run and graph revision that switched it, who approved, and what ran before.
+         */
+        get: operations["why_it_runs_api_services__host___svc__why_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/releases/rollback": {
         parameters: {
             query?: never;
@@ -1197,6 +1330,70 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/pools": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Pools
+         * @description Address pools with their size and how many addresses are allocated.
+         */
+        get: operations["list_pools_api_pools_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/pools/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Pool
+         * @description One pool and every allocation in it (address, owner, the run that made it).
+         */
+        get: operations["get_pool_api_pools__name__get"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete Pool
+         * @description Delete a pool (admin); refused (409) while it holds allocations unless `force`.
+         */
+        delete: operations["delete_pool_api_pools__name__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/pools/{name}/allocations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Release
+         * @description Release an owner's address (operator); an owner holding none is no error.
+         */
+        delete: operations["release_api_pools__name__allocations_delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1205,6 +1402,34 @@ export interface components {
         Alive: {
             /** Worker */
             worker: string;
+        };
+        /**
+         * AllocationRead
+         * @description One address held by one owner.
+         */
+        AllocationRead: {
+            /** Pool */
+            pool: string;
+            /** Address */
+            address: string;
+            /**
+             * Cidr
+             * @description The address with the pool's prefix length
+             */
+            cidr: string;
+            /** Prefixlen */
+            prefixlen: number;
+            /** Network */
+            network: string;
+            /** Owner */
+            owner: string;
+            /**
+             * Run Id
+             * @description The run that allocated it ('' when not from a run)
+             */
+            run_id: string;
+            /** Created At */
+            created_at: string | null;
         };
         /**
          * Approval
@@ -1275,6 +1500,14 @@ export interface components {
             volumes?: {
                 [key: string]: unknown;
             }[] | null;
+        };
+        /** Before */
+        Before: {
+            /** Release */
+            release?: string | null;
+            /** Pid */
+            pid?: number | null;
+            switched_by?: components["schemas"]["RunLink"] | null;
         };
         /** BrickSpec */
         BrickSpec: {
@@ -1562,6 +1795,16 @@ export interface components {
             /** To */
             to: components["schemas"]["PortRef"] | components["schemas"]["NodeRef"];
         };
+        /** EdgesDiff */
+        EdgesDiff: {
+            /**
+             * Added
+             * @description Wires as "node.port -> node.port" (order-only: "node -> node")
+             */
+            added: string[];
+            /** Removed */
+            removed: string[];
+        };
         /**
          * EventStatus
          * @description What an event of a run says: a node's or run's new status, or a step on the way
@@ -1590,7 +1833,7 @@ export interface components {
             };
             /**
              * Explain
-             * @description Each final key (dotted path): the layer that set it
+             * @description Each final key (dotted path): the layer that set it (and its `source` when read from etcd: key and revision)
              */
             explain: {
                 [key: string]: {
@@ -1602,6 +1845,18 @@ export interface components {
                 [key: string]: string;
             };
         };
+        /** FieldChange */
+        FieldChange: {
+            /**
+             * Field
+             * @description brick, params.<name>, or an execution setting (trigger, retries...)
+             */
+            field: string;
+            /** Before */
+            before?: unknown;
+            /** After */
+            after?: unknown;
+        };
         /** Finish */
         Finish: {
             /** Run Id */
@@ -1611,6 +1866,41 @@ export interface components {
             /** Attempt */
             attempt: number;
             outcome: components["schemas"]["OutcomeIn"];
+        };
+        /** GateDecision */
+        GateDecision: {
+            /** Node */
+            node: string;
+            /** Status */
+            status: string;
+            /** Approved */
+            approved?: boolean | null;
+            /**
+             * By
+             * @description Who approved (every approver of an N-of-M gate) or rejected
+             */
+            by: (string | null)[];
+            /** Comments */
+            comments: string[];
+            /** At */
+            at?: string | null;
+        };
+        /**
+         * GcResult
+         * @description What housekeeping deleted (or, with dry_run, would delete), by graph.
+         */
+        GcResult: {
+            /** Dry Run */
+            dry_run: boolean;
+            /** Deleted */
+            deleted: number;
+            /**
+             * Graphs
+             * @description Run ids by graph id, oldest first
+             */
+            graphs: {
+                [key: string]: string[];
+            };
         };
         /** Graph */
         Graph: {
@@ -1651,6 +1941,54 @@ export interface components {
                     [key: string]: unknown;
                 };
             };
+        };
+        /** GraphDeleted */
+        GraphDeleted: {
+            /** Graph */
+            graph: string;
+            /** Name */
+            name: string;
+            /** Revisions */
+            revisions: number;
+            /**
+             * Runs
+             * @description Runs deleted with it (their nodes, logs and events too)
+             */
+            runs: number;
+            /**
+             * Secrets
+             * @description Secrets its Secret inputs' defaults were sealed into, deleted
+             */
+            secrets: number;
+        };
+        /**
+         * GraphDiff
+         * @description What changed from revision ``from`` to revision ``to``; secrets by reference only.
+         */
+        GraphDiff: {
+            /** Graph */
+            graph: string;
+            /** From */
+            from: number;
+            /** To */
+            to: number;
+            /** Same */
+            same: boolean;
+            /** Name */
+            name?: {
+                [key: string]: unknown;
+            } | null;
+            nodes: components["schemas"]["NodesDiff"];
+            edges: components["schemas"]["EdgesDiff"];
+            inputs: components["schemas"]["KeyedDiff"];
+            outputs: components["schemas"]["KeyedDiff"];
+            /** Run */
+            run?: string | null;
+            /**
+             * Previous Run
+             * @description A run's diff: the run it is compared with
+             */
+            previous_run?: string | null;
         };
         /** GraphInput */
         GraphInput: {
@@ -1697,6 +2035,13 @@ export interface components {
             latest_revision: number;
             /** Revisions */
             revisions: components["schemas"]["RevisionInfo"][];
+            /**
+             * Retention
+             * @description The graph's own retention (keep_runs, keep_days); null: the server's defaults
+             */
+            retention?: {
+                [key: string]: unknown;
+            } | null;
         };
         /**
          * GraphSaved
@@ -1743,6 +2088,16 @@ export interface components {
             labels?: {
                 [key: string]: string;
             };
+        };
+        /** HostDeleted */
+        HostDeleted: {
+            /** Host */
+            host: string;
+            /**
+             * Revoked Tokens
+             * @description Ids of the agent's tokens revoked with it
+             */
+            revoked_tokens: string[];
         };
         /**
          * HostJoin
@@ -1801,6 +2156,15 @@ export interface components {
             last_seen: string | null;
             /** Started At */
             started_at: string | null;
+        };
+        /** KeyedDiff */
+        KeyedDiff: {
+            /** Added */
+            added: string[];
+            /** Removed */
+            removed: string[];
+            /** Changed */
+            changed: components["schemas"]["NamedChange"][];
         };
         /** LabelChange */
         LabelChange: {
@@ -1898,6 +2262,15 @@ export interface components {
              */
             csrf: string | null;
         };
+        /** NamedChange */
+        NamedChange: {
+            /** Name */
+            name: string;
+            /** Before */
+            before?: unknown;
+            /** After */
+            after?: unknown;
+        };
         /** Node */
         Node: {
             /**
@@ -1954,6 +2327,22 @@ export interface components {
              * @description for_each: once more items than this failed, no further batch starts (the rest are skipped)
              */
             max_failures?: number | null;
+        };
+        /** NodeBrick */
+        NodeBrick: {
+            /** Id */
+            id: string;
+            /** Brick */
+            brick?: string | null;
+        };
+        /** NodeChange */
+        NodeChange: {
+            /** Id */
+            id: string;
+            /** Brick */
+            brick?: string | null;
+            /** Changes */
+            changes: components["schemas"]["FieldChange"][];
         };
         /** NodeChild */
         NodeChild: {
@@ -2104,6 +2493,20 @@ export interface components {
             decision?: components["schemas"]["WaitDecision"] | null;
         } & {
             [key: string]: unknown;
+        };
+        /** NodesDiff */
+        NodesDiff: {
+            /** Added */
+            added: components["schemas"]["NodeBrick"][];
+            /** Removed */
+            removed: components["schemas"]["NodeBrick"][];
+            /** Changed */
+            changed: components["schemas"]["NodeChange"][];
+            /**
+             * Moved
+             * @description Nodes only moved on the canvas (no effect on a run)
+             */
+            moved: string[];
         };
         /** OutcomeIn */
         OutcomeIn: {
@@ -2327,6 +2730,71 @@ export interface components {
             inputs?: {
                 [key: string]: unknown;
             };
+        };
+        /** PoolDeleted */
+        PoolDeleted: {
+            /** Pool */
+            pool: string;
+            /**
+             * Released
+             * @description Allocations freed with it (force)
+             */
+            released: number;
+        };
+        /** PoolDetail */
+        PoolDetail: {
+            /** Name */
+            name: string;
+            /** Cidr */
+            cidr: string;
+            /**
+             * Reserved
+             * @description Addresses never handed out
+             */
+            reserved: string[];
+            /** Description */
+            description: string;
+            /**
+             * Size
+             * @description Addresses it can hand out
+             */
+            size: number;
+            /** Allocated */
+            allocated: number;
+            /** Free */
+            free: number;
+            /** Created At */
+            created_at: string | null;
+            /** Allocations */
+            allocations: components["schemas"]["AllocationRead"][];
+        };
+        /**
+         * PoolRead
+         * @description An address pool with its usage.
+         */
+        PoolRead: {
+            /** Name */
+            name: string;
+            /** Cidr */
+            cidr: string;
+            /**
+             * Reserved
+             * @description Addresses never handed out
+             */
+            reserved: string[];
+            /** Description */
+            description: string;
+            /**
+             * Size
+             * @description Addresses it can hand out
+             */
+            size: number;
+            /** Allocated */
+            allocated: number;
+            /** Free */
+            free: number;
+            /** Created At */
+            created_at: string | null;
         };
         /**
          * Port
@@ -2570,6 +3038,18 @@ export interface components {
         } & {
             [key: string]: unknown;
         };
+        /** Released */
+        Released: {
+            /** Pool */
+            pool: string;
+            /** Owner */
+            owner: string;
+            /**
+             * Released
+             * @description The address freed, '' when the owner held none
+             */
+            released: string;
+        };
         /** Renew */
         Renew: {
             /** Run Id */
@@ -2588,6 +3068,18 @@ export interface components {
         Renewed: {
             /** Alive */
             alive: boolean;
+        };
+        /**
+         * Retention
+         * @description How many runs of a graph housekeeping keeps: the last keep_runs, or those of the last
+         *     keep_days days, whichever keeps more. Either set: these replace the server's defaults (a null
+         *     one sets no limit of its kind); both null: the server's defaults hold again.
+         */
+        Retention: {
+            /** Keep Runs */
+            keep_runs?: number | null;
+            /** Keep Days */
+            keep_days?: number | null;
         };
         /** RetentionRule */
         RetentionRule: {
@@ -2705,6 +3197,32 @@ export interface components {
             data: {
                 [key: string]: unknown;
             };
+        };
+        /**
+         * RunLink
+         * @description A stored run's node that did a link of the chain.
+         */
+        RunLink: {
+            /** Id */
+            id: string;
+            /** Node */
+            node: string;
+            /** Brick */
+            brick: string;
+            /** Finished At */
+            finished_at?: string | null;
+            /** Graph */
+            graph?: string | null;
+            /** Graph Name */
+            graph_name?: string | null;
+            /** Revision */
+            revision?: number | null;
+            /** Started By */
+            started_by?: string | null;
+            /** Trigger */
+            trigger?: {
+                [key: string]: unknown;
+            } | null;
         };
         /**
          * RunRead
@@ -2955,7 +3473,7 @@ export interface components {
             name: string;
             /**
              * Kind
-             * @description webhook or schedule
+             * @description webhook, schedule or etcd
              */
             kind: string;
             /** Graph Id */
@@ -2967,6 +3485,13 @@ export interface components {
              * @description A schedule's cron, next tick, skipped ticks
              */
             schedule?: {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * Etcd
+             * @description An etcd trigger's endpoint, key prefix, last revision taken and the run it started
+             */
+            etcd?: {
                 [key: string]: unknown;
             } | null;
             /**
@@ -3099,6 +3624,46 @@ export interface components {
              * @default
              */
             comment?: string;
+        };
+        /**
+         * WhyRead
+         * @description Why this process runs here: process, release, config (with explain), data, the run and
+         *     graph revision that switched it, who approved, what was there before. A link not found is
+         *     null (or has ``missing``).
+         */
+        WhyRead: {
+            /** Host */
+            host: string;
+            /** Service */
+            service: string;
+            /** Instance */
+            instance?: string | null;
+            /** Seen At */
+            seen_at?: string | null;
+            /** Process */
+            process: {
+                [key: string]: unknown;
+            };
+            /** Release */
+            release: {
+                [key: string]: unknown;
+            };
+            /** Config */
+            config: {
+                [key: string]: unknown;
+            };
+            /** Data */
+            data: {
+                [key: string]: unknown;
+            };
+            switched_by?: components["schemas"]["RunLink"] | null;
+            /** Approvals */
+            approvals: components["schemas"]["GateDecision"][];
+            before: components["schemas"]["Before"];
+            /** Missing */
+            missing?: string | null;
+        } & {
+            [key: string]: unknown;
         };
         /** Health */
         nebhx__api__app__Health: {
@@ -3870,6 +4435,108 @@ export interface operations {
             };
         };
     };
+    delete_graph_api_graphs__graph_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                graph_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GraphDeleted"];
+                };
+            };
+            /** @description The request's problems, each with where and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProblemList"];
+                };
+            };
+        };
+    };
+    set_retention_api_graphs__graph_id__retention_put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                graph_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Retention"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Retention"];
+                };
+            };
+            /** @description The request's problems, each with where and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProblemList"];
+                };
+            };
+        };
+    };
+    diff_graph_api_graphs__graph_id__diff_get: {
+        parameters: {
+            query?: {
+                /** @description Default: the revision before `to` */
+                from?: number | null;
+                /** @description Default: the latest revision */
+                to?: number | null;
+            };
+            header?: never;
+            path: {
+                graph_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GraphDiff"];
+                };
+            };
+            /** @description The request's problems, each with where and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProblemList"];
+                };
+            };
+        };
+    };
     get_revision_api_graphs__graph_id__revisions__number__get: {
         parameters: {
             query?: never;
@@ -3968,6 +4635,38 @@ export interface operations {
             };
         };
     };
+    gc_api_gc_post: {
+        parameters: {
+            query?: {
+                graph_id?: string | null;
+                dry_run?: boolean;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GcResult"];
+                };
+            };
+            /** @description The request's problems, each with where and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProblemList"];
+                };
+            };
+        };
+    };
     get_run_api_runs__run_id__get: {
         parameters: {
             query?: never;
@@ -3986,6 +4685,37 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["RunRead"];
+                };
+            };
+            /** @description The request's problems, each with where and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProblemList"];
+                };
+            };
+        };
+    };
+    run_diff_api_runs__run_id__diff_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                run_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GraphDiff"];
                 };
             };
             /** @description The request's problems, each with where and why */
@@ -4303,6 +5033,37 @@ export interface operations {
             };
         };
     };
+    delete_host_api_hosts__name__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HostDeleted"];
+                };
+            };
+            /** @description The request's problems, each with where and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProblemList"];
+                };
+            };
+        };
+    };
     approve_labels_api_hosts__name__labels_approve_post: {
         parameters: {
             query?: never;
@@ -4381,6 +5142,35 @@ export interface operations {
                 "application/json": components["schemas"]["SecretValue"];
             };
         };
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request's problems, each with where and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProblemList"];
+                };
+            };
+        };
+    };
+    delete_secret_api_secrets__name__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
         responses: {
             /** @description Successful Response */
             204: {
@@ -4533,6 +5323,7 @@ export interface operations {
             query?: {
                 host?: string | null;
                 cluster?: string | null;
+                store?: "database" | "etcd";
             };
             header?: never;
             path: {
@@ -4964,6 +5755,40 @@ export interface operations {
             };
         };
     };
+    why_it_runs_api_services__host___svc__why_get: {
+        parameters: {
+            query?: {
+                instance?: string | null;
+            };
+            header?: never;
+            path: {
+                host: string;
+                svc: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WhyRead"];
+                };
+            };
+            /** @description The request's problems, each with where and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProblemList"];
+                };
+            };
+        };
+    };
     rollback_api_releases_rollback_post: {
         parameters: {
             query?: never;
@@ -5252,6 +6077,134 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["RunRead"];
+                };
+            };
+            /** @description The request's problems, each with where and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProblemList"];
+                };
+            };
+        };
+    };
+    list_pools_api_pools_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PoolRead"][];
+                };
+            };
+            /** @description The request's problems, each with where and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProblemList"];
+                };
+            };
+        };
+    };
+    get_pool_api_pools__name__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PoolDetail"];
+                };
+            };
+            /** @description The request's problems, each with where and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProblemList"];
+                };
+            };
+        };
+    };
+    delete_pool_api_pools__name__delete: {
+        parameters: {
+            query?: {
+                /** @description Also free its allocations */
+                force?: boolean;
+            };
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PoolDeleted"];
+                };
+            };
+            /** @description The request's problems, each with where and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProblemList"];
+                };
+            };
+        };
+    };
+    release_api_pools__name__allocations_delete: {
+        parameters: {
+            query: {
+                /** @description The owner given to net.allocate, e.g. overlay/h1 */
+                owner: string;
+            };
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Released"];
                 };
             };
             /** @description The request's problems, each with where and why */

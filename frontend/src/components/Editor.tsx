@@ -12,6 +12,7 @@ import { useGraphFile } from "../hooks/useGraphFile";
 import { usePlaceNodes } from "../hooks/usePlaceNodes";
 import { useFit } from "../hooks/useFit";
 import { useRunWatch } from "../hooks/useRunWatch";
+import { useGateLink } from "../hooks/useGateLink";
 import { useShortcuts } from "../hooks/useShortcuts";
 import { useValidation } from "../hooks/useValidation";
 import { useAuth } from "../hooks/useAuth";
@@ -202,6 +203,8 @@ export function Editor() {
       fail(e);
     }
   }, [file, g, fail, openedSoon, confirmLeave]);
+
+  useGateLink(openRun, focusNode); // an approval's notification links to its gate
 
   const runActions = useMemo(() => {
     const act = (p: Promise<unknown>) => p.then((r) => revive(r as never)).catch(fail);

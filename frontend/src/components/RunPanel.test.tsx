@@ -6,7 +6,15 @@ import { RunPanel } from "./RunPanel";
 
 vi.mock("../api/client", () => ({
   Api: { log: vi.fn(async (_run: string, node: string) =>
-    node === "bad" ? undefined : `12:00:00 log of ${node === "gate" ? "line one" : node}`) },
+    node === "bad" ? undefined : `12:00:00 log of ${node === "gate" ? "line one" : node}`),
+         runDiff: vi.fn(async () => ({
+           graph: "g", from: 2, to: 3, same: false, previous_run: "prev-run-99", run: "run-1234567890", name: null,
+           nodes: { added: [{ id: "canary", brick: "rollout.switch" }], removed: [], moved: [],
+                    changed: [{ id: "web", brick: "test.echo", changes: [
+                      { field: "params.password", before: { $secret: "old" }, after: { $secret: "new" } },
+                      { field: "retries", before: 0, after: 2 }] }] },
+           edges: { added: [], removed: ["a.text -> b.text"] },
+           inputs: { added: [], removed: [], changed: [] }, outputs: { added: [], removed: [], changed: [] } })) },
 }));
 
 const node = (status: RunNode["status"], extra: Partial<RunNode> = {}): RunNode => ({
@@ -57,6 +65,16 @@ describe("RunPanel", () => {
     fireEvent.click(screen.getByText("Reject"));
     expect(a.onDecide).toHaveBeenCalledWith("gate", "reject", "looks good");
     expect(await screen.findByText("12:00:00 log of line one")).toBeTruthy();
+  });
+
+  it("shows what the run's revision changed against the previous run, secrets by reference", async () => {
+    setup("gate");
+    const changes = await screen.findByTestId("run-changes");
+    expect(changes.querySelector("summary")!.textContent).toBe("Changes since run prev-run (revision 2 → 3)");
+    expect(screen.getByTestId("diff-added").textContent).toBe("+ node canary (rollout.switch)");
+    expect(screen.getByTestId("diff-changed").textContent).toContain('params.password: {"$secret":"old"} → {"$secret":"new"}');
+    expect(screen.getByTestId("diff-changed").textContent).toContain("retries: 0 → 2");
+    expect(changes.textContent).toContain("− wire a.text -> b.text");
   });
 
   it("disables approving, retrying and cancelling for a viewer, saying which role they need", () => {

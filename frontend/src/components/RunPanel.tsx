@@ -5,6 +5,7 @@ import { useCan } from "../hooks/useAuth";
 import { formatDuration, formatTime, itemProgress, shortJson } from "../lib/format";
 import { logStore, useEntry } from "../lib/overlay";
 import type { Run, RunItem, RunNode, RunSummary } from "../types";
+import { RunChanges } from "./RevisionDiff";
 import { RolloutGrid } from "./RolloutGrid";
 import { StatusBadge } from "./StatusBadge";
 
@@ -229,6 +230,7 @@ export function RunPanel({ run, runs, nodeId, onCancel, onRetry, onDecide, onOpe
             revision {run.revision ?? "-"} · started {formatTime(run.started_at ?? run.created_at)}
             {run.finished_at && ` · finished ${formatTime(run.finished_at)}`}
           </div>
+          <RunChanges runId={run.id} />
           <hr className="my-2" />
           <RolloutGrid run={run} />
           {nodeId ? <RunNodeDetail key={nodeId} run={run} nodeId={nodeId} onRetry={onRetry} onDecide={onDecide} />
