@@ -97,7 +97,7 @@ def main() -> None:
     import httpx
 
     from nebhx.auth.service import add_host
-    from nebhx.engine.dryrun import plan_request
+    from nebhx.plans.dryrun import plan_request
     from nebhx.execution.plan_agent import LocalHosts
     from nebhx.store.db import session_scope
     from support import free_port, wait_for

@@ -15,6 +15,14 @@ import_builtin()
 os.environ.setdefault("NEBHX_HOME", str(Path(os.environ.get("TMPDIR", "/tmp")) / f"nebhx-pytest-{os.getpid()}"))
 
 
+@pytest.fixture(autouse=True, scope="session")
+def brick_resources():
+    """The control plane's resources for bricks run in the test process, as `nebhx worker`
+    installs them (they read the settings when used, so each test's store and home apply)."""
+    from nebhx import process
+    yield process.install()
+
+
 @pytest.fixture(scope="session")
 def redis_url():
     proc, url = start_redis()

@@ -31,7 +31,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment, SandboxedEscapeFormatt
 from jinja2.utils import _PassArg, generate_lorem_ipsum
 from markupsafe import Markup
 
-from nebhx.bricks.base import BrickFailed
+from nebhx.bricks.errors import BrickFailed
 from nebhx.template_budget import FILTER_CHECKS, MATERIALIZE, MAX_SIZE, Budget
 
 ANONYMOUS = "<template>"  # the file name Jinja2 gives a template made from a string

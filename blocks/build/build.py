@@ -21,11 +21,9 @@ from nebhx.artifacts import builds
 from nebhx.bricks.base import BrickFailed
 
 
-def _store(name: str, path: Path, prov: dict[str, Any]) -> dict[str, Any]:
-    from nebhx.artifacts.service import record_artifact
-    from nebhx.store.db import session_scope
-    with session_scope() as s:
-        return record_artifact(s, name=name, path=path, provenance=prov)
+def _store(ctx: Context, name: str, path: Path, prov: dict[str, Any]) -> dict[str, Any]:
+    """Record ``path`` in the control plane's artifact store (the process's, through ``ctx``)."""
+    return ctx.artifacts.record(name=name, path=path, provenance=prov)
 
 
 class Checkout(Brick):
@@ -101,7 +99,7 @@ class Tarball(Brick):
             prov = builds.provenance(ctx=ctx, record=record, recipe=recipe, recipe_text=text, started=started,
                                      tools=builds.tool_versions("git"), artifacts={name: sha},
                                      log="\n".join(ctx.lines))
-            stored = _store(name, out, prov)
+            stored = _store(ctx, name, out, prov)
         ctx.log("%s: %d entries, sha256 %s", name, len(members), stored["sha256"])
         return self.Outputs(source=stored["source"], sha256=stored["sha256"], size=stored["size"],
                             files=len(members), provenance=prov)
@@ -162,6 +160,6 @@ class Script(Brick):
         prov = builds.provenance(ctx=ctx, record=record, recipe=recipe, recipe_text=inputs.script,
                                  started=started, tools=builds.tool_versions("git", "bash"),
                                  artifacts=shas, log=output)
-        stored = [_store(f.name, f, prov) for f in files]
+        stored = [_store(ctx, f.name, f, prov) for f in files]
         return self.Outputs(sources=[s["source"] for s in stored], artifacts=stored, provenance=prov,
                             log=ctx.mask(output)[-4000:])

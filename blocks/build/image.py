@@ -86,7 +86,7 @@ class Image(Brick):
                 tools={**builds.tool_versions("git"), eng.kind: eng.version()},
                 artifacts={archive.name: sha}, log=output)
             prov["image"] = {"name": name, "digest": digest, "ref": f"oci:{name}@sha256:{digest}"}
-            stored = _store(archive.name, archive, prov)
+            stored = _store(ctx, archive.name, archive, prov)
         ctx.log("%s is %s@sha256:%s (archive sha256 %s)", tag, name, digest, stored["sha256"])
         return self.Outputs(image=prov["image"]["ref"], digest=digest, tag=tag, archive=stored["source"],
                             archive_sha256=stored["sha256"], size=stored["size"], provenance=prov)
@@ -118,8 +118,6 @@ def builds_sha(path: Path) -> str:
     return file_sha256(path)[0]
 
 
-def _store(name: str, path: Path, prov: dict[str, Any]) -> dict[str, Any]:
-    from nebhx.artifacts.service import record_artifact
-    from nebhx.store.db import session_scope
-    with session_scope() as s:
-        return record_artifact(s, name=name, path=path, provenance=prov)
+def _store(ctx: Context, name: str, path: Path, prov: dict[str, Any]) -> dict[str, Any]:
+    """Record ``path`` in the control plane's artifact store (the process's, through ``ctx``)."""
+    return ctx.artifacts.record(name=name, path=path, provenance=prov)

@@ -83,7 +83,7 @@ class Python(Brick):
                 log += pip_log
             prov = self._provenance(ctx, inputs, record, started, made, bundled, log)
             # Stored only once everything built: a failure above leaves the store untouched.
-            stored = {path.name: _store(path.name, path, prov) for path in (wheel, bundle) if path}
+            stored = {path.name: _store(ctx, path.name, path, prov) for path in (wheel, bundle) if path}
         top = stored[bundle.name if bundle else wheel.name]
         ctx.log("%s: %s", name, ", ".join(f"{k} sha256 {v['sha256'][:12]}" for k, v in stored.items()))
         return self.Outputs(source=top["source"], wheel=stored[wheel.name]["source"],

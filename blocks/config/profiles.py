@@ -43,7 +43,7 @@ class Profiles(Brick):
                                         description="Where each profile came from (store, key, revision)")
 
     def run(self, ctx: Context, inputs: Inputs) -> Outputs:
-        profiles, revisions, sources = (self._etcd(inputs) if inputs.store == "etcd" else self._database())
+        profiles, revisions, sources = (self._etcd(inputs) if inputs.store == "etcd" else self._database(ctx))
         missing = [n for n in inputs.names if n not in profiles]
         if missing:
             raise BrickFailed(f"no stored config profile {', '.join(map(repr, missing))} in the {inputs.store}")
@@ -54,12 +54,8 @@ class Profiles(Brick):
                             sources={n: sources[n] for n in profiles})
 
     @staticmethod
-    def _database() -> tuple[dict, dict, dict]:
-        from nebhx.configs.service import latest_profiles, list_profiles
-        from nebhx.store.db import session_scope
-        with session_scope() as s:
-            profiles = latest_profiles(s)
-            revisions = {p["name"]: p["revision"] for p in list_profiles(s)}
+    def _database(ctx: Context) -> tuple[dict, dict, dict]:
+        profiles, revisions = ctx.profiles.latest()  # the control plane's store (nebhx.process)
         return profiles, revisions, {n: f"database {n}@{r}" for n, r in revisions.items()}
 
     @staticmethod

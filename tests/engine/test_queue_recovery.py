@@ -94,7 +94,7 @@ def test_a_failed_publish_is_sent_again_by_the_next_sweep_once_the_broker_answer
     def refused(*_, **__):
         raise ConnectionRefusedError("the broker is down")
     engine.setattr(celery_app, "send", engine.real_send)  # the real send, with a broker that refuses
-    engine.setattr(celery_app.run_node, "apply_async", refused)
+    engine.setattr(celery_app.app, "send_task", refused)
     run_id = start(graph("lost", [("n", "test.noop")]))
     assert node_row(run_id, "n").status == "queued"
     sent: list = []

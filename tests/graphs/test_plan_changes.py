@@ -10,7 +10,7 @@ from nebhx import Context
 from nebhx.bricks.base import Unknown
 from nebhx.bricks.inventory import HostInfo, StaticInventory
 from nebhx.bricks.registry import get_registry, load_registry
-from nebhx.engine.dryrun import plan_graph
+from nebhx.plans.dryrun import plan_graph
 from nebhx.execution.plan_agent import LocalHosts
 from nebhx.graphs.models import Graph
 from nebhx.runtime import HostRuntime

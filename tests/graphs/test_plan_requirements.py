@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from nebhx.bricks.inventory import StaticInventory
 from nebhx.bricks.registry import get_registry
-from nebhx.engine.dryrun import plan_graph
+from nebhx.plans.dryrun import plan_graph
 from nebhx.execution.plan_agent import LocalHosts
 from nebhx.graphs.models import Graph
 from nebhx.graphs.validate import validate_graph

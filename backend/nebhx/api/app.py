@@ -18,7 +18,7 @@ from pydantic import BaseModel
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from nebhx import __version__
+from nebhx.version import __version__
 from nebhx.api import docs, errors
 from nebhx.auth import middleware
 from nebhx.auth.deps import VIEWER
@@ -58,6 +58,8 @@ UNPROCESSABLE: dict[int | str, dict[str, Any]] = {
 
 
 def create_app(*, sweeper: bool = False) -> FastAPI:
+    from nebhx import process
+    process.install()  # a plan's bricks (ctx.inventory, ctx.runtime) run in this process
     app = FastAPI(title="Nebh-X", version=__version__, openapi_url="/api/openapi.json",
                   docs_url=None, redoc_url=None, lifespan=_sweeping if sweeper else None)
     errors.install(app)
@@ -110,8 +112,8 @@ def _extra_routers() -> list[APIRouter]:
 
 @asynccontextmanager
 async def _sweeping(_: FastAPI):
-    from nebhx.engine.sweeper import Sweeper
-    sweeper = Sweeper()
+    from nebhx import process
+    sweeper = process.sweeper()
     sweeper.start()
     yield
     sweeper.stop()

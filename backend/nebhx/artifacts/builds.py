@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nebhx.bricks.base import BrickFailed
-from nebhx.runtime import confine
+from nebhx.runtime.paths import confine
 
 if TYPE_CHECKING:
     from nebhx.bricks.base import Context

@@ -31,12 +31,13 @@ from typing import TYPE_CHECKING, Any
 
 from nebhx.artifacts import builds
 from nebhx.bricks.base import BrickFailed
+# The bundle's manifest is read by the host that stages it (nebhx.runtime.bundle); re-exported.
+from nebhx.runtime.bundle import BUNDLE_FORMAT, BUNDLE_META
+from nebhx.runtime.bundle import bundle_requirement as bundle_requirement
 
 if TYPE_CHECKING:
     from nebhx.bricks.base import Context
 
-BUNDLE_META = "nebhx-bundle.json"
-BUNDLE_FORMAT = "nebhx/python-bundle@1"
 INSTALL_SH = """#!/bin/sh
 # Make a virtualenv (default: ./venv beside this script) holding {req} and its
 # dependencies, from the wheels beside this script only: no package index is asked.
@@ -83,7 +84,6 @@ def _env(record: dict[str, Any], home: Path) -> dict[str, str]:
             "NEBHX_COMMIT": record.get("commit", "")}
 
 
-_REQUIREMENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*==[A-Za-z0-9][A-Za-z0-9._+!-]*")
 _URL_PASSWORD = re.compile(r"(://[^/@:\s]+):[^/@\s]+@")
 
 
@@ -166,23 +166,6 @@ def make_bundle(*, wheel: Path, folder: Path, name: str, pip_args: list[str], re
 def builds_sha(path: Path) -> str:
     from nebhx.artifacts.store import file_sha256
     return file_sha256(path)[0]
-
-
-def bundle_requirement(release: Path) -> str | None:
-    """The requirement a staged bundle installs, or None when ``release`` holds no bundle."""
-    try:
-        manifest = json.loads((release / BUNDLE_META).read_text())
-    except (OSError, ValueError):
-        return None
-    if manifest.get("format") != BUNDLE_FORMAT or not manifest.get("requirement"):
-        return None
-    requirement = str(manifest["requirement"])
-    # It reaches pip's command line on the host: a checkout of anyone's repository can hold
-    # this file, and "-e git+https://..." or "-r FILE" there would be read as pip's options.
-    if not _REQUIREMENT.fullmatch(requirement):
-        raise BrickFailed(f"{BUNDLE_META}: requirement {requirement[:100]!r} is not NAME==VERSION "
-                          "as build.python writes it; nothing staged")
-    return requirement
 
 
 def check_python() -> None:

@@ -2,7 +2,6 @@
 builder, times, tools). Bytes live in the blob store (``nebhx.artifacts.store``)."""
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
 
@@ -10,30 +9,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from nebhx.artifacts.store import BlobStore, check_sha, default_store
+# How a release source names an artifact is the runtime's (it stages them); re-exported here.
+from nebhx.runtime.artifact_ref import NAME_RE as NAME_RE
+from nebhx.runtime.artifact_ref import REF_RE as REF_RE
+from nebhx.runtime.artifact_ref import check_name, reference
+from nebhx.runtime.artifact_ref import parse_reference as parse_reference
 from nebhx.graphs.service import NotFound
 from nebhx.store.models import ArtifactRow, iso
-
-NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,199}$")
-REF_RE = re.compile(r"^artifact:([^@\s]+)@sha256:([0-9a-fA-F]{64})$")
-
-
-def check_name(name: str) -> str:
-    if not NAME_RE.match(name or ""):
-        raise ValueError(f"artifact name {name!r}: use letters, digits, '.', '_', '+' and '-'")
-    return name
-
-
-def reference(name: str, sha256: str) -> str:
-    """How a release source names an artifact: ``artifact:NAME@sha256:HEX``."""
-    return f"artifact:{name}@sha256:{sha256}"
-
-
-def parse_reference(source: str) -> tuple[str, str]:
-    found = REF_RE.match(source.strip())
-    if not found:
-        raise ValueError(f"{source!r} is not artifact:NAME@sha256:<64 hex digits>")
-    return check_name(found.group(1)), found.group(2).lower()
-
 
 def view(row: ArtifactRow) -> dict[str, Any]:
     return {"name": row.name, "sha256": row.sha256, "size": row.size, "provenance": row.provenance or {},

@@ -9,36 +9,20 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
+# The errors live in a leaf module (the runtime raises them too); re-exported here for bricks.
+from nebhx.bricks.errors import BrickFailed as BrickFailed
+from nebhx.bricks.errors import Cancelled
+from nebhx.bricks.errors import WaitFor as WaitFor
+from nebhx.bricks.resources import installed
 from nebhx.bricks.types import port_type
 
 if TYPE_CHECKING:
     from nebhx.bricks.inventory import Inventory
     from nebhx.bricks.planning import Planned, Requires
+    from nebhx.bricks.resources import Artifacts, Profiles, Resources
     from nebhx.runtime import HostRuntime
 
 log = logging.getLogger("nebhx.brick")
-
-
-class Cancelled(Exception):
-    """Raised inside a brick when its run was cancelled."""
-
-
-class BrickFailed(Exception):
-    """A brick's strict failure: the message is the reason shown to the operator."""
-
-
-class WaitFor(Exception):
-    """Raised by a brick that must wait for a person or an event without holding a worker.
-
-    The node goes to ``waiting``; the engine resumes it when ``approve``/``reject`` arrives
-    or fails it after ``timeout_s``.
-    """
-
-    def __init__(self, reason: str, timeout_s: float | None = None, data: dict | None = None):
-        super().__init__(reason)
-        self.reason = reason
-        self.timeout_s = timeout_s
-        self.data = data or {}
 
 
 UNKNOWN_EFFECT = "unknown effect"
@@ -68,36 +52,50 @@ class Ports(BaseModel):
 
 
 class Context:
-    """What one execution of a brick may use: its log, the host runtime, the host inventory
-    (control bricks), cancellation."""
+    """What one execution of a brick may use: its log, cancellation, and the world through the
+    process's resources (``nebhx.bricks.resources``): the host runtime, the host inventory
+    (control bricks), the artifact store and the config profiles. ``runtime``/``inventory``
+    given here take the place of the process's (tests, a plan)."""
 
     def __init__(self, *, run_id: str = "local", node_id: str = "node", attempt: int = 1,
                  host: str | None = None, runtime: HostRuntime | None = None,
                  secrets: list[str] | None = None, inventory: Inventory | None = None,
-                 planned: Planned | None = None):
+                 planned: Planned | None = None, resources: Resources | None = None):
         self.run_id, self.node_id, self.attempt, self.host = run_id, node_id, attempt, host
         # Set only in a plan: what the nodes planned before this one will have changed on the host.
         self.planned = planned
         self._runtime = runtime
         self._inventory = inventory
+        self._resources = resources
         self.cancelled = threading.Event()
         self.lines: list[str] = []
         self._secrets = [s for s in (secrets or []) if s]
 
     @property
+    def resources(self) -> Resources:
+        return self._resources or installed()
+
+    @property
     def runtime(self) -> HostRuntime:
         if self._runtime is None:
-            from nebhx.runtime import HostRuntime
-            self._runtime = HostRuntime.for_host(self.host or "local")
+            self._runtime = self.resources.runtime(self.host or "local")
         return self._runtime
 
     @property
     def inventory(self) -> Inventory:
         """Hosts with their labels, state and services, as the control plane knows them."""
         if self._inventory is None:
-            from nebhx.engine.inventory import default_inventory
-            self._inventory = default_inventory()
+            self._inventory = self.resources.inventory()
         return self._inventory
+
+    @property
+    def artifacts(self) -> Artifacts:
+        """The control plane's artifact store (build bricks record, releases fetch)."""
+        return self.resources.artifacts
+
+    @property
+    def profiles(self) -> Profiles:
+        return self.resources.profiles
 
     @property
     def secrets(self) -> list[str]:

@@ -14,6 +14,7 @@ import threading
 import time
 import traceback
 import types
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -54,9 +55,11 @@ class Registry:
     def specs(self) -> dict[str, dict[str, Any]]:
         return {bid: brick_spec(cls, self.sources[bid]) for bid, cls in sorted(self.bricks.items())}
 
-    def palette(self) -> dict[str, Any]:
-        from nebhx.graphs.composites import palette_entries
-        composites, errors = palette_entries(self)  # stored graphs, usable as composite bricks
+    def palette(self, composites: Callable[[Registry], tuple[list, list]] | None = None) -> dict[str, Any]:
+        """The loaded bricks, and what ``composites`` adds (the stored graphs usable as composite
+        bricks, ``nebhx.graphs.composites.palette_entries``: given by the caller, since the
+        palette of bricks knows no store)."""
+        composites, errors = composites(self) if composites else ([], [])
         return {
             "bricks": [*self.specs.values(), *composites],
             "errors": [*(e.__dict__ for e in self.errors), *errors],

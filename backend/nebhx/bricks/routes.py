@@ -3,6 +3,7 @@ from fastapi import APIRouter
 from nebhx.auth.deps import ADMIN, VIEWER
 from nebhx.bricks.registry import get_registry
 from nebhx.bricks.schemas import Palette
+from nebhx.graphs.composites import palette_entries
 
 router = APIRouter(tags=["bricks"], dependencies=[VIEWER])
 # Keys a brick does not have (a composite's revision and ref) stay out rather than come as null.
@@ -12,10 +13,10 @@ AS_IS = {"response_model_exclude_unset": True}
 @router.get("/bricks", **AS_IS)
 def list_bricks() -> Palette:
     """The palette: every brick with its ports and JSON Schemas, and load errors."""
-    return Palette.model_validate(get_registry().palette())
+    return Palette.model_validate(get_registry().palette(palette_entries))
 
 
 @router.post("/bricks/reload", dependencies=[ADMIN], **AS_IS)
 def reload_bricks() -> Palette:
     """Re-read the block folders and entry points (new bricks appear without a restart)."""
-    return Palette.model_validate(get_registry(reload=True).palette())
+    return Palette.model_validate(get_registry(reload=True).palette(palette_entries))

@@ -104,3 +104,15 @@ def seen_ago(at: str | None, now: float | None = None) -> str:
         return at
     age = max(0.0, (time.time() if now is None else now) - then)
     return f"{age:.0f} s ago" if age < 120 else f"{age / 60:.0f} min ago" if age < 7200 else f"{age / 3600:.0f} h ago"
+
+
+def parse_inputs(pairs: list[str]) -> dict[str, str]:
+    """``--input NAME=VALUE`` options as a map (``nebhx run`` and ``nebhx plan``)."""
+    out = {}
+    for pair in pairs:
+        if "=" not in pair:
+            err.print(f"[red]--input {pair!r}[/]: expected NAME=VALUE")
+            raise typer.Exit(2)
+        k, v = pair.split("=", 1)
+        out[k] = v
+    return out

@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from nebhx.cli.client import call, err, print_problems
+from nebhx.cli.client import call, err, parse_inputs, print_problems
 
 console = Console()
 
@@ -35,7 +35,8 @@ def load_doc(path: Path) -> Any:
 def bricks(as_json: bool = typer.Option(False, "--json", help="Print the palette as JSON")) -> None:
     """List the palette (loaded locally from the block folders and entry points)."""
     from nebhx.bricks.registry import get_registry
-    palette = get_registry().palette()
+    from nebhx.graphs.composites import palette_entries
+    palette = get_registry().palette(palette_entries)
     if as_json:
         print(json.dumps(palette, indent=2))
         return
@@ -124,8 +125,7 @@ def plan(graph: str = typer.Argument(..., metavar="GRAPH", help="A graph file, o
 
     Each host's part is planned by its own agent, from its own state; a host whose agent is
     not running or does not answer in time is "cannot tell", and says why."""
-    from nebhx.cli.runs import _inputs
-    body: dict[str, Any] = {"inputs": _inputs(input)}
+    body: dict[str, Any] = {"inputs": parse_inputs(input)}
     if Path(graph).exists() or graph.endswith(".json"):
         body["graph"] = load_doc(Path(graph))
     else:

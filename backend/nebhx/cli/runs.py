@@ -17,7 +17,7 @@ from rich.live import Live
 from rich.markup import escape
 from rich.table import Table
 
-from nebhx.cli.client import call, err, seen_ago
+from nebhx.cli.client import call, parse_inputs, seen_ago
 from nebhx.cli.graphs import load_doc
 
 console = Console()
@@ -25,23 +25,12 @@ COLOURS = {"succeeded": "green", "failed": "red", "running": "cyan", "queued": "
            "waiting": "magenta", "skipped": "dim", "cancelled": "yellow", "pending": "white"}
 
 
-def _inputs(pairs: list[str]) -> dict[str, str]:
-    out = {}
-    for pair in pairs:
-        if "=" not in pair:
-            err.print(f"[red]--input {pair!r}[/]: expected NAME=VALUE")
-            raise typer.Exit(2)
-        k, v = pair.split("=", 1)
-        out[k] = v
-    return out
-
-
 def run(file: Path, input: list[str] = typer.Option([], "--input", "-i", help="Graph input NAME=VALUE"),
         wait: bool = typer.Option(False, "--wait", "-w", help="Watch the run; exit 1 if it fails"),
         embedded: bool = typer.Option(False, help="Start a worker for this one run, no server needed"),
         as_json: bool = typer.Option(False, "--json", help="Print the finished run as JSON")) -> None:
     """Run a graph file (stored by name, a new revision when it changed)."""
-    doc, inputs = load_doc(file), _inputs(input)
+    doc, inputs = load_doc(file), parse_inputs(input)
     if embedded:
         raise typer.Exit(_run_embedded(doc, inputs, as_json))
     started = call("POST", "/runs", json={"graph": doc, "inputs": inputs})
@@ -52,7 +41,7 @@ def run(file: Path, input: list[str] = typer.Option([], "--input", "-i", help="G
 
 
 def _run_embedded(doc: Any, inputs: dict[str, str], as_json: bool) -> int:
-    from nebhx.engine.sweeper import Sweeper
+    from nebhx import process
     from nebhx.graphs.service import ensure_graph
     from nebhx.runs import service
     from nebhx.store.db import session_scope
@@ -60,7 +49,7 @@ def _run_embedded(doc: Any, inputs: dict[str, str], as_json: bool) -> int:
     log = open(get_settings().home / "embedded-worker.log", "ab")
     worker = subprocess.Popen([sys.executable, "-m", "nebhx.cli.main", "worker", "--queues", "nebhx",
                                "--host", "local"], env=os.environ.copy(), stdout=log, stderr=log)
-    sweeper = Sweeper()
+    sweeper = process.sweeper()
     sweeper.start()
     try:
         with session_scope() as s:

@@ -97,6 +97,8 @@ def worker(queues: str = typer.Option("nebhx", "--queues", "-Q", help="Comma-sep
     # worker_cancel_long_running_tasks_on_connection_loss=False on purpose (celery_app).
     warnings.filterwarnings("ignore", message="(?s).*worker_cancel_long_running_tasks_on_connection_loss")
     settings = get_settings()
+    from nebhx import process
+    process.install()  # before the pool forks: every child's bricks get this process's resources
     qs = [q for q in queues.split(",") if q]
     from celery.signals import worker_ready
 
@@ -123,7 +125,7 @@ def worker(queues: str = typer.Option("nebhx", "--queues", "-Q", help="Comma-sep
     import importlib
 
     from nebhx.bricks.registry import get_registry
-    importlib.import_module("nebhx.engine.execute")
+    importlib.import_module("nebhx.engine.tasks")  # the node task and the code it runs
     importlib.import_module("nebhx.execution.plan_agent")  # plans of this host's nodes
     get_registry()
     # app.start, not app.worker_main: worker_main drops the exit code, so a worker that died
@@ -183,8 +185,8 @@ def _join(host: str, server: str, token: str | None) -> None:
 
 def scheduler() -> None:
     """Run only the scheduler's sweep (when the API runs with --no-sweeper)."""
-    from nebhx.engine.sweeper import Sweeper
-    sw = Sweeper()
+    from nebhx import process
+    sw = process.sweeper()
     sw.start()
     console.print("scheduler sweeping every", sw.settings.sweep_interval_s, "s")
     signal.sigwait({signal.SIGINT, signal.SIGTERM})

@@ -104,3 +104,12 @@ def _etcd_profiles() -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
         raise BadInputs([{"input": "store", "message": str(exc)}]) from exc
     where = f"etcd {settings.config_etcd_url} {settings.config_etcd_prefix}"
     return profiles, {n: f"{where}{n} mod_revision {r}" for n, r in revisions.items()}
+
+
+class StoreProfiles:
+    """``ctx.profiles`` on the control plane: the stored profiles at their newest revisions."""
+
+    def latest(self) -> tuple[dict[str, dict[str, Any]], dict[str, int]]:
+        from nebhx.store.db import session_scope
+        with session_scope() as s:
+            return latest_profiles(s), {p["name"]: p["revision"] for p in list_profiles(s)}

@@ -56,7 +56,8 @@ class Consumer(_Consumer):
 
 def make_celery(settings: Settings) -> Celery:
     url, options = broker_options(settings)
-    app = Celery("nebhx", broker=url, set_as_current=True)
+    # A worker imports the tasks' modules when it starts; a sender needs only their names.
+    app = Celery("nebhx", broker=url, set_as_current=True, include=["nebhx.engine.tasks"])
     app.conf.update(
         broker_transport_options=options,
         broker_connection_retry_on_startup=True,
@@ -78,6 +79,7 @@ def make_celery(settings: Settings) -> Celery:
 
 
 log = logging.getLogger("nebhx.engine")
+RUN_NODE = "nebhx.run_node"
 app = make_celery(get_settings())
 
 
@@ -99,28 +101,20 @@ def _before_pool(**_) -> None:
         log.exception("could not look for attempts left running")
 
 
-@app.task(name="nebhx.run_node", acks_late=True)
-def run_node(run_id: str, node_id: str, attempt: int) -> None:
-    from nebhx.engine.claims import DbExecution
-    from nebhx.engine.execute import execute_node, get_execution
-    from nebhx.engine.patience import StorePatient
-    ex = get_execution()  # an agent's HTTP client has its own retries
-    execute_node(run_id, node_id, attempt, StorePatient(ex) if isinstance(ex, DbExecution) else ex)
-
-
 def send(dispatches) -> None:
     """Publish queued nodes. A failed publish leaves the node queued, marked for the sweep
     to send again as soon as the broker answers."""
     unsent = []
     for d in dispatches:
         try:
-            run_node.apply_async((d.run_id, d.node_id, d.attempt), queue=d.queue,
-                                 countdown=d.countdown or None, retry=False)
+            # By name: the task's code (nebhx.engine.tasks) is the workers', not the sender's.
+            app.send_task(RUN_NODE, (d.run_id, d.node_id, d.attempt), queue=d.queue,
+                          countdown=d.countdown or None, retry=False)
         except Exception as exc:  # the broker is down: the node stays queued in the store
             log.warning("could not publish %s/%s: %s", d.run_id, d.node_id, exc)
             unsent.append(d)
     if unsent:
-        from nebhx.engine.sweeper import mark_unsent
+        from nebhx.engine.unsent import mark_unsent
         try:
             mark_unsent(unsent)
         except Exception as exc:  # the store is down too: the sweep's slow path finds them

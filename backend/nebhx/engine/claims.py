@@ -16,7 +16,8 @@ from typing import Any, Protocol
 from sqlalchemy import update
 
 from nebhx.engine import scheduler, transitions
-from nebhx.engine.plan import TERMINAL, plan_for
+from nebhx.engine.loading import plan_for
+from nebhx.engine.plan import TERMINAL
 from nebhx.engine.resolve import resolve_inputs, split_id
 from nebhx.engine.statements import NODES, changed, sql
 from nebhx.statuses import EventStatus, NodeStatus, RunStatus

@@ -14,13 +14,15 @@ so the sweep recovers the inner nodes as any others, and the composite follows t
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
-from nebhx.engine import scheduler, transitions
+from nebhx.engine import queueing, transitions
+from nebhx.engine.dispatch import Dispatch
 from nebhx.engine.plan import TERMINAL, Plan
 from nebhx.engine.resolve import resolve_inputs
 from nebhx.graphs.composites import MAX_NESTING, SEP, Library, is_composite
@@ -29,6 +31,10 @@ from nebhx.statuses import NodeStatus, RunStatus, TriggerRule
 from nebhx.store.models import NodeRow, utcnow
 
 N = NodeStatus
+# The scheduler's own steps, given by it: it starts and settles composites, so this module
+# does not import it.
+Advance = Callable[..., list[Dispatch]]
+AfterNode = Callable[..., list[Dispatch]]
 
 
 @dataclass
@@ -85,13 +91,14 @@ def ancestors(plan: Plan, node_id: str) -> list[str]:
     return out
 
 
-def start(session: Session, run, plan: Plan, cid: str) -> str | None:
-    """Start a ready composite node; its new status (None when another process did)."""
+def start(session: Session, run, plan: Plan, cid: str, advance: Advance) -> str | None:
+    """Start a ready composite node; its new status (None when another process did). Its inner
+    roots start through ``advance`` (the scheduler's, which calls this one)."""
     comp = plan.composites[cid]
     try:
         inputs = resolve_inputs(session, run, plan, cid)
     except LookupError as exc:
-        return N.FAILED if scheduler.fail_now(session, run, cid, str(exc)) else None
+        return N.FAILED if queueing.fail_now(session, run, cid, str(exc)) else None
     if not transitions.transition(session, run.id, cid, N.RUNNING, expect=N.PENDING, started_at=utcnow(),
                                   finished_at=None, error=None, inputs=inputs, outputs={},
                                   data={"graph": comp.gid, "revision": comp.rev, "nodes": len(comp.children)}):
@@ -108,14 +115,15 @@ def start(session: Session, run, plan: Plan, cid: str) -> str | None:
             now.append(nid)
     transitions.new_nodes(session, rows)
     session.flush()
-    scheduler.advance(session, run, plan, now)
+    advance(session, run, plan, now)
     return end_if_done(session, run, plan, cid) or N.RUNNING
 
 
-def settle(session: Session, run, plan: Plan, cid: str) -> list[scheduler.Dispatch]:
-    """An inner node of ``cid`` ended: end ``cid`` if it was the last, and advance past it."""
+def settle(session: Session, run, plan: Plan, cid: str, after_node: AfterNode) -> list[Dispatch]:
+    """An inner node of ``cid`` ended: end ``cid`` if it was the last, and advance past it
+    (``after_node``: the scheduler's)."""
     status = end_if_done(session, run, plan, cid)
-    return scheduler.after_node(session, run, plan, cid, status) if status else []
+    return after_node(session, run, plan, cid, status) if status else []
 
 
 def end_if_done(session: Session, run, plan: Plan, cid: str) -> str | None:

@@ -33,7 +33,7 @@ def cancel_run(session: Session, run: RunRow, plan: Plan, *, by: str) -> list[Di
     session.flush()
     out = scheduler.advance(session, run, plan, sorted(keep))
     for cid in sorted((k for k in keep if k in plan.composites), key=lambda c: -len(ancestors(plan, c))):
-        out += settle(session, run, plan, cid)  # an "always" composite whose inner nodes all ended
+        out += settle(session, run, plan, cid, scheduler.after_node)  # an "always" composite whose inner nodes all ended
     return out
 
 
@@ -72,7 +72,7 @@ def retry_node(session: Session, run: RunRow, plan: Plan, row: NodeRow, *, by: s
         transitions.run_to(session, run, RunStatus.RUNNING, data={"retried": node_id}, finished_at=None, error=None)
     session.flush()
     out = scheduler.advance(session, run, plan, again)
-    return out + (settle(session, run, plan, outer[0]) if outer else [])
+    return out + (settle(session, run, plan, outer[0], scheduler.after_node) if outer else [])
 
 
 def count_approval(session: Session, run: RunRow, row: NodeRow, *, by: str, comment: str, needed: int) -> None:

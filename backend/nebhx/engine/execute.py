@@ -35,13 +35,20 @@ def _db_execution(url: str) -> DbExecution:
     return DbExecution(url)
 
 
+# An agent's (``nebhx agent --server``): the execution API over HTTP, set by nebhx.process.
+_remote: Callable[[], Execution] | None = None
+
+
+def use_remote(factory: Callable[[], Execution] | None) -> None:
+    global _remote
+    _remote = factory
+
+
 def get_execution() -> Execution:
-    """The execution API over HTTP in an agent (``nebhx agent --server``), the store elsewhere."""
-    settings = get_settings()
-    if settings.agent_token:
-        from nebhx.execution.client import http_execution
-        return http_execution(settings.url, settings.agent_token)
-    return _db_execution(settings.db_url)
+    """The execution API over HTTP in an agent, the store elsewhere."""
+    if _remote is not None:
+        return _remote()
+    return _db_execution(get_settings().db_url)
 
 
 def execute_node(run_id: str, node_id: str, attempt: int, execution: Execution | None = None) -> None:

@@ -24,7 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from nebhx.bricks.registry import get_registry
-from nebhx.engine import scheduler, transitions
+from nebhx.engine import queueing, transitions
 from nebhx.engine.plan import ACTIVE, TERMINAL, Plan
 from nebhx.engine.resolve import item_id, resolve_inputs
 from nebhx.graphs.models import Node, portion
@@ -48,9 +48,9 @@ def expand(session: Session, run, plan: Plan, nid: str) -> str | None:
     try:
         items = resolve_inputs(session, run, plan, nid).get(node.for_each or "")
     except LookupError as exc:
-        return N.FAILED if scheduler.fail_now(session, run, nid, str(exc)) else None
+        return N.FAILED if queueing.fail_now(session, run, nid, str(exc)) else None
     if not isinstance(items, list):
-        return N.FAILED if scheduler.fail_now(session, run, nid, f"for_each input {node.for_each!r} "
+        return N.FAILED if queueing.fail_now(session, run, nid, f"for_each input {node.for_each!r} "
                                               f"must be a list, got {type(items).__name__}") else None
     if not transitions.transition(session, run.id, nid, N.RUNNING, expect=N.PENDING, started_at=utcnow(),
                                   finished_at=None, error=None, data={"items": len(items)}):
@@ -102,7 +102,7 @@ def _start_more(session: Session, run, plan: Plan, node: Node, rows: list[Item])
     if new_batch and size < len(rows):
         transitions.step(session, run.id, node.id, EventStatus.RUNNING, batch=current + 1,
                          batches=-(-len(rows) // size), items=[r.node_id for r in in_batch], starts_in_s=countdown)
-    return len(scheduler.queue_nodes(session, run, plan, ids, countdown=countdown)) < len(ids)
+    return len(queueing.queue_nodes(session, run, plan, ids, countdown=countdown)) < len(ids)
 
 
 def _skip_rest(session: Session, run, node: Node, pending: list[Item], failed: int) -> bool:

@@ -4,7 +4,6 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from nebhx.bricks.base import BrickFailed
 from nebhx.bricks.inventory import HostInfo, Inventory
 from nebhx.store.models import HostRow
 
@@ -32,18 +31,10 @@ class StoreInventory(Inventory):
 
 
 def _read(session: Session) -> list[HostInfo]:
-    from nebhx.hosts.service import effective_labels, host_state
+    from nebhx.engine.hosts import effective_labels, host_state
     from nebhx.settings import get_settings
     down_s = get_settings().host_down_s
     rows = session.execute(select(HostRow).order_by(HostRow.name)).scalars()
     return [HostInfo(name=r.name, labels=effective_labels(r), state=host_state(r, down_s),
                      address=r.address or "", services=tuple(r.services or ())) for r in rows]
 
-
-def default_inventory() -> Inventory:
-    """What ``ctx.inventory`` is when nobody gave one: the store, on the control plane only."""
-    from nebhx.settings import get_settings
-    if get_settings().agent_token:
-        raise BrickFailed("the host inventory is read on the control plane, and this brick ran on "
-                          "an agent (a brick with a HostRef input cannot select hosts)")
-    return StoreInventory()

@@ -76,14 +76,14 @@ def try_lock(session: Session, key: dict[str, str], run_id: str, node_id: str) -
         took = session.execute(update(ServiceLockRow).where(
             ServiceLockRow.host == pk[0], ServiceLockRow.service == pk[1], ServiceLockRow.instance == pk[2],
             ServiceLockRow.run_id == row.run_id).values(run_id=run_id, node_id=node_id, acquired_at=utcnow()))
-        if took.rowcount == 1:
+        if took.rowcount == 1:  # type: ignore[attr-defined]  # an UPDATE's CursorResult
             return None
     raise RuntimeError(f"could not take the lock on {pk}: it changed hands three times in a row")
 
 
 def release_run(session: Session, run_id: str) -> int:
     """Drop every lock ``run_id`` holds (its end); how many."""
-    return session.execute(delete(ServiceLockRow).where(ServiceLockRow.run_id == run_id)).rowcount or 0
+    return session.execute(delete(ServiceLockRow).where(ServiceLockRow.run_id == run_id)).rowcount or 0  # type: ignore[attr-defined]
 
 
 def release_dead(session: Session) -> list[dict[str, Any]]:

@@ -1,18 +1,17 @@
-"""A run's plan: the revision's graph as predecessor/successor maps, cached per revision."""
+"""A run's plan: the revision's graph as predecessor/successor maps (loaded and cached per
+revision by nebhx.engine.loading)."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy.orm import Session
 
 from nebhx.graphs.models import Edge, Graph, Node
 from nebhx.statuses import ACTIVE, TERMINAL, NodeStatus, TriggerRule
 
-__all__ = ["ACTIVE", "READY", "SKIP", "TERMINAL", "WAIT", "Plan", "Readiness", "plan_for", "trigger_state"]
+__all__ = ["ACTIVE", "READY", "SKIP", "TERMINAL", "WAIT", "Plan", "Readiness", "trigger_state"]
 
 
 class Readiness(StrEnum):
@@ -59,27 +58,6 @@ class Plan:
                 seen.append(n)
                 stack.extend(self.succs.get(n, []))
         return seen
-
-
-_plans: OrderedDict[tuple[str, str, int], Plan] = OrderedDict()
-
-
-def plan_for(session: Session, graph_id: str, revision: int) -> Plan:
-    """Revisions never change, so a plan is built once per process (LRU of 256); composites are
-    pinned revisions, so their inner nodes are part of it."""
-    from nebhx.store.models import RevisionRow
-    key = (str(session.get_bind().engine.url), graph_id, revision)
-    plan = _plans.get(key)
-    if plan is None:
-        row = session.get(RevisionRow, (graph_id, revision))
-        if row is None:
-            raise LookupError(f"graph {graph_id} has no revision {revision}")
-        from nebhx.engine.composite import inline_all
-        plan = _plans[key] = inline_all(Plan.of(Graph.model_validate(row.doc)), session)
-        if len(_plans) > 256:
-            _plans.popitem(last=False)
-    _plans.move_to_end(key)
-    return plan
 
 
 def trigger_state(rule: TriggerRule | str, statuses: list[NodeStatus] | list[str]) -> Readiness:

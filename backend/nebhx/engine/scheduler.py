@@ -24,8 +24,13 @@ from sqlalchemy import ARRAY, String, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from nebhx.engine import transitions
-from nebhx.engine.dispatch import Dispatch, publish
+from nebhx.engine.dispatch import Dispatch
 from nebhx.engine.plan import READY, SKIP, TERMINAL, Plan, trigger_state
+# Re-exported: claims and the sweep queue nodes through the scheduler.
+from nebhx.engine.queueing import fail_now as fail_now
+from nebhx.engine.queueing import queue_node as queue_node
+from nebhx.engine.queueing import queue_nodes as queue_nodes
+from nebhx.engine.queueing import queue_routed
 from nebhx.engine.statements import NODES, RUNS, changed, sql
 from nebhx.statuses import EventStatus, NodeStatus, RunStatus, TriggerRule
 from nebhx.store.models import NodeRow, RunRow, utcnow
@@ -144,48 +149,6 @@ class _Statuses(dict):
         return [status for status, n in rows for _ in range(n)]
 
 
-def queue_nodes(session: Session, run, plan: Plan, ids: Iterable[str], *, expect: NodeStatus = NodeStatus.PENDING,
-                countdown: float = 0.0, failures: int | None = None) -> list[Dispatch]:
-    """Move nodes to ``queued``, each with a new attempt number; a node no host can take fails."""
-    from nebhx.engine.resolve import route
-    routed = []
-    for nid in ids:
-        try:
-            routed.append((nid, route(session, run, plan, nid)))
-        except LookupError as exc:
-            fail_now(session, run, nid, str(exc), expect=expect)
-    return _queue_routed(session, run, routed, expect=expect, countdown=countdown, failures=failures)
-
-
-def queue_node(session: Session, run, plan: Plan, node_id: str, **kw) -> Dispatch | None:
-    out = queue_nodes(session, run, plan, [node_id], **kw)
-    return out[0] if out else None
-
-
-def _queue_routed(session: Session, run, routed: list[tuple[str, tuple[str, str | None]]], *,
-                  expect: NodeStatus, countdown: float, failures: int | None) -> list[Dispatch]:
-    """One UPDATE per destination: a fan-out of 200 onto one queue is one statement."""
-    groups: dict[tuple[str, str | None], list[str]] = {}
-    for nid, dest in routed:
-        groups.setdefault(dest, []).append(nid)
-    order = {nid: i for i, (nid, _) in enumerate(routed)}
-    out: list[Dispatch] = []
-    # queued_at is when the message is due: the sweep measures a node's wait (and when its
-    # message may be lost) from there, so a retry's backoff is never cut short.
-    due = utcnow() + timedelta(seconds=countdown)
-    for (queue, host), ids in groups.items():
-        rows = transitions.queue(session, run.id, ids, expect=expect, to_queue=queue, host=host, due=due,
-                                 failures=failures, countdown=countdown)
-        for nid, attempt in sorted(rows, key=lambda r: order[r[0]]):
-            out.append(publish(session, Dispatch(run.id, nid, attempt, queue, countdown)))
-    return out
-
-
-def fail_now(session: Session, run, node_id: str, reason: str, *, expect=NodeStatus.PENDING) -> bool:
-    return transitions.transition(session, run.id, node_id, NodeStatus.FAILED, expect=expect, error=reason,
-                                  finished_at=utcnow(), data={"error": reason})
-
-
 def advance(session: Session, run, plan: Plan, candidates: Iterable[str], *,
             cause: str | None = None, known: dict[str, str] | None = None) -> list[Dispatch]:
     """Start every candidate whose trigger rule holds, skip those whose rule cannot.
@@ -223,7 +186,7 @@ def advance(session: Session, run, plan: Plan, candidates: Iterable[str], *,
             statuses.settle(nid, NodeStatus.SKIPPED)
         if statuses[nid] in TERMINAL:
             work.extend((succ, nid) for succ in plan.succs.get(nid, []))
-    out = _queue_routed(session, run, routed, expect=NodeStatus.PENDING, countdown=0.0, failures=None)
+    out = queue_routed(session, run, routed, expect=NodeStatus.PENDING, countdown=0.0, failures=None)
     if not out and all(status in TERMINAL for nid, status in statuses.items() if nid not in statuses.assumed):
         _maybe_finish(session, run, plan)  # a pending or running node above means: not yet
     return out
@@ -233,7 +196,7 @@ def _expand(session: Session, run, plan: Plan, nid: str) -> str | None:
     """Start a node that runs as child rows: a fan-out's items, or a composite's inner nodes."""
     if nid in plan.composites:
         from nebhx.engine.composite import start
-        return start(session, run, plan, nid)
+        return start(session, run, plan, nid, advance)
     from nebhx.engine.fanout import expand
     return expand(session, run, plan, nid)
 
@@ -283,7 +246,7 @@ def after_node(session: Session, run, plan: Plan, node_id: str, status: str | No
                   known={node_id: status} if status else None)
     if node_id in plan.parents:  # an inner node of a composite: the composite may end now
         from nebhx.engine.composite import settle
-        out += settle(session, run, plan, plan.parents[node_id])
+        out += settle(session, run, plan, plan.parents[node_id], after_node)
     return out
 
 

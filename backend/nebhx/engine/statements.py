@@ -20,8 +20,7 @@ from sqlalchemy import cast as sql_cast
 from sqlalchemy.engine import CursorResult, Result
 from sqlalchemy.orm import Session
 
-from nebhx.engine.plan import TERMINAL
-from nebhx.statuses import NodeStatus
+from nebhx.statuses import TERMINAL, NodeStatus
 from nebhx.store.models import EventRow, NodeRow, RunRow
 
 NODES, RUNS, EVENTS = (cast(Table, row.__table__) for row in (NodeRow, RunRow, EventRow))

@@ -7,7 +7,8 @@
   leases (a duplicate message is a no-op: the claim is a compare-and-set);
 - a queued node nobody took fails: its host is down, or no worker serves its queue;
 - a waiting node past its wait timeout fails;
-- a schedule trigger whose cron tick is due starts its run (nebhx.triggers.schedule).
+- the jobs it was given run: a schedule trigger whose cron tick is due starts its run
+  (nebhx.triggers.schedule, given by nebhx.process).
 Safe to run in several processes at once: every change is a compare-and-set.
 
 For a queued node, ``queued_at`` is when its message is due (a retry's backoff included)
@@ -18,15 +19,16 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable, Sequence
 from typing import Any
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import or_, select
 
 from nebhx.engine import scheduler, transitions
 from nebhx.engine.dispatch import Dispatch, publish
 from nebhx.store.models import aware
-from nebhx.engine.plan import plan_for
+from nebhx.engine.loading import plan_for
 from nebhx.engine.resolve import CONTROL_QUEUE, split_id
 from nebhx.engine.statements import NODES
 from nebhx.settings import Settings, get_settings
@@ -36,17 +38,7 @@ from nebhx.store.models import NodeRow, RunRow, iso, utcnow
 
 N = NodeStatus
 log = logging.getLogger("nebhx.sweep")
-UNSENT = datetime(2000, 1, 1, tzinfo=timezone.utc)
 RESEND_LEASES = 4  # a queued node whose message may be lost silently is sent again after this
-
-
-def mark_unsent(dispatches) -> None:
-    """Their publish failed: the next sweep sends them again (once the broker answers)."""
-    with session_scope(get_settings().db_url) as s:
-        for d in dispatches:
-            s.execute(update(NODES).where(NODES.c.run_id == d.run_id, NODES.c.node_id == d.node_id,
-                                          NODES.c.attempt == d.attempt, NODES.c.status == N.QUEUED)
-                      .values(heartbeat_at=UNSENT))
 
 
 def sweep_once(settings: Settings | None = None, *, resend_all: bool = False,
@@ -138,7 +130,7 @@ def _resend(s, row) -> list[Dispatch]:
 
 def _no_taker(s, row, timeout_s: float | None, now, settings: Settings) -> str | None:
     """Why a queued node must fail now, or None: its host is down, or nobody took it in time."""
-    from nebhx.hosts.service import host_state
+    from nebhx.engine.hosts import host_state
     from nebhx.store.models import HostRow
     waited = (now - aware(row.queued_at)).total_seconds()
     host = s.get(HostRow, row.host) if row.host else None
@@ -207,21 +199,6 @@ def _sweep_node(s, run, plan, row: NodeRow, now, stale) -> list[Dispatch]:
     return [d] if d else []
 
 
-def fire_schedules(settings: Settings) -> None:
-    """Here rather than in a daemon of its own: the sweep already runs wherever the control
-    plane does, and each tick is taken by compare-and-set, so several sweepers are safe."""
-    from nebhx.triggers.schedule import fire_due
-    try:
-        fire_due(lambda: session_scope(settings.db_url))
-    except Exception:  # logged here: a schedule's trouble must not pass for a store outage
-        log.exception("schedule triggers could not be checked")
-    from nebhx.triggers.etcd import ensure_watches
-    try:
-        ensure_watches(lambda: session_scope(settings.db_url))
-    except Exception:
-        log.exception("etcd triggers could not be checked")
-
-
 def _collect_runs(settings: Settings) -> None:
     """Run retention (engine.retention); its own transaction, so a failure spoils no sweep."""
     from nebhx.engine.retention import sweep
@@ -239,8 +216,9 @@ def _forget_old_workers(settings: Settings) -> None:
 class BrokerWatch:
     """Tells the sweep whether the broker is reachable and whether it lost its messages."""
 
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings, on_back: Callable[[], None] | None = None):
         self.settings = settings
+        self.on_back = on_back
         self.epoch: str | None = None
         self.was_down = False
 
@@ -261,8 +239,8 @@ class BrokerWatch:
         self.epoch, self.was_down = epoch, False
         if lost:
             log.warning("the broker is back (or lost its messages): sending queued nodes again")
-            from nebhx.execution.broker import restore_users
-            restore_users()  # a Redis restarted empty forgot the hosts' users too
+            if self.on_back:
+                self.on_back()  # a Redis restarted empty forgot the hosts' users too
         return "lost" if lost else "ok"
 
 
@@ -275,13 +253,17 @@ def _warm() -> None:
 
 
 class Sweeper(threading.Thread):
-    """Runs ``sweep_once`` every ``sweep_interval_s`` inside the API or scheduler process."""
+    """Runs ``sweep_once`` every ``sweep_interval_s`` inside the API or scheduler process,
+    then each of ``jobs`` (the domains' periodic work, e.g. due schedule triggers, given by
+    ``nebhx.process.sweeper``: the engine imports no domain)."""
 
-    def __init__(self, settings: Settings | None = None):
+    def __init__(self, settings: Settings | None = None, *, jobs: Sequence[Callable[[Settings], None]] = (),
+                 on_broker_back: Callable[[], None] | None = None):
         super().__init__(daemon=True, name="nebhx-sweeper")
         self.settings = settings or get_settings()
         self.stopped = threading.Event()
-        self.watch = BrokerWatch(self.settings)
+        self.jobs = tuple(jobs)
+        self.watch = BrokerWatch(self.settings, on_broker_back)
 
     def run(self) -> None:
         # An agent renews its leases through the API this sweep runs in: after the API was
@@ -303,7 +285,8 @@ class Sweeper(threading.Thread):
                            judge_leases=time.monotonic() >= leases_from,
                            judge_workers=time.monotonic() >= workers_from)
                 resend = resend and broker == "down"
-                fire_schedules(self.settings)
+                for job in self.jobs:
+                    job(self.settings)
                 if time.monotonic() - pruned > 600:
                     pruned = time.monotonic()
                     _forget_old_workers(self.settings)

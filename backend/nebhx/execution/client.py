@@ -126,3 +126,19 @@ def fetch_artifact(client: AgentClient, *, sha256: str, name: str | None, into) 
         for chunk in resp.iter_bytes(1 << 20):
             into.write(chunk)
     return record
+
+
+class HttpArtifacts:
+    """``ctx.artifacts`` on an agent: the control plane's artifact store through the execution
+    API with the host's token. Recording is the control plane's (build bricks run there)."""
+
+    def __init__(self, url: str, token: str):
+        self._url, self._token = url, token
+
+    def fetch(self, *, name: str | None, sha256: str, into) -> dict[str, Any]:
+        return fetch_artifact(agent_client(self._url, self._token), sha256=sha256, name=name, into=into)
+
+    def record(self, *, name: str, path, provenance: dict[str, Any]) -> dict[str, Any]:
+        from nebhx.bricks.errors import BrickFailed
+        raise BrickFailed(f"artifact {name}: artifacts are recorded on the control plane, and this "
+                          "brick ran on an agent")

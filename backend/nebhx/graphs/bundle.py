@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from nebhx.graphs.composites import MAX_NESTING, Library, parse_ref, refs_in, with_bricks
@@ -70,15 +71,18 @@ def _place(session: Session, includes: dict, key: str, placed: dict[str, str], t
 
 def _stored_as(session: Session, gid: str, rev: int, doc: dict[str, Any]) -> str | None:
     """``id@revision`` of a stored revision holding exactly ``doc``, if there is one."""
-    from nebhx.graphs.service import find_graph_by_name, get_revision
-    from nebhx.store.models import RevisionRow
+    from nebhx.store.models import GraphRow, RevisionRow
     row = session.get(RevisionRow, (gid, rev))
     if row is not None and row.doc == doc:
         return f"{gid}@{rev}"
     if not isinstance(doc.get("name"), str):
         return None  # not a graph: creating it says why
-    same = find_graph_by_name(session, name=doc["name"])
-    if same is not None and get_revision(session, graph_id=same.id) == doc:
+    # The graph of that name (as graphs.service.find_graph_by_name), read here: the service
+    # imports this module.
+    same = session.execute(select(GraphRow).where(GraphRow.name == doc["name"])
+                           .order_by(GraphRow.created_at)).scalars().first()
+    latest = session.get(RevisionRow, (same.id, same.latest_revision)) if same is not None else None
+    if latest is not None and latest.doc == doc:
         return f"{same.id}@{same.latest_revision}"
     return None
 

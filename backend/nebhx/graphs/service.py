@@ -14,15 +14,12 @@ from sqlalchemy.orm import Session
 
 from nebhx.bricks.registry import get_registry
 from nebhx.graphs.bundle import import_includes, with_includes
+from nebhx.errors import NotFound as NotFound
 from nebhx.graphs.composites import Library, pin
 from nebhx.graphs.models import Graph
 from nebhx.graphs.validate import GraphInvalid, validate_graph
 from nebhx.secrets.service import put_secret, secret_value
 from nebhx.store.models import GraphRow, RevisionRow, iso, utcnow
-
-
-class NotFound(LookupError):
-    pass
 
 
 def validate_doc(*, doc: Any, session: Session | None = None, graph_id: str | None = None) -> Graph:

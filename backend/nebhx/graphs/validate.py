@@ -20,7 +20,7 @@ from nebhx.graphs.composites import is_composite
 from nebhx.graphs.models import FORMAT, Graph, Node
 from nebhx.graphs.problem import Problem
 from nebhx.graphs.requirements import check_requirements
-from nebhx.triggers.schedule import check_triggers
+from nebhx.triggers.checks import check_triggers
 
 
 class GraphInvalid(Exception):

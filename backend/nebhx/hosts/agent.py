@@ -2,33 +2,16 @@
 from __future__ import annotations
 
 import logging
-import os
-import subprocess
 import threading
 import time
 
-from nebhx import __version__
 from nebhx.hosts import service
+from nebhx.runtime.address import host_address
 from nebhx.settings import get_settings
 from nebhx.store.db import session_scope
+from nebhx.version import __version__
 
 log = logging.getLogger("nebhx.agent")
-
-
-def host_address() -> str:
-    """NEBHX_AGENT_ADDRESS, else this machine's first global IPv4 address, else loopback."""
-    if os.environ.get("NEBHX_AGENT_ADDRESS"):
-        return os.environ["NEBHX_AGENT_ADDRESS"]
-    try:
-        out = subprocess.run(["ip", "-4", "-o", "addr", "show", "scope", "global"],
-                             capture_output=True, text=True, timeout=5).stdout
-    except (OSError, subprocess.TimeoutExpired):
-        out = ""
-    for line in out.splitlines():
-        parts = line.split()
-        if "inet" in parts:
-            return parts[parts.index("inet") + 1].split("/")[0]
-    return "127.0.0.1"
 
 
 def _look_at_services(name: str) -> list[dict] | None:

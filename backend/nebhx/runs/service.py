@@ -13,24 +13,17 @@ from sqlalchemy.orm import Session
 
 from nebhx.engine import control, scheduler
 from nebhx.engine.dispatch import Dispatch
-from nebhx.engine.plan import plan_for
+from nebhx.engine.loading import plan_for
 from nebhx.graphs.models import Graph
-from nebhx.graphs.service import NotFound, find_graph_by_name, get_revision
+from nebhx.errors import BadInputs as BadInputs
+from nebhx.errors import Conflict as Conflict
+from nebhx.errors import NotFound
+from nebhx.graphs.service import find_graph_by_name, get_revision
 from nebhx.runs import approvals
 from nebhx.secrets.crypto import mask_tree, seal
 from nebhx.secrets.masking import normalise_secret
 from nebhx.statuses import NodeStatus
 from nebhx.store.models import GraphRow, NodeRow, RunRow, iso
-
-
-class Conflict(Exception):
-    """The request does not fit the current state (retry a node that did not fail...)."""
-
-
-class BadInputs(ValueError):
-    def __init__(self, problems: list[dict[str, Any]]):
-        super().__init__("; ".join(p["message"] for p in problems))
-        self.problems = problems
 
 
 _PY = {"string": str, "Url": str, "VolumeUrl": str, "Address": str, "HostRef": str, "Secret": str,

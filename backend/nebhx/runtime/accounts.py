@@ -14,7 +14,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from nebhx.bricks.base import BrickFailed
+from nebhx.bricks.errors import BrickFailed
 
 PREFIX = "nbx-"
 _LOCK = Path("/run/lock/nebhx-accounts.lock")

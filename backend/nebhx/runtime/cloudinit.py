@@ -23,7 +23,7 @@ from typing import Any
 
 import yaml
 
-from nebhx.bricks.base import BrickFailed
+from nebhx.bricks.errors import BrickFailed
 from nebhx.runtime import shell
 from nebhx.runtime.configs import Resolved
 

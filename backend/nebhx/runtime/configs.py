@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from nebhx.bricks.base import BrickFailed
+from nebhx.bricks.errors import BrickFailed
 from nebhx.templating import TemplateError, render_named
 
 PROFILE_KEYS = {"name", "parents", "values", "clusters", "hosts", "templates"}

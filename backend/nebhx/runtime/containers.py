@@ -30,7 +30,7 @@ import tarfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from nebhx.bricks.base import BrickFailed
+from nebhx.bricks.errors import BrickFailed
 from nebhx.runtime import shell
 
 if TYPE_CHECKING:

@@ -21,7 +21,7 @@ import threading
 import time
 from pathlib import Path
 
-from nebhx.bricks.base import BrickFailed
+from nebhx.bricks.errors import BrickFailed
 from nebhx.runtime.haproxy_cfg import NAME_RE, CheckTimings, LBSpec, render, server_name  # noqa: F401
 from nebhx.runtime.process import host_env
 from nebhx.runtime.supervisor import pid_alive, unix_socket_path

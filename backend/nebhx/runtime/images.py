@@ -20,7 +20,7 @@ import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from nebhx.bricks.base import BrickFailed
+from nebhx.bricks.errors import BrickFailed
 from nebhx.runtime.containers import Engine, archive_digest, parse_image
 
 if TYPE_CHECKING:
@@ -76,7 +76,7 @@ def _load_archive(eng: Engine, name: str, digest: str, archive_sha: str, tmp: Pa
     part = tmp.parent / f".image-{uuid.uuid4().hex[:8]}.tar"
     try:
         with part.open("wb") as out:
-            record = _fetch_artifact(None, archive_sha, out)
+            record = _fetch_artifact(None, archive_sha, out, ctx)
         got = _file_hash(part)
         if got != archive_sha:
             raise BrickFailed(f"sha256 mismatch for the image archive: expected {archive_sha}, "

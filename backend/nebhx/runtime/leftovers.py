@@ -12,7 +12,7 @@ import os
 import xmlrpc.client
 from pathlib import Path
 
-from nebhx.bricks.base import BrickFailed
+from nebhx.bricks.errors import BrickFailed
 from nebhx.runtime import HostRuntime
 from nebhx.runtime.haproxy import HAProxy
 from nebhx.runtime.supervisor import Supervisor

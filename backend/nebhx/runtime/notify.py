@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 
-from nebhx.bricks.base import BrickFailed
+from nebhx.bricks.errors import BrickFailed
 from nebhx.settings import get_settings
 
 EXCERPT = 500

@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from nebhx.bricks.base import BrickFailed, Cancelled
+from nebhx.bricks.errors import BrickFailed, Cancelled
 from nebhx.runtime import bluegreen, undo
 from nebhx.runtime.balancer import Balancer, LocalBalancer, RemoteBalancer  # noqa: F401
 from nebhx.runtime.releases import META

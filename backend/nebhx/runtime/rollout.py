@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from nebhx.bricks.base import BrickFailed
+from nebhx.bricks.errors import BrickFailed
 from nebhx.runtime import configs
 from nebhx.runtime.accounts import program_user
 from nebhx.runtime.probes import ProbeResult, command_probe, http_probe, tcp_probe, wait_until

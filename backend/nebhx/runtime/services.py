@@ -22,13 +22,15 @@ import xmlrpc.client
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from nebhx.bricks.base import BrickFailed
-from nebhx.runtime import HostRuntime
+from nebhx.bricks.errors import BrickFailed
 from nebhx.runtime.process import ProcessManager
 from nebhx.runtime.probes import ProbeResult, command_probe, http_probe, tcp_probe
 from nebhx.runtime.supervisor import Supervisor
+
+if TYPE_CHECKING:
+    from nebhx.runtime import HostRuntime
 
 
 def instance_file(home: Path, service: str, instance: str) -> Path:

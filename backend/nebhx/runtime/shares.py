@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from nebhx.bricks.base import BrickFailed
+from nebhx.bricks.errors import BrickFailed
 from nebhx.runtime.accounts import ensure_user
 from nebhx.runtime.probes import tcp_probe, wait_until
 from nebhx.runtime.shell import run

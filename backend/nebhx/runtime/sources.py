@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from nebhx.bricks.base import BrickFailed
+from nebhx.bricks.errors import BrickFailed
 from nebhx.settings import REPO_DIR
 
 if TYPE_CHECKING:
@@ -85,7 +85,7 @@ PROVENANCE = ".nebhx-provenance.json"
 
 
 def _artifact_source(source: str, want: str | None) -> Source:
-    from nebhx.artifacts.service import parse_reference
+    from nebhx.runtime.artifact_ref import parse_reference
     try:
         name, sha = parse_reference(source)
     except ValueError as exc:
@@ -105,7 +105,7 @@ def _stage_artifact(name: str, sha: str, tmp: Path, ctx: Context | None, final: 
     part = tmp.parent / f".artifact-{uuid.uuid4().hex[:8]}"
     try:
         with part.open("wb") as out:
-            record = _fetch_artifact(name, sha, out)
+            record = _fetch_artifact(name, sha, out, ctx)
         got = _file_hash(part)
         if got != sha:
             raise BrickFailed(f"sha256 mismatch for artifact {name}: expected {sha}, got {got}; "
@@ -114,7 +114,7 @@ def _stage_artifact(name: str, sha: str, tmp: Path, ctx: Context | None, final: 
             ctx.log("artifact %s sha256:%s verified (%d bytes)", name, sha[:12], part.stat().st_size)
         shown = name if name.endswith(ARCHIVES) or not tarfile.is_tarfile(part) else f"{name}.tar"
         _unpack(part, shown, tmp)
-        from nebhx.artifacts.pybuild import bundle_requirement
+        from nebhx.runtime.bundle import bundle_requirement
         if final is not None and (requirement := bundle_requirement(tmp)):
             _pip([requirement], tmp, final, str(tmp / "wheels"), None, ctx)
         prov = {"artifact": name, "sha256": sha, **(record.get("provenance") or {})}
@@ -123,23 +123,15 @@ def _stage_artifact(name: str, sha: str, tmp: Path, ctx: Context | None, final: 
         part.unlink(missing_ok=True)
 
 
-def _fetch_artifact(name: str | None, sha: str, out) -> dict:
+def _fetch_artifact(name: str | None, sha: str, out, ctx: Context | None) -> dict:
+    """From the process's artifact store: an agent's goes through the execution API with its
+    host token, the control plane's own hosts read the store (``nebhx.process``)."""
     import httpx
 
-    from nebhx.settings import get_settings
-    settings = get_settings()
+    from nebhx.bricks.resources import installed
+    artifacts = ctx.artifacts if ctx is not None else installed().artifacts
     try:
-        if settings.agent_token:
-            from nebhx.execution.client import agent_client, fetch_artifact
-            return fetch_artifact(agent_client(settings.url, settings.agent_token), sha256=sha,
-                                  name=name, into=out)
-        from nebhx.artifacts.service import blob_path, get_artifact
-        from nebhx.store.db import session_scope
-        with session_scope() as s:
-            record = get_artifact(s, sha256=sha, name=name)
-        with blob_path(sha256=sha).open("rb") as f:
-            shutil.copyfileobj(f, out, 1 << 20)
-        return record
+        return artifacts.fetch(name=name, sha256=sha, into=out)
     except LookupError as exc:
         raise BrickFailed(f"artifact {name}@sha256:{sha}: {exc}") from exc
     except (OSError, httpx.HTTPError) as exc:

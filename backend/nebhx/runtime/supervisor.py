@@ -27,7 +27,7 @@ import xmlrpc.client
 from contextlib import contextmanager
 from pathlib import Path
 
-from nebhx.bricks.base import BrickFailed
+from nebhx.bricks.errors import BrickFailed
 from nebhx.runtime.process import (ENV_KEY_RE, NAME_RE, UP_STATES, ProcessManager, ProgramSpec,  # noqa: F401
                                    ProgramStatus, pid_alive, unix_socket_path)
 
@@ -273,7 +273,7 @@ class Supervisor(ProcessManager):
         """What a program running as another user must not see: this host's managed folders
         (its home, other services' volumes) and the agent's NEBHX_HOME (its token file, its
         store when it is a control plane)."""
-        from nebhx.runtime import managed_folders
+        from nebhx.runtime.paths import managed_folders
         from nebhx.settings import get_settings
         return list(dict.fromkeys(str(p.resolve()) for p in (*managed_folders(self.root.parent),
                                                              get_settings().home)))

@@ -19,7 +19,7 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-from nebhx.bricks.base import BrickFailed
+from nebhx.bricks.errors import BrickFailed
 from nebhx.runtime.launch import own
 from nebhx.runtime.process import ProcessManager, ProgramStatus
 from nebhx.runtime.units import (SEPARATOR, UnitSpec, env_file_text, live_unit, render_liveness, render_service,
@@ -101,7 +101,7 @@ class Systemd(ProcessManager):
 
     def hidden(self) -> list[str]:
         """As for supervisord: the host's managed folders and the agent's home."""
-        from nebhx.runtime import managed_folders
+        from nebhx.runtime.paths import managed_folders
         from nebhx.settings import get_settings
         return list(dict.fromkeys(str(p.resolve()) for p in (*managed_folders(self.root.parent),
                                                              get_settings().home)))

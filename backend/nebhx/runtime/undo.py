@@ -22,7 +22,7 @@ import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from nebhx.bricks.base import BrickFailed
+from nebhx.bricks.errors import BrickFailed
 from nebhx.runtime.rollout import Instance, Steps, StepFailed
 from nebhx.runtime.services import instance_file, read_spec, write_spec
 

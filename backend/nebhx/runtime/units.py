@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from nebhx.bricks.base import BrickFailed
+from nebhx.bricks.errors import BrickFailed
 from nebhx.runtime.launch import DEFAULT_PATH, covers, executables, exposed
 from nebhx.runtime.process import ENV_KEY_RE, NAME_RE, ProgramSpec
 

@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import Any, Iterable
 from urllib.parse import urlsplit
 
-from nebhx.bricks.base import BrickFailed
-from nebhx.runtime import confine, managed_folders
+from nebhx.bricks.errors import BrickFailed
+from nebhx.runtime.paths import confine, managed_folders
 from nebhx.runtime.storage import registry
 from nebhx.runtime.storage.driver import DriverHost, Retention, Snapshot, Usage, Volume, VolumeDriver
 from nebhx.runtime.storage.fs import read_json, stamp, write_json

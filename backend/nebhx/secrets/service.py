@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from nebhx.auth.audit import Door, record_change
+from nebhx.errors import BadInputs, NotFound
 from nebhx.secrets.crypto import seal, unseal_value
 from nebhx.secrets.masking import normalise_secret
 from nebhx.store.models import SecretRow, iso, utcnow
@@ -17,12 +18,10 @@ NAME = re.compile(r"^[A-Za-z0-9_.-]{1,200}$")
 
 def put_secret(session: Session, *, name: str, value: str) -> None:
     if not NAME.match(name):
-        from nebhx.runs.service import BadInputs  # runs -> graphs -> secrets: import late
         raise BadInputs([{"input": "name", "message": f"secret name {name!r} must match {NAME.pattern}"}])
     try:
         value = normalise_secret(value)
     except ValueError as exc:
-        from nebhx.runs.service import BadInputs
         raise BadInputs([{"input": name, "message": str(exc)}]) from None
     token = seal(value)["$enc"]
     row = session.get(SecretRow, name)
@@ -65,7 +64,6 @@ def users_of(session: Session, name: str) -> list[str]:
 def delete_secret(session: Session, *, name: str, door: Door | None = None) -> None:
     """Refused (InUse) while a stored graph refers to it; the sealed value is gone for good."""
     from nebhx.graphs.removal import InUse
-    from nebhx.graphs.service import NotFound
     row = session.get(SecretRow, name)
     if row is None:
         raise NotFound(f"no secret {name!r}")

@@ -25,34 +25,15 @@ import httpx
 from sqlalchemy import update
 
 from nebhx.configs.etcd import Etcd
-from nebhx.graphs.problem import Problem
+# The trigger's check (graph validation) lives in nebhx.triggers.checks, no store there; re-exported.
+from nebhx.triggers.checks import check_etcd as check_spec  # noqa: F401
+from nebhx.triggers.checks import endpoint_of
 from nebhx.statuses import RunStatus
 from nebhx.store.models import RunRow, TriggerScheduleRow, utcnow
 
 log = logging.getLogger("nebhx.etcd_trigger")
 _watches: dict[str, Watch] = {}
 _lock = threading.Lock()
-
-
-def check_spec(spec: dict[str, Any], i: int, inputs: set, needed: set) -> list[Problem]:
-    name, where = spec.get("name"), f"/meta/triggers/{i}"
-    bad = lambda field, why: Problem("bad_trigger", f"trigger {name!r}: {field}: {why}",  # noqa: E731
-                                     path=f"{where}/{field}")
-    problems = [] if isinstance(name, str) and name else [bad("name", "an etcd trigger needs a name")]
-    if not isinstance(spec.get("prefix"), str) or not spec["prefix"]:
-        problems.append(bad("prefix", "the etcd key prefix to watch, e.g. '/nebhx/profiles/'"))
-    endpoint = spec.get("endpoint")
-    if endpoint is not None and not (isinstance(endpoint, str) and endpoint.startswith(("http://", "https://"))):
-        problems.append(bad("endpoint", f"{endpoint!r} is not an http(s) URL of etcd"))
-    elif endpoint is None and not endpoint_of(spec):  # else nothing would ever watch it
-        problems.append(bad("endpoint", "no etcd endpoint: give one or set NEBHX_CONFIG_ETCD_URL on the server"))
-    given = spec.get("inputs") or {}
-    if not isinstance(given, dict):
-        return [*problems, bad("inputs", "a map of graph input -> value")]
-    problems += [bad("inputs", f"{k!r} is not an input of the graph") for k in given if k not in inputs]
-    problems += [bad("inputs", f"graph input {k!r} is required and has no default: give it a value")
-                 for k in sorted(needed - given.keys(), key=str)]
-    return problems
 
 
 def state(s, spec: dict[str, Any]) -> dict[str, Any]:
@@ -62,15 +43,10 @@ def state(s, spec: dict[str, Any]) -> dict[str, Any]:
             "last_revision": row.last_tick if row else None, "last_run_id": row.last_run_id if row else None}
 
 
-def endpoint_of(spec: dict[str, Any]) -> str:
-    from nebhx.settings import get_settings
-    return str(spec.get("endpoint") or get_settings().config_etcd_url)
-
-
 def ensure_watches(session_for) -> None:
     """Start a watch for every declared etcd trigger, stop those no graph declares, and start
     the runs of changes that waited for an active run to end."""
-    from nebhx.triggers.service import declared
+    from nebhx.triggers.index import declared  # every graph's triggers, kept per revision
     with session_for() as s:
         specs = [t for t in declared(s) if t.get("kind") == "etcd" and isinstance(t.get("prefix"), str)]
     names = [t["name"] for t in specs]
@@ -182,3 +158,13 @@ def _fire(s, spec: dict[str, Any], revision: int, keys: list[str]) -> str | bool
     s.execute(update(TriggerScheduleRow).where(TriggerScheduleRow.name == spec["name"]).values(last_run_id=run_id))
     log.info("etcd trigger %s started run %s for revision %d (%s)", spec["name"], run_id, revision, ", ".join(keys))
     return run_id
+
+
+def watch_all(settings: Any) -> None:
+    """The sweep's job (``nebhx.process.sweeper``): keep the watches of etcd triggers running in
+    the process that sweeps."""
+    from nebhx.store.db import session_scope
+    try:
+        ensure_watches(lambda: session_scope(settings.db_url))
+    except Exception:  # logged here: an etcd trigger's trouble must not pass for a store outage
+        log.exception("etcd triggers could not be checked")

@@ -19,16 +19,20 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from croniter import croniter
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from nebhx.graphs.problem import Problem
+# The graph validator's check of meta.triggers lives in nebhx.triggers.checks (no store there).
+from nebhx.triggers.checks import check_triggers as check_triggers
 from nebhx.statuses import RunStatus
 from nebhx.store.models import RunRow, TriggerScheduleRow, utcnow
+
+if TYPE_CHECKING:
+    from nebhx.settings import Settings
 
 log = logging.getLogger("nebhx.schedule")
 MAX_MISSED_COUNTED = 1000
@@ -48,62 +52,10 @@ def next_tick(cron: str, after: float) -> datetime:
     return datetime.fromtimestamp(croniter(cron, after).get_next(float), timezone.utc)
 
 
-def check_triggers(doc: dict[str, Any]) -> list[Problem]:
-    """Problems of ``meta.triggers``, each naming the trigger and its field (graph validation)."""
-    triggers = (doc.get("meta") or {}).get("triggers") if isinstance(doc.get("meta"), dict) else None
-    if triggers is None:
-        return []
-    if not isinstance(triggers, list):
-        return [Problem("bad_trigger", "meta.triggers must be a list of triggers", path="/meta/triggers")]
-    declared = [i for i in doc.get("inputs") or [] if isinstance(i, dict)]
-    names = {i.get("name") for i in declared}
-    # A schedule has no push to fill an input: one it must be given and is not fails every tick.
-    needed = {i.get("name") for i in declared if i.get("required", True) and i.get("default") is None}
-    problems, seen = [], set()
-    for i, spec in enumerate(triggers):
-        name = spec.get("name") if isinstance(spec, dict) else None
-        if isinstance(name, str) and name in seen:  # one name is one webhook path, one schedule row
-            problems.append(Problem("bad_trigger", f"trigger {name!r}: name: declared twice in this graph",
-                                    path=f"/meta/triggers/{i}/name"))
-        seen.add(name)
-        if isinstance(spec, dict) and spec.get("kind", "webhook") == "schedule":
-            problems += _check_schedule(spec, i, names, needed)
-        elif isinstance(spec, dict) and spec.get("kind") == "etcd":
-            from nebhx.triggers.etcd import check_spec
-            problems += check_spec(spec, i, names, needed)
-        elif isinstance(spec, dict) and spec.get("kind", "webhook") != "webhook":
-            problems.append(Problem("bad_trigger", f"trigger {spec.get('name')!r}: kind {spec.get('kind')!r} "
-                                    "is not webhook, schedule or etcd", path=f"/meta/triggers/{i}/kind"))
-    return problems
-
-
-def _check_schedule(spec: dict[str, Any], i: int, inputs: set, needed: set) -> list[Problem]:
-    name, where = spec.get("name"), f"/meta/triggers/{i}"
-    bad = lambda field, why: Problem("bad_trigger", f"trigger {name!r}: {field}: {why}",  # noqa: E731
-                                     path=f"{where}/{field}")
-    problems = [] if isinstance(name, str) and name else [bad("name", "a schedule trigger needs a name")]
-    cron = spec.get("cron")
-    if not isinstance(cron, str) or not croniter.is_valid(cron):
-        problems.append(bad("cron", f"{cron!r} is not a cron expression (five fields, or six with "
-                                    "seconds last, e.g. '*/5 * * * *')"))
-    for field in ("concurrency", "max_active"):
-        value = spec.get(field)
-        if field in spec and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
-            problems.append(bad(field, f"{value!r} is not a whole number of runs, at least 1"))
-    given = spec.get("inputs") or {}
-    if not isinstance(given, dict):
-        problems.append(bad("inputs", "a map of graph input -> value"))
-    else:
-        problems += [bad("inputs", f"{k!r} is not an input of the graph") for k in given if k not in inputs]
-        problems += [bad("inputs", f"graph input {k!r} is required and has no default: give it a value")
-                     for k in sorted(needed - given.keys(), key=str)]
-    return problems
-
-
 def fire_due(session_for, *, now: datetime | None = None) -> list[dict[str, Any]]:
     """Start the runs of every schedule trigger with a tick due; what each did.
     ``session_for``: a context manager giving one session (one transaction) per trigger."""
-    from nebhx.triggers.service import declared
+    from nebhx.triggers.index import declared  # every graph's triggers, kept per revision
     now = now or utcnow()
     with session_for() as s:
         every = declared(s)
@@ -241,3 +193,14 @@ def state(s: Session, spec: dict[str, Any]) -> dict[str, Any]:
             "last_tick": datetime.fromtimestamp(last, timezone.utc).isoformat() if last else None,
             "last_run_id": row.last_run_id if row else None, "skipped": row.skipped if row else 0,
             "last_skip_reason": row.last_skip_reason if row else None}
+
+
+def fire_schedules(settings: Settings) -> None:
+    """The sweep's job (``nebhx.process.sweeper``): start the runs of due schedule ticks."""
+    # Here rather than in a daemon of its own: the sweep already runs wherever the control
+    # plane does, and each tick is taken by compare-and-set, so several sweepers are safe.
+    from nebhx.store.db import session_scope
+    try:
+        fire_due(lambda: session_scope(settings.db_url))
+    except Exception:  # logged here: a schedule's trouble must not pass for a store outage
+        log.exception("schedule triggers could not be checked")

@@ -9,7 +9,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from nebhx.bricks.base import BrickFailed
+from nebhx.bricks.errors import BrickFailed
 from nebhx.runtime import shell
 from nebhx.runtime.storage.driver import Usage, Volume
 from nebhx.runtime.storage.fs import disk_usage, filesystems, fs_type

@@ -9,7 +9,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from nebhx.bricks.base import BrickFailed
+from nebhx.bricks.errors import BrickFailed
 from nebhx.runtime import shell
 from nebhx.runtime.storage.driver import Volume
 from nebhx.runtime.storage.tree import TreeDriver

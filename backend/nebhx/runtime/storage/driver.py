@@ -93,7 +93,7 @@ class DriverHost:
     managed: tuple[Path, ...] = field(default=())
 
     def confine(self, path: Path | str, *, param: str) -> Path:
-        from nebhx.runtime import confine
+        from nebhx.runtime.paths import confine
         return confine(path, self.managed, param=param)
 
     def state(self, driver: str) -> Path:

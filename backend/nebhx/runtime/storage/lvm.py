@@ -23,7 +23,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from nebhx.bricks.base import BrickFailed
+from nebhx.bricks.errors import BrickFailed
 from nebhx.runtime import shell
 from nebhx.runtime.storage.driver import Snapshot, Usage, Volume, VolumeDriver
 from nebhx.runtime.storage.fs import umount, read_json, snapshot_of, write_json

@@ -27,7 +27,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
-from nebhx.bricks.base import BrickFailed
+from nebhx.bricks.errors import BrickFailed
 from nebhx.runtime import shell
 from nebhx.runtime.storage.driver import Snapshot, Usage, Volume, VolumeDriver
 from nebhx.runtime.storage.fs import umount, disk_usage, filesystems, read_json, snapshot_of, write_json

@@ -14,7 +14,7 @@ import importlib.metadata
 from dataclasses import dataclass
 from functools import lru_cache
 
-from nebhx.bricks.base import BrickFailed
+from nebhx.bricks.errors import BrickFailed
 from nebhx.runtime.storage.driver import VolumeDriver
 
 GROUP = "nebhx.volumes"

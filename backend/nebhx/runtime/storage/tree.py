@@ -16,7 +16,7 @@ from abc import abstractmethod
 from pathlib import Path
 from typing import Any
 
-from nebhx.bricks.base import BrickFailed
+from nebhx.bricks.errors import BrickFailed
 from nebhx.runtime.storage.driver import Snapshot, Usage, Volume, VolumeDriver
 from nebhx.runtime.storage.fs import disk_usage, exchange, read_json, sidecar, snapshot_of, write_json
 

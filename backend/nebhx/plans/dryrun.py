@@ -29,7 +29,7 @@ from nebhx.bricks.inventory import Inventory
 from nebhx.bricks.planning import MASK, cannot_tell, check_inputs, fails, tell
 from nebhx.bricks.registry import Registry, get_registry
 from nebhx.engine.plan import Plan
-from nebhx.engine.plan_waves import Future, HostPlanner, Pending, Waves
+from nebhx.plans.waves import Future, HostPlanner, Pending, Waves
 from nebhx.engine.resolve import item_id
 from nebhx.graphs.composites import MAX_NESTING, SEP, Library, is_composite
 from nebhx.graphs.models import Graph, Node, portion

@@ -1,4 +1,4 @@
-"""A plan's host items, sent to the hosts' agents in waves (see nebhx.engine.dryrun).
+"""A plan's host items, sent to the hosts' agents in waves (see nebhx.plans.dryrun).
 
 Host items are queued per host; ``flush`` sends every queue at once (one batch per host, its
 items in dependency order, with what earlier items will have changed there) and fills each

@@ -1,0 +1,19 @@
+"""The errors the domains share (a leaf: importing it loads nothing else of nebhx). The API
+maps each to its status (nebhx.api.errors): NotFound 404, Conflict 409, BadInputs 422."""
+from __future__ import annotations
+
+from typing import Any
+
+
+class NotFound(LookupError):
+    pass
+
+
+class Conflict(Exception):
+    """The request does not fit the current state (retry a node that did not fail...)."""
+
+
+class BadInputs(ValueError):
+    def __init__(self, problems: list[dict[str, Any]]):
+        super().__init__("; ".join(p["message"] for p in problems))
+        self.problems = problems
