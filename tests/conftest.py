@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
+from lanes import lane_of  # noqa: E402
 from support import Stack, create_pg_database, make_env, start_redis  # noqa: E402
 
 from nebhx.bricks.registry import import_builtin  # noqa: E402
@@ -21,6 +22,12 @@ def brick_resources():
     installs them (they read the settings when used, so each test's store and home apply)."""
     from nebhx import process
     yield process.install()
+
+
+def pytest_collection_modifyitems(items):
+    """Mark each test with its lane (tests/lanes.py runs the lanes side by side)."""
+    for item in items:
+        item.add_marker(f"lane_{lane_of(item.path, item.fixturenames)}")
 
 
 @pytest.fixture(scope="session")

@@ -51,6 +51,19 @@ class Inbox:
         return "250 OK"
 
 
+def require(command: str, package: str) -> str:
+    """The path of ``command``; fail loudly naming the Debian package when it is missing.
+
+    Tests never install anything: ``./dev test`` installs every line of deps/apt.txt first."""
+    exe = shutil.which(command) or next((p for p in (f"/usr/sbin/{command}", f"/sbin/{command}")
+                                         if os.access(p, os.X_OK)), None)
+    if exe is None:
+        import pytest
+        pytest.fail(f"{command} is not installed: `apt-get install -y {package}` (deps/apt.txt; "
+                    "the README's test command installs it)", pytrace=False)
+    return exe
+
+
 def start_redis() -> tuple[subprocess.Popen, str]:
     exe = shutil.which("redis-server")
     if exe is None:

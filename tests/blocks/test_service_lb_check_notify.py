@@ -9,7 +9,6 @@ import os
 import shutil
 import signal
 import socket
-import subprocess
 import sys
 import threading
 import time
@@ -24,7 +23,7 @@ from nebhx.bricks.registry import load_registry
 from nebhx.runtime import HostRuntime
 from nebhx.runtime.haproxy import HAProxy
 from nebhx.runtime.supervisor import pid_alive
-from support import Inbox, free_port
+from support import Inbox, free_port, require
 
 ROOT = Path(__file__).resolve().parents[2]
 APP_DIR = ROOT / "examples" / "app"
@@ -65,9 +64,7 @@ def get(address: str, path: str = "/") -> dict:
 
 @pytest.fixture
 def rt(tmp_path):
-    if not (shutil.which("haproxy") or Path("/usr/sbin/haproxy").exists()):
-        for cmd in (["apt-get", "update"], ["apt-get", "install", "-y", "haproxy"]):
-            assert subprocess.run(cmd, capture_output=True, timeout=600).returncode == 0, cmd
+    require("haproxy", "haproxy")
     runtime = HostRuntime("h1", tmp_path / "h1")
     runtime.address = "127.0.0.1"  # what service.run advertises by default; only loopback here
     svc = runtime.home / "services" / "web"

@@ -1,5 +1,5 @@
 """Helpers for the container tests: a git repository holding a tiny web app and its
-Containerfile, and podman made ready on this machine (installed from Debian if missing).
+Containerfile, and a check that podman is ready on this machine (deps/apt.txt installs it).
 
 No base image can be pulled here (no registry is reachable), so the image is built
 ``FROM scratch`` with a static busybox (Debian ``busybox-static``) as its only binary; the
@@ -13,6 +13,7 @@ import subprocess
 from pathlib import Path
 
 from buildkit import git
+from support import require
 
 CONTAINERFILE = """\
 # FROM scratch: no base image can be pulled on this machine; busybox-static is the only binary.
@@ -32,22 +33,14 @@ exec /bin/busybox httpd -f -p "$1" -h /www
 """
 
 
-def need(command: str, package: str) -> None:
-    """Install ``package`` from Debian when ``command`` is missing; fail loudly if that fails."""
-    if shutil.which(command):
-        return
-    proc = subprocess.run(["apt-get", "install", "-y", package], capture_output=True, text=True)
-    if proc.returncode != 0 or not shutil.which(command):
-        raise RuntimeError(f"{command} is needed and `apt-get install -y {package}` failed "
-                           f"(run as root after apt-get update): {proc.stderr[-800:]}")
-
-
 def ready_podman() -> None:
-    """podman with runc (crun refuses this machine's hybrid cgroups) and a static busybox."""
-    need("podman", "podman")
-    need("runc", "runc")
-    need("busybox", "busybox-static")
-    out = subprocess.run(["file", "-L", shutil.which("busybox")], capture_output=True, text=True).stdout
+    """podman with runc (crun refuses this machine's hybrid cgroups) and a static busybox.
+
+    Checked, never installed: ./dev test installs deps/apt.txt (the `podman_ready` fixture)."""
+    require("podman", "podman")
+    require("runc", "runc")
+    busybox = require("busybox", "busybox-static")
+    out = subprocess.run(["file", "-L", busybox], capture_output=True, text=True).stdout
     if "statically linked" not in out:
         raise RuntimeError(f"busybox is not static ({out.strip()}): apt-get install -y busybox-static")
 

@@ -3,18 +3,18 @@ cgroupfs) builds the image from a git repository, the artifact store keeps its a
 release.stage loads it on host `local`, service.run keeps it running under supervisord.
 
 The image is built FROM scratch with a static busybox: no base image can be pulled here
-(see imagekit). podman, runc and busybox-static are installed from Debian when missing; a
-machine where that fails makes these tests fail with the reason, never skip.
+(see imagekit). podman, runc and busybox-static come from deps/apt.txt (./dev test installs
+them); a machine without them makes these tests fail with the reason, never skip.
 """
 from __future__ import annotations
 
 import httpx
 import pytest
 
-from imagekit import commit_app, image_repo, ready_podman, remove_containers
+from imagekit import commit_app, image_repo, remove_containers
 from support import free_port, graph, order, wait_for, wire
 
-ready_podman()
+pytestmark = pytest.mark.usefixtures("podman_ready")
 SERVICE = "boxweb"
 
 

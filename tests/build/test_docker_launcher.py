@@ -12,17 +12,17 @@ import tempfile
 
 import pytest
 
-from imagekit import commit_app, image_repo, need, ready_podman
-from support import free_port, graph, order, wait_for, wire
+from imagekit import commit_app, image_repo
+from support import free_port, graph, order, require, wait_for, wire
 from test_container_release import SERVICE, get, ok
 
-ready_podman()  # the static busybox the image is made of
+pytestmark = pytest.mark.usefixtures("podman_ready")  # the static busybox the image is made of
 
 
 @pytest.fixture(scope="module")
 def dockerd():
     """A dockerd of this module's own (its socket in DOCKER_HOST, which the stack's workers inherit)."""
-    need("dockerd", "docker.io")
+    require("dockerd", "docker.io")
     root = tempfile.mkdtemp(prefix="nbx-dk-", dir="/tmp")  # short: the socket path has a length limit
     sock = f"unix://{root}/d.sock"
     log = open(f"{root}/dockerd.log", "wb")

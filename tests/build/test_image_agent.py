@@ -11,10 +11,10 @@ import sys
 import httpx
 import pytest
 
-from imagekit import image_repo, ready_podman, remove_containers
+from imagekit import image_repo, remove_containers
 from support import FAST, TEST_BLOCKS, Stack, create_pg_database, free_port, graph, make_env, start_redis, wait_for, wire
 
-ready_podman()
+pytestmark = pytest.mark.usefixtures("podman_ready")
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import http.client
 import json
-import shutil
 import socket
 import subprocess
 import sys
@@ -17,17 +16,13 @@ from nebhx import BrickFailed
 from nebhx.runtime.haproxy import HAProxy, server_name
 from nebhx.runtime.probes import http_probe, wait_until
 from nebhx.runtime.supervisor import pid_alive
-from support import free_port
+from support import free_port, require
 
 APP = Path(__file__).resolve().parents[2] / "examples" / "app" / "webapp.py"
 
 
 def ensure_haproxy() -> None:
-    if shutil.which("haproxy") or Path("/usr/sbin/haproxy").exists():
-        return
-    for cmd in (["apt-get", "update"], ["apt-get", "install", "-y", "haproxy"]):
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
-        assert proc.returncode == 0, f"cannot install haproxy: {proc.stderr[-500:]}"
+    require("haproxy", "haproxy")
 
 
 def get(port: int) -> int:

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -10,6 +9,7 @@ import pytest
 
 from nebhx import BrickFailed
 from nebhx.runtime.volumes import Volumes, parse_volume_url, volume_url
+from support import require
 
 
 def _sh(*cmd: str) -> str:
@@ -20,13 +20,7 @@ def _sh(*cmd: str) -> str:
 
 
 def _ensure_btrfs_progs() -> None:
-    if shutil.which("mkfs.btrfs"):
-        return
-    # The host packages are listed in deps/apt.txt; install here if a machine lacks them.
-    for cmd in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "btrfs-progs"]):
-        proc = subprocess.run(cmd, capture_output=True, text=True)
-        if proc.returncode != 0:
-            pytest.fail(f"btrfs-progs is missing and {' '.join(cmd)} failed: {proc.stderr[-500:]}")
+    require("mkfs.btrfs", "btrfs-progs")
 
 
 @pytest.fixture(scope="module")

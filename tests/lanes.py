@@ -1,0 +1,126 @@
+"""The test suite in lanes, run side by side: `./dev test` calls this (see the README).
+
+    python tests/lanes.py [--unit | --lane NAME ...] [pytest args]
+
+A lane is one pytest process over a part of the suite (or one static check); lanes do not
+share fixed ports, namespaces or daemons, so they can run at once: every stack, Redis and
+PostgreSQL database a test starts is private (free ports, unique names). The tests that run
+the shipped examples (fixed ports 8100-8111) share the `e2e` lane. Which lane a test is in:
+``lane_of`` below, applied as a marker by tests/conftest.py; tests/test_layout.py checks that
+every test file is collected. Each lane's output is printed whole when it ends (no
+interleaving), then its wall time, and at the end a summary; any failing lane fails the run.
+
+Arguments that are not options (paths, node ids) run those tests in one pytest process, as a
+plain `pytest ARGS` would.
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PYTEST = [sys.executable, "-m", "pytest"]
+# Folders that are a lane of their own; the rest splits on the `stack` fixture.
+FOLDER_LANES = {"cluster": "cluster", "e2e": "e2e", "examples": "e2e", "build": "build"}
+HEAVY = [f"--ignore=tests/{folder}" for folder in FOLDER_LANES]
+PYTEST_LANES = {
+    "unit": ["tests", *HEAVY, "-m", "lane_unit"],
+    "stack": ["tests", *HEAVY, "-m", "lane_stack"],
+    **{lane: [f"tests/{f}" for f, name in FOLDER_LANES.items() if name == lane] for lane in FOLDER_LANES.values()},
+}
+# Started first: the longest lanes (measured), so the run ends with the short ones.
+ORDER = ["lint", "e2e", "stack", "cluster", "build", "unit", "vitest"]
+
+
+def lane_of(path: Path, fixturenames: list[str]) -> str:
+    """The lane of a test: by folder for the heavy folders, else `stack` if it uses one."""
+    rel = path.resolve().relative_to(ROOT / "tests")
+    lane = FOLDER_LANES.get(rel.parts[0]) if len(rel.parts) > 1 else None
+    return lane or ("stack" if "stack" in fixturenames else "unit")
+
+
+@dataclass
+class Result:
+    name: str
+    code: int
+    seconds: float
+    summary: str
+
+
+def commands(lanes: list[str], extra: list[str]) -> dict[str, list[str]]:
+    out = {}
+    for lane in lanes:
+        if lane == "lint":
+            out[lane] = [str(ROOT / "dev"), "lint"]
+        elif lane == "vitest":
+            out[lane] = ["npm", "--prefix", str(ROOT / "frontend"), "test", "--silent"]
+        else:
+            out[lane] = [*PYTEST, *PYTEST_LANES[lane], "--durations=25", *extra]
+    return out
+
+
+def run_lane(name: str, cmd: list[str], logdir: Path) -> Result:
+    log = logdir / f"{name}.log"
+    start = time.monotonic()
+    with log.open("wb") as fh:
+        code = subprocess.call(cmd, cwd=ROOT, stdout=fh, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    seconds = time.monotonic() - start
+    text = log.read_text(errors="replace")
+    # pytest exits 5 when a lane selects no test (e.g. a -k that matches none there): not a failure.
+    if code == 5 and name in PYTEST_LANES:
+        code = 0
+    lines = [line for line in text.splitlines() if line.strip()]
+    summary = lines[-1].strip("= ") if lines else "(no output)"
+    sys.stdout.write(f"\n{'=' * 30} lane {name}: exit {code}, {seconds:.0f} s {'=' * 30}\n{text}")
+    sys.stdout.flush()
+    return Result(name, code, seconds, summary)
+
+
+def parse(argv: list[str]) -> tuple[list[str], list[str], bool]:
+    """(lanes, pytest args, whether the args name tests themselves)."""
+    lanes: list[str] = []
+    extra: list[str] = []
+    it = iter(argv)
+    for arg in it:
+        if arg == "--unit":
+            lanes.append("unit")
+        elif arg == "--lane":
+            lanes.append(next(it, ""))
+        elif arg.startswith("--lane="):
+            lanes.append(arg.split("=", 1)[1])
+        else:
+            extra.append(arg)
+    unknown = [lane for lane in lanes if lane not in ORDER]
+    if unknown:
+        sys.exit(f"unknown lane(s) {unknown}: choose from {ORDER}")
+    named = any(not a.startswith("-") and (ROOT / a.split("::")[0]).exists() for a in extra)
+    return lanes or ORDER, extra, named
+
+
+def main(argv: list[str]) -> int:
+    lanes, extra, named = parse(argv)
+    if named:  # `./dev test tests/x.py -k y`: exactly what was asked, one process
+        return subprocess.call([*PYTEST, "--durations=25", *extra], cwd=ROOT)
+    logdir = Path(tempfile.mkdtemp(prefix="nebhx-lanes-"))
+    cmds = commands([lane for lane in ORDER if lane in lanes], extra)
+    jobs = int(os.environ.get("NEBHX_TEST_LANES", len(cmds)))
+    start = time.monotonic()
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        results = list(pool.map(lambda item: run_lane(*item, logdir), cmds.items()))
+    total = time.monotonic() - start
+    print(f"\n{'=' * 30} lanes (logs in {logdir}) {'=' * 30}")
+    for r in results:
+        print(f"  {r.name:<8} {'ok  ' if r.code == 0 else 'FAIL'} {r.seconds:6.0f} s  {r.summary}")
+    failed = [r.name for r in results if r.code != 0]
+    print(f"  total    {total:.0f} s wall" + (f"; FAILED lanes: {', '.join(failed)}" if failed else ""))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
