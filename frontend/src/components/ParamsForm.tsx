@@ -27,7 +27,7 @@ interface Props {
 export default function ParamsForm({ node, spec, params, hidden, readOnly, onChange }: Props) {
   // Optional fields (anyOf [X, null]) are plain inputs: empty = not set.
   const schema = useMemo(() => formSchema(paramsSchema(spec.inputs_schema, hidden)), [spec, hidden]);
-  const props = (schema.properties ?? {}) as Record<string, Record<string, unknown>>;
+  const props = useMemo(() => (schema.properties ?? {}) as Record<string, Record<string, unknown>>, [schema]);
   const secrets = useMemo(() => Object.keys(props).filter((k) => isSecretSchema(props[k], schema)),
                           [props, schema]);
   const uiSchema = useMemo(() => {
