@@ -8,7 +8,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 from lanes import lane_of  # noqa: E402
-from support import Stack, create_pg_database, make_env, start_redis  # noqa: E402
+from support import create_pg_database, fresh_sqlite_store, stack_fixture, start_redis  # noqa: E402
 
 from nebhx.bricks.registry import import_builtin  # noqa: E402
 
@@ -47,30 +47,18 @@ def pg_url():
 
 @pytest.fixture(params=["sqlite", "pg"])
 def db_url(request, tmp_path):
-    """A fresh store: a SQLite file, or a new PostgreSQL database."""
+    """A fresh store: a SQLite file, or a new PostgreSQL database; migrated (copied from a
+    template) unless the test is marked `empty_store`."""
+    empty = request.node.get_closest_marker("empty_store") is not None
     if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'store.db'}"
+        yield f"sqlite:///{tmp_path / 'store.db'}" if empty else fresh_sqlite_store(tmp_path / "store.db")
     else:
-        url, drop = create_pg_database()
+        url, drop = create_pg_database(template=not empty)
         yield url
         drop()
 
 
-@pytest.fixture(params=["embedded", "redis+pg"], scope="module")
-def stack(request, tmp_path_factory):
-    """API + worker processes: SQLite with the filesystem broker, or PostgreSQL with Redis."""
-    home = tmp_path_factory.mktemp(f"stack-{request.param.replace('+', '-')}")
-    if request.param == "embedded":
-        env = make_env(home)
-        cleanups = []
-    else:
-        redis_proc, broker = start_redis()
-        db, drop = create_pg_database()
-        env = make_env(home, db, broker)
-        cleanups = [drop, lambda: (redis_proc.terminate(), redis_proc.wait(10))]
-    s = Stack(home, env).start()
-    s.kind = request.param
-    yield s
-    s.stop()
-    for cleanup in cleanups:
-        cleanup()
+# One API + worker stack per kind for the whole session (two start-ups, not two per module);
+# a module that stops, kills or restarts its workers takes one of its own with
+# `stack = stack_fixture("module")`.
+stack = stack_fixture("session")

@@ -1,12 +1,14 @@
 """Real services for tests: private Redis, a fresh PostgreSQL database, API + worker processes."""
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -89,13 +91,42 @@ def pg_admin_url() -> str:
     return url
 
 
-def create_pg_database() -> tuple[str, callable]:
+_templates: dict[str, str] = {}  # a migrated store per kind, made once per pytest process
+
+
+def migrated_template(kind: str) -> str:
+    """The URL of a store migrated once per process ("sqlite" or "pg"); fresh stores copy it
+    (a file copy, or CREATE DATABASE ... TEMPLATE) instead of running every migration again."""
+    if kind not in _templates:
+        from nebhx.store.db import get_engine, migrate
+        if kind == "pg":
+            url, drop = create_pg_database(template=False)
+            atexit.register(drop)
+        else:
+            folder = Path(tempfile.mkdtemp(prefix="nebhx-template-"))
+            atexit.register(shutil.rmtree, folder, True)
+            url = f"sqlite:///{folder / 'template.db'}"
+        migrate(url)
+        get_engine(url).dispose()  # CREATE DATABASE ... TEMPLATE needs the template unused
+        _templates[kind] = url
+    return _templates[kind]
+
+
+def fresh_sqlite_store(path: Path) -> str:
+    """A migrated SQLite store at ``path``: a copy of this process's template."""
+    shutil.copy(migrated_template("sqlite").removeprefix("sqlite:///"), path)
+    return f"sqlite:///{path}"
+
+
+def create_pg_database(template: bool = True) -> tuple[str, callable]:
+    """A new PostgreSQL database (migrated: from the template; else empty) and its drop."""
     import sqlalchemy as sa
+    source = migrated_template("pg").rsplit("/", 1)[1] if template else None
     admin = pg_admin_url()
     name = f"nebhx_test_{uuid.uuid4().hex[:10]}"
     engine = sa.create_engine(admin, isolation_level="AUTOCOMMIT")
     with engine.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{source}"' if source else "")))
     url = admin.rsplit("/", 1)[0] + "/" + name
 
     def drop() -> None:
@@ -176,6 +207,35 @@ class Stack:
     def wait_node(self, run_id: str, node: str, status: str, timeout: float = 30) -> dict:
         return wait_for(lambda: (r := self.get_run(run_id))["nodes"][node]["status"] == status and r,
                         timeout, what=f"node {node} {status}")
+
+
+STACK_KINDS = ["embedded", "redis+pg"]
+
+
+def stack_fixture(scope: str):
+    """The `stack` fixture at ``scope``: API + worker processes, SQLite with the filesystem
+    broker ("embedded") or PostgreSQL with Redis ("redis+pg")."""
+    import pytest
+
+    @pytest.fixture(params=STACK_KINDS, scope=scope, name="stack")
+    def stack(request, tmp_path_factory):
+        home = tmp_path_factory.mktemp(f"stack-{request.param.replace('+', '-')}")
+        cleanups = []
+        if request.param == "embedded":
+            fresh_sqlite_store(home / "nebhx.db")  # the default store under NEBHX_HOME, migrated
+            env = make_env(home)
+        else:
+            redis_proc, broker = start_redis()
+            db, drop = create_pg_database()
+            env = make_env(home, db, broker)
+            cleanups = [drop, lambda: (redis_proc.terminate(), redis_proc.wait(10))]
+        s = Stack(home, env).start()
+        s.kind = request.param
+        yield s
+        s.stop()
+        for cleanup in cleanups:
+            cleanup()
+    return stack
 
 
 def stop_daemons(home: Path) -> None:

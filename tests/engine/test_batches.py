@@ -7,9 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from support import TEST_BLOCKS, graph, wait_for
+from support import TEST_BLOCKS, graph, stack_fixture, wait_for
 
 from nebhx.bricks.registry import load_registry
+
+# Kills and restarts its workers (or API): a stack of its own, not the session's.
+stack = stack_fixture("module")
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -4,7 +4,10 @@ from __future__ import annotations
 import signal
 from pathlib import Path
 
-from support import graph, order, wait_for
+from support import graph, order, stack_fixture, wait_for
+
+# Kills and restarts its workers (or API): a stack of its own, not the session's.
+stack = stack_fixture("module")
 
 
 def test_sigkilled_worker_node_is_dispatched_again(stack, tmp_path):

@@ -16,7 +16,7 @@ from nebhx import BrickFailed
 from nebhx.runtime.haproxy import HAProxy, server_name
 from nebhx.runtime.probes import http_probe, wait_until
 from nebhx.runtime.supervisor import pid_alive
-from support import free_port, require
+from support import free_port, require, wait_for
 
 APP = Path(__file__).resolve().parents[2] / "examples" / "app" / "webapp.py"
 
@@ -139,9 +139,10 @@ def test_dead_backend_is_skipped_by_health_checks(lb, backends):
     port = free_port()
     dead = f"127.0.0.1:{free_port()}"
     lb.apply(f"127.0.0.1:{port}", [backends[0], dead], health_path="/health")
-    time.sleep(2.5)  # two failed checks, 1 s apart
+    # down after two failed checks, 1 s apart: polled, not slept
+    wait_for(lambda: {s["address"]: s["operational"] for s in lb.servers_state()}[dead] == "down", 15,
+             what=f"{dead} marked down by the health checks")
     assert {get(port) for _ in range(6)} == ports(backends[:1])
-    assert {s["address"]: s["operational"] for s in lb.servers_state()}[dead] == "down"
 
 
 def test_tcp_mode(lb, backends):

@@ -13,7 +13,10 @@ import time
 
 import httpx
 
-from support import graph, wait_for
+from support import graph, stack_fixture, wait_for
+
+# Kills and restarts its workers (or API): a stack of its own, not the session's.
+stack = stack_fixture("module")
 
 EVERY_2S = "* * * * * */2"
 
