@@ -16,6 +16,7 @@ plain `pytest ARGS` would.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -38,11 +39,22 @@ PYTEST_LANES = {
 ORDER = ["lint", "e2e", "stack", "cluster", "build", "unit", "vitest"]
 
 
+# Modules that start API + worker processes of their own (Stack(...), not the `stack` fixture).
+STACK_MODULES = {
+    "attacks/test_plan_executes_nothing.py", "auth/test_stack.py", "cli/test_cli.py",
+    "engine/test_palette_on_demand.py", "engine/test_worker_loss.py", "execution/test_agents.py",
+    "faults/test_faults.py", "hosts/test_hosts.py", "hosts/test_services_view.py",
+    "storage/test_snapshots_view.py",
+}
+
+
 def lane_of(path: Path, fixturenames: list[str]) -> str:
-    """The lane of a test: by folder for the heavy folders, else `stack` if it uses one."""
+    """The lane of a test: by folder for the heavy folders, else `stack` if it starts one."""
     rel = path.resolve().relative_to(ROOT / "tests")
     lane = FOLDER_LANES.get(rel.parts[0]) if len(rel.parts) > 1 else None
-    return lane or ("stack" if "stack" in fixturenames else "unit")
+    if lane:
+        return lane
+    return "stack" if "stack" in fixturenames or rel.as_posix() in STACK_MODULES else "unit"
 
 
 @dataclass
@@ -75,7 +87,7 @@ def run_lane(name: str, cmd: list[str], logdir: Path) -> Result:
     # pytest exits 5 when a lane selects no test (e.g. a -k that matches none there): not a failure.
     if code == 5 and name in PYTEST_LANES:
         code = 0
-    lines = [line for line in text.splitlines() if line.strip()]
+    lines = [re.sub(r"\x1b\[[0-9;]*m", "", line) for line in text.splitlines() if line.strip()]
     summary = lines[-1].strip("= ") if lines else "(no output)"
     sys.stdout.write(f"\n{'=' * 30} lane {name}: exit {code}, {seconds:.0f} s {'=' * 30}\n{text}")
     sys.stdout.flush()

@@ -6,7 +6,7 @@ import subprocess
 from collections import defaultdict
 from pathlib import Path
 
-from lanes import FOLDER_LANES, PYTEST, ROOT
+from lanes import FOLDER_LANES, PYTEST, ROOT, STACK_MODULES
 
 TESTS = Path(__file__).parent
 
@@ -33,4 +33,5 @@ def test_every_test_file_is_collected():
     files = {str(p.relative_to(ROOT)) for p in TESTS.rglob("test_*.py")}
     assert files - collected == set(), f"test files never collected: {sorted(files - collected)}"
     missing = [f for f in FOLDER_LANES if not (TESTS / f).is_dir()]
-    assert not missing, f"tests/lanes.py names folders that do not exist: {missing}"
+    missing += [m for m in STACK_MODULES if not (TESTS / m).is_file()]
+    assert not missing, f"tests/lanes.py names folders or modules that do not exist: {missing}"
