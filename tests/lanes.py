@@ -27,34 +27,38 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 PYTEST = [sys.executable, "-m", "pytest"]
-# Folders that are a lane of their own; the rest splits on the `stack` fixture.
-FOLDER_LANES = {"cluster": "cluster", "e2e": "e2e", "examples": "e2e", "build": "build"}
-HEAVY = [f"--ignore=tests/{folder}" for folder in FOLDER_LANES]
-PYTEST_LANES = {
-    "unit": ["tests", *HEAVY, "-m", "lane_unit"],
-    "stack": ["tests", *HEAVY, "-m", "lane_stack"],
-    **{lane: [f"tests/{f}" for f, name in FOLDER_LANES.items() if name == lane] for lane in FOLDER_LANES.values()},
+# Folders and modules that are a lane of their own (run by path); the rest of the suite
+# splits by marker into `stack` (starts API + worker processes) and `unit`.
+OWN_LANES = {
+    "cluster": "cluster", "e2e": "e2e", "examples": "e2e", "build": "build",
+    # real daemons, loop devices, sandboxes and fuzzing: seconds each, kept out of the fast lane
+    "runtime": "host", "blocks": "host", "storage": "host", "api/test_fuzz.py": "host",
+    "api/test_graph_fuzz.py": "host", "attacks/test_proc_broker.py": "host",
+    "attacks/test_proc_build.py": "host", "attacks/test_proc_service.py": "host",
 }
-# Started first: the longest lanes (measured), so the run ends with the short ones.
-ORDER = ["lint", "e2e", "stack", "cluster", "build", "unit", "vitest"]
-
-
+ELSEWHERE = [f"--ignore=tests/{path}" for path in OWN_LANES]
+PYTEST_LANES = {
+    "unit": ["tests", *ELSEWHERE, "-m", "lane_unit"],
+    "stack": ["tests", *ELSEWHERE, "-m", "lane_stack"],
+    **{lane: [f"tests/{p}" for p, name in OWN_LANES.items() if name == lane] for lane in OWN_LANES.values()},
+}
+# Started first: the longest lanes, so the run ends with the short ones.
+ORDER = ["lint", "stack", "build", "e2e", "host", "cluster", "unit", "vitest"]
 # Modules that start API + worker processes of their own (Stack(...), not the `stack` fixture).
 STACK_MODULES = {
     "attacks/test_plan_executes_nothing.py", "auth/test_stack.py", "cli/test_cli.py",
     "engine/test_palette_on_demand.py", "engine/test_worker_loss.py", "execution/test_agents.py",
     "faults/test_faults.py", "hosts/test_hosts.py", "hosts/test_services_view.py",
-    "storage/test_snapshots_view.py",
 }
 
 
 def lane_of(path: Path, fixturenames: list[str]) -> str:
-    """The lane of a test: by folder for the heavy folders, else `stack` if it starts one."""
-    rel = path.resolve().relative_to(ROOT / "tests")
-    lane = FOLDER_LANES.get(rel.parts[0]) if len(rel.parts) > 1 else None
-    if lane:
-        return lane
-    return "stack" if "stack" in fixturenames or rel.as_posix() in STACK_MODULES else "unit"
+    """The lane of a test: its folder's or module's own lane, else `stack` if it starts one."""
+    rel = path.resolve().relative_to(ROOT / "tests").as_posix()
+    for own, lane in OWN_LANES.items():
+        if rel == own or rel.startswith(own + "/"):
+            return lane
+    return "stack" if "stack" in fixturenames or rel in STACK_MODULES else "unit"
 
 
 @dataclass

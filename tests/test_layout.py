@@ -6,7 +6,7 @@ import subprocess
 from collections import defaultdict
 from pathlib import Path
 
-from lanes import FOLDER_LANES, PYTEST, ROOT, STACK_MODULES
+from lanes import OWN_LANES, PYTEST, ROOT, STACK_MODULES
 
 TESTS = Path(__file__).parent
 
@@ -32,6 +32,5 @@ def test_every_test_file_is_collected():
     collected = {line.split("::")[0] for line in proc.stdout.splitlines() if line.startswith("tests/")}
     files = {str(p.relative_to(ROOT)) for p in TESTS.rglob("test_*.py")}
     assert files - collected == set(), f"test files never collected: {sorted(files - collected)}"
-    missing = [f for f in FOLDER_LANES if not (TESTS / f).is_dir()]
-    missing += [m for m in STACK_MODULES if not (TESTS / m).is_file()]
+    missing = [p for p in [*OWN_LANES, *STACK_MODULES] if not (TESTS / p).exists()]
     assert not missing, f"tests/lanes.py names folders or modules that do not exist: {missing}"
