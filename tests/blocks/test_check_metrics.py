@@ -94,7 +94,9 @@ def test_a_canary_with_errors_fails_on_its_error_ratio(measured):
 def test_a_canary_like_its_baseline_passes(measured):
     url, _ = measured
     wait_for(lambda: check(url, canary='job="baseline"', samples=1).ok, 30, interval=1, what="baseline data")
-    out = check(url, canary='job="baseline"', samples=2)
+    # The same job read twice: its error ratio is the baseline's exactly, but its latency quantile
+    # over a 5 s window moves with the machine's load between the two reads, so give it room.
+    out = check(url, canary='job="baseline"', samples=2, max_latency_ratio=10)
     assert out.ok and len(out.readings) == 2
     last = out.readings[-1]
     assert last["canary_errors"] == 0 and last["baseline_errors"] == 0 and last["canary_latency"] > 0
