@@ -7,9 +7,10 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from nebhx import Brick, BrickFailed, Context, HostRef, Ports
+from nebhx import Brick, BrickFailed, Context, HostRef, Ports, Secret
 from nebhx.bricks.base import is_known
 from nebhx.bricks.planning import Planned, Requires, cannot_tell
+from nebhx.runtime.registries import RegistryLogin
 from nebhx.runtime.releases import META, Releases, check_id
 from nebhx.runtime.sources import Budget, planned_release_id
 
@@ -40,6 +41,9 @@ class Stage(Brick):
       it the host pulls from a registry it reaches. A digest that does not match stages
       nothing. The release folder records the image; service.run with a container runtime
       runs it. Retention does not delete images from the engine store.
+      A private registry: `registry_username` and `registry_password` (a secret) log in for
+      the pull only, through a 0600 file removed afterwards (never on a command line or in
+      the log); `registry_ca` is a PEM CA on the host to trust a self-signed registry (podman).
 
     The release is built under a temporary name and renamed into place, so a failure
     never leaves half a release. `release_id` defaults to the first 12 hex digits of the
@@ -73,6 +77,11 @@ class Stage(Brick):
         index_url: str | None = Field(default=None, description="pip: package index to use")
         engine: Literal["podman", "docker"] = Field(default="podman",
                                                     description="oci: the container engine that keeps the image")
+        registry_username: str | None = Field(default=None, description="oci: user for a private registry")
+        registry_password: Secret | None = Field(default=None,
+                                                 description="oci: that user's password (a secret)")
+        registry_ca: str | None = Field(default=None,
+                                        description="oci: PEM CA file on the host trusted for the registry's TLS")
 
     class Outputs(Ports):
         release: str = Field(description="The release id, for release.switch")
@@ -83,10 +92,15 @@ class Stage(Brick):
 
     def run(self, ctx: Context, inputs: Inputs) -> Outputs:
         rel = _releases(ctx, inputs.host)
+        login = RegistryLogin.from_inputs(inputs.registry_username, inputs.registry_password,
+                                          inputs.registry_ca)
+        if login and not inputs.source.startswith("oci:"):
+            raise BrickFailed("registry_username, registry_password and registry_ca apply to an "
+                              f"oci: source only, not {inputs.source!r}")
         staged = rel.stage(inputs.service, inputs.source, sha256=inputs.sha256,
                            release_id=inputs.release_id or None, keep=inputs.keep,
                            pin=inputs.pin, find_links=inputs.find_links,
-                           index_url=inputs.index_url, ctx=ctx, engine=inputs.engine)
+                           index_url=inputs.index_url, ctx=ctx, engine=inputs.engine, login=login)
         if staged.removed:
             ctx.log("retention removed %s", ", ".join(staged.removed))
         return self.Outputs(release=staged.id, path=str(staged.path), changed=staged.changed,

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING
 
 from nebhx.bricks.errors import BrickFailed
 from nebhx.runtime import shell
+from nebhx.runtime.registries import RegistryLogin, pull_access, pull_failure
 
 if TYPE_CHECKING:
     from nebhx.bricks.base import Context
@@ -108,8 +109,9 @@ class Engine:
                 os.replace(tmp, path)  # concurrent workers see the old file or the new
 
     def run(self, *args: str, ctx: Context | None = None, timeout: float = 600,
-            check: bool = True):
-        return shell.run([self.kind, *args], ctx=ctx, timeout=timeout, check=check, env=self.env())
+            check: bool = True, env: dict[str, str] | None = None):
+        return shell.run([self.kind, *args], ctx=ctx, timeout=timeout, check=check,
+                         env={**self.env(), **(env or {})})
 
     def version(self) -> str:
         proc = self.run("--version", check=False, timeout=30)
@@ -145,8 +147,15 @@ class Engine:
     def load(self, archive: Path, ctx: Context | None = None) -> None:
         self.run("load", "-i", str(archive), ctx=ctx, timeout=1800)
 
-    def pull(self, name: str, digest: str, ctx: Context | None = None) -> None:
-        self.run("pull", f"{name}@sha256:{digest}", ctx=ctx, timeout=1800)
+    def pull(self, name: str, digest: str, ctx: Context | None = None,
+             login: RegistryLogin | None = None) -> None:
+        """Pull ``name@sha256:digest``, logged in with ``login`` when the registry needs it
+        (through a private file, see nebhx.runtime.registries)."""
+        with pull_access(self.kind, name, login) as (args, env):
+            proc = self.run("pull", *args, f"{name}@sha256:{digest}", ctx=ctx, timeout=1800,
+                            check=False, env=env)
+        if proc.returncode != 0:
+            raise BrickFailed(pull_failure(name, login, proc.stderr or proc.stdout or ""))
 
     # -- containers as supervised programs -----------------------------------------------
     def run_command(self, *, container: str, image: str, args: str, env_keys: list[str],

@@ -8,7 +8,9 @@ store. The image is taken, in this order, from
 2. the control plane's artifact store, when ``sha256`` names the image archive build.image
    stored (an agent downloads it through the execution API): the archive's sha256 and the
    digest inside it are checked *before* it is loaded, so a wrong digest loads nothing;
-3. a registry the host reaches (``podman pull NAME@sha256:DIGEST``).
+3. a registry the host reaches (``podman pull NAME@sha256:DIGEST``), logged in when the
+   stage was given a registry login (see nebhx.runtime.registries: the password is a secret,
+   handed to the engine in a private file, never on its command line).
 
 Retention removes release folders; an image no release names any more stays in the engine
 store (``podman image prune`` frees it).
@@ -25,23 +27,25 @@ from nebhx.runtime.containers import Engine, archive_digest, parse_image
 
 if TYPE_CHECKING:
     from nebhx.bricks.base import Context
+    from nebhx.runtime.registries import RegistryLogin
     from nebhx.runtime.sources import Source
 
 IMAGE_FILE = ".nebhx-image.json"
 
 
-def oci_source(source: str, archive_sha: str | None, *, home: Path | None, engine: str) -> Source:
+def oci_source(source: str, archive_sha: str | None, *, home: Path | None, engine: str,
+               login: RegistryLogin | None = None) -> Source:
     from nebhx.runtime.sources import Source
     if home is None:
         raise BrickFailed("an oci: source needs a host home (stage it through release.stage)")
     name, digest = parse_image(source)
     eng = Engine.for_home(home, engine)
     return Source("oci", f"oci:{name}@sha256:{digest}", digest,
-                  lambda tmp, final, ctx: _stage_image(eng, name, digest, archive_sha, tmp, ctx))
+                  lambda tmp, final, ctx: _stage_image(eng, name, digest, archive_sha, tmp, ctx, login))
 
 
 def _stage_image(eng: Engine, name: str, digest: str, archive_sha: str | None, tmp: Path,
-                 ctx: Context | None) -> None:
+                 ctx: Context | None, login: RegistryLogin | None = None) -> None:
     record: dict = {}
     if eng.resolve(name, digest) is not None:
         _log(ctx, "%s@sha256:%s is already in %s's store", name, digest[:12], eng.kind)
@@ -49,7 +53,7 @@ def _stage_image(eng: Engine, name: str, digest: str, archive_sha: str | None, t
         record = _load_archive(eng, name, digest, archive_sha, tmp, ctx)
     else:
         try:
-            eng.pull(name, digest, ctx)
+            eng.pull(name, digest, ctx, login)
         except BrickFailed as exc:
             raise BrickFailed(f"image {name}@sha256:{digest} is not in {eng.kind}'s store on this host, "
                               "no sha256 names its archive in the artifact store, and pulling it failed "

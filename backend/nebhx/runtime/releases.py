@@ -34,6 +34,7 @@ from nebhx.runtime.sources import Source, describe
 
 if TYPE_CHECKING:
     from nebhx.bricks.base import Context
+    from nebhx.runtime.registries import RegistryLogin
 
 ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$")
 META = ".nebhx-release.json"
@@ -91,14 +92,15 @@ class Releases:
     def stage(self, svc: str, source: str, *, sha256: str | None = None,
               release_id: str | None = None, keep: int | None = None, pin: bool = False,
               find_links: str | None = None, index_url: str | None = None,
-              ctx: Context | None = None, engine: str = "podman") -> Staged:
+              ctx: Context | None = None, engine: str = "podman",
+              login: RegistryLogin | None = None) -> Staged:
         """Stage ``source`` (a path, an http(s) URL, ``pip:SPEC``, ``artifact:`` or ``oci:``) as a release.
 
         The id is ``release_id`` or derived from the source's content; staging an id
         that is already there changes nothing (and fails if the content differs).
         """
         src = describe(source, sha256=sha256, find_links=find_links, index_url=index_url, ctx=ctx,
-                       home=self.root.parent, engine=engine)
+                       home=self.root.parent, engine=engine, login=login)
         rid = check_id(release_id or src.derived_id, "release id")
         final = self.path(svc, rid)
         if final.exists():

@@ -22,6 +22,7 @@ from nebhx.settings import REPO_DIR
 
 if TYPE_CHECKING:
     from nebhx.bricks.base import Context
+    from nebhx.runtime.registries import RegistryLogin
 
 ARCHIVES = (".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz", ".zip")
 SHA_RE = re.compile(r"^[0-9a-f]{64}$")
@@ -43,7 +44,7 @@ class Source:
 
 def describe(source: str, *, sha256: str | None, find_links: str | None,
               index_url: str | None, ctx: Context | None = None, home: Path | None = None,
-              engine: str = "podman") -> Source:
+              engine: str = "podman", login: RegistryLogin | None = None) -> Source:
     want = (sha256 or "").strip().lower() or None
     if want and not SHA_RE.match(want):
         raise BrickFailed(f"sha256 must be 64 hex digits, not {sha256!r}")
@@ -62,7 +63,7 @@ def describe(source: str, *, sha256: str | None, find_links: str | None,
         return _artifact_source(source, want)
     if source.startswith("oci:"):  # an image: sha256 names its archive in the artifact store
         from nebhx.runtime.images import oci_source
-        return oci_source(source, want, home=home, engine=engine)
+        return oci_source(source, want, home=home, engine=engine, login=login)
     if source.startswith(("http://", "https://")):
         if not want:
             raise BrickFailed(f"a sha256 is required to stage from a URL ({source})")
