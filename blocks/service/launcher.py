@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 from pydantic import Field, ValidationError, field_validator
 
-from nebhx import Address, Brick, BrickFailed, Cancelled, Context, HostRef, Ports
+from nebhx import Address, Brick, BrickFailed, Cancelled, Context, HostRef, Ports, Secret
 from nebhx.bricks.base import is_known, on_lock_field
 from nebhx.bricks.planning import Requires
 from nebhx.runtime.accounts import program_user
@@ -92,7 +92,9 @@ class RunService(Brick):
     `run --rm --network host` of the image the service's release names (stage
     `oci:NAME@sha256:…`), so probes, restarts, logs and ports work as for a process;
     `command` is then the arguments after the image, `env` goes into the container,
-    `data_path` is mounted at `data_mount` (`{data}` names that mount).
+    `data_path` is mounted at `data_mount` (`{data}` names that mount). An image missing
+    from the host's store is pulled again with `registry_username` and `registry_password`
+    (a secret; as release.stage does, never on a command line).
 
     **User and environment**: the process runs as the service's own system user
     (`nbx-<service>`, made on first use), or as `user` when the graph names one; `root`
@@ -155,6 +157,10 @@ class RunService(Brick):
         runtime: Literal["process", "podman", "docker"] = Field(
             default="process", description="process, or a container of the release's image")
         data_mount: str = Field(default="/data", pattern=r"^/", description="Container: where data_path is mounted")
+        registry_username: str | None = Field(default=None, description="Container: registry user, to pull "
+                                              "the release's image when this host's store lacks it")
+        registry_password: Secret | None = Field(default=None, description="Container: that user's password")
+        registry_ca: str | None = Field(default=None, description="Container: PEM CA file for the registry's TLS")
         liveness: dict[str, Any] | None = Field(
             default=None, description="Liveness probe run by the host's agent while the service runs, e.g. "
             '{"http": "/health", "interval_s": 10, "failures": 3, "restarts": 3, "backoff_s": 5, '
@@ -284,7 +290,7 @@ class RunService(Brick):
         if inputs.runtime == "process":
             return self.fill(inputs, release), inputs.env
         from nebhx.runtime.images import container_program
-        command, env, image = container_program(ctx.runtime, inputs, release, self.fill)
+        command, env, image = container_program(ctx.runtime, inputs, release, self.fill, ctx)
         ctx.log("runs %s with %s", image, inputs.runtime)
         return command, env
 

@@ -42,13 +42,16 @@ def registry(tmp_path_factory):
         remove_containers(folder)
 
 
-def deploy(reg, digest: str, secret: str, port: int, ca: bool = True) -> dict:
-    stage = {"host": "local", "service": SERVICE, "source": f"oci:{reg.host}/team/regweb@sha256:{digest}",
-             "registry_username": USER, "registry_password": {"$secret": secret}}
+def deploy(reg, digest: str, secret: str, port: int, ca: bool = True, run_login: bool = False) -> dict:
+    """Stage the pushed image (logged in with the secret ``secret``), switch, run it with podman;
+    ``run_login``: service.run has the login too (to pull an image the host lost)."""
+    login = {"registry_username": USER, "registry_password": {"$secret": secret}}
     if ca:
-        stage["registry_ca"] = str(reg.ca)
+        login["registry_ca"] = str(reg.ca)
+    stage = {"host": "local", "service": SERVICE, "source": f"oci:{reg.host}/team/regweb@sha256:{digest}", **login}
     run = {"host": "local", "service": SERVICE, "command": "{port}", "port": port, "runtime": "podman",
-           "ready_http": "/health", "advertise_host": "127.0.0.1", "ready_timeout_s": 60}
+           "ready_http": "/health", "advertise_host": "127.0.0.1", "ready_timeout_s": 60,
+           **(login if run_login else {})}
     return graph("registry-deploy", [
         {"id": "st", "brick": "release.stage", "params": stage},
         ("sw", "release.switch", {"host": "local", "service": SERVICE}),
@@ -121,3 +124,28 @@ def test_an_image_is_pulled_from_the_private_registry_and_run(stack, registry):
     assert set(run["nodes"]["st"]["inputs"]["registry_password"]) == {"*"}  # masked
     left = [p for p in Path(tempfile.gettempdir()).glob("nebhx-registry-*")]
     assert not any(password in f.read_text() for p in left for f in p.rglob("*.json"))
+
+
+def test_the_launcher_pulls_again_an_image_its_host_lost(stack, registry):
+    from nebhx.runtime.containers import Engine
+    from nebhx.runtime.supervisor import Supervisor
+    reg, password, digest = registry
+    with stack.client() as c:
+        assert c.put("/secrets/registry-pw", json={"value": password}).status_code == 204
+    port, host = free_port(), stack.home / "hosts" / "local"
+    try:
+        first = stack.run(deploy(reg, digest, "registry-pw", port, run_login=True), timeout=180)
+        assert first["status"] == "succeeded", {n: v["error"] for n, v in first["nodes"].items() if v["error"]}
+        Supervisor(host / "supervisor").remove(SERVICE)
+        remove_containers(stack.home)  # the host's store loses the image; the release stays staged
+        assert Engine.for_home(host).resolve(f"{reg.host}/team/regweb", digest) is None
+        lost = stack.run(deploy(reg, digest, "registry-pw", port), timeout=120)
+        assert "give registry_username and registry_password to pull it" in lost["nodes"]["run"]["error"]
+        again = stack.run(deploy(reg, digest, "registry-pw", port, run_login=True), timeout=180)
+        assert again["status"] == "succeeded", {n: v["error"] for n, v in again["nodes"].items() if v["error"]}
+        assert again["nodes"]["st"]["outputs"]["changed"] is False  # pulled by the launcher, not the stage
+        assert httpx.get(f"http://127.0.0.1:{port}/VERSION", timeout=5).text.strip() == "v1"
+        assert password not in everything_shown(stack, again)
+    finally:
+        Supervisor(host / "supervisor").remove(SERVICE)
+        remove_containers(stack.home)

@@ -105,14 +105,33 @@ def image_of(release: Path) -> dict:
     return data if isinstance(data, dict) else {}
 
 
+def _image_ref(eng: Engine, image: dict, inputs, ctx: Context | None) -> str | None:
+    """The store's reference of the release's image, pulled first when it is missing and
+    ``inputs`` give a registry login."""
+    from nebhx.runtime.registries import RegistryLogin
+    ref = eng.resolve(image["name"], image["digest"])
+    login = RegistryLogin.from_inputs(getattr(inputs, "registry_username", None),
+                                      getattr(inputs, "registry_password", None),
+                                      getattr(inputs, "registry_ca", None))
+    if ref is None and login is not None:
+        _log(ctx, "%s is not in %s's store: pulling it", image["image"], eng.kind)
+        eng.pull(image["name"], image["digest"], ctx, login)
+        ref = eng.resolve(image["name"], image["digest"])
+    return ref
+
+
 def _log(ctx: Context | None, msg: str, *args) -> None:
     if ctx:
         ctx.log(msg, *args)
 
 
-def container_program(runtime, inputs, release: Path, fill) -> tuple[str, dict[str, str], str]:
+def container_program(runtime, inputs, release: Path, fill,
+                      ctx: Context | None = None) -> tuple[str, dict[str, str], str]:
     """What supervisord runs for ``service.run`` with a container runtime: the engine's
     ``run`` line for the image the release names, its environment, and the image.
+
+    An image the host's store lost since it was staged (``podman image prune``, a new
+    store) is pulled again when the inputs give a registry login.
 
     The data folder is mounted at ``data_mount`` and the config read-only under ``/config``;
     ``{data}`` and ``{config}`` in the command name those paths inside the container.
@@ -125,10 +144,11 @@ def container_program(runtime, inputs, release: Path, fill) -> tuple[str, dict[s
         raise BrickFailed(f"release {release.name} of {inputs.service} names no image: stage "
                           "oci:NAME@sha256:DIGEST to run it with runtime " + inputs.runtime)
     eng = Engine.for_home(runtime.home, inputs.runtime)
-    ref = eng.resolve(image["name"], image["digest"])
+    ref = _image_ref(eng, image, inputs, ctx)
     if ref is None:
         raise BrickFailed(f"{image['image']} is not in {eng.kind}'s store on host {runtime.name}: "
-                          f"stage it with release.stage (engine {eng.kind})")
+                          f"stage it with release.stage (engine {eng.kind}), or give "
+                          "registry_username and registry_password to pull it")
     volumes, update = [], {}
     if inputs.data_path:
         data = runtime.confine(inputs.data_path, param="data_path")
