@@ -8,14 +8,16 @@ own pushes log in through an auth file, as the product does.
 from __future__ import annotations
 
 import json
+import secrets
 import socket
 import subprocess
 import time
 from base64 import b64encode
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from imagekit import need
+from imagekit import need, remove_containers, write_app
 from support import free_port
 
 USER = "deployer"
@@ -87,3 +89,21 @@ def push(engine, image: str, registry: Registry, password: str, name: str, folde
     finally:
         auth.unlink()
     return digest.read_text().strip().removeprefix("sha256:")
+
+
+@contextmanager
+def pushed_image(folder: Path):
+    """A registry serving ``team/regweb`` (the imagekit app, built FROM scratch by a podman
+    store of its own and pushed); (registry, password, manifest digest)."""
+    from nebhx.runtime.containers import Engine
+    password = f"pw-{secrets.token_hex(12)}"
+    reg = start_registry(folder / "srv", password)
+    try:
+        builder = Engine(folder / "builder" / "containers" / "podman")
+        write_app(folder / "app", "v1")
+        builder.run("build", "-t", "localhost/regweb", "-f", str(folder / "app" / "Containerfile"),
+                    str(folder / "app"), timeout=300)
+        yield reg, password, push(builder, "localhost/regweb", reg, password, "team/regweb", folder)
+    finally:
+        reg.stop()
+        remove_containers(folder)

@@ -7,7 +7,6 @@ command line (watched in /proc while the run goes), no log, no event, no output.
 from __future__ import annotations
 
 import json
-import secrets
 import tempfile
 import threading
 from pathlib import Path
@@ -15,8 +14,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from imagekit import ready_podman, remove_containers, write_app
-from registrykit import USER, push, start_registry
+from imagekit import ready_podman, remove_containers
+from registrykit import USER, pushed_image
 from support import free_port, graph, order, wire
 
 ready_podman()
@@ -27,19 +26,8 @@ SERVICE = "regweb"
 @pytest.fixture(scope="module")
 def registry(tmp_path_factory):
     """(registry, password, digest of team/regweb pushed to it)."""
-    from nebhx.runtime.containers import Engine
-    folder = tmp_path_factory.mktemp("registry")
-    password = f"pw-{secrets.token_hex(12)}"
-    reg = start_registry(folder / "srv", password)
-    try:
-        builder = Engine(folder / "builder" / "containers" / "podman")
-        write_app(folder / "app", "v1")
-        builder.run("build", "-t", "localhost/regweb", "-f", str(folder / "app" / "Containerfile"),
-                    str(folder / "app"), timeout=300)
-        yield reg, password, push(builder, "localhost/regweb", reg, password, "team/regweb", folder)
-    finally:
-        reg.stop()
-        remove_containers(folder)
+    with pushed_image(tmp_path_factory.mktemp("registry")) as served:
+        yield served
 
 
 def deploy(reg, digest: str, secret: str, port: int, ca: bool = True, run_login: bool = False) -> dict:

@@ -134,8 +134,11 @@ class Engine:
     def resolve(self, name: str, digest: str) -> str | None:
         """The reference under which the store holds ``name`` with ``digest`` (a repo digest,
         ``NAME@sha256:HEX``, or the image id); None when it does not."""
-        for ref in (f"{name}@sha256:{digest}" if self.kind == "podman" else None, f"sha256:{digest}"):
-            found = self.inspect(ref) if ref else None
+        by_name, by_id = f"{name}@sha256:{digest}", f"sha256:{digest}"
+        # docker names a local build by its id, an image pulled from a registry by its
+        # manifest digest (a repo digest), like podman.
+        for ref in (by_name, by_id) if self.kind == "podman" else (by_id, by_name):
+            found = self.inspect(ref)
             if found and digest in found:
                 return ref if ref.startswith(name) else digest
         return None
