@@ -1,6 +1,6 @@
 """A private registry on loopback for the tests: Debian's ``docker-registry`` (distribution 2.8)
 with htpasswd auth (bcrypt, ``htpasswd -B``) and TLS with a self-signed certificate made by
-``openssl`` here. Installed from Debian when missing; failing that, the tests fail loudly.
+``openssl`` here. Never installed by a test (deps/apt.txt lists them): missing, it fails loudly.
 
 The password never reaches a command line: ``htpasswd -i`` reads it from stdin and the test's
 own pushes log in through an auth file, as the product does.
@@ -17,8 +17,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from imagekit import need, remove_containers, write_app
-from support import free_port
+from imagekit import remove_containers, write_app
+from support import free_port, require
 
 USER = "deployer"
 
@@ -40,9 +40,9 @@ class Registry:
 
 
 def start_registry(folder: Path, password: str) -> Registry:
-    need("docker-registry", "docker-registry")
-    need("htpasswd", "apache2-utils")
-    need("openssl", "openssl")
+    require("docker-registry", "docker-registry")
+    require("htpasswd", "apache2-utils")
+    require("openssl", "openssl")
     folder.mkdir(parents=True, exist_ok=True)
     crt, key = folder / "registry.crt", folder / "registry.key"
     subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",

@@ -14,17 +14,17 @@ from pathlib import Path
 import httpx
 import pytest
 
-from imagekit import ready_podman, remove_containers
+from imagekit import remove_containers
 from registrykit import USER, pushed_image
 from support import free_port, graph, order, wire
 
-ready_podman()
-pytestmark = pytest.mark.parametrize("stack", ["embedded"], indirect=True)
+pytestmark = [pytest.mark.usefixtures("podman_ready"),
+              pytest.mark.parametrize("stack", ["embedded"], indirect=True)]
 SERVICE = "regweb"
 
 
 @pytest.fixture(scope="module")
-def registry(tmp_path_factory):
+def registry(tmp_path_factory, podman_ready):
     """(registry, password, digest of team/regweb pushed to it)."""
     with pushed_image(tmp_path_factory.mktemp("registry")) as served:
         yield served

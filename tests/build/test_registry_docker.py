@@ -15,16 +15,15 @@ from pathlib import Path
 
 import pytest
 
-from imagekit import need, ready_podman
 from registrykit import USER, pushed_image
-from support import wait_for
+from support import require, wait_for
 from test_docker_launcher import _unmount_under
 
-ready_podman()
+pytestmark = pytest.mark.usefixtures("podman_ready")
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory):
+def served(tmp_path_factory, podman_ready):
     with pushed_image(tmp_path_factory.mktemp("registry")) as found:
         yield found
 
@@ -33,7 +32,7 @@ def served(tmp_path_factory):
 def docker_engine(served):
     """An Engine of kind docker on a dockerd of this module's own."""
     from nebhx.runtime.containers import Engine
-    need("dockerd", "docker.io")
+    require("dockerd", "docker.io")
     reg = served[0]
     root = tempfile.mkdtemp(prefix="nbx-dr-", dir="/tmp")  # short: the socket path has a length limit
     sock = f"unix://{root}/d.sock"
