@@ -158,7 +158,8 @@ class Engine:
             proc = self.run("pull", *args, f"{name}@sha256:{digest}", ctx=ctx, timeout=1800,
                             check=False, env=env)
         if proc.returncode != 0:
-            raise BrickFailed(pull_failure(name, login, proc.stderr or proc.stdout or ""))
+            msg = pull_failure(name, login, proc.stderr or proc.stdout or "")
+            raise BrickFailed(ctx.mask(msg) if ctx else msg)  # as shell.run masks a failure
 
     # -- containers as supervised programs -----------------------------------------------
     def run_command(self, *, container: str, image: str, args: str, env_keys: list[str],
