@@ -64,7 +64,20 @@ def install() -> Resources:
     resources.install(chosen)
     # Where a node's claim and outcome go: the execution API with the host's token, else the store.
     execute.use_remote((lambda: http_execution(url, token)) if token else None)
+    _sync_brick_packages(url, token)
     return chosen
+
+
+def _sync_brick_packages(url: str, token: str | None) -> None:
+    """Where this process's palette gets the registered brick packages before it (re)loads:
+    an agent through the execution API (pinned by sha256), the control plane from its store."""
+    from nebhx.artifacts.brickpkgs import sync_local
+    from nebhx.bricks import packages
+    if token:
+        from nebhx.execution.client import agent_client, sync_brick_packages
+        packages.sync_hook = lambda: sync_brick_packages(agent_client(url, token))
+    else:
+        packages.sync_hook = sync_local
 
 
 def sweeper(settings: Any = None) -> Any:

@@ -1,9 +1,14 @@
-from fastapi import APIRouter, Query
-from fastapi.responses import FileResponse
+import io
 
-from nebhx.artifacts import service
-from nebhx.artifacts.schemas import ArtifactRead
-from nebhx.auth.deps import VIEWER
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import FileResponse
+from starlette.concurrency import run_in_threadpool
+
+from nebhx.api.edge import unprocessable
+from nebhx.artifacts import brickpkgs, service
+from nebhx.artifacts.schemas import ArtifactRead, BrickPackage
+from nebhx.auth.deps import ADMIN, VIEWER
+from nebhx.bricks.registry import get_registry
 from nebhx.store.db import session_scope
 
 router = APIRouter(tags=["artifacts"], dependencies=[VIEWER])
@@ -28,3 +33,31 @@ def send(sha256: str) -> FileResponse:
     return FileResponse(service.blob_path(sha256=found["sha256"]), filename=found["name"],
                         media_type="application/octet-stream",
                         headers={"X-Nebhx-Sha256": found["sha256"]})
+
+
+@router.get("/brick-packages", tags=["bricks"], name="brick_packages.list")
+def list_brick_packages() -> list[BrickPackage]:
+    """The current brick packages (the newest registration of each name), with their sha256."""
+    with session_scope() as s:
+        return [BrickPackage.model_validate(p) for p in brickpkgs.current(s)]
+
+
+@router.post("/brick-packages", tags=["bricks"], status_code=201, dependencies=[ADMIN],
+             name="brick_packages.register")
+async def register_brick_package(request: Request, name: str, version: str,
+                                 format: str = Query("tar", description="wheel or tar (gzip or plain)")) -> BrickPackage:
+    """Register a brick package: the request body is the archive (a wheel, or a tar of a blocks
+    folder). Every agent fetches it and loads its bricks; the palette reloads here (admins only)."""
+    body = io.BytesIO(await request.body())
+
+    def register() -> dict:
+        with session_scope() as s:
+            return brickpkgs.register_stream(s, name=name, version=version, fmt=format, body=body)
+    try:
+        entry = await run_in_threadpool(register)
+    except ValueError as exc:
+        field, _, why = str(exc).partition(": ")
+        raise unprocessable(f"/{field}", why) from exc
+    request.state.audit = {"version": entry["version"], "sha256": entry["sha256"]}  # the audit row's data
+    await run_in_threadpool(get_registry, True)
+    return BrickPackage.model_validate(entry)

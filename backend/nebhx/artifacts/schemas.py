@@ -14,3 +14,13 @@ class ArtifactRead(BaseModel):
     provenance: dict[str, Any] = Field(description="What built it: commit, build run...")
     created_at: str | None
     source: str = Field(description="How a release names it as its source")
+
+
+class BrickPackage(BaseModel):
+    """A registered brick package: what agents fetch, pinned by the sha256 of its archive."""
+    name: str
+    version: str
+    format: str = Field(description="wheel or tar")
+    sha256: str
+    size: int
+    created_at: str | None

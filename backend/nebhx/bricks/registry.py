@@ -37,6 +37,7 @@ class Registry:
     bricks: dict[str, type[Brick]] = field(default_factory=dict)
     sources: dict[str, str] = field(default_factory=dict)
     errors: list[LoadError] = field(default_factory=list)
+    packages: list[dict[str, Any]] = field(default_factory=list)  # the brick packages loaded
 
     def get(self, brick_id: str) -> type[Brick] | None:
         return self.bricks.get(brick_id)
@@ -168,6 +169,16 @@ def load_registry(folders: list[Path]) -> Registry:
     return reg
 
 
+def _with_packages(reg: Registry) -> Registry:
+    """The brick packages registered on the control plane (``packages``), after the folders:
+    a package cannot take the id of a built-in brick."""
+    from nebhx.bricks import packages
+    for folder in packages.folders():
+        _load_folder(reg, folder.resolve(), 1)
+    reg.errors.extend(LoadError("brick packages", p) for p in packages.problems)
+    return reg
+
+
 _registry: Registry | None = None
 
 
@@ -177,15 +188,20 @@ def import_builtin() -> None:
     _package_for(get_settings().builtin_blocks.resolve(), 0)
 
 
-def get_registry(reload: bool = False) -> Registry:
+def get_registry(reload: bool = False, sync: bool = True) -> Registry:
     """The process-wide palette, loaded once (``reload=True`` re-reads the folders)."""
-    global _registry
+    global _registry, _next_refresh
     if _registry is None or reload:
+        from nebhx.bricks import packages
         from nebhx.settings import get_settings
         if reload:
             for name in [m for m in sys.modules if m.startswith("nebhx_blocks")]:
                 del sys.modules[name]
-        _registry = load_registry(get_settings().block_dirs())
+        if sync:
+            packages.run_sync_hook()
+        _next_refresh = time.monotonic() + RELOAD_EVERY_S
+        _registry = _with_packages(load_registry(get_settings().block_dirs()))
+        _registry.packages = packages.current()
     return _registry
 
 
@@ -199,6 +215,7 @@ _last_reload = float("-inf")
 def find_brick(brick_id: str) -> type[Brick] | None:
     """The brick with this id; an unknown id reloads the palette once (rate-limited) first."""
     global _last_reload
+    _refresh_packages()
     cls = get_registry().get(brick_id)
     if cls is not None:
         return cls
@@ -208,3 +225,22 @@ def find_brick(brick_id: str) -> type[Brick] | None:
             _last_reload = time.monotonic()
             cls = get_registry(reload=True).get(brick_id)
     return cls
+
+
+_next_refresh = float("-inf")
+
+
+def _refresh_packages() -> None:
+    """A changed brick package reloads the palette before the next node runs (looked at once
+    per RELOAD_EVERY_S at most: one small request to the control plane)."""
+    global _next_refresh
+    from nebhx.bricks import packages
+    if packages.sync_hook is None or time.monotonic() < _next_refresh:
+        return
+    with _reload_lock:
+        if time.monotonic() < _next_refresh:
+            return
+        _next_refresh = time.monotonic() + RELOAD_EVERY_S
+        packages.run_sync_hook()
+        if _registry is not None and packages.current() != _registry.packages:
+            get_registry(reload=True, sync=False)

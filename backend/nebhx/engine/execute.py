@@ -17,7 +17,8 @@ from pydantic import SecretStr, ValidationError
 from pydantic_core import to_jsonable_python
 
 from nebhx.bricks.base import BrickFailed, Cancelled, Context, WaitFor
-from nebhx.bricks.registry import find_brick
+from nebhx.bricks.packages import package_of
+from nebhx.bricks.registry import find_brick, get_registry
 from nebhx.engine import fence
 from nebhx.engine.claims import PLAIN, Claim, DbExecution, Execution, Outcome
 from nebhx.engine.heartbeat import Heartbeat, NodeTimeout
@@ -108,7 +109,12 @@ def run_claimed(claim: Claim, ex: Execution) -> Outcome:
         inputs = brick_cls.Inputs.model_validate(claim.inputs)
     except ValidationError as exc:
         return Outcome(NodeStatus.FAILED, error=_input_errors(exc, ctx))
-    return _run_brick(brick_cls, ctx, inputs, claim, ex)
+    outcome = _run_brick(brick_cls, ctx, inputs, claim, ex)
+    if (pkg := package_of(get_registry().sources.get(brick_cls.id, ""))) is not None:
+        # Which code ran: the package is refetched when it changes, so the node says which one.
+        outcome.log = (f"brick {brick_cls.id} from brick package {pkg['name']} {pkg['version']} "
+                       f"(sha256:{pkg['sha256']})\n") + outcome.log
+    return outcome
 
 
 def _run_brick(brick_cls, ctx: Context, inputs, claim: Claim, ex: Execution) -> Outcome:

@@ -142,3 +142,18 @@ class HttpArtifacts:
         from nebhx.bricks.errors import BrickFailed
         raise BrickFailed(f"artifact {name}: artifacts are recorded on the control plane, and this "
                           "brick ran on an agent")
+
+
+def sync_brick_packages(client: AgentClient) -> list[str]:
+    """Bring this agent's brick packages up to date: the control plane's current list, each
+    fetched by its sha256 and checked against it before it is unpacked (``bricks.packages``)."""
+    from nebhx.bricks import packages
+    entries = client.call("/brick-packages", patience_s=5.0).json()
+
+    def fetch(entry: dict[str, Any], into) -> None:
+        with client.http.stream("GET", f"/artifacts/{entry['sha256']}") as resp:
+            if resp.status_code != 200:
+                raise LookupError(f"the artifact store answered {resp.status_code} for sha256:{entry['sha256']}")
+            for chunk in resp.iter_bytes(1 << 20):
+                into.write(chunk)
+    return packages.sync(entries, fetch)

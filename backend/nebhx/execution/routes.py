@@ -3,7 +3,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import FileResponse, JSONResponse
 
-from nebhx.artifacts.schemas import ArtifactRead
+from nebhx.artifacts.schemas import ArtifactRead, BrickPackage
 from nebhx.auth.tokens import Principal
 from nebhx.execution import service
 from nebhx.execution.deps import require_host
@@ -70,6 +70,12 @@ def finish(body: Finish, host: Principal = Host) -> Response:
         return Response(status_code=204)
     return JSONResponse({"detail": f"attempt {body.attempt} of {body.node_id} is not the node's running "
                                    "attempt: its report is refused"}, status_code=409)
+
+
+@router.get("/brick-packages")
+def brick_packages(host: Principal = Host) -> list[BrickPackage]:
+    """The current brick packages, each pinned by sha256 (bytes at /exec/artifacts/{sha256})."""
+    return [BrickPackage.model_validate(p) for p in service.brick_packages(principal=host)]
 
 
 @router.get("/artifacts/{sha256}")

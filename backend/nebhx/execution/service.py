@@ -143,3 +143,11 @@ def artifact_record(*, principal: Principal, sha256: str, name: str | None = Non
 def artifact_file(*, principal: Principal, sha256: str):
     from nebhx.artifacts.routes import send
     return send(sha256)
+
+
+def brick_packages(*, principal: Principal) -> list[dict[str, Any]]:
+    """Every host loads every package: bricks are code, not secrets."""
+    from nebhx.artifacts import brickpkgs
+    _host(principal)
+    with session_scope() as s:
+        return brickpkgs.current(s)
