@@ -3,6 +3,9 @@ through the execution API with its host token, pinned by sha256, reloaded when t
 from __future__ import annotations
 
 import io
+import json
+import subprocess
+import sys
 import tarfile
 from pathlib import Path
 
@@ -49,6 +52,17 @@ def register(stack, body: bytes, version: str, name: str = "greetings", fmt: str
                       headers={"Content-Type": "application/octet-stream"})
 
 
+def register_folder(stack, greeting: str, version: str) -> dict:
+    folder = stack.tmp / f"src-{version}" / "greetings"
+    folder.mkdir(parents=True)
+    (folder / "greet.py").write_text(f"GREETING = {greeting!r}\n" + BRICK)
+    res = subprocess.run([sys.executable, "-m", "nebhx.cli.main", "brick-packages", "add", str(folder),
+                          "--name", "greetings", "--version", version, "--json"], capture_output=True, text=True,
+                         env={**stack.env, "NEBHX_URL": stack.url}, timeout=60)
+    assert res.returncode == 0, res.stderr
+    return json.loads(res.stdout)
+
+
 def test_a_registered_package_runs_on_an_agent_and_a_change_is_refetched(cluster):  # noqa: F811
     resp = register(cluster, package_tar("hello"), "1.0")
     assert resp.status_code == 201, resp.text
@@ -68,7 +82,8 @@ def test_a_registered_package_runs_on_an_agent_and_a_change_is_refetched(cluster
     # The agent unpacked it into its own folder; nobody copied a file there.
     assert (agent_home / "brick-packages" / first["sha256"] / "greetings" / "greet.py").is_file()
 
-    second = register(cluster, package_tar("bonjour"), "1.1").json()
+    # The CLI sends a folder as a tar; the agent refetches the changed package before its next node.
+    second = register_folder(cluster, "bonjour", "1.1")
     assert second["sha256"] != first["sha256"]
     run = cluster.run(graph("greet", [("g", "pkg.greet", {"host": "h1"})]))
     assert run["nodes"]["g"]["outputs"]["said"] == "bonjour from h1", run

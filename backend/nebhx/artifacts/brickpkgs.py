@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 import shutil
 import tempfile
+import time
 from pathlib import Path
 from typing import IO, Any
 
@@ -76,6 +77,26 @@ def current(session: Session) -> list[dict[str, Any]]:
         if (row.provenance or {}).get("kind") == KIND:
             newest.setdefault(row.name, _entry(artifacts.view(row)))
     return [newest[k] for k in sorted(newest)]
+
+
+_generation: tuple[float, str] | None = None  # (when, generation): claims ask for it per node
+
+
+def current_generation() -> str:
+    """The generation of the current packages, named in every agent's claim (looked up in the
+    store at most once a second; a registration through this process forgets it at once)."""
+    global _generation
+    if _generation is None or time.monotonic() - _generation[0] > 1.0:
+        from nebhx.store.db import session_scope
+        with session_scope() as s:
+            _generation = (time.monotonic(), packages.generation(current(s)))
+    return _generation[1]
+
+
+def forget_generation() -> None:
+    """After a registration committed: the next claim names the new generation."""
+    global _generation
+    _generation = None
 
 
 def sync_local() -> None:

@@ -58,6 +58,7 @@ async def register_brick_package(request: Request, name: str, version: str,
     except ValueError as exc:
         field, _, why = str(exc).partition(": ")
         raise unprocessable(f"/{field}", why) from exc
+    brickpkgs.forget_generation()
     request.state.audit = {"version": entry["version"], "sha256": entry["sha256"]}  # the audit row's data
     await run_in_threadpool(get_registry, True)
     return BrickPackage.model_validate(entry)

@@ -31,6 +31,10 @@ CURRENT = "current.json"
 # execution API, the control plane reads its own store); called before the palette (re)loads.
 sync_hook: Callable[[], None] | None = None
 problems: list[str] = []  # the last sync's refusals, shown as the palette's load errors
+# An agent's claim names the control plane's current generation (``wanted``); this process
+# syncs again when it differs from the generation it last synced (``synced``).
+wanted: str | None = None
+synced: str | None = None
 
 
 class PackageRefused(ValueError):
@@ -150,7 +154,14 @@ def sync(entries: list[dict[str, Any]], fetch: Callable[[dict[str, Any], IO[byte
             log.error("%s", problems[-1])
     if installed != current():
         write_current(installed)
+    global synced
+    synced = generation(entries)
     return list(problems)
+
+
+def generation(entries: list[dict[str, Any]]) -> str:
+    """A short name for a list of packages: it changes when any package does."""
+    return hashlib.sha256(",".join(sorted(e["sha256"] for e in entries)).encode()).hexdigest()[:16]
 
 
 def run_sync_hook() -> None:

@@ -230,15 +230,23 @@ def find_brick(brick_id: str) -> type[Brick] | None:
 _next_refresh = float("-inf")
 
 
+def _packages_due() -> bool:
+    from nebhx.bricks import packages
+    if packages.sync_hook is None:
+        return False
+    if packages.wanted is not None:  # an agent: its node's claim named the current generation
+        return packages.wanted != packages.synced
+    return time.monotonic() >= _next_refresh  # the control plane: its store, looked at now and then
+
+
 def _refresh_packages() -> None:
-    """A changed brick package reloads the palette before the next node runs (looked at once
-    per RELOAD_EVERY_S at most: one small request to the control plane)."""
+    """A changed brick package is fetched and the palette reloaded before the node runs."""
     global _next_refresh
     from nebhx.bricks import packages
-    if packages.sync_hook is None or time.monotonic() < _next_refresh:
+    if not _packages_due():
         return
     with _reload_lock:
-        if time.monotonic() < _next_refresh:
+        if not _packages_due():  # another thread synced meanwhile
             return
         _next_refresh = time.monotonic() + RELOAD_EVERY_S
         packages.run_sync_hook()

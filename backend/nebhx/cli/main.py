@@ -5,7 +5,7 @@ import logging
 
 import typer
 
-from nebhx.cli import builds, configs, graphs, housekeeping, mail, pools, releases, runs, serve, users, volumes
+from nebhx.cli import brickpkgs, builds, configs, graphs, housekeeping, mail, pools, releases, runs, serve, users, volumes
 
 app = typer.Typer(help="Nebh-X: deployment graphs of typed bricks, run by distributed workers.",
                   no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
@@ -48,6 +48,7 @@ app.add_typer(builds.trigger_app, name="trigger")
 app.add_typer(volumes.app, name="volumes")
 app.add_typer(housekeeping.delete_app, name="delete")
 app.add_typer(pools.app, name="pools")
+app.add_typer(brickpkgs.app, name="brick-packages")
 
 
 def main() -> None:

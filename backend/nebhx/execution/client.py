@@ -60,7 +60,12 @@ class HttpExecution:
     def claim(self, run_id: str, node_id: str, attempt: int) -> Claim | None:
         resp = self.client.call("/claim", {"run_id": run_id, "node_id": node_id, "attempt": attempt,
                                            "worker": os.environ.get("NEBHX_WORKER_ID")})
-        return None if resp.status_code == 204 else Claim(**resp.json())
+        if resp.status_code == 204:
+            return None
+        data = resp.json()
+        from nebhx.bricks import packages
+        packages.wanted = data.pop("brick_packages", None)  # fetched before the node runs if changed
+        return Claim(**data)
 
     def renew(self, claim: Claim, log_chunk: str) -> bool:
         body = {**_ref(claim), "log": log_chunk}

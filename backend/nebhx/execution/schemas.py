@@ -39,6 +39,8 @@ class ClaimRead(NodeRef):
     inputs: dict[str, Any] = Field(default_factory=dict)
     secrets: list[str] = Field(default_factory=list, description="Values to mask in what the node reports")
     error: str | None = None
+    brick_packages: str | None = Field(default=None, description="The generation of the current brick "
+                                       "packages: an agent that synced another one fetches them before the node")
 
 
 class Renew(NodeRef):

@@ -73,7 +73,12 @@ def claim_node(*, principal: Principal, run_id: str, node_id: str, attempt: int,
     _claimed[(run_id, node_id, attempt)] = _host(principal)
     if len(_claimed) > 4096:
         _claimed.popitem(last=False)
-    return asdict(claim)
+    return {**asdict(claim), "brick_packages": _brick_generation()}
+
+
+def _brick_generation() -> str:
+    from nebhx.artifacts import brickpkgs
+    return brickpkgs.current_generation()
 
 
 def renew_lease(*, principal: Principal, run_id: str, node_id: str, attempt: int, log: str) -> bool:
