@@ -37,10 +37,14 @@ class Greet(Brick):
 
 def package_tar(greeting: str) -> bytes:
     """A tar of a blocks folder holding one host brick."""
+    return tarred("greetings", "pkg.greet", greeting)
+
+
+def tarred(folder: str, brick_id: str, greeting: str = "hello") -> bytes:
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w:gz") as t:
-        data = (f"GREETING = {greeting!r}\n" + BRICK).encode()
-        info = tarfile.TarInfo("greetings/greet.py")
+        data = (f"GREETING = {greeting!r}\n" + BRICK.replace('"pkg.greet"', repr(brick_id))).encode()
+        info = tarfile.TarInfo(f"{folder}/greet.py")
         info.size = len(data)
         t.addfile(info, io.BytesIO(data))
     return buf.getvalue()
@@ -113,6 +117,23 @@ def test_registration_is_audited_and_bad_archives_are_refused(cluster):  # noqa:
     # Every registration, refusals included (with their status), and who made it.
     assert {a["data"]["status"] for a in audit} >= {201, 422}, audit
     assert any(a["data"].get("version") == "1.1" and len(a["data"]["sha256"]) == 64 for a in audit), audit
+
+
+def test_an_agent_refuses_a_package_whose_bytes_were_changed_after_registration(cluster):  # noqa: F811
+    if "agent-h1" not in cluster.procs:
+        start_agent(cluster, "h1")
+    entry = register(cluster, tarred("others", "pkg.other"), "2.0", name="others").json()
+    blob = cluster.tmp / "artifacts" / "sha256" / entry["sha256"][:2] / entry["sha256"]
+    blob.chmod(0o644)
+    blob.write_bytes(tarred("others", "pkg.other", greeting="evil"))  # someone swapped the stored bytes
+    run = cluster.run(graph("other", [("o", "pkg.other", {"host": "h1"})]))
+    node = run["nodes"]["o"]
+    assert node["status"] == "failed" and "'pkg.other' is not in this worker's palette" in node["error"], node
+    assert f"not the pinned {entry['sha256']}: refused" in node["error"], node
+    assert not (cluster.tmp / "agent-h1" / "brick-packages" / entry["sha256"]).exists()
+    # The other package still loads beside the refused one.
+    run = cluster.run(graph("greet", [("g", "pkg.greet", {"host": "h1"})]))
+    assert run["status"] == "succeeded", run
 
 
 def test_a_tampered_download_is_refused_and_leaves_nothing(tmp_path: Path):

@@ -17,6 +17,7 @@ from pydantic import SecretStr, ValidationError
 from pydantic_core import to_jsonable_python
 
 from nebhx.bricks.base import BrickFailed, Cancelled, Context, WaitFor
+from nebhx.bricks import packages
 from nebhx.bricks.packages import package_of
 from nebhx.bricks.registry import find_brick, get_registry
 from nebhx.engine import fence
@@ -96,8 +97,9 @@ def run_claimed(claim: Claim, ex: Execution) -> Outcome:
         return Outcome(NodeStatus.FAILED, error=claim.error)
     brick_cls = find_brick(claim.brick)  # reloads the palette once for a brick added since
     if brick_cls is None:
+        refused = "".join(f"; {p}" for p in packages.problems)  # a package this worker refused to load
         return Outcome(NodeStatus.FAILED, error=f"brick {claim.brick!r} is not in this worker's palette "
-                                       "(not found after reloading its block folders)")
+                                       f"(not found after reloading its block folders){refused}")
     here = os.environ.get("NEBHX_AGENT_HOST") or None
     wanted = claim.inputs.get(brick_cls.host_input) if brick_cls.host_input else None
     if brick_cls.host_input and wanted != here:
