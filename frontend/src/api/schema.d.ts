@@ -1068,6 +1068,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/exec/brick-packages": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Brick Packages
+         * @description The current brick packages, each pinned by sha256 (bytes at /exec/artifacts/{sha256}).
+         */
+        get: operations["brick_packages_api_exec_brick_packages_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/exec/artifacts/{sha256}": {
         parameters: {
             query?: never;
@@ -1244,6 +1264,31 @@ export interface paths {
         get: operations["download_artifact_api_artifacts__sha256__get"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/brick-packages": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Brick Packages.List
+         * @description The current brick packages (the newest registration of each name), with their sha256.
+         */
+        get: operations["brick_packages_list_api_brick_packages_get"];
+        put?: never;
+        /**
+         * Brick Packages.Register
+         * @description Register a brick package: the request body is the archive (a wheel, or a tar of a blocks
+         *     folder). Every agent fetches it and loads its bricks; the palette reloads here (admins only).
+         */
+        post: operations["brick_packages_register_api_brick_packages_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1570,6 +1615,27 @@ export interface components {
             pid?: number | null;
             switched_by?: components["schemas"]["RunLink"] | null;
         };
+        /**
+         * BrickPackage
+         * @description A registered brick package: what agents fetch, pinned by the sha256 of its archive.
+         */
+        BrickPackage: {
+            /** Name */
+            name: string;
+            /** Version */
+            version: string;
+            /**
+             * Format
+             * @description wheel or tar
+             */
+            format: string;
+            /** Sha256 */
+            sha256: string;
+            /** Size */
+            size: number;
+            /** Created At */
+            created_at: string | null;
+        };
         /** BrickSpec */
         BrickSpec: {
             /** Id */
@@ -1800,6 +1866,11 @@ export interface components {
             secrets?: string[];
             /** Error */
             error?: string | null;
+            /**
+             * Brick Packages
+             * @description The generation of the current brick packages: an agent that synced another one fetches them before the node
+             */
+            brick_packages?: string | null;
         };
         /** Decision */
         Decision: {
@@ -5792,6 +5863,35 @@ export interface operations {
             };
         };
     };
+    brick_packages_api_exec_brick_packages_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BrickPackage"][];
+                };
+            };
+            /** @description The request's problems, each with where and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProblemList"];
+                };
+            };
+        };
+    };
     artifact_api_exec_artifacts__sha256__get: {
         parameters: {
             query?: never;
@@ -6078,6 +6178,69 @@ export interface operations {
                 };
                 content: {
                     "application/json": unknown;
+                };
+            };
+            /** @description The request's problems, each with where and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProblemList"];
+                };
+            };
+        };
+    };
+    brick_packages_list_api_brick_packages_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BrickPackage"][];
+                };
+            };
+            /** @description The request's problems, each with where and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProblemList"];
+                };
+            };
+        };
+    };
+    brick_packages_register_api_brick_packages_post: {
+        parameters: {
+            query: {
+                name: string;
+                version: string;
+                /** @description wheel or tar (gzip or plain) */
+                format?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BrickPackage"];
                 };
             };
             /** @description The request's problems, each with where and why */
