@@ -160,3 +160,21 @@ def test_an_archive_escaping_its_folder_is_refused(tmp_path: Path):
     with pytest.raises(packages.PackageRefused, match="outside"):
         packages.unpack(tmp_path / "a.tar", "tar", tmp_path / "out")
     assert not (tmp_path / "evil.py").exists()
+
+
+def test_a_wheel_unpacks_into_a_folder_the_palette_loads(tmp_path: Path):
+    import hashlib
+    import zipfile
+
+    from nebhx.bricks import packages
+    from nebhx.bricks.registry import Registry, _load_folder
+    wheel = tmp_path / "greetings-1.0-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as z:
+        z.writestr("greetings/greet.py", "GREETING = 'wheel'\n" + BRICK)
+        z.writestr("greetings-1.0.dist-info/METADATA", "Name: greetings\nVersion: 1.0\n")
+    entry = {"name": "greetings", "version": "1.0", "format": "wheel",
+             "sha256": hashlib.sha256(wheel.read_bytes()).hexdigest()}
+    folder = packages.install(entry, lambda f: f.write(wheel.read_bytes()), base=tmp_path / "pkgs")
+    reg = Registry()
+    _load_folder(reg, folder.resolve(), 1)  # as the palette loads a package (not as the built-in folder)
+    assert "pkg.greet" in reg.bricks and not reg.errors, reg.errors
