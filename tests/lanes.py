@@ -48,6 +48,7 @@ ORDER = ["lint", "stack", "build", "e2e", "host", "cluster", "unit", "vitest"]
 STACK_MODULES = {
     "attacks/test_plan_executes_nothing.py", "auth/test_stack.py", "cli/test_cli.py",
     "engine/test_palette_on_demand.py", "engine/test_worker_loss.py", "execution/test_agents.py",
+    "execution/test_brick_packages.py",
     "faults/test_faults.py", "hosts/test_hosts.py", "hosts/test_services_view.py",
 }
 
