@@ -88,7 +88,7 @@ def current_generation() -> str:
     global _generation
     if _generation is None or time.monotonic() - _generation[0] > 1.0:
         from nebhx.store.db import session_scope
-        with session_scope() as s:
+        with session_scope(read_only=True) as s:
             _generation = (time.monotonic(), packages.generation(current(s)))
     return _generation[1]
 
@@ -102,7 +102,7 @@ def forget_generation() -> None:
 def sync_local() -> None:
     """The control plane's own palette: the current packages from its store, no HTTP."""
     from nebhx.store.db import session_scope
-    with session_scope() as s:
+    with session_scope(read_only=True) as s:
         entries = current(s)
     store = default_store()
 

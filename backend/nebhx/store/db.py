@@ -30,7 +30,9 @@ def _sqlite_pragmas(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _begin(conn):
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # A read-only scope takes no write lock: WAL lets it read beside a writer, even one
+        # held by an enclosing transaction of the same thread (IMMEDIATE would wait on itself).
+        conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get("nebhx_read_only") else "BEGIN IMMEDIATE")
 
 
 @lru_cache(maxsize=8)
@@ -112,15 +114,19 @@ def _autocommit_engine(url: str) -> Engine | None:
 
 
 @contextmanager
-def session_scope(url: str | None = None, *, autocommit: bool = False) -> Iterator[Session]:
+def session_scope(url: str | None = None, *, autocommit: bool = False,
+                  read_only: bool = False) -> Iterator[Session]:
     """One transaction: commit on success, roll back on error.
 
     ``autocommit`` (PostgreSQL only, ignored elsewhere): every statement commits on its own,
-    for a step that is one statement and should cost one round trip.
+    for a step that is one statement and should cost one round trip. ``read_only``: a scope
+    that only reads (SQLite: no write lock), safe to open while another transaction is open.
     """
     from nebhx.settings import get_settings
     url = url or get_settings().db_url
     bind = _autocommit_engine(url) if autocommit else None
+    if read_only and bind is None:
+        bind = get_engine(url).execution_options(nebhx_read_only=True)
     with session_factory(url)(**({"bind": bind} if bind is not None else {})) as session:
         with session.begin():
             yield session
