@@ -69,6 +69,15 @@ def test_pin_history_and_log_of_a_service(ops_stack, tmp_path):
         hist = c.get("/services/local/opsweb/history").json()
         assert [(h["from"], h["to"], h["run"]["id"]) for h in hist][:2] == [
             ("r1", "r2", second["id"]), (None, "r1", first["id"])]
+        # rollback, planned first: each host's agent says what would come back, nothing changes
+        plan = c.post("/releases/rollback/plan", json={"host": "local", "service": "opsweb"})
+        assert plan.status_code == 200, plan.text
+        [item] = plan.json()["nodes"]["rollback"]["items"]
+        # (service.run put these releases there, not a rollout: the host's agent says so)
+        assert item["host"] == "local" and item["fails"], item
+        assert "no rollout of opsweb is recorded on host local" in item["effect"]
+        unknown = c.post("/releases/rollback/plan", json={"host": "h9", "service": "opsweb"})
+        assert unknown.status_code == 404 and "no host 'h9'" in unknown.json()["detail"]
         # log: the tail, secrets masked; then only what came since the offsets
         log = c.get("/services/local/opsweb/log").json()
         out = log["streams"]["out"]["text"]

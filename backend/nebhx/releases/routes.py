@@ -1,6 +1,7 @@
 from fastapi import APIRouter, Query, Request
 
 from nebhx.auth.deps import OPERATOR, VIEWER
+from nebhx.graphs.schemas import PlanRead
 from nebhx.releases import on_host, service, why
 from nebhx.releases.schemas import (HistoryEntry, LogRead, PinBody, PinRead, ReleaseRow, RollbackBody,
                                     WhyRead)
@@ -38,6 +39,12 @@ def rollback(body: RollbackBody, request: Request) -> RunRead:
         run_id = service.start_rollback(s, **body.model_dump())
     with session_scope() as s:
         return RunRead.model_validate(runs.get_run(s, run_id=run_id))
+
+
+@router.post("/releases/rollback/plan", dependencies=[OPERATOR], response_model_exclude_unset=True)
+def plan_rollback(body: RollbackBody) -> PlanRead:
+    """What a rollback would do on each host, asked of each host's agent (changes nothing)."""
+    return PlanRead.model_validate(service.plan_rollback(**body.model_dump()))
 
 
 @router.post("/releases/pin", dependencies=[OPERATOR])
