@@ -36,6 +36,8 @@ export type Why = Schemas["WhyRead"];
 /** What POST /api/graphs/plan answers: one node's plan (or one fan-out item's, or a composite's
  *  inner node's), by node id. */
 export type PlanResult = Schemas["PlanRead"];
+export type HistoryEntry = Schemas["HistoryEntry"];
+export type LogRead = Schemas["LogRead"];
 export type PlanEntry = Schemas["PlanEntry"];
 export type PlanItem = Schemas["PlanItem"];
 

@@ -5,7 +5,8 @@ import logging
 
 import typer
 
-from nebhx.cli import brickpkgs, builds, configs, graphs, housekeeping, mail, pools, releases, runs, serve, users, volumes
+from nebhx.cli import (brickpkgs, builds, configs, graphs, housekeeping, mail, pools, releases, runs, serve,
+                       service_ops, users, volumes)
 
 app = typer.Typer(help="Nebh-X: deployment graphs of typed bricks, run by distributed workers.",
                   no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
@@ -40,6 +41,7 @@ app.command()(users.login)
 app.command()(users.logout)
 releases.register(app)  # releases, rollback
 app.command()(releases.why)
+service_ops.register(app)  # pin, history, logs
 app.add_typer(configs.app, name="config")
 app.add_typer(users.user_app, name="user")
 app.add_typer(users.token_app, name="token")

@@ -48,6 +48,9 @@ def plan_host(request_id: str, host: str, batch: dict[str, Any]) -> None:
     try:
         if host != mine:  # a queue is one host's: anything else is a mistake, not a request
             answer: dict[str, Any] = {"error": f"the agent of host {mine!r} was asked to plan host {host!r}"}
+        elif batch.get("op"):  # not a plan: pin, unpin, a log's tail (nebhx.execution.host_ops)
+            from nebhx.execution.host_ops import run_op
+            answer = run_op(HostRuntime.for_host(host), batch)
         else:
             answer = plan_batch(HostRuntime.for_host(host), batch)
     except Exception as exc:  # the answer says why; the plan never waits for a crashed task

@@ -1,8 +1,10 @@
 from fastapi import APIRouter, Query, Request
 
 from nebhx.auth.deps import OPERATOR, VIEWER
-from nebhx.releases import service, why
-from nebhx.releases.schemas import ReleaseRow, RollbackBody, WhyRead
+from nebhx.graphs.schemas import PlanRead
+from nebhx.releases import on_host, service, why
+from nebhx.releases.schemas import (HistoryEntry, LogRead, PinBody, PinRead, ReleaseRow, RollbackBody,
+                                    WhyRead)
 from nebhx.runs import service as runs
 from nebhx.runs.schemas import RunRead
 from nebhx.store.db import session_scope
@@ -37,3 +39,37 @@ def rollback(body: RollbackBody, request: Request) -> RunRead:
         run_id = service.start_rollback(s, **body.model_dump())
     with session_scope() as s:
         return RunRead.model_validate(runs.get_run(s, run_id=run_id))
+
+
+@router.post("/releases/rollback/plan", dependencies=[OPERATOR], response_model_exclude_unset=True)
+def plan_rollback(body: RollbackBody) -> PlanRead:
+    """What a rollback would do on each host, asked of each host's agent (changes nothing)."""
+    return PlanRead.model_validate(service.plan_rollback(**body.model_dump()))
+
+
+@router.post("/releases/pin", dependencies=[OPERATOR])
+def pin(body: PinBody, request: Request) -> PinRead:
+    """Pin a staged release on its host (retention never removes it) or unpin it (operator)."""
+    request.state.audit = body.model_dump()
+    return PinRead.model_validate(on_host.set_pinned(**body.model_dump()))
+
+
+@router.get("/services/{host}/{svc}/log")
+def service_log(host: str, svc: str, instance: str = Query("", max_length=200),
+                out: int | None = Query(None, ge=0, description="Offset in stdout to read from (follow)"),
+                err: int | None = Query(None, ge=0, description="Offset in stderr to read from (follow)"),
+                max_bytes: int | None = Query(None, ge=1, le=64_000)) -> LogRead:
+    """The tail of a service's stdout and stderr on its host, read by its agent (secrets
+    masked); without offsets the last bytes, with the offsets answered, what came since."""
+    offsets = {k: v for k, v in (("out", out), ("err", err)) if v is not None}
+    return LogRead.model_validate(on_host.read_log(host=host, service=svc, instance=instance,
+                                                   offsets=offsets, max_bytes=max_bytes))
+
+
+@router.get("/services/{host}/{svc}/history", response_model_by_alias=True)
+def deploy_history(host: str, svc: str, instance: str = Query("", max_length=200)) -> list[HistoryEntry]:
+    """Which stored runs switched this service on this host, when, from which release to which
+    (newest first)."""
+    with session_scope() as s:
+        return [HistoryEntry.model_validate(h) for h in on_host.history(s, host=host, service=svc,
+                                                                         instance=instance)]

@@ -132,3 +132,39 @@ class WhyRead(BaseModel):
     approvals: list[GateDecision]
     before: Before
     missing: str | None = None
+
+
+class PinBody(BaseModel):
+    host: str = Field(min_length=1, max_length=200)
+    service: str = Field(max_length=200, pattern=NAME)
+    release: str = Field(max_length=200, pattern=NAME)
+    pinned: bool = Field(default=True, description="true: pin (never pruned); false: unpin")
+
+
+class PinRead(BaseModel):
+    release: str
+    pinned: bool
+
+
+class LogStream(BaseModel):
+    text: str = Field(description="The new text since the offset asked (secrets masked)")
+    offset: int = Field(description="Ask from here next time to follow the log")
+    skipped: int = Field(default=0, description="Bytes left out: more came than one answer holds")
+
+
+class LogRead(BaseModel):
+    host: str
+    service: str
+    instance: str | None = None
+    program: str
+    streams: dict[str, LogStream] = Field(description="out and err")
+
+
+class HistoryEntry(BaseModel):
+    """One switch of a service instance on a host, by a stored run."""
+    at: str | None
+    to: str | None = Field(alias="to")
+    from_: str | None = Field(default=None, alias="from")
+    brick: str
+    run: RunLink
+    model_config = ConfigDict(populate_by_name=True)

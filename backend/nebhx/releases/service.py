@@ -81,13 +81,12 @@ def _hosts_running(session: Session, service: str) -> list[str]:
             if any(svc.get("service") == service for svc in h.services or [])]
 
 
-def start_rollback(session: Session, *, service: str, host: str | None = None,
-                   hosts: list[str] | None = None, run: str | None = None, instance: str = "",
-                   data_policy: str = "keep_new", lb_name: str = "", lb_stats: str = "",
-                   lb_agent_port: int | None = None, batch: int = 1) -> str:
-    """Start one rollback run over the hosts (``batch`` at a time); returns its id. With
-    ``run``, hosts that run did not switch are left alone (default: every host reporting
-    ``service``). Every host must be known."""
+def _rollback_inputs(session: Session, *, service: str, host: str | None = None,
+                     hosts: list[str] | None = None, run: str | None = None, instance: str = "",
+                     data_policy: str = "keep_new", lb_name: str = "", lb_stats: str = "",
+                     lb_agent_port: int | None = None, batch: int = 1) -> dict[str, Any]:
+    """The rollback graph's inputs; with ``run``, hosts that run did not switch are left alone
+    (default: every host reporting ``service``). Every host must be known."""
     names = list(dict.fromkeys([*([host] if host else []), *(hosts or [])])) or \
         (_hosts_running(session, service) if run else [])
     if not names:
@@ -95,9 +94,27 @@ def start_rollback(session: Session, *, service: str, host: str | None = None,
     for name in names:
         if session.get(HostRow, name) is None:
             raise NotFound(f"no host {name!r}: see `nebhx hosts`")
+    return {"hosts": names, "service": service, "instance": instance, "data_policy": data_policy,
+            "lb_name": lb_name, "lb_stats": lb_stats, "switched_by": run or "",
+            **({"lb_agent_port": lb_agent_port} if lb_agent_port else {})}
+
+
+def start_rollback(session: Session, *, batch: int = 1, **given: Any) -> str:
+    """Start one rollback run over the hosts (``batch`` at a time); returns its id."""
+    inputs = _rollback_inputs(session, **given)
     graph_id, revision = ensure_graph(session, doc=rollback_graph(batch), system=True)
-    inputs = {"hosts": names, "service": service, "instance": instance, "data_policy": data_policy,
-              "lb_name": lb_name, "lb_stats": lb_stats, "switched_by": run or ""}
-    run_id, _ = runs.create_run(session, graph_id=graph_id, revision=revision, inputs={
-        **inputs, **({"lb_agent_port": lb_agent_port} if lb_agent_port else {})})
+    run_id, _ = runs.create_run(session, graph_id=graph_id, revision=revision, inputs=inputs)
     return run_id
+
+
+def plan_rollback(*, batch: int = 1, **given: Any) -> dict[str, Any]:
+    """The plan of the run ``start_rollback`` would start (each host's agent says what comes
+    back), the same plan the editor's Plan dialog shows for a graph."""
+    from nebhx.plans.dryrun import plan_request
+    from nebhx.store.db import session_scope
+    with session_scope() as s:
+        inputs = _rollback_inputs(s, **given)
+    doc = rollback_graph(batch)
+    if "lb_agent_port" not in inputs:  # a plan takes an input not given for "not known yet";
+        del doc["nodes"][0]["params"]["lb_agent_port"]  # the run's brick takes its default
+    return plan_request(graph=doc, inputs=inputs)

@@ -102,6 +102,21 @@ export const Api = {
   plan: (graph: GraphDoc, inputs: Record<string, unknown>) =>
     unwrap(api.POST("/api/graphs/plan", { body: { graph, inputs } })),
   releases: () => unwrap(api.GET("/api/releases")),
+  /** What rolling a service back on a host would do (each host's agent plans it; nothing changes). */
+  planRollback: (body: { host: string; service: string; instance?: string }) =>
+    unwrap(api.POST("/api/releases/rollback/plan", { body })),
+  /** Start the rollback run (audited; the same as `nebhx rollback`). */
+  rollback: (body: { host: string; service: string; instance?: string }) =>
+    unwrap(api.POST("/api/releases/rollback", { body })),
+  pinRelease: (body: { host: string; service: string; release: string; pinned: boolean }) =>
+    unwrap(api.POST("/api/releases/pin", { body })),
+  serviceHistory: (host: string, service: string, instance?: string | null) =>
+    unwrap(api.GET("/api/services/{host}/{svc}/history",
+      { params: { path: { host, svc: service }, query: { instance: instance ?? "" } } })),
+  /** A service's log since the offsets (none: its tail), read by the host's agent, secrets masked. */
+  serviceLog: (host: string, service: string, instance: string | null | undefined, offsets: { out?: number; err?: number }) =>
+    unwrap(api.GET("/api/services/{host}/{svc}/log",
+      { params: { path: { host, svc: service }, query: { instance: instance ?? "", ...offsets } } })),
   /** Why a service runs on a host: process, release, config, data, the run that switched it, approvers, before. */
   why: (host: string, service: string, instance?: string | null) =>
     unwrap(api.GET("/api/services/{host}/{svc}/why",

@@ -1230,6 +1230,88 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/releases/rollback/plan": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Plan Rollback
+         * @description What a rollback would do on each host, asked of each host's agent (changes nothing).
+         */
+        post: operations["plan_rollback_api_releases_rollback_plan_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/releases/pin": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Pin
+         * @description Pin a staged release on its host (retention never removes it) or unpin it (operator).
+         */
+        post: operations["pin_api_releases_pin_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/services/{host}/{svc}/log": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Service Log
+         * @description The tail of a service's stdout and stderr on its host, read by its agent (secrets
+         *     masked); without offsets the last bytes, with the offsets answered, what came since.
+         */
+        get: operations["service_log_api_services__host___svc__log_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/services/{host}/{svc}/history": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Deploy History
+         * @description Which stored runs switched this service on this host, when, from which release to which
+         *     (newest first).
+         */
+        get: operations["deploy_history_api_services__host___svc__history_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/artifacts": {
         parameters: {
             query?: never;
@@ -2212,6 +2294,21 @@ export interface components {
             /** Lease S */
             lease_s: number;
         };
+        /**
+         * HistoryEntry
+         * @description One switch of a service instance on a host, by a stored run.
+         */
+        HistoryEntry: {
+            /** At */
+            at: string | null;
+            /** To */
+            to: string | null;
+            /** From */
+            from?: string | null;
+            /** Brick */
+            brick: string;
+            run: components["schemas"]["RunLink"];
+        };
         /** HostCreate */
         HostCreate: {
             /** Name */
@@ -2382,6 +2479,43 @@ export interface components {
             holder: {
                 [key: string]: unknown;
             } | null;
+        };
+        /** LogRead */
+        LogRead: {
+            /** Host */
+            host: string;
+            /** Service */
+            service: string;
+            /** Instance */
+            instance?: string | null;
+            /** Program */
+            program: string;
+            /**
+             * Streams
+             * @description out and err
+             */
+            streams: {
+                [key: string]: components["schemas"]["LogStream"];
+            };
+        };
+        /** LogStream */
+        LogStream: {
+            /**
+             * Text
+             * @description The new text since the offset asked (secrets masked)
+             */
+            text: string;
+            /**
+             * Offset
+             * @description Ask from here next time to follow the log
+             */
+            offset: number;
+            /**
+             * Skipped
+             * @description Bytes left out: more came than one answer holds
+             * @default 0
+             */
+            skipped?: number;
         };
         /** Login */
         Login: {
@@ -2740,6 +2874,28 @@ export interface components {
             type_parents: {
                 [key: string]: string;
             };
+        };
+        /** PinBody */
+        PinBody: {
+            /** Host */
+            host: string;
+            /** Service */
+            service: string;
+            /** Release */
+            release: string;
+            /**
+             * Pinned
+             * @description true: pin (never pruned); false: unpin
+             * @default true
+             */
+            pinned?: boolean;
+        };
+        /** PinRead */
+        PinRead: {
+            /** Release */
+            release: string;
+            /** Pinned */
+            pinned: boolean;
         };
         /** PlanAnswer */
         PlanAnswer: {
@@ -6115,6 +6271,145 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["RunRead"];
+                };
+            };
+            /** @description The request's problems, each with where and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProblemList"];
+                };
+            };
+        };
+    };
+    plan_rollback_api_releases_rollback_plan_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RollbackBody"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PlanRead"];
+                };
+            };
+            /** @description The request's problems, each with where and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProblemList"];
+                };
+            };
+        };
+    };
+    pin_api_releases_pin_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PinBody"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PinRead"];
+                };
+            };
+            /** @description The request's problems, each with where and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProblemList"];
+                };
+            };
+        };
+    };
+    service_log_api_services__host___svc__log_get: {
+        parameters: {
+            query?: {
+                instance?: string;
+                /** @description Offset in stdout to read from (follow) */
+                out?: number | null;
+                /** @description Offset in stderr to read from (follow) */
+                err?: number | null;
+                max_bytes?: number | null;
+            };
+            header?: never;
+            path: {
+                host: string;
+                svc: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LogRead"];
+                };
+            };
+            /** @description The request's problems, each with where and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProblemList"];
+                };
+            };
+        };
+    };
+    deploy_history_api_services__host___svc__history_get: {
+        parameters: {
+            query?: {
+                instance?: string;
+            };
+            header?: never;
+            path: {
+                host: string;
+                svc: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HistoryEntry"][];
                 };
             };
             /** @description The request's problems, each with where and why */

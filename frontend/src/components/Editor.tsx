@@ -375,7 +375,8 @@ export function Editor() {
         <RunDialog show={dialog === "plan"} inputs={meta.inputs} last={lastInputs} onHide={() => setDialog(null)} onStart={startPlan}
                    title="Plan the graph" submit="Plan" />
         <PlanDialog plan={planner.plan} loading={planner.planning} onHide={planner.close} />
-        <ReleasesPanel show={dialog === "releases"} onHide={() => setDialog(null)} />
+        <ReleasesPanel show={dialog === "releases"} onHide={() => setDialog(null)}
+          onOpenRun={(id) => { setDialog(null); void openRun(id); }} />
         <SnapshotsPanel show={dialog === "snapshots"} onHide={() => setDialog(null)} />
         <HelpDialog show={dialog === "help"} onHide={() => setDialog(null)} />
         <ExtractDialog count={extract.asking} onAnswer={extract.answer} />

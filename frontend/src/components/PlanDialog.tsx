@@ -91,7 +91,11 @@ function Rows({ id, entry, depth }: { id: string; entry: PlanEntry; depth: numbe
   );
 }
 
-export function PlanDialog({ plan, loading, onHide }: { plan: PlanResult | null; loading: boolean; onHide: () => void }) {
+/** ``action``: a button that acts on what the plan shows (e.g. run the rollback it planned). */
+export function PlanDialog({ plan, loading, onHide, action }: {
+  plan: PlanResult | null; loading: boolean; onHide: () => void;
+  action?: { label: string; onClick: () => void; busy?: boolean };
+}) {
   const [onlyChanges, setOnlyChanges] = useState(false);
   const shown = Object.entries(plan?.nodes ?? {}).filter(([, e]) => !onlyChanges || nodeVerdict(e) !== "none");
   return (
@@ -116,6 +120,8 @@ export function PlanDialog({ plan, loading, onHide }: { plan: PlanResult | null;
         <Button variant="outline-secondary" size="sm" onClick={() => setOnlyChanges((v) => !v)}>
           {onlyChanges ? "Show every node" : "Hide nodes with no change"}
         </Button>
+        {action && plan && <Button variant="danger" disabled={action.busy} onClick={action.onClick}
+          data-testid="plan-action">{action.label}</Button>}
         <Button onClick={onHide}>Close</Button>
       </Modal.Footer>
     </Modal>

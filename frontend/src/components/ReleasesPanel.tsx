@@ -5,6 +5,7 @@ import { Badge, Button, Modal, Spinner, Table } from "react-bootstrap";
 import { Api } from "../api/client";
 import { formatTime } from "../lib/format";
 import type { ReleaseEntry, ReleaseRow } from "../lib/releases";
+import { ServiceOps } from "./ServiceOps";
 import { WhyView } from "./WhyView";
 
 export const RELEASES_REFRESH_MS = 3000;
@@ -37,9 +38,10 @@ function Liveness({ l }: { l: ReleaseRow["liveness"] }) {
   );
 }
 
-function Row({ r }: { r: ReleaseRow }) {
+function Row({ r, onOpenRun }: { r: ReleaseRow; onOpenRun?: (id: string) => void }) {
   const built = r.releases?.find((x) => x.id === r.active && x.commit);
   const [why, setWhy] = useState(false);
+  const [ops, setOps] = useState(false);
   return (<>
     <tr data-testid={`release-${r.host}-${r.service}${r.instance ? `-${r.instance}` : ""}`}>
       <td>{r.host}{r.host_state && r.host_state !== "up" && <Badge bg="warning" text="dark" className="ms-1">{r.host_state}</Badge>}
@@ -58,8 +60,11 @@ function Row({ r }: { r: ReleaseRow }) {
       <td><code>{r.config_version ?? "–"}</code></td>
       <td><Health h={r.health} /><Liveness l={r.liveness} /></td>
       <td data-testid="release-phase">{r.phase ?? "–"}{r.error && <div className="text-danger">{r.error}</div>}</td>
-      <td><Button size="sm" variant="link" className="p-0" onClick={() => setWhy(!why)}>{why ? "Hide" : "Why?"}</Button></td>
+      <td><Button size="sm" variant="link" className="p-0" onClick={() => setWhy(!why)}>{why ? "Hide" : "Why?"}</Button>
+        {" "}<Button size="sm" variant="link" className="p-0" onClick={() => setOps(!ops)} data-testid="release-ops">
+          {ops ? "Close" : "Roll back, pin, log…"}</Button></td>
     </tr>
+    {ops && r.service && <tr><td colSpan={12}><ServiceOps r={r} onOpenRun={onOpenRun} /></td></tr>}
     {why && r.service && <tr><td colSpan={12}><WhyView host={r.host} service={r.service} instance={r.instance} /></td></tr>}
   </>);
 }
@@ -85,7 +90,8 @@ function useReleases(live: boolean) {
   return { rows, error, at };
 }
 
-export function ReleasesPanel({ show, onHide }: { show: boolean; onHide: () => void }) {
+/** ``onOpenRun``: show a run (a rollback started here, one of a service's history) in the editor. */
+export function ReleasesPanel({ show, onHide, onOpenRun }: { show: boolean; onHide: () => void; onOpenRun?: (id: string) => void }) {
   const { rows, error, at } = useReleases(show);
   return (
     <Modal show={show} onHide={onHide} size="xl" scrollable data-testid="releases-dialog">
@@ -103,7 +109,7 @@ export function ReleasesPanel({ show, onHide }: { show: boolean; onHide: () => v
                 <th>committed</th><th>rolled back</th><th>config</th><th>health</th><th>rollout phase</th><th /></tr>
             </thead>
             <tbody>
-              {rows.map((r) => <Row key={`${r.host}/${r.service}/${r.instance ?? ""}`} r={r} />)}
+              {rows.map((r) => <Row key={`${r.host}/${r.service}/${r.instance ?? ""}`} r={r} onOpenRun={onOpenRun} />)}
               {!rows.length && <tr><td colSpan={12} className="text-body-secondary">No service reported yet.</td></tr>}
             </tbody>
           </Table>
