@@ -122,9 +122,10 @@ def bench_canary(stack: Stack, api) -> None:
     for n in range(0, len(ran), size):
         group = [i for i in ran[n:n + size] if i.get("started_at")]
         span = max(_t(i["finished_at"]) for i in group) - min(_t(i["started_at"]) for i in group)
-        gap = (min(_t(i["started_at"]) for i in group) - _t(ran[n - 1]["finished_at"])) if n else 0.0
+        before = [_t(i["finished_at"]) for i in ran[max(0, n - size):n] if i.get("finished_at")]
+        gap = min(_t(i["started_at"]) for i in group) - max(before) if before else 0.0
         print(f"  rest batch {n // size + 1:2d} ({len(group)} hosts): {span:.2f} s, started {gap:.2f} s "
-              f"after the previous batch's last host")
+              f"after the previous batch ended")
     from nebhx.runtime import HostRuntime
     on_r2 = sum(HostRuntime(h, stack.home / "hosts" / h).releases.current("app") == "r2" for h in NAMES)
     print(f"  hosts whose own runtime now has r2 current: {on_r2}")
@@ -175,6 +176,7 @@ def bench_soak(stack: Stack, api, n: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--soak", type=int, default=200, help="runs in the soak (the issue's figure: 2000)")
+    parser.add_argument("--only", choices=["canary", "fanout", "soak"], help="one part alone")
     parser.add_argument("--pool", type=int, default=4, help="agent processes running host nodes")
     args = parser.parse_args()
     home = Path(tempfile.mkdtemp(prefix="nebhx-bench-fleet-"))
@@ -194,9 +196,9 @@ def main() -> None:
             [sys.executable, str(ROOT / "bench" / "fleet_agents.py"), str(home / "hosts"), str(tokens), str(args.pool)],
             env={**env, "NEBHX_URL": stack.url}, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         wait_for(lambda: sum(h["state"] == "up" for h in api.get("/hosts").json()) >= N, 60, what="100 hosts up")
-        bench_canary(stack, api)
-        bench_fanout(stack, api)
-        bench_soak(stack, api, args.soak)
+        for part, fn in (("canary", bench_canary), ("fanout", bench_fanout), ("soak", bench_soak)):
+            if args.only in (None, part):
+                fn(stack, api, args.soak) if part == "soak" else fn(stack, api)
     finally:
         stack.stop()
         redis.terminate()
