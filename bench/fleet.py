@@ -98,7 +98,7 @@ def register(stack: Stack) -> Path:
     return path
 
 
-def bench_canary(stack: Stack, api) -> None:
+def bench_canary(stack: Stack, api) -> str:
     doc, control = canary(), [stack.procs["api"].pid, stack.procs["worker"].pid]
     plans = []
     for _ in range(5):
@@ -129,6 +129,26 @@ def bench_canary(stack: Stack, api) -> None:
     from nebhx.runtime import HostRuntime
     on_r2 = sum(HostRuntime(h, stack.home / "hosts" / h).releases.current("app") == "r2" for h in NAMES)
     print(f"  hosts whose own runtime now has r2 current: {on_r2}")
+    return run["id"]
+
+
+def screenshot(url: str, run_id: str, path: Path) -> None:
+    """The editor's run panel on the canary run (its rollout grid at 100 hosts), headless Chromium."""
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True,
+                                    args=["--no-sandbox", "--disable-gpu", "--no-first-run"])
+        page = browser.new_page(viewport={"width": 1500, "height": 950})
+        t0 = time.perf_counter()
+        page.goto(f"{url}/#/runs/{run_id}/nodes/rest")
+        page.get_by_role("tab", name="Run").click()
+        page.get_by_test_id("grid-host-web099").wait_for(state="attached", timeout=60_000)
+        shown = time.perf_counter() - t0
+        page.get_by_test_id("grid-only-look").check()
+        page.screenshot(path=str(path))
+        browser.close()
+    print(f"  editor: run panel with the 100-host grid shown {shown:.2f} s after opening the run link; "
+          f"screenshot (not-succeeded only) {path}")
 
 
 def bench_fanout(stack: Stack, api) -> None:
@@ -177,6 +197,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--soak", type=int, default=200, help="runs in the soak (the issue's figure: 2000)")
     parser.add_argument("--only", choices=["canary", "fanout", "soak"], help="one part alone")
+    parser.add_argument("--shot", type=Path, help="save a screenshot of the editor's rollout grid here")
     parser.add_argument("--pool", type=int, default=4, help="agent processes running host nodes")
     args = parser.parse_args()
     home = Path(tempfile.mkdtemp(prefix="nebhx-bench-fleet-"))
@@ -196,9 +217,14 @@ def main() -> None:
             [sys.executable, str(ROOT / "bench" / "fleet_agents.py"), str(home / "hosts"), str(tokens), str(args.pool)],
             env={**env, "NEBHX_URL": stack.url}, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         wait_for(lambda: sum(h["state"] == "up" for h in api.get("/hosts").json()) >= N, 60, what="100 hosts up")
-        for part, fn in (("canary", bench_canary), ("fanout", bench_fanout), ("soak", bench_soak)):
-            if args.only in (None, part):
-                fn(stack, api, args.soak) if part == "soak" else fn(stack, api)
+        if args.only in (None, "canary"):
+            run_id = bench_canary(stack, api)
+            if args.shot:
+                screenshot(stack.url, run_id, args.shot)
+        if args.only in (None, "fanout"):
+            bench_fanout(stack, api)
+        if args.only in (None, "soak"):
+            bench_soak(stack, api, args.soak)
     finally:
         stack.stop()
         redis.terminate()

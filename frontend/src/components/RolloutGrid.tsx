@@ -35,16 +35,17 @@ function RolloutGridView({ run }: { run: Run }) {
   if (!grid) return null;
   return (
     <div className="mb-2">
-      <div className="d-flex align-items-center gap-2 small">
-        <span className="fw-semibold">Rollout: hosts × phases</span>
-        <span className="text-body-secondary" data-testid="grid-shown">{shown.length} of {grid.hosts.length} hosts</span>
-        {grid.hosts.length > 10 && <>
+      <div className="small">
+        <span className="fw-semibold">Rollout: hosts × phases</span>{" "}
+        <span className="text-body-secondary" data-testid="grid-shown">({shown.length} of {grid.hosts.length} hosts)</span>
+      </div>
+      {grid.hosts.length > 10 && (
+        <div className="d-flex flex-wrap align-items-center gap-2 small my-1">
           <Form.Control size="sm" className="nbx-grid-filter" placeholder="host name…" value={query}
                         onChange={(e) => setQuery(e.target.value)} data-testid="grid-filter" aria-label="Filter hosts" />
           <Form.Check type="switch" id="grid-only-look" label="not succeeded only" checked={onlyLook}
                       onChange={(e) => setOnlyLook(e.target.checked)} data-testid="grid-only-look" />
-        </>}
-      </div>
+        </div>)}
       <div className="nbx-grid-scroll">
         <Table size="sm" bordered className="small mb-1 nbx-rollout-grid" data-testid="rollout-grid">
           <thead><tr><th>host</th>{grid.phases.map((p) => (
