@@ -117,6 +117,8 @@ def bench_canary(stack: Stack, api) -> str:
           f"{sum(i['status'] == 'succeeded' for i in items)} switched, "
           f"failed: {sorted(i['error'][:60] for i in items if i['status'] == 'failed')}")
     can = run["nodes"]["canary"]["items"]
+    print(f"  first host item started {min(_t(i['started_at']) for i in can) - _t(run['created_at']):.2f} s "
+          f"after the run was created")
     print(f"  canary batch ({len(can)} hosts): {max(_t(i['finished_at']) for i in can) - min(_t(i['started_at']) for i in can):.2f} s")
     ran, size = rest["items"], math.ceil(len(rest["items"]) / 10)  # the engine's batches: 10% in item order
     for n in range(0, len(ran), size):

@@ -36,6 +36,13 @@ def run_as_host(host: str, url: str, token: str, run_id: str, node_id: str, atte
 class FleetAgents(SimulatedAgents):
     def __init__(self, *args, pool: int = 4, **kwargs):
         super().__init__(*args, **kwargs)
+        # The palette and the node task's code loaded before the fork, as `nebhx agent` does, so
+        # no child pays for them on its first node (seconds each on a busy 2-core machine).
+        import nebhx.engine.execute  # noqa: F401
+        import nebhx.execution.client  # noqa: F401
+        import nebhx.process  # noqa: F401
+        from nebhx.bricks.registry import get_registry
+        get_registry()
         # Forked before any thread starts (the consumer's, httpx's): a fork keeps only its caller.
         self.nodes = multiprocessing.get_context("fork").Pool(pool)
         self.ran = 0
