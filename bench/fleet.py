@@ -213,6 +213,8 @@ def main() -> None:
     env = make_env(home, db_url, broker, NEBHX_RETAIN_RUNS=str(RETAIN), NEBHX_GC_INTERVAL_S="2",
                    NEBHX_HOST_WAIT_S="60")
     os.environ.update(env)
+    from nebhx.settings import reset_settings
+    reset_settings()  # create_pg_database may have read the settings before this env was set
     stack = Stack(home, env)
     try:
         stack.start()
@@ -223,7 +225,7 @@ def main() -> None:
         stack.procs["fleet"] = subprocess.Popen(
             [sys.executable, str(ROOT / "bench" / "fleet_agents.py"), str(home / "hosts"), str(tokens), str(args.pool)],
             env={**env, "NEBHX_URL": stack.url}, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        wait_for(lambda: sum(h["state"] == "up" for h in api.get("/hosts").json()) >= N, 60, what="100 hosts up")
+        wait_for(lambda: sum(h["state"] == "up" for h in api.get("/hosts").json()) >= N, 180, what="100 hosts up")
         if args.only in (None, "canary"):
             run_id = bench_canary(stack, api)
             if args.shot:
