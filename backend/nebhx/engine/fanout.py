@@ -72,13 +72,16 @@ def gather(session: Session, run, plan: Plan, parent: str, rows: list[Item] | No
         rows = _instances(session, run.id, parent)  # some ended without running: look again
     if any(r.status not in TERMINAL for r in rows):
         return None
-    return _end(session, run, plan, parent, rows)
+    return _end(session, run, plan, parent, _instances(session, run.id, parent, full=True))
 
 
-def _instances(session: Session, run_id: str, parent: str) -> list[Item]:
+def _instances(session: Session, run_id: str, parent: str, full: bool = False) -> list[Item]:
+    """The instances' states; their outputs and errors only when ``full`` (read once, at the
+    end: every instance's end reads the states, and with the outputs a 1,000-item fan-out
+    read its outputs a thousand times over, bench/fleet.py)."""
+    cols = [NodeRow.node_id, NodeRow.item_index, NodeRow.status] + ([NodeRow.outputs, NodeRow.error] if full else [])
     return [Item(*r) for r in session.execute(
-        select(NodeRow.node_id, NodeRow.item_index, NodeRow.status, NodeRow.outputs, NodeRow.error)
-        .where(NodeRow.run_id == run_id, NodeRow.parent == parent).order_by(NodeRow.item_index)).all()]
+        select(*cols).where(NodeRow.run_id == run_id, NodeRow.parent == parent).order_by(NodeRow.item_index)).all()]
 
 
 def _start_more(session: Session, run, plan: Plan, node: Node, rows: list[Item]) -> bool:

@@ -1,26 +1,58 @@
 // A run that fans out over hosts: hosts (rows) x the nodes that fan out over them (columns),
-// filled from the run as its events come in.
-import { memo, useMemo } from "react";
-import { Table } from "react-bootstrap";
+// filled from the run as its events come in. At fleet size (100 hosts and more) the header
+// counts each phase's states, the rows scroll under a sticky header, and a filter keeps only
+// the hosts that need a look (anything not succeeded) or whose name matches.
+import { memo, useMemo, useState } from "react";
+import { Form, Table } from "react-bootstrap";
 import { usePalette } from "../lib/palette";
-import { rolloutGrid, stepsText } from "../lib/releases";
+import { type Grid, rolloutGrid, stepsText } from "../lib/releases";
 import type { Run, RunNode } from "../types";
 import { StatusBadge } from "./StatusBadge";
 
+/** "98 succeeded · 2 failed": how many hosts of a phase are in each state. */
+function phaseCounts(grid: Grid, phase: string): string {
+  const counts = new Map<string, number>();
+  for (const h of grid.hosts) {
+    const status = grid.cell(h, phase)?.status;
+    if (status) counts.set(status, (counts.get(status) ?? 0) + 1);
+  }
+  return [...counts].map(([s, n]) => `${n} ${s}`).join(" · ");
+}
+
+function needsLook(grid: Grid, host: string): boolean {
+  return grid.phases.some((p) => { const s = grid.cell(host, p)?.status; return !!s && s !== "succeeded"; });
+}
+
 function RolloutGridView({ run }: { run: Run }) {
   const { byId } = usePalette();
+  const [query, setQuery] = useState("");
+  const [onlyLook, setOnlyLook] = useState(false);
   // A node fans out over hosts when its brick runs on a host (its host input); unknown bricks count too.
   const grid = useMemo(() => rolloutGrid(run, (n: RunNode) => !n.brick || !!byId.get(n.brick)?.host_input
                                                               || !byId.has(n.brick)), [run, byId]);
+  const shown = useMemo(() => grid?.hosts.filter((h) => h.includes(query.trim()) && (!onlyLook || needsLook(grid, h))) ?? [],
+                        [grid, query, onlyLook]);
   if (!grid) return null;
   return (
     <div className="mb-2">
-      <div className="small fw-semibold">Rollout: hosts × phases</div>
+      <div className="small">
+        <span className="fw-semibold">Rollout: hosts × phases</span>{" "}
+        <span className="text-body-secondary" data-testid="grid-shown">({shown.length} of {grid.hosts.length} hosts)</span>
+      </div>
+      {grid.hosts.length > 10 && (
+        <div className="d-flex flex-wrap align-items-center gap-2 small my-1">
+          <Form.Control size="sm" className="nbx-grid-filter" placeholder="host name…" value={query}
+                        onChange={(e) => setQuery(e.target.value)} data-testid="grid-filter" aria-label="Filter hosts" />
+          <Form.Check type="switch" id="grid-only-look" label="not succeeded only" checked={onlyLook}
+                      onChange={(e) => setOnlyLook(e.target.checked)} data-testid="grid-only-look" />
+        </div>)}
       <div className="nbx-grid-scroll">
         <Table size="sm" bordered className="small mb-1 nbx-rollout-grid" data-testid="rollout-grid">
-          <thead><tr><th>host</th>{grid.phases.map((p) => <th key={p}><code>{p}</code></th>)}</tr></thead>
+          <thead><tr><th>host</th>{grid.phases.map((p) => (
+            <th key={p}><code>{p}</code><div className="fw-normal text-body-secondary" data-testid={`grid-count-${p}`}>
+              {phaseCounts(grid, p)}</div></th>))}</tr></thead>
           <tbody>
-            {grid.hosts.map((h) => (
+            {shown.map((h) => (
               <tr key={h} data-testid={`grid-host-${h}`}>
                 <th>{h}</th>
                 {grid.phases.map((p) => {

@@ -31,7 +31,7 @@ function allNodes(run: Run): [string, Tree][] {
 /** Hosts (rows) x fan-out nodes over hosts (columns); null when the run fans out over no host. */
 export function rolloutGrid(run: Run, onHosts: (node: RunNode) => boolean = () => true): Grid | null {
   const cells = new Map<string, RunItem>();
-  const hosts: string[] = [];
+  const hosts = new Set<string>();
   const phases: string[] = [];
   for (const [id, n] of allNodes(run)) {
     const items = n.items ?? [];
@@ -40,12 +40,12 @@ export function rolloutGrid(run: Run, onHosts: (node: RunNode) => boolean = () =
     if (!named.length || named.length < items.length) continue;
     phases.push(id);
     for (const [h, it] of named) {
-      if (!hosts.includes(h!)) hosts.push(h!);
+      hosts.add(h!);
       cells.set(`${h}\u0000${id}`, it);
     }
   }
   if (!phases.length) return null;
-  return { hosts: hosts.sort(), phases, cell: (h, p) => cells.get(`${h}\u0000${p}`) };
+  return { hosts: [...hosts].sort(), phases, cell: (h, p) => cells.get(`${h}\u0000${p}`) };
 }
 
 /** rollout.switch's `steps` output (each step timed), as short text for a cell's title. */
