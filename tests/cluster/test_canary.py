@@ -85,8 +85,7 @@ def test_approved_canary_switches_h1_first_then_the_rest_under_load(web):
         text = mail_text(mail)
         assert "Subject: web: the canary runs the new release" in text
         assert "canary hosts h1 run the new release" in text and "h1: web 1.0.0 -> 2.0.0" in text
-        with web.client() as c:
-            assert c.post(f"/runs/{run_id}/nodes/approve/approve", json={"comment": "canary ok"}).status_code == 200
+        assert web.approve(run_id, "canary ok") == 200
         run = finished(web, run_id)
         t1 = time.monotonic()
     assert run["status"] == "succeeded", run["error"]
@@ -216,8 +215,7 @@ def test_a_host_of_the_rest_failing_rolls_back_every_host_this_run_switched(web)
     (web.workdir / "hosts" / "h3" / "volumes" / "web-data" / "refuse-6").write_text("")
     run_id = start(web, web.canary, {**canary_inputs(web, "6.0.0", web.smtp.port), "app_source": source})
     node_status(web, run_id, "approve", "waiting")
-    with web.client() as c:
-        assert c.post(f"/runs/{run_id}/nodes/approve/approve", json={"comment": "go"}).status_code == 200
+    assert web.approve(run_id, "go") == 200
     run = finished(web, run_id)
     assert run["status"] == "failed" and run["error"] == "failed nodes: rest", run["error"]
     assert [i["status"] for i in run["nodes"]["rest"]["items"]] == ["succeeded", "failed", "skipped"]

@@ -96,8 +96,7 @@ def test_an_approved_canary(web):
         node_status(web, run_id, "approve", "waiting")
         assert app(web, "h1")["version"] == "2.0.0"
         assert {h: app(web, h)["version"] for h in ("h2", "h3")} == {"h2": "1.0.0", "h3": "1.0.0"}
-        with web.client() as c:
-            assert c.post(f"/runs/{run_id}/nodes/approve/approve", json={}).status_code == 200
+        assert web.approve(run_id) == 200
         run = finished(web, run_id)
     assert run["status"] == "succeeded", errors(run)
     steps = [s["step"] for s in run["nodes"]["canary"]["items"][0]["outputs"]["steps"]]
@@ -146,8 +145,7 @@ def test_a_host_of_the_rest_failing_after_the_approval(web):
     with load(web) as lo:
         run_id = start(web, web.canary, {**central_inputs(web, "6.0.0", web.smtp.port), "app_source": source})
         node_status(web, run_id, "approve", "waiting")
-        with web.client() as c:
-            assert c.post(f"/runs/{run_id}/nodes/approve/approve", json={}).status_code == 200
+        assert web.approve(run_id) == 200
         run = finished(web, run_id)
     assert run["status"] == "failed" and run["error"] == "failed nodes: rest", errors(run)
     rollback = run["nodes"]["rollback"]
@@ -194,8 +192,7 @@ def test_an_instant_rollback_of_the_canary_and_the_rest(web):
         assert wait_for(lambda: (standby_entry(web, "h1") or {}).get("state") == "frozen", 30, 0.1,
                         what="h1's standby frozen")
         assert standby_entry(web, "h1")["pid"] == before["h1"][1]  # the very process that served
-        with web.client() as c:
-            assert c.post(f"/runs/{run_id}/nodes/approve/approve", json={}).status_code == 200
+        assert web.approve(run_id) == 200
         run = finished(web, run_id)
     assert run["status"] == "failed" and run["error"] == "failed nodes: rest", errors(run)
     items = [i["outputs"] for i in run["nodes"]["rollback"]["items"]]
