@@ -13,6 +13,7 @@ from pydantic import SecretStr
 
 from nebhx import BrickFailed, Context
 from nebhx.bricks.registry import import_builtin
+from nebhx.runtime import HostRuntime
 
 
 def main(target: str, host: str, mode: str) -> int:
@@ -22,7 +23,7 @@ def main(target: str, host: str, mode: str) -> int:
     try:
         inputs = brick.Inputs(**json.loads(sys.stdin.read()))
         hidden = [v.get_secret_value() for v in dict(inputs).values() if isinstance(v, SecretStr)]
-        ctx = Context(host=host, node_id=name, secrets=hidden)
+        ctx = Context(host=host, node_id=name, secrets=hidden, runtime=HostRuntime.for_host(host))
         out = brick.plan(ctx, inputs) if mode == "plan" else brick.run(ctx, inputs).model_dump(mode="json")
     except BrickFailed as exc:
         print(str(exc), file=sys.stderr)
