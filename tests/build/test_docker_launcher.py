@@ -13,10 +13,14 @@ import tempfile
 import pytest
 
 from imagekit import commit_app, image_repo
-from support import free_port, graph, order, require, wait_for, wire
+from support import free_port, graph, order, require, stack_fixture, wait_for, wire
 from test_container_release import SERVICE, get, ok
 
 pytestmark = pytest.mark.usefixtures("podman_ready")  # the static busybox the image is made of
+
+# A stack of this module's own, started after `dockerd` (the test asks for it first): its workers
+# must inherit DOCKER_HOST, which the session's stack, started earlier, never saw.
+stack = stack_fixture("module")
 
 
 @pytest.fixture(scope="module")

@@ -50,7 +50,7 @@ def _fill_render_config(page: Page) -> str:
     panel.locator("#root_service").fill("shop")
     panel.locator("#root_profile").fill("web")
     _code(page, "profiles", "web:\n  values: {port: [80")
-    expect(panel.get_by_test_id("field-root_profiles")).to_contain_text("the last valid value is kept")
+    expect(panel.get_by_test_id("field-root_profiles")).to_contain_text("keeps its last valid value")
     _code(page, "profiles", "web:\n  parents: [linux]\n  values:\n    port: 8080\nlinux:\n  values: {}\n")
     expect(panel.get_by_test_id("field-root_profiles").locator(".invalid-feedback")).to_have_count(0)
     return render

@@ -87,12 +87,19 @@ export function fieldKind(prop: S, root: JsonSchema): FieldKind {
 
 export const FIELD_OF: Record<Exclude<FieldKind, "plain">, string> = { map: "nbxMap", code: "nbxCode", loose: "nbxLoose" };
 
-/** ui:field for every property that is not a plain input. */
+/** A string whose default is too long for one line of the side panel (a query, a template):
+ * a wrapping text area, so the whole value is seen and the form never scrolls sideways. */
+export const LONG_DEFAULT = 40;
+const longText = (s: S) => typesOf(s)[0] === "string" && !s.enum && !s.format
+  && typeof s.default === "string" && s.default.length > LONG_DEFAULT;
+
+/** ui:field for every property that is not a plain input; a text area for a long string default. */
 export function fieldsUi(schema: JsonSchema): UiSchema {
   const ui: UiSchema = {};
   for (const [k, p] of Object.entries((schema.properties ?? {}) as Record<string, S>)) {
     const kind = fieldKind(p, schema);
     if (kind !== "plain") ui[k] = { "ui:field": FIELD_OF[kind], "ui:fieldReplacesAnyOrOneOf": true };
+    else if (longText(resolveRef(p, schema))) ui[k] = { "ui:widget": "textarea", "ui:options": { rows: 3 } };
   }
   return ui;
 }
