@@ -23,8 +23,12 @@ FAST = {"NEBHX_HEARTBEAT_S": "0.5", "NEBHX_LEASE_S": "3", "NEBHX_SWEEP_INTERVAL_
 
 
 def free_port() -> int:
+    """A port nothing uses on any IPv4 address. Bound on 0.0.0.0, as service.run's
+    port_in_use checks it: a port picked on 127.0.0.1 alone may be held on another address
+    (another process's listener or outgoing connection on a non-loopback address), which
+    service.run then refuses as 'already in use'."""
     with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
+        s.bind(("0.0.0.0", 0))
         return s.getsockname()[1]
 
 

@@ -97,7 +97,9 @@ def run_worker(tmp_path: Path, worker: dict, network: bool = False) -> tuple[dic
     script = SCRIPT.format(key_file=worker["key_file"], store=worker["store"], outside=worker["outside"],
                            port=worker["port"])
     driver = tmp_path / "worker.py"
-    driver.write_text("from nebhx.bricks.registry import import_builtin\nimport_builtin()\n" + WORKER)
+    # As the CLI's worker starts: the builtin bricks, then the process's brick resources.
+    driver.write_text("from nebhx.bricks.registry import import_builtin\nimport_builtin()\n"
+                      "import nebhx.process\nnebhx.process.install()\n" + WORKER)
     proc = subprocess.run([sys.executable, str(driver), str(bare), script, str(int(network))],
                           env=worker["env"], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0 and proc.stdout.strip(), proc.stderr[-3000:]

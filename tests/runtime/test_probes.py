@@ -82,10 +82,18 @@ def test_wait_until_retries_until_a_server_appears():
     port = free_port()
     started: list = []
     timer = threading.Timer(1.0, lambda: started.append(serve(port)))
-    timer.start()
+
+    def probe():
+        # The server comes up 1 s after the first attempt has failed (not 1 s after the test
+        # started: under load that first attempt may begin later than a fixed timer).
+        r = http_probe(f"http://127.0.0.1:{port}/ok", timeout=1)
+        if timer.ident is None:  # not started yet
+            timer.start()
+        return r
+
     ctx = Context()
     t0 = time.monotonic()
-    r = wait_until(lambda: http_probe(f"http://127.0.0.1:{port}/ok", timeout=1), 10, 0.2, ctx)
+    r = wait_until(probe, 10, 0.2, ctx)
     timer.join()
     try:
         assert r.ok and r.attempts > 1 and time.monotonic() - t0 < 8
