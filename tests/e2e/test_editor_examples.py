@@ -50,7 +50,8 @@ def test_web_service_example_imports_readably(page):
     assert _overlaps(_boxes(page)) == []
     positions = {n["id"]: n["position"] for n in nodes}
     exported = {n["id"]: n["position"] for n in json.loads(_export(page))["nodes"]}
-    assert all(exported[k]["x"] == p["x"] for k, p in positions.items())
+    moved = {k: (p, exported[k]) for k, p in positions.items() if exported[k]["x"] != p["x"]}
+    assert not moved, f"nodes moved sideways (saved, exported): {moved}"
     top = min(p["y"] for p in positions.values())
     assert all(exported[k] == p for k, p in positions.items() if p["y"] == top)  # the first row stays
     for a, p in positions.items():  # rows stay rows, in the same order

@@ -56,8 +56,12 @@ class Up:
         self.smtp_port, port = free_port(), free_port()
         self.url = f"http://127.0.0.1:{port}"
         # A plan may hash the example app (examples/app) to tell web-service's release id.
+        # Leases as in production, not the fast suite's 3 s: on a loaded machine a node whose
+        # heartbeat is late would be taken for lost and run again, and a second attempt finds
+        # the program its first one defined (changed=False where the plan rightly said True).
         self.env = make_env(self.home, NEBHX_URL=self.url, NEBHX_MAIL_SINK=f"127.0.0.1:{self.smtp_port}",
-                            NEBHX_HOST_SOURCE_PATHS=str(ROOT / "examples"))
+                            NEBHX_HOST_SOURCE_PATHS=str(ROOT / "examples"),
+                            NEBHX_LEASE_S="20", NEBHX_WORKER_DOWN_S="20")
         self.home.mkdir()
         self.log = self.home / "up.log"
         with open(self.log, "wb") as log:
