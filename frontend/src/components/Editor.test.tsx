@@ -44,12 +44,24 @@ async function importDoc(text = JSON.stringify(doc)) {
   await screen.findByTestId("node-web");
 }
 
-async function startEditor() {
-  render(<App />);
-  await screen.findByTestId("brick-test.echo", undefined, { timeout: 5000 });
+// The dialog that says ``text``: the import dialog, fading out, is a dialog too for a while on a
+// loaded machine, so the first dialog found is not always the one the action opened.
+async function dialogWith(text: string) {
+  return waitFor(() => {
+    const found = screen.getAllByRole("dialog").find((d) => d.textContent?.includes(text));
+    expect(found, `a dialog saying ${text}`).toBeTruthy();
+    return found!;
+  }, { timeout: 20_000 });
 }
 
-describe("unsaved work", { timeout: 20_000 }, () => {
+async function startEditor() {
+  render(<App />);
+  // The first render loads the palette and lazy chunks: on a loaded machine (CI runs the backend
+  // lanes alongside) that took over 5 s; a palette that never comes still fails, only later.
+  await screen.findByTestId("brick-test.echo", undefined, { timeout: 20_000 });
+}
+
+describe("unsaved work", { timeout: 60_000 }, () => {
   it("selecting and looking at a node is not an edit", async () => {
     const api = server();
     await startEditor();
@@ -59,7 +71,7 @@ describe("unsaved work", { timeout: 20_000 }, () => {
     await waitFor(() => expect(title()).not.toContain("•"));
     fireEvent.click(screen.getByTestId("node-web"));
     await screen.findByTestId("node-panel");
-    await waitFor(() => expect(document.querySelector("#root_max_restarts")).not.toBeNull(), { timeout: 5000 });
+    await waitFor(() => expect(document.querySelector("#root_max_restarts")).not.toBeNull(), { timeout: 20_000 });
     fireEvent.click(screen.getByTestId("tb-fit")); // moving the view is not an edit either
     fireEvent.click(screen.getByTestId("node-hi"));
     await new Promise((r) => setTimeout(r, 400)); // past the history's idle time
@@ -73,13 +85,13 @@ describe("unsaved work", { timeout: 20_000 }, () => {
     await importDoc();
     await waitFor(() => expect(title()).toContain("•"));
     fireEvent.click(screen.getByTestId("tb-new"));
-    const dialog = await screen.findByRole("dialog");
+    const dialog = await dialogWith("has changes that are not saved");
     expect(dialog.textContent).toContain("has changes that are not saved");
     fireEvent.click(within(dialog).getByRole("button", { name: "Cancel" }));
     await waitFor(() => expect(screen.queryByRole("dialog")).toBeNull());
     expect(screen.getByTestId("node-web")).toBeTruthy();
     fireEvent.click(screen.getByTestId("tb-new"));
-    fireEvent.click(within(await screen.findByRole("dialog")).getByRole("button", { name: "Discard changes" }));
+    fireEvent.click(within(await dialogWith("has changes that are not saved")).getByRole("button", { name: "Discard changes" }));
     await waitFor(() => expect(screen.queryByTestId("node-web")).toBeNull());
     expect(title()).toBe("untitled");
   });
@@ -89,7 +101,7 @@ describe("unsaved work", { timeout: 20_000 }, () => {
     await startEditor();
     await importDoc();
     fireEvent.click(screen.getByTestId("tb-new"));
-    fireEvent.click(within(await screen.findByRole("dialog")).getByRole("button", { name: "Save" }));
+    fireEvent.click(within(await dialogWith("has changes that are not saved")).getByRole("button", { name: "Save" }));
     await waitFor(() => expect(screen.queryByTestId("node-web")).toBeNull());
     expect(await api.sent("POST /api/graphs")[0].json()).toMatchObject({ name: "shop" });
   });
@@ -105,7 +117,7 @@ describe("unsaved work", { timeout: 20_000 }, () => {
     expect(leaving.defaultPrevented).toBe(true);
     first.unmount();
     await startEditor();
-    const dialog = await screen.findByRole("dialog");
+    const dialog = await dialogWith("Restore unsaved graph 'shop'?");
     expect(within(dialog).getByText("Restore unsaved graph 'shop'?")).toBeTruthy();
     fireEvent.click(within(dialog).getByRole("button", { name: "Restore" }));
     await screen.findByTestId("node-web");
@@ -117,7 +129,7 @@ describe("unsaved work", { timeout: 20_000 }, () => {
     await startEditor();
     await importDoc();
     fireEvent.click(screen.getByTestId("tb-save"));
-    const dialog = await screen.findByRole("dialog");
+    const dialog = await dialogWith("A graph named shop exists");
     expect(dialog.textContent).toContain("A graph named shop exists");
     expect(dialog.textContent).toContain("g1"); // the newest of that name
     fireEvent.click(within(dialog).getByRole("button", { name: "Save as its new revision" }));

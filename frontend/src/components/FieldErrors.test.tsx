@@ -28,7 +28,8 @@ describe("a code field that does not parse", { timeout: 60_000 }, () => {
                              "GET /api/graphs": () => json([]), "GET /api/runs": () => json([]),
                              "POST /api/graphs": () => json({ id: "g1", name: "cfg", revision: 1 }) });
     render(<App />);
-    await screen.findByTestId("brick-test.echo", undefined, { timeout: 5000 });
+    // The palette (first render, lazy chunks) took over 5 s on a loaded machine.
+    await screen.findByTestId("brick-test.echo", undefined, { timeout: 20_000 });
     fireEvent.click(screen.getByTestId("tb-import"));
     fireEvent.change(await screen.findByTestId("import-text"), { target: { value: JSON.stringify(doc) } });
     fireEvent.click(screen.getByTestId("import-replace"));

@@ -49,14 +49,16 @@ function server() {
 
 async function openOuter() {
   render(<App />);
-  await screen.findByTestId("brick-test.echo", undefined, { timeout: 5000 });
+  // The first render loads the palette and lazy chunks: on a loaded machine (CI runs the backend
+  // lanes alongside) that took over 5 s; a palette that never comes still fails, only later.
+  await screen.findByTestId("brick-test.echo", undefined, { timeout: 20_000 });
   fireEvent.click(screen.getByTestId("tb-open"));
   fireEvent.click(await screen.findByText("outer"));
   fireEvent.click(await screen.findByText(/Open latest/));
   await screen.findByTestId("node-up");
 }
 
-describe("rollout editing", () => {
+describe("rollout editing", { timeout: 60_000 }, () => {
   it("plans with the run inputs (a viewer may) and badges the nodes", async () => {
     const { sent } = server();
     await openOuter();
