@@ -55,6 +55,9 @@ def test_far_boxes_and_handles_match_the_full_nodes_for_every_brick(page: Page, 
         assert f["handles"].keys() == n["handles"].keys(), nid
         for h, (x, y) in n["handles"].items():
             fx, fy = f["handles"][h]
-            if abs(fy - y) > 0.6 or abs(fx - x) > 2.6:
+            # The full node's rows land a few hundredths of a pixel lower each (sub-pixel
+            # layout); on the longest node (service.run, 30+ ports) that adds up to 0.7 px.
+            # A row off by its height or gap (18 px, 2 px) is still far outside 1 px.
+            if abs(fy - y) > 1.0 or abs(fx - x) > 2.6:
                 wrong.append(f"{nid} ({brick}) handle {h}: far ({fx:.1f}, {fy:.1f}), near ({x:.1f}, {y:.1f})")
     assert wrong == [], "\n".join(wrong)
