@@ -175,8 +175,8 @@ class Cluster:
             create_user(s, name="admin", password=secrets.token_hex(12), role="admin")
             self.admin_token = issue(s, kind="api", owner="admin", name="cluster tests")[1]
             # Gates refuse approval by the run's starter (starter_may_approve off): a second person.
-            create_user(s, name="olga", password=secrets.token_hex(12), role="operator")
-            self.approver_token = issue(s, kind="api", owner="olga", name="cluster approvals")[1]
+            create_user(s, name="approver", password=secrets.token_hex(12), role="operator")
+            self.approver_token = issue(s, kind="api", owner="approver", name="cluster approvals")[1]
             self.host_tokens = {h: issue(s, kind="host", owner=h)[1] for h in self.hosts}
 
     @property
@@ -254,7 +254,7 @@ class Cluster:
         return httpx.Client(base_url=self.api_url + "/api", timeout=30, trust_env=False, headers=self.auth)
 
     def approve(self, run_id: str, comment: str = "", node: str = "approve") -> int:
-        """Approve a gate as olga, not the admin who started the run; the answer's status code."""
+        """Approve a gate as the user `approver`, not the admin who started the run; the status code."""
         with httpx.Client(base_url=self.api_url + "/api", timeout=30, trust_env=False,
                           headers={"Authorization": f"Bearer {self.approver_token}"}) as c:
             return c.post(f"/runs/{run_id}/nodes/{node}/approve", json={"comment": comment}).status_code
