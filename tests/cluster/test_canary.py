@@ -172,8 +172,9 @@ def test_an_operator_rolls_one_host_back_by_hand(web):
     res = cli(web, token, "rollback", "--host", "h2", "--service", "web", "--json")
     assert res.returncode == 0, (res.stdout[-2000:], res.stderr)
     run = json.loads(res.stdout)
-    assert run["status"] == "succeeded" and run["outputs"]["release_id"] == "1.0.0"
-    assert "h2: web rolled back from 2.0.0 to 1.0.0 (data: keep_new)" == run["outputs"]["summary"]
+    # One run over the hosts named (one here), batched: each output is a list, a host each.
+    assert run["status"] == "succeeded" and run["outputs"]["release_id"] == ["1.0.0"]
+    assert ["h2: web rolled back from 2.0.0 to 1.0.0 (data: keep_new)"] == run["outputs"]["summary"]
     assert app(web, "h2")["version"] == "1.0.0"
     assert {h: app(web, h)["version"] for h in ("h3", "h4")} == {"h3": "2.0.0", "h4": "2.0.0"}
     row = wait_for(lambda: (r := releases(web, "h2")["h2"])["phase"] == "rolled_back" and r, 30, 1,
