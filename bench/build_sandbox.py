@@ -6,7 +6,8 @@
         --vs '.venv/bin/python bench/build_sandbox.py --only bare'
 
 One checkout of a tiny setuptools project, then per round: build.script (`echo` into an
-artifact) and build.python (a wheel with `python -m build --no-isolation`), once in the
+artifact) with and without `network` (its own namespace and slirp4netns), and build.python (a wheel
+with `python -m build --no-isolation`), once in the
 sandbox (bubblewrap, user nbx-build) and once bare (the sandbox's wrap replaced by the
 plain command, as the code ran before). Needs root (the sandbox's user) and bwrap.
 """
@@ -28,7 +29,10 @@ os.environ.update(NEBHX_HOME=str(HOME), NEBHX_DATABASE_URL=f"sqlite:///{HOME / '
 from nebhx.bricks.registry import import_builtin  # noqa: E402
 
 import_builtin()
-from nebhx.artifacts import sandbox  # noqa: E402
+import nebhx.process  # noqa: E402
+
+nebhx.process.install()  # the worker's brick resources (the artifact store), as the CLI's worker
+from nebhx.runtime import sandbox  # noqa: E402
 from nebhx.bricks.base import Context  # noqa: E402
 from nebhx_blocks.build.build import Checkout, Script  # noqa: E402
 from nebhx_blocks.build.python import Python  # noqa: E402
@@ -36,6 +40,7 @@ from nebhx_blocks.build.python import Python  # noqa: E402
 PYPROJECT = ('[build-system]\nrequires = ["setuptools"]\nbuild-backend = "setuptools.build_meta"\n'
              '[project]\nname = "benchapp"\nversion = "1.0"\n')
 WRAP = sandbox.wrap
+STEPS = ("build.script", "build.script+net", "build.python")
 
 
 def repo() -> Path:
@@ -58,6 +63,10 @@ def one(kind: str, workdir: str, n: int) -> dict[str, float]:
     Script()(Context(run_id=f"{kind}{n}", node_id="sh"), workdir=workdir, artifacts=["out.txt"],
              script=f"echo {kind} {n} > out.txt\n")
     times["build.script"] = time.perf_counter() - t0
+    t0 = time.perf_counter()  # with network: the sandbox's own namespace and slirp4netns (bare has the host's)
+    Script()(Context(run_id=f"{kind}{n}", node_id="shnet"), workdir=workdir, artifacts=["out.txt"],
+             script=f"echo {kind} {n} > out.txt\n", network=kind == "sandboxed")
+    times["build.script+net"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     Python()(Context(run_id=f"{kind}{n}", node_id="py"), workdir=workdir)
     times["build.python"] = time.perf_counter() - t0
@@ -71,13 +80,13 @@ def main() -> None:
     args = parser.parse_args()
     workdir = Checkout()(Context(run_id="bench", node_id="co"), repository=str(repo()), ref="main").workdir
     kinds = [args.only] if args.only else ["sandboxed", "bare"]
-    got: dict[str, dict[str, list[float]]] = {k: {"build.script": [], "build.python": []} for k in kinds}
+    got: dict[str, dict[str, list[float]]] = {k: {step: [] for step in STEPS} for k in kinds}
     one(kinds[0], workdir, -1)  # warm-up: the build user, the page cache
     for n in range(args.rounds):
         for kind in kinds:
             for step, secs in one(kind, workdir, n).items():
                 got[kind][step].append(secs)
-    for step in ("build.script", "build.python"):
+    for step in STEPS:
         medians = {k: statistics.median(got[k][step]) for k in kinds}
         line = ", ".join(f"{k} {v * 1000:.0f} ms" for k, v in medians.items())
         ratio = f"; sandboxed/bare {medians['sandboxed'] / medians['bare']:.2f}" if len(kinds) == 2 else ""

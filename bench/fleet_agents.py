@@ -14,21 +14,22 @@ from __future__ import annotations
 import multiprocessing
 import os
 import sys
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "graphs"))
 from plan_agents import SimulatedAgents  # noqa: E402
 
-RUN_NODE = "nebhx.run_node"
+from nebhx.broker.app import RUN_NODE  # noqa: E402
 
 
 def run_as_host(host: str, url: str, token: str, run_id: str, node_id: str, attempt: int) -> None:
     """One node attempt in a pool child, as host ``host``'s agent would run it."""
     os.environ["NEBHX_AGENT_HOST"] = host
     from nebhx.bricks import resources
-    from nebhx.engine.execute import execute_node
-    from nebhx.execution.client import http_execution
-    from nebhx.process import agent_resources
+    from nebhx.agent.client import http_execution
+    from nebhx.agent.resources import agent_resources
+    from nebhx.attempt.execute import execute_node
     resources.install(agent_resources(url, token))
     execute_node(run_id, node_id, attempt, http_execution(url, token))
 
@@ -38,9 +39,9 @@ class FleetAgents(SimulatedAgents):
         super().__init__(*args, **kwargs)
         # The palette and the node task's code loaded before the fork, as `nebhx agent` does, so
         # no child pays for them on its first node (seconds each on a busy 2-core machine).
-        import nebhx.engine.execute  # noqa: F401
-        import nebhx.execution.client  # noqa: F401
-        import nebhx.process  # noqa: F401
+        import nebhx.agent.client  # noqa: F401
+        import nebhx.agent.resources  # noqa: F401
+        import nebhx.attempt.execute  # noqa: F401
         from nebhx.bricks.registry import get_registry
         get_registry()
         # Forked before any thread starts (the consumer's, httpx's): a fork keeps only its caller.
@@ -49,7 +50,11 @@ class FleetAgents(SimulatedAgents):
 
     def _on(self, body, message) -> None:
         if message.headers.get("task") != RUN_NODE:
-            return super()._on(body, message)
+            # Each host's plan in turn, in this one thread: a fleet's agents plan side by side.
+            t0 = time.perf_counter()
+            super()._on(body, message)
+            print(f"planned {body[0][1]} in {time.perf_counter() - t0:.3f} s", flush=True)
+            return
         host = message.delivery_info["routing_key"].removeprefix("host.")
         run_id, node_id, attempt = body[0]
         # Acked at once: a lost child shows as the node's lease running out, which the sweep

@@ -4,7 +4,8 @@
 For N nodes of one run, in one transaction each way: a bare UPDATE ... WHERE status (what the
 write sites did before ``engine.transitions``), the same with its event (as they did with
 ``emit``), and ``transitions.transition`` (table check, compare-and-set, typed event). Also the
-table check alone. Figures are microseconds per transition, best of 5.
+table check alone, and a fan-out chunk's transitions: queued -> running -> succeeded 50 items a
+statement (``claim_many``, ``finish_many``), each transaction its own (as engine.chunks). Figures are microseconds per transition, best of 5.
 """
 from __future__ import annotations
 
@@ -47,6 +48,25 @@ def _machine(s, run_id: str, i: int) -> None:
     transitions.transition(s, run_id, f"n{i}", NodeStatus.SKIPPED, expect=NodeStatus.PENDING)
 
 
+def _chunked(url: str, run_id: str) -> float:
+    """Seconds per transition of a fan-out's chunk: claimed, then ended, 50 items a statement
+    (transitions.claim_many and finish_many, as engine.chunks does), each with its event."""
+    from nebhx.engine import transitions
+    from nebhx.statuses import NodeStatus
+    from nebhx.store.db import session_scope
+    ids = [f"n{i}" for i in range(N)]
+    with session_scope(url) as s:  # queued first (not timed): attempt 1 each
+        transitions.queue(s, run_id, ids, expect=NodeStatus.PENDING, to_queue="nebhx", host=None, due=None,
+                          failures=None, countdown=0.0)
+    t0 = time.perf_counter()
+    for n in range(0, N, 50):
+        with session_scope(url) as s:
+            transitions.claim_many(s, run_id, [(i, 1) for i in ids[n:n + 50]], until=None, by=None)
+        with session_scope(url) as s:
+            transitions.finish_many(s, run_id, [(i, 1, "", {}, {"ok": True}) for i in ids[n:n + 50]])
+    return (time.perf_counter() - t0) / (2 * N)
+
+
 def measure(label: str, url: str) -> None:
     from nebhx.store.db import session_scope
     ways = {"bare compare-and-set": lambda s, r, i: _bare(s, r, i, False),
@@ -62,6 +82,11 @@ def measure(label: str, url: str) -> None:
                 for i in range(N):
                     way(s, run_id, i)
             best[name] = min(best[name], (time.perf_counter() - t0) / N * 1e6)
+    chunked = float("inf")
+    for round_ in range(5):
+        _nodes(url, f"chunk{round_}")
+        chunked = min(chunked, _chunked(url, f"chunk{round_}") * 1e6)
+    best["claim_many + finish_many"] = chunked
     for name, us in best.items():
         print(f"  {label:<11} {name:<24} {us:8.1f} us/transition")
     print(f"  {label:<11} the state machine's own share: {best['transitions.transition'] - best['compare-and-set + event']:+.1f} us")

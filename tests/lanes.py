@@ -35,6 +35,7 @@ OWN_LANES = {
     "runtime": "host", "blocks": "host", "storage": "host", "api/test_fuzz.py": "host",
     "api/test_graph_fuzz.py": "host", "attacks/test_proc_broker.py": "host",
     "attacks/test_proc_build.py": "host", "attacks/test_proc_service.py": "host",
+    "attacks/test_proc_image.py": "build",
 }
 ELSEWHERE = [f"--ignore=tests/{path}" for path in OWN_LANES]
 PYTEST_LANES = {

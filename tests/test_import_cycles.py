@@ -3,9 +3,7 @@ written inside functions (moving a back edge into a function body hides it from 
 scan, not from the running program). Imports under ``if TYPE_CHECKING:`` never run and are
 left out. Imports are read with ``ast``; the cycles are networkx's strongly connected groups.
 
-``ALLOWED`` lists the edges still cut before the check, each a known back edge waiting to be
-removed. It may only shrink: an entry that is gone, or in no cycle any more, fails the test.
-Run ``python tests/test_import_cycles.py`` to print the groups with and without the list.
+Run ``python tests/test_import_cycles.py`` to print the groups.
 """
 from __future__ import annotations
 
@@ -15,21 +13,6 @@ from pathlib import Path
 import networkx as nx
 
 PACKAGE = Path(__file__).resolve().parent.parent / "backend" / "nebhx"
-
-# Known back edges, to be cut (issue 19); never add one. Removing these 4 edges leaves no cycle.
-ALLOWED: set[tuple[str, str]] = {
-    # The palette lists stored graphs as composite bricks; their checks ask the palette.
-    # The scheduler starts composites and fan-outs, which advance their inner nodes through it.
-    # A secret in use by a stored graph is refused deletion (graphs.removal), while graphs
-    # seal their secret defaults through secrets.service.
-    ("nebhx.secrets.service", "nebhx.graphs.removal"),
-    # Pairs of modules of one package that call each other.
-    ("nebhx.runtime.sources", "nebhx.runtime.images"),
-    ("nebhx.runtime.undo", "nebhx.runtime.bluegreen"),
-    # The services view reads liveness state; the liveness watcher reads the service records.
-    ("nebhx.runtime.services", "nebhx.runtime.liveness"),
-}
-
 
 def _modules(root: Path) -> dict[str, Path]:
     out = {}
@@ -95,18 +78,8 @@ def cycles(graph: nx.DiGraph) -> list[list[str]]:
     return sorted(groups, key=lambda c: (-len(c), c))
 
 
-def test_allowed_back_edges_are_still_in_a_cycle():
-    graph = import_graph()
-    inside = {edge for group in cycles(graph) for edge in graph.subgraph(group).edges()}
-    gone = sorted(edge for edge in ALLOWED if edge not in inside)
-    assert not gone, f"these edges are cut or in no cycle now: remove them from ALLOWED in {__file__}: {gone}"
-
-
 def test_no_import_cycle():
     graph = import_graph()
-    print(f"\nimport cycles over all imports: {[len(c) for c in cycles(graph)]} modules; "
-          f"{len(ALLOWED)} back edges allowed")
-    graph.remove_edges_from(ALLOWED)
     left = cycles(graph)
     for group in left:  # name the edges inside each group, so the tie can be found
         inner = sorted(graph.subgraph(group).edges())
@@ -116,6 +89,4 @@ def test_no_import_cycle():
 
 if __name__ == "__main__":
     full = import_graph()
-    print("with every edge:", [len(c) for c in cycles(full)])
-    full.remove_edges_from(ALLOWED)
-    print(f"without the {len(ALLOWED)} allowed:", [len(c) for c in cycles(full)])
+    print("import cycles (modules per group):", [len(c) for c in cycles(full)])

@@ -1,5 +1,5 @@
 """The errors the domains share (a leaf: importing it loads nothing else of nebhx). The API
-maps each to its status (nebhx.api.errors): NotFound 404, Conflict 409, BadInputs 422."""
+maps each to its status (nebhx.api.errors): NotFound 404, Conflict and InUse 409, BadInputs 422."""
 from __future__ import annotations
 
 from typing import Any
@@ -11,6 +11,10 @@ class NotFound(LookupError):
 
 class Conflict(Exception):
     """The request does not fit the current state (retry a node that did not fail...)."""
+
+
+class InUse(Exception):
+    """Deleting it would break what still uses it (answered 409, naming the user)."""
 
 
 class BadInputs(ValueError):

@@ -1,17 +1,14 @@
-"""The brick resources of this process (``nebhx.bricks.resources``), built once at its start.
-
-On the control plane (the API, its workers, ``nebhx up``'s embedded agent) bricks read the
-store: the database form. An agent joined with a token (``nebhx agent --server``) has no
-store: the HTTP form, through the execution API; what only the control plane has (the host
-inventory, the config profiles) fails the brick with the reason. This is the composition
-root: it may import every layer, and nothing but the entry points imports it.
+"""The brick resources of a control-plane process (``nebhx.bricks.resources``), built once at
+its start: the API, its workers and ``nebhx up``'s embedded agent, whose bricks read the store
+(the database form). An agent joined with a token is another process altogether
+(``nebhx.agent``: the HTTP form, no store). This is the composition root: it may import every
+layer, and nothing but the entry points imports it.
 """
 from __future__ import annotations
 
-from typing import Any, NoReturn
+from typing import Any
 
 from nebhx.bricks import resources
-from nebhx.bricks.errors import BrickFailed
 from nebhx.bricks.resources import Resources
 
 
@@ -25,66 +22,30 @@ def _store_inventory() -> Any:
     return StoreInventory()
 
 
-def _control_only(what: str, why: str = "") -> NoReturn:
-    raise BrickFailed(f"the {what} is read on the control plane, and this brick ran on an agent{why}")
-
-
-def _no_inventory() -> NoReturn:
-    _control_only("host inventory", " (a brick with a HostRef input cannot select hosts)")
-
-
-class _AgentProfiles:
-    def latest(self) -> NoReturn:
-        _control_only("config profiles")
-
-
 def control_resources() -> Resources:
     from nebhx.artifacts.access import StoreArtifacts
     from nebhx.configs.service import StoreProfiles
+    from nebhx.ipam.access import StorePools
     return Resources(runtime=_host_runtime, inventory=_store_inventory, artifacts=StoreArtifacts(),
-                     profiles=StoreProfiles())
-
-
-def agent_resources(url: str, token: str) -> Resources:
-    from nebhx.execution.client import HttpArtifacts
-    return Resources(runtime=_host_runtime, inventory=_no_inventory,
-                     artifacts=HttpArtifacts(url, token), profiles=_AgentProfiles())
+                     profiles=StoreProfiles(), pools=StorePools())
 
 
 def install() -> Resources:
-    """The resources for this process's settings, made the process's (and the engine's way
-    to its claims); called by each entry point once its settings are final (an agent's after
-    it joined)."""
-    from nebhx.engine import execute
-    from nebhx.execution.client import http_execution
-    from nebhx.settings import get_settings
-    settings = get_settings()
-    url, token = settings.url, settings.agent_token
-    chosen = agent_resources(url, token) if token else control_resources()
-    resources.install(chosen)
-    # Where a node's claim and outcome go: the execution API with the host's token, else the store.
-    execute.use_remote((lambda: http_execution(url, token)) if token else None)
-    _sync_brick_packages(url, token)
-    return chosen
-
-
-def _sync_brick_packages(url: str, token: str | None) -> None:
-    """Where this process's palette gets the registered brick packages before it (re)loads:
-    an agent through the execution API (pinned by sha256), the control plane from its store."""
+    """The control plane's resources, made the process's; called by each entry point once its
+    settings are final. Brick packages come from the store (``artifacts.brickpkgs``)."""
     from nebhx.artifacts.brickpkgs import sync_local
     from nebhx.bricks import packages
-    if token:
-        from nebhx.execution.client import agent_client, sync_brick_packages
-        packages.sync_hook = lambda: sync_brick_packages(agent_client(url, token))
-    else:
-        packages.sync_hook = sync_local
+    chosen = control_resources()
+    resources.install(chosen)
+    packages.sync_hook = sync_local
+    return chosen
 
 
 def sweeper(settings: Any = None) -> Any:
     """The engine's sweep with the domains' periodic work: due schedule triggers, the watches
     of etcd triggers, and the hosts' broker users made again when the broker comes back empty."""
     from nebhx.engine.sweeper import Sweeper
-    from nebhx.execution.broker import restore_users
+    from nebhx.auth.broker import restore_users
     from nebhx.triggers.etcd import watch_all
     from nebhx.triggers.schedule import fire_schedules
     return Sweeper(settings, jobs=[fire_schedules, watch_all], on_broker_back=restore_users)

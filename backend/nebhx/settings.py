@@ -43,7 +43,7 @@ class Settings(BaseSettings):
     plan_timeout_s: float = 20.0
     plan_host_timeout_s: float = 5.0
     builtin_blocks: Path = REPO_DIR / "blocks"
-    # Config profiles in etcd (nebhx.configs.etcd): the endpoint config.profiles reads with
+    # Config profiles in etcd (nebhx.runtime.etcd): the endpoint config.profiles reads with
     # store "etcd" and etcd triggers watch, and the key prefix of the profiles.
     config_etcd_url: str = ""
     config_etcd_prefix: str = "/nebhx/profiles/"

@@ -17,7 +17,7 @@ from typing import Any
 from pydantic import Field
 
 from nebhx import Brick, Context, Ports
-from nebhx.artifacts import builds
+from nebhx.runtime import builds
 from nebhx.bricks.base import BrickFailed
 
 
@@ -106,7 +106,7 @@ class Tarball(Brick):
 
 
 def builds_sha(path: Path) -> tuple[str, int]:
-    from nebhx.artifacts.store import file_sha256
+    from nebhx.runtime.blobs import file_sha256
     return file_sha256(path)
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 import tempfile
 import time
 from pathlib import Path
@@ -15,8 +16,10 @@ from typing import Any, Literal
 from pydantic import Field
 
 from nebhx import Brick, Context, Ports
-from nebhx.artifacts import builds
+from nebhx.runtime import builds
+from nebhx.runtime.sandbox import wrap_engine
 from nebhx.bricks.base import BrickFailed
+from nebhx.runtime import shell
 from nebhx.runtime.containers import Engine, archive_digest, image_name
 
 STEP_RE = re.compile(r"^(?:STEP \d+(?:/\d+)?|Step \d+/\d+ ?):.*$", re.M)
@@ -71,7 +74,7 @@ class Image(Brick):
         name = image_name(inputs.name)
         tag = f"{name}:{(record.get('commit') or 'build')[:12]}"
         eng = Engine.for_home(_home(), inputs.engine)
-        output = self.build(ctx, eng, file, context, tag, record, inputs.timeout_s)
+        output = self.build(ctx, eng, file, context, tag, record, inputs.timeout_s, workdir)
         short = name.rsplit("/", 1)[-1]
         with tempfile.TemporaryDirectory(dir=workdir.parent) as tmp:
             archive = Path(tmp) / f"{short}.oci.tar"
@@ -93,12 +96,13 @@ class Image(Brick):
 
     @staticmethod
     def build(ctx: Context, eng: Engine, file: Path, context: Path, tag: str, record: dict,
-              timeout_s: float) -> str:
+              timeout_s: float, workdir: Path) -> str:
         """Run the build; its output. BrickFailed naming the step that failed."""
         args = ["build", "--file", str(file), "--tag", tag]
         if eng.kind == "podman":  # every timestamp the commit's: same commit, same digest
             args += ["--timestamp", str(record.get("commit_time", 0))]
-        proc = eng.run(*args, str(context), ctx=ctx, timeout=timeout_s, check=False)
+        with tempfile.TemporaryDirectory(dir=workdir.parent) as scratch:
+            proc = _engine_build(ctx, eng, [*args, str(context)], workdir, Path(scratch), timeout_s)
         output = (proc.stdout or "") + (proc.stderr or "")
         if proc.returncode != 0:
             steps = STEP_RE.findall(output)
@@ -108,13 +112,31 @@ class Image(Brick):
         return output
 
 
+def _engine_build(ctx: Context, eng: Engine, args: list[str], workdir: Path, scratch: Path,
+                  timeout_s: float) -> subprocess.CompletedProcess[str]:
+    """``ENGINE build ARGS`` with a scrubbed environment; podman in the build sandbox
+    (sandbox.wrap_engine: the checkout read-only, the store and ``scratch`` writable).
+    docker's daemon builds, so its client runs as it is, with the scrubbed environment."""
+    env = eng.build_env(scratch)
+    argv = [eng.kind, *args]
+    if eng.kind == "podman":
+        graphroot, runroot = eng.store_paths()
+        for folder in (graphroot, runroot):
+            folder.mkdir(parents=True, exist_ok=True)
+        argv = wrap_engine(argv, cwd=workdir, env=env, readable=[str(workdir), str(eng.root)],
+                           writable=[str(scratch), str(graphroot), str(runroot), str(eng.root / "networks")])
+        env = {}  # bwrap's PID 1 keeps the environment it was started with
+    ctx.log("$ %s %s", eng.kind, " ".join(args))
+    return shell.run(argv, env=env, timeout=timeout_s, check=False)
+
+
 def _home() -> Path:
     from nebhx.settings import get_settings
     return get_settings().home
 
 
 def builds_sha(path: Path) -> str:
-    from nebhx.artifacts.store import file_sha256
+    from nebhx.runtime.blobs import file_sha256
     return file_sha256(path)[0]
 
 

@@ -1,5 +1,5 @@
 """build.python: a wheel of a Python project with `python -m build`, optionally a bundle a
-host turns into a virtualenv when it stages it (see nebhx.artifacts.pybuild)."""
+host turns into a virtualenv when it stages it (see nebhx.runtime.pybuild)."""
 from __future__ import annotations
 
 import json
@@ -11,7 +11,7 @@ from typing import Any
 from pydantic import Field
 
 from nebhx import Brick, Context, Ports
-from nebhx.artifacts import builds, pybuild
+from nebhx.runtime import builds, pybuild
 from nebhx_blocks.build.build import _store, builds_sha
 
 

@@ -60,7 +60,7 @@ class Profiles(Brick):
 
     @staticmethod
     def _etcd(inputs: Inputs) -> tuple[dict, dict, dict]:
-        from nebhx.configs.etcd import read_profiles
+        from nebhx.runtime.etcd import read_profiles
         from nebhx.settings import get_settings
         settings = get_settings()
         url = inputs.etcd_url or settings.config_etcd_url

@@ -8,7 +8,7 @@ from pydantic import Field, field_validator
 
 from nebhx import Address, Brick, BrickFailed, Context, Ports, Secret, Url
 from nebhx.bricks.base import is_known
-from nebhx.graphs.models import check_portion, portion
+from nebhx.graph_model import check_portion, portion
 from nebhx.templating import render
 
 

@@ -1,7 +1,9 @@
 """Address pools (IPAM): declare a CIDR pool, allocate an address per owner, release it.
 
-These run on the control plane (they keep their state in the store, not on a host): the
-address a run allocated is the owner's until `net.release` (or deleting the pool) frees it.
+These run on the control plane (they keep their state in the store, not on a host, and
+reach it through ``ctx.pools``): the address a run allocated is the owner's until
+`net.release` (or deleting the pool) frees it. ``ctx.pools`` refuses with ValueError, and
+with LookupError (a ValueError too) when a pool is not declared.
 """
 from __future__ import annotations
 
@@ -13,16 +15,6 @@ from nebhx import Address, Brick, BrickFailed, Context, Ports
 from nebhx.bricks.base import is_known
 
 OWNER_HELP = "Who holds the address, e.g. 'h1/web' or 'overlay/h2': the same owner always gets the same address"
-
-
-def _service():
-    # Imported when a brick runs: the palette loads every brick without touching the store.
-    from nebhx.ipam import service
-    return service
-
-
-def _session():
-    return _service().session_scope()
 
 
 def _endpoint(address: str, port: int | None) -> str:
@@ -61,10 +53,10 @@ class Pool(Brick):
         changed: bool
 
     def run(self, ctx: Context, inputs: Inputs) -> Outputs:
-        svc = _service()
         try:
-            view, changed = svc.declare(inputs.name, inputs.cidr, list(inputs.reserved), inputs.description)
-        except svc.PoolError as exc:
+            view, changed = ctx.pools.declare(name=inputs.name, cidr=inputs.cidr, reserved=list(inputs.reserved),
+                                              description=inputs.description)
+        except ValueError as exc:
             raise BrickFailed(str(exc)) from None
         ctx.log("pool %s (%s): %d addresses, %d free%s", view["name"], view["cidr"], view["size"],
                 view["free"], "" if changed else "; unchanged")
@@ -74,20 +66,18 @@ class Pool(Brick):
     def plan(self, ctx: Context, inputs: Inputs) -> dict[str, Any]:
         if not is_known(inputs):
             return {"effect": "declares an address pool once its inputs are known", "changes": None}
-        svc = _service()
+        net = ctx.pools.network(inputs.cidr)
         try:
-            net = svc.parse_cidr(inputs.cidr)
-            with _session() as s:
-                view = svc.pool_view(s, inputs.name)
-        except svc.PoolMissing:
+            view = ctx.pools.view(inputs.name)
+        except LookupError:
             return {"effect": f"create address pool {inputs.name} ({net})", "changes": True,
-                    "outputs": {"pool": inputs.name, "cidr": str(net), "changed": True},
-                    "sets": {"pools": {inputs.name: str(net)}}}
-        same = view["cidr"] == str(net)
+                    "outputs": {"pool": inputs.name, "cidr": net, "changed": True},
+                    "sets": {"pools": {inputs.name: net}}}
+        same = view["cidr"] == net
         return {"effect": f"nothing: pool {inputs.name} is there ({view['cidr']}, {view['free']} free)"
                 if same else f"change pool {inputs.name} from {view['cidr']} to {net}",
-                "changes": None if same else True, "outputs": {"pool": inputs.name, "cidr": str(net)},
-                "sets": {"pools": {inputs.name: str(net)}}}
+                "changes": None if same else True, "outputs": {"pool": inputs.name, "cidr": net},
+                "sets": {"pools": {inputs.name: net}}}
 
 
 class Allocate(Brick):
@@ -120,10 +110,9 @@ class Allocate(Brick):
         changed: bool = Field(description="True when it was allocated by this run")
 
     def run(self, ctx: Context, inputs: Inputs) -> Outputs:
-        svc = _service()
         try:
-            got, new = svc.allocate(inputs.pool, inputs.owner, run_id=ctx.run_id)
-        except svc.PoolError as exc:
+            got, new = ctx.pools.allocate(pool=inputs.pool, owner=inputs.owner, run_id=ctx.run_id)
+        except ValueError as exc:
             raise BrickFailed(str(exc)) from None
         ctx.log("%s %s from pool %s for %s", "allocated" if new else "already held", got["cidr"],
                 inputs.pool, inputs.owner)
@@ -138,16 +127,14 @@ class Allocate(Brick):
         if ctx.planned is not None and ctx.planned.get("allocations", inputs.pool, inputs.owner):
             return {"effect": f"nothing: a node before this one allocates for {inputs.owner}", "changes": False,
                     "outputs": {"changed": False}, "sets": sets}
-        svc = _service()
         try:
-            with _session() as s:
-                held = [a for a in svc.allocations(s, inputs.pool) if a["owner"] == inputs.owner]
-                free = svc.pool_view(s, inputs.pool)["free"]
-        except svc.PoolMissing:  # an upstream net.pool makes it (or the run fails saying so)
+            held = [a for a in ctx.pools.allocations(inputs.pool) if a["owner"] == inputs.owner]
+            free = ctx.pools.view(inputs.pool)["free"]
+        except LookupError:  # an upstream net.pool makes it (or the run fails saying so)
             made = ctx.planned is not None and ctx.planned.get("pools", inputs.pool)
             return {"effect": f"{what} (a new pool)" if made else f"{what} (no such pool yet)",
                     "changes": True, "outputs": {"changed": True}, "sets": sets}
-        except svc.PoolError as exc:
+        except ValueError as exc:
             raise BrickFailed(str(exc)) from None
         if held:
             a = held[0]
@@ -180,11 +167,9 @@ class Release(Brick):
         released: str = Field(description="The address freed, or '' when the owner held none")
 
     def run(self, ctx: Context, inputs: Inputs) -> Outputs:
-        svc = _service()
         try:
-            with _session() as s:
-                addr = svc.release(s, inputs.pool, inputs.owner)
-        except svc.PoolError as exc:
+            addr = ctx.pools.release(pool=inputs.pool, owner=inputs.owner)
+        except ValueError as exc:
             raise BrickFailed(str(exc)) from None
         if addr:
             ctx.log("released %s of %s to pool %s", addr, inputs.owner, inputs.pool)
@@ -195,11 +180,9 @@ class Release(Brick):
     def plan(self, ctx: Context, inputs: Inputs) -> dict[str, Any]:
         if not is_known(inputs):
             return {"effect": f"releases {inputs.owner}'s address in pool {inputs.pool}", "changes": None}
-        svc = _service()
         try:
-            with _session() as s:
-                held = [a for a in svc.allocations(s, inputs.pool) if a["owner"] == inputs.owner]
-        except svc.PoolError as exc:
+            held = [a for a in ctx.pools.allocations(inputs.pool) if a["owner"] == inputs.owner]
+        except ValueError as exc:
             raise BrickFailed(str(exc)) from None
         if not held:
             return {"effect": f"nothing: {inputs.owner} holds no address in pool {inputs.pool}",

@@ -1,7 +1,6 @@
 """Release bricks: stage a service's release on a host ahead of time, then switch to it."""
 from __future__ import annotations
 
-import re
 
 from typing import Any, Literal
 
@@ -9,10 +8,12 @@ from pydantic import Field
 
 from nebhx import Brick, BrickFailed, Context, HostRef, Ports, Secret
 from nebhx.bricks.base import is_known
-from nebhx.bricks.planning import Planned, Requires, cannot_tell
+from nebhx.bricks.planning import Planned, cannot_tell
 from nebhx.runtime.registries import RegistryLogin
 from nebhx.runtime.releases import META, Releases, check_id
-from nebhx.runtime.sources import Budget, planned_release_id
+from nebhx.runtime.sources import planned_release_id
+from nebhx.runtime.staging import Budget
+from nebhx_blocks.release.source import SHA256_FOR_URLS, ReleaseSource
 
 
 def _releases(ctx: Context, host: str) -> Releases:
@@ -55,21 +56,13 @@ class Stage(Brick):
     """
 
     id = "release.stage"
-    requires = (Requires(("sha256",), {"source": re.compile(r"^https?://")}, "a download is checked "
-                         "against its sha256 before anything is staged"),)
+    requires = (SHA256_FOR_URLS,)
     on_repeat = ''
     title = "Stage release"
     category = "release"
     icon = "box-seam"
 
-    class Inputs(Ports):
-        host: HostRef = Field(description="The host to stage on")
-        service: str = Field(description="Service name, e.g. 'billing'", min_length=1)
-        source: str = Field(description="Path, http(s) URL, pip:SPEC, artifact:… or oci:NAME@sha256:…", min_length=1)
-        sha256: str | None = Field(default=None,
-                                   description="Expected sha256 of the file (required for URLs)")
-        release_id: str | None = Field(default=None,
-                                       description="Release id; default: sha256 prefix of the source")
+    class Inputs(ReleaseSource):
         keep: int = Field(default=3, ge=1, description="How many recent releases to keep")
         pin: bool = Field(default=False, description="Keep this release regardless of `keep`")
         find_links: str | None = Field(default=None,

@@ -1,7 +1,6 @@
 """Rollout bricks at both ends of a staged update: prepare it, then commit it."""
 from __future__ import annotations
 
-import re
 
 from typing import Any
 
@@ -9,10 +8,12 @@ from pydantic import Field
 
 from nebhx import Brick, BrickFailed, Context, HostRef, Ports
 from nebhx.bricks.base import Unknown, is_known
-from nebhx.bricks.planning import Planned, Requires, cannot_tell
+from nebhx.bricks.planning import Planned, cannot_tell
 from nebhx.runtime import bluegreen, configs, plan_config
 from nebhx.runtime.releases import check_id
-from nebhx.runtime.sources import Budget, planned_release_id
+from nebhx.runtime.sources import planned_release_id
+from nebhx.runtime.staging import Budget
+from nebhx_blocks.release.source import SHA256_FOR_URLS, ReleaseSource
 
 
 def _for_host(ctx: Context, host: str) -> None:
@@ -37,19 +38,13 @@ class Prepare(Brick):
     """
 
     id = "rollout.prepare"
-    requires = (Requires(("sha256",), {"source": re.compile(r"^https?://")}, "a download is checked "
-                         "against its sha256 before anything is staged"),)
+    requires = (SHA256_FOR_URLS,)
     on_repeat = ''
     title = "Rollout: prepare host"
     category = "rollout"
     icon = "box-seam"
 
-    class Inputs(Ports):
-        host: HostRef = Field(description="The host to prepare")
-        service: str = Field(description="Service name", min_length=1)
-        source: str = Field(description="Path, http(s) URL or pip:SPEC", min_length=1)
-        sha256: str | None = Field(default=None, description="Expected sha256 (required for URLs)")
-        release_id: str | None = Field(default=None, description="Release id; default: sha256 prefix")
+    class Inputs(ReleaseSource):  # what release.stage takes to stage, then the config
         profiles: dict[str, dict[str, Any]] = Field(default_factory=dict,
                                                     description="Config profiles, by name")
         profile: str | None = Field(default=None, description="Profile to render; none: no config")

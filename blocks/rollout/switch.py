@@ -294,6 +294,10 @@ class Rollback(InstanceBrick):
 
     Usable by hand or from a graph's failure branch (trigger `any_failed`). What comes
     back: the binary (`rollback_binary`) and the config (`rollback_config`), separately.
+    With `release_id`, an earlier staged release instead (two or more back, pinned or not):
+    the config it last ran with, and with `restore_snapshot` the snapshot taken when a
+    switch left it; refused, changing nothing, when it is no longer staged on the host. An
+    instance only **Run service** started (no switch recorded) goes back from what runs now.
     The data, by `data_policy`:
 
     - `keep_new`: the old binary runs on the data as the new release left it (rows it
@@ -329,6 +333,10 @@ class Rollback(InstanceBrick):
                                             "the snapshot taken by the switch")
         rollback_binary: bool = Field(default=True, description="Go back to the previous release")
         rollback_config: bool = Field(default=True, description="Go back to the previous config")
+        release_id: str | None = Field(default=None, max_length=128, description="Go back to this "
+                                       "staged release instead (any earlier one still on the host, "
+                                       "pinned ones too), with the config it last ran with; default: "
+                                       "the release before the last switch")
         only_this_run: bool = Field(default=False, description="Roll back only if this run "
                                     "switched the host; leave a host it did not switch alone")
         switched_by: str | None = Field(default=None, max_length=64, description="Roll back only if "
@@ -362,8 +370,12 @@ class Rollback(InstanceBrick):
 
     def _parts(self, ctx: Context, inputs: Inputs):
         inst = ctx.runtime.service_instance(inputs.service, inputs.instance)
-        bal = self.balancer(ctx, inputs, inst.port(inst.load().get("spec") or {}))
-        req = rolling.RollbackRequest(inputs.data_policy, inputs.rollback_binary, inputs.rollback_config)
+        bal = self.balancer(ctx, inputs, inst.port(inst.load().get("spec") or inst.running_spec()))
+        if inputs.release_id and not inputs.rollback_binary:
+            raise BrickFailed(f"release_id {inputs.release_id!r} names a release to go back to: "
+                              "rollback_binary must be true")
+        req = rolling.RollbackRequest(inputs.data_policy, inputs.rollback_binary, inputs.rollback_config,
+                                      inputs.release_id or None)
         return inst, req, bal  # rolling.plan_rollback's order
 
     def run(self, ctx: Context, inputs: Inputs) -> Outputs:

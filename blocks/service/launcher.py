@@ -14,7 +14,7 @@ from nebhx import Address, Brick, BrickFailed, Cancelled, Context, HostRef, Port
 from nebhx.bricks.base import is_known, on_lock_field
 from nebhx.bricks.planning import Requires
 from nebhx.runtime.accounts import program_user
-from nebhx.runtime.liveness import Liveness
+from nebhx.runtime.liveness_state import Liveness
 from nebhx.runtime.probes import ProbeResult, wait_until
 from nebhx.runtime.process import ProcessManager
 from nebhx.runtime.launchers import container_launcher, launch_options, launcher_of

@@ -106,3 +106,31 @@ def test_a_late_older_look_does_not_replace_a_newer_one(api):
     assert rel["seen_at"] == "2026-12-07T14:00:02.000000+00:00"
     beat("STOPPED", "2026-12-07T14:00:03.000000+00:00")
     assert api.get("/api/services").json()[0]["state"] == "STOPPED"
+
+
+def test_rollback_to_a_chosen_release_names_it_or_refuses_naming_the_host(api):
+    """Issue 21, item 5: any earlier release still staged (by id, sha256 or commit prefix; a
+    pinned one too) is a target; one gone from a host (retention) or running now is refused."""
+    releases = [{"id": "1.0.0", "sha256": "ab" * 32, "pinned": True}, {"id": "2.0.0", "sha256": "cd" * 32},
+                {"id": "3.0.0", "sha256": "ef" * 32, "commit": "0123456789abcdef" * 2 + "01234567", "active": True}]
+    rows = {"h1": releases, "h2": releases[1:]}  # retention removed 1.0.0 from h2
+    with session_scope() as s:
+        for host, staged in rows.items():
+            heartbeat(s, name=host, address=host, labels={}, started=True)
+            heartbeat(s, name=host, services=[{"service": "web", "instance": None, "program": "web",
+                                               "release": "3.0.0", "releases": staged}])
+    body = {"hosts": ["h1"], "service": "web"}
+    for given in ("1.0.0", "abababab", "sha256:" + "ab" * 32):
+        run = api.post("/api/releases/rollback", json={**body, "release": given})
+        assert run.status_code == 201, run.text
+        assert run.json()["inputs"]["release_id"] == "1.0.0"
+    gone = api.post("/api/releases/rollback", json={"hosts": ["h1", "h2"], "service": "web", "release": "1.0.0"})
+    assert gone.status_code == 409 and gone.json()["detail"] == (
+        "release '1.0.0' of 'web' is not staged on host h2 (removed by retention, or never staged there; "
+        "staged: 2.0.0, 3.0.0)")
+    now = api.post("/api/releases/rollback", json={**body, "release": "01234567"})
+    assert now.status_code == 409 and "release '3.0.0' is what 'web' runs on host h1 now" in now.json()["detail"]
+    plan = api.post("/api/releases/rollback/plan", json={**body, "release": "9.9.9"})
+    assert plan.status_code == 409 and "'9.9.9' of 'web' is not staged on host h1" in plan.json()["detail"]
+    assert api.post("/api/releases/rollback", json={**body, "release": "../x"}).status_code == 422
+    assert api.post("/api/releases/rollback", json=body).json()["inputs"]["release_id"] == ""  # the previous one

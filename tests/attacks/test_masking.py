@@ -1,7 +1,7 @@
 """Issue 18, finding 7: masking by value holds.
 
-Every site masks through one function (nebhx.secrets.masking): a brick's ``ctx.mask`` and
-log, and the engine's finish path (``secrets.crypto.mask_values``) for outputs, errors, waits
+Every site masks through one function (nebhx.sealing.masking): a brick's ``ctx.mask`` and
+log, and the engine's finish path (``sealing.crypto.mask_values``) for outputs, errors, waits
 and logs. Tried here: an excerpt cut inside a secret (500/200 characters, a log chunk), the
 JSON-escaped, repr and URL-encoded forms of a secret, secrets masked in list order, and a
 secret with a trailing newline or a control character.
@@ -15,7 +15,7 @@ import pytest
 from apikit import add_user, bearer
 
 from nebhx import Context
-from nebhx.secrets.crypto import mask_values
+from nebhx.sealing.crypto import mask_values
 
 SECRET = "s3cr3t-T0ken-a8f9c2d4e5"
 QUOTED = 'pa"ss\\w0rd-with "quotes"'
@@ -81,9 +81,9 @@ def test_a_secret_with_a_trailing_newline_is_stored_as_the_cli_stores_it(secured
 def test_a_secret_given_as_a_run_input_is_normalised_like_a_stored_one(secured):
     """The editor's Run dialog and `nebhx run -i` send a Secret input's value with the run: it
     loses its trailing line end and refuses other control characters, as `nebhx secret` does."""
-    from nebhx.graphs.models import Graph
+    from nebhx.graph_model import Graph
     from nebhx.runs.service import BadInputs, check_inputs
-    from nebhx.secrets.crypto import unseal_value
+    from nebhx.sealing.crypto import unseal_value
     doc = {"format": "nebhx/graph@1", "name": "login", "nodes": [], "edges": [],
            "inputs": [{"name": "password", "type": "Secret", "required": True}]}
     given = check_inputs(Graph.model_validate(doc), {"password": "k3y-value-1234\n"})
@@ -124,3 +124,21 @@ def test_a_brick_masks_before_it_cuts_an_excerpt():
         server.shutdown()
     assert "answered 401: " + "x" * 195 in str(failed.value)
     assert _leaks(str(failed.value), SECRET, least=3) == [], str(failed.value)[-40:]
+
+
+@pytest.mark.parametrize("cut", [2000, 300])
+def test_a_host_command_that_prints_a_secret_leaks_no_piece_at_the_cut(cut):
+    """A command run on a host (shell.run) fails printing a secret just before the cut of its
+    stderr; a build script (run_script) does the same: the excerpt is cut after masking,
+    so not even a 3-character end of the secret shows where edge masking (8+) stops."""
+    from nebhx import BrickFailed
+    from nebhx.runtime import shell
+    ctx = Context(secrets=[SECRET])
+    tail = "y" * (cut - 4)  # the cut would begin with the secret's last 4 characters
+    with pytest.raises(BrickFailed) as failed:  # the secret in its environment, not on its command line
+        shell.run(["sh", "-c", 'printf "key %s%s\\n" "$S" "$T" >&2; exit 3'], ctx=ctx,
+                  env={"PATH": "/usr/bin:/bin", "S": SECRET, "T": tail})
+    assert "exit 3" in str(failed.value) and _leaks(str(failed.value), SECRET, least=3) == [], str(failed.value)[-200:]
+    from nebhx.sealing.masking import excerpt
+    shown = excerpt(f"key {SECRET}{tail}", cut, ctx.mask)
+    assert shown.endswith(tail) and _leaks(shown, SECRET, least=3) == []

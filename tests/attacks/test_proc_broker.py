@@ -1,4 +1,5 @@
-"""Issue 18, finding 4: the broker credential the execution API hands a host's agent.
+"""Issue 18, finding 4: the broker credential the execution API hands a host's agent
+(second pass: it goes with its host, deleted or with its last token revoked).
 
 A private Redis with a password stands for the production broker. Hosts h1 and h2 say
 hello as their agents do; h1's credential must consume its own queue as a Celery worker
@@ -17,6 +18,7 @@ import redis
 from cryptography.fernet import Fernet
 
 from nebhx.auth.tokens import Principal
+from nebhx.auth.broker import queue_keys
 from nebhx.settings import reset_settings
 from support import free_port, wait_for
 
@@ -84,8 +86,8 @@ def test_an_agent_consumes_its_queue_with_its_own_credential(broker):
     """What a Celery worker on host.h1 does: declare, take, hold unacked, acknowledge; the
     control plane publishes with the broker's own credential (a kombu producer here: the
     process-wide Celery app stays on the broker the other tests use)."""
-    import nebhx.engine.redisbroker  # noqa: F401 - the agents' transport (nebhxredis://)
-    from nebhx.execution.broker import transport_options
+    import nebhx.broker.redisbroker  # noqa: F401 - the agents' transport (nebhxredis://)
+    from nebhx.broker.app import host_queue_options
     from nebhx.settings import get_settings
     queue = kombu.Queue("host.h1", kombu.Exchange("host.h1", "direct"), routing_key="host.h1")
     with kombu.Connection(get_settings().broker_url) as admin:
@@ -94,9 +96,50 @@ def test_an_agent_consumes_its_queue_with_its_own_credential(broker):
     got = []
     url = hello("h1")
     with kombu.Connection(url.replace("redis://", "nebhxredis://", 1),
-                          transport_options={"visibility_timeout": 3600, **transport_options("h1")}) as conn:
+                          transport_options={"visibility_timeout": 3600, **host_queue_options("h1")}) as conn:
         with conn.Consumer(queue, accept=["json"], callbacks=[lambda body, msg: (got.append(body), msg.ack())]):
             conn.drain_events(timeout=10)
         conn.default_channel.qos.restore_visible()  # the periodic restore of unacked messages
     assert got and got[0][0] == ["run-1", "node-1", 1]
     assert broker.llen("host.h1") == 0 and not broker.hlen("host.h1.unacked")
+
+
+def _host_rows(*names: str) -> None:
+    from nebhx.store.db import session_scope
+    from nebhx.store.models import HostRow, utcnow
+    with session_scope() as s:
+        for name in names:
+            s.merge(HostRow(name=name, labels={}, last_seen=utcnow()))
+
+
+def _cannot_auth(url: str) -> bool:
+    try:
+        redis.Redis.from_url(url).ping()
+    except (redis.exceptions.AuthenticationError, redis.exceptions.ResponseError):
+        return True
+    return False
+
+
+def test_a_deleted_or_revoked_host_loses_its_broker_credential(app_env, broker):
+    from apikit import add_user, bearer, client
+    admin = bearer(add_user("ada", "admin"))
+    with client() as api:
+        joins = {h: api.post("/api/hosts", json={"name": h}, headers=admin).json() for h in ("h1", "h2")}
+        _host_rows("h1", "h2")
+        url1, url2 = hello("h1"), hello("h2")
+        h1 = redis.Redis.from_url(url1)
+        assert h1.ping()  # an agent connected as h1 when its host is deleted
+        broker.lpush("host.h1", "a job for h1")
+        answer = api.delete("/api/hosts/h1", headers=admin)
+        assert answer.status_code == 200, answer.text
+        assert _cannot_auth(url1), "the deleted host's broker credential still logs in"
+        assert answer.json()["broker_user_removed"] is True, answer.text
+        with pytest.raises(redis.exceptions.ConnectionError):
+            h1.brpop(["host.h1"], timeout=1)  # its open connection was closed, not left consuming
+        assert broker.exists(*queue_keys("h1")) == 0 and b"nbx-host-h1" not in broker.execute_command("ACL", "USERS")
+        tokens = [t["id"] for t in api.get("/api/tokens", headers=admin, params={"all": 1}).json()
+                  if t.get("owner") == "h2" and not t.get("revoked_at")]
+        assert tokens, joins["h2"]
+        for token in tokens:
+            assert api.delete(f"/api/tokens/{token}", headers=admin).status_code in (200, 204)
+        assert _cannot_auth(url2), "a host whose last token is revoked still logs in to the broker"

@@ -36,6 +36,8 @@ echo "== key file"; cat "{key_file}" || true
 echo "== store"; cat "{store}" | head -c 100000 | tr -c '[:print:]\n' ' ' || true
 echo "== write outside"; echo pwned > "{outside}" && echo "wrote outside" || true
 echo "== net"; (exec 3<>/dev/tcp/127.0.0.1/{port} && echo "connected to the control plane's port") || true
+(exec 3<>/dev/tcp/10.0.2.2/{port} && echo "connected to the control plane's port through slirp's host") || true
+(exec 3<>/dev/tcp/{public}/{public_port} && echo "connected to the registry") || true
 echo "== done"
 """
 
@@ -70,12 +72,25 @@ def worker(tmp_path):
         db.execute("create table canary (value text)")
         db.execute("insert into canary values (?)", (STORE_CANARY,))
     listener = socket.create_server(("127.0.0.1", 0))
+    # A registry stands in: a server on this machine's own address that is not loopback.
+    registry = socket.create_server((public_address(), 0))
     env = {k: v for k, v in os.environ.items() if not k.startswith("NEBHX_")}
     env.update(NEBHX_HOME=str(home), NEBHX_DATABASE_URL=f"sqlite:///{store}", NEBHX_SECRET_KEY=KEY,
                NEBHX_SECRET_KEY_FILE=str(key_file), PYTHONPATH=f"{ROOT / 'backend'}:{ROOT / 'tests'}")
     yield {"env": env, "home": home, "key_file": key_file, "store": store, "port": listener.getsockname()[1],
-           "outside": home / "written-by-the-build"}
+           "outside": home / "written-by-the-build", "public": registry.getsockname()[0],
+           "public_port": registry.getsockname()[1]}
     listener.close()
+    registry.close()
+
+
+def public_address() -> str:
+    """This machine's address on its default route (a UDP connect sends nothing)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.connect(("192.0.2.254", 9))
+        address = probe.getsockname()[0]
+    assert not address.startswith("127."), "this machine has no address but loopback"
+    return address
 
 
 def app_repo(tmp: Path) -> Path:
@@ -95,7 +110,7 @@ def app_repo(tmp: Path) -> Path:
 def run_worker(tmp_path: Path, worker: dict, network: bool = False) -> tuple[dict, str]:
     bare = app_repo(tmp_path)
     script = SCRIPT.format(key_file=worker["key_file"], store=worker["store"], outside=worker["outside"],
-                           port=worker["port"])
+                           port=worker["port"], public=worker["public"], public_port=worker["public_port"])
     driver = tmp_path / "worker.py"
     # As the CLI's worker starts: the builtin bricks, then the process's brick resources.
     driver.write_text("from nebhx.bricks.registry import import_builtin\nimport_builtin()\n"
@@ -118,12 +133,14 @@ def test_a_build_script_sees_nothing_of_the_control_plane(tmp_path, worker):
     assert not report.startswith("uid 0\n"), "the build ran as root"
     assert not worker["outside"].exists() and "wrote outside" not in report
     assert "connected to the control plane's port" not in report
+    assert "connected to the registry" not in report, "a build without network reached the network"
     pids = int(report.split("== pids ")[1].split()[0])
     assert pids < 10, f"the build sees {pids} processes: not in its own PID namespace"
 
 
-def test_network_only_when_the_recipe_declares_it(tmp_path, worker):
+def test_network_only_when_the_recipe_declares_it_and_never_to_loopback(tmp_path, worker):
     out, report = run_worker(tmp_path, worker, network=True)
     assert "error" not in out, out
-    assert "connected to the control plane's port" in report, report[-2000:]
+    assert "connected to the registry" in report, report[-2000:]
+    assert "connected to the control plane's port" not in report, report[-2000:]
     assert KEY not in report and FILE_KEY not in report

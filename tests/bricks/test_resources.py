@@ -1,10 +1,10 @@
 """A brick reaches the world through its Context's resources, built once for the process by
-nebhx.process: the store on the control plane, the execution API on an agent."""
+nebhx.process (the store, on the control plane) or nebhx.agent (the execution API, on an agent)."""
 from __future__ import annotations
 
 import pytest
 
-from nebhx import process
+from nebhx.agent.resources import agent_resources
 from nebhx.bricks import resources
 from nebhx.bricks.base import BrickFailed, Context
 from nebhx.runtime import HostRuntime
@@ -15,7 +15,7 @@ def agent_process():
     """This process as an agent joined with a token (what `nebhx agent --server` installs)."""
     before = resources.installed()
     try:
-        yield process.agent_resources("http://127.0.0.1:9", "not-a-real-token")
+        yield agent_resources("http://127.0.0.1:9", "not-a-real-token")
     finally:
         resources.install(before)
 

@@ -163,7 +163,7 @@ def test_provenance_and_log_keep_no_index_credential_nor_stored_secret(tmp_path)
     assert prov["recipe"]["pip_args"] == ["--index-url", "https://ci:******@pypi.example/simple",
                                           "--extra-index-url", "https://pypi.example/******/simple"]
     assert "hunter22" not in str(prov) and "s3cr3t-token" not in str(prov)
-    from nebhx.artifacts import pybuild
+    from nebhx.runtime import pybuild
     with pytest.raises(BrickFailed):
         pybuild.run(["false", *inputs.pip_args], cwd=tmp_path, env={"PATH": "/usr/bin:/bin"},
                     timeout_s=30, ctx=ctx, what="pip")
@@ -178,7 +178,7 @@ def test_a_bundle_manifest_whose_requirement_is_not_name_version_stages_nothing(
     command line on the host, so only NAME==VERSION is taken."""
     import json
 
-    from nebhx.artifacts import pybuild
+    from nebhx.runtime import pybuild
     (tmp_path / pybuild.BUNDLE_META).write_text(json.dumps({"format": pybuild.BUNDLE_FORMAT,
                                                             "requirement": requirement}))
     with pytest.raises(BrickFailed, match="is not NAME==VERSION"):

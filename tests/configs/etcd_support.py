@@ -41,7 +41,7 @@ class EtcdServer:
                  30, what=f"etcd at {self.url}")
 
     def put(self, name: str, doc: dict) -> int:
-        from nebhx.configs.etcd import Etcd
+        from nebhx.runtime.etcd import Etcd
         return Etcd(self.url).put(PREFIX + name, json.dumps(doc))
 
     def stop(self) -> None:

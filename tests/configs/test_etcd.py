@@ -10,7 +10,7 @@ import pytest
 from etcd_support import PREFIX, EtcdServer, etcd_graph, greeting, profiles
 
 from nebhx import BrickFailed, Context
-from nebhx.configs.etcd import Etcd
+from nebhx.runtime.etcd import Etcd
 from nebhx.runtime import HostRuntime
 from support import Stack, free_port, make_env, wait_for
 

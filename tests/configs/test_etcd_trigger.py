@@ -10,7 +10,7 @@ import pytest
 from etcd_support import EtcdServer
 from sqlalchemy import select, update
 
-from nebhx.configs.etcd import Etcd
+from nebhx.runtime.etcd import Etcd
 from nebhx.graphs.service import ensure_graph
 from nebhx.statuses import RunStatus
 from nebhx.store.db import session_scope

@@ -99,8 +99,8 @@ class Engine:
 
     def run(self, run_id: str) -> dict:
         from nebhx.runs.service import get_run
-        with self.session() as s:
-            return get_run(s, run_id=run_id)
+        with self.session() as s:  # as the API answers it
+            return get_run(s, run_id=run_id).model_dump(mode="json", exclude_unset=True)
 
     def statuses(self, run_id: str) -> dict[str, str]:
         return {k: str(v["status"]) for k, v in self.run(run_id)["nodes"].items()}
@@ -108,11 +108,11 @@ class Engine:
     def events(self, run_id: str) -> list[dict]:
         from sqlalchemy import select
 
-        from nebhx.engine.events import event_dict
+        from nebhx.runs.events import event_read
         from nebhx.store.models import EventRow
         with self.session() as s:
-            return [event_dict(r) for r in s.scalars(select(EventRow).where(EventRow.run_id == run_id)
-                                                     .order_by(EventRow.id))]
+            rows = s.scalars(select(EventRow).where(EventRow.run_id == run_id).order_by(EventRow.id))
+            return [event_read(r).model_dump(mode="json") for r in rows]
 
     def cancel(self, run_id: str) -> None:
         from nebhx.runs.service import cancel_run

@@ -183,15 +183,15 @@ def test_an_export_imports_into_another_store_under_new_ids(tmp_path):
                      outputs=[{"name": "out", "from": {"node": "t", "port": "text"}}])
     with session_scope(here) as s:
         leaf = service.create_graph(s, doc=leaf_doc)
-        mid = service.create_graph(s, doc=graph("t-mid", [("leaf", f"composite:{leaf['id']}@1", {"text": "x"})],
+        mid = service.create_graph(s, doc=graph("t-mid", [("leaf", f"composite:{leaf.id}@1", {"text": "x"})],
                                                 outputs=[{"name": "out", "from": {"node": "leaf", "port": "out"}}]))
-        outer = service.create_graph(s, doc=graph("t-outer", [("m", f"composite:{mid['id']}@1")]))
-        export = service.export_revision(s, graph_id=outer["id"])
+        outer = service.create_graph(s, doc=graph("t-outer", [("m", f"composite:{mid.id}@1")]))
+        export = service.export_revision(s, graph_id=outer.id)
     with session_scope(there) as s:
         imported = service.create_graph(s, doc=export)
-        back = service.export_revision(s, graph_id=imported["id"])
-        names = {g["name"]: g["id"] for g in service.list_graphs(s)}
-    assert set(names) == {"t-leaf", "t-mid", "t-outer"} and names["t-leaf"] != leaf["id"]
+        back = service.export_revision(s, graph_id=imported.id)
+        names = {g.name: g.id for g in service.list_graphs(s)}
+    assert set(names) == {"t-leaf", "t-mid", "t-outer"} and names["t-leaf"] != leaf.id
     assert back["nodes"][0]["brick"] == f"composite:{names['t-mid']}@1"
     assert back["includes"][f"{names['t-mid']}@1"]["nodes"][0]["brick"] == f"composite:{names['t-leaf']}@1"
     assert back["includes"][f"{names['t-leaf']}@1"] == leaf_doc

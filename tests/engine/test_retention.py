@@ -63,3 +63,26 @@ def test_keep_days_keeps_recent_runs_beyond_the_count(swept):
         row = s.get(GraphRow, gid)
         assert retention.expired(s, row, utcnow()) == []  # all four are younger than two days
         assert retention.expired(s, row, utcnow() + timedelta(days=3)) == runs  # none is, then
+
+
+def test_a_collected_run_leaves_no_row_behind(swept):
+    """What a run wrote (its row, its nodes and fan-out items with their logs, its events) goes
+    with it; only the audit keeps what happened (kept by policy, with no retention of its own)."""
+    from sqlalchemy import func, select
+
+    from nebhx.store.models import EventRow, NodeRow, RunRow, ServiceLockRow
+    doc = graph("no-trace", [("fan", "test.echo", {"text": ["a", "b", "c"]}, {"for_each": "text"}),
+                             ("after", "test.noop")], [{"from": {"node": "fan"}, "to": {"node": "after"}}])
+    runs = [swept.run(doc)["id"] for _ in range(3)]
+    with swept.client() as c:
+        gid = c.get(f"/runs/{runs[-1]}").json()["graph_id"]
+        wait_for(lambda: {r["id"] for r in c.get("/runs", params={"graph_id": gid}).json()} == set(runs[1:]), 30,
+                 what="the sweep deleted the oldest run")
+    with store_of(swept) as s:
+        def rows(model, run_id):
+            return s.scalar(select(func.count()).select_from(model).where(model.run_id == run_id))
+        gone, kept = runs[0], runs[-1]
+        assert s.scalar(select(func.count()).select_from(RunRow).where(RunRow.id == gone)) == 0
+        assert [rows(m, gone) for m in (NodeRow, EventRow, ServiceLockRow)] == [0, 0, 0]
+        assert rows(NodeRow, kept) == 5  # fan, its three items, after
+        assert rows(EventRow, kept) > 0

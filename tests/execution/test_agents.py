@@ -75,6 +75,8 @@ def test_an_agent_with_no_database_url_and_no_key_runs_its_nodes(cluster):
     names = {e.split(b"=", 1)[0].decode() for e in environ if e}
     assert not names & {"NEBHX_DATABASE_URL", "NEBHX_SECRET_KEY", "NEBHX_SECRET_KEY_FILE"}
     assert not list((cluster.tmp / "config-h1").rglob("*key*"))  # it never looked for a key either
+    for home in ("agent-h1", "host-h1"):  # nor made itself a store (settings fall back to SQLite)
+        assert not list((cluster.tmp / home).rglob("*.db")), home
     with cluster.client() as c:
         log = c.get(f"/runs/{run['id']}/nodes/e/log").text
     assert "working with ******" in log and CANARY not in log
@@ -149,8 +151,8 @@ def test_an_agent_started_with_another_hosts_token_refuses_to_start(cluster):
 
 
 def test_a_node_that_reaches_the_wrong_host_fails_once_naming_both(monkeypatch):
-    from nebhx.engine.claims import Claim
-    from nebhx.engine.execute import run_claimed
+    from nebhx.attempt.claims import Claim
+    from nebhx.attempt.execute import run_claimed
     monkeypatch.setenv("NEBHX_AGENT_HOST", "h1")
     claim = Claim("r", "w", 1, "storage.write_file", inputs={"host": "h2", "volume_url": "dir://h2/v", "name": "x"})
     out = run_claimed(claim, None)
@@ -158,18 +160,25 @@ def test_a_node_that_reaches_the_wrong_host_fails_once_naming_both(monkeypatch):
     assert out.error == "node w is for host 'h2' but reached the agent of host 'h1'"
 
 
-def test_a_result_the_control_plane_refuses_still_ends_the_attempt(cluster, monkeypatch):
-    from nebhx.engine.claims import Claim, Outcome
-    from nebhx.execution.client import AgentClient, HttpExecution
+@pytest.mark.parametrize("result, why", [
+    # Over the API's schema (error up to 100 000 characters): the agent's models refuse it unsent.
+    ({"outputs": {"host": "x" * 10}, "error": "e" * 200_000},
+     "the control plane's execution API would refuse this node's result: error: String should have at most"),
+    # Within the schema but over the body limit (16 MiB): the control plane refuses it.
+    ({"outputs": {"host": "x" * (17 << 20)}}, "the control plane refused this node's result (413)"),
+])
+def test_a_result_the_control_plane_refuses_still_ends_the_attempt(cluster, result, why):
+    from nebhx.agent.client import AgentClient, HttpExecution
+    from nebhx.attempt.claims import Claim, Outcome
     assert exec_call(cluster, cluster.tokens["h2"], "/register", {"labels": {}}).status_code == 204
     run = cluster.run(graph("refused", [("w", "test.where", {"host": "h2"})]), wait=False)
     attempt = cluster.wait_node(run["id"], "w", "queued")["nodes"]["w"]["attempt"]
     ex = HttpExecution(AgentClient(cluster.url, cluster.tokens["h2"], patience_s=5))
     claim = ex.claim(run["id"], "w", attempt)
     assert isinstance(claim, Claim)
-    ex.finish(claim, Outcome("succeeded", outputs={"host": "x" * 10}, error="e" * 200_000))  # over the limit
+    ex.finish(claim, Outcome("succeeded", **result))
     node = cluster.wait_run(run["id"], 30)["nodes"]["w"]
-    assert node["status"] == "failed" and node["error"].startswith("the control plane refused this node's result (422)")
+    assert node["status"] == "failed" and node["error"].startswith(why), node["error"][:300]
 
 
 def test_an_agents_result_over_the_limits_fails_the_node_naming_where(cluster):

@@ -46,7 +46,7 @@ class SimulatedAgents:
 
     def _on(self, body, message) -> None:
         from nebhx.execution.plan import AnswerRefused, record_answer
-        from nebhx.execution.plan_agent import plan_batch
+        from nebhx.agent.plans import plan_batch
         request_id, host, batch = body[0]
         answer = plan_batch(self.runtime(host), batch)
         message.ack()

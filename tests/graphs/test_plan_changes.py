@@ -12,7 +12,7 @@ from nebhx.bricks.inventory import HostInfo, StaticInventory
 from nebhx.bricks.registry import get_registry, load_registry
 from nebhx.plans.dryrun import plan_graph
 from nebhx.execution.plan_agent import LocalHosts
-from nebhx.graphs.models import Graph
+from nebhx.graph_model import Graph
 from nebhx.runtime import HostRuntime
 from test_plan import canary
 

@@ -8,7 +8,7 @@ from nebhx.bricks.inventory import StaticInventory
 from nebhx.bricks.registry import get_registry
 from nebhx.plans.dryrun import plan_graph
 from nebhx.execution.plan_agent import LocalHosts
-from nebhx.graphs.models import Graph
+from nebhx.graph_model import Graph
 from nebhx.graphs.validate import validate_graph
 from nebhx.runtime import HostRuntime
 from support import graph, wire

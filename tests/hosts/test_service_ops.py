@@ -76,6 +76,11 @@ def test_pin_history_and_log_of_a_service(ops_stack, tmp_path):
         # (service.run put these releases there, not a rollout: the host's agent says so)
         assert item["host"] == "local" and item["fails"], item
         assert "no rollout of opsweb is recorded on host local" in item["effect"]
+        # to a chosen release: an instance service.run started goes back from what runs now
+        to_r1 = c.post("/releases/rollback/plan", json={"host": "local", "service": "opsweb", "release": "r1"})
+        [item] = to_r1.json()["nodes"]["rollback"]["items"]
+        assert not item.get("fails") and item["effect"] == "switch -> restart -> ready: back to release r1", item
+        assert item["release"] == {"before": "r2", "after": "r1"}
         unknown = c.post("/releases/rollback/plan", json={"host": "h9", "service": "opsweb"})
         assert unknown.status_code == 404 and "no host 'h9'" in unknown.json()["detail"]
         # log: the tail, secrets masked; then only what came since the offsets
@@ -95,5 +100,23 @@ def test_pin_history_and_log_of_a_service(ops_stack, tmp_path):
     assert "opsweb r1 on local: unpinned" in unpinned.stdout
     assert not (s.home / "hosts" / "local" / "services" / "opsweb" / "releases" / "r1" / ".pinned").exists()
     assert f"r1 -> r2  run {second['id']}" in _cli(s, "history", "local", "opsweb").stdout
+    refused = _cli(s, "rollback", "local", "opsweb", "--to", "r9", check=False)
+    assert refused.returncode != 0, refused.stdout
+    assert "release 'r9' of 'opsweb' is not staged on host local" in refused.stdout + refused.stderr
+    assert "staged: r1, r2" in refused.stdout + refused.stderr
     tail = _cli(s, "logs", "local", "opsweb")
     assert "password ******" in tail.stdout and SECRET not in tail.stdout + tail.stderr
+    # back to r1 by hand, from the command line: the process runs r1's code; a plain rollback
+    # afterwards comes back to r2 (the release left)
+    def serving() -> tuple[str | None, str]:
+        with s.client() as c:
+            [row] = c.get("/releases", params={"service": "opsweb"}).json()
+        text = s.home / "hosts/local/supervisor/programs/opsweb.conf"
+        return row["active"], text.read_text() if text.exists() else ""
+    _cli(s, "rollback", "local", "opsweb", "--to", "r1")  # (exits 1 unless its run succeeded)
+    active, section = wait_for(lambda: (x := serving())[0] == "r1" and x, 15, what="r1 reported active")
+    assert "releases/r1/app.py" in section, section
+    assert httpx.get(f"http://127.0.0.1:{port}/", timeout=5).text == "ok"
+    _cli(s, "rollback", "local", "opsweb")
+    active, section = wait_for(lambda: (x := serving())[0] == "r2" and x, 15, what="r2 reported active")
+    assert "releases/r2/app.py" in section, section

@@ -1,8 +1,8 @@
-"""A service's log as the agent reads it (nebhx.execution.host_ops): bounded, from an offset,
+"""A service's log as the agent reads it (nebhx.agent.host_ops): bounded, from an offset,
 and from the start again after supervisord rotated the file."""
 from __future__ import annotations
 
-from nebhx.execution.host_ops import _tail, run_op
+from nebhx.agent.host_ops import _tail, run_op
 from nebhx.runtime import HostRuntime
 
 

@@ -18,7 +18,8 @@ from nebhx import Context
 from nebhx.bricks.base import BrickFailed
 from nebhx.bricks.registry import load_registry
 from nebhx.runtime import HostRuntime
-from nebhx.runtime.liveness import Watcher, read_state, start_watching
+from nebhx.runtime.liveness import Watcher, start_watching
+from nebhx.runtime.liveness_state import read_state
 from nebhx.runtime.services import snapshot
 from nebhx.runtime.supervisor import pid_alive
 from support import Inbox, free_port, wait_for

@@ -7,7 +7,7 @@ import stat
 import pytest
 from cryptography.fernet import Fernet, InvalidToken
 
-from nebhx.secrets.crypto import seal, unseal_value
+from nebhx.sealing.crypto import seal, unseal_value
 from nebhx.settings import reset_settings
 
 

@@ -13,8 +13,9 @@ from secret_support import every_cell
 from support import ROOT, graph
 
 from nebhx.graphs.service import create_graph
-from nebhx.secrets import keys, rotate
-from nebhx.secrets.crypto import seal, unseal_value
+from nebhx.sealing import keys
+from nebhx.secrets import rotate
+from nebhx.sealing.crypto import seal, unseal_value
 from nebhx.secrets.service import put_secret, secret_value
 from nebhx.store.db import session_scope
 from nebhx.store.models import NodeRow, RunRow
@@ -46,7 +47,7 @@ def seed(values: dict[str, str]) -> None:
     with session_scope() as s:
         put_secret(s, name="db-pw", value=values["secret"])
         gid = create_graph(s, doc=graph("rot", [("a", "test.noop")], meta={"note": sealed["doc"]}, inputs=[
-            {"name": "pw", "type": "Secret", "required": False, "default": values["default"]}]))["id"]
+            {"name": "pw", "type": "Secret", "required": False, "default": values["default"]}])).id
         s.flush()
         s.add(RunRow(id="r1", graph_id=gid, revision=1, inputs={"pw": sealed["run_in"]},
                      outputs={"all": [sealed["run_out"]]}))

@@ -9,7 +9,7 @@ from support import graph
 from nebhx.bricks.registry import get_registry
 from nebhx.graphs.service import create_graph, ensure_graph, get_graph, get_revision, save_revision
 from nebhx.graphs.validate import validate_graph
-from nebhx.secrets.crypto import unseal_value
+from nebhx.sealing.crypto import unseal_value
 from nebhx.store.db import session_scope
 from nebhx.store.models import SecretRow
 
@@ -27,14 +27,14 @@ def stored_value(name: str) -> str:
 def test_a_saved_default_is_a_sealed_secret_and_the_revision_names_it(store):
     value = f"pw-{uuid.uuid4().hex}"
     with session_scope() as s:
-        gid = create_graph(s, doc=with_default(value))["id"]
+        gid = create_graph(s, doc=with_default(value)).id
     with session_scope() as s:
         default = get_revision(s, graph_id=gid)["inputs"][0]["default"]
     assert default == {"$secret": f"graph.{gid}.password"}
     assert stored_value(f"graph.{gid}.password") == value
     changed = f"pw-{uuid.uuid4().hex}"
     with session_scope() as s:
-        assert save_revision(s, graph_id=gid, doc=with_default(changed))["revision"] == 2
+        assert save_revision(s, graph_id=gid, doc=with_default(changed)).revision == 2
     with session_scope() as s:
         assert get_revision(s, graph_id=gid)["inputs"][0]["default"] == default
     assert stored_value(f"graph.{gid}.password") == changed
@@ -57,7 +57,7 @@ def test_the_same_document_sent_again_makes_no_revision(store):
     assert stored_value(f"graph.{gid}.password") == new_value
     with session_scope() as s:
         assert ensure_graph(s, doc=with_default(new_value, name="resent")) == (gid, first + 1)
-        assert [r["number"] for r in get_graph(s, graph_id=gid)["revisions"]] == [1, 2]
+        assert [r.number for r in get_graph(s, graph_id=gid).revisions] == [1, 2]
 
 
 def test_validation_takes_a_secret_reference_as_a_secret_default_only(store):

@@ -24,8 +24,9 @@ from nebhx.auth import middleware
 from nebhx.auth.deps import VIEWER
 from nebhx.auth.routes import public as auth_public
 from nebhx.auth.routes import router as auth_router
-from nebhx.bricks.routes import router as bricks_router
+from nebhx.graphs.palette_routes import router as bricks_router
 from nebhx.graphs.routes import router as graphs_router
+from nebhx.plans.routes import router as plans_router
 from nebhx.graphs.schemas import ProblemList
 from nebhx.runs.routes import router as runs_router
 from nebhx.settings import get_settings
@@ -64,7 +65,7 @@ def create_app(*, sweeper: bool = False) -> FastAPI:
                   docs_url=None, redoc_url=None, lifespan=_sweeping if sweeper else None)
     errors.install(app)
     middleware.install(app)
-    for router in (health, auth_public, auth_router, bricks_router, graphs_router, runs_router,
+    for router in (health, auth_public, auth_router, bricks_router, graphs_router, plans_router, runs_router,
                    *_extra_routers()):
         app.include_router(router, prefix="/api", responses=UNPROCESSABLE)
     from nebhx.metrics.routes import router as metrics_router

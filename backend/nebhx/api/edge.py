@@ -10,22 +10,11 @@ from __future__ import annotations
 from email.message import Message
 from urllib.parse import parse_qsl
 
-from fastapi import HTTPException
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from nebhx import limits
-
-
-def problems(path: str, message: str) -> list[dict]:
-    """The detail of a 422, shaped like every other (api/errors.py): it names the field."""
-    return [{"node": None, "port": None, "code": "limit", "message": f"{path.strip('/')}: {message}",
-             "path": path}]
-
-
-def unprocessable(path: str, message: str) -> HTTPException:
-    """For a route's own input checks: ``raise unprocessable("/path/number", "...")``."""
-    return HTTPException(422, problems(path, message))
+from nebhx.web import problems
 
 
 def _refusal(path: str, message: str) -> JSONResponse:

@@ -8,10 +8,8 @@ from fastapi.responses import JSONResponse
 
 from nebhx.api.edge import InputLimits
 from nebhx.auth.service import AuthConflict, Forbidden
-from nebhx.graphs.removal import InUse
-from nebhx.graphs.service import NotFound
+from nebhx.errors import BadInputs, Conflict, InUse, NotFound
 from nebhx.graphs.validate import GraphInvalid
-from nebhx.runs.service import BadInputs, Conflict
 
 
 def _problem(message: str, path: str = "", code: str = "request") -> dict:

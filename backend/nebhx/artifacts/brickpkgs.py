@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from nebhx.artifacts import service as artifacts
-from nebhx.artifacts.store import default_store
+from nebhx.runtime.blobs import default_store
 from nebhx.auth.audit import Door, record_change
 from nebhx.bricks import packages
 from nebhx.store.models import ArtifactRow

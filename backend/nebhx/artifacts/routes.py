@@ -4,7 +4,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse
 from starlette.concurrency import run_in_threadpool
 
-from nebhx.api.edge import unprocessable
+from nebhx.web import unprocessable
 from nebhx.artifacts import brickpkgs, service
 from nebhx.artifacts.schemas import ArtifactRead, BrickPackage
 from nebhx.auth.deps import ADMIN, VIEWER

@@ -1,5 +1,5 @@
 """The artifact table: what a build stored, with its provenance (repository, commit, recipe,
-builder, times, tools). Bytes live in the blob store (``nebhx.artifacts.store``)."""
+builder, times, tools). Bytes live in the blob store (``nebhx.runtime.blobs``)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -8,13 +8,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from nebhx.artifacts.store import BlobStore, check_sha, default_store
+from nebhx.runtime.blobs import BlobStore, check_sha, default_store
 # How a release source names an artifact is the runtime's (it stages them); re-exported here.
 from nebhx.runtime.artifact_ref import NAME_RE as NAME_RE
 from nebhx.runtime.artifact_ref import REF_RE as REF_RE
 from nebhx.runtime.artifact_ref import check_name, reference
 from nebhx.runtime.artifact_ref import parse_reference as parse_reference
-from nebhx.graphs.service import NotFound
+from nebhx.errors import NotFound
 from nebhx.store.models import ArtifactRow, iso
 
 def view(row: ArtifactRow) -> dict[str, Any]:

@@ -122,7 +122,7 @@ def update_user(session: Session, *, name: str, role: str | None = None, passwor
     admins = _lock_admins(session) if role not in (None, "admin") or disabled else None
     row = session.get(UserRow, name, with_for_update=True)
     if row is None:
-        from nebhx.graphs.service import NotFound
+        from nebhx.errors import NotFound
         raise NotFound(f"no user {name!r}")
     if admins is not None and row.role == "admin" and not row.disabled and admins == [name]:
         raise AuthConflict(f"{name!r} is the last enabled admin; make another admin first")
@@ -206,11 +206,15 @@ def revoke_token(session: Session, *, token_id: str, by: Principal | None = None
     """Revoke a token; ``by`` (when given) must own it or be an admin."""
     row = session.get(TokenRow, token_id)
     if row is None:
-        from nebhx.graphs.service import NotFound
+        from nebhx.errors import NotFound
         raise NotFound(f"no token {token_id!r}")
     if by is not None and not by.may("admin") and (row.owner != by.name or row.kind == "host"):
         raise Forbidden(f"token {token_id} is not yours; revoking it needs admin")
     revoke(session, token_id=token_id)
+    if row.kind == "host" and not session.scalar(select(TokenRow.id).where(
+            TokenRow.kind == "host", TokenRow.owner == row.owner, TokenRow.revoked_at.is_(None))):
+        from nebhx.auth.broker import remove_user
+        remove_user(row.owner)  # its last token: the agent's broker credential goes too
     record_change(session, door, action="tokens.revoke_token", target=f"/api/tokens/{token_id}",
                   data={"token": token_id, "owner": row.owner})
 

@@ -19,7 +19,7 @@ from nebhx.bricks.types import port_type
 if TYPE_CHECKING:
     from nebhx.bricks.inventory import Inventory
     from nebhx.bricks.planning import Planned, Requires
-    from nebhx.bricks.resources import Artifacts, Profiles, Resources
+    from nebhx.bricks.resources import Artifacts, Pools, Profiles, Resources
     from nebhx.runtime import HostRuntime
 
 log = logging.getLogger("nebhx.brick")
@@ -54,7 +54,7 @@ class Ports(BaseModel):
 class Context:
     """What one execution of a brick may use: its log, cancellation, and the world through the
     process's resources (``nebhx.bricks.resources``): the host runtime, the host inventory
-    (control bricks), the artifact store and the config profiles. ``runtime``/``inventory``
+    (control bricks), the artifact store, the config profiles and the address pools. ``runtime``/``inventory``
     given here take the place of the process's (tests, a plan)."""
 
     def __init__(self, *, run_id: str = "local", node_id: str = "node", attempt: int = 1,
@@ -98,11 +98,16 @@ class Context:
         return self.resources.profiles
 
     @property
+    def pools(self) -> Pools:
+        """The control plane's address pools (net.pool, net.allocate, net.release)."""
+        return self.resources.pools
+
+    @property
     def secrets(self) -> list[str]:
         return list(self._secrets)
 
     def mask(self, text: str) -> str:
-        from nebhx.secrets.masking import mask_text
+        from nebhx.sealing.masking import mask_text
         return mask_text(text, self._secrets)
 
     def log(self, message: str, *args: Any) -> None:

@@ -58,7 +58,7 @@ class Registry:
 
     def palette(self, composites: Callable[[Registry], tuple[list, list]] | None = None) -> dict[str, Any]:
         """The loaded bricks, and what ``composites`` adds (the stored graphs usable as composite
-        bricks, ``nebhx.graphs.composites.palette_entries``: given by the caller, since the
+        bricks, ``nebhx.engine.library.palette_entries``: given by the caller, since the
         palette of bricks knows no store)."""
         composites, errors = composites(self) if composites else ([], [])
         return {

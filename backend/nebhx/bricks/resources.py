@@ -1,5 +1,5 @@
-"""What a brick reaches the world through: ``ctx.runtime``, ``ctx.inventory``, ``ctx.artifacts``
-and ``ctx.profiles``, as typed resources (Dagster-style).
+"""What a brick reaches the world through: ``ctx.runtime``, ``ctx.inventory``, ``ctx.artifacts``,
+``ctx.profiles`` and ``ctx.pools``, as typed resources (Dagster-style).
 
 The framework builds them once for the process it runs in (``nebhx.process``): a database
 form on the control plane, an HTTP form on agents, so no brick and no runtime module imports
@@ -35,12 +35,37 @@ class Profiles(Protocol):
         """(profile documents by name, revision by name)."""
 
 
+class Pools(Protocol):
+    """The address pools (IPAM) of the control plane's store. A refusal raises ValueError
+    naming why; a pool that is not declared raises LookupError (checked first: it is both)."""
+
+    def network(self, cidr: str) -> str:
+        """The pool network ``cidr`` stands for (``10.250.0.0/24``), as a pool keeps it."""
+
+    def declare(self, *, name: str, cidr: str, reserved: list[str],
+                description: str) -> tuple[dict[str, Any], bool]:
+        """(the pool's view: name, cidr, size, free..., whether this changed it)."""
+
+    def view(self, name: str) -> dict[str, Any]:
+        """The pool's view: name, cidr, reserved, size, allocated, free."""
+
+    def allocations(self, pool: str) -> list[dict[str, Any]]:
+        """The pool's allocations: address, cidr, prefixlen, owner, run_id."""
+
+    def allocate(self, *, pool: str, owner: str, run_id: str) -> tuple[dict[str, Any], bool]:
+        """(the owner's allocation, whether it is new): the lowest free address the first time."""
+
+    def release(self, *, pool: str, owner: str) -> str | None:
+        """Free the owner's address; the address, or None when it held none."""
+
+
 @dataclass(frozen=True)
 class Resources:
     runtime: Callable[[str], HostRuntime]  # a host's runtime, by host name
     inventory: Callable[[], Inventory]
     artifacts: Artifacts
     profiles: Profiles
+    pools: Pools
 
 
 _installed: Resources | None = None

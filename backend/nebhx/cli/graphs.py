@@ -35,7 +35,7 @@ def load_doc(path: Path) -> Any:
 def bricks(as_json: bool = typer.Option(False, "--json", help="Print the palette as JSON")) -> None:
     """List the palette (loaded locally from the block folders and entry points)."""
     from nebhx.bricks.registry import get_registry
-    from nebhx.graphs.composites import palette_entries
+    from nebhx.engine.library import palette_entries
     palette = get_registry().palette(palette_entries)
     if as_json:
         print(json.dumps(palette, indent=2))
@@ -105,7 +105,7 @@ def secret(name: str = typer.Argument(..., metavar="NAME", help="The secret's na
 
 
 def rotate_key() -> None:
-    from nebhx.secrets.keys import key_file
+    from nebhx.sealing.keys import key_file
     from nebhx.secrets.rotate import RotateRefused
     from nebhx.secrets.rotate import rotate_key as rotate
     try:

@@ -47,8 +47,12 @@ def releases(host: str = typer.Option(None, "--host", help="Only this host"),
     console.print(table)
 
 
-def rollback(host: list[str] = typer.Option(None, "--host", help="A host (repeat for several)"),
-             service: str = typer.Option(..., "--service", help="The service"),
+def rollback(host_arg: str = typer.Argument(None, metavar="HOST", help="The host (or --host)"),
+             service_arg: str = typer.Argument(None, metavar="SERVICE", help="The service (or --service)"),
+             host: list[str] = typer.Option(None, "--host", help="A host (repeat for several)"),
+             service: str = typer.Option(None, "--service", help="The service"),
+             to: str = typer.Option(None, "--to", help="Go back to this staged release (its id, or 8+ hex "
+                                    "digits of its sha256 or commit) instead of the one before the last switch"),
              run: str = typer.Option("", "--run", help="Roll back what this run switched (default "
                                      "hosts: every host reporting the service; the others are left alone)"),
              batch: int = typer.Option(1, "--batch", min=1, help="Hosts rolled back at once"),
@@ -59,15 +63,20 @@ def rollback(host: list[str] = typer.Option(None, "--host", help="A host (repeat
              lb_agent_port: int = typer.Option(None, "--lb-agent-port", help="With --lb-stats: its agent_port"),
              wait: bool = typer.Option(True, "--wait/--no-wait"),
              as_json: bool = typer.Option(False, "--json")) -> None:
-    """Roll a service instance back to the release it ran before its last switch, on one or
-    more hosts, in one run of rollout.rollback, --batch hosts at a time (operator role).
-    Inside a switch's standby period this is a thaw and a balancer change per host."""
-    if not host and not run:
-        raise typer.BadParameter("give --host (one or more) or --run", param_hint="--host")
+    """Roll a service instance back to the release it ran before its last switch (or --to an
+    earlier staged one), on one or more hosts, in one run of rollout.rollback, --batch hosts
+    at a time (operator role): `nebhx rollback HOST SERVICE --to RELEASE`. Inside a switch's
+    standby period this is a thaw and a balancer change per host."""
+    hosts = [*([host_arg] if host_arg else []), *(host or [])]
+    service = service or service_arg
+    if not hosts and not run:
+        raise typer.BadParameter("give HOST (or --host, one or more) or --run", param_hint="--host")
+    if not service:
+        raise typer.BadParameter("give SERVICE (or --service)", param_hint="SERVICE")
     run_ = call("POST", "/releases/rollback", json={
-        "hosts": host or [], "run": run or None, "service": service, "instance": instance,
+        "hosts": hosts, "run": run or None, "service": service, "instance": instance,
         "data_policy": data, "lb_name": lb_name, "lb_stats": lb_stats, "lb_agent_port": lb_agent_port,
-        "batch": batch})
+        "batch": batch, "release": to or None})
     if not wait:
         print(json.dumps(run_, indent=2) if as_json else f"run {run_['id']} started")
         return

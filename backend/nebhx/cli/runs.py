@@ -58,7 +58,7 @@ def _run_embedded(doc: Any, inputs: dict[str, str], as_json: bool) -> int:
 
         def fetch(rid: str) -> dict[str, Any]:
             with session_scope() as s:
-                return service.get_run(s, run_id=rid)
+                return service.get_run(s, run_id=rid).model_dump(mode="json", exclude_unset=True)
         return _watch(run_id, fetch, as_json)
     except Exception as exc:
         from nebhx.graphs.validate import GraphInvalid

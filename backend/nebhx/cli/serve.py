@@ -50,11 +50,6 @@ def warn_if_open() -> None:
                       "(`nebhx user add admin --role admin`) or set NEBHX_AUTH=required.", soft_wrap=True)
 
 
-def settings_agent_mode() -> bool:
-    """An agent on a managed host: it has only its token and the broker the API handed it."""
-    return bool(get_settings().agent_token)
-
-
 def _refuse_unsafe_bind(host: str) -> None:
     from nebhx.auth.service import unsafe_bind
     if reason := unsafe_bind(host):
@@ -77,24 +72,17 @@ def _labels(pairs: list[str]) -> dict[str, str]:
 
 
 def worker(queues: str = typer.Option("nebhx", "--queues", "-Q", help="Comma-separated queues"),
-           host: str = typer.Option(None, help="Also act as the agent of this host"),
+           host: str = typer.Option(None, help="Also act as the agent of this host (through the store)"),
            label: list[str] = typer.Option([], help="Host label k=v (with --host)"),
            concurrency: int = typer.Option(None, "--concurrency", "-c")) -> None:
     """Run a Celery worker for control bricks (and, with --host, a host's bricks)."""
     from celery.platforms import SecurityWarning
 
     from nebhx.engine.celery_app import app
-    if host and settings_agent_mode():
-        # Its broker user reaches only its own queue's keys (execution/broker.py): no shared
-        # unacked keys, no priority sub-queues, no remote control (pub/sub).
-        from nebhx.execution.broker import transport_options
-        app.conf.broker_transport_options = {**app.conf.broker_transport_options, **transport_options(host)}
-        app.conf.worker_enable_remote_control = False
-    # An agent manages the host's services (supervisord, HAProxy, mounts): running as root is
-    # its job, not an accident worth a warning on every start.
+    # `nebhx up` runs its workers as root at times: the host's agent manages services there.
     warnings.filterwarnings("ignore", category=SecurityWarning)
     # Celery warns on every broker loss that it will cancel running tasks in 6.0; we set
-    # worker_cancel_long_running_tasks_on_connection_loss=False on purpose (celery_app).
+    # worker_cancel_long_running_tasks_on_connection_loss=False on purpose (broker.app).
     warnings.filterwarnings("ignore", message="(?s).*worker_cancel_long_running_tasks_on_connection_loss")
     settings = get_settings()
     from nebhx import process
@@ -102,24 +90,15 @@ def worker(queues: str = typer.Option("nebhx", "--queues", "-Q", help="Comma-sep
     qs = [q for q in queues.split(",") if q]
     from celery.signals import worker_ready
 
-    from nebhx.engine.workers import new_worker_id
+    from nebhx.attempt.alive import new_worker_id
     from nebhx.hosts.agent import beat_worker
     worker_id = new_worker_id()
     # Alive once the pool has forked (no child inherits the beat's connection); until then
     # it has claimed nothing.
     worker_ready.connect(lambda **_: beat_worker(worker_id, host), weak=False)
     if host:
-        from nebhx.hosts.agent import register, start_beating
-        # The host whose runtime this process's bricks get: the framework's word, not a node's input.
-        os.environ["NEBHX_AGENT_HOST"] = host
-        # What this agent declares, for bricks that describe their host (ansible.playbook's inventory).
-        os.environ["NEBHX_AGENT_LABELS"] = json.dumps(_labels(label))
+        _embedded_agent(host, _labels(label))
         qs.append(f"host.{host}")
-        register(host, _labels(label))
-        worker_ready.connect(lambda **_: start_beating(host), weak=False)
-        from nebhx.engine.execute import after_host_node
-        from nebhx.hosts.agent import report_services_soon
-        after_host_node.append(report_services_soon)  # before the pool forks: its children run nodes
     # Load the palette and the task's code before the pool forks, so no child pays for it
     # on its first node (a tenth of a second each, seen on the first run after `nebhx up`).
     import importlib
@@ -137,6 +116,21 @@ def worker(queues: str = typer.Option("nebhx", "--queues", "-Q", help="Comma-sep
         raise typer.Exit(code)
 
 
+def _embedded_agent(host: str, labels: dict[str, str]) -> None:
+    """This control worker is also the agent of ``host``, reporting straight to the store."""
+    from celery.signals import worker_ready
+
+    from nebhx.attempt.execute import after_host_node
+    from nebhx.hosts.agent import register, reporter
+    # The host whose runtime this process's bricks get: the framework's word, not a node's input;
+    # and what it declares, for bricks that describe their host (ansible.playbook's inventory).
+    os.environ.update(NEBHX_AGENT_HOST=host, NEBHX_AGENT_LABELS=json.dumps(labels))
+    register(host, labels)
+    report = reporter(host)
+    worker_ready.connect(lambda **_: report.start(), weak=False)
+    after_host_node.append(report.report_services_soon)  # before the pool forks: its children run nodes
+
+
 def agent(host: str = typer.Option(..., help="This host's name"),
           label: list[str] = typer.Option([], help="Label k=v, repeatable"),
           concurrency: int = typer.Option(None, "--concurrency", "-c"),
@@ -151,36 +145,20 @@ def agent(host: str = typer.Option(..., help="This host's name"),
         if token_file.stat().st_mode & 0o077:
             console.print(f"[yellow]{escape(str(token_file))} is readable by other users[/]: the programs this "
                           f"host runs as their own users could read the token; chmod 600 it", soft_wrap=True)
-    if server or token:
-        _join(host, server or get_settings().url, token)
-    worker(queues="", host=host, label=label, concurrency=concurrency)
-
-
-def _join(host: str, server: str, token: str | None) -> None:
-    """Agent mode: every store access goes through the execution API with the host's token."""
-    from nebhx.settings import reset_settings
-    if not token:
-        console.print("[red]--server needs the host's token[/]: --token, --token-file or NEBHX_AGENT_TOKEN "
-                      f"(an admin prints one with `nebhx hosts add {host}`)")
-        raise typer.Exit(2)
-    from nebhx.execution.client import AgentClient
-    try:
-        hello = AgentClient(server, token, patience_s=30).call("/hello").json()
-    except Exception as exc:
-        console.print(f"[red]the execution API at {server} refused this agent[/]: {exc}")
-        raise typer.Exit(2) from exc
-    if hello["host"] != host:
-        console.print(f"[red]this token belongs to host {hello['host']!r}, not {host!r}[/]")
-        raise typer.Exit(2)
-    broker = os.environ.get("NEBHX_BROKER_URL") or hello["broker_url"]
-    if not broker:
-        console.print("[red]the server uses its embedded broker, which agents on other machines cannot "
-                      "reach[/]: run the server with NEBHX_BROKER_URL=redis://... (or set it here)")
-        raise typer.Exit(2)
-    for key in ("NEBHX_DATABASE_URL", "NEBHX_SECRET_KEY", "NEBHX_SECRET_KEY_FILE"):
-        os.environ.pop(key, None)  # an agent must not need them; make sure it never uses them
-    os.environ.update(NEBHX_URL=server, NEBHX_AGENT_TOKEN=token, NEBHX_BROKER_URL=broker)
-    reset_settings()
+    if not (server or token):  # the agent of a host on the control plane's machine: the store's
+        worker(queues="", host=host, label=label, concurrency=concurrency)
+        return
+    _labels(label)  # refused here, with the others' words
+    # The agent proper (nebhx.agent), in an interpreter of its own: nothing of the control
+    # plane is loaded there, and the token travels in its environment, not on its command line.
+    from nebhx.agent.main import CONTROL_ONLY
+    env = {k: v for k, v in os.environ.items() if k not in CONTROL_ONLY}  # an agent must never use them
+    env["NEBHX_AGENT_TOKEN"] = token or ""
+    args = ["--host", host, "--server", server or get_settings().url, *(a for kv in label for a in ("--label", kv))]
+    if concurrency:
+        args += ["-c", str(concurrency)]
+    sys.stdout.flush()
+    os.execve(sys.executable, [sys.executable, "-m", "nebhx.agent", *args], env)
 
 
 def scheduler() -> None:

@@ -35,7 +35,7 @@ ROLE_HELP = "admin | operator | viewer"
 def _store(fn, **kwargs: Any) -> Any:
     """Run a service function in one transaction; its refusals become messages and exit 1."""
     from nebhx.auth.service import AuthConflict
-    from nebhx.graphs.service import NotFound
+    from nebhx.errors import NotFound
     from nebhx.store.db import session_scope
     try:
         with session_scope() as s:

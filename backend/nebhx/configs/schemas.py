@@ -5,11 +5,13 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from nebhx.timestamps import Timestamp
+
 
 class ProfileSummary(BaseModel):
     name: str
     revision: int
-    updated_at: str | None
+    updated_at: Timestamp | None
     parents: list[str]
 
 
@@ -21,7 +23,7 @@ class ProfileSaved(BaseModel):
 
 class ProfileRevision(BaseModel):
     number: int
-    created_at: str | None
+    created_at: Timestamp | None
 
 
 class ProfileRead(BaseModel):

@@ -6,10 +6,10 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from nebhx.graphs.service import NotFound
-from nebhx.runs.service import BadInputs
+from nebhx.configs.schemas import Explained, ProfileRead, ProfileRevision, ProfileSaved, ProfileSummary
+from nebhx.errors import BadInputs, NotFound
 from nebhx.runtime.configs import ConfigError, layers, resolve, with_sources
-from nebhx.store.models import ProfileRow, iso
+from nebhx.store.models import ProfileRow
 from nebhx.templating import TemplateError, parse
 
 NAME_RULE = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,199}$"
@@ -23,7 +23,7 @@ def latest_profiles(session: Session) -> dict[str, dict[str, Any]]:
     return {r.name: r.doc for r in rows}
 
 
-def save_profile(session: Session, *, name: str, doc: dict[str, Any]) -> dict[str, Any]:
+def save_profile(session: Session, *, name: str, doc: dict[str, Any]) -> ProfileSaved:
     """Store a new revision after checking it resolves (known parents, no cycle, templates render)."""
     import re
     if not re.match(NAME_RULE, name):
@@ -39,9 +39,9 @@ def save_profile(session: Session, *, name: str, doc: dict[str, Any]) -> dict[st
         raise BadInputs([{"input": name, "message": str(exc)}]) from exc
     last = session.scalar(select(func.max(ProfileRow.revision)).where(ProfileRow.name == name)) or 0
     if last and session.get(ProfileRow, (name, last)).doc == doc:
-        return {"name": name, "revision": last, "changed": False}
+        return ProfileSaved(name=name, revision=last, changed=False)
     session.add(ProfileRow(name=name, revision=last + 1, doc=doc))
-    return {"name": name, "revision": last + 1, "changed": True}
+    return ProfileSaved(name=name, revision=last + 1, changed=True)
 
 
 def _parse(fname: str, text: object) -> None:
@@ -53,15 +53,15 @@ def _parse(fname: str, text: object) -> None:
         raise ConfigError(str(exc)) from exc
 
 
-def list_profiles(session: Session) -> list[dict[str, Any]]:
+def list_profiles(session: Session) -> list[ProfileSummary]:
     rows = session.execute(select(ProfileRow.name, func.max(ProfileRow.revision), func.max(ProfileRow.created_at))
                            .group_by(ProfileRow.name).order_by(ProfileRow.name)).all()
     docs = latest_profiles(session)
-    return [{"name": n, "revision": rev, "updated_at": iso(at), "parents": docs[n].get("parents", [])}
+    return [ProfileSummary(name=n, revision=rev, updated_at=at, parents=docs[n].get("parents", []))
             for n, rev, at in rows]
 
 
-def get_profile(session: Session, *, name: str, revision: int | None = None) -> dict[str, Any]:
+def get_profile(session: Session, *, name: str, revision: int | None = None) -> ProfileRead:
     revs = session.execute(select(ProfileRow.revision, ProfileRow.created_at).where(ProfileRow.name == name)
                            .order_by(ProfileRow.revision)).all()
     if not revs:
@@ -70,12 +70,12 @@ def get_profile(session: Session, *, name: str, revision: int | None = None) -> 
     row = session.get(ProfileRow, (name, number))
     if row is None:
         raise NotFound(f"config profile {name!r} has no revision {number}")
-    return {"name": name, "revision": number, "doc": row.doc,
-            "revisions": [{"number": n, "created_at": iso(at)} for n, at in revs]}
+    return ProfileRead(name=name, revision=number, doc=row.doc,
+                       revisions=[ProfileRevision(number=n, created_at=at) for n, at in revs])
 
 
 def explain_profile(session: Session, *, name: str, host: str | None = None,
-                    cluster: str | None = None, store: str = "database") -> dict[str, Any]:
+                    cluster: str | None = None, store: str = "database") -> Explained:
     """The final values for a host, each key with the layer that set it and, read from etcd,
     the key and revision its layer's profile came from."""
     if store == "etcd":
@@ -88,12 +88,12 @@ def explain_profile(session: Session, *, name: str, host: str | None = None,
         r = resolve(profiles, name, host=host, cluster=cluster)
     except ConfigError as exc:
         raise BadInputs([{"input": name, "message": str(exc)}]) from exc
-    return {"profile": name, "host": host, "cluster": cluster, "version": r.version, "layers": r.layers,
-            "values": r.values, "explain": with_sources(r.explain, sources), "files": r.files}
+    return Explained(profile=name, host=host, cluster=cluster, version=r.version, layers=r.layers,
+                     values=r.values, explain=with_sources(r.explain, sources), files=r.files)
 
 
 def _etcd_profiles() -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
-    from nebhx.configs.etcd import EtcdError, read_profiles
+    from nebhx.runtime.etcd import EtcdError, read_profiles
     from nebhx.settings import get_settings
     settings = get_settings()
     if not settings.config_etcd_url:
@@ -112,4 +112,4 @@ class StoreProfiles:
     def latest(self) -> tuple[dict[str, dict[str, Any]], dict[str, int]]:
         from nebhx.store.db import session_scope
         with session_scope() as s:
-            return latest_profiles(s), {p["name"]: p["revision"] for p in list_profiles(s)}
+            return latest_profiles(s), {p.name: p.revision for p in list_profiles(s)}

@@ -1,91 +1,26 @@
-"""The Celery app: Redis (or any URL) in production, a filesystem broker when embedded.
-
-Tasks carry only ids; all state is in the database. No result backend: completion is
-recorded by the task itself and advances the run (event driven), never polled.
-"""
+"""The control plane's Celery app (``nebhx.broker.app``): it sends nodes, and its workers
+run them against the store (``nebhx.engine.tasks``)."""
 from __future__ import annotations
 
-import functools
 import logging
 import uuid
 
-from celery import Celery
 from celery.signals import worker_init, worker_process_init
-from celery.worker.consumer import Consumer as _Consumer
 
-from nebhx.engine import fsbroker, redisbroker
+from nebhx.broker.app import PLAN_HOST, RUN_NODE, broker_options, make_celery
 from nebhx.settings import Settings, get_settings
 
+__all__ = ["PLAN_HOST", "RUN_ITEMS", "RUN_NODE", "app", "broker_epoch", "reconfigure", "send"]
+
 EPOCH_KEY = "nebhx:broker-epoch"
-
-
-def broker_options(settings: Settings) -> tuple[str, dict]:
-    if not settings.embedded_broker:
-        # A node may run for hours: never let Redis hand its message to a second worker.
-        # Short socket timeouts: an unreachable broker must fail a publish quickly (the node
-        # stays queued and the sweep sends it again), not hold an API request.
-        # One quick retry when publishing: kombu's default keeps reconnecting for seconds,
-        # holding a worker slot, an API request or the sweep while the broker is down.
-        # Redis URLs go to our subclass of kombu's transport, which survives a Redis restart.
-        assert settings.broker_url  # not embedded: a broker URL is set
-        return redisbroker.patched_url(settings.broker_url), {
-            "visibility_timeout": 24 * 3600, "socket_timeout": 5, "socket_connect_timeout": 5,
-            "max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
-    folder = settings.home / "broker"
-    queue, processed, control = folder / "queue", folder / "processed", folder / "control"
-    for path in (queue, processed, control):
-        path.mkdir(parents=True, exist_ok=True)
-    return f"{fsbroker.ALIAS}://localhost/", {"data_folder_in": str(queue), "data_folder_out": str(queue),
-                             "processed_folder": str(processed), "store_processed": False,
-                             "control_folder": str(control),
-                             "polling_interval": settings.broker_poll_s}
-
-
-class Consumer(_Consumer):
-    """Celery's consumer, trying a lost broker every second or two.
-
-    Celery waits 2, 4, 6... up to 30 s between tries: a broker back after a minute was
-    seen by the workers up to 30 s later, with every run standing still meanwhile.
-    """
-
-    def ensure_connected(self, conn):
-        conn.ensure_connection = functools.partial(conn.ensure_connection, interval_start=0.5,
-                                                   interval_step=0.5, interval_max=2.0)
-        return super().ensure_connected(conn)
-
-
-def make_celery(settings: Settings) -> Celery:
-    url, options = broker_options(settings)
-    # A worker imports the tasks' modules when it starts; a sender needs only their names.
-    app = Celery("nebhx", broker=url, set_as_current=True, include=["nebhx.engine.tasks"])
-    app.conf.update(
-        broker_transport_options=options,
-        broker_connection_retry_on_startup=True,
-        broker_connection_max_retries=None,  # a worker outlives any broker outage
-        # A node's state is in the store: a broker that blinks must not stop running bricks.
-        worker_cancel_long_running_tasks_on_connection_loss=False,
-        worker_consumer=f"{__name__}:Consumer",
-        task_ignore_result=True,
-        task_acks_late=True,
-        task_reject_on_worker_lost=True,
-        worker_prefetch_multiplier=1,
-        task_default_queue="nebhx",
-        worker_hijack_root_logger=False,
-        worker_send_task_events=False,
-        task_serializer="json",
-        accept_content=["json"],
-    )
-    return app
-
-
 log = logging.getLogger("nebhx.engine")
-RUN_NODE = "nebhx.run_node"
-app = make_celery(get_settings())
+RUN_ITEMS = "nebhx.run_items"  # several items of one fan-out: (run id, [[node id, attempt], ...])
+app = make_celery(get_settings(), include=["nebhx.engine.tasks"])
 
 
 @worker_process_init.connect
 def _after_fork(**_) -> None:
-    from nebhx.engine.fence import lead_own_group
+    from nebhx.attempt.fence import lead_own_group
     from nebhx.store.db import dispose_all
     dispose_all()
     lead_own_group()  # the processes of the attempts this child runs are its group
@@ -93,7 +28,7 @@ def _after_fork(**_) -> None:
 
 @worker_init.connect
 def _before_pool(**_) -> None:
-    from nebhx.engine.fence import stop_leftovers
+    from nebhx.attempt.fence import stop_leftovers
     try:
         if stopped := stop_leftovers():
             log.warning("stopped %d attempt(s) a previous worker here left running", stopped)
@@ -104,15 +39,19 @@ def _before_pool(**_) -> None:
 def send(dispatches) -> None:
     """Publish queued nodes. A failed publish leaves the node queued, marked for the sweep
     to send again as soon as the broker answers."""
+    from nebhx.engine.messages import chunks
     unsent = []
-    for d in dispatches:
+    for group in chunks(list(dispatches), get_settings().worker_concurrency):
+        d = group[0]
+        # By name: the task's code (nebhx.engine.tasks) is the workers', not the sender's.
+        name, args = ((RUN_NODE, (d.run_id, d.node_id, d.attempt)) if len(group) == 1 else
+                      (RUN_ITEMS, (d.run_id, [[g.node_id, g.attempt] for g in group])))
         try:
-            # By name: the task's code (nebhx.engine.tasks) is the workers', not the sender's.
-            app.send_task(RUN_NODE, (d.run_id, d.node_id, d.attempt), queue=d.queue,
-                          countdown=d.countdown or None, retry=False)
-        except Exception as exc:  # the broker is down: the node stays queued in the store
-            log.warning("could not publish %s/%s: %s", d.run_id, d.node_id, exc)
-            unsent.append(d)
+            app.send_task(name, args, queue=d.queue, countdown=d.countdown or None, retry=False)
+        except Exception as exc:  # the broker is down: the nodes stay queued in the store
+            log.warning("could not publish %s/%s%s: %s", d.run_id, d.node_id,
+                        f" and {len(group) - 1} more" if len(group) > 1 else "", exc)
+            unsent += group
     if unsent:
         from nebhx.engine.unsent import mark_unsent
         try:

@@ -1,7 +1,7 @@
-"""Claim, lease and finish a node: the one interface between a node's brick and the store.
+"""Claim, lease and finish a node against the store (``nebhx.attempt.claims.Execution``).
 
 Two implementations: ``DbExecution`` here (control-plane workers, and the server side of
-the execution API) and ``execution.client.HttpExecution`` (agents on managed hosts, which
+the execution API) and ``agent.client.HttpExecution`` (agents on managed hosts, which
 hold no database URL and no key). Both hand out a ``Claim`` with the node's inputs already
 unsealed and the plain values of the secrets it uses, and take back an ``Outcome``.
 """
@@ -10,54 +10,25 @@ from __future__ import annotations
 import logging
 import os
 from collections import OrderedDict
-from dataclasses import dataclass, field, replace
-from typing import Any, Protocol
+from dataclasses import replace
+from typing import Any
 
 from sqlalchemy import update
 
+from nebhx.attempt.claims import PLAIN, Claim, Outcome
 from nebhx.engine import scheduler, transitions
 from nebhx.engine.loading import plan_for
 from nebhx.engine.plan import TERMINAL
 from nebhx.engine.resolve import resolve_inputs, split_id
 from nebhx.engine.statements import NODES, changed, sql
 from nebhx.statuses import EventStatus, NodeStatus, RunStatus
-from nebhx.secrets.crypto import mask_values, secret_values, seal, unseal_tree
+from nebhx.sealing.crypto import mask_values, secret_values, seal, unseal_tree
 from nebhx.store.db import session_scope
 from nebhx.store.models import NodeRow, utcnow
 
 log = logging.getLogger("nebhx.engine")
 N = NodeStatus
-PLAIN = "$plain"  # a Secret output on its way to be sealed by whoever holds the key
-
-
-@dataclass
-class Claim:
-    run_id: str
-    node_id: str
-    attempt: int
-    brick: str
-    timeout_s: float | None = None
-    host: str | None = None  # the host this node was routed to
-    inputs: dict[str, Any] = field(default_factory=dict)
-    secrets: list[str] = field(default_factory=list)
-    error: str | None = None  # preparing it failed: the node fails with this reason
-
-
-@dataclass
-class Outcome:
-    status: NodeStatus  # succeeded, failed, cancelled or waiting
-    outputs: dict[str, Any] | None = None
-    error: str | None = None
-    wait: dict[str, Any] | None = None
-    inputs: dict[str, Any] | None = None
-    log: str = ""
-
-
-class Execution(Protocol):
-    def claim(self, run_id: str, node_id: str, attempt: int) -> Claim | None: ...
-    def renew(self, claim: Claim, log_chunk: str) -> bool: ...
-    def finish(self, claim: Claim, outcome: Outcome) -> bool: ...
-    def lock(self, claim: Claim, key: dict[str, str]) -> dict[str, Any] | None: ...
+__all__ = ["PLAIN", "Claim", "DbExecution", "Outcome", "seal_plain"]  # Claim, Outcome: nebhx.attempt's
 
 
 def seal_plain(obj: Any) -> Any:
@@ -125,14 +96,33 @@ class DbExecution:
             if not transitions.claim(s, run_id, node_id, attempt, until=scheduler.deadline(node.timeout_s),
                                      on_host=on_host, by=by):
                 return None
-            claim = Claim(run_id, node_id, attempt, node.brick, node.timeout_s, host)
-            try:
-                raw = resolve_inputs(s, run, plan, node_id)
-                claim.secrets = secret_values(raw)
-                claim.inputs = unseal_tree(raw)
-            except Exception as exc:  # bad input, an undecryptable secret, a too-deep param...
-                claim.error = f"could not prepare the node's inputs: {type(exc).__name__}: {exc}"[:2000]
-                claim.inputs, claim.secrets = {}, []
+            claim = self._prepared(s, run, plan, Claim(run_id, node_id, attempt, node.brick, node.timeout_s, host))
+        return claim
+
+    def claim_many(self, run_id: str, items: list[tuple[str, int]]) -> list[Claim]:
+        """Mark these attempts of items of one fan-out (a control node's: no host) running in one
+        statement; the claims of those that were still queued, in the order given."""
+        with session_scope(self.url, autocommit=True) as s:
+            run = scheduler.run_head(s, run_id)
+            plan = plan_for(s, run.graph_id, run.revision) if run else None
+            base = split_id(items[0][0])[0] if items else ""
+            if run is None or plan is None or base not in plan.nodes:
+                return []
+            node = plan.nodes[base]
+            taken = set(transitions.claim_many(s, run_id, items, until=scheduler.deadline(node.timeout_s),
+                                               by=os.environ.get("NEBHX_WORKER_ID")))
+            return [self._prepared(s, run, plan, Claim(run_id, nid, attempt, node.brick, node.timeout_s))
+                    for nid, attempt in items if nid in taken]
+
+    def _prepared(self, s, run, plan, claim: Claim) -> Claim:
+        """The claim with its node's inputs resolved; errors come back as ``Claim.error``."""
+        try:
+            raw = resolve_inputs(s, run, plan, claim.node_id)
+            claim.secrets = secret_values(raw)
+            claim.inputs = unseal_tree(raw)
+        except Exception as exc:  # bad input, an undecryptable secret, a too-deep param...
+            claim.error = f"could not prepare the node's inputs: {type(exc).__name__}: {exc}"[:2000]
+            claim.inputs, claim.secrets = {}, []
         self._remember(claim)
         return claim
 
@@ -169,10 +159,11 @@ class DbExecution:
     def lock(self, claim: Claim, key: dict[str, str]) -> dict[str, Any] | None:
         """Take the service lock ``key`` for the claim's run (nebhx.engine.locks): None once it
         holds it, else the holder, which the node's ``wait`` shows while it runs and waits."""
+        from nebhx.attempt.locks import describe
         from nebhx.engine import locks
         with session_scope(self.url) as s:
             holder = locks.try_lock(s, key, claim.run_id, claim.node_id)
-            wait = {"reason": f"waiting for lock held by run {holder['run_id']}: {locks.describe(key, holder)}",
+            wait = {"reason": f"waiting for lock held by run {holder['run_id']}: {describe(key, holder)}",
                     "lock": {**key, **holder}} if holder else {}
             s.execute(update(NodeRow).where(
                 NodeRow.run_id == claim.run_id, NodeRow.node_id == claim.node_id,
@@ -182,12 +173,20 @@ class DbExecution:
     def finish(self, claim: Claim, outcome: Outcome) -> bool:
         """Record the attempt's outcome; False when it is refused: the attempt is no longer the
         node's running one (it was taken for lost, timed out or cancelled meanwhile)."""
+        outcome = self._kept(claim, outcome)
+        return _record(claim.run_id, claim.node_id, claim.attempt, outcome, self.url, self.retry_base_s)
+
+    def finish_many(self, ends: list[tuple[Claim, Outcome]]) -> None:
+        """Record successful ends of items of one run in one transaction (engine.chunks)."""
+        _record_many([(claim, self._kept(claim, outcome)) for claim, outcome in ends], self.url, self.retry_base_s)
+
+    def _kept(self, claim: Claim, outcome: Outcome) -> Outcome:
+        """The outcome as the store keeps it: secret outputs sealed, limits held, secrets masked."""
         secrets = self._secrets.pop((claim.run_id, claim.node_id, claim.attempt), None)
         if secrets is None:
             secrets = self.secrets_of(claim.run_id, claim.node_id, claim.attempt)
             self._secrets.pop((claim.run_id, claim.node_id, claim.attempt), None)
-        outcome = _masked(_within_limits(replace(outcome, outputs=seal_plain(outcome.outputs))), secrets)
-        return _record(claim.run_id, claim.node_id, claim.attempt, outcome, self.url, self.retry_base_s)
+        return _masked(_within_limits(replace(outcome, outputs=seal_plain(outcome.outputs))), secrets)
 
 
 def _record(run_id, node_id, attempt, outcome: Outcome, url: str, retry_base: float) -> bool:
@@ -204,6 +203,29 @@ def _record(run_id, node_id, attempt, outcome: Outcome, url: str, retry_base: fl
             return False
         scheduler.after_node(s, run, plan, node_id, outcome.status)
         return True
+
+
+def _record_many(ends: list[tuple[Claim, Outcome]], url: str, retry_base: float) -> None:
+    """Successful ends of one run's nodes in one transaction: each row ended by its own
+    compare-and-set, the run advanced once per fan-out after them (its gather counts rows)."""
+    later: list[tuple[Claim, Outcome]] = []
+    with session_scope(url) as s:
+        head = scheduler.run_head(s, ends[0][0].run_id)
+        if head is None:  # deleted while the bricks ran
+            return
+        plan = plan_for(s, head.graph_id, head.revision)
+        run = scheduler.lock_run(s, head.id)  # see scheduler: one advance at a time
+        if run is None:
+            return
+        ok = [o.status == N.SUCCEEDED and o.inputs is not None for _, o in ends]  # else: broke a limit
+        later = [end for end, fine in zip(ends, ok) if not fine]
+        moved = transitions.finish_many(s, run.id, [
+            (c.node_id, c.attempt, o.log, o.inputs or {}, o.outputs or {}) for (c, o), fine in zip(ends, ok) if fine])
+        last = {split_id(node_id)[0]: node_id for node_id in moved}  # a fan-out gathers once
+        for node_id in last.values():
+            scheduler.after_node(s, run, plan, node_id, N.SUCCEEDED)
+    for claim, outcome in later:
+        _record(claim.run_id, claim.node_id, claim.attempt, outcome, url, retry_base)
 
 
 def _end(s, head: scheduler.RunHead, node_id: str, attempt: int, outcome: Outcome) -> scheduler.RunHead | None:

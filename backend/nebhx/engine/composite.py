@@ -25,8 +25,8 @@ from nebhx.engine import queueing, transitions
 from nebhx.engine.dispatch import Dispatch
 from nebhx.engine.plan import TERMINAL, Plan
 from nebhx.engine.resolve import resolve_inputs
-from nebhx.graphs.composites import MAX_NESTING, SEP, Library, is_composite
-from nebhx.graphs.models import Edge, Graph
+from nebhx.engine.library import MAX_NESTING, SEP, Library, is_composite
+from nebhx.graph_model import Edge, Graph
 from nebhx.statuses import NodeStatus, RunStatus, TriggerRule
 from nebhx.store.models import NodeRow, utcnow
 

@@ -4,6 +4,10 @@
 transaction's dispatches to the sender (Celery's, ``celery_app.send``; tests swap it), and a
 rollback drops them. A worker so never picks up a node whose row it cannot see yet, and the
 store itself publishes nothing.
+
+A fan-out's items that run on a control worker are marked with a ``chunk`` (their node): the
+sender puts many of them in one message (``chunks``), so a 1,000-item fan-out is a few dozen
+messages, not a thousand; each item is still claimed and ended on its own row.
 """
 from __future__ import annotations
 
@@ -22,6 +26,7 @@ class Dispatch:
     attempt: int
     queue: str
     countdown: float = 0.0
+    chunk: str | None = None  # dispatches with the same chunk may travel in one message
 
 
 def publish(session: Session, dispatch: Dispatch) -> Dispatch:

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from nebhx.engine.statements import EVENTS, sql
 from nebhx.statuses import EventStatus, NodeStatus, RunStatus
-from nebhx.store.models import EventRow, iso, utcnow
+from nebhx.store.models import utcnow
 
 
 def emit(session: Session, run_id: str, node_id: str | None, kind: str,
@@ -31,7 +31,3 @@ def _write_events(session: Session) -> None:
     else:  # SQLite's BEGIN IMMEDIATE already runs one writer at a time
         session.execute(insert(EVENTS), pending)
 
-
-def event_dict(row: EventRow) -> dict[str, Any]:
-    return {"id": row.id, "run_id": row.run_id, "node": row.node_id, "kind": row.kind,
-            "status": row.status, "at": iso(row.at), "data": row.data or {}}

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from nebhx.engine.composite import inline_all
 from nebhx.engine.plan import Plan
-from nebhx.graphs.models import Graph
+from nebhx.graph_model import Graph
 
 _plans: OrderedDict[tuple[str, str, int], Plan] = OrderedDict()
 

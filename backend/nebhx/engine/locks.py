@@ -25,29 +25,9 @@ from sqlalchemy.orm import Session
 from nebhx.statuses import RunStatus
 from nebhx.store.models import RunRow, ServiceLockRow, iso, utcnow
 
-WAIT, REFUSE = "wait", "refuse"
-
-
-def lock_key(brick_cls: type, inputs: Any) -> dict[str, str] | None:
-    """``{"host", "service", "instance"}`` the brick would change, from its validated inputs;
-    None for a brick that declares no service lock (or names no host)."""
-    names = getattr(brick_cls, "service_lock", None)
-    if not names:
-        return None
-    host, service, instance = (getattr(inputs, n, None) if n else None for n in names)
-    if not host or not service:
-        return None
-    return {"host": str(host), "service": str(service), "instance": str(instance or "")}
-
 
 def holder_view(row: ServiceLockRow) -> dict[str, Any]:
     return {"run_id": row.run_id, "node_id": row.node_id, "since": iso(row.acquired_at)}
-
-
-def describe(key: dict[str, str], holder: dict[str, Any]) -> str:
-    what = key["service"] + (f" (instance {key['instance']})" if key["instance"] else "")
-    return (f"service {what} on host {key['host']} is locked by run {holder['run_id']} "
-            f"(node {holder['node_id']}, since {holder['since']})")
 
 
 def _alive(session: Session, run_id: str) -> bool:
@@ -93,8 +73,3 @@ def release_dead(session: Session) -> list[dict[str, Any]]:
     for row in dead:
         session.delete(row)
     return [{"host": r.host, "service": r.service, "instance": r.instance, **holder_view(r)} for r in dead]
-
-
-def list_locks(session: Session) -> list[dict[str, Any]]:
-    rows = session.execute(select(ServiceLockRow).order_by(ServiceLockRow.host, ServiceLockRow.service)).scalars()
-    return [{"host": r.host, "service": r.service, "instance": r.instance, **holder_view(r)} for r in rows]

@@ -36,6 +36,9 @@ class StorePatient:
     def claim(self, run_id: str, node_id: str, attempt: int) -> Claim | None:
         return self._patiently(f"claim {run_id}/{node_id}", self.inner.claim, run_id, node_id, attempt)
 
+    def claim_many(self, run_id: str, items: list[tuple[str, int]]) -> list[Claim]:
+        return self._patiently(f"claim {len(items)} items of run {run_id}", self.inner.claim_many, run_id, items)
+
     def renew(self, claim: Claim, log_chunk: str) -> bool:
         return self.inner.renew(claim, log_chunk)  # the heartbeat retries at its next beat
 
@@ -44,6 +47,9 @@ class StorePatient:
 
     def finish(self, claim: Claim, outcome: Outcome) -> bool:
         return self._patiently(f"finish {claim.run_id}/{claim.node_id}", self.inner.finish, claim, outcome)
+
+    def finish_many(self, ends: list[tuple[Claim, Outcome]]) -> None:
+        self._patiently(f"finish {len(ends)} items of run {ends[0][0].run_id}", self.inner.finish_many, ends)
 
     def _patiently(self, what: str, fn, *args):
         deadline, delay = time.monotonic() + self.patience_s, 0.2

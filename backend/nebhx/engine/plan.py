@@ -2,13 +2,15 @@
 revision by nebhx.engine.loading)."""
 from __future__ import annotations
 
+import heapq
 from collections import defaultdict
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import cached_property
 from typing import Any
 
 
-from nebhx.graphs.models import Edge, Graph, Node
+from nebhx.graph_model import Edge, Graph, Node
 from nebhx.statuses import ACTIVE, TERMINAL, NodeStatus, TriggerRule
 
 __all__ = ["ACTIVE", "READY", "SKIP", "TERMINAL", "WAIT", "Plan", "Readiness", "trigger_state"]
@@ -48,6 +50,27 @@ class Plan:
             if e.is_data:
                 wires[e.to.node].append(e)
         return cls(graph, {n.id: n for n in graph.nodes}, dict(preds), dict(succs), dict(wires))
+
+    @cached_property
+    def order(self) -> dict[str, int]:
+        """Each node's place in dependency order, upstream first, the document's order among
+        nodes free at the same step: the order a run's view lists its nodes (and a rollout grid
+        its phases) in, whatever order the rows come from the store in."""
+        index = {nid: i for i, nid in enumerate(self.nodes)}
+        ids = list(index)
+        waiting = {nid: sum(p in index for p in self.preds.get(nid, [])) for nid in ids}
+        ready = [index[nid] for nid in ids if not waiting[nid]]
+        heapq.heapify(ready)
+        out: dict[str, int] = {}
+        while ready:
+            nid = ids[heapq.heappop(ready)]
+            out[nid] = len(out)
+            for succ in self.succs.get(nid, []):
+                if succ in waiting:
+                    waiting[succ] -= 1
+                    if not waiting[succ]:
+                        heapq.heappush(ready, index[succ])
+        return out
 
     def descendants(self, node_id: str) -> list[str]:
         seen: list[str] = []

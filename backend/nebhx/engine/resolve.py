@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from nebhx.bricks.registry import get_registry
 from nebhx.engine.plan import Plan
-from nebhx.secrets.crypto import seal
+from nebhx.sealing.crypto import seal
 from nebhx.statuses import NodeStatus
 from nebhx.store.models import HostRow, NodeRow, SecretRow
 

@@ -15,7 +15,7 @@ from types import SimpleNamespace
 
 from typing import Any, cast
 
-from sqlalchemy import ARRAY, JSON, DateTime, Integer, String, Table, Text, bindparam, func, insert, literal, select, update
+from sqlalchemy import ARRAY, JSON, DateTime, Integer, String, Table, Text, bindparam, func, insert, literal, select, text, update
 from sqlalchemy import cast as sql_cast
 from sqlalchemy.engine import CursorResult, Result
 from sqlalchemy.orm import Session
@@ -25,6 +25,7 @@ from nebhx.store.models import EventRow, NodeRow, RunRow
 
 NODES, RUNS, EVENTS = (cast(Table, row.__table__) for row in (NodeRow, RunRow, EventRow))
 EVENT_COLUMNS = ["run_id", "node_id", "kind", "status", "at", "data"]
+EVENT_LOCK = 7245002  # the advisory lock class of a run's events (see _event_lock)
 RUN_HEAD = (RUNS.c.id, RUNS.c.graph_id, RUNS.c.revision, RUNS.c.status, RUNS.c.inputs, RUNS.c.finished_at)
 
 
@@ -75,7 +76,7 @@ def _event_lock(run_id):
     # commit order: each event row first takes its run's lock (held to commit), the filter
     # running before the id default is drawn. Taken last in a transaction, with no other
     # wait after it, it cannot deadlock. (SQLite's BEGIN IMMEDIATE runs one writer at a time.)
-    return func.pg_advisory_xact_lock(7245002, func.hashtext(sql_cast(run_id, Text))).is_not(None)
+    return func.pg_advisory_xact_lock(EVENT_LOCK, func.hashtext(sql_cast(run_id, Text))).is_not(None)
 
 
 def _with_event(claim, at, data):
@@ -94,6 +95,28 @@ def _fold_for_postgresql(st: SimpleNamespace) -> None:
     # The claim and its "running" event: outside a transaction one round trip, still all or nothing.
     st.claim_with_event = _with_event(st.claim, at, data)
     st.claim_on_host_with_event = _with_event(st.claim_on_host, at, data)
+    # Many items of one run claimed at once (a chunk of a fan-out's items), each with its event.
+    st.claim_many_with_events = text(
+        "WITH claimed AS (UPDATE run_nodes SET status = :to, started_at = :at, heartbeat_at = :at, finished_at = NULL, "
+        "deadline_at = :until, claimed_by = :by FROM unnest(:nodes, :attempts) AS v(node_id, attempt) "
+        "WHERE run_nodes.run_id = :run AND run_nodes.node_id = v.node_id AND run_nodes.status = :expect "
+        "AND run_nodes.attempt = v.attempt RETURNING run_nodes.run_id, run_nodes.node_id, run_nodes.attempt) "
+        "INSERT INTO events (run_id, node_id, kind, status, at, data) SELECT run_id, node_id, 'node', :to, :at, "
+        "json_build_object('attempt', attempt) FROM claimed "
+        f"WHERE pg_advisory_xact_lock({EVENT_LOCK}, hashtext(CAST(run_id AS TEXT))) IS NOT NULL RETURNING node_id",
+    ).bindparams(bindparam("nodes", type_=ARRAY(String)), bindparam("attempts", type_=ARRAY(Integer)),
+                 bindparam("to", value=str(NodeStatus.RUNNING)), bindparam("expect", value=str(NodeStatus.QUEUED)),
+                 bindparam("at", type_=DateTime(timezone=True)), bindparam("until", type_=DateTime(timezone=True)))
+    # Successful ends of many nodes of a run in one statement (a chunk of a fan-out's items):
+    # each row still its own compare-and-set on (running, its attempt). JSON goes as text.
+    st.finish_many = text(
+        "UPDATE run_nodes SET status = :to, error = NULL, log = run_nodes.log || v.log, inputs = CAST(v.inputs AS JSON), "
+        "outputs = CAST(v.outputs AS JSON), finished_at = :now FROM unnest(:nodes, :attempts, :logs, :inputs, :outputs) "
+        "AS v(node_id, attempt, log, inputs, outputs) WHERE run_nodes.run_id = :run AND run_nodes.node_id = v.node_id "
+        "AND run_nodes.status = :expect AND run_nodes.attempt = v.attempt RETURNING run_nodes.node_id",
+    ).bindparams(bindparam("nodes", type_=ARRAY(String)), bindparam("attempts", type_=ARRAY(Integer)),
+                 *(bindparam(name, type_=ARRAY(Text)) for name in ("logs", "inputs", "outputs")),
+                 bindparam("now", type_=DateTime(timezone=True)))
     # Ending a node takes its run's lock first (the order every advancing transaction keeps)
     # and hands back the run's status as locked.
     locked = select(RUNS.c.id, RUNS.c.status, RUNS.c.finished_at).where(

@@ -3,7 +3,7 @@
 ``NODE`` and ``RUN`` give, for each status, the statuses that may follow it and why (the
 editor's status legend is generated from them). Every status written goes through this module:
 ``transition`` (one node), ``transition_many`` (several nodes of a run, one statement),
-``queue``, ``claim`` and ``finish`` (the hot path's prepared statements, see ``statements``),
+``queue``, ``claim``, ``finish`` and ``finish_many`` (the hot path's prepared statements, see ``statements``),
 ``new_nodes`` (rows created in a first status) and ``run_to`` (a run). Each is a
 compare-and-set on the status (and the attempt, when given) that writes its typed event in the
 same transaction, and each refuses a pair the table does not hold: that is a bug in the engine,
@@ -140,6 +140,22 @@ def claim(session: Session, run_id: str, node_id: str, attempt: int, *, until, o
     return True
 
 
+def claim_many(session: Session, run_id: str, items: list[tuple[str, int]], *, until, by: str | None) -> list[str]:
+    """Mark these (node id, attempt) running where still queued under that attempt, each with
+    its event (one statement on PostgreSQL); the node ids claimed."""
+    st, at = sql(session), utcnow()
+    params = {"run": run_id, "at": at, "until": until, "by": by}
+    if st.pg:
+        return list(session.execute(st.claim_many_with_events, {
+            **params, "nodes": [n for n, _ in items], "attempts": [a for _, a in items]}).scalars())
+    taken = [nid for nid, attempt in items
+             if changed(session.execute(st.claim, {**params, "node": nid, "of_attempt": attempt})) == 1]
+    for nid, attempt in items:
+        if nid in taken:
+            emit(session, run_id, nid, "node", N.RUNNING, attempt=attempt)
+    return taken
+
+
 def finish(session: Session, run_id: str, node_id: str, attempt: int, to: NodeStatus, *,
            error: str | None, log: str, inputs: dict | None, outputs: dict) -> tuple[Any, ...] | None:
     """End this running attempt as ``to`` with what it reported; None if it is no longer the
@@ -158,6 +174,27 @@ def finish(session: Session, run_id: str, node_id: str, attempt: int, to: NodeSt
     if row is not None:
         emit(session, run_id, node_id, "node", to, **({"error": error} if error else {}))
     return row
+
+
+def finish_many(session: Session, run_id: str, ends: list[tuple[str, int, str, dict, dict]], *,
+                to: NodeStatus = N.SUCCEEDED) -> list[str]:
+    """End these running attempts, (node id, attempt, log, inputs, outputs) each, as ``to``
+    (one statement on PostgreSQL; the caller holds the run's lock); the node ids ended."""
+    expected(N.RUNNING, to)
+    st, now = sql(session), utcnow()
+    if st.pg:
+        import json
+        moved = list(session.execute(st.finish_many, {
+            "run": run_id, "to": str(to), "expect": str(N.RUNNING), "now": now, "nodes": [e[0] for e in ends],
+            "attempts": [e[1] for e in ends], "logs": [e[2] for e in ends],
+            "inputs": [json.dumps(e[3]) for e in ends], "outputs": [json.dumps(e[4]) for e in ends]}).scalars())
+    else:
+        moved = [node for node, attempt, log, inputs, outputs in ends if changed(session.execute(st.finish, {
+            "run": run_id, "node": node, "of_attempt": attempt, "to": to, "why": None, "more_log": log,
+            "shown": inputs, "outs": outputs, "now": now})) == 1]
+    for node_id in moved:
+        emit(session, run_id, node_id, "node", to)
+    return moved
 
 
 def new_nodes(session: Session, rows: list[NodeRow]) -> None:

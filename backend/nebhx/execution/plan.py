@@ -1,7 +1,7 @@
 """The control plane's half of planning on hosts: ask each host's agent, wait with a deadline.
 
 A plan's host items go to the host's own queue (``host.<name>``) as one ``nebhx.plan_host``
-task per host (nebhx.execution.plan_agent runs it there); the agent answers through the
+task per host (nebhx.agent.plans plans it there); the agent answers through the
 execution API (``POST /api/exec/plan/{id}``, with its host token) or, for the embedded agent
 of ``nebhx up``, through the store. Either way the answer lands in the row this side wrote
 for that host (``plan_requests``), so a host answers only what it was asked, and an API

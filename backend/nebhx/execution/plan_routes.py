@@ -5,7 +5,7 @@ from pydantic import BaseModel
 
 from nebhx.auth.tokens import Principal
 from nebhx.execution import plan
-from nebhx.execution.deps import require_host
+from nebhx.auth.host_deps import require_host
 
 router = APIRouter()
 

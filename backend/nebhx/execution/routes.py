@@ -6,7 +6,7 @@ from fastapi.responses import FileResponse, JSONResponse
 from nebhx.artifacts.schemas import ArtifactRead, BrickPackage
 from nebhx.auth.tokens import Principal
 from nebhx.execution import service
-from nebhx.execution.deps import require_host
+from nebhx.auth.host_deps import require_host
 from nebhx.execution.schemas import (Alive, Beat, ClaimIn, ClaimRead, Finish, Hello, LockIn, LockOut, Register,
                                      Renew, Renewed)
 

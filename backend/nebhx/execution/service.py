@@ -10,7 +10,7 @@ from typing import Any
 from nebhx.auth.tokens import Principal
 from nebhx.engine.claims import PLAIN, Claim, DbExecution, Outcome
 from nebhx.hosts import service as hosts
-from nebhx.secrets.crypto import SEALED
+from nebhx.sealing.crypto import SEALED
 from nebhx.settings import get_settings
 from nebhx.store.db import session_scope
 from nebhx.store.models import NodeRow
@@ -132,7 +132,7 @@ def beat(*, principal: Principal, services: list | None, volumes: list | None = 
 
 
 def hello(*, principal: Principal) -> dict[str, Any]:
-    from nebhx.execution.broker import agent_url
+    from nebhx.auth.broker import agent_url
     settings = get_settings()
     return {"host": principal.host, "broker_url": agent_url(principal.name), "heartbeat_s": settings.heartbeat_s,
             "lease_s": settings.lease_s}

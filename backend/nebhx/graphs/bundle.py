@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from nebhx.graphs.composites import MAX_NESTING, Library, parse_ref, refs_in, with_bricks
+from nebhx.engine.library import MAX_NESTING, Library, parse_ref, refs_in, with_bricks
 from nebhx.graphs.problem import Problem
 from nebhx.graphs.validate import GraphInvalid
 
@@ -94,7 +94,7 @@ def _create(session: Session, key: str, doc: dict[str, Any], create) -> str:
         raise GraphInvalid([Problem(p.code, f"includes/{key}: {p.message}", p.node, p.port,
                                     f"/includes/{key}{p.path}") for p in exc.problems]) from exc
     session.flush()
-    return f"{saved['id']}@{saved['revision']}"
+    return f"{saved.id}@{saved.revision}"
 
 
 __all__ = ["import_includes", "with_includes"]

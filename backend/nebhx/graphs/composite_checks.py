@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections import ChainMap
 from typing import Any
 
-from nebhx.graphs.composites import MAX_INNER_ID, MAX_NESTING, SEP, Library, is_composite, parse_ref, ref, spec_of
-from nebhx.graphs.models import Graph, Node
+from nebhx.engine.library import MAX_INNER_ID, MAX_NESTING, SEP, Library, is_composite, parse_ref, ref, spec_of
+from nebhx.graph_model import Graph, Node
 from nebhx.graphs.problem import Problem
 
 UNSUPPORTED = ("for_each", "retries", "timeout_s")

@@ -14,10 +14,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from nebhx.graphs.service import NotFound, get_revision
-from nebhx.secrets.masking import MASK
+from nebhx.sealing.masking import MASK
 from nebhx.store.models import GraphRow, RunRow
 
-# A node's fields a run depends on besides its brick and params (graphs.models.Node).
+# A node's fields a run depends on besides its brick and params (nebhx.graph_model.Node).
 SETTINGS = ("trigger", "retries", "timeout_s", "for_each", "batch", "max_parallel", "pause_s",
             "max_failures", "label")
 _DEFAULTS = {"trigger": "all_success", "retries": 0}

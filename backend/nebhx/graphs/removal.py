@@ -8,28 +8,18 @@ were sealed into (``graph.<id>.<input>``; nothing else may use those).
 """
 from __future__ import annotations
 
-from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from nebhx.auth.audit import Door, record_change
 from nebhx.engine.retention import delete_runs
-from nebhx.graphs.composites import parse_ref
-from nebhx.graphs.service import NotFound
+from nebhx.errors import InUse, NotFound
+from nebhx.engine.library import parse_ref
+from nebhx.graphs.schemas import GraphDeleted
 from nebhx.statuses import RunStatus
 from nebhx.store.models import GraphRow, RevisionRow, RunRow, SecretRow, TriggerScheduleRow
-
-
-class InUse(Exception):
-    """Deleting it would break what still uses it (answered 409, naming the user)."""
-
-
-def latest_docs(session: Session) -> list[tuple[str, dict[str, Any]]]:
-    """(graph id, latest revision's document) of every stored graph."""
-    rows = session.execute(select(RevisionRow.graph_id, RevisionRow.doc).join(
-        GraphRow, (GraphRow.id == RevisionRow.graph_id) & (GraphRow.latest_revision == RevisionRow.number)))
-    return [(g, doc if isinstance(doc, dict) else {}) for g, doc in rows]
+from nebhx.store.queries import latest_docs
 
 
 def users_of(session: Session, graph_id: str) -> list[str]:
@@ -50,7 +40,7 @@ def users_of(session: Session, graph_id: str) -> list[str]:
     return why
 
 
-def delete_graph(session: Session, *, graph_id: str, door: Door | None = None) -> dict[str, Any]:
+def delete_graph(session: Session, *, graph_id: str, door: Door | None = None) -> GraphDeleted:
     row = session.get(GraphRow, graph_id, with_for_update=True)
     if row is None:
         raise NotFound(f"no graph {graph_id!r}")
@@ -62,7 +52,8 @@ def delete_graph(session: Session, *, graph_id: str, door: Door | None = None) -
     sealed = session.execute(delete(SecretRow).where(SecretRow.name.startswith(f"graph.{graph_id}.", autoescape=True)))
     session.execute(delete(RevisionRow).where(RevisionRow.graph_id == graph_id))
     session.delete(row)
-    out = {"graph": graph_id, "name": row.name, "revisions": row.latest_revision, "runs": len(runs),
-           "secrets": sealed.rowcount or 0}
-    record_change(session, door, action="graphs.delete_graph", target=f"/api/graphs/{graph_id}", data=out)
+    out = GraphDeleted(graph=graph_id, name=row.name, revisions=row.latest_revision, runs=len(runs),
+                       secrets=sealed.rowcount or 0)
+    record_change(session, door, action="graphs.delete_graph", target=f"/api/graphs/{graph_id}",
+                  data=out.model_dump())
     return out

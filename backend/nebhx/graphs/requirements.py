@@ -11,7 +11,7 @@ from __future__ import annotations
 from nebhx.bricks.base import Unknown
 from nebhx.bricks.planning import requirement_message, unmet
 from nebhx.bricks.registry import Registry
-from nebhx.graphs.models import Graph
+from nebhx.graph_model import Graph
 from nebhx.graphs.problem import Problem
 
 

@@ -1,4 +1,4 @@
-"""What the graph routes answer (their requests are graph documents: graphs.models)."""
+"""What the graph routes answer (their requests are graph documents: nebhx.graph_model)."""
 from __future__ import annotations
 
 from typing import Any
@@ -6,6 +6,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from nebhx.limits import PARAM_MAX, REVISION_MAX
+from nebhx.timestamps import Timestamp
 
 
 class Problem(BaseModel):
@@ -31,12 +32,12 @@ class GraphSummary(BaseModel):
     id: str
     name: str
     latest_revision: int
-    updated_at: str
+    updated_at: Timestamp
 
 
 class RevisionInfo(BaseModel):
     number: int
-    created_at: str
+    created_at: Timestamp
 
 
 class GraphRead(BaseModel):

@@ -15,11 +15,12 @@ from sqlalchemy.orm import Session
 from nebhx.bricks.registry import get_registry
 from nebhx.graphs.bundle import import_includes, with_includes
 from nebhx.errors import NotFound as NotFound
-from nebhx.graphs.composites import Library, pin
-from nebhx.graphs.models import Graph
+from nebhx.engine.library import Library, pin
+from nebhx.graph_model import Graph
+from nebhx.graphs.schemas import GraphRead, GraphSaved, GraphSummary, Problem, Problems, Retention, RevisionInfo
 from nebhx.graphs.validate import GraphInvalid, validate_graph
 from nebhx.secrets.service import put_secret, secret_value
-from nebhx.store.models import GraphRow, RevisionRow, iso, utcnow
+from nebhx.store.models import GraphRow, RevisionRow, utcnow
 
 
 def validate_doc(*, doc: Any, session: Session | None = None, graph_id: str | None = None) -> Graph:
@@ -36,9 +37,9 @@ def prepare(session: Session, doc: Any) -> Any:
     return pin(session, import_includes(session, doc, create_graph))
 
 
-def problems_of(*, doc: Any) -> dict[str, Any]:
+def problems_of(*, doc: Any) -> Problems:
     _, problems = validate_graph(doc, get_registry())
-    return {"ok": not problems, "problems": [p.as_dict() for p in problems]}
+    return Problems(ok=not problems, problems=[Problem(**p.as_dict()) for p in problems])
 
 
 def _new_id(name: str) -> str:
@@ -83,17 +84,17 @@ def _unchanged(session: Session, graph_id: str, latest: dict[str, Any], doc: dic
                for name, value in _plain_secret_defaults(doc).items())
 
 
-def create_graph(session: Session, *, doc: dict[str, Any], system: bool = False) -> dict[str, Any]:
+def create_graph(session: Session, *, doc: dict[str, Any], system: bool = False) -> GraphSaved:
     doc = prepare(session, doc)
     graph = validate_doc(doc=doc, session=session)
     row = GraphRow(id=_new_id(graph.name), name=graph.name, latest_revision=1, system=system)
     session.add(row)
     session.add(RevisionRow(graph_id=row.id, number=1, doc=_seal_defaults(session, row.id, doc)))
-    return {"id": row.id, "name": row.name, "revision": 1}
+    return GraphSaved(id=row.id, name=row.name, revision=1)
 
 
 def save_revision(session: Session, *, graph_id: str, doc: dict[str, Any],
-                  system: bool = False) -> dict[str, Any]:
+                  system: bool = False) -> GraphSaved:
     doc = prepare(session, doc)
     graph = validate_doc(doc=doc, session=session, graph_id=graph_id)
     row = session.get(GraphRow, graph_id, with_for_update=True)
@@ -104,33 +105,33 @@ def save_revision(session: Session, *, graph_id: str, doc: dict[str, Any],
     row.name, row.updated_at = graph.name, utcnow()
     session.add(RevisionRow(graph_id=graph_id, number=row.latest_revision,
                             doc=_seal_defaults(session, graph_id, doc)))
-    return {"id": row.id, "name": row.name, "revision": row.latest_revision}
+    return GraphSaved(id=row.id, name=row.name, revision=row.latest_revision)
 
 
-def list_graphs(session: Session) -> list[dict[str, Any]]:
+def list_graphs(session: Session) -> list[GraphSummary]:
     rows = session.execute(select(GraphRow).where(GraphRow.system.is_(False))
                            .order_by(GraphRow.updated_at.desc())).scalars()
-    return [{"id": r.id, "name": r.name, "latest_revision": r.latest_revision,
-             "updated_at": iso(r.updated_at)} for r in rows]
+    return [GraphSummary(id=r.id, name=r.name, latest_revision=r.latest_revision, updated_at=r.updated_at)
+            for r in rows]
 
 
-def get_graph(session: Session, *, graph_id: str) -> dict[str, Any]:
+def get_graph(session: Session, *, graph_id: str) -> GraphRead:
     row = session.get(GraphRow, graph_id)
     if row is None:
         raise NotFound(f"no graph {graph_id!r}")
     revs = session.execute(select(RevisionRow.number, RevisionRow.created_at).where(
         RevisionRow.graph_id == graph_id).order_by(RevisionRow.number)).all()
-    return {"id": row.id, "name": row.name, "latest_revision": row.latest_revision, "retention": row.retention,
-            "revisions": [{"number": n, "created_at": iso(at)} for n, at in revs]}
+    return GraphRead(id=row.id, name=row.name, latest_revision=row.latest_revision, retention=row.retention,
+                     revisions=[RevisionInfo(number=n, created_at=at) for n, at in revs])
 
 
-def set_retention(session: Session, *, graph_id: str, keep_runs: int | None, keep_days: float | None) -> dict[str, Any]:
+def set_retention(session: Session, *, graph_id: str, keep_runs: int | None, keep_days: float | None) -> Retention:
     row = session.get(GraphRow, graph_id)
     if row is None:
         raise NotFound(f"no graph {graph_id!r}")
     own = {k: v for k, v in (("keep_runs", keep_runs), ("keep_days", keep_days)) if v is not None}
     row.retention = own or None
-    return own
+    return Retention(**own)
 
 
 def get_revision(session: Session, *, graph_id: str, number: int | None = None) -> dict[str, Any]:
@@ -167,8 +168,8 @@ def ensure_graph(session: Session, *, doc: dict[str, Any], system: bool = False)
     row = find_graph_by_name(session, name=doc.get("name", ""), system=system) if isinstance(doc, dict) else None
     if row is None:
         saved = create_graph(session, doc=doc, system=system)
-        return saved["id"], saved["revision"]
+        return saved.id, saved.revision
     if _unchanged(session, row.id, get_revision(session, graph_id=row.id), doc):
         return row.id, row.latest_revision
     saved = save_revision(session, graph_id=row.id, doc=doc, system=system)
-    return saved["id"], saved["revision"]
+    return saved.id, saved.revision

@@ -16,11 +16,11 @@ from nebhx.bricks.registry import Registry
 from nebhx.bricks.types import fits, port_type
 from nebhx.graphs.bounds import over_limits
 from nebhx.graphs.composite_checks import check_composites
-from nebhx.graphs.composites import is_composite
-from nebhx.graphs.models import FORMAT, Graph, Node
+from nebhx.engine.library import is_composite
+from nebhx.graph_model import FORMAT, Graph, Node
 from nebhx.graphs.problem import Problem
 from nebhx.graphs.requirements import check_requirements
-from nebhx.triggers.checks import check_triggers
+from nebhx.graphs.trigger_checks import check_triggers
 
 
 class GraphInvalid(Exception):

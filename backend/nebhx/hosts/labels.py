@@ -14,10 +14,10 @@ from sqlalchemy.orm import Session
 
 from nebhx.auth.deps import ADMIN
 from nebhx.bricks.inventory import LabelKey, LabelValue
-from nebhx.graphs.service import NotFound
+from nebhx.store.deps import DbSession
+from nebhx.errors import NotFound
 from nebhx.hosts.schemas import HostRead
-from nebhx.hosts.service import host_view
-from nebhx.store.db import session_scope
+from nebhx.hosts.service import read_host
 from nebhx.store.models import HostRow
 
 router = APIRouter()  # included in nebhx.hosts.routes, whose tag and role it takes
@@ -47,9 +47,8 @@ def change_labels(session: Session, *, name: str, set: dict[str, str], remove: l
 
 
 @router.patch("/hosts/{name}/labels", dependencies=[ADMIN])
-def patch_labels(name: str, body: LabelChange, request: Request) -> HostRead:
+def patch_labels(name: str, body: LabelChange, request: Request, s: DbSession) -> HostRead:
     """Set or remove a host's admin labels; they win over the labels its agent declares."""
     request.state.audit = {"host": name, "set": body.set, "remove": body.remove}
-    with session_scope() as s:
-        return HostRead.model_validate(host_view(change_labels(s, name=name, set=body.set, remove=body.remove)))
+    return read_host(change_labels(s, name=name, set=body.set, remove=body.remove))
 

@@ -6,6 +6,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from nebhx.bricks.inventory import LabelKey
+from nebhx.timestamps import Timestamp
 
 
 class HostRead(BaseModel):
@@ -20,8 +21,8 @@ class HostRead(BaseModel):
                     "waiting for an admin's approval (NEBHX_LABEL_APPROVAL=required)")
     version: str | None
     state: Literal["up", "down"]
-    last_seen: str | None
-    started_at: str | None
+    last_seen: Timestamp | None
+    started_at: Timestamp | None
 
 
 class HostJoin(BaseModel):
@@ -47,7 +48,7 @@ class ServiceLockRead(BaseModel):
     instance: str = Field(description="Empty for the default instance")
     run_id: str
     node_id: str
-    since: str | None
+    since: Timestamp | None
 
 
 class Approval(BaseModel):
@@ -59,3 +60,6 @@ class Approval(BaseModel):
 class HostDeleted(BaseModel):
     host: str
     revoked_tokens: list[str] = Field(description="Ids of the agent's tokens revoked with it")
+    broker_user_removed: bool = Field(default=False, description="Its broker credential (Redis ACL user) and "
+                                      "queue deleted: false with the embedded broker, or when the broker "
+                                      "could not be reached (logged)")

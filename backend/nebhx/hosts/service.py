@@ -1,8 +1,6 @@
 """Hosts: agents register and heartbeat; a host that stops heartbeating is down."""
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
@@ -12,8 +10,10 @@ from nebhx.engine.hosts import IDENTITY as IDENTITY
 from nebhx.engine.hosts import effective_labels as effective_labels
 from nebhx.engine.hosts import held_labels, label_policy
 from nebhx.engine.hosts import host_state as host_state
+from nebhx.errors import NotFound
+from nebhx.hosts.schemas import HostDeleted, HostRead, ServiceLockRead, ServiceRead
 from nebhx.statuses import NodeStatus, RunStatus
-from nebhx.store.models import HostRow, NodeRow, RunRow, TokenRow, iso, utcnow
+from nebhx.store.models import HostRow, NodeRow, RunRow, ServiceLockRow, TokenRow, iso, utcnow
 
 
 
@@ -63,7 +63,6 @@ def approve_labels(session: Session, *, name: str, keys: list[str] | None = None
     what was approved. Reserved keys are never approved: an admin sets them itself."""
     row = session.get(HostRow, name)
     if row is None:
-        from nebhx.graphs.service import NotFound
         raise NotFound(f"no host {name!r}: its agent has not registered yet (nebhx hosts lists them)")
     reserved, _ = label_policy()
     declared = row.labels or {}
@@ -76,34 +75,40 @@ def approve_labels(session: Session, *, name: str, keys: list[str] | None = None
     return row, picked
 
 
-def host_view(row: HostRow) -> dict[str, Any]:
+def read_host(row: HostRow) -> HostRead:
     admin = row.admin_labels or {}
     labels = effective_labels(row)
-    return {"name": row.name, "address": row.address, "labels": labels,
-            "label_sources": {k: "admin" if k in admin else "agent" for k in labels},
-            "agent_labels": row.labels or {}, "held_labels": held_labels(row), "version": row.version,
-            "state": host_state(row), "last_seen": iso(row.last_seen), "started_at": iso(row.started_at)}
+    return HostRead(name=row.name, address=row.address, labels=labels,
+                    label_sources={k: "admin" if k in admin else "agent" for k in labels},
+                    agent_labels=row.labels or {}, held_labels=held_labels(row), version=row.version,
+                    state=host_state(row), last_seen=row.last_seen, started_at=row.started_at)
 
 
-def list_hosts(session: Session) -> list[dict[str, Any]]:
-    return [host_view(r) for r in session.execute(select(HostRow).order_by(HostRow.name)).scalars()]
+def list_hosts(session: Session) -> list[HostRead]:
+    return [read_host(r) for r in session.execute(select(HostRow).order_by(HostRow.name)).scalars()]
 
 
-def list_services(session: Session) -> list[dict[str, Any]]:
+def list_services(session: Session) -> list[ServiceRead]:
     """Every service instance on every host, as the host's agent last saw it."""
     out = []
     for row in session.execute(select(HostRow).order_by(HostRow.name)).scalars():
         state = host_state(row)
         for svc in row.services or []:
-            out.append({"host": row.name, "host_state": state, **svc, "seen_at": seen_at(row, svc)})
+            out.append(ServiceRead(**{"host": row.name, "host_state": state, **svc, "seen_at": seen_at(row, svc)}))
     return out
 
 
-def delete_host(session: Session, *, name: str, door: Door | None = None) -> dict[str, Any]:
+def list_locks(session: Session) -> list[ServiceLockRead]:
+    """Service locks held now (a row left by a run that ended holds nothing and is swept)."""
+    rows = session.execute(select(ServiceLockRow).order_by(ServiceLockRow.host, ServiceLockRow.service)).scalars()
+    return [ServiceLockRead(host=r.host, service=r.service, instance=r.instance, run_id=r.run_id,
+                            node_id=r.node_id, since=r.acquired_at) for r in rows]
+
+
+def delete_host(session: Session, *, name: str, door: Door | None = None) -> HostDeleted:
     """Forget a host: its row and its agent's tokens (revoked, so the agent cannot come back
     unasked: a new one needs `nebhx hosts add`). Refused while a running run has work on it."""
-    from nebhx.graphs.removal import InUse
-    from nebhx.graphs.service import NotFound
+    from nebhx.errors import InUse, NotFound
     row = session.get(HostRow, name)
     if row is None:
         raise NotFound(f"no host {name!r}")
@@ -117,8 +122,9 @@ def delete_host(session: Session, *, name: str, door: Door | None = None) -> dic
                                                             TokenRow.revoked_at.is_(None))))
     session.execute(update(TokenRow).where(TokenRow.id.in_(tokens)).values(revoked_at=utcnow()))
     session.delete(row)
-    from nebhx.execution.deps import forget_host
+    from nebhx.auth.host_deps import forget_host
+    from nebhx.auth.broker import remove_user
     forget_host(name)
-    out = {"host": name, "revoked_tokens": tokens}
-    record_change(session, door, action="hosts.delete_host", target=f"/api/hosts/{name}", data=out)
+    out = HostDeleted(host=name, revoked_tokens=tokens, broker_user_removed=remove_user(name))
+    record_change(session, door, action="hosts.delete_host", target=f"/api/hosts/{name}", data=out.model_dump())
     return out

@@ -31,8 +31,8 @@ from nebhx.bricks.registry import Registry, get_registry
 from nebhx.engine.plan import Plan
 from nebhx.plans.waves import Future, HostPlanner, Pending, Waves
 from nebhx.engine.resolve import item_id
-from nebhx.graphs.composites import MAX_NESTING, SEP, Library, is_composite
-from nebhx.graphs.models import Graph, Node, portion
+from nebhx.engine.library import MAX_NESTING, SEP, Library, is_composite
+from nebhx.graph_model import Graph, Node, portion
 from nebhx.graphs.validate import FAN_OUT_SETTINGS
 
 CONTROL_PLANE = "(control plane)"  # not a host name (nebhx.runtime.HOST_NAME_RE)
@@ -267,7 +267,7 @@ def plan_request(session: Session | None = None, *, graph: dict | None = None, g
     from nebhx.engine.inventory import StoreInventory
     from nebhx.execution.plan import AgentHosts
     from nebhx.graphs import service
-    from nebhx.runs.service import BadInputs
+    from nebhx.errors import BadInputs
     from nebhx.store.db import session_scope
     if graph is None and graph_id is None:
         raise BadInputs([{"input": "graph_id", "message": "give graph_id or graph"}])

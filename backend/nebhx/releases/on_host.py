@@ -1,7 +1,7 @@
 """What the releases view asks of a host's agent (pin, unpin, a service's log) and the deploy
 history read from the stored runs.
 
-The agent does the work on its host (nebhx.execution.host_ops), asked the way a plan asks
+The agent does the work on its host (nebhx.agent.host_ops), asked the way a plan asks
 it (nebhx.execution.plan.AgentHosts); a host whose agent is not running, or does not answer
 within ``ASK_S``, is a Conflict naming the host, never a half-done change. A log's text has
 every stored secret's value masked here, whatever the service printed.
@@ -15,12 +15,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from nebhx.errors import Conflict, NotFound
-from nebhx.releases.why import SWITCHES, _run_link
-from nebhx.secrets import masking
+from nebhx.releases.schemas import HistoryEntry
+from nebhx.releases.why import SWITCHES, run_link
+from nebhx.sealing import masking
 from nebhx.secrets.service import list_secrets, secret_value
 from nebhx.statuses import NodeStatus
 from nebhx.store.db import session_scope
-from nebhx.store.models import HostRow, NodeRow, iso
+from nebhx.store.models import HostRow, NodeRow
 
 ASK_S = 10.0
 HISTORY = 200  # the newest switches of one service on one host shown
@@ -49,7 +50,7 @@ def read_log(*, host: str, service: str, instance: str = "",
     answer = ask(host, {"op": "log", "service": service, "instance": instance,
                                  "offsets": offsets or {}, "max_bytes": max_bytes})
     with session_scope() as s:
-        values = [v for v in (secret_value(s, name=n["name"]) for n in list_secrets(s)) if v]
+        values = [v for v in (secret_value(s, name=n.name) for n in list_secrets(s)) if v]
     for stream in (answer.get("streams") or {}).values():
         stream["text"] = masking.mask_values(stream.get("text") or "", values)
     return {"host": host, "service": service, "instance": instance or None, **answer}
@@ -62,7 +63,7 @@ def _release_of(ins: dict[str, Any], outs: dict[str, Any]) -> str | None:
     return found or (path.name if path.parent.name == "releases" else None)
 
 
-def history(session: Session, *, host: str, service: str, instance: str = "") -> list[dict[str, Any]]:
+def history(session: Session, *, host: str, service: str, instance: str = "") -> list[HistoryEntry]:
     """Each stored switch of this instance on ``host``, newest first: when, from which release
     to which, and the run (graph, revision, who started it) that did it."""
     if session.get(HostRow, host) is None:
@@ -76,10 +77,10 @@ def history(session: Session, *, host: str, service: str, instance: str = "") ->
         if (ins.get("service") != service or (ins.get("instance") or "") != (instance or "")
                 or outs.get("changed") is False):
             continue  # another instance, or a run that found it already as asked
-        out.append({"at": iso(n.finished_at), "to": _release_of(ins, outs),
-                    "from": outs.get("previous_release"), "brick": n.brick, "run": _run_link(session, n)})
+        out.append(HistoryEntry(at=n.finished_at, to=_release_of(ins, outs), from_=outs.get("previous_release"),
+                                brick=n.brick, run=run_link(session, node=n)))
         if len(out) >= HISTORY:
             break
     for newer, older in zip(out, out[1:]):
-        newer["from"] = newer["from"] or older["to"]  # service.run says not what ran before
+        newer.from_ = newer.from_ or older.to  # service.run says not what ran before
     return out

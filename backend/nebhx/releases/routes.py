@@ -1,5 +1,6 @@
 from fastapi import APIRouter, Query, Request
 
+from nebhx.store.deps import DbSession
 from nebhx.auth.deps import OPERATOR, VIEWER
 from nebhx.graphs.schemas import PlanRead
 from nebhx.releases import on_host, service, why
@@ -7,38 +8,34 @@ from nebhx.releases.schemas import (HistoryEntry, LogRead, PinBody, PinRead, Rel
                                     WhyRead)
 from nebhx.runs import service as runs
 from nebhx.runs.schemas import RunRead
-from nebhx.store.db import session_scope
 
 router = APIRouter(tags=["releases"], dependencies=[VIEWER])
 
 
 @router.get("/releases")
-def list_releases(host: str | None = Query(None, max_length=200, description="Only this host"),
+def list_releases(s: DbSession, host: str | None = Query(None, max_length=200, description="Only this host"),
                   svc: str | None = Query(None, alias="service", max_length=200,
                                           description="Only this service")) -> list[ReleaseRow]:
     """Releases per service instance per host (active, previous, prepared, pinned, committed,
     rolled back; config version; health), as the agents last reported them."""
-    with session_scope() as s:
-        return [ReleaseRow.model_validate(r) for r in service.list_releases(s, host=host, service=svc)]
+    return service.list_releases(s, host=host, service=svc)
 
 
 @router.get("/services/{host}/{svc}/why")
-def why_it_runs(host: str, svc: str, instance: str | None = Query(None, max_length=200)) -> WhyRead:
+def why_it_runs(host: str, svc: str, s: DbSession, instance: str | None = Query(None, max_length=200)) -> WhyRead:
     """Why this service runs on this host: the process, its release and config (explain), its
     data, the run and graph revision that switched it, who approved, and what ran before."""
-    with session_scope() as s:
-        return WhyRead.model_validate(why.why(s, host=host, service=svc, instance=instance))
+    return why.why(s, host=host, service=svc, instance=instance)
 
 
 @router.post("/releases/rollback", status_code=201, dependencies=[OPERATOR], response_model_exclude_unset=True)
-def rollback(body: RollbackBody, request: Request) -> RunRead:
+def rollback(body: RollbackBody, request: Request, s: DbSession) -> RunRead:
     """Start one run of rollout.rollback over the hosts, batched (operator); answers the run."""
     request.state.audit = {"host": body.host, "hosts": body.hosts, "run": body.run,
-                           "service": body.service, "data_policy": body.data_policy}
-    with session_scope() as s:
-        run_id = service.start_rollback(s, **body.model_dump())
-    with session_scope() as s:
-        return RunRead.model_validate(runs.get_run(s, run_id=run_id))
+                           "service": body.service, "data_policy": body.data_policy,
+                           "release": body.release}
+    run_id = service.start_rollback(s, **body.model_dump())
+    return runs.get_run(s, run_id=run_id)
 
 
 @router.post("/releases/rollback/plan", dependencies=[OPERATOR], response_model_exclude_unset=True)
@@ -67,9 +64,7 @@ def service_log(host: str, svc: str, instance: str = Query("", max_length=200),
 
 
 @router.get("/services/{host}/{svc}/history", response_model_by_alias=True)
-def deploy_history(host: str, svc: str, instance: str = Query("", max_length=200)) -> list[HistoryEntry]:
+def deploy_history(host: str, svc: str, s: DbSession, instance: str = Query("", max_length=200)) -> list[HistoryEntry]:
     """Which stored runs switched this service on this host, when, from which release to which
     (newest first)."""
-    with session_scope() as s:
-        return [HistoryEntry.model_validate(h) for h in on_host.history(s, host=host, service=svc,
-                                                                         instance=instance)]
+    return on_host.history(s, host=host, service=svc, instance=instance)

@@ -5,6 +5,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from nebhx.timestamps import Timestamp
+
 NAME = r"^[A-Za-z0-9][A-Za-z0-9._+-]*$"
 
 
@@ -23,6 +25,10 @@ class RollbackBody(BaseModel):
                           "stats address (with lb_agent_port)")
     lb_agent_port: int | None = Field(default=None, ge=1, le=65535)
     batch: int = Field(default=1, ge=1, le=1000, description="Hosts rolled back at once")
+    release: str | None = Field(default=None, min_length=1, max_length=200, pattern=r"^[A-Za-z0-9][A-Za-z0-9._+:-]*$",
+                                description="Go back to this staged release (its id, or 8+ hex digits of its "
+                                "sha256 or build commit) instead of the one before the last switch: any earlier "
+                                "release still on the host, pinned ones too; refused when it is gone or runs now")
 
     @model_validator(mode="after")
     def _some_host(self) -> RollbackBody:
@@ -92,7 +98,7 @@ class RunLink(BaseModel):
     id: str
     node: str
     brick: str
-    finished_at: str | None = None
+    finished_at: Timestamp | None = None
     graph: str | None = None
     graph_name: str | None = None
     revision: int | None = None
@@ -123,7 +129,7 @@ class WhyRead(BaseModel):
     host: str
     service: str
     instance: str | None = None
-    seen_at: str | None = None
+    seen_at: Timestamp | None = None
     process: dict[str, Any]
     release: dict[str, Any]
     config: dict[str, Any]
@@ -162,7 +168,7 @@ class LogRead(BaseModel):
 
 class HistoryEntry(BaseModel):
     """One switch of a service instance on a host, by a stored run."""
-    at: str | None
+    at: Timestamp | None
     to: str | None = Field(alias="to")
     from_: str | None = Field(default=None, alias="from")
     brick: str

@@ -18,11 +18,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from nebhx.graphs.service import NotFound
+from nebhx.errors import NotFound
+from nebhx.releases.schemas import Before, GateDecision, RunLink, WhyRead
 from nebhx.runtime import configs
-from nebhx.secrets.crypto import mask_tree
+from nebhx.sealing.crypto import mask_tree
 from nebhx.statuses import NodeStatus
-from nebhx.store.models import GraphRow, HostRow, NodeRow, RunRow, iso
+from nebhx.store.models import GraphRow, HostRow, NodeRow, RunRow
 
 SWITCHES = ("rollout.switch", "rollout.rollback", "release.switch", "service.run")
 PREPARES = ("rollout.prepare",)
@@ -55,25 +56,25 @@ def _switch_to(session: Session, host: str, service: str, instance: str | None, 
     return None
 
 
-def _run_link(session: Session, node: NodeRow) -> dict[str, Any]:
+def run_link(session: Session, *, node: NodeRow) -> RunLink:
     run = session.get(RunRow, node.run_id)
     graph = session.get(GraphRow, run.graph_id) if run else None
-    return {"id": node.run_id, "node": node.node_id, "brick": node.brick, "finished_at": iso(node.finished_at),
-            "graph": run.graph_id if run else None, "graph_name": graph.name if graph else None,
-            "revision": run.revision if run else None, "started_by": run.started_by if run else None,
-            "trigger": run.trigger if run else None}
+    return RunLink(id=node.run_id, node=node.node_id, brick=node.brick, finished_at=node.finished_at,
+                   graph=run.graph_id if run else None, graph_name=graph.name if graph else None,
+                   revision=run.revision if run else None, started_by=run.started_by if run else None,
+                   trigger=run.trigger if run else None)
 
 
-def _approvals(session: Session, run_id: str) -> list[dict[str, Any]]:
+def _approvals(session: Session, run_id: str) -> list[GateDecision]:
     gates = session.scalars(select(NodeRow).where(NodeRow.run_id == run_id, NodeRow.brick == "gate.approval")
                             .order_by(NodeRow.finished_at))
     out = []
     for g in gates:
         decision = (g.wait or {}).get("decision") or {}
         people = decision.get("approvals") or ([decision] if decision else [])
-        out.append({"node": g.node_id, "status": g.status, "approved": decision.get("approved"),
-                    "by": [p.get("by") for p in people], "comments": [p.get("comment", "") for p in people],
-                    "at": decision.get("at")})
+        out.append(GateDecision(node=g.node_id, status=g.status, approved=decision.get("approved"),
+                                by=[p.get("by") for p in people], comments=[p.get("comment", "") for p in people],
+                                at=decision.get("at")))
     return out
 
 
@@ -88,8 +89,8 @@ def _config(session: Session, host: str, service: str, version: str | None) -> d
             resolved = configs.resolve(ins.get("profiles") or {}, ins["profile"], host=host,
                                        cluster=ins.get("cluster") or None)
         except Exception as exc:  # the profiles no longer resolve here: say so, do not guess
-            return {"version": version, "prepared_by": _run_link(session, n), "missing": f"explain: {exc}"}
-        return {"version": version, "prepared_by": _run_link(session, n), "profile": ins["profile"],
+            return {"version": version, "prepared_by": run_link(session, node=n), "missing": f"explain: {exc}"}
+        return {"version": version, "prepared_by": run_link(session, node=n), "profile": ins["profile"],
                 "layers": resolved.layers, "explain": mask_tree(resolved.explain), "matches": resolved.version == version,
                 "files": {f: hashlib.sha256(text.encode()).hexdigest() for f, text in sorted(resolved.files.items())}}
     return {"version": version, "missing": "no stored run rendered this config version on this host"}
@@ -103,7 +104,7 @@ def _data(host: HostRow, switch: NodeRow | None) -> dict[str, Any]:
             "last_snapshot": snaps[-1] if snaps else None, "report": report}
 
 
-def why(session: Session, *, host: str, service: str, instance: str | None = None) -> dict[str, Any]:
+def why(session: Session, *, host: str, service: str, instance: str | None = None) -> WhyRead:
     row = session.get(HostRow, host)
     if row is None:
         raise NotFound(f"no host {host!r}")
@@ -113,17 +114,17 @@ def why(session: Session, *, host: str, service: str, instance: str | None = Non
     switch = _switch_to(session, host, service, instance, active)
     previous = (switch.outputs or {}).get("previous_release") if switch else None
     before = _switch_to(session, host, service, instance, previous, switch.finished_at) if previous else None
-    return {
-        "host": host, "service": service, "instance": instance, "seen_at": iso(row.last_seen),
-        "process": {"program": svc.get("program"), "pid": svc.get("pid"), "state": svc.get("state"),
-                    "since": svc.get("since"), "address": svc.get("address"), "health": svc.get("last_probe")},
-        "release": release or {"id": active, "missing": "the host reports no release record for it"},
-        "config": _config(session, host, service, svc.get("config_version")),
-        "data": _data(row, switch),
-        "switched_by": _run_link(session, switch) if switch else None,
-        "approvals": _approvals(session, switch.run_id) if switch else [],
-        "before": {"release": previous, "pid": (switch.outputs or {}).get("pid_before") if switch else None,
-                   "switched_by": _run_link(session, before) if before else None},
-        "missing": None if switch else "no stored run switched this release here (deleted by retention, "
-                                       "or started by hand on the host)",
-    }
+    return WhyRead(
+        host=host, service=service, instance=instance, seen_at=row.last_seen,
+        process={"program": svc.get("program"), "pid": svc.get("pid"), "state": svc.get("state"),
+                 "since": svc.get("since"), "address": svc.get("address"), "health": svc.get("last_probe")},
+        release=release or {"id": active, "missing": "the host reports no release record for it"},
+        config=_config(session, host, service, svc.get("config_version")),
+        data=_data(row, switch),
+        switched_by=run_link(session, node=switch) if switch else None,
+        approvals=_approvals(session, switch.run_id) if switch else [],
+        before=Before(release=previous, pid=(switch.outputs or {}).get("pid_before") if switch else None,
+                      switched_by=run_link(session, node=before) if before else None),
+        missing=None if switch else "no stored run switched this release here (deleted by retention, "
+                                    "or started by hand on the host)",
+    )

@@ -15,8 +15,8 @@ from fastapi import Request
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
-from nebhx.engine.events import event_dict
-from nebhx.graphs.service import NotFound
+from nebhx.errors import NotFound
+from nebhx.runs.schemas import LogEvent, NodeEvent, RunEvent, RunStateEvent
 from nebhx.store.db import session_scope
 from nebhx.store.models import EventRow, RunRow
 
@@ -54,7 +54,17 @@ class StreamSlots:
 SLOTS = StreamSlots()
 
 
-def events_after(run_id: str, after: int, limit: int = 500) -> tuple[list[dict], bool]:
+_KINDS: dict[str, type[RunStateEvent | NodeEvent | LogEvent]] = {
+    "run": RunStateEvent, "node": NodeEvent, "log": LogEvent}
+
+
+def event_read(row: EventRow) -> RunEvent:
+    """A stored event as the model of its kind."""
+    return RunEvent(_KINDS[row.kind](id=row.id, run_id=row.run_id, node=row.node_id, status=row.status,
+                                     at=row.at, data=row.data or {}))
+
+
+def events_after(run_id: str, after: int, limit: int = 500) -> tuple[list[RunEvent], bool]:
     """Events with id > ``after`` and whether the run has finished."""
     with session_scope() as s:
         run = s.get(RunRow, run_id)
@@ -62,10 +72,10 @@ def events_after(run_id: str, after: int, limit: int = 500) -> tuple[list[dict],
             raise NotFound(f"no run {run_id!r}")
         rows = s.execute(select(EventRow).where(EventRow.run_id == run_id, EventRow.id > after)
                          .order_by(EventRow.id).limit(limit)).scalars().all()
-        return [event_dict(r) for r in rows], run.finished_at is not None
+        return [event_read(r) for r in rows], run.finished_at is not None
 
 
-async def stream(run_id: str, after: int, request: Request, first: tuple[list[dict], bool],
+async def stream(run_id: str, after: int, request: Request, first: tuple[list[RunEvent], bool],
                  user: str) -> AsyncIterator[str]:
     """The events, then new ones as they come; gives ``user``'s place back when it ends (the run
     finished, the client left or the server stops)."""
@@ -77,14 +87,16 @@ async def stream(run_id: str, after: int, request: Request, first: tuple[list[di
 
 
 async def _events(run_id: str, after: int, request: Request,
-                  first: tuple[list[dict], bool]) -> AsyncIterator[str]:
+                  first: tuple[list[RunEvent], bool]) -> AsyncIterator[str]:
     idle = 0.0
     events, finished = first
     yield "retry: 1000\n\n"
     while True:
-        for ev in events:
-            after = ev["id"]
-            yield f"id: {ev['id']}\nevent: {ev['kind']}\ndata: {json.dumps(ev)}\n\n"
+        for event in events:
+            ev = event.root
+            after = ev.id
+            # json.dumps: the spacing streams have always had (some clients match the text)
+            yield f"id: {ev.id}\nevent: {ev.kind}\ndata: {json.dumps(event.model_dump(mode='json'))}\n\n"
         if finished and not events:
             return
         if not events:

@@ -2,7 +2,8 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import PlainTextResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from nebhx.api.edge import unprocessable
+from nebhx.store.deps import DbSession
+from nebhx.web import unprocessable
 from nebhx.auth.deps import ADMIN, VIEWER, ensure_may, operator, viewer
 from nebhx.auth.tokens import Principal
 from nebhx.graphs.diff import diff_run
@@ -12,7 +13,6 @@ from nebhx.graphs.service import ensure_graph
 from nebhx.limits import EVENT_ID_MAX, RUNS_LIMIT
 from nebhx.runs import events, service
 from nebhx.runs.schemas import Decision, RunCreate, RunEvent, RunRead, RunSummary
-from nebhx.store.db import session_scope
 
 router = APIRouter(tags=["runs"], dependencies=[VIEWER])
 # Keys a node does not have (items, children) stay out of the answer rather than come as [].
@@ -21,42 +21,39 @@ OPERATOR = Depends(operator)
 
 
 @router.post("/runs", status_code=201, **AS_IS)
-def create_run(body: RunCreate, who: Principal = OPERATOR) -> RunRead:
+def create_run(body: RunCreate, s: DbSession, who: Principal = OPERATOR) -> RunRead:
     """Start a run of a stored graph revision, or of a document (stored by name first: admin, unless
     it is identical to the graph's latest revision)."""
-    with session_scope() as s:
-        ensure_may(who, service.role_to_start(s, graph_id=body.graph_id, graph=body.graph),
-                   "storing a new or changed graph (run it by graph_id, or the file as stored)")
-        graph_id, revision = body.graph_id, body.revision
-        if body.graph is not None:
-            graph_id, revision = ensure_graph(s, doc=body.graph)
-        if graph_id is None:
-            raise service.BadInputs([{"input": "graph_id", "message": "give graph_id or graph"}])
-        run_id, _ = service.create_run(s, graph_id=graph_id, revision=revision, inputs=body.inputs,
-                                       started_by=who.name)
-    return _read(run_id)
+    ensure_may(who, service.role_to_start(s, graph_id=body.graph_id, graph=body.graph),
+               "storing a new or changed graph (run it by graph_id, or the file as stored)")
+    graph_id, revision = body.graph_id, body.revision
+    if body.graph is not None:
+        graph_id, revision = ensure_graph(s, doc=body.graph)
+    if graph_id is None:
+        raise service.BadInputs([{"input": "graph_id", "message": "give graph_id or graph"}])
+    run_id, _ = service.create_run(s, graph_id=graph_id, revision=revision, inputs=body.inputs,
+                                   started_by=who.name)
+    return service.get_run(s, run_id=run_id)
 
 
 @router.get("/runs")
-def list_runs(graph_id: str | None = None,
+def list_runs(s: DbSession, graph_id: str | None = None,
               limit: int = Query(100, ge=RUNS_LIMIT[0], le=RUNS_LIMIT[1])) -> list[RunSummary]:
     """Past and current runs, newest first."""
-    with session_scope() as s:
-        return [RunSummary.model_validate(r) for r in service.list_runs(s, graph_id=graph_id, limit=limit)]
+    return service.list_runs(s, graph_id=graph_id, limit=limit)
 
 
 @router.post("/gc", dependencies=[ADMIN])
-def gc(graph_id: str | None = Query(None, max_length=64), dry_run: bool = False) -> GcResult:
+def gc(s: DbSession, graph_id: str | None = Query(None, max_length=64), dry_run: bool = False) -> GcResult:
     """Delete the runs (with their nodes, logs and events) that retention no longer keeps; a
     running run is always kept."""
-    with session_scope() as s:
-        return GcResult.model_validate(retention.collect(s, graph_id=graph_id, dry_run=dry_run))
+    return GcResult.model_validate(retention.collect(s, graph_id=graph_id, dry_run=dry_run))
 
 
 @router.get("/runs/{run_id}", **AS_IS)
-def get_run(run_id: str) -> RunRead:
+def get_run(run_id: str, s: DbSession) -> RunRead:
     """A run: statuses, outputs (secrets masked) and errors of every node."""
-    return _read(run_id)
+    return service.get_run(s, run_id=run_id)
 
 
 class EventStream(StreamingResponse):
@@ -64,10 +61,9 @@ class EventStream(StreamingResponse):
 
 
 @router.get("/runs/{run_id}/diff")
-def run_diff(run_id: str) -> GraphDiff:
+def run_diff(run_id: str, s: DbSession) -> GraphDiff:
     """What this run's graph revision changed against the previous run's of the same graph."""
-    with session_scope() as s:
-        return GraphDiff.model_validate(diff_run(s, run_id=run_id))
+    return GraphDiff.model_validate(diff_run(s, run_id=run_id))
 
 
 @router.get("/runs/{run_id}/events", response_class=EventStream,
@@ -86,40 +82,43 @@ async def run_events(run_id: str, request: Request, after: int | None = Query(No
 
 
 @router.get("/runs/{run_id}/nodes/{node_id}/log", response_class=PlainTextResponse)
-def node_log(run_id: str, node_id: str) -> str:
+def node_log(run_id: str, node_id: str, s: DbSession) -> str:
     """The node's log (secrets masked)."""
-    with session_scope() as s:
-        return service.node_log(s, run_id=run_id, node_id=node_id)
+    return service.node_log(s, run_id=run_id, node_id=node_id)
 
 
 @router.post("/runs/{run_id}/cancel", **AS_IS)
-def cancel(run_id: str, who: Principal = OPERATOR) -> RunRead:
+def cancel(run_id: str, s: DbSession, who: Principal = OPERATOR) -> RunRead:
     """Cancel a running run: pending nodes never start, running ones are stopped."""
-    return _then_get(service.cancel_run, run_id=run_id, by=who.name)
+    service.cancel_run(s, run_id=run_id, by=who.name)
+    return service.get_run(s, run_id=run_id)
 
 
 @router.post("/runs/{run_id}/nodes/{node_id}/retry", **AS_IS)
-def retry(run_id: str, node_id: str, who: Principal = OPERATOR) -> RunRead:
+def retry(run_id: str, node_id: str, s: DbSession, who: Principal = OPERATOR) -> RunRead:
     """Run a failed node again; its downstream continues when it succeeds."""
-    return _then_get(service.retry_node, run_id=run_id, node_id=node_id, by=who.name)
+    service.retry_node(s, run_id=run_id, node_id=node_id, by=who.name)
+    return service.get_run(s, run_id=run_id)
 
 
 @router.post("/runs/{run_id}/nodes/{node_id}/approve", **AS_IS)
-def approve(run_id: str, node_id: str, body: Decision, request: Request,
+def approve(run_id: str, node_id: str, body: Decision, request: Request, s: DbSession,
             who: Principal = OPERATOR) -> RunRead:
     """Approve a node that waits for approval; the approver is the signed-in user (``by`` is ignored)."""
     request.state.audit = {"comment": body.comment}
-    return _then_get(service.decide, run_id=run_id, node_id=node_id, approve=True,
-                     by=who.name, comment=body.comment, role=who.role, kind=who.kind)
+    service.decide(s, run_id=run_id, node_id=node_id, approve=True,
+                   by=who.name, comment=body.comment, role=who.role, kind=who.kind)
+    return service.get_run(s, run_id=run_id)
 
 
 @router.post("/runs/{run_id}/nodes/{node_id}/reject", **AS_IS)
-def reject(run_id: str, node_id: str, body: Decision, request: Request,
+def reject(run_id: str, node_id: str, body: Decision, request: Request, s: DbSession,
            who: Principal = OPERATOR) -> RunRead:
     """Reject a waiting node: it fails, so rollback branches can start (``by`` is ignored)."""
     request.state.audit = {"comment": body.comment}
-    return _then_get(service.decide, run_id=run_id, node_id=node_id, approve=False,
-                     by=who.name, comment=body.comment, role=who.role, kind=who.kind)
+    service.decide(s, run_id=run_id, node_id=node_id, approve=False,
+                   by=who.name, comment=body.comment, role=who.role, kind=who.kind)
+    return service.get_run(s, run_id=run_id)
 
 
 def _event_id(header: str) -> int:
@@ -130,14 +129,3 @@ def _event_id(header: str) -> int:
         raise unprocessable("/header/last-event-id", f"an event id is ASCII digits 0..{EVENT_ID_MAX}")
     return int(header)
 
-
-def _then_get(fn, **kwargs) -> RunRead:
-    """Change a run in one transaction, then answer with its new state."""
-    with session_scope() as s:
-        fn(s, **kwargs)
-    return _read(kwargs["run_id"])
-
-
-def _read(run_id: str) -> RunRead:
-    with session_scope() as s:
-        return RunRead.model_validate(service.get_run(s, run_id=run_id))

@@ -1,11 +1,12 @@
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, RootModel
 
 from nebhx.limits import PARAM_MAX, REVISION_MAX
 from nebhx.statuses import EventStatus, NodeStatus, RunStatus
+from nebhx.timestamps import Timestamp
 
 
 class RunCreate(BaseModel):
@@ -46,8 +47,8 @@ class NodeRead(BaseModel):
     outputs: dict[str, Any]
     error: str | None
     wait: NodeWait | None = None
-    started_at: str | None
-    finished_at: str | None
+    started_at: Timestamp | None
+    finished_at: Timestamp | None
     duration_s: float | None
     items: list[NodeItem] = Field(default_factory=list, description="A fan-out's instances, in item order")
     children: list[NodeChild] = Field(default_factory=list, description="A composite's inner nodes")
@@ -69,9 +70,9 @@ class RunSummary(BaseModel):
     revision: int | None
     status: RunStatus
     error: str | None
-    created_at: str
-    started_at: str | None
-    finished_at: str | None
+    created_at: Timestamp
+    started_at: Timestamp | None
+    finished_at: Timestamp | None
     trigger: dict[str, Any] | None = Field(description="What started it; null: a person or client")
 
 
@@ -82,15 +83,39 @@ class RunRead(RunSummary):
     nodes: dict[str, NodeRead]
 
 
-class RunEvent(BaseModel):
-    """One change of a run, as GET /api/runs/{run_id}/events streams it (one per ``data:`` line)."""
+class _Event(BaseModel):
+    # Every field is always sent (a default too): the schema says so.
+    model_config = ConfigDict(json_schema_serialization_defaults_required=True)
     id: int
     run_id: str
     node: str | None = Field(description="null for an event of the run itself")
-    kind: Literal["run", "node", "log"]
+    kind: str
     status: EventStatus | None = Field(description="A node's or run's status, or a step such as cancelling")
-    at: str | None
+    at: Timestamp | None
     data: dict[str, Any]
+
+
+class RunStateEvent(_Event):
+    """A change of the run itself: its status, or a step such as cancelling."""
+    node: None = Field(default=None, description="Always null: the event is the run's")
+    kind: Literal["run"] = "run"
+
+
+class NodeEvent(_Event):
+    """A change of one node: its status (with its attempt, queue or error in ``data``)."""
+    node: str = Field(description="The node's id")
+    kind: Literal["node"] = "node"
+
+
+class LogEvent(_Event):
+    """A node wrote to its log (GET .../nodes/{node_id}/log reads it)."""
+    node: str | None = Field(description="The node whose log grew")
+    kind: Literal["log"] = "log"
+
+
+class RunEvent(RootModel[Annotated[RunStateEvent | NodeEvent | LogEvent, Field(discriminator="kind")]]):
+    """One change of a run, as GET /api/runs/{run_id}/events streams it (one per ``data:`` line),
+    a model per kind."""
 
 
 NodeRead.model_rebuild()

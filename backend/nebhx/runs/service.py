@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -14,16 +15,17 @@ from sqlalchemy.orm import Session
 from nebhx.engine import control, scheduler
 from nebhx.engine.dispatch import Dispatch
 from nebhx.engine.loading import plan_for
-from nebhx.graphs.models import Graph
+from nebhx.graph_model import Graph
 from nebhx.errors import BadInputs as BadInputs
 from nebhx.errors import Conflict as Conflict
 from nebhx.errors import NotFound
 from nebhx.graphs.service import find_graph_by_name, get_revision
 from nebhx.runs import approvals
-from nebhx.secrets.crypto import mask_tree, seal
-from nebhx.secrets.masking import normalise_secret
+from nebhx.runs.schemas import NodeChild, NodeItem, NodeRead, RunRead, RunSummary
+from nebhx.sealing.crypto import mask_tree, seal
+from nebhx.sealing.masking import normalise_secret
 from nebhx.statuses import NodeStatus
-from nebhx.store.models import GraphRow, NodeRow, RunRow, iso
+from nebhx.store.models import GraphRow, NodeRow, RunRow
 
 
 _PY = {"string": str, "Url": str, "VolumeUrl": str, "Address": str, "HostRef": str, "Secret": str,
@@ -98,55 +100,67 @@ def create_run(session: Session, *, graph_id: str, revision: int | None = None,
     return run.id, scheduler.start_run(session, run, plan)
 
 
-def _node_view(n: NodeRow) -> dict[str, Any]:
+def _node(n: NodeRow, model: type[NodeRead] = NodeRead, **more: Any) -> Any:
+    """A node as ``model`` from its row (secrets masked), with ``more`` of its fields."""
     duration = None
     if n.started_at and n.finished_at:
         duration = round((n.finished_at - n.started_at).total_seconds(), 3)
-    return {"status": n.status, "attempt": n.attempt, "brick": n.brick, "host": n.host,
-            "inputs": mask_tree(n.inputs or {}), "outputs": mask_tree(n.outputs or {}),
-            "error": n.error, "wait": n.wait or None, "started_at": iso(n.started_at),
-            "finished_at": iso(n.finished_at), "duration_s": duration}
+    return model(status=n.status, attempt=n.attempt, brick=n.brick, host=n.host,
+                 inputs=mask_tree(n.inputs or {}), outputs=mask_tree(n.outputs or {}),
+                 error=n.error, wait=n.wait or None, started_at=n.started_at,
+                 finished_at=n.finished_at, duration_s=duration, **more)
 
 
-def summary(run: RunRow, graph_name: str | None = None) -> dict[str, Any]:
-    return {"id": run.id, "graph_id": run.graph_id, "graph_name": graph_name, "revision": run.revision,
-            "status": run.status, "error": run.error, "created_at": iso(run.created_at),
-            "started_at": iso(run.started_at), "finished_at": iso(run.finished_at),
-            "trigger": run.trigger}
+def _summary(run: RunRow, graph_name: str | None, model: type[RunSummary] = RunSummary, **more: Any) -> Any:
+    return model(id=run.id, graph_id=run.graph_id, graph_name=graph_name, revision=run.revision,
+                 status=run.status, error=run.error, created_at=run.created_at,
+                 started_at=run.started_at, finished_at=run.finished_at, trigger=run.trigger, **more)
 
 
-def get_run(session: Session, *, run_id: str) -> dict[str, Any]:
-    run = session.get(RunRow, run_id)
+def get_run(session: Session, *, run_id: str) -> RunRead:
+    """The run as stored now: also after a change in this transaction (a route's), whose
+    statements may have updated rows this session already holds, so they are read again."""
+    session.flush()
+    run = session.get(RunRow, run_id, populate_existing=True)
     if run is None:
         raise NotFound(f"no run {run_id!r}")
-    rows = session.execute(select(NodeRow).where(NodeRow.run_id == run_id)
-                           .order_by(NodeRow.item_index)).scalars().all()
-    nodes = _nested(rows, plan_for(session, run.graph_id, run.revision))
+    rows = session.execute(select(NodeRow).where(NodeRow.run_id == run_id).order_by(NodeRow.item_index)
+                           .execution_options(populate_existing=True)).scalars().all()
+    nodes = _nested(list(rows), plan_for(session, run.graph_id, run.revision))
     graph = session.get(GraphRow, run.graph_id)
-    return {**summary(run, graph.name if graph else None), "inputs": mask_tree(run.inputs or {}),
-            "outputs": mask_tree(run.outputs or {}), "nodes": nodes}
+    return _summary(run, graph.name if graph else None, RunRead, inputs=mask_tree(run.inputs or {}),
+                    outputs=mask_tree(run.outputs or {}), nodes=nodes)
 
 
-def _nested(rows: list[NodeRow], plan) -> dict[str, Any]:
-    """Top-level nodes by id; a fan-out's instances under its ``items``, a composite's inner
-    nodes (in the inner graph's order) under its ``children``, each with its own."""
-    views = {n.node_id: {"id": n.node_id, **_node_view(n)} for n in rows}
+def _nested(rows: list[NodeRow], plan) -> dict[str, NodeRead]:
+    """Top-level nodes by id, in dependency order (``Plan.order``); a fan-out's instances under
+    its ``items``, a composite's inner nodes (in the inner graph's order) under its ``children``,
+    each with its own. A node with neither leaves the field unset, so the answer (exclude_unset)
+    has no such key."""
+    known = {n.node_id for n in rows}
     order = {nid: i for comp in plan.composites.values() for i, nid in enumerate(comp.children)}
+    items: dict[str, list[NodeRow]] = defaultdict(list)
+    children: dict[str, list[NodeRow]] = defaultdict(list)
     for n in sorted(rows, key=lambda r: (r.item_index is None, r.item_index or 0, order.get(r.node_id, 0))):
-        if n.parent is not None and n.parent in views:
-            if n.item_index is not None:
-                views[n.parent].setdefault("items", []).append({**views[n.node_id], "item": mask_tree(n.item)})
-            else:
-                views[n.parent].setdefault("children", []).append(views[n.node_id])
-    return {n.node_id: {k: v for k, v in views[n.node_id].items() if k != "id"} for n in rows if n.parent is None}
+        if n.parent is not None and n.parent in known:
+            (items if n.item_index is not None else children)[n.parent].append(n)
+
+    def build(n: NodeRow, model: type[NodeRead], **own: Any) -> Any:
+        if n.node_id in items:
+            own["items"] = [build(i, NodeItem, id=i.node_id, item=mask_tree(i.item)) for i in items[n.node_id]]
+        if n.node_id in children:
+            own["children"] = [build(c, NodeChild, id=c.node_id) for c in children[n.node_id]]
+        return _node(n, model, **own)
+    top = sorted((n for n in rows if n.parent is None), key=lambda n: plan.order.get(n.node_id, len(plan.order)))
+    return {n.node_id: build(n, NodeRead) for n in top}
 
 
-def list_runs(session: Session, *, graph_id: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+def list_runs(session: Session, *, graph_id: str | None = None, limit: int = 100) -> list[RunSummary]:
     stmt = select(RunRow, GraphRow.name).join(GraphRow, GraphRow.id == RunRow.graph_id)
     if graph_id:
         stmt = stmt.where(RunRow.graph_id == graph_id)
     rows = session.execute(stmt.order_by(RunRow.created_at.desc()).limit(limit)).all()
-    return [summary(run, name) for run, name in rows]
+    return [_summary(run, name) for run, name in rows]
 
 
 def node_log(session: Session, *, run_id: str, node_id: str) -> str:

@@ -28,6 +28,7 @@ import yaml
 
 from nebhx.bricks.base import BrickFailed, Cancelled
 from nebhx.runtime.process import host_env
+from nebhx.sealing.masking import excerpt
 
 PLUGINS = Path(__file__).resolve().parent / "ansible_plugins"
 
@@ -130,7 +131,7 @@ def run_playbook(ctx: Any, book: Path, inv: Path, *, check: bool, facts: list[st
     finally:
         stop.set()
         drain.join(5)
-    outcome.stderr = "".join(err)[-3000:]
+    outcome.stderr = excerpt("".join(err), 3000, ctx.mask)
     if ctx.cancelled.is_set():
         raise Cancelled("cancelled")
     if getattr(proc, "timed_out", False):

@@ -26,6 +26,7 @@ import yaml
 from nebhx.bricks.errors import BrickFailed
 from nebhx.runtime import shell
 from nebhx.runtime.configs import Resolved
+from nebhx.sealing.masking import excerpt
 
 HEADER = "#cloud-config\n"
 
@@ -65,14 +66,14 @@ def validate(user_data: str, *, ctx: Any = None) -> None:
     finally:
         os.unlink(f.name)
     if proc.returncode != 0:
-        raise BrickFailed(f"cloud-config is not valid by `cloud-init schema`: {_complaint(proc, f.name)}")
+        raise BrickFailed(f"cloud-config is not valid by `cloud-init schema`: {_complaint(proc, f.name, ctx)}")
 
 
-def _complaint(proc: Any, fname: str) -> str:
+def _complaint(proc: Any, fname: str, ctx: Any) -> str:
     """cloud-init's error lines, without its empty headings, on one line."""
     lines = [ln.strip() for ln in (proc.stderr + proc.stdout).replace(fname, "user-data").splitlines()]
     kept = [ln for ln in lines if ln and not ln.endswith(":") and ln != "Error:"]
-    return "; ".join(kept)[-1500:] or f"exit {proc.returncode}"
+    return excerpt("; ".join(kept), 1500, ctx.mask if ctx else None) or f"exit {proc.returncode}"
 
 
 # The schema `cloud-init schema` checks against, as Debian's cloud-init package ships it.

@@ -49,6 +49,9 @@ default_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]
 runtime = "runc"
 cgroup_manager = "cgroupfs"
 events_logger = "file"
+
+[network]
+network_config_dir = "{networks}"
 """
 
 
@@ -101,12 +104,29 @@ class Engine:
         graphroot, runroot = self.store_paths()
         storage = f'[storage]\ndriver = "overlay"\ngraphroot = "{graphroot}"\nrunroot = "{runroot}"\n'
         self.root.mkdir(parents=True, exist_ok=True)
-        for name, text in (("containers.conf", CONTAINERS_CONF), ("storage.conf", storage)):
+        conf = CONTAINERS_CONF.format(networks=self.root / "networks")
+        (self.root / "networks").mkdir(exist_ok=True)
+        for name, text in (("containers.conf", conf), ("storage.conf", storage)):
             path = self.root / name
             if not path.is_file() or path.read_text() != text:
                 tmp = path.with_name(f".{name}.{os.getpid()}")
                 tmp.write_text(text)
                 os.replace(tmp, path)  # concurrent workers see the old file or the new
+
+    def build_env(self, scratch: Path) -> dict[str, str]:
+        """The environment of a build: nothing of the worker's but what the engine needs
+        (a RUN step or the build tool must not find a token or a URL there)."""
+        env = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8",
+               "TMPDIR": str(scratch), "HOME": str(scratch)}
+        if self.kind == "docker":  # its client reads ~/.docker (registry logins), DOCKER_* (the daemon)
+            env["HOME"] = os.environ.get("HOME", "/root")
+            env.update({k: v for k, v in os.environ.items() if k.startswith("DOCKER_")})
+            if os.environ.get("NEBHX_DOCKER_HOST"):
+                env["DOCKER_HOST"] = os.environ["NEBHX_DOCKER_HOST"]
+            return env
+        self._write_conf()
+        return {**env, "CONTAINERS_CONF": str(self.root / "containers.conf"),
+                "CONTAINERS_STORAGE_CONF": str(self.root / "storage.conf")}
 
     def run(self, *args: str, ctx: Context | None = None, timeout: float = 600,
             check: bool = True, env: dict[str, str] | None = None):
@@ -158,7 +178,7 @@ class Engine:
             proc = self.run("pull", *args, f"{name}@sha256:{digest}", ctx=ctx, timeout=1800,
                             check=False, env=env)
         if proc.returncode != 0:
-            msg = pull_failure(name, login, proc.stderr or proc.stdout or "")
+            msg = pull_failure(name, login, proc.stderr or proc.stdout or "", ctx.mask if ctx else None)
             raise BrickFailed(ctx.mask(msg) if ctx else msg)  # as shell.run masks a failure
 
     # -- containers as supervised programs -----------------------------------------------

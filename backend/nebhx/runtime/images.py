@@ -24,18 +24,17 @@ from typing import TYPE_CHECKING
 
 from nebhx.bricks.errors import BrickFailed
 from nebhx.runtime.containers import Engine, archive_digest, parse_image
+from nebhx.runtime.staging import PROVENANCE, Source, fetch_artifact, file_hash
 
 if TYPE_CHECKING:
     from nebhx.bricks.base import Context
     from nebhx.runtime.registries import RegistryLogin
-    from nebhx.runtime.sources import Source
 
 IMAGE_FILE = ".nebhx-image.json"
 
 
 def oci_source(source: str, archive_sha: str | None, *, home: Path | None, engine: str,
                login: RegistryLogin | None = None) -> Source:
-    from nebhx.runtime.sources import Source
     if home is None:
         raise BrickFailed("an oci: source needs a host home (stage it through release.stage)")
     name, digest = parse_image(source)
@@ -66,7 +65,6 @@ def _stage_image(eng: Engine, name: str, digest: str, archive_sha: str | None, t
             "engine": eng.kind, "ref": ref}
     (tmp / IMAGE_FILE).write_text(json.dumps(meta, indent=2))
     if record:
-        from nebhx.runtime.sources import PROVENANCE
         prov = {**(record.get("provenance") or {}), "artifact": record.get("name"), "sha256": archive_sha,
                 "image": meta["image"]}  # the ref, not the build's {name, digest, ref}
         (tmp / PROVENANCE).write_text(json.dumps(prov, indent=2, sort_keys=True))
@@ -76,12 +74,11 @@ def _load_archive(eng: Engine, name: str, digest: str, archive_sha: str, tmp: Pa
                   ctx: Context | None) -> dict:
     """Fetch the image archive ``archive_sha`` from the artifact store, check its sha256 and
     the digest it holds, then load it; the artifact's record."""
-    from nebhx.runtime.sources import _fetch_artifact, _file_hash
     part = tmp.parent / f".image-{uuid.uuid4().hex[:8]}.tar"
     try:
         with part.open("wb") as out:
-            record = _fetch_artifact(None, archive_sha, out, ctx)
-        got = _file_hash(part)
+            record = fetch_artifact(None, archive_sha, out, ctx)
+        got = file_hash(part)
         if got != archive_sha:
             raise BrickFailed(f"sha256 mismatch for the image archive: expected {archive_sha}, "
                               f"got {got}; nothing staged")

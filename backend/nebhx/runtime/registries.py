@@ -18,12 +18,13 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from nebhx.bricks.errors import BrickFailed
+from nebhx.sealing.masking import excerpt
 
 
 @dataclass(frozen=True)
@@ -99,8 +100,10 @@ def _write_private(path: Path, text: str) -> None:
         out.write(text)
 
 
-def pull_failure(name: str, login: RegistryLogin | None, detail: str) -> str:
-    """Why a pull failed, naming the registry (``detail`` is the engine's stderr)."""
+def pull_failure(name: str, login: RegistryLogin | None, detail: str,
+                 mask: Callable[[str], str] | None = None) -> str:
+    """Why a pull failed, naming the registry (``detail`` is the engine's stderr, masked
+    with ``mask`` before it is cut)."""
     host, low = registry_host(name), detail.lower()
     if "unauthorized" in low or "authentication required" in low or "401" in low:
         who = f"user {login.username!r}" if login and login.username else "an anonymous pull"
@@ -108,5 +111,5 @@ def pull_failure(name: str, login: RegistryLogin | None, detail: str) -> str:
                 "(check registry_username and the registry_password secret)")
     if "x509" in low or "certificate" in low:
         return (f"registry {host}'s TLS certificate is not trusted on this host: give its CA "
-                f"as registry_ca ({detail.strip()[-300:]})")
-    return f"pulling {name} from registry {host} failed: {detail.strip()[-800:]}"
+                f"as registry_ca ({excerpt(detail, 300, mask)})")
+    return f"pulling {name} from registry {host} failed: {excerpt(detail, 800, mask)}"

@@ -30,7 +30,8 @@ from typing import TYPE_CHECKING, Iterable
 
 from nebhx.bricks.errors import BrickFailed
 from nebhx.runtime.paths import confine, managed_folders
-from nebhx.runtime.sources import Source, describe
+from nebhx.runtime.sources import describe
+from nebhx.runtime.staging import Source
 
 if TYPE_CHECKING:
     from nebhx.bricks.base import Context

@@ -16,8 +16,9 @@ from nebhx.runtime import bluegreen, undo
 from nebhx.runtime.balancer import Balancer, LocalBalancer, RemoteBalancer  # noqa: F401
 from nebhx.runtime.releases import META
 from nebhx.runtime.rollout import CheckSpec, Instance, Steps, StepFailed
-from nebhx.runtime.undo import (RollbackRequest, files_for, go_back, plan_rollback,  # noqa: F401
-                               rollback)
+from nebhx.runtime.rollback import (RollbackRequest, finish_rollback, go_back, plan_rollback,  # noqa: F401
+                                   rollback)
+from nebhx.runtime.undo import files_for  # noqa: F401
 
 if TYPE_CHECKING:
     from nebhx.bricks.base import Context
@@ -70,7 +71,7 @@ def plan_switch(inst: Instance, req: SwitchRequest, bal: Balancer) -> dict[str, 
 def switch(inst: Instance, req: SwitchRequest, bal: Balancer, ctx: Context) -> dict[str, Any]:
     state = inst.load()
     if state.get("phase") == "rolling_back":
-        undo.finish_rollback(inst, state, bal, ctx)
+        finish_rollback(inst, state, bal, ctx)
     now, resuming = inst.running_now(), state.get("phase") == "switching"
     frm = state["from"] if resuming else now
     config = req.config or frm.get("config")
@@ -95,6 +96,8 @@ def switch(inst: Instance, req: SwitchRequest, bal: Balancer, ctx: Context) -> d
              "error": None, "started_at": state.get("started_at") if resuming else time.time(),
              "switched_at": state.get("switched_at") if resuming else None,
              "before": keep.get("before"), "prior": keep.get("prior"),
+             # the config each release ran with when a switch left it: a rollback to it takes that
+             "ran": {**(state.get("ran") or {}), **({frm["release"]: frm.get("config")} if frm.get("release") else {})},
              # blue-green: the slot serving now, the last switch's standby (this switch drops it
              # once it moved `current`), and this switch's own slots when it uses them
              "slot": state.get("slot"), "standby": state.get("standby"),
@@ -201,7 +204,7 @@ def _auto_rollback(inst: Instance, state: dict, exc: StepFailed, bal: Balancer, 
     state.update(phase="rolling_back", error=f"{exc.what}: {exc.error}", steps=steps.rows)
     inst.save(state)
     ctx.log("%s failed on host %s: rolling back to release %s", exc.what, inst.rt.name, frm.get("release"))
-    undo.go_back(inst, state, bal, steps, ctx, release=frm.get("release"), config=frm.get("config"))
+    go_back(inst, state, bal, steps, ctx, release=frm.get("release"), config=frm.get("config"))
     raise BrickFailed(f"host {inst.rt.name}: {exc.what} failed for release {to['release']} "
                       f"({exc.error}); rolled back to release {frm.get('release')} "
                       f"(rolled_back: true)")

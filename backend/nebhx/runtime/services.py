@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nebhx.bricks.errors import BrickFailed
+from nebhx.runtime.liveness_state import liveness_record, read_state, view
 from nebhx.runtime.process import ProcessManager
 from nebhx.runtime.probes import ProbeResult, command_probe, http_probe, tcp_probe
 from nebhx.runtime.supervisor import Supervisor
@@ -105,7 +106,6 @@ def record_instance(home: Path, inputs: Any, name: str, release: Path | None,
                     address: str, pid: int | None) -> Path:
     """Write the instance record atomically (temp file + rename). ``started_at`` is kept
     while the same process runs, so an unchanged re-run does not move it."""
-    from nebhx.runtime.liveness import liveness_record
     path = instance_file(home, inputs.service, inputs.instance)
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
@@ -253,7 +253,6 @@ def _liveness_row(home: Path, rec: dict[str, Any]) -> dict[str, Any] | None:
     until its first probe)."""
     if not rec.get("liveness"):
         return None
-    from nebhx.runtime.liveness import read_state, view
     return view(read_state(home, rec.get("service") or "", rec.get("instance"))) or {"status": "pending"}
 
 

@@ -23,6 +23,7 @@ from nebhx.bricks.errors import BrickFailed
 from nebhx.runtime.accounts import ensure_user
 from nebhx.runtime.probes import tcp_probe, wait_until
 from nebhx.runtime.shell import run
+from nebhx.sealing.masking import excerpt
 
 if TYPE_CHECKING:
     from nebhx.bricks.base import Context
@@ -187,7 +188,7 @@ def smbclient(ctx: Context | None, address: str, share: str, login: str, passwor
         proc = run(["smbclient", f"//{host}/{share}", "-p", str(port), "-A", str(auth), "-m", "SMB3",
                     "-c", commands], ctx=ctx, timeout=timeout, check=False, cwd=tmp)
     if proc.returncode != 0:
-        detail = (proc.stdout + proc.stderr).strip()[-1000:]
+        detail = excerpt(proc.stdout + proc.stderr, 1000, ctx.mask if ctx else None)
         raise BrickFailed(f"smbclient //{host}/{share} port {port} as {login} failed "
-                          f"(exit {proc.returncode}): {ctx.mask(detail) if ctx else detail}")
+                          f"(exit {proc.returncode}): {detail}")
     return proc.stdout

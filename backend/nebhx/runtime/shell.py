@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from nebhx.bricks.errors import BrickFailed
 from nebhx.runtime.process import host_env
+from nebhx.sealing.masking import excerpt
 
 if TYPE_CHECKING:
     from nebhx.bricks.base import Context
@@ -28,7 +29,7 @@ def run(cmd: Sequence[str], *, ctx: Context | None = None, timeout: float | None
     except subprocess.TimeoutExpired as exc:
         raise BrickFailed(f"command timed out after {timeout}s: {shown}") from exc
     if check and proc.returncode != 0:
-        detail = (proc.stderr or proc.stdout).strip()[-2000:]
+        detail = excerpt(proc.stderr or proc.stdout, 2000, ctx.mask if ctx else None)
         msg = f"command failed (exit {proc.returncode}): {shown}: {detail}"
         raise BrickFailed(ctx.mask(msg) if ctx else msg)
     return proc

@@ -7,17 +7,16 @@ import hashlib
 import os
 import re
 import shutil
-import stat
 import tarfile
-import time
 import uuid
 import zipfile
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from nebhx.bricks.errors import BrickFailed
+from nebhx.runtime.images import oci_source
+from nebhx.runtime.staging import PROVENANCE, Budget, Source, fetch_artifact, file_hash
+from nebhx.sealing.masking import excerpt
 from nebhx.settings import REPO_DIR
 
 if TYPE_CHECKING:
@@ -27,19 +26,6 @@ if TYPE_CHECKING:
 ARCHIVES = (".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz", ".zip")
 SHA_RE = re.compile(r"^[0-9a-f]{64}$")
 NAME_RE = re.compile(r"^\s*([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)")
-
-
-@dataclass(frozen=True)
-class Source:
-    kind: str
-    shown: str
-    digest: str  # sha256 of the content (or of what a pip spec resolves to), known before fetching
-    fetch: Callable[[Path, Path, Context | None], None]
-    version: str = ""  # pip: the resolved version of the spec's distribution
-
-    @property
-    def derived_id(self) -> str:
-        return f"{self.version}-{self.digest[:12]}" if self.version else self.digest[:12]
 
 
 def describe(source: str, *, sha256: str | None, find_links: str | None,
@@ -62,7 +48,6 @@ def describe(source: str, *, sha256: str | None, find_links: str | None,
     if source.startswith("artifact:"):
         return _artifact_source(source, want)
     if source.startswith("oci:"):  # an image: sha256 names its archive in the artifact store
-        from nebhx.runtime.images import oci_source
         return oci_source(source, want, home=home, engine=engine, login=login)
     if source.startswith(("http://", "https://")):
         if not want:
@@ -75,14 +60,11 @@ def describe(source: str, *, sha256: str | None, find_links: str | None,
     if want and path.is_dir():
         raise BrickFailed(f"sha256 is given but source {source!r} is a directory, which has no "
                           "single sha256: leave sha256 empty or stage an archive of it")
-    digest = _tree_hash(path) if path.is_dir() else _file_hash(path)
+    digest = _tree_hash(path) if path.is_dir() else file_hash(path)
     if want and want != digest:
         raise BrickFailed(f"sha256 mismatch for {path}: expected {want}, got {digest}")
     return Source("dir" if path.is_dir() else "file", str(path.resolve()), digest,
                    lambda tmp, final, ctx: _unpack(path, path.name, tmp))
-
-
-PROVENANCE = ".nebhx-provenance.json"
 
 
 def _artifact_source(source: str, want: str | None) -> Source:
@@ -106,8 +88,8 @@ def _stage_artifact(name: str, sha: str, tmp: Path, ctx: Context | None, final: 
     part = tmp.parent / f".artifact-{uuid.uuid4().hex[:8]}"
     try:
         with part.open("wb") as out:
-            record = _fetch_artifact(name, sha, out, ctx)
-        got = _file_hash(part)
+            record = fetch_artifact(name, sha, out, ctx)
+        got = file_hash(part)
         if got != sha:
             raise BrickFailed(f"sha256 mismatch for artifact {name}: expected {sha}, got {got}; "
                               "nothing staged")
@@ -122,21 +104,6 @@ def _stage_artifact(name: str, sha: str, tmp: Path, ctx: Context | None, final: 
         (tmp / PROVENANCE).write_text(json.dumps(prov, indent=2, sort_keys=True))
     finally:
         part.unlink(missing_ok=True)
-
-
-def _fetch_artifact(name: str | None, sha: str, out, ctx: Context | None) -> dict:
-    """From the process's artifact store: an agent's goes through the execution API with its
-    host token, the control plane's own hosts read the store (``nebhx.process``)."""
-    import httpx
-
-    from nebhx.bricks.resources import installed
-    artifacts = ctx.artifacts if ctx is not None else installed().artifacts
-    try:
-        return artifacts.fetch(name=name, sha256=sha, into=out)
-    except LookupError as exc:
-        raise BrickFailed(f"artifact {name}@sha256:{sha}: {exc}") from exc
-    except (OSError, httpx.HTTPError) as exc:
-        raise BrickFailed(f"artifact {name}@sha256:{sha} could not be fetched: {exc}") from exc
 
 
 def _unpack(path: Path, name: str, tmp: Path) -> None:
@@ -206,7 +173,8 @@ def _pip_resolve(spec: str, find_links: str | None, index_url: str | None,
     try:
         items = json.loads(proc.stdout)["install"]
     except (ValueError, KeyError) as exc:
-        raise BrickFailed(f"pip did not report what {spec!r} resolves to: {proc.stdout[-300:]}") from exc
+        raise BrickFailed(f"pip did not report what {spec!r} resolves to: "
+                          f"{excerpt(proc.stdout, 300, ctx.mask if ctx else None)}") from exc
     named = NAME_RE.match(spec)
     if not named:
         raise BrickFailed(f"pip: source {spec!r} does not start with a distribution name")
@@ -249,36 +217,6 @@ def _relocate_venv(venv: Path, final: Path) -> None:
             path.write_bytes(data.replace(old, new))
 
 
-@dataclass
-class Budget:
-    """What a plan may spend hashing a source: bytes, files and time (``time.monotonic()``)."""
-    bytes: int = 256 << 20
-    files: int = 20_000
-    deadline: float = float("inf")
-
-    def spend(self, what: Path, nbytes: int = 0, files: int = 0) -> None:
-        self.bytes -= nbytes
-        self.files -= files
-        if self.bytes < 0 or self.files < 0:
-            raise BrickFailed(f"{what} is larger than a plan reads (256 MiB, 20,000 files)")
-        if time.monotonic() > self.deadline:
-            raise BrickFailed(f"hashing {what} did not end within the plan's time")
-
-
-def _file_hash(path: Path, budget: Budget | None = None) -> str:
-    digest = hashlib.sha256()
-    if budget is not None:
-        if not stat.S_ISREG(path.stat().st_mode):  # a FIFO or device would never end
-            raise BrickFailed(f"{path} is not a regular file")
-        budget.spend(path, path.stat().st_size, 1)
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-            if budget is not None:
-                budget.spend(path)
-    return digest.hexdigest()
-
-
 def _tree_hash(root: Path, budget: Budget | None = None) -> str:
     """A content hash of a directory: relative paths, modes, file contents, link targets."""
     digest = hashlib.sha256()
@@ -289,7 +227,7 @@ def _tree_hash(root: Path, budget: Budget | None = None) -> str:
         if path.is_symlink():
             digest.update(f"L {rel} {os.readlink(path)}\n".encode())
         elif path.is_file():
-            digest.update(f"F {rel} {path.stat().st_mode & 0o777:o} {_file_hash(path, budget)}\n".encode())
+            digest.update(f"F {rel} {path.stat().st_mode & 0o777:o} {file_hash(path, budget)}\n".encode())
         elif path.is_dir():
             digest.update(f"D {rel}\n".encode())
     return digest.hexdigest()
@@ -353,7 +291,7 @@ def _planned_path_id(path: Path, want: str | None, readable: tuple[Path, ...],
         raise BrickFailed(f"sha256 is given but source {str(path)!r} is a directory, which has no "
                           "single sha256: leave sha256 empty or stage an archive of it")
     try:
-        digest = _tree_hash(path, budget) if path.is_dir() else _file_hash(path, budget)
+        digest = _tree_hash(path, budget) if path.is_dir() else file_hash(path, budget)
     except BrickFailed as exc:
         return None, f"the release id is the hash of {path}, and {exc}; give release_id to plan it"
     if want and want != digest:

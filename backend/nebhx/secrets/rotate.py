@@ -15,8 +15,8 @@ from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from sqlalchemy import JSON, Column, Table, Text, and_, cast, or_, select, text, tuple_, update
 from sqlalchemy.engine import Connection
 
-from nebhx.secrets import keys
-from nebhx.secrets.crypto import SEALED, is_sealed
+from nebhx.sealing import keys
+from nebhx.sealing.crypto import SEALED, is_sealed
 from nebhx.store.models import Base, SecretRow
 
 BATCH = 500

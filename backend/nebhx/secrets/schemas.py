@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field, field_validator
 
-from nebhx.secrets.masking import normalise_secret
+from nebhx.sealing.masking import normalise_secret
+from nebhx.timestamps import Timestamp
 
 
 class SecretValue(BaseModel):
@@ -20,4 +21,4 @@ class SecretValue(BaseModel):
 class SecretName(BaseModel):
     """A stored secret: its name and when it changed, never its value."""
     name: str
-    updated_at: str | None
+    updated_at: Timestamp | None

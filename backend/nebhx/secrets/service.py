@@ -8,10 +8,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from nebhx.auth.audit import Door, record_change
-from nebhx.errors import BadInputs, NotFound
-from nebhx.secrets.crypto import seal, unseal_value
-from nebhx.secrets.masking import normalise_secret
-from nebhx.store.models import SecretRow, iso, utcnow
+from nebhx.errors import BadInputs, InUse, NotFound
+from nebhx.sealing.crypto import seal, unseal_value
+from nebhx.sealing.masking import normalise_secret
+from nebhx.secrets.schemas import SecretName
+from nebhx.store.models import SecretRow, utcnow
+from nebhx.store.queries import latest_docs
 
 NAME = re.compile(r"^[A-Za-z0-9_.-]{1,200}$")
 
@@ -31,9 +33,9 @@ def put_secret(session: Session, *, name: str, value: str) -> None:
         row.value, row.updated_at = token, utcnow()
 
 
-def list_secrets(session: Session) -> list[dict[str, Any]]:
+def list_secrets(session: Session) -> list[SecretName]:
     rows = session.execute(select(SecretRow.name, SecretRow.updated_at).order_by(SecretRow.name))
-    return [{"name": n, "updated_at": iso(at)} for n, at in rows]
+    return [SecretName(name=n, updated_at=at) for n, at in rows]
 
 
 def secret_value(session: Session, *, name: str) -> str | None:
@@ -52,7 +54,6 @@ def _references(value: Any, name: str) -> bool:
 
 def users_of(session: Session, name: str) -> list[str]:
     """The stored graphs whose latest revision refers to secret ``name`` (a node, an input default)."""
-    from nebhx.graphs.removal import latest_docs  # graphs -> secrets (sealing defaults): import late
     out = []
     for gid, doc in latest_docs(session):
         nodes = [n.get("id") for n in doc.get("nodes") or [] if isinstance(n, dict) and _references(n.get("params"), name)]
@@ -63,7 +64,6 @@ def users_of(session: Session, name: str) -> list[str]:
 
 def delete_secret(session: Session, *, name: str, door: Door | None = None) -> None:
     """Refused (InUse) while a stored graph refers to it; the sealed value is gone for good."""
-    from nebhx.graphs.removal import InUse
     row = session.get(SecretRow, name)
     if row is None:
         raise NotFound(f"no secret {name!r}")

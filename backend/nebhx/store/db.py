@@ -130,3 +130,10 @@ def session_scope(url: str | None = None, *, autocommit: bool = False,
     with session_factory(url)(**({"bind": bind} if bind is not None else {})) as session:
         with session.begin():
             yield session
+
+
+def get_session() -> Iterator[Session]:
+    """A request's session, as a FastAPI dependency (nebhx.store.deps.DbSession): one transaction
+    for the whole route, committed before the answer is sent."""
+    with session_scope() as session:
+        yield session

@@ -1,5 +1,5 @@
 """etcd triggers: a graph's ``meta.triggers`` entry of kind ``etcd`` starts a run of its latest
-revision whenever a key under ``prefix`` changes in etcd (a config profile: nebhx.configs.etcd).
+revision whenever a key under ``prefix`` changes in etcd (a config profile: nebhx.runtime.etcd).
 
     {"name": "web-config", "kind": "etcd",
      "prefix": "/nebhx/profiles/",              # keys watched (a prefix; one profile's key works too)
@@ -24,10 +24,10 @@ from typing import Any
 import httpx
 from sqlalchemy import update
 
-from nebhx.configs.etcd import Etcd
-# The trigger's check (graph validation) lives in nebhx.triggers.checks, no store there; re-exported.
-from nebhx.triggers.checks import check_etcd as check_spec  # noqa: F401
-from nebhx.triggers.checks import endpoint_of
+from nebhx.runtime.etcd import Etcd
+# The trigger's check (graph validation) lives in nebhx.graphs.trigger_checks, no store there; re-exported.
+from nebhx.graphs.trigger_checks import check_etcd as check_spec  # noqa: F401
+from nebhx.graphs.trigger_checks import endpoint_of
 from nebhx.statuses import RunStatus
 from nebhx.store.models import RunRow, TriggerScheduleRow, utcnow
 

@@ -4,7 +4,7 @@ from fastapi import APIRouter, HTTPException, Request
 from starlette.concurrency import run_in_threadpool
 
 from nebhx.auth.deps import VIEWER
-from nebhx.graphs.service import NotFound
+from nebhx.errors import NotFound
 from nebhx.store.db import session_scope
 from nebhx.triggers import service
 from nebhx.triggers.schemas import RunTrigger, TriggerFired, TriggerRead

@@ -26,8 +26,8 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-# The graph validator's check of meta.triggers lives in nebhx.triggers.checks (no store there).
-from nebhx.triggers.checks import check_triggers as check_triggers
+# The graph validator's check of meta.triggers lives in nebhx.graphs.trigger_checks (no store there).
+from nebhx.graphs.trigger_checks import check_triggers as check_triggers
 from nebhx.statuses import RunStatus
 from nebhx.store.models import RunRow, TriggerScheduleRow, utcnow
 

@@ -19,16 +19,16 @@ import json
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from nebhx.graphs.service import NotFound
+from nebhx.errors import NotFound
 from nebhx.runs import service as runs
 from nebhx.secrets.service import secret_value
 from nebhx.store.models import RunRow, TriggerDeliveryRow, iso, utcnow
 from nebhx.triggers import payloads
-from nebhx.triggers.signatures import BadSignature, Delivery, verify
+from nebhx.triggers.signatures import WINDOWED, BadSignature, Delivery, verify
 
 DEFAULT_INPUTS = {"repository": "repository", "ref": "ref", "commit": "commit"}
 
@@ -92,7 +92,9 @@ class Replayed(Exception):
     """A delivery the trigger took before."""
 
 
-RETAIN = timedelta(days=7)  # how long a forge's delivery (no signed time) is remembered
+# How long a delivery with a signed time is remembered (far past its window); one without
+# (Gitea, GitLab: nothing in their bodies says when the push was made) is kept for good.
+RETAIN = timedelta(days=1)
 
 
 def _take(session: Session, name: str, delivery: Delivery) -> None:
@@ -101,7 +103,9 @@ def _take(session: Session, name: str, delivery: Delivery) -> None:
         raise Replayed(f"delivery {delivery.key} to trigger {name!r} was received before: a replay is refused "
                        "(push again to start a new run)")
     now = utcnow()
-    session.execute(delete(TriggerDeliveryRow).where(TriggerDeliveryRow.received_at < now - RETAIN))
+    session.execute(delete(TriggerDeliveryRow).where(TriggerDeliveryRow.received_at < now - RETAIN,
+                                                     or_(*(TriggerDeliveryRow.key.startswith(f"{kind}:")
+                                                           for kind in WINDOWED))))
     session.add(TriggerDeliveryRow(trigger=name, key=delivery.key, received_at=now))
     try:
         session.flush()

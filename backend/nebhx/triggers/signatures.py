@@ -9,12 +9,17 @@ identifies the delivery so that it is taken once.
 
 A forge signs only the body, so its delivery is known by the body's hash (a push's body names
 its commits: a second delivery of the same body is a replay). The generic hook signs its
-delivery id and time too: a delivery older or newer than WINDOW_S is refused as well.
+delivery id and time too: a delivery older or newer than WINDOW_S is refused as well. So is
+a GitHub push whose signed body's ``repository.pushed_at`` (the push's time, Unix seconds) is
+outside the window: GitHub's redelivery of an old push is refused too. Gitea's and GitLab's
+bodies hold no time of the push (only commit times, which may be old): theirs are refused when
+received before, however long ago (not in WINDOWED: the service keeps their keys).
 """
 from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import re
 import time
 from collections.abc import Mapping
@@ -23,6 +28,7 @@ from dataclasses import dataclass
 HEADERS = {"github": "x-hub-signature-256", "gitea": "x-gitea-signature", "gitlab": "x-gitlab-token",
            "generic": "x-nebhx-signature"}
 WINDOW_S = 300
+WINDOWED = ("github", "generic")  # senders whose deliveries' time is signed and checked
 _DELIVERY = re.compile(r"^[A-Za-z0-9_.-]{8,100}$")
 
 
@@ -66,6 +72,8 @@ def verify(headers: Mapping[str, str], body: bytes, secret: str, now: float | No
         if kind in ("github", "generic") and not value.startswith("sha256="):
             value = "sha256=" + value
         if hmac.compare_digest(value.encode(), want.encode()):
+            if kind == "github":
+                _github_time(body, now)
             return Delivery(kind, key)
     raise BadSignature(f"the {', '.join(given)} signature does not match this trigger's secret")
 
@@ -80,8 +88,24 @@ def _generic(headers: Mapping[str, str], body: bytes, now: float | None) -> tupl
                            "X-Nebhx-Delivery (8-100 of A-Z a-z 0-9 _ . -) and X-Nebhx-Timestamp (Unix seconds) "
                            "with its body; a hook installed before must be installed again "
                            "(nebhx trigger install-hook)")
-    skew = abs((time.time() if now is None else now) - int(stamp))
-    if skew > WINDOW_S:
-        raise BadSignature(f"delivery {delivery} was sent {int(skew)} s from now, outside the {WINDOW_S} s "
-                           "window (a replay, or a clock that is off)")
+    _within(int(stamp), now, f"delivery {delivery} was sent")
     return f"{stamp}.{delivery}.".encode() + body, f"generic:{delivery}"
+
+
+def _github_time(body: bytes, now: float | None) -> None:
+    """A GitHub push's signed time (``repository.pushed_at``) inside the window; BadSignature if not."""
+    try:
+        pushed = json.loads(body)["repository"]["pushed_at"]
+    except (ValueError, KeyError, TypeError):
+        pushed = None
+    if not isinstance(pushed, int) or isinstance(pushed, bool):
+        raise BadSignature("a GitHub delivery is taken only as a push whose signed body holds its time "
+                           "(repository.pushed_at, Unix seconds): this one has none")
+    _within(pushed, now, "the push (repository.pushed_at) was made")
+
+
+def _within(stamp: int, now: float | None, what: str) -> None:
+    skew = abs((time.time() if now is None else now) - stamp)
+    if skew > WINDOW_S:
+        raise BadSignature(f"{what} {int(skew)} s from now, outside the {WINDOW_S} s "
+                           "window (a replay, or a clock that is off)")

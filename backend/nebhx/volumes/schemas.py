@@ -5,6 +5,8 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from nebhx.timestamps import Timestamp
+
 VOLUME_URL = r"^[a-z][a-z0-9_-]{0,31}://[^/\s]+/\S*$"
 SNAPSHOT = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$"
 
@@ -51,7 +53,7 @@ class VolumeRow(BaseModel):
     model_config = ConfigDict(extra="allow")
     host: str
     host_state: str
-    seen_at: str | None
+    seen_at: Timestamp | None
     name: str
     driver: str
     url: str

@@ -16,13 +16,14 @@ from sqlalchemy.orm import Session
 from nebhx.graphs.service import NotFound, ensure_graph
 from nebhx.hosts.service import host_state
 from nebhx.runs import service as runs
-from nebhx.store.models import HostRow, iso
+from nebhx.store.models import HostRow
+from nebhx.volumes.schemas import VolumeRow
 
 DELETE_GRAPH = "nebhx-delete-snapshot"
 PRUNE_GRAPH = "nebhx-prune-snapshots"
 
 
-def list_volumes(session: Session, *, host: str | None = None, volume: str | None = None) -> list[dict[str, Any]]:
+def list_volumes(session: Session, *, host: str | None = None, volume: str | None = None) -> list[VolumeRow]:
     """One row per volume per host (``volume``: its name or URL), sorted by host and name."""
     query = select(HostRow).order_by(HostRow.name)
     if host:
@@ -32,9 +33,9 @@ def list_volumes(session: Session, *, host: str | None = None, volume: str | Non
         for vol in h.volumes or []:
             if volume and volume not in (vol.get("name"), vol.get("url")):
                 continue
-            rows.append({**vol, "host": h.name, "host_state": host_state(h), "seen_at": iso(h.last_seen),
-                         "snapshots": vol.get("snapshots") or []})
-    return sorted(rows, key=lambda r: (r["host"], r.get("name") or "", r.get("url") or ""))
+            rows.append(VolumeRow(**{**vol, "host": h.name, "host_state": host_state(h), "seen_at": h.last_seen,
+                                     "snapshots": vol.get("snapshots") or []}))
+    return sorted(rows, key=lambda r: (r.host, r.name or "", r.url or ""))
 
 
 def _graph(name: str, brick: str, description: str, inputs: dict[str, str], outputs: list[str]) -> dict[str, Any]:

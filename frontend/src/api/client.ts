@@ -102,11 +102,12 @@ export const Api = {
   plan: (graph: GraphDoc, inputs: Record<string, unknown>) =>
     unwrap(api.POST("/api/graphs/plan", { body: { graph, inputs } })),
   releases: () => unwrap(api.GET("/api/releases")),
-  /** What rolling a service back on a host would do (each host's agent plans it; nothing changes). */
-  planRollback: (body: { host: string; service: string; instance?: string }) =>
+  /** What rolling a service back on a host would do (each host's agent plans it; nothing changes);
+   * `release`: an earlier staged release to go back to (default: the one before the last switch). */
+  planRollback: (body: { host: string; service: string; instance?: string; release?: string }) =>
     unwrap(api.POST("/api/releases/rollback/plan", { body })),
   /** Start the rollback run (audited; the same as `nebhx rollback`). */
-  rollback: (body: { host: string; service: string; instance?: string }) =>
+  rollback: (body: { host: string; service: string; instance?: string; release?: string }) =>
     unwrap(api.POST("/api/releases/rollback", { body })),
   pinRelease: (body: { host: string; service: string; release: string; pinned: boolean }) =>
     unwrap(api.POST("/api/releases/pin", { body })),

@@ -312,27 +312,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/graphs/plan": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Plan Graph
-         * @description What a run would do, per node and per fan-out item (host), changing nothing: no run is
-         *     created and no brick runs (a viewer may ask). Bricks without a plan say "unknown effect".
-         */
-        post: operations["plan_graph_api_graphs_plan_post"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/api/templates/canary": {
         parameters: {
             query?: never;
@@ -462,6 +441,27 @@ export interface paths {
         get: operations["get_revision_api_graphs__graph_id__revisions__number__get"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/graphs/plan": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Plan Graph
+         * @description What a run would do, per node and per fan-out item (host), changing nothing: no run is
+         *     created and no brick runs (a viewer may ask). Bricks without a plan say "unknown effect".
+         */
+        post: operations["plan_graph_api_graphs_plan_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2277,7 +2277,10 @@ export interface components {
             name: string;
             /** Latest Revision */
             latest_revision: number;
-            /** Updated At */
+            /**
+             * Updated At
+             * Format: date-time
+             */
             updated_at: string;
         };
         /** Hello */
@@ -2327,6 +2330,12 @@ export interface components {
              * @description Ids of the agent's tokens revoked with it
              */
             revoked_tokens: string[];
+            /**
+             * Broker User Removed
+             * @description Its broker credential (Redis ACL user) and queue deleted: false with the embedded broker, or when the broker could not be reached (logged)
+             * @default false
+             */
+            broker_user_removed?: boolean;
         };
         /**
          * HostJoin
@@ -2479,6 +2488,34 @@ export interface components {
             holder: {
                 [key: string]: unknown;
             } | null;
+        };
+        /**
+         * LogEvent
+         * @description A node wrote to its log (GET .../nodes/{node_id}/log reads it).
+         */
+        LogEvent: {
+            /** Id */
+            id: number;
+            /** Run Id */
+            run_id: string;
+            /**
+             * Node
+             * @description The node whose log grew
+             */
+            node: string | null;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "log";
+            /** @description A node's or run's status, or a step such as cancelling */
+            status: components["schemas"]["EventStatus"] | null;
+            /** At */
+            at: string | null;
+            /** Data */
+            data: {
+                [key: string]: unknown;
+            };
         };
         /** LogRead */
         LogRead: {
@@ -2708,6 +2745,34 @@ export interface components {
             children?: components["schemas"]["NodeChild"][];
             /** Id */
             id: string;
+        };
+        /**
+         * NodeEvent
+         * @description A change of one node: its status (with its attempt, queue or error in ``data``).
+         */
+        NodeEvent: {
+            /** Id */
+            id: number;
+            /** Run Id */
+            run_id: string;
+            /**
+             * Node
+             * @description The node's id
+             */
+            node: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "node";
+            /** @description A node's or run's status, or a step such as cancelling */
+            status: components["schemas"]["EventStatus"] | null;
+            /** At */
+            at: string | null;
+            /** Data */
+            data: {
+                [key: string]: unknown;
+            };
         };
         /**
          * NodeItem
@@ -3441,7 +3506,10 @@ export interface components {
         RevisionInfo: {
             /** Number */
             number: number;
-            /** Created At */
+            /**
+             * Created At
+             * Format: date-time
+             */
             created_at: string;
         };
         /** RollbackBody */
@@ -3494,6 +3562,11 @@ export interface components {
              * @default 1
              */
             batch?: number;
+            /**
+             * Release
+             * @description Go back to this staged release (its id, or 8+ hex digits of its sha256 or build commit) instead of the one before the last switch: any earlier release still on the host, pinned ones too; refused when it is gone or runs now
+             */
+            release?: string | null;
         };
         /** RunCreate */
         RunCreate: {
@@ -3521,32 +3594,10 @@ export interface components {
         };
         /**
          * RunEvent
-         * @description One change of a run, as GET /api/runs/{run_id}/events streams it (one per ``data:`` line).
+         * @description One change of a run, as GET /api/runs/{run_id}/events streams it (one per ``data:`` line),
+         *     a model per kind.
          */
-        RunEvent: {
-            /** Id */
-            id: number;
-            /** Run Id */
-            run_id: string;
-            /**
-             * Node
-             * @description null for an event of the run itself
-             */
-            node: string | null;
-            /**
-             * Kind
-             * @enum {string}
-             */
-            kind: "run" | "node" | "log";
-            /** @description A node's or run's status, or a step such as cancelling */
-            status: components["schemas"]["EventStatus"] | null;
-            /** At */
-            at: string | null;
-            /** Data */
-            data: {
-                [key: string]: unknown;
-            };
-        };
+        RunEvent: components["schemas"]["RunStateEvent"] | components["schemas"]["NodeEvent"] | components["schemas"]["LogEvent"];
         /**
          * RunLink
          * @description A stored run's node that did a link of the chain.
@@ -3589,7 +3640,10 @@ export interface components {
             status: components["schemas"]["RunStatus"];
             /** Error */
             error: string | null;
-            /** Created At */
+            /**
+             * Created At
+             * Format: date-time
+             */
             created_at: string;
             /** Started At */
             started_at: string | null;
@@ -3616,6 +3670,34 @@ export interface components {
             };
         };
         /**
+         * RunStateEvent
+         * @description A change of the run itself: its status, or a step such as cancelling.
+         */
+        RunStateEvent: {
+            /** Id */
+            id: number;
+            /** Run Id */
+            run_id: string;
+            /**
+             * Node
+             * @description Always null: the event is the run's
+             */
+            node: null;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "run";
+            /** @description A node's or run's status, or a step such as cancelling */
+            status: components["schemas"]["EventStatus"] | null;
+            /** At */
+            at: string | null;
+            /** Data */
+            data: {
+                [key: string]: unknown;
+            };
+        };
+        /**
          * RunStatus
          * @description A run: running until every node ended, then how it ended.
          * @enum {string}
@@ -3634,7 +3716,10 @@ export interface components {
             status: components["schemas"]["RunStatus"];
             /** Error */
             error: string | null;
-            /** Created At */
+            /**
+             * Created At
+             * Format: date-time
+             */
             created_at: string;
             /** Started At */
             started_at: string | null;
@@ -4608,39 +4693,6 @@ export interface operations {
             };
         };
     };
-    plan_graph_api_graphs_plan_post: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["PlanRequest"];
-            };
-        };
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["PlanRead"];
-                };
-            };
-            /** @description The request's problems, each with where and why */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ProblemList"];
-                };
-            };
-        };
-    };
     canary_template_api_templates_canary_post: {
         parameters: {
             query?: never;
@@ -4928,6 +4980,39 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Graph"];
+                };
+            };
+            /** @description The request's problems, each with where and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProblemList"];
+                };
+            };
+        };
+    };
+    plan_graph_api_graphs_plan_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PlanRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PlanRead"];
                 };
             };
             /** @description The request's problems, each with where and why */

@@ -9,6 +9,8 @@ import { SecretField } from "./SecretField";
 import { BrickHelp } from "./Markdown";
 import { BATCH_KEYS, ExecutionSettings } from "./ExecutionSettings";
 import { CompositeInfo } from "./CompositeInfo";
+import { NodeWhy } from "./NodeWhy";
+import type { Run } from "../types";
 
 const ParamsForm = lazy(() => import("./ParamsForm"));
 /** The items of a for_each input, typed as a JSON list; kept as typed until it parses. */
@@ -49,9 +51,11 @@ interface Props {
   edges: Edge[];
   meta: GraphMeta;
   readOnly: boolean;
+  /** This node in the run shown, if any: where it deployed, for "Why does this run?". */
+  ran?: Run["nodes"][string];
 }
 
-export function NodePanel({ node, edges, meta, readOnly }: Props) {
+export function NodePanel({ node, edges, meta, readOnly, ran }: Props) {
   const { updateNodeData } = useReactFlow();
   const { byId, parents } = usePalette();
   const spec = byId.get(node.data.brick);
@@ -127,6 +131,7 @@ export function NodePanel({ node, edges, meta, readOnly }: Props) {
         <code>{node.data.brick}</code> · node <code>{node.id}</code>
         {spec?.docs && <BrickHelp docs={spec.docs} />}
       </div>
+      <NodeWhy brick={node.data.brick} params={params} ran={ran} />
       {spec?.id.startsWith("composite:") && <CompositeInfo brick={node.data.brick} readOnly={readOnly}
                                                           onPin={(brick) => update({ brick })} />}
       {elsewhere.size > 0 && (

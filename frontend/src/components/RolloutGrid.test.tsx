@@ -29,6 +29,11 @@ describe("rollout grid at 100 hosts", () => {
     expect(screen.getByTestId("grid-count-canary").textContent).toContain("10 succeeded");
     expect(screen.getByTestId("grid-count-rest").textContent).toContain("78 succeeded · 2 failed · 10 pending");
     expect(screen.getByTestId("grid-web050-rest").title).toContain("release r2 is not staged");
+    // A cell is an icon named by its status (words in every cell pushed phases out of the panel).
+    expect(screen.getByTestId("grid-web050-rest").querySelector(".bi-x-lg")).toBeTruthy();
+    expect(screen.getByTestId("grid-web050-rest").textContent).toBe("failed"); // hidden: screen readers'
+    expect(screen.getByTestId("grid-legend").textContent).toContain("succeeded");
+    expect(screen.getByTestId("grid-legend").textContent).toContain("failed");
     fireEvent.click(screen.getByTestId("grid-only-look"));
     expect(screen.getByTestId("grid-shown").textContent).toContain("12 of 100 hosts");
     expect(screen.getByTestId("grid-host-web077")).toBeTruthy();

@@ -7,16 +7,38 @@ import { Form, Table } from "react-bootstrap";
 import { usePalette } from "../lib/palette";
 import { type Grid, rolloutGrid, stepsText } from "../lib/releases";
 import type { Run, RunNode } from "../types";
-import { StatusBadge } from "./StatusBadge";
+import { StatusMark } from "./StatusBadge";
 
-/** "98 succeeded · 2 failed": how many hosts of a phase are in each state. */
-function phaseCounts(grid: Grid, phase: string): string {
+/** How many hosts of a phase are in each state, in the order the states first show. */
+function phaseCounts(grid: Grid, phase: string): [string, number][] {
   const counts = new Map<string, number>();
   for (const h of grid.hosts) {
     const status = grid.cell(h, phase)?.status;
     if (status) counts.set(status, (counts.get(status) ?? 0) + 1);
   }
-  return [...counts].map(([s, n]) => `${n} ${s}`).join(" · ");
+  return [...counts];
+}
+
+/** A phase's counts: an icon and a number per state, one a line (the words for screen readers). */
+function PhaseCounts({ counts }: { counts: [string, number][] }) {
+  return (
+    <>
+      {counts.map(([s, n]) => <div key={s} className="nbx-grid-count" aria-hidden="true"><StatusMark status={s} /> {n}</div>)}
+      <span className="visually-hidden">{counts.map(([s, n]) => `${n} ${s}`).join(" · ")}</span>
+    </>
+  );
+}
+
+/** The states the grid shows, each icon with its name once. */
+function Legend({ grid }: { grid: Grid }) {
+  const seen = [...new Set(grid.phases.flatMap((p) => grid.hosts.map((h) => grid.cell(h, p)?.status ?? "")))]
+    .filter((s) => s !== "");
+  return (
+    <div className="d-flex flex-wrap gap-2 small text-body-secondary" data-testid="grid-legend">
+      {seen.map((s) => <span key={s}><span aria-hidden="true"><StatusMark status={s} /></span> {s}</span>)}
+      <span>– not on the host</span>
+    </div>
+  );
 }
 
 function needsLook(grid: Grid, host: string): boolean {
@@ -46,11 +68,12 @@ function RolloutGridView({ run }: { run: Run }) {
           <Form.Check type="switch" id="grid-only-look" label="not succeeded only" checked={onlyLook}
                       onChange={(e) => setOnlyLook(e.target.checked)} data-testid="grid-only-look" />
         </div>)}
+      <Legend grid={grid} />
       <div className="nbx-grid-scroll">
         <Table size="sm" bordered className="small mb-1 nbx-rollout-grid" data-testid="rollout-grid">
           <thead><tr><th>host</th>{grid.phases.map((p) => (
-            <th key={p}><code>{p}</code><div className="fw-normal text-body-secondary" data-testid={`grid-count-${p}`}>
-              {phaseCounts(grid, p)}</div></th>))}</tr></thead>
+            <th key={p}><code>{p}</code><div className="fw-normal" data-testid={`grid-count-${p}`}>
+              <PhaseCounts counts={phaseCounts(grid, p)} /></div></th>))}</tr></thead>
           <tbody>
             {shown.map((h) => (
               <tr key={h} data-testid={`grid-host-${h}`}>
@@ -61,7 +84,7 @@ function RolloutGridView({ run }: { run: Run }) {
                   return (
                     <td key={p} title={it ? `${it.id}: ${it.status}${steps ? `\n${steps}` : ""}${it.error ? `\n${it.error}` : ""}` : "not on this host"}
                         data-testid={`grid-${h}-${p}`}>
-                      {it ? <StatusBadge status={it.status} /> : <span className="text-body-secondary">–</span>}
+                      {it ? <StatusMark status={it.status} /> : <span className="text-body-secondary">–</span>}
                     </td>
                   );
                 })}

@@ -60,6 +60,38 @@ describe("ServiceOps", () => {
     expect(history.textContent).toContain("deploy r3 by ann");
   });
 
+  it("offers each earlier release still staged in the history: plan for that release, then run it", async () => {
+    setup();
+    const sw = (from: string | null, to: string, id: string) => ({ at: "2026-12-07T14:00:00+00:00", from, to, brick: "rollout.switch",
+      run: { id, node: "switch", brick: "rollout.switch", graph_name: "deploy", revision: 3, started_by: "ann" } });
+    // Newest first: r2 runs now; r1 and r0 (pinned) are still staged; rx was removed by retention.
+    api.serviceHistory.mockResolvedValue([sw("r1", "r2", "run9"), sw("r0", "r1", "run8"), sw("rx", "r0", "run7"),
+      sw(null, "rx", "run6"), sw("r0", "r1", "run5")]);
+    const staged = { ...row, releases: [{ id: "r0", staged_at: 0, pinned: true }, ...row.releases] } as ReleaseRow;
+    render(<ServiceOps r={staged} />);
+    await screen.findByTestId("release-history");
+    expect(screen.queryByTestId("rollback-to-r2")).toBeNull();  // what runs now
+    expect(screen.queryByTestId("rollback-to-rx")).toBeNull();  // no longer on the host
+    expect(screen.getAllByTestId("rollback-to-r1")).toHaveLength(1);  // offered once, on its newest switch
+    fireEvent.click(screen.getByTestId("rollback-to-r0"));
+    await screen.findByText("roll back web to r1");  // (the mocked plan)
+    expect(api.planRollback).toHaveBeenCalledWith({ host: "h1", service: "web", release: "r0" });
+    expect(api.rollback).not.toHaveBeenCalled();
+    expect(screen.getByTestId("plan-action").textContent).toContain("Run the rollback to r0 on h1");
+    fireEvent.click(screen.getByTestId("plan-action"));
+    await screen.findByTestId("rollback-started");
+    expect(api.rollback).toHaveBeenCalledWith({ host: "h1", service: "web", release: "r0" });
+  });
+
+  it("shows why a rollback to a release is refused", async () => {
+    setup();
+    api.planRollback.mockRejectedValue(new Error("release 'r1' of 'web' is not staged on host h1 (removed by retention)"));
+    render(<ServiceOps r={row} />);
+    await screen.findByTestId("release-history");
+    fireEvent.click(screen.getByTestId("rollback-plan"));
+    expect((await screen.findByRole("alert")).textContent).toContain("not staged on host h1");
+  });
+
   it("follows the log: the tail first, then only what came since the offsets", async () => {
     setup();
     vi.useFakeTimers({ shouldAdvanceTime: true });

@@ -19,26 +19,30 @@ type OpenRun = ((id: string) => void) | undefined;
 const RunId = ({ id, onOpenRun }: { id: string; onOpenRun: OpenRun }) =>
   onOpenRun ? <Button size="sm" variant="link" className="p-0 align-baseline" onClick={() => onOpenRun(id)}>{id}</Button> : <code>{id}</code>;
 
-function Rollback({ r, onError, onOpenRun }: { r: ReleaseRow; onError: (e: string) => void; onOpenRun: OpenRun }) {
+/** `to`: an earlier staged release chosen in the history; default: the one before the last switch. */
+function Rollback({ r, onError, onOpenRun, to }: { r: ReleaseRow; onError: (e: string) => void; onOpenRun: OpenRun; to?: string }) {
   const [plan, setPlan] = useState<PlanResult | null>(null);
   const [loading, setLoading] = useState(false);
   const [started, setStarted] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+  const body = { ...target(r), ...(to ? { release: to } : {}) };
   const ask = () => {
     setLoading(true);
-    Api.planRollback(target(r)).then(setPlan, (e: Error) => onError(e.message)).finally(() => setLoading(false));
+    Api.planRollback(body).then(setPlan, (e: Error) => onError(e.message)).finally(() => setLoading(false));
   };
   const run = () => {
     setBusy(true);
-    Api.rollback(target(r)).then((x) => { setStarted(x.id); setPlan(null); },
+    Api.rollback(body).then((x) => { setStarted(x.id); setPlan(null); },
       (e: Error) => onError(e.message)).finally(() => setBusy(false));
   };
   return (<>
-    <Button size="sm" variant="outline-danger" disabled={!r.previous || loading} onClick={ask} data-testid="rollback-plan">
-      Roll back to {r.previous ?? "(no previous release)"}…</Button>
+    {to ? <Button size="sm" variant="link" className="p-0 text-danger" disabled={loading} onClick={ask}
+      data-testid={`rollback-to-${to}`}>Roll back to this…</Button>
+      : <Button size="sm" variant="outline-danger" disabled={!r.previous || loading} onClick={ask} data-testid="rollback-plan">
+        Roll back to {r.previous ?? "(no previous release)"}…</Button>}
     {started && <span className="ms-2 small" data-testid="rollback-started">rollback run <RunId id={started} onOpenRun={onOpenRun} /> started</span>}
     <PlanDialog plan={plan} loading={loading} onHide={() => { setPlan(null); setLoading(false); }}
-      action={{ label: `Run the rollback on ${r.host}`, onClick: run, busy }} />
+      action={{ label: `Run the rollback${to ? ` to ${to}` : ""} on ${r.host}`, onClick: run, busy }} />
   </>);
 }
 
@@ -62,7 +66,8 @@ function Pins({ r, onError }: { r: ReleaseRow; onError: (e: string) => void }) {
   );
 }
 
-function History({ r, onOpenRun }: { r: ReleaseRow; onOpenRun: OpenRun }) {
+/** Newest first; the newest switch to each earlier release still staged offers "Roll back to this". */
+function History({ r, onOpenRun, onError }: { r: ReleaseRow; onOpenRun: OpenRun; onError: (e: string) => void }) {
   const [rows, setRows] = useState<HistoryEntry[] | null>(null);
   const [error, setError] = useState<string | null>(null);
   useEffect(() => {
@@ -70,14 +75,22 @@ function History({ r, onOpenRun }: { r: ReleaseRow; onOpenRun: OpenRun }) {
   }, [r.host, r.service, r.instance]);
   if (error) return <div className="text-danger small">{error}</div>;
   if (!rows) return null;
+  const staged = new Set((r.releases ?? []).map((x) => x.id));
+  const offered = new Set<string>();
+  const offer = (to: string | null | undefined) => {
+    if (!to || to === r.active || !staged.has(to) || offered.has(to)) return false;
+    offered.add(to);
+    return true;
+  };
   return (
     <Table size="sm" className="small mb-2" data-testid="release-history">
-      <thead><tr><th>when</th><th>from</th><th>to</th><th>run</th></tr></thead>
+      <thead><tr><th>when</th><th>from</th><th>to</th><th>run</th><th /></tr></thead>
       <tbody>{rows.map((h) => (<tr key={`${h.run.id}/${h.run.node}`}>
         <td>{h.at ? formatTime(h.at) : "–"}</td><td>{h.from ?? "–"}</td><td>{h.to ?? "–"}</td>
         <td><RunId id={h.run.id} onOpenRun={onOpenRun} /> {h.run.graph_name} r{h.run.revision}
-          {h.run.started_by && <> by {h.run.started_by}</>}</td></tr>))}
-        {!rows.length && <tr><td colSpan={4} className="text-body-secondary">No stored run switched it.</td></tr>}
+          {h.run.started_by && <> by {h.run.started_by}</>}</td>
+        <td>{offer(h.to) && <Rollback r={r} to={h.to!} onError={onError} onOpenRun={onOpenRun} />}</td></tr>))}
+        {!rows.length && <tr><td colSpan={5} className="text-body-secondary">No stored run switched it.</td></tr>}
       </tbody>
     </Table>
   );
@@ -120,7 +133,7 @@ export function ServiceOps({ r, onOpenRun }: { r: ReleaseRow; onOpenRun?: (id: s
           {log ? "Stop following the log" : "Follow the log"}</Button></div>
       {log && <ServiceLog r={r} />}
       <Pins r={r} onError={setError} />
-      <History r={r} onOpenRun={onOpenRun} />
+      <History r={r} onOpenRun={onOpenRun} onError={setError} />
     </div>
   );
 }

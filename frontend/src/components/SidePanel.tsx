@@ -46,7 +46,8 @@ function SidePanelView(p: SidePanelProps) {
       <Tabs activeKey={p.tab} onSelect={(k) => k && p.setTab(k)} className="px-1 pt-1 small" id="side-tabs">
         <Tab eventKey="node" title="Node">
           <div className="p-2">
-            {one ? <NodePanel node={one} edges={p.edges} meta={p.meta} readOnly={p.readOnly} />
+            {one ? <NodePanel node={one} edges={p.edges} meta={p.meta} readOnly={p.readOnly}
+                               ran={p.run?.nodes[one.id]} />
               : <p className="small text-body-secondary">
                   {p.selected.length > 1 ? `${p.selected.length} nodes selected.` : "Select a node to edit its parameters."}
                 </p>}

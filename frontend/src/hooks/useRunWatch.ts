@@ -21,11 +21,14 @@ export function useRunWatch(runId: string | null, onError: (message: string) => 
     runStore.set(r.nodes ?? {});
   }, []);
 
-  const refresh = useCallback(async (id: string) => {
+  const refresh = useCallback(async (id: string): Promise<Run | null> => {
     try {
-      show(await Api.run(id));
+      const r = await Api.run(id);
+      show(r);
+      return r;
     } catch (e) {
       onErrorRef.current(`Could not load run: ${(e as Error).message}`);
+      return null;
     }
   }, [show]);
 
@@ -47,40 +50,48 @@ export function useRunWatch(runId: string | null, onError: (message: string) => 
       clearTimeout(pending);
       pending = setTimeout(() => !closed && void refresh(runId), 150);
     };
-    void refresh(runId);
-    const source = new EventSource(eventsUrl(runId, lastId.current));
-    // The server names each event by its kind ("run", "node", "log").
-    const onEvent = (msg: MessageEvent<string>) => {
-      let ev: RunEvent;
-      try {
-        ev = JSON.parse(msg.data) as RunEvent;
-      } catch {
-        return;
-      }
-      lastId.current = Math.max(lastId.current, Number(ev.id) || 0);
-      if (ev.kind === "log") {
-        if (ev.node) logStore.set({ ...logStore.get(), [ev.node]: (logStore.get()[ev.node] ?? 0) + 1 });
-        return;
-      }
-      if (ev.kind === "node" && ev.node && ev.status) {
-        const prev = runStore.get()[ev.node];
-        runStore.set({ ...runStore.get(), [ev.node]: { ...(prev ?? emptyNode()), status: ev.status as never } });
-      }
-      later();
-      if (ev.kind === "run" && ev.status && TERMINAL.has(ev.status)) {
-        source.close();
-      }
+    let source: EventSource | null = null;
+    const follow = () => {
+      const stream = new EventSource(eventsUrl(runId, lastId.current));
+      source = stream;
+      // The server names each event by its kind ("run", "node", "log").
+      const onEvent = (msg: MessageEvent<string>) => {
+        let ev: RunEvent;
+        try {
+          ev = JSON.parse(msg.data) as RunEvent;
+        } catch {
+          return;
+        }
+        lastId.current = Math.max(lastId.current, Number(ev.id) || 0);
+        if (ev.kind === "log") {
+          if (ev.node) logStore.set({ ...logStore.get(), [ev.node]: (logStore.get()[ev.node] ?? 0) + 1 });
+          return;
+        }
+        if (ev.kind === "node" && ev.node && ev.status) {
+          const prev = runStore.get()[ev.node];
+          runStore.set({ ...runStore.get(), [ev.node]: { ...(prev ?? emptyNode()), status: ev.status as never } });
+        }
+        later();
+        if (ev.kind === "run" && ev.status && TERMINAL.has(ev.status)) {
+          stream.close();
+        }
+      };
+      for (const kind of ["run", "node", "log", "message"]) stream.addEventListener(kind, onEvent);
+      stream.onerror = () => {
+        // The browser reconnects with Last-Event-ID. A refused stream (an ended session, say) is
+        // closed: loading the run then tells why (a 401 shows the login page).
+        if (stream.readyState === EventSource.CLOSED && !closed) void refresh(runId);
+      };
     };
-    for (const kind of ["run", "node", "log", "message"]) source.addEventListener(kind, onEvent);
-    source.onerror = () => {
-      // The browser reconnects with Last-Event-ID. A refused stream (an ended session, say) is
-      // closed: loading the run then tells why (a 401 shows the login page).
-      if (source.readyState === EventSource.CLOSED && !closed) void refresh(runId);
-    };
+    // An ended run has nothing more to tell: its stream would replay every event it already
+    // shows (a 100-host rollout's 1,500 kept the editor busy for seconds before its grid showed).
+    void refresh(runId).then((r) => {
+      if (!closed && !(r && TERMINAL.has(r.status))) follow();
+    });
     return () => {
       closed = true;
       clearTimeout(pending);
-      source.close();
+      source?.close();
     };
   }, [runId, generation, refresh, session]);
 

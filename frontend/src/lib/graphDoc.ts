@@ -4,7 +4,7 @@ import type { GraphDoc, GraphEdge, GraphNode } from "../types";
 import { ORDER_IN, ORDER_OUT } from "./wiring";
 
 export const FORMAT = "nebhx/graph@1";
-/** What a node id may be: the server's rule (`ID_PATTERN` in nebhx/graphs/models.py, in graph.schema.json). */
+/** What a node id may be: the server's rule (`ID_PATTERN` in nebhx/graph_model.py, in graph.schema.json). */
 export const NODE_ID_PATTERN = "^[^\\s$@\\[\\]][^\\s\\[\\]]{0,127}$";
 const NODE_ID = new RegExp(NODE_ID_PATTERN, "u");
 export const isNodeId = (id: unknown): id is string => typeof id === "string" && NODE_ID.test(id);

@@ -1,0 +1,3 @@
+from nebhx.agent.main import main
+
+main()
