@@ -4,10 +4,13 @@ A "worker" process is started as the control plane's is: the database URL and th
 key in its environment, a key file, a store under its NEBHX_HOME. It checks out a real git
 repository and runs build.script with a script anyone who can push could have written:
 it dumps its environment, /proc/$PPID/environ, every /proc/*/environ, the key file and the
-store, writes outside its checkout and dials a port on this machine.
+store, writes outside its checkout and dials the control plane's ports: on loopback, through
+slirp's host address and on this machine's own address. A registry stands in for the network
+on another host (a network namespace behind a bridge, tests/cluster/netns.py).
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -21,6 +24,9 @@ import pytest
 from cryptography.fernet import Fernet
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "tests" / "cluster"))
+from netns import Cluster  # noqa: E402
+
 KEY = Fernet.generate_key().decode()
 FILE_KEY = Fernet.generate_key().decode()
 STORE_CANARY = "stored-" + secrets.token_hex(12)
@@ -37,6 +43,8 @@ echo "== store"; cat "{store}" | head -c 100000 | tr -c '[:print:]\n' ' ' || tru
 echo "== write outside"; echo pwned > "{outside}" && echo "wrote outside" || true
 echo "== net"; (exec 3<>/dev/tcp/127.0.0.1/{port} && echo "connected to the control plane's port") || true
 (exec 3<>/dev/tcp/10.0.2.2/{port} && echo "connected to the control plane's port through slirp's host") || true
+(exec 3<>/dev/tcp/{own}/{own_port} && echo "connected to the control plane's port on this machine's address") || true
+(exec 3<>/dev/tcp/169.254.169.254/80 && echo "connected to the metadata service") || true
 (exec 3<>/dev/tcp/{public}/{public_port} && echo "connected to the registry") || true
 echo "== done"
 """
@@ -72,16 +80,42 @@ def worker(tmp_path):
         db.execute("create table canary (value text)")
         db.execute("insert into canary values (?)", (STORE_CANARY,))
     listener = socket.create_server(("127.0.0.1", 0))
-    # A registry stands in: a server on this machine's own address that is not loopback.
-    registry = socket.create_server((public_address(), 0))
+    own = socket.create_server((public_address(), 0))  # the API as `nebhx up --host 0.0.0.0` serves
     env = {k: v for k, v in os.environ.items() if not k.startswith("NEBHX_")}
     env.update(NEBHX_HOME=str(home), NEBHX_DATABASE_URL=f"sqlite:///{store}", NEBHX_SECRET_KEY=KEY,
                NEBHX_SECRET_KEY_FILE=str(key_file), PYTHONPATH=f"{ROOT / 'backend'}:{ROOT / 'tests'}")
-    yield {"env": env, "home": home, "key_file": key_file, "store": store, "port": listener.getsockname()[1],
-           "outside": home / "written-by-the-build", "public": registry.getsockname()[0],
-           "public_port": registry.getsockname()[1]}
+    with registry_host(tmp_path) as (address, port):
+        yield {"env": env, "home": home, "key_file": key_file, "store": store, "port": listener.getsockname()[1],
+               "outside": home / "written-by-the-build", "public": address, "public_port": port,
+               "own": own.getsockname()[0], "own_port": own.getsockname()[1]}
     listener.close()
-    registry.close()
+    own.close()
+
+
+@contextlib.contextmanager
+def registry_host(tmp_path: Path):
+    """A server on another host: a network namespace behind a bridge; (address, port)."""
+    Cluster.check_netns()
+    cluster = Cluster(tmp_path / "net", hosts=("registry",))
+    cluster.net_up()
+    server = subprocess.Popen(["ip", "netns", "exec", cluster.ns("registry"), sys.executable, "-c", REGISTRY],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert server.stdout.readline().strip() == "listening", "the registry did not start"
+        yield cluster.address("registry"), 5000
+    finally:
+        server.kill()
+        server.wait()
+        cluster.down()
+
+
+REGISTRY = """
+import socket
+s = socket.create_server(("0.0.0.0", 5000))
+print("listening", flush=True)
+while True:
+    s.accept()[0].close()
+"""
 
 
 def public_address() -> str:
@@ -110,7 +144,8 @@ def app_repo(tmp: Path) -> Path:
 def run_worker(tmp_path: Path, worker: dict, network: bool = False) -> tuple[dict, str]:
     bare = app_repo(tmp_path)
     script = SCRIPT.format(key_file=worker["key_file"], store=worker["store"], outside=worker["outside"],
-                           port=worker["port"], public=worker["public"], public_port=worker["public_port"])
+                           port=worker["port"], public=worker["public"], public_port=worker["public_port"],
+                           own=worker["own"], own_port=worker["own_port"])
     driver = tmp_path / "worker.py"
     # As the CLI's worker starts: the builtin bricks, then the process's brick resources.
     driver.write_text("from nebhx.bricks.registry import import_builtin\nimport_builtin()\n"
@@ -143,4 +178,5 @@ def test_network_only_when_the_recipe_declares_it_and_never_to_loopback(tmp_path
     assert "error" not in out, out
     assert "connected to the registry" in report, report[-2000:]
     assert "connected to the control plane's port" not in report, report[-2000:]
+    assert "connected to the metadata service" not in report
     assert KEY not in report and FILE_KEY not in report

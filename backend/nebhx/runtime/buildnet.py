@@ -5,8 +5,11 @@ machine's loopback services (the control plane's API, Redis, PostgreSQL on 127.0
 sandbox keeps bwrap's own network namespace, whose 127.0.0.1 is its own, and slirp4netns
 (user-mode NAT, started on the sandbox before it runs anything: bwrap's --block-fd) carries
 its outbound connections with ``--disable-host-loopback``, so 10.0.2.2 does not lead to the
-host's 127.0.0.1 either. What listens on the machine's other addresses stays reachable, as
-from any machine on that network.
+host's 127.0.0.1 either. Before the build starts, its namespace gets a `prohibit` route to each
+of this machine's own addresses (what the control plane listens on beyond loopback: the API on
+0.0.0.0, a cluster's bridge) and to link-local 169.254.0.0/16 (a cloud's metadata service and
+its credentials). The build runs without CAP_NET_ADMIN, so it cannot take them away. Other
+machines on the network stay reachable: that is where registries are.
 """
 from __future__ import annotations
 
@@ -57,7 +60,13 @@ def popen(argv: list[str], *, network: bool, **kwargs) -> tuple[subprocess.Popen
         os.close(info_w)
         os.close(block_r)
     try:
-        stop = _slirp(slirp, _child_pid(info_r))
+        pid = _child_pid(info_r)
+        stop = _slirp(slirp, pid)
+        try:
+            _fence(pid)
+        except BaseException:
+            stop()
+            raise
     except BaseException:
         os.killpg(proc.pid, 9) if kwargs.get("start_new_session") else proc.kill()
         proc.wait()
@@ -78,6 +87,25 @@ def _child_pid(info_r: int) -> int:
             raise BrickFailed("the build sandbox did not start (bubblewrap said nothing of it)")
         data += chunk
     return int(json.loads(data[:data.index(b"}") + 1])["child-pid"])
+
+
+def own_addresses() -> list[str]:
+    """This machine's IPv4 addresses beyond loopback, as ``ip`` lists them."""
+    out = subprocess.run(["ip", "-j", "-4", "addr", "show"], capture_output=True, text=True, check=True).stdout
+    return sorted({a["local"] for link in json.loads(out) for a in link.get("addr_info", [])
+                   if a.get("local") and not a["local"].startswith("127.")})
+
+
+def _fence(pid: int) -> None:
+    """No way from ``pid``'s network namespace to this machine's own addresses or to link-local."""
+    enter = ["nsenter", f"--net=/proc/{pid}/ns/net"]
+    if os.geteuid() != 0:  # the namespace belongs to bwrap's user namespace: act as its owner
+        enter += [f"--user=/proc/{pid}/ns/user", "--preserve-credentials"]
+    for target in [*(f"{a}/32" for a in own_addresses()), "169.254.0.0/16"]:
+        done = subprocess.run([*enter, "ip", "route", "add", "prohibit", target], capture_output=True, text=True)
+        if done.returncode != 0:
+            raise BrickFailed(f"could not keep the build away from this machine's address {target}: "
+                              f"{done.stderr.strip()[-300:]}")
 
 
 def _slirp(slirp: str, pid: int) -> Callable[[], None]:
