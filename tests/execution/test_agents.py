@@ -2,8 +2,10 @@
 scoped to one host, only the node's own secrets, the framework's host runtime."""
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import threading
 from pathlib import Path
 
 import httpx
@@ -92,6 +94,27 @@ def exec_call(stack: Stack, token: str | None, path: str, body: dict) -> httpx.R
     return httpx.post(f"{stack.url}/api/exec{path}", json=body, headers=headers, timeout=10)
 
 
+@contextlib.contextmanager
+def beating(stack: Stack, host: str, worker: str = "t1"):
+    """As an agent process does: /alive every 0.3 s, so what it claims as ``worker`` is not
+    taken for lost when a loaded machine makes the test outlive the 3 s lease."""
+    stop = threading.Event()
+
+    def beat() -> None:
+        while True:
+            with contextlib.suppress(httpx.HTTPError):
+                exec_call(stack, stack.tokens[host], "/alive", {"worker": worker})
+            if stop.wait(0.3):
+                return
+    thread = threading.Thread(target=beat, daemon=True)
+    thread.start()
+    try:
+        yield {"worker": worker}
+    finally:
+        stop.set()
+        thread.join()
+
+
 def test_a_host_token_reaches_only_its_own_nodes(cluster):
     # h2 registers (so nodes route to it) but runs no worker: its node waits, queued.
     assert exec_call(cluster, cluster.tokens["h2"], "/register", {"labels": {}}).status_code == 204
@@ -107,7 +130,14 @@ def test_a_host_token_reaches_only_its_own_nodes(cluster):
         assert "not routed to host 'h1'" in resp.json()["detail"]
         assert exec_call(cluster, None, path, {**ref, **extra}).status_code == 401
     assert cluster.get_run(run["id"])["nodes"]["e"]["status"] == "queued"
-    claim = exec_call(cluster, cluster.tokens["h2"], "/claim", ref)
+    with beating(cluster, "h2") as worker:
+        claimed_and_finished(cluster, ref, worker)
+    end = cluster.wait_run(run["id"], 30)
+    assert end["status"] == "succeeded" and end["nodes"]["e"]["outputs"]["echoed"] == "got ******"
+
+
+def claimed_and_finished(cluster: Stack, ref: dict, worker: dict) -> None:
+    claim = exec_call(cluster, cluster.tokens["h2"], "/claim", {**ref, **worker})
     assert claim.status_code == 200 and claim.json()["inputs"]["secret"] == "for-h2-alone"
     assert claim.json()["secrets"] == ["for-h2-alone"]  # this node's secrets, no other
     assert exec_call(cluster, cluster.tokens["h2"], "/claim", ref).status_code == 204  # taken once
@@ -116,8 +146,6 @@ def test_a_host_token_reaches_only_its_own_nodes(cluster):
     done = {"status": "succeeded", "inputs": {"host": "h2"},
             "outputs": {"echoed": "got for-h2-alone", "token": {"$plain": "t"}, "host": "h2", "pid": 1}}
     assert exec_call(cluster, cluster.tokens["h2"], "/finish", {**ref, "outcome": done}).status_code == 204
-    end = cluster.wait_run(run["id"], 30)
-    assert end["status"] == "succeeded" and end["nodes"]["e"]["outputs"]["echoed"] == "got ******"
 
 
 def test_a_users_or_revoked_token_is_refused_by_the_execution_api(cluster):
@@ -186,11 +214,12 @@ def test_an_agents_result_over_the_limits_fails_the_node_naming_where(cluster):
     run = cluster.run(graph("nan", [("w", "test.where", {"host": "h2"})]), wait=False)
     attempt = cluster.wait_node(run["id"], "w", "queued")["nodes"]["w"]["attempt"]
     ref = {"run_id": run["id"], "node_id": "w", "attempt": attempt}
-    assert exec_call(cluster, cluster.tokens["h2"], "/claim", ref).status_code == 200
     body = json.dumps({**ref, "outcome": {"status": "succeeded", "inputs": {"host": "h2"}, "log": "a\x00b",
                                           "outputs": {"host": "h2", "home": "x", "tag": [float("nan")]}}})
-    resp = httpx.post(f"{cluster.url}/api/exec/finish", content=body, timeout=10,
-                      headers={"Authorization": f"Bearer {cluster.tokens['h2']}", "content-type": "application/json"})
+    with beating(cluster, "h2") as worker:
+        assert exec_call(cluster, cluster.tokens["h2"], "/claim", {**ref, **worker}).status_code == 200
+        resp = httpx.post(f"{cluster.url}/api/exec/finish", content=body, timeout=10,
+                          headers={"Authorization": f"Bearer {cluster.tokens['h2']}", "content-type": "application/json"})
     assert resp.status_code == 204, resp.text
     node = cluster.wait_run(run["id"], 30)["nodes"]["w"]
     assert node["status"] == "failed"
@@ -210,7 +239,17 @@ def test_a_stale_attempts_renew_log_and_finish_are_refused(cluster):
     # No renewal: the 3 s lease lapses and the sweep dispatches the next attempt.
     wait_for(lambda: cluster.get_run(run["id"])["nodes"]["w"]["attempt"] == first + 1, 30, what="attempt 2")
     new = {**old, "attempt": first + 1}
-    assert exec_call(cluster, cluster.tokens["h2"], "/claim", new).status_code == 200
+    with beating(cluster, "h2") as worker:  # attempt 2's agent is alive
+        assert exec_call(cluster, cluster.tokens["h2"], "/claim", {**new, **worker}).status_code == 200
+        stale_refused_fresh_kept(cluster, old, new)
+    done = cluster.wait_run(run["id"], 30)
+    assert done["status"] == "succeeded" and done["nodes"]["w"]["outputs"]["tag"] == "fresh"
+    with cluster.client() as c:
+        log = c.get(f"/runs/{run['id']}/nodes/w/log").text
+    assert "from attempt 2" in log and "stale" not in log
+
+
+def stale_refused_fresh_kept(cluster: Stack, old: dict, new: dict) -> None:
     token = cluster.tokens["h2"]
     assert exec_call(cluster, token, "/renew", {**old, "log": "from the stale attempt"}).json() == {"alive": False}
     outcome = {"status": "succeeded", "inputs": {"host": "h2"}, "outputs": {"host": "h2", "home": "-", "tag": "stale"}}
@@ -219,11 +258,6 @@ def test_a_stale_attempts_renew_log_and_finish_are_refused(cluster):
     assert exec_call(cluster, token, "/renew", {**new, "log": "from attempt 2"}).json() == {"alive": True}
     fresh = {**outcome, "outputs": {**outcome["outputs"], "tag": "fresh"}}
     assert exec_call(cluster, token, "/finish", {**new, "outcome": fresh}).status_code == 204
-    done = cluster.wait_run(run["id"], 30)
-    assert done["status"] == "succeeded" and done["nodes"]["w"]["outputs"]["tag"] == "fresh"
-    with cluster.client() as c:
-        log = c.get(f"/runs/{run['id']}/nodes/w/log").text
-    assert "from attempt 2" in log and "stale" not in log
 
 
 def test_service_locks_through_the_execution_api_on_postgresql(cluster):
@@ -231,11 +265,16 @@ def test_service_locks_through_the_execution_api_on_postgresql(cluster):
     node gets the holder back; the holder's run taking it again is free."""
     assert exec_call(cluster, cluster.tokens["h2"], "/register", {"labels": {}}).status_code == 204
     refs = []
-    for name in ("lock-a", "lock-b"):  # h2 runs no worker: each node stays queued until claimed here
-        run = cluster.run(graph(name, [("e", "test.host_noop", {"host": "h2"})]), wait=False)
-        node = cluster.wait_node(run["id"], "e", "queued")["nodes"]["e"]
-        refs.append({"run_id": run["id"], "node_id": "e", "attempt": node["attempt"]})
-        assert exec_call(cluster, cluster.tokens["h2"], "/claim", refs[-1]).status_code == 200
+    with beating(cluster, "h2") as worker:
+        for name in ("lock-a", "lock-b"):  # h2 runs no worker: each node stays queued until claimed here
+            run = cluster.run(graph(name, [("e", "test.host_noop", {"host": "h2"})]), wait=False)
+            node = cluster.wait_node(run["id"], "e", "queued")["nodes"]["e"]
+            refs.append({"run_id": run["id"], "node_id": "e", "attempt": node["attempt"]})
+            assert exec_call(cluster, cluster.tokens["h2"], "/claim", {**refs[-1], **worker}).status_code == 200
+        locks_held_and_passed_on(cluster, refs)
+
+
+def locks_held_and_passed_on(cluster: Stack, refs: list[dict]) -> None:
     key = {"host": "h2", "service": "web", "instance": ""}
     other = exec_call(cluster, cluster.tokens["h2"], "/lock", {**refs[0], "key": {**key, "host": "h1"}})
     assert other.status_code == 403 and "only its own services" in other.json()["detail"]
