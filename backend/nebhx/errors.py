@@ -1,5 +1,6 @@
 """The errors the domains share (a leaf: importing it loads nothing else of nebhx). The API
-maps each to its status (nebhx.api.errors): NotFound 404, Conflict and InUse 409, BadInputs 422."""
+maps each to its status (nebhx.api.errors): NotFound 404, Forbidden 403, Conflict and InUse 409,
+BadInputs 422."""
 from __future__ import annotations
 
 from typing import Any
@@ -10,7 +11,12 @@ class NotFound(LookupError):
 
 
 class Conflict(Exception):
-    """The request does not fit the current state (retry a node that did not fail...)."""
+    """The request does not fit the current state (retry a node that did not fail, a user
+    name taken, the last admin...)."""
+
+
+class Forbidden(PermissionError):
+    """The principal may not do this (another user's token...)."""
 
 
 class InUse(Exception):

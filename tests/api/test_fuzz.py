@@ -54,7 +54,7 @@ def _admin_token() -> str:
     from nebhx.store.db import session_scope
     with session_scope() as s:
         service.create_user(s, name="fuzz.admin", password="correct horse", role="admin")
-        return service.create_token(s, owner="fuzz.admin", name="fuzz")["token"]
+        return service.create_token(s, owner="fuzz.admin", name="fuzz").token
 
 
 def _fuzz(operation, mode: GenerationMode, token: str) -> None:

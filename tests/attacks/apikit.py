@@ -73,7 +73,7 @@ def add_user(name: str, role: str, password: str = "correct horse") -> str:
     from nebhx.store.db import session_scope
     with session_scope() as s:
         service.create_user(s, name=name, password=password, role=role)
-        return service.create_token(s, owner=name, name="test")["token"]
+        return service.create_token(s, owner=name, name="test").token
 
 
 def add_host(name: str) -> str:
@@ -81,7 +81,7 @@ def add_host(name: str) -> str:
     from nebhx.auth import service
     from nebhx.store.db import session_scope
     with session_scope() as s:
-        return service.add_host(s, name=name, labels={}, server=BASE)["token"]
+        return service.add_host(s, name=name, labels={}, server=BASE).token
 
 
 def bearer(token: str) -> dict[str, str]:

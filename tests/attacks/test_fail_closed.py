@@ -15,7 +15,7 @@ import pytest
 from apikit import add_user
 
 from nebhx.auth import service
-from nebhx.auth.service import AuthConflict
+from nebhx.errors import Conflict
 from nebhx.store.db import session_scope
 from nebhx.store.models import UserRow
 
@@ -46,7 +46,7 @@ def test_two_admins_cannot_disable_each_other_at_once(pg_env):
             with session_scope() as s2:
                 service.update_user(s2, name="ben", disabled=True)  # by ann, meanwhile
             outcome["result"] = "disabled"
-        except AuthConflict as exc:
+        except Conflict as exc:
             outcome["result"] = str(exc)
         done.set()
     thread = threading.Thread(target=other)
@@ -55,7 +55,7 @@ def test_two_admins_cannot_disable_each_other_at_once(pg_env):
     first.__exit__(None, None, None)
     thread.join(30)
     with session_scope() as s:
-        admins = [u["name"] for u in service.list_users(s) if u["role"] == "admin" and not u["disabled"]]
+        admins = [u.name for u in service.list_users(s) if u.role == "admin" and not u.disabled]
     assert admins == ["ben"], (admins, outcome)
     assert "last enabled admin" in outcome["result"]
 

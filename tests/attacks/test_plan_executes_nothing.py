@@ -33,7 +33,7 @@ def viewer(tmp_path_factory):
     from nebhx.store.db import session_scope
     with session_scope(f"sqlite:///{home / 'nebhx.db'}") as s:
         service.create_user(s, name="vera", password=VIEWER_PASSWORD, role="viewer")
-        token = service.create_token(s, owner="vera", name="plan")["token"]
+        token = service.create_token(s, owner="vera", name="plan").token
     client = httpx.Client(base_url=stack.url + "/api", timeout=120,
                           headers={"Authorization": f"Bearer {token}"})
     from support import wait_for

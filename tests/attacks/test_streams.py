@@ -20,7 +20,7 @@ def _token(home, name: str, role: str) -> str:
     from nebhx.store.db import session_scope
     with session_scope(f"sqlite:///{home / 'nebhx.db'}") as s:
         service.create_user(s, name=name, password="correct horse", role=role)
-        return service.create_token(s, owner=name, name="t")["token"]
+        return service.create_token(s, owner=name, name="t").token
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ def add_user(name: str, role: str, password: str = "correct horse") -> str:
     from nebhx.store.db import session_scope
     with session_scope() as s:
         service.create_user(s, name=name, password=password, role=role)
-        return service.create_token(s, owner=name, name="test")["token"]
+        return service.create_token(s, owner=name, name="test").token
 
 
 def bearer(token: str) -> dict[str, str]:

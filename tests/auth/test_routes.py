@@ -99,7 +99,7 @@ def test_a_host_token_is_refused_outside_the_execution_api(secured):
     from nebhx.store.db import session_scope
     add_user("ada", "admin")
     with session_scope() as s:
-        token = service.add_host(s, name="web1", labels={}, server="http://x")["token"]
+        token = service.add_host(s, name="web1", labels={}, server="http://x").token
     resp = secured.get("/api/graphs", headers=bearer(token))
     assert resp.status_code == 403 and "execution API" in resp.json()["detail"]
     assert secured.post("/api/runs", json={"graph_id": "g"}, headers=bearer(token)).status_code == 403

@@ -48,7 +48,7 @@ def people(secured_stack):
         for name, role in (("ada", "admin"), ("olga", "operator"), ("ann", "operator"), ("bob", "operator"),
                            ("cy", "operator")):
             service.create_user(s, name=name, password="correct horse", role=role)
-            tokens[name] = service.create_token(s, owner=name, name="test")["token"]
+            tokens[name] = service.create_token(s, owner=name, name="test").token
     return tokens
 
 

@@ -58,7 +58,7 @@ def viewer_api(db_url, monkeypatch, tmp_path):
     client = TestClient(create_app(), base_url="http://127.0.0.1:8750", raise_server_exceptions=False)
     with client, session_scope() as s:
         service.create_user(s, name="vera", password="correct horse", role="viewer")
-        client.headers["Authorization"] = "Bearer " + service.create_token(s, owner="vera", name="t")["token"]
+        client.headers["Authorization"] = "Bearer " + service.create_token(s, owner="vera", name="t").token
     add_hosts(db_url)
     agents = SimulatedAgents(db_url, [f"web{i:03d}" for i in range(N)], tmp_path / "hosts")
     web000 = agents.runtime("web000")  # runs r1, and r2 is staged: the only host a switch to r2 can change

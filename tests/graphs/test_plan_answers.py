@@ -25,7 +25,7 @@ def api(db_url, monkeypatch, tmp_path):
     reset_settings()
     client = TestClient(create_app(), base_url="http://127.0.0.1:8750", raise_server_exceptions=False)
     with client, session_scope() as s:
-        tokens = {h: add_host(s, name=h, labels={}, server="http://127.0.0.1:8750")["token"] for h in ("h1", "h2")}
+        tokens = {h: add_host(s, name=h, labels={}, server="http://127.0.0.1:8750").token for h in ("h1", "h2")}
         for h in tokens:
             s.merge(HostRow(name=h, labels={}, last_seen=utcnow()))
             s.merge(WorkerRow(id=f"{h}:w", host=h, last_seen=utcnow()))

@@ -17,7 +17,7 @@ def _token(name: str, role: str) -> dict[str, str]:
     from nebhx.store.db import session_scope
     with session_scope() as s:
         service.create_user(s, name=name, password="correct horse", role=role)
-        return {"Authorization": "Bearer " + service.create_token(s, owner=name, name="test")["token"]}
+        return {"Authorization": "Bearer " + service.create_token(s, owner=name, name="test").token}
 
 
 def _register(labels: dict[str, str]) -> None:

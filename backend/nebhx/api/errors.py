@@ -7,7 +7,6 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from nebhx.api.edge import InputLimits
-from nebhx.auth.service import AuthConflict, Forbidden
 from nebhx.errors import BadInputs, Conflict, InUse, NotFound
 from nebhx.graphs.validate import GraphInvalid
 
@@ -48,19 +47,14 @@ def install(app: FastAPI) -> None:
         return JSONResponse({"detail": "the store is not reachable right now; try again"},
                             status_code=503, headers={"Retry-After": "1"})
 
-    @app.exception_handler(PermissionError)
+    @app.exception_handler(PermissionError)  # nebhx.errors.Forbidden and the trust checks' own
     async def _not_permitted(_: Request, exc: PermissionError):
         return JSONResponse({"detail": str(exc)}, status_code=403)
 
     @app.exception_handler(Conflict)
-    @app.exception_handler(AuthConflict)
     @app.exception_handler(InUse)
     async def _conflict(_: Request, exc: Exception):
         return JSONResponse({"detail": str(exc)}, status_code=409)
-
-    @app.exception_handler(Forbidden)
-    async def _forbidden(_: Request, exc: Forbidden):
-        return JSONResponse({"detail": str(exc)}, status_code=403)
 
     app.add_middleware(InputLimits)  # inside BodyLimit: it reads a body already capped
     app.add_middleware(BodyLimit)

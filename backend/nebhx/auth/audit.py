@@ -15,7 +15,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from nebhx.store.models import AuditRow, iso
+from nebhx.auth.schemas import AuditEntry
+from nebhx.store.models import AuditRow
 
 
 def record(session: Session, *, actor: str, action: str, target: str, address: str | None,
@@ -45,8 +46,8 @@ def record_change(session: Session, door: Door | None, *, action: str, target: s
                data={**data, "via": door.via})
 
 
-def list_audit(session: Session, *, actor: str | None = None, action: str | None = None,
-               since: datetime | None = None, limit: int = 200) -> list[dict[str, Any]]:
+def audit_entries(session: Session, *, actor: str | None = None, action: str | None = None,
+                  since: datetime | None = None, limit: int = 200) -> list[AuditEntry]:
     """Newest first."""
     stmt = select(AuditRow)
     if actor:
@@ -58,5 +59,10 @@ def list_audit(session: Session, *, actor: str | None = None, action: str | None
         since = since.replace(tzinfo=timezone.utc) if since.tzinfo is None else since.astimezone(timezone.utc)
         stmt = stmt.where(AuditRow.at >= since)
     rows = session.scalars(stmt.order_by(AuditRow.id.desc()).limit(limit))
-    return [{"id": r.id, "at": iso(r.at), "actor": r.actor, "action": r.action, "target": r.target,
-             "address": r.address, "data": r.data} for r in rows]
+    return [AuditEntry(id=r.id, at=r.at, actor=r.actor, action=r.action, target=r.target,
+                       address=r.address, data=r.data) for r in rows]
+
+
+def list_audit(session: Session, **filters: Any) -> list[dict[str, Any]]:
+    """``audit_entries`` as the JSON the API answers (for scripts and tests that read the log)."""
+    return [e.model_dump(mode="json") for e in audit_entries(session, **filters)]

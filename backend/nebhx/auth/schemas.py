@@ -1,11 +1,15 @@
+"""What the auth routes take and answer (a leaf of nebhx.auth: the service builds these)."""
+from __future__ import annotations
+
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
 from nebhx.bricks.inventory import LabelKey, LabelValue
+from nebhx.timestamps import Timestamp
 
-from nebhx.auth.service import MIN_PASSWORD, NAME_PATTERN
-
+NAME_PATTERN = r"^[a-z][a-z0-9_.-]{0,63}$"
+MIN_PASSWORD = 8
 Role = Literal["viewer", "operator", "admin"]
 Days = Field(default=None, ge=1, le=3650, description="Default: never expires")
 
@@ -55,7 +59,7 @@ class UserRead(BaseModel):
     name: str
     role: Role
     disabled: bool
-    created_at: str | None
+    created_at: Timestamp | None
 
 
 class TokenRead(BaseModel):
@@ -64,24 +68,31 @@ class TokenRead(BaseModel):
     kind: str
     owner: str | None
     name: str | None
-    created_at: str | None
-    expires_at: str | None
-    revoked_at: str | None
-    last_used_at: str | None
+    created_at: Timestamp | None
+    expires_at: Timestamp | None
+    revoked_at: Timestamp | None
+    last_used_at: Timestamp | None
 
 
 class TokenCreated(BaseModel):
     """A new token: the only answer that holds its text."""
     id: str
     token: str
-    expires_at: str | None
+    expires_at: Timestamp | None
 
 
 class AuditEntry(BaseModel):
     id: int
-    at: str | None
+    at: Timestamp | None
     actor: str
     action: str
     target: str
     address: str | None
     data: dict[str, Any] | None
+
+
+class HostJoin(BaseModel):
+    """A new host's join token and the command that starts its agent: the only time it is shown."""
+    name: str
+    token: str
+    command: str

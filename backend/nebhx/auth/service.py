@@ -6,22 +6,22 @@ import secrets
 import shlex
 import time
 from datetime import timedelta
-from typing import Any
-
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from nebhx.auth.audit import Door, record_change
+from nebhx.auth.schemas import MIN_PASSWORD as MIN_PASSWORD
+from nebhx.auth.schemas import NAME_PATTERN as NAME_PATTERN
+from nebhx.auth.schemas import HostJoin, TokenCreated, TokenRead, UserRead
 from nebhx.auth.tokens import ROLES, Principal, issue, revoke
+from nebhx.errors import Conflict, Forbidden, NotFound
 from nebhx.settings import get_settings
 from nebhx.store.db import session_scope
-from nebhx.store.models import TokenRow, UserRow, iso, utcnow
+from nebhx.store.models import TokenRow, UserRow, utcnow
 
 LOCAL = Principal(name="local", role="admin", kind="local")
-NAME_PATTERN = r"^[a-z][a-z0-9_.-]{0,63}$"
-MIN_PASSWORD = 8
 USERS_CACHE_S = 2.0
 
 _hasher = PasswordHasher()  # argon2id with the library's current recommended costs
@@ -30,15 +30,6 @@ _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
 # In open mode there is no session; the editor echoes this instead (given by /auth/me).
 OPEN_CSRF = secrets.token_urlsafe(24)
 _users_seen: dict[str, tuple[float, bool]] = {}
-
-
-class AuthConflict(Exception):
-    """The request does not fit the current users or tokens (a name taken, the last admin...)."""
-
-
-class Forbidden(Exception):
-    """The principal may not do this (another user's token...)."""
-
 
 # --- mode ---------------------------------------------------------------------------------
 
@@ -91,18 +82,18 @@ def _check_password(password: str) -> None:
         raise ValueError(f"a password needs at least {MIN_PASSWORD} characters")
 
 
-def user_view(row: UserRow) -> dict[str, Any]:
-    return {"name": row.name, "role": row.role, "disabled": row.disabled, "created_at": iso(row.created_at)}
+def user_view(row: UserRow) -> UserRead:
+    return UserRead(name=row.name, role=row.role, disabled=row.disabled, created_at=row.created_at)
 
 
 # Every change below takes ``door``: the CLI and agents give theirs and the change writes its
 # audit row; None is an API route's (the middleware writes the row, with the answer's status).
 
-def create_user(session: Session, *, name: str, password: str, role: str, door: Door | None = None) -> dict[str, Any]:
+def create_user(session: Session, *, name: str, password: str, role: str, door: Door | None = None) -> UserRead:
     assert role in ROLES, role
     _check_password(password)
     if session.get(UserRow, name) is not None:
-        raise AuthConflict(f"user {name!r} exists")
+        raise Conflict(f"user {name!r} exists")
     row = UserRow(name=name, password_hash=_hasher.hash(password), role=role, disabled=False)
     session.add(row)
     session.flush()
@@ -111,21 +102,20 @@ def create_user(session: Session, *, name: str, password: str, role: str, door: 
     return user_view(row)
 
 
-def list_users(session: Session) -> list[dict[str, Any]]:
+def list_users(session: Session) -> list[UserRead]:
     return [user_view(r) for r in session.scalars(select(UserRow).order_by(UserRow.name))]
 
 
 def update_user(session: Session, *, name: str, role: str | None = None, password: str | None = None,
-                disabled: bool | None = None, door: Door | None = None) -> dict[str, Any]:
+                disabled: bool | None = None, door: Door | None = None) -> UserRead:
     # A change that could leave no admin first locks every enabled admin, in name order: two
     # admins disabling each other at once then take turns, and the second is refused.
     admins = _lock_admins(session) if role not in (None, "admin") or disabled else None
     row = session.get(UserRow, name, with_for_update=True)
     if row is None:
-        from nebhx.errors import NotFound
         raise NotFound(f"no user {name!r}")
     if admins is not None and row.role == "admin" and not row.disabled and admins == [name]:
-        raise AuthConflict(f"{name!r} is the last enabled admin; make another admin first")
+        raise Conflict(f"{name!r} is the last enabled admin; make another admin first")
     if password is not None:
         _check_password(password)
         row.password_hash = _hasher.hash(password)
@@ -168,12 +158,17 @@ def check_password(session: Session, *, name: str, password: str) -> UserRow | N
     return row
 
 
+def sign_in(session: Session, *, name: str, password: str) -> Principal | None:
+    """The enabled user with this name and password as a principal, or None."""
+    user = check_password(session, name=name, password=password)
+    return Principal(name=user.name, role=user.role, kind="user") if user else None
+
+
 # --- tokens -------------------------------------------------------------------------------
 
-def token_view(row: TokenRow) -> dict[str, Any]:
-    return {"id": row.id, "kind": row.kind, "owner": row.owner, "name": row.name,
-            "created_at": iso(row.created_at), "expires_at": iso(row.expires_at),
-            "revoked_at": iso(row.revoked_at), "last_used_at": iso(row.last_used_at)}
+def token_view(row: TokenRow) -> TokenRead:
+    return TokenRead(id=row.id, kind=row.kind, owner=row.owner, name=row.name, created_at=row.created_at,
+                     expires_at=row.expires_at, revoked_at=row.revoked_at, last_used_at=row.last_used_at)
 
 
 def start_session(session: Session, *, user: str) -> tuple[TokenRow, str]:
@@ -181,20 +176,25 @@ def start_session(session: Session, *, user: str) -> tuple[TokenRow, str]:
     return issue(session, kind="session", owner=user, name="browser", ttl=ttl)
 
 
+def end_session(session: Session, *, token_id: str) -> None:
+    """Sign a browser session out: its token is revoked."""
+    revoke(session, token_id=token_id)
+
+
 def create_token(session: Session, *, owner: str, name: str, expires_in_days: int | None = None,
-                 door: Door | None = None) -> dict[str, Any]:
+                 door: Door | None = None) -> TokenCreated:
     """A new API token of a user; the answer holds the token text, which is never shown again."""
     user = session.get(UserRow, owner)
     if user is None:
-        raise AuthConflict(f"no user {owner!r}: tokens belong to users (`nebhx user add`)")
+        raise Conflict(f"no user {owner!r}: tokens belong to users (`nebhx user add`)")
     row, text = issue(session, kind="api", owner=owner, name=name,
                       ttl=timedelta(days=expires_in_days) if expires_in_days else None)
     record_change(session, door, action="tokens.create_token", target="/api/tokens",
                   data={"token": row.id, "owner": owner})
-    return {"id": row.id, "token": text, "expires_at": iso(row.expires_at)}
+    return TokenCreated(id=row.id, token=text, expires_at=row.expires_at)
 
 
-def list_tokens(session: Session, *, owner: str | None = None) -> list[dict[str, Any]]:
+def list_tokens(session: Session, *, owner: str | None = None) -> list[TokenRead]:
     """API and host tokens (``owner``'s only, when given); never their secrets."""
     stmt = select(TokenRow).where(TokenRow.kind != "session").order_by(TokenRow.created_at)
     if owner is not None:
@@ -206,7 +206,6 @@ def revoke_token(session: Session, *, token_id: str, by: Principal | None = None
     """Revoke a token; ``by`` (when given) must own it or be an admin."""
     row = session.get(TokenRow, token_id)
     if row is None:
-        from nebhx.errors import NotFound
         raise NotFound(f"no token {token_id!r}")
     if by is not None and not by.may("admin") and (row.owner != by.name or row.kind == "host"):
         raise Forbidden(f"token {token_id} is not yours; revoking it needs admin")
@@ -220,7 +219,7 @@ def revoke_token(session: Session, *, token_id: str, by: Principal | None = None
 
 
 def add_host(session: Session, *, name: str, labels: dict[str, str], server: str,
-             door: Door | None = None) -> dict[str, Any]:
+             door: Door | None = None) -> HostJoin:
     """A join token for a host's agent, and the command that starts the agent with it."""
     row, text = issue(session, kind="host", owner=name, name="join")
     record_change(session, door, action="hosts.add_host", target="/api/hosts",
@@ -230,4 +229,4 @@ def add_host(session: Session, *, name: str, labels: dict[str, str], server: str
         words += ["--label", f"{k}={v}"]
     # In the environment, not argv: any local user can read a process's arguments with ps.
     command = f"NEBHX_AGENT_TOKEN={shlex.quote(text)} " + " ".join(shlex.quote(w) for w in words)
-    return {"name": name, "token": text, "command": command}
+    return HostJoin(name=name, token=text, command=command)

@@ -33,16 +33,21 @@ ROLE_HELP = "admin | operator | viewer"
 
 
 def _store(fn, **kwargs: Any) -> Any:
-    """Run a service function in one transaction; its refusals become messages and exit 1."""
-    from nebhx.auth.service import AuthConflict
-    from nebhx.errors import NotFound
+    """Run a service function in one transaction, its answer as the API's JSON; its refusals
+    become messages and exit 1."""
+    from pydantic import BaseModel
+
+    from nebhx.errors import Conflict, NotFound
     from nebhx.store.db import session_scope
     try:
         with session_scope() as s:
-            return fn(s, **kwargs)
-    except (AuthConflict, NotFound, ValueError) as exc:
+            found = fn(s, **kwargs)
+    except (Conflict, NotFound, ValueError) as exc:
         err.print(f"[red]{exc}[/]")
         raise typer.Exit(1) from exc
+    if isinstance(found, list):
+        return [f.model_dump(mode="json") if isinstance(f, BaseModel) else f for f in found]
+    return found.model_dump(mode="json") if isinstance(found, BaseModel) else found
 
 
 def _role(role: str) -> str:

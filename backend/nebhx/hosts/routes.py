@@ -27,7 +27,7 @@ def add_host(body: HostCreate, request: Request, s: DbSession) -> HostJoin:
     settings = get_settings()
     # NEBHX_URL when set is the address hosts reach; else the one this admin used.
     server = settings.url if "url" in settings.model_fields_set else str(request.base_url)
-    return HostJoin.model_validate(auth_service.add_host(s, name=body.name, labels=body.labels, server=server))
+    return auth_service.add_host(s, name=body.name, labels=body.labels, server=server)
 
 
 @router.delete("/hosts/{name}", dependencies=[ADMIN])

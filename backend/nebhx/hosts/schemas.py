@@ -5,6 +5,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from nebhx.auth.schemas import HostJoin as HostJoin  # auth makes join tokens; hosts answers them
 from nebhx.bricks.inventory import LabelKey
 from nebhx.timestamps import Timestamp
 
@@ -23,13 +24,6 @@ class HostRead(BaseModel):
     state: Literal["up", "down"]
     last_seen: Timestamp | None
     started_at: Timestamp | None
-
-
-class HostJoin(BaseModel):
-    """A new host's join token and the command that starts its agent: the only time it is shown."""
-    name: str
-    token: str
-    command: str
 
 
 class ServiceRead(BaseModel):
