@@ -23,7 +23,7 @@ def _artifacts():
     from nebhx.artifacts.service import list_artifacts
     from nebhx.store.db import session_scope
     with session_scope() as s:
-        return list_artifacts(s)
+        return [a.model_dump(mode="json") for a in list_artifacts(s)]
 
 
 def test_a_checkout_is_clean_and_names_its_commit(home, tmp_path):

@@ -86,7 +86,7 @@ def _artifacts():
     from nebhx.artifacts.service import list_artifacts
     from nebhx.store.db import session_scope
     with session_scope() as s:
-        return list_artifacts(s)
+        return [a.model_dump(mode="json") for a in list_artifacts(s)]
 
 
 def test_a_wheel_is_stored_with_its_provenance_and_the_same_commit_gives_the_same_wheel(home, tmp_path):

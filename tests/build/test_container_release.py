@@ -123,7 +123,7 @@ def artifacts() -> list:
     from nebhx.artifacts.service import list_artifacts
     from nebhx.store.db import session_scope
     with session_scope() as s:
-        return list_artifacts(s)
+        return [a.model_dump(mode="json") for a in list_artifacts(s)]
 
 
 @pytest.mark.parametrize(("containerfile", "message"), [

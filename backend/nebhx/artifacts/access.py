@@ -22,4 +22,4 @@ class StoreArtifacts:
         from nebhx.artifacts.service import record_artifact
         from nebhx.store.db import session_scope
         with session_scope() as s:
-            return record_artifact(s, name=name, path=path, provenance=provenance)
+            return record_artifact(s, name=name, path=path, provenance=provenance).model_dump(mode="json")

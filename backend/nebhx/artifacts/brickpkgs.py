@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from nebhx.artifacts import service as artifacts
+from nebhx.artifacts.schemas import ArtifactRead, BrickPackage
 from nebhx.runtime.blobs import default_store
 from nebhx.auth.audit import Door, record_change
 from nebhx.bricks import packages
@@ -36,7 +37,7 @@ def _check(name: str, version: str, fmt: str) -> None:
 
 
 def register(session: Session, *, name: str, version: str, fmt: str, path: Path,
-             door: Door | None = None) -> dict[str, Any]:
+             door: Door | None = None) -> BrickPackage:
     """Check that the archive unpacks into Python modules, then store and record it (ValueError
     naming the field or the archive's problem otherwise; nothing is stored then)."""
     _check(name, version, fmt)
@@ -49,34 +50,49 @@ def register(session: Session, *, name: str, version: str, fmt: str, path: Path,
                                        provenance={"kind": KIND, "version": version, "format": fmt})
     entry = _entry(record)
     record_change(session, door, action="brick_packages.register", target=name,
-                  data={"version": entry["version"], "sha256": entry["sha256"]})
+                  data={"version": entry.version, "sha256": entry.sha256})
     return entry
 
 
 def register_stream(session: Session, *, name: str, version: str, fmt: str, body: IO[bytes],
-                    door: Door | None = None) -> dict[str, Any]:
+                    door: Door | None = None) -> BrickPackage:
     with tempfile.NamedTemporaryFile(prefix="nebhx-brickpkg-") as tmp:
         shutil.copyfileobj(body, tmp)
         tmp.flush()
         return register(session, name=name, version=version, fmt=fmt, path=Path(tmp.name), door=door)
 
 
-def _entry(record: dict[str, Any]) -> dict[str, Any]:
-    prov = record["provenance"]
-    return {"name": record["name"][len(PREFIX):], "version": prov.get("version", ""),
-            "format": prov.get("format", "tar"), "sha256": record["sha256"], "size": record["size"],
-            "created_at": record["created_at"]}
+def register_upload(*, name: str, version: str, fmt: str, body: IO[bytes]) -> BrickPackage:
+    """``register_stream`` in its own transaction, committed before it returns: the palette
+    reload and every claim after it must see the new package."""
+    from nebhx.store.db import session_scope
+    with session_scope() as s:
+        entry = register_stream(s, name=name, version=version, fmt=fmt, body=body)
+    forget_generation()
+    return entry
 
 
-def current(session: Session) -> list[dict[str, Any]]:
+def _entry(record: ArtifactRead) -> BrickPackage:
+    prov = record.provenance
+    return BrickPackage(name=record.name[len(PREFIX):], version=prov.get("version", ""),
+                        format=prov.get("format", "tar"), sha256=record.sha256, size=record.size,
+                        created_at=record.created_at)
+
+
+def current_packages(session: Session) -> list[BrickPackage]:
     """The newest registration of each package name, by name."""
     rows = session.execute(select(ArtifactRow).where(ArtifactRow.name.startswith(PREFIX))
                            .order_by(ArtifactRow.id.desc())).scalars()
-    newest: dict[str, dict[str, Any]] = {}
+    newest: dict[str, BrickPackage] = {}
     for row in rows:
         if (row.provenance or {}).get("kind") == KIND:
             newest.setdefault(row.name, _entry(artifacts.view(row)))
     return [newest[k] for k in sorted(newest)]
+
+
+def current(session: Session) -> list[dict[str, Any]]:
+    """``current_packages`` as JSON: what agents receive and ``nebhx.bricks.packages`` installs."""
+    return [p.model_dump(mode="json") for p in current_packages(session)]
 
 
 _generation: tuple[float, str] | None = None  # (when, generation): claims ask for it per node

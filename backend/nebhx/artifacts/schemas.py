@@ -5,6 +5,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from nebhx.timestamps import Timestamp
+
 
 class ArtifactRead(BaseModel):
     """A stored build artifact and where it came from."""
@@ -12,7 +14,7 @@ class ArtifactRead(BaseModel):
     sha256: str
     size: int
     provenance: dict[str, Any] = Field(description="What built it: commit, build run...")
-    created_at: str | None
+    created_at: Timestamp | None
     source: str = Field(description="How a release names it as its source")
 
 
@@ -23,4 +25,4 @@ class BrickPackage(BaseModel):
     format: str = Field(description="wheel or tar")
     sha256: str
     size: int
-    created_at: str | None
+    created_at: Timestamp | None
