@@ -6,13 +6,14 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from nebhx.statuses import RunStatus
+from nebhx.timestamps import Timestamp
 
 
 class TriggerRun(BaseModel):
     """A run a trigger started."""
     id: str
     status: RunStatus
-    created_at: str | None
+    created_at: Timestamp | None
     commit: str | None = None
     ref: str | None = None
 

@@ -26,8 +26,9 @@ from sqlalchemy.orm import Session
 from nebhx.errors import NotFound
 from nebhx.runs import service as runs
 from nebhx.secrets.service import secret_value
-from nebhx.store.models import RunRow, TriggerDeliveryRow, iso, utcnow
+from nebhx.store.models import RunRow, TriggerDeliveryRow, utcnow
 from nebhx.triggers import payloads
+from nebhx.triggers.schemas import RunTrigger, TriggerFired, TriggerRead, TriggerRun
 from nebhx.triggers.signatures import WINDOWED, BadSignature, Delivery, verify
 
 DEFAULT_INPUTS = {"repository": "repository", "ref": "ref", "commit": "commit"}
@@ -49,7 +50,7 @@ def find_trigger(session: Session, *, name: str) -> dict[str, Any]:
     return hits[0]
 
 
-def fire(session: Session, *, name: str, headers: Any, body: bytes) -> dict[str, Any]:
+def fire(session: Session, *, name: str, headers: Any, body: bytes) -> TriggerFired:
     """Check the signature, match the repository and ref, start the run; what happened.
 
     BadSignature (401) for a missing or wrong signature, Replayed (409) for a delivery taken
@@ -78,14 +79,13 @@ def fire(session: Session, *, name: str, headers: Any, body: bytes) -> dict[str,
               "commit": push.commit, "received_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
     if push.commit.strip("0") == "" or not payloads.ref_wanted(push.ref, trigger.get("refs")):
         why = "a deleted ref" if push.commit.strip("0") == "" else f"ref {push.ref} is not in the trigger's refs"
-        return {"started": False, "reason": why, "trigger": record}
+        return TriggerFired(started=False, reason=why, trigger=record)
     fields = push.fields(repository)
     mapping = trigger.get("inputs") or {k: v for k, v in DEFAULT_INPUTS.items() if k in trigger["input_names"]}
     inputs = {graph_input: fields.get(field, "") for graph_input, field in mapping.items()}
     run_id, _ = runs.create_run(session, graph_id=trigger["graph_id"], inputs=inputs)
     session.get(RunRow, run_id).trigger = record
-    return {"started": True, "run_id": run_id, "graph_id": trigger["graph_id"], "inputs": inputs,
-            "trigger": record}
+    return TriggerFired(started=True, run_id=run_id, graph_id=trigger["graph_id"], inputs=inputs, trigger=record)
 
 
 class Replayed(Exception):
@@ -113,7 +113,7 @@ def _take(session: Session, name: str, delivery: Delivery) -> None:
         raise Replayed(f"delivery {delivery.key} to trigger {name!r} was received before") from None
 
 
-def list_triggers(session: Session, *, recent: int = 5) -> list[dict[str, Any]]:
+def list_triggers(session: Session, *, recent: int = 5) -> list[TriggerRead]:
     """Declared triggers (the secret by name only) with their latest runs."""
     rows = session.execute(select(RunRow).where(RunRow.trigger.is_not(None))
                            .order_by(RunRow.created_at.desc()).limit(500)).scalars().all()
@@ -123,19 +123,20 @@ def list_triggers(session: Session, *, recent: int = 5) -> list[dict[str, Any]]:
     for t in declared(session):
         mine = [r for r in rows if (r.trigger or {}).get("name") == t["name"]][:recent]
         kind = t.get("kind") or "webhook"
-        out.append({"name": t["name"], "kind": kind, "graph_id": t["graph_id"], "graph_name": t["graph_name"],
-                    **({"schedule": state(session, t)} if kind == "schedule" else {}),
-                    **({"etcd": etcd_state(session, t)} if kind == "etcd" else {}),
-                    "secret": t.get("secret"), "repository": t.get("repository"), "refs": t.get("refs"),
-                    "inputs": t.get("inputs") or DEFAULT_INPUTS,
-                    "runs": [{"id": r.id, "status": r.status, "created_at": iso(r.created_at),
-                              "commit": r.trigger.get("commit"), "ref": r.trigger.get("ref")} for r in mine]})
+        # Only a schedule has "schedule", only an etcd trigger "etcd": the route leaves unset fields out.
+        extra = {"schedule": state(session, t)} if kind == "schedule" else \
+            {"etcd": etcd_state(session, t)} if kind == "etcd" else {}
+        out.append(TriggerRead(name=t["name"], kind=kind, graph_id=t["graph_id"], graph_name=t["graph_name"], **extra,
+                               secret=t.get("secret"), repository=t.get("repository"), refs=t.get("refs"),
+                               inputs=t.get("inputs") or DEFAULT_INPUTS,
+                               runs=[TriggerRun(id=r.id, status=r.status, created_at=r.created_at,
+                                                commit=r.trigger.get("commit"), ref=r.trigger.get("ref")) for r in mine]))
     return out
 
 
-def run_trigger(session: Session, *, run_id: str) -> dict[str, Any] | None:
-    """What triggered a run (None: a person or a client started it)."""
+def run_trigger(session: Session, *, run_id: str) -> RunTrigger:
+    """What triggered a run (``trigger`` None: a person or a client started it)."""
     row = session.get(RunRow, run_id)
     if row is None:
         raise NotFound(f"no run {run_id!r}")
-    return row.trigger
+    return RunTrigger(run_id=run_id, trigger=row.trigger)
