@@ -27,24 +27,24 @@ def store(db_url, monkeypatch):
 def test_pool_hands_out_lowest_free_skipping_reserved_and_exhausts(store):
     with session_scope(store) as s:
         view, changed = ipam.declare_pool(s, "tiny", "10.250.7.0/29", ["10.250.7.1"])
-    assert changed and view["size"] == 5 and view["free"] == 5  # 8 - network - broadcast - gateway
-    got = [ipam.allocate("tiny", f"o{i}", url=store)[0]["address"] for i in range(5)]
+    assert changed and view.size == 5 and view.free == 5  # 8 - network - broadcast - gateway
+    got = [ipam.allocate("tiny", f"o{i}", url=store)[0].address for i in range(5)]
     assert got == [f"10.250.7.{i}" for i in range(2, 7)]
     assert ipam.allocate("tiny", "o3", url=store) == (ipam.allocate("tiny", "o3", url=store)[0], False)
     with pytest.raises(ipam.PoolExhausted, match=r"pool 'tiny' \(10.250.7.0/29\) is exhausted: all 5"):
         ipam.allocate("tiny", "late", url=store)
     with session_scope(store) as s:
-        assert ipam.release(s, "tiny", "o1") == "10.250.7.3"
-        assert ipam.release(s, "tiny", "o1") is None
-    assert ipam.allocate("tiny", "late", url=store)[0]["cidr"] == "10.250.7.3/29"
+        assert ipam.release(s, pool="tiny", owner="o1").released == "10.250.7.3"
+        assert ipam.release(s, pool="tiny", owner="o1").released == ""
+    assert ipam.allocate("tiny", "late", url=store)[0].cidr == "10.250.7.3/29"
 
 
 def test_ipv6_pools_hand_out_from_the_first_address(store):
     with session_scope(store) as s:
-        assert ipam.declare_pool(s, "v6", "fd00:250::/120")[0]["size"] == 255
+        assert ipam.declare_pool(s, "v6", "fd00:250::/120")[0].size == 255
         with pytest.raises(ipam.PoolError, match="at most 2"):
             ipam.declare_pool(s, "huge", "fd00::/64")
-    assert ipam.allocate("v6", "a", url=store)[0]["cidr"] == "fd00:250::1/120"
+    assert ipam.allocate("v6", "a", url=store)[0].cidr == "fd00:250::1/120"
 
 
 def test_bad_pools_are_refused_naming_what(store):
@@ -64,8 +64,8 @@ def test_bad_pools_are_refused_naming_what(store):
         with pytest.raises(ipam.PoolError, match="10.0.0.1 is allocated"):
             ipam.declare_pool(s, "p", "10.0.0.0/24", ["10.0.0.1"])
         with pytest.raises(ipam.PoolError, match="still holds 1 allocations"):
-            ipam.delete_pool(s, "p")
-        assert ipam.pool_view(s, "p")["reserved"] == []
+            ipam.delete_pool(s, name="p")
+        assert ipam.pool_view(s, "p").reserved == []
 
 
 def test_concurrent_allocations_never_share_an_address(store):
@@ -73,20 +73,20 @@ def test_concurrent_allocations_never_share_an_address(store):
         ipam.declare_pool(s, "busy", "10.251.0.0/24")
 
     def worker(w: int) -> list[str]:
-        return [ipam.allocate("busy", f"w{w}-{i}", url=store)[0]["address"] for i in range(10)]
+        return [ipam.allocate("busy", f"w{w}-{i}", url=store)[0].address for i in range(10)]
 
     with ThreadPoolExecutor(8) as pool:
         got = [a for batch in pool.map(worker, range(8)) for a in batch]
     assert len(got) == 80 and len(set(got)) == 80
     with session_scope(store) as s:
-        assert ipam.pool_view(s, "busy")["allocated"] == 80
+        assert ipam.pool_view(s, "busy").allocated == 80
 
 
 def test_runs_declaring_one_new_pool_at_once_all_succeed(store):
     with ThreadPoolExecutor(6) as pool:
         got = list(pool.map(lambda _: ipam.declare("same", "10.254.0.0/24", url=store), range(6)))
     assert [changed for _view, changed in got].count(True) == 1
-    assert {view["cidr"] for view, _changed in got} == {"10.254.0.0/24"}
+    assert {view.cidr for view, _changed in got} == {"10.254.0.0/24"}
 
 
 def test_bricks_declare_allocate_release_and_fail_clearly(store):

@@ -1,4 +1,5 @@
-"""The address pools as the control plane's bricks reach them (``ctx.pools``, database form)."""
+"""The address pools as the control plane's bricks reach them (``ctx.pools``, database form):
+the services' answers as the JSON bricks read."""
 from __future__ import annotations
 
 from typing import Any
@@ -15,19 +16,21 @@ class StorePools:
 
     def declare(self, *, name: str, cidr: str, reserved: list[str],
                 description: str) -> tuple[dict[str, Any], bool]:
-        return service.declare(name, cidr, reserved, description)
+        pool, changed = service.declare(name, cidr, reserved, description)
+        return pool.model_dump(mode="json"), changed
 
     def view(self, name: str) -> dict[str, Any]:
         with session_scope() as s:
-            return service.pool_view(s, name)
+            return service.pool_view(s, name).model_dump(mode="json")
 
     def allocations(self, pool: str) -> list[dict[str, Any]]:
         with session_scope() as s:
-            return service.allocations(s, pool)
+            return [a.model_dump(mode="json") for a in service.allocations(s, pool)]
 
     def allocate(self, *, pool: str, owner: str, run_id: str) -> tuple[dict[str, Any], bool]:
-        return service.allocate(pool, owner, run_id=run_id)
+        got, new = service.allocate(pool, owner, run_id=run_id)
+        return got.model_dump(mode="json"), new
 
     def release(self, *, pool: str, owner: str) -> str | None:
         with session_scope() as s:
-            return service.release(s, pool, owner)
+            return service.release(s, pool=pool, owner=owner).released or None

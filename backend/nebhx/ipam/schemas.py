@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
+from nebhx.timestamps import Timestamp
+
 
 class PoolRead(BaseModel):
     """An address pool with its usage."""
@@ -13,7 +15,7 @@ class PoolRead(BaseModel):
     size: int = Field(description="Addresses it can hand out")
     allocated: int
     free: int
-    created_at: str | None
+    created_at: Timestamp | None
 
 
 class AllocationRead(BaseModel):
@@ -25,7 +27,7 @@ class AllocationRead(BaseModel):
     network: str
     owner: str
     run_id: str = Field(description="The run that allocated it ('' when not from a run)")
-    created_at: str | None
+    created_at: Timestamp | None
 
 
 class PoolDetail(PoolRead):

@@ -10,30 +10,31 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from typing import Any
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from nebhx.errors import Conflict, NotFound
+from nebhx.ipam.schemas import AllocationRead, PoolDeleted, PoolDetail, PoolRead, Released
 from nebhx.store.db import session_scope
-from nebhx.store.models import IpAllocationRow, IpPoolRow, iso
+from nebhx.store.models import IpAllocationRow, IpPoolRow
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 MAX_HOST_BITS = 32  # offsets are kept in a BIGINT; an IPv6 pool is at least a /96
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
-class PoolError(ValueError):
-    """A pool request that cannot be done; the message names the pool and the reason."""
+class PoolError(Conflict, ValueError):
+    """A pool request that cannot be done; the message names the pool and the reason (409)."""
 
 
 class PoolExhausted(PoolError):
     pass
 
 
-class PoolMissing(PoolError, LookupError):
-    pass
+class PoolMissing(NotFound, PoolError):
+    """No such pool (404: NotFound comes first in its MRO, where the API looks up its answer)."""
 
 
 class PoolBusy(PoolError):
@@ -85,7 +86,7 @@ def _reserved_offsets(net: Network, reserved: list[str]) -> set[int]:
 
 
 def declare_pool(s: Session, name: str, cidr: str, reserved: list[str] | None = None,
-                 description: str = "") -> tuple[dict[str, Any], bool]:
+                 description: str = "") -> tuple[PoolRead, bool]:
     """Create the pool or find it unchanged; (its view, whether anything changed).
 
     A pool's CIDR cannot change under its allocations: that fails naming them."""
@@ -109,7 +110,7 @@ def declare_pool(s: Session, name: str, cidr: str, reserved: list[str] | None = 
 
 
 def declare(name: str, cidr: str, reserved: list[str] | None = None, description: str = "", *,
-            url: str | None = None, attempts: int = 5) -> tuple[dict[str, Any], bool]:
+            url: str | None = None, attempts: int = 5) -> tuple[PoolRead, bool]:
     """``declare_pool`` in its own transaction; two runs declaring one new pool at once both
     succeed (the second finds the first's row when it tries again)."""
     for _ in range(attempts):
@@ -132,19 +133,23 @@ def _held_outside(s: Session, pool: str, net: Network, reserved: list[str]) -> l
     return out
 
 
-def list_pools(s: Session) -> list[dict[str, Any]]:
+def list_pools(s: Session) -> list[PoolRead]:
     return [pool_view(s, n) for n in s.execute(select(IpPoolRow.name).order_by(IpPoolRow.name)).scalars()]
 
 
-def pool_view(s: Session, name: str) -> dict[str, Any]:
+def pool_view(s: Session, name: str) -> PoolRead:
     row = _pool(s, name)
     net = parse_cidr(row.cidr)
     first, last = usable(net)
     size = last - first + 1 - len(_reserved_offsets(net, row.reserved))
     used = s.scalar(select(func.count()).select_from(IpAllocationRow).where(IpAllocationRow.pool == name)) or 0
-    return {"name": row.name, "cidr": row.cidr, "reserved": list(row.reserved),
-            "description": row.description, "size": size, "allocated": used, "free": size - used,
-            "created_at": iso(row.created_at)}
+    return PoolRead(name=row.name, cidr=row.cidr, reserved=list(row.reserved), description=row.description,
+                    size=size, allocated=used, free=size - used, created_at=row.created_at)
+
+
+def get_pool(s: Session, *, name: str) -> PoolDetail:
+    """One pool and every allocation in it."""
+    return PoolDetail(**pool_view(s, name).model_dump(), allocations=allocations(s, name))
 
 
 def _pool(s: Session, name: str, *, lock: bool = False) -> IpPoolRow:
@@ -162,7 +167,7 @@ def _first_free(net: Network, used: set[int], first: int, last: int) -> int | No
     return None
 
 
-def _try_allocate(s: Session, pool: str, owner: str, run_id: str) -> tuple[dict[str, Any], bool]:
+def _try_allocate(s: Session, pool: str, owner: str, run_id: str) -> tuple[AllocationRead, bool]:
     row = _pool(s, pool, lock=True)
     net = parse_cidr(row.cidr)
     # One read gives both what this owner holds and every offset taken.
@@ -185,14 +190,14 @@ def _try_allocate(s: Session, pool: str, owner: str, run_id: str) -> tuple[dict[
     return _allocation(net, new), True
 
 
-def _allocation(net: Network, row: IpAllocationRow) -> dict[str, Any]:
-    return {"pool": row.pool, "address": row.address, "cidr": f"{row.address}/{net.prefixlen}",
-            "prefixlen": net.prefixlen, "network": str(net), "owner": row.owner, "run_id": row.run_id,
-            "created_at": iso(row.created_at)}
+def _allocation(net: Network, row: IpAllocationRow) -> AllocationRead:
+    return AllocationRead(pool=row.pool, address=row.address, cidr=f"{row.address}/{net.prefixlen}",
+                          prefixlen=net.prefixlen, network=str(net), owner=row.owner, run_id=row.run_id,
+                          created_at=row.created_at)
 
 
 def allocate(pool: str, owner: str, *, run_id: str = "", url: str | None = None,
-             attempts: int = 20) -> tuple[dict[str, Any], bool]:
+             attempts: int = 20) -> tuple[AllocationRead, bool]:
     """The owner's address in ``pool``, allocating the lowest free one the first time;
     (the allocation, whether it is new). PoolExhausted when none is free."""
     if not owner or len(owner) > 300:
@@ -206,31 +211,30 @@ def allocate(pool: str, owner: str, *, run_id: str = "", url: str | None = None,
     raise PoolError(f"address pool {pool!r}: gave up after {attempts} colliding allocations")
 
 
-def release(s: Session, pool: str, owner: str) -> str | None:
-    """Free the owner's address in ``pool``; the address, or None when it held none."""
+def release(s: Session, *, pool: str, owner: str) -> Released:
+    """Free the owner's address in ``pool``; ``released`` is "" when it held none."""
     _pool(s, pool)
     row = s.execute(select(IpAllocationRow).where(IpAllocationRow.pool == pool,
                                                   IpAllocationRow.owner == owner)).scalar_one_or_none()
-    if row is None:
-        return None
-    s.delete(row)
-    return row.address
+    if row is not None:
+        s.delete(row)
+    return Released(pool=pool, owner=owner, released=row.address if row else "")
 
 
-def allocations(s: Session, pool: str) -> list[dict[str, Any]]:
+def allocations(s: Session, pool: str) -> list[AllocationRead]:
     net = parse_cidr(_pool(s, pool).cidr)
     rows = s.execute(select(IpAllocationRow).where(IpAllocationRow.pool == pool)
                      .order_by(IpAllocationRow.offset)).scalars()
     return [_allocation(net, r) for r in rows]
 
 
-def delete_pool(s: Session, name: str, *, force: bool = False) -> int:
-    """Delete a pool; refused while it holds allocations unless ``force`` (which frees them).
-    Returns how many allocations went with it."""
+def delete_pool(s: Session, *, name: str, force: bool = False) -> PoolDeleted:
+    """Delete a pool; refused while it holds allocations unless ``force`` (which frees them);
+    ``released``: how many allocations went with it."""
     _pool(s, name)
     held = s.scalar(select(func.count()).select_from(IpAllocationRow).where(IpAllocationRow.pool == name)) or 0
     if held and not force:
         raise PoolBusy(f"address pool {name!r} still holds {held} allocations: release them or force")
     s.execute(delete(IpAllocationRow).where(IpAllocationRow.pool == name))
     s.execute(delete(IpPoolRow).where(IpPoolRow.name == name))
-    return held
+    return PoolDeleted(pool=name, released=held)
