@@ -11,4 +11,4 @@ router = APIRouter(tags=["mail"], dependencies=[VIEWER])
 @router.get("/mail")
 def list_mail(limit: int = Query(100, ge=RUNS_LIMIT[0], le=RUNS_LIMIT[1])) -> list[MailMessage]:
     """Messages the development mail sink of `nebhx up` received, newest first."""
-    return [MailMessage.model_validate(m) for m in service.list_messages(limit)]
+    return service.list_messages(limit=limit)
