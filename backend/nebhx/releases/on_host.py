@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from nebhx.errors import Conflict, NotFound
-from nebhx.releases.schemas import HistoryEntry
+from nebhx.releases.schemas import HistoryEntry, LogRead, PinRead
 from nebhx.releases.why import SWITCHES, run_link
 from nebhx.sealing import masking
 from nebhx.secrets.service import list_secrets, secret_value
@@ -39,13 +39,14 @@ def ask(host: str, batch: dict[str, Any], hosts: Any = None) -> dict[str, Any]:
     return answer
 
 
-def set_pinned(*, host: str, service: str, release: str, pinned: bool) -> dict[str, Any]:
+def set_pinned(*, host: str, service: str, release: str, pinned: bool) -> PinRead:
     """Pin (retention never removes it) or unpin a release staged on ``host``."""
-    return ask(host, {"op": "pin" if pinned else "unpin", "service": service, "release": release})
+    return PinRead.model_validate(ask(host, {"op": "pin" if pinned else "unpin", "service": service,
+                                             "release": release}))
 
 
 def read_log(*, host: str, service: str, instance: str = "",
-             offsets: dict[str, int] | None = None, max_bytes: int | None = None) -> dict[str, Any]:
+             offsets: dict[str, int] | None = None, max_bytes: int | None = None) -> LogRead:
     """The tail of a service's stdout and stderr from ``offsets`` (None: the last bytes), secrets masked."""
     answer = ask(host, {"op": "log", "service": service, "instance": instance,
                                  "offsets": offsets or {}, "max_bytes": max_bytes})
@@ -53,7 +54,7 @@ def read_log(*, host: str, service: str, instance: str = "",
         values = [v for v in (secret_value(s, name=n.name) for n in list_secrets(s)) if v]
     for stream in (answer.get("streams") or {}).values():
         stream["text"] = masking.mask_values(stream.get("text") or "", values)
-    return {"host": host, "service": service, "instance": instance or None, **answer}
+    return LogRead.model_validate({"host": host, "service": service, "instance": instance or None, **answer})
 
 
 def _release_of(ins: dict[str, Any], outs: dict[str, Any]) -> str | None:

@@ -41,14 +41,14 @@ def rollback(body: RollbackBody, request: Request, s: DbSession) -> RunRead:
 @router.post("/releases/rollback/plan", dependencies=[OPERATOR], response_model_exclude_unset=True)
 def plan_rollback(body: RollbackBody) -> PlanRead:
     """What a rollback would do on each host, asked of each host's agent (changes nothing)."""
-    return PlanRead.model_validate(service.plan_rollback(**body.model_dump()))
+    return service.plan_rollback(**body.model_dump())
 
 
 @router.post("/releases/pin", dependencies=[OPERATOR])
 def pin(body: PinBody, request: Request) -> PinRead:
     """Pin a staged release on its host (retention never removes it) or unpin it (operator)."""
     request.state.audit = body.model_dump()
-    return PinRead.model_validate(on_host.set_pinned(**body.model_dump()))
+    return on_host.set_pinned(**body.model_dump())
 
 
 @router.get("/services/{host}/{svc}/log")
@@ -59,8 +59,7 @@ def service_log(host: str, svc: str, instance: str = Query("", max_length=200),
     """The tail of a service's stdout and stderr on its host, read by its agent (secrets
     masked); without offsets the last bytes, with the offsets answered, what came since."""
     offsets = {k: v for k, v in (("out", out), ("err", err)) if v is not None}
-    return LogRead.model_validate(on_host.read_log(host=host, service=svc, instance=instance,
-                                                   offsets=offsets, max_bytes=max_bytes))
+    return on_host.read_log(host=host, service=svc, instance=instance, offsets=offsets, max_bytes=max_bytes)
 
 
 @router.get("/services/{host}/{svc}/history", response_model_by_alias=True)

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from nebhx.errors import Conflict, NotFound
+from nebhx.graphs.schemas import PlanRead
 from nebhx.graphs.service import ensure_graph
 from nebhx.hosts.service import host_state, seen_at
 from nebhx.releases.schemas import Health, ReleaseRow
@@ -152,7 +153,7 @@ def start_rollback(session: Session, *, batch: int = 1, **given: Any) -> str:
     return run_id
 
 
-def plan_rollback(*, batch: int = 1, **given: Any) -> dict[str, Any]:
+def plan_rollback(*, batch: int = 1, **given: Any) -> PlanRead:
     """The plan of the run ``start_rollback`` would start (each host's agent says what comes
     back), the same plan the editor's Plan dialog shows for a graph."""
     from nebhx.plans.dryrun import plan_request
@@ -162,4 +163,4 @@ def plan_rollback(*, batch: int = 1, **given: Any) -> dict[str, Any]:
     doc = rollback_graph(batch)
     if "lb_agent_port" not in inputs:  # a plan takes an input not given for "not known yet";
         del doc["nodes"][0]["params"]["lb_agent_port"]  # the run's brick takes its default
-    return plan_request(graph=doc, inputs=inputs)
+    return PlanRead.model_validate(plan_request(graph=doc, inputs=inputs))
