@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from nebhx.graphs.schemas import GraphDiff
 from nebhx.graphs.service import NotFound, get_revision
 from nebhx.sealing.masking import MASK
 from nebhx.store.models import GraphRow, RunRow
@@ -89,7 +90,7 @@ def diff_docs(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
 
 
 def diff_revisions(session: Session, *, graph_id: str, before: int | None = None,
-                   after: int | None = None) -> dict[str, Any]:
+                   after: int | None = None) -> GraphDiff:
     """``after`` defaults to the latest revision, ``before`` to the one before ``after``."""
     row = session.get(GraphRow, graph_id)
     if row is None:
@@ -97,7 +98,7 @@ def diff_revisions(session: Session, *, graph_id: str, before: int | None = None
     after = row.latest_revision if after is None else after
     before = max(after - 1, 1) if before is None else before
     docs = [get_revision(session, graph_id=graph_id, number=n) for n in (before, after)]
-    return {"graph": graph_id, "from": before, "to": after, **diff_docs(*docs)}
+    return GraphDiff.model_validate({"graph": graph_id, "from": before, "to": after, **diff_docs(*docs)})
 
 
 def previous_run(session: Session, run: RunRow) -> RunRow | None:
@@ -106,7 +107,7 @@ def previous_run(session: Session, run: RunRow) -> RunRow | None:
                            .order_by(RunRow.created_at.desc()).limit(1)).first()
 
 
-def diff_run(session: Session, *, run_id: str) -> dict[str, Any]:
+def diff_run(session: Session, *, run_id: str) -> GraphDiff:
     """What ``run_id``'s revision changed against the previous run's of the same graph (against the
     revision before it when it is the graph's first run)."""
     run = session.get(RunRow, run_id)
@@ -115,4 +116,4 @@ def diff_run(session: Session, *, run_id: str) -> dict[str, Any]:
     prev = previous_run(session, run)
     before = prev.revision if prev is not None else max(run.revision - 1, 1)
     out = diff_revisions(session, graph_id=run.graph_id, before=before, after=run.revision)
-    return {**out, "run": run.id, "previous_run": prev.id if prev is not None else None}
+    return out.model_copy(update={"run": run.id, "previous_run": prev.id if prev is not None else None})

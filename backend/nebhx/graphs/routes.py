@@ -86,7 +86,7 @@ def diff_graph(graph_id: str, s: DbSession,
                                          description="Default: the latest revision")) -> GraphDiff:
     """What changed between two revisions: nodes added, removed and changed (params, execution
     settings), wires, inputs and outputs; secrets by reference only."""
-    return GraphDiff.model_validate(diff.diff_revisions(s, graph_id=graph_id, before=before, after=after))
+    return diff.diff_revisions(s, graph_id=graph_id, before=before, after=after)
 
 
 # Answered exactly as saved (not re-serialised through the model); documented as the format.
