@@ -7,7 +7,6 @@ from nebhx.web import unprocessable
 from nebhx.auth.deps import ADMIN, VIEWER, ensure_may, operator, viewer
 from nebhx.auth.tokens import Principal
 from nebhx.graphs.diff import diff_run
-from nebhx.engine import retention
 from nebhx.graphs.schemas import GcResult, GraphDiff
 from nebhx.graphs.service import ensure_graph
 from nebhx.limits import EVENT_ID_MAX, RUNS_LIMIT
@@ -47,7 +46,7 @@ def list_runs(s: DbSession, graph_id: str | None = None,
 def gc(s: DbSession, graph_id: str | None = Query(None, max_length=64), dry_run: bool = False) -> GcResult:
     """Delete the runs (with their nodes, logs and events) that retention no longer keeps; a
     running run is always kept."""
-    return GcResult.model_validate(retention.collect(s, graph_id=graph_id, dry_run=dry_run))
+    return service.collect_runs(s, graph_id=graph_id, dry_run=dry_run)
 
 
 @router.get("/runs/{run_id}", **AS_IS)
@@ -63,7 +62,7 @@ class EventStream(StreamingResponse):
 @router.get("/runs/{run_id}/diff")
 def run_diff(run_id: str, s: DbSession) -> GraphDiff:
     """What this run's graph revision changed against the previous run's of the same graph."""
-    return GraphDiff.model_validate(diff_run(s, run_id=run_id))
+    return diff_run(s, run_id=run_id)
 
 
 @router.get("/runs/{run_id}/events", response_class=EventStream,

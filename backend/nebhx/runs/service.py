@@ -12,13 +12,14 @@ from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from nebhx.engine import control, scheduler
+from nebhx.engine import control, retention, scheduler
 from nebhx.engine.dispatch import Dispatch
 from nebhx.engine.loading import plan_for
 from nebhx.graph_model import Graph
 from nebhx.errors import BadInputs as BadInputs
 from nebhx.errors import Conflict as Conflict
 from nebhx.errors import NotFound
+from nebhx.graphs.schemas import GcResult
 from nebhx.graphs.service import find_graph_by_name, get_revision
 from nebhx.runs import approvals
 from nebhx.runs.schemas import NodeChild, NodeItem, NodeRead, RunRead, RunSummary
@@ -216,3 +217,8 @@ def _refused_as_conflict() -> Iterator[None]:
         yield
     except control.Refused as exc:
         raise Conflict(str(exc)) from exc
+
+
+def collect_runs(session: Session, *, graph_id: str | None = None, dry_run: bool = False) -> GcResult:
+    """Delete (``dry_run``: only list) the runs retention no longer keeps; a running run is kept."""
+    return GcResult.model_validate(retention.collect(session, graph_id=graph_id, dry_run=dry_run))
