@@ -31,7 +31,7 @@ class ServiceRead(BaseModel):
     model_config = ConfigDict(extra="allow")
     host: str
     host_state: Literal["up", "down"]
-    seen_at: str | None
+    seen_at: Timestamp | None
 
 
 class ServiceLockRead(BaseModel):

@@ -1,6 +1,8 @@
 """Hosts: agents register and heartbeat; a host that stops heartbeating is down."""
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
@@ -13,7 +15,7 @@ from nebhx.engine.hosts import host_state as host_state
 from nebhx.errors import NotFound
 from nebhx.hosts.schemas import HostDeleted, HostRead, ServiceLockRead, ServiceRead
 from nebhx.statuses import NodeStatus, RunStatus
-from nebhx.store.models import HostRow, NodeRow, RunRow, ServiceLockRow, TokenRow, iso, utcnow
+from nebhx.store.models import HostRow, NodeRow, RunRow, ServiceLockRow, TokenRow, utcnow
 
 
 
@@ -44,10 +46,13 @@ def _older(services: list, kept: list | None) -> bool:
     return bool(new and old) and new < old
 
 
-def seen_at(host: HostRow, svc: dict) -> str | None:
+def seen_at(host: HostRow, svc: dict) -> datetime | None:
     """When the host's agent looked at this service (not its last heartbeat: it beats more
-    often than it looks)."""
-    return svc.get("checked_at") or iso(host.last_seen)
+    often than it looks); an agent's time that is no ISO time counts as not given."""
+    try:
+        return datetime.fromisoformat(str(svc["checked_at"]))
+    except (KeyError, ValueError):
+        return host.last_seen
 
 
 def register(session: Session, *, name: str, address: str, labels: dict, version: str, door: Door) -> None:

@@ -74,7 +74,7 @@ class ReleaseRow(BaseModel):
     model_config = ConfigDict(extra="allow")
     host: str
     host_state: str
-    seen_at: str | None
+    seen_at: Timestamp | None
     service: str | None
     instance: str | None
     program: str | None
