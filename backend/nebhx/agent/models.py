@@ -6,7 +6,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, Field, RootModel, StringConstraints
+from pydantic import AwareDatetime, BaseModel, Field, RootModel, StringConstraints
 
 
 class Alive(BaseModel):
@@ -25,7 +25,7 @@ class ArtifactRead(BaseModel):
         dict[str, Any],
         Field(description="What built it: commit, build run...", title="Provenance"),
     ]
-    created_at: Annotated[str | None, Field(title="Created At")]
+    created_at: Annotated[AwareDatetime | None, Field(title="Created At")]
     source: Annotated[
         str, Field(description="How a release names it as its source", title="Source")
     ]
@@ -49,7 +49,7 @@ class BrickPackage(BaseModel):
     format: Annotated[str, Field(description="wheel or tar", title="Format")]
     sha256: Annotated[str, Field(title="Sha256")]
     size: Annotated[int, Field(title="Size")]
-    created_at: Annotated[str | None, Field(title="Created At")]
+    created_at: Annotated[AwareDatetime | None, Field(title="Created At")]
 
 
 class Worker(RootModel[str]):
