@@ -4,11 +4,10 @@ from starlette.concurrency import run_in_threadpool
 
 from nebhx.store.deps import DbSession
 from nebhx.web import unprocessable
-from nebhx.auth.deps import ADMIN, VIEWER, ensure_may, operator, viewer
+from nebhx.auth.deps import ADMIN, VIEWER, operator, viewer
 from nebhx.auth.tokens import Principal
 from nebhx.graphs.diff import diff_run
 from nebhx.graphs.schemas import GcResult, GraphDiff
-from nebhx.graphs.service import ensure_graph
 from nebhx.limits import EVENT_ID_MAX, RUNS_LIMIT
 from nebhx.runs import events, service
 from nebhx.runs.schemas import Decision, RunCreate, RunEvent, RunRead, RunSummary
@@ -23,16 +22,8 @@ OPERATOR = Depends(operator)
 def create_run(body: RunCreate, s: DbSession, who: Principal = OPERATOR) -> RunRead:
     """Start a run of a stored graph revision, or of a document (stored by name first: admin, unless
     it is identical to the graph's latest revision)."""
-    ensure_may(who, service.role_to_start(s, graph_id=body.graph_id, graph=body.graph),
-               "storing a new or changed graph (run it by graph_id, or the file as stored)")
-    graph_id, revision = body.graph_id, body.revision
-    if body.graph is not None:
-        graph_id, revision = ensure_graph(s, doc=body.graph)
-    if graph_id is None:
-        raise service.BadInputs([{"input": "graph_id", "message": "give graph_id or graph"}])
-    run_id, _ = service.create_run(s, graph_id=graph_id, revision=revision, inputs=body.inputs,
-                                   started_by=who.name)
-    return service.get_run(s, run_id=run_id)
+    return service.start_run(s, who=who, graph_id=body.graph_id, revision=body.revision, graph=body.graph,
+                             inputs=body.inputs)
 
 
 @router.get("/runs")

@@ -18,9 +18,10 @@ from nebhx.engine.loading import plan_for
 from nebhx.graph_model import Graph
 from nebhx.errors import BadInputs as BadInputs
 from nebhx.errors import Conflict as Conflict
-from nebhx.errors import NotFound
+from nebhx.errors import Forbidden, NotFound
 from nebhx.graphs.schemas import GcResult
-from nebhx.graphs.service import find_graph_by_name, get_revision
+from nebhx.graphs.service import ensure_graph, find_graph_by_name, get_revision
+from nebhx.auth.tokens import Principal
 from nebhx.runs import approvals
 from nebhx.runs.schemas import NodeChild, NodeItem, NodeRead, RunRead, RunSummary
 from nebhx.sealing.crypto import mask_tree, seal
@@ -85,6 +86,22 @@ def role_to_start(session: Session, *, graph_id: str | None, graph: Any = None) 
     if row is not None and get_revision(session, graph_id=row.id) == graph:
         return "operator"
     return "admin"
+
+
+def start_run(session: Session, *, who: Principal, graph_id: str | None = None, revision: int | None = None,
+              graph: dict[str, Any] | None = None, inputs: dict[str, Any] | None = None) -> RunRead:
+    """``who`` starts a run of a stored revision, or of a document (stored by name first, which
+    needs admin unless it is identical to the graph's latest revision); the run as started."""
+    role = role_to_start(session, graph_id=graph_id, graph=graph)
+    if not who.may(role):
+        raise Forbidden(f"{who.name} is {who.role}; storing a new or changed graph (run it by graph_id, "
+                        f"or the file as stored) needs {role}")
+    if graph is not None:
+        graph_id, revision = ensure_graph(session, doc=graph)
+    if graph_id is None:
+        raise BadInputs([{"input": "graph_id", "message": "give graph_id or graph"}])
+    run_id, _ = create_run(session, graph_id=graph_id, revision=revision, inputs=inputs, started_by=who.name)
+    return get_run(session, run_id=run_id)
 
 
 def create_run(session: Session, *, graph_id: str, revision: int | None = None,
