@@ -65,7 +65,7 @@ def test_bad_pools_are_refused_naming_what(store):
             ipam.declare_pool(s, "p", "10.0.0.0/24", ["10.0.0.1"])
         with pytest.raises(ipam.PoolError, match="still holds 1 allocations"):
             ipam.delete_pool(s, name="p")
-        assert ipam.pool_view(s, "p").reserved == []
+        assert ipam.pool_view(s, name="p").reserved == []
 
 
 def test_concurrent_allocations_never_share_an_address(store):
@@ -79,7 +79,7 @@ def test_concurrent_allocations_never_share_an_address(store):
         got = [a for batch in pool.map(worker, range(8)) for a in batch]
     assert len(got) == 80 and len(set(got)) == 80
     with session_scope(store) as s:
-        assert ipam.pool_view(s, "busy").allocated == 80
+        assert ipam.pool_view(s, name="busy").allocated == 80
 
 
 def test_runs_declaring_one_new_pool_at_once_all_succeed(store):

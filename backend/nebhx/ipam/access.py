@@ -21,11 +21,11 @@ class StorePools:
 
     def view(self, name: str) -> dict[str, Any]:
         with session_scope() as s:
-            return service.pool_view(s, name).model_dump(mode="json")
+            return service.pool_view(s, name=name).model_dump(mode="json")
 
     def allocations(self, pool: str) -> list[dict[str, Any]]:
         with session_scope() as s:
-            return [a.model_dump(mode="json") for a in service.allocations(s, pool)]
+            return [a.model_dump(mode="json") for a in service.allocations(s, pool=pool)]
 
     def allocate(self, *, pool: str, owner: str, run_id: str) -> tuple[dict[str, Any], bool]:
         got, new = service.allocate(pool, owner, run_id=run_id)

@@ -98,7 +98,7 @@ def declare_pool(s: Session, name: str, cidr: str, reserved: list[str] | None = 
     if row is None:
         s.add(IpPoolRow(name=name, cidr=str(net), reserved=reserved, description=description))
         s.flush()
-        return pool_view(s, name), True
+        return pool_view(s, name=name), True
     changed = (row.cidr, row.reserved, row.description) != (str(net), reserved, description)
     if changed:
         held = _held_outside(s, row.name, net, reserved)
@@ -106,7 +106,7 @@ def declare_pool(s: Session, name: str, cidr: str, reserved: list[str] | None = 
             raise PoolError(f"pool {name!r} ({row.cidr}) cannot become {net} reserving {reserved}: "
                             f"{', '.join(held[:5])} {'are' if len(held) > 1 else 'is'} allocated")
         row.cidr, row.reserved, row.description = str(net), reserved, description
-    return pool_view(s, name), changed
+    return pool_view(s, name=name), changed
 
 
 def declare(name: str, cidr: str, reserved: list[str] | None = None, description: str = "", *,
@@ -134,10 +134,10 @@ def _held_outside(s: Session, pool: str, net: Network, reserved: list[str]) -> l
 
 
 def list_pools(s: Session) -> list[PoolRead]:
-    return [pool_view(s, n) for n in s.execute(select(IpPoolRow.name).order_by(IpPoolRow.name)).scalars()]
+    return [pool_view(s, name=n) for n in s.execute(select(IpPoolRow.name).order_by(IpPoolRow.name)).scalars()]
 
 
-def pool_view(s: Session, name: str) -> PoolRead:
+def pool_view(s: Session, *, name: str) -> PoolRead:
     row = _pool(s, name)
     net = parse_cidr(row.cidr)
     first, last = usable(net)
@@ -149,7 +149,7 @@ def pool_view(s: Session, name: str) -> PoolRead:
 
 def get_pool(s: Session, *, name: str) -> PoolDetail:
     """One pool and every allocation in it."""
-    return PoolDetail(**pool_view(s, name).model_dump(), allocations=allocations(s, name))
+    return PoolDetail(**pool_view(s, name=name).model_dump(), allocations=allocations(s, pool=name))
 
 
 def _pool(s: Session, name: str, *, lock: bool = False) -> IpPoolRow:
@@ -221,7 +221,7 @@ def release(s: Session, *, pool: str, owner: str) -> Released:
     return Released(pool=pool, owner=owner, released=row.address if row else "")
 
 
-def allocations(s: Session, pool: str) -> list[AllocationRead]:
+def allocations(s: Session, *, pool: str) -> list[AllocationRead]:
     net = parse_cidr(_pool(s, pool).cidr)
     rows = s.execute(select(IpAllocationRow).where(IpAllocationRow.pool == pool)
                      .order_by(IpAllocationRow.offset)).scalars()
