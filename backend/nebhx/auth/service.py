@@ -6,6 +6,7 @@ import secrets
 import shlex
 import time
 from datetime import timedelta
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select, update
