@@ -6,7 +6,6 @@ from nebhx.graphs.schemas import PlanRead
 from nebhx.releases import on_host, service, why
 from nebhx.releases.schemas import (HistoryEntry, LogRead, PinBody, PinRead, ReleaseRow, RollbackBody,
                                     WhyRead)
-from nebhx.runs import service as runs
 from nebhx.runs.schemas import RunRead
 
 router = APIRouter(tags=["releases"], dependencies=[VIEWER])
@@ -34,8 +33,7 @@ def rollback(body: RollbackBody, request: Request, s: DbSession) -> RunRead:
     request.state.audit = {"host": body.host, "hosts": body.hosts, "run": body.run,
                            "service": body.service, "data_policy": body.data_policy,
                            "release": body.release}
-    run_id = service.start_rollback(s, **body.model_dump())
-    return runs.get_run(s, run_id=run_id)
+    return service.start_rollback(s, **body.model_dump())
 
 
 @router.post("/releases/rollback/plan", dependencies=[OPERATOR], response_model_exclude_unset=True)

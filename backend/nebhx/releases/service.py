@@ -21,6 +21,7 @@ from nebhx.graphs.service import ensure_graph
 from nebhx.hosts.service import host_state, seen_at
 from nebhx.releases.schemas import Health, ReleaseRow
 from nebhx.runs import service as runs
+from nebhx.runs.schemas import RunRead
 from nebhx.store.models import HostRow
 
 ROLLBACK_GRAPH = "nebhx-rollback"
@@ -145,12 +146,12 @@ def chosen_release(session: Session, *, hosts: list[str], service: str, instance
     return ids.pop()
 
 
-def start_rollback(session: Session, *, batch: int = 1, **given: Any) -> str:
-    """Start one rollback run over the hosts (``batch`` at a time); returns its id."""
+def start_rollback(session: Session, *, batch: int = 1, **given: Any) -> RunRead:
+    """Start one rollback run over the hosts (``batch`` at a time); the run as started."""
     inputs = _rollback_inputs(session, **given)
     graph_id, revision = ensure_graph(session, doc=rollback_graph(batch), system=True)
     run_id, _ = runs.create_run(session, graph_id=graph_id, revision=revision, inputs=inputs)
-    return run_id
+    return runs.get_run(session, run_id=run_id)
 
 
 def plan_rollback(*, batch: int = 1, **given: Any) -> PlanRead:
