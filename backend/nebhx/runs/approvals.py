@@ -13,14 +13,15 @@ from __future__ import annotations
 from typing import Any
 
 from nebhx.auth.tokens import ROLES
+from nebhx.errors import Forbidden
 from nebhx.store.models import NodeRow, RunRow
 
 DEFAULT_POLICY: dict[str, Any] = {"approvers": [], "role": "operator", "required": 1,
                                   "starter_may_approve": False, "on_expiry": "fail"}
 
 
-class NotAllowed(PermissionError):
-    """This person may not take this decision on this gate (answered 403)."""
+class NotAllowed(Forbidden):
+    """This person may not take this decision on this gate (answered 403, as every Forbidden)."""
 
 
 def policy_of(row: NodeRow) -> dict[str, Any]:
