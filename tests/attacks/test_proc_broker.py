@@ -46,8 +46,17 @@ def broker(monkeypatch, tmp_path):
 
 
 def hello(host: str) -> str:
+    """What the host's agent is handed at start, with the host's newest token (one is made
+    when the host has none: the broker credential is per registration)."""
+    from nebhx.auth.broker import live_tokens
+    from nebhx.auth.tokens import issue
     from nebhx.execution.service import hello as say_hello
-    return say_hello(principal=Principal(name=host, role=None, kind="host"))["broker_url"]
+    from nebhx.store.db import session_scope
+    tokens = live_tokens([host])[host]
+    if not tokens:
+        with session_scope() as s:
+            tokens = [issue(s, kind="host", owner=host, name="join")[0].id]
+    return say_hello(principal=Principal(name=host, role=None, kind="host", token_id=tokens[0]))["broker_url"]
 
 
 def refused(call) -> bool:

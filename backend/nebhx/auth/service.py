@@ -211,10 +211,9 @@ def revoke_token(session: Session, *, token_id: str, by: Principal | None = None
     if by is not None and not by.may("admin") and (row.owner != by.name or row.kind == "host"):
         raise Forbidden(f"token {token_id} is not yours; revoking it needs admin")
     revoke(session, token_id=token_id)
-    if row.kind == "host" and not session.scalar(select(TokenRow.id).where(
-            TokenRow.kind == "host", TokenRow.owner == row.owner, TokenRow.revoked_at.is_(None))):
-        from nebhx.auth.broker import remove_user
-        remove_user(row.owner)  # its last token: the agent's broker credential goes too
+    if row.kind == "host":
+        from nebhx.auth.broker import token_revoked
+        token_revoked(row.owner, token_id)  # its broker password goes too (its user, with the last)
     record_change(session, door, action="tokens.revoke_token", target=f"/api/tokens/{token_id}",
                   data={"token": token_id, "owner": row.owner})
 

@@ -134,7 +134,8 @@ def beat(*, principal: Principal, services: list | None, volumes: list | None = 
 def hello(*, principal: Principal) -> dict[str, Any]:
     from nebhx.auth.broker import agent_url
     settings = get_settings()
-    return {"host": principal.host, "broker_url": agent_url(principal.name), "heartbeat_s": settings.heartbeat_s,
+    return {"host": principal.host, "broker_url": agent_url(principal.name, principal.token_id),
+            "heartbeat_s": settings.heartbeat_s,
             "lease_s": settings.lease_s}
 
 
