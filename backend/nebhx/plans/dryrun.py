@@ -10,9 +10,9 @@ planned as its inner graph, fed the composite's inputs: its inner nodes are list
 
 Where the state is, the plan is made: a brick without a host plans here, a host brick on its
 host's agent (``HostPlanner``: the execution API's plan tasks), against its real runtime. Host
-nodes are queued per host and sent in waves: a wave goes out only when a later node needs an
-output of a queued one, so a whole rollout (prepare, switch, commit on every host) is usually
-one round trip per host. Each host's items go in dependency order with ``Planned``, what the
+nodes are queued per host and sent in waves: a node that reads an output of a queued one (and
+what follows it) is planned after the wave, so a whole rollout (prepare, switch, its report,
+commit and rollback on every host) is one round trip per host. Each host's items go in dependency order with ``Planned``, what the
 nodes planned before will have changed there, so a switch plans what its prepare stages.
 A plan ends within ``plan_timeout_s`` and plans at most ``MAX_ITEMS`` nodes and items.
 """
@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 import time
+from contextlib import nullcontext
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -29,7 +30,7 @@ from nebhx.bricks.inventory import Inventory
 from nebhx.bricks.planning import MASK, cannot_tell, check_inputs, fails, tell
 from nebhx.bricks.registry import Registry, get_registry
 from nebhx.engine.plan import Plan
-from nebhx.plans.waves import Future, HostPlanner, Pending, Waves
+from nebhx.plans.waves import Future, HostPlanner, Pending, Waves, unanswered
 from nebhx.engine.resolve import item_id
 from nebhx.engine.library import MAX_NESTING, SEP, Library, is_composite
 from nebhx.graph_model import Graph, Node, portion
@@ -56,23 +57,53 @@ class DryRun:
         self.waves.graphs[prefix] = self.plan
 
     def run(self) -> dict[str, Any]:
-        nodes = {}
+        nodes: dict[str, dict[str, Any]] = {}
+        later: list[str] = []  # nodes that need a host's answer: planned after the wave
         for nid in self._order():
-            node = self.plan.nodes[nid]
-            late = self.waves.out_of_time()
-            if late:
-                nodes[self.prefix + nid] = {"brick": node.brick, **cannot_tell(late)}
-            elif is_composite(node.brick):
-                nodes[self.prefix + nid] = self._composite(node)
-            else:
-                nodes[self.prefix + nid] = self._fan_out(node) if node.for_each else self._one(node, self._values(node))
-            if node.trigger in ONLY_ON_FAILURE:
-                nodes[self.prefix + nid]["when"] = ONLY_ON_FAILURE[node.trigger]
+            if not self.prefix and self._must_wait(self.plan.nodes[nid], later):
+                later.append(nid)
+                nodes[nid] = {}  # its place in graph order
+                continue
+            nodes[self.prefix + nid] = self._node(self.plan.nodes[nid])
         if not self.prefix:
+            self.waves.flush()
+            for nid in later:
+                nodes[nid] = self._node(self.plan.nodes[nid])
             self.waves.flush()
             for entry in nodes.values():
                 self._settle(entry)
         return {"graph": self.graph.name, "nodes": nodes}
+
+    def _node(self, node: Node) -> dict[str, Any]:
+        late = self.waves.out_of_time()
+        if late:
+            entry = {"brick": node.brick, **cannot_tell(late)}
+        elif is_composite(node.brick):
+            entry = self._composite(node)
+        else:
+            entry = self._fan_out(node) if node.for_each else self._one(node, self._values(node))
+        if node.trigger in ONLY_ON_FAILURE:
+            entry["when"] = ONLY_ON_FAILURE[node.trigger]
+        return entry
+
+    def _must_wait(self, node: Node, later: list[str]) -> bool:
+        """Whether ``node`` is planned once the hosts answered: it reads an output no host told
+        yet, or follows a node that waits. So every host item that needs no answer goes in one
+        wave (a round trip per host, not one per node that reads an answer). A host node after
+        a waiting control node (order edge only) goes now: a control node changes nothing on a
+        host, so each host's items stay in dependency order."""
+        cls = self.registry.get(node.brick)
+        on_host = cls is not None and bool(cls.host_input) and not is_composite(node.brick)
+        fed = {e.from_.node for e in self.plan.wires.get(node.id, [])}
+        for pred in self.plan.preds.get(node.id, []):
+            if pred not in later:
+                continue
+            pred_cls = self.registry.get(self.plan.nodes[pred].brick)
+            pred_on_host = is_composite(self.plan.nodes[pred].brick) or bool(pred_cls and pred_cls.host_input)
+            if pred in fed or pred_on_host or not on_host:
+                return True
+        return any(unanswered(self.outputs.get(e.from_.node, {}).get(e.from_.port))
+                   for e in self.plan.wires.get(node.id, []))
 
     def _order(self) -> list[str]:
         """Dependency order, graph order among equals (validation refused cycles)."""
@@ -271,7 +302,7 @@ def plan_request(session: Session | None = None, *, graph: dict | None = None, g
     from nebhx.store.db import session_scope
     if graph is None and graph_id is None:
         raise BadInputs([{"input": "graph_id", "message": "give graph_id or graph"}])
-    with session_scope() if session is None else _same(session) as s:
+    with session_scope() if session is None else nullcontext(session) as s:
         if graph is not None:
             parsed = service.validate_doc(doc=graph, session=s)
         else:
@@ -280,17 +311,6 @@ def plan_request(session: Session | None = None, *, graph: dict | None = None, g
         inventory.hosts()
     return plan_graph(parsed, _given(parsed, inputs or {}), inventory, library=Library(None, parsed.includes),
                       hosts=hosts or AgentHosts())
-
-
-class _same:
-    def __init__(self, session: Session):
-        self.session = session
-
-    def __enter__(self) -> Session:
-        return self.session
-
-    def __exit__(self, *exc: Any) -> None:
-        return None
 
 
 def _given(graph: Graph, inputs: dict[str, Any]) -> dict[str, Any]:

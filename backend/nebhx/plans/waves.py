@@ -60,6 +60,17 @@ class Future:
         self.item, self.port = item, port
 
 
+def unanswered(value: Any) -> bool:
+    """``value`` holds an output of a host item whose host has not answered yet."""
+    if isinstance(value, Future):
+        return value.item.told is None
+    if isinstance(value, list):
+        return any(unanswered(v) for v in value)
+    if isinstance(value, dict):
+        return any(unanswered(v) for v in value.values())
+    return False
+
+
 class Waves:
     """What one plan shares with its composites' inner plans: the hosts' queues, what each host
     will hold (``Planned``), the deadline and the item count."""
