@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import re
+from functools import lru_cache
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -64,7 +65,10 @@ class Requires:
         return value in cond
 
 
+@lru_cache(maxsize=512)
 def defaults(cls: type[Brick]) -> dict[str, Any]:
+    """Read only (cached per class: pydantic inspects each factory's signature per call, and a
+    plan asks for every node of every host)."""
     return {name: f.get_default(call_default_factory=True) for name, f in cls.Inputs.model_fields.items()
             if not f.is_required()}
 
@@ -73,9 +77,10 @@ def unmet(cls: type[Brick], given: dict[str, Any]) -> list[tuple[Requires, str, 
     """``(requirement, missing input, why the condition holds)`` for each requirement of ``cls``
     that ``given`` leaves unmet. ``given`` maps an input to its value, to an ``Unknown`` (wired or
     known only at run time: assumed to be met and not to hold), or lacks it (not set)."""
-    out = []
-    dflt = defaults(cls)
-    for req in getattr(cls, "requires", ()):
+    out: list[tuple[Requires, str, str]] = []
+    reqs = getattr(cls, "requires", ())
+    dflt = defaults(cls) if reqs else {}
+    for req in reqs:
         said = []
         for port in req.when:
             value = given.get(port, dflt.get(port, NOT_SET))

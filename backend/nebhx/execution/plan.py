@@ -114,8 +114,10 @@ class AgentHosts:
         with app.producer_or_acquire() as producer:  # one connection for every host's task
             for host, batch in batches.items():
                 try:
+                    # argsrepr: Celery would otherwise saferepr() each batch for its logs.
                     app.send_task("nebhx.plan_host", (rid, host, batch), queue=f"host.{host}",
-                                  expires=timeout_s + 5, retry=False, producer=producer)
+                                  expires=timeout_s + 5, retry=False, producer=producer,
+                                  argsrepr=f"({rid!r}, {host!r}, ...)", kwargsrepr="{}")
                     sent.add(host)
                 except Exception as exc:  # the broker is down: this host cannot be asked
                     answers[host] = {"error": f"could not reach host {host}'s queue: {exc}"}
