@@ -13,7 +13,9 @@ the rest in 25% batches; (2) examples/canary-update.json over the same 100 hosts
 canary switch, commit and rollback on every host: 500 host items). Each as POST /api/graphs/plan
 over HTTP, beside the same plan made in this process with each host's runtime planned here (no
 broker, no agent, no HTTP: what the plan costs without asking anyone) as the run's baseline.
-Best and median of 10.
+Best and median of 10 (or of the number given: `bench/plan.py 3`), and the CPU seconds
+(user+sys) one plan costs each process: the API's and the agents' (all 100 hosts'), or this
+process's for the baseline; wall time alone says little on a shared machine.
 """
 from __future__ import annotations
 
@@ -33,7 +35,7 @@ os.environ.update(NEBHX_HOME=str(HOME), NEBHX_DATABASE_URL=f"sqlite:///{HOME / '
 from plan_agents import SimulatedAgents  # noqa: E402
 from support import graph, order, wire  # noqa: E402
 
-N, ROUNDS = 100, 10
+N, ROUNDS = 100, int(sys.argv[1]) if len(sys.argv) > 1 else 10
 NAMES = [f"web{i:03d}" for i in range(N)]
 
 
@@ -72,13 +74,22 @@ CASES = {"release.switch canary": (rollout(), {"release": "r2"}),
                                           "app_source": str(ROOT / "examples" / "app")})}
 
 
-def timed(fn) -> list[float]:
-    times = []
+def cpu_s(pid: int | None = None) -> float:
+    """User+sys CPU seconds of process ``pid`` (None: this one) so far."""
+    if pid is None:
+        return time.process_time()
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def timed(fn, pids: list[int | None]) -> tuple[list[float], list[float]]:
+    """Wall times of ROUNDS calls, and each process's CPU seconds per call."""
+    times, cpu0 = [], [cpu_s(p) for p in pids]
     for _ in range(ROUNDS):
         t0 = time.perf_counter()
         fn()
         times.append(time.perf_counter() - t0)
-    return times
+    return times, [(cpu_s(p) - c) / ROUNDS for p, c in zip(pids, cpu0)]
 
 
 def told(out: dict) -> int:
@@ -126,9 +137,13 @@ def main() -> None:
                 return plan_request(graph=doc, inputs=inputs, hosts=local)
             first = wait_for(lambda: (out := http()) and told(out) and out, 60, what="agents answering")
             print(f"  {case}: {told(first)} host items told by their agents")
-            for name, fn in (("agents: POST /api/graphs/plan", http), ("in-process hosts (baseline)", in_process)):
-                times = timed(fn)
-                print(f"    {name:<30} best {min(times) * 1000:7.1f} ms   median {statistics.median(times) * 1000:7.1f} ms")
+            for name, fn, pids, who in (
+                    ("agents: POST /api/graphs/plan", http, [procs[0].pid, procs[1].pid], ("API", "agents")),
+                    ("in-process hosts (baseline)", in_process, [None], ("this process",))):
+                times, cpus = timed(fn, pids)
+                cpu = ", ".join(f"{w} {c:.2f}" for w, c in zip(who, cpus))
+                print(f"    {name:<30} best {min(times) * 1000:7.1f} ms   median {statistics.median(times) * 1000:7.1f} ms"
+                      f"   CPU s per plan: {cpu}")
     finally:
         for proc in procs:
             proc.terminate()

@@ -35,13 +35,15 @@ class SimulatedAgents:
 
     def _beat(self) -> None:
         """Agents' processes beat, and their hosts heartbeat (a host unseen for 30 s is down)."""
-        from sqlalchemy import update
+        from sqlalchemy import delete, insert, update
 
         from nebhx.store.db import session_scope
         from nebhx.store.models import HostRow, WorkerRow, utcnow
-        with session_scope(self.db_url) as s:
-            for host in self.hosts:
-                s.merge(WorkerRow(id=f"simulated:{host}", host=host, last_seen=utcnow() + timedelta(seconds=30)))
+        ids = [f"simulated:{host}" for host in self.hosts]
+        with session_scope(self.db_url) as s:  # three statements: the store's write lock briefly
+            s.execute(delete(WorkerRow).where(WorkerRow.id.in_(ids)))
+            s.execute(insert(WorkerRow), [{"id": i, "host": h, "last_seen": utcnow() + timedelta(seconds=30)}
+                                          for i, h in zip(ids, self.hosts)])
             s.execute(update(HostRow).where(HostRow.name.in_(self.hosts)).values(last_seen=utcnow()))
 
     def _on(self, body, message) -> None:

@@ -94,7 +94,7 @@ class AgentHosts:
         """Answers for the hosts no agent process serves now, and the hosts one does."""
         settings = get_settings()
         since = utcnow() - timedelta(seconds=settings.worker_down_s)
-        with session_scope() as s:
+        with session_scope(read_only=True) as s:
             live = set(s.scalars(select(WorkerRow.host).where(WorkerRow.host.in_(hosts),
                                                               WorkerRow.last_seen >= since)))
             known = {r.name: r.last_seen for r in s.scalars(select(HostRow).where(HostRow.name.in_(hosts)))}
@@ -134,7 +134,7 @@ class AgentHosts:
             answers.update(here)
             left -= here.keys()
             if left and time.monotonic() >= next_look:
-                with session_scope() as s:
+                with session_scope(read_only=True) as s:  # SQLite: no write lock 50 times a second
                     rows = s.execute(select(PlanRequestRow.host, PlanRequestRow.answer).where(
                         PlanRequestRow.id == rid, PlanRequestRow.answer.is_not(None))).all()
                 for host, answer in rows:
