@@ -3,10 +3,11 @@
     .venv/bin/python bench/plan.py
 A fresh SQLite store and the embedded broker, the API as its own process (`nebhx api`), and
 100 hosts registered with their join tokens (labels role=web and a zone; a third of them run
-release r1 of `app`, with r2 staged). Their agents are simulated by one other process
-(tests/graphs/plan_agents.py): each host's plan task arrives on its own queue host.NAME
-through the real broker, the agent's own code plans its items on the host's own runtime, and
-the answer goes back over HTTP to the execution API with that host's token.
+release r1 of `app`, with r2 staged). Their agents are simulated by one process per core
+(tests/graphs/plan_agents.py, each serving every K-th host; NEBHX_BENCH_AGENT_PROCS=1: one):
+each host's plan task arrives on its own queue host.NAME through the real broker, the agent's
+own code plans its items on the host's own runtime, and the answer goes back over HTTP to the
+execution API with that host's token.
 
 Planned: (1) select -> split 10% -> for_each release.switch over the head -> gate -> for_each over
 the rest in 25% batches; (2) examples/canary-update.json over the same 100 hosts (volume, prepare,
@@ -14,7 +15,7 @@ canary switch, commit and rollback on every host: 500 host items). Each as POST 
 over HTTP, beside the same plan made in this process with each host's runtime planned here (no
 broker, no agent, no HTTP: what the plan costs without asking anyone) as the run's baseline.
 Best and median of 10 (or of the number given: `bench/plan.py 3`), and the CPU seconds
-(user+sys) one plan costs each process: the API's and the agents' (all 100 hosts'), or this
+(user+sys) one plan costs each process: the API's and each agents process's, or this
 process's for the baseline; wall time alone says little on a shared machine.
 """
 from __future__ import annotations
@@ -36,6 +37,9 @@ from plan_agents import SimulatedAgents  # noqa: E402
 from support import graph, order, wire  # noqa: E402
 
 N, ROUNDS = 100, int(sys.argv[1]) if len(sys.argv) > 1 else 10
+# The hosts' agents are simulated by this many processes (a real fleet's plan side by side on
+# their own machines; one process would make 100 hosts' plans a queue): NEBHX_BENCH_AGENT_PROCS.
+SHARDS = int(os.environ.get("NEBHX_BENCH_AGENT_PROCS") or os.cpu_count() or 1)
 NAMES = [f"web{i:03d}" for i in range(N)]
 
 
@@ -119,9 +123,9 @@ def main() -> None:
     with session_scope() as s:
         tokens = {name: add_host(s, name=name, labels={}, server=url)["token"] for name in NAMES}
     (HOME / "tokens.json").write_text(json.dumps(tokens))
-    procs = [start(["-m", "nebhx.cli.main", "api", "--port", url.rsplit(":", 1)[1]], "api"),
-             start([str(ROOT / "tests" / "graphs" / "plan_agents.py"), str(HOME / "hosts"),
-                    str(HOME / "tokens.json")], "agents")]
+    procs = [start(["-m", "nebhx.cli.main", "api", "--port", url.rsplit(":", 1)[1]], "api")]
+    procs += [start([str(ROOT / "tests" / "graphs" / "plan_agents.py"), str(HOME / "hosts"),
+                     str(HOME / "tokens.json"), f"{i}/{SHARDS}"], f"agents{i}") for i in range(SHARDS)]
     local = LocalHosts(agents.runtime)
     try:
         api = httpx.Client(base_url=url, timeout=60, trust_env=False)
@@ -138,7 +142,8 @@ def main() -> None:
             first = wait_for(lambda: (out := http()) and told(out) and out, 60, what="agents answering")
             print(f"  {case}: {told(first)} host items told by their agents")
             for name, fn, pids, who in (
-                    ("agents: POST /api/graphs/plan", http, [procs[0].pid, procs[1].pid], ("API", "agents")),
+                    ("agents: POST /api/graphs/plan", http, [p.pid for p in procs],
+                     ("API", *(f"agents {i}/{SHARDS}" for i in range(SHARDS)))),
                     ("in-process hosts (baseline)", in_process, [None], ("this process",))):
                 times, cpus = timed(fn, pids)
                 cpu = ", ".join(f"{w} {c:.2f}" for w, c in zip(who, cpus))

@@ -6,8 +6,9 @@ HostRuntime of its own under ``root``, and the answer goes back through the stor
 embedded agent's does, or, given each host's token (``tokens``), through the execution API
 over HTTP, as a remote agent's does. The hosts beat as live agent processes while this runs.
 
-As a process of its own: ``python plan_agents.py ROOT TOKENS_JSON`` (hosts and tokens from
-the JSON file, the store and broker from NEBHX_*); it runs until killed.
+As a process of its own: ``python plan_agents.py ROOT TOKENS_JSON [I/K]`` (hosts and tokens
+from the JSON file, the store and broker from NEBHX_*; with ``I/K``, only every K-th host from
+the I-th: K such processes plan side by side, as the hosts' own agents do); it runs until killed.
 """
 from __future__ import annotations
 
@@ -109,7 +110,9 @@ if __name__ == "__main__":
     import signal
     import sys
     given = json.loads(Path(sys.argv[2]).read_text())
-    agents = SimulatedAgents(os.environ["NEBHX_DATABASE_URL"], list(given), Path(sys.argv[1]), given,
+    shard, shards = map(int, (sys.argv[3] if len(sys.argv) > 3 else "0/1").split("/"))
+    mine = {host: token for host, token in list(given.items())[shard::shards]}
+    agents = SimulatedAgents(os.environ["NEBHX_DATABASE_URL"], list(mine), Path(sys.argv[1]), mine,
                              os.environ["NEBHX_URL"])
     with agents:
         signal.sigwait({signal.SIGTERM, signal.SIGINT})
