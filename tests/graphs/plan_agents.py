@@ -29,10 +29,14 @@ class SimulatedAgents:
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self._loop, daemon=True, name="simulated-agents")
         self.answered = 0
+        self._runtimes: dict = {}
 
     def runtime(self, host: str):
+        """The host's runtime, kept as its agent keeps it (``nebhx.agent.plans``)."""
         from nebhx.runtime import HostRuntime
-        return HostRuntime(host, self.root / host)
+        if host not in self._runtimes:
+            self._runtimes[host] = HostRuntime(host, self.root / host)
+        return self._runtimes[host]
 
     def _beat(self) -> None:
         """Agents' processes beat, and their hosts heartbeat (a host unseen for 30 s is down)."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+from functools import lru_cache
 from typing import Any
 
 from nebhx.bricks.base import Context
@@ -41,6 +42,13 @@ def plan_batch(runtime: HostRuntime, batch: dict[str, Any], registry: Any = None
     return {"items": out}
 
 
+@lru_cache(maxsize=4)
+def _runtime(host: str) -> HostRuntime:
+    """This host's runtime for plans, kept: what it works out once (its managed folders
+    resolved, its address) stays true while the agent runs, and a plan only reads."""
+    return HostRuntime.for_host(host)
+
+
 def answer(host: str, batch: dict[str, Any]) -> dict[str, Any]:
     """This agent's answer to one ``nebhx.plan_host`` task: a plan, an op's result, or why not."""
     mine = os.environ.get("NEBHX_AGENT_HOST")
@@ -50,7 +58,7 @@ def answer(host: str, batch: dict[str, Any]) -> dict[str, Any]:
         if batch.get("op"):  # not a plan: pin, unpin, a log's tail (nebhx.agent.host_ops)
             from nebhx.agent.host_ops import run_op
             return run_op(HostRuntime.for_host(host), batch)
-        return plan_batch(HostRuntime.for_host(host), batch)
+        return plan_batch(_runtime(host), batch)
     except Exception as exc:  # the answer says why; the plan never waits for a crashed task
         log.exception("plan of host %s failed", host)
         return {"error": f"the agent of host {host} could not plan: {type(exc).__name__}: {exc}"}
