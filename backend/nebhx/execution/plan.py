@@ -40,17 +40,29 @@ _lock = threading.Lock()
 _here: dict[str, dict[str, dict[str, Any] | None]] = {}  # plans waiting in this process: id -> host -> answer
 
 
+def too_big(host: str) -> dict[str, Any]:
+    return {"error": f"host {host}'s plan answer is over {MAX_ANSWER_BYTES // 1_000_000} MB"}
+
+
+def take_here(*, request_id: str, host: str, answer: dict[str, Any]) -> bool:
+    """Hand the answer to the plan that waits for it in this process, if one does (no thread,
+    no store: the route calls this on the event loop)."""
+    with _lock:
+        asked = _here.get(request_id)
+        if asked is None or host not in asked or asked[host] is not None:
+            return False
+        asked[host] = answer
+        _waiters[request_id].set()
+        return True
+
+
 def record_answer(*, request_id: str, host: str, answer: dict[str, Any]) -> None:
     """Keep a host's answer for the plan waiting for it (the route and the embedded agent): in
     memory when that plan waits in this process, else in its row for the process that waits."""
     if len(json.dumps(answer)) > MAX_ANSWER_BYTES:
-        answer = {"error": f"host {host}'s plan answer is over {MAX_ANSWER_BYTES // 1_000_000} MB"}
-    with _lock:
-        asked = _here.get(request_id)
-        if asked is not None and host in asked and asked[host] is None:
-            asked[host] = answer
-            _waiters[request_id].set()
-            return
+        answer = too_big(host)
+    if take_here(request_id=request_id, host=host, answer=answer):
+        return
     with session_scope() as s:
         row = s.get(PlanRequestRow, (request_id, host))
         if row is None or row.answer is not None:
