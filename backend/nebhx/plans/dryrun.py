@@ -154,7 +154,9 @@ class DryRun:
         values = {k: self._param(v) for k, v in node.params.items()}
         for e in self.plan.wires.get(node.id, []):
             src, port = e.from_.node, e.from_.port
-            if index is not None and self.plan.nodes[src].for_each and e.to.port != node.for_each:
+            if index is not None and e.to.port == node.for_each:
+                continue  # the item itself: the caller sets it (not the whole list, scanned per item)
+            if index is not None and self.plan.nodes[src].for_each:
                 items = self.items.get(src, [])  # item i meets item i (zip), as in a run
                 got = items[index].get(port) if index < len(items) else None
                 values[e.to.port] = got if got is not None else Unknown(f"(from {item_id(src, index)}.{port})")
