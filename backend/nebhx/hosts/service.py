@@ -30,10 +30,11 @@ def heartbeat(session: Session, *, name: str, address: str = "", labels: dict | 
     row.last_seen = now
     if started:
         row.started_at, row.address, row.labels, row.version = now, address, labels or {}, version
+    from nebhx.hosts.reported import masked
     if services is not None and not _older(services, row.services):
-        row.services = services
+        row.services = masked(session, services)
     if volumes is not None:
-        row.volumes = volumes
+        row.volumes = masked(session, volumes)
 
 
 def _checked(services: list | None) -> str:
