@@ -140,6 +140,7 @@ def main() -> None:
             def in_process() -> dict:
                 return plan_request(graph=doc, inputs=inputs, hosts=local)
             first = wait_for(lambda: (out := http()) and told(out) and out, 60, what="agents answering")
+            in_process()  # warm as the agents are: CPU per plan is a mean over the rounds
             print(f"  {case}: {told(first)} host items told by their agents")
             for name, fn, pids, who in (
                     ("agents: POST /api/graphs/plan", http, [p.pid for p in procs],
