@@ -137,14 +137,17 @@ class AgentHosts:
 
     def _wait(self, rid: str, pending: set[str], deadline: float, waiter: threading.Event,
               answers: dict) -> None:
-        """Answers that came through this process are in memory; the others (another API
-        process, the embedded agent) in the store, looked at every ``poll_s``."""
+        """Answers that came through this process are in memory (they wake the wait); the
+        others (another API process, the embedded agent) in the store, looked at every
+        ``poll_s`` once none came here for that long."""
         left, next_look = set(pending), time.monotonic() + self.poll_s
         while left:
             with _lock:
                 here = {h: a for h, a in (_here.get(rid) or {}).items() if a is not None and h in left}
             answers.update(here)
             left -= here.keys()
+            if here:  # answers are flowing in through this process: the store can wait a little
+                next_look = max(next_look, time.monotonic() + self.poll_s)
             if left and time.monotonic() >= next_look:
                 with session_scope(read_only=True) as s:  # SQLite: no write lock 50 times a second
                     rows = s.execute(select(PlanRequestRow.host, PlanRequestRow.answer).where(
