@@ -61,12 +61,19 @@ def popen(argv: list[str], *, network: bool, **kwargs) -> tuple[subprocess.Popen
         os.close(block_r)
     try:
         pid = _child_pid(info_r)
+        _loopback_up(pid)
         stop = _slirp(slirp, pid)
         try:
             _fence(pid)
         except BaseException:
             stop()
             raise
+    except BrickFailed:
+        if _exited(proc):  # the sandbox failed to start: its own words are in the build's log
+            return proc, lambda: None
+        os.killpg(proc.pid, 9) if kwargs.get("start_new_session") else proc.kill()
+        proc.wait()
+        raise
     except BaseException:
         os.killpg(proc.pid, 9) if kwargs.get("start_new_session") else proc.kill()
         proc.wait()
@@ -96,16 +103,39 @@ def own_addresses() -> list[str]:
                    if a.get("local") and not a["local"].startswith("127.")})
 
 
-def _fence(pid: int) -> None:
-    """No way from ``pid``'s network namespace to this machine's own addresses or to link-local."""
+def _enter(pid: int) -> list[str]:
     enter = ["nsenter", f"--net=/proc/{pid}/ns/net"]
     if os.geteuid() != 0:  # the namespace belongs to bwrap's user namespace: act as its owner
         enter += [f"--user=/proc/{pid}/ns/user", "--preserve-credentials"]
-    for target in [*(f"{a}/32" for a in own_addresses()), "169.254.0.0/16"]:
-        done = subprocess.run([*enter, "ip", "route", "add", "prohibit", target], capture_output=True, text=True)
-        if done.returncode != 0:
-            raise BrickFailed(f"could not keep the build away from this machine's address {target}: "
-                              f"{done.stderr.strip()[-300:]}")
+    return enter
+
+
+def _loopback_up(pid: int) -> None:
+    """Wait until bwrap has brought up its namespace's loopback: its netlink requests fail
+    ("loopback: Failed RTM_NEWADDR") when slirp's or ours reach the namespace at the same time."""
+    wait = "for i in $(seq 500); do ip -o link show lo | grep -q '[<,]UP[,>]' && exit 0; sleep 0.01; done; exit 1"
+    done = subprocess.run([*_enter(pid), "sh", "-c", wait], capture_output=True, text=True)
+    if done.returncode != 0:
+        raise BrickFailed("the build sandbox's network did not come up (its loopback stayed down): "
+                          + done.stderr.strip()[-300:])
+
+
+def _fence(pid: int) -> None:
+    """No way from ``pid``'s network namespace to this machine's own addresses or to link-local."""
+    targets = [*(f"{a}/32" for a in own_addresses()), "169.254.0.0/16"]
+    done = subprocess.run([*_enter(pid), "ip", "-batch", "-"], input="".join(
+        f"route add prohibit {t}\n" for t in targets), capture_output=True, text=True)
+    if done.returncode != 0:
+        raise BrickFailed(f"could not keep the build away from this machine's addresses {targets}: "
+                          f"{done.stderr.strip()[-300:]}")
+
+
+def _exited(proc: subprocess.Popen) -> bool:
+    try:
+        proc.wait(timeout=2)
+    except subprocess.TimeoutExpired:
+        return False
+    return True
 
 
 def _slirp(slirp: str, pid: int) -> Callable[[], None]:
