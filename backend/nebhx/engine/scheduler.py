@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from functools import cache
@@ -30,7 +30,8 @@ from nebhx.engine.plan import READY, SKIP, TERMINAL, Plan, trigger_state
 from nebhx.engine.queueing import fail_now as fail_now
 from nebhx.engine.queueing import queue_node as queue_node
 from nebhx.engine.queueing import queue_nodes as queue_nodes
-from nebhx.engine.queueing import queue_routed
+from nebhx.engine.queueing import deadline as deadline
+from nebhx.engine.queueing import queue_routed, take_followed
 from nebhx.engine.statements import NODES, RUNS, changed, sql
 from nebhx.statuses import EventStatus, NodeStatus, RunStatus, TriggerRule
 from nebhx.store.models import NodeRow, RunRow, utcnow
@@ -186,6 +187,7 @@ def advance(session: Session, run, plan: Plan, candidates: Iterable[str], *,
             statuses.settle(nid, NodeStatus.SKIPPED)
         if statuses[nid] in TERMINAL:
             work.extend((succ, nid) for succ in plan.succs.get(nid, []))
+    routed = take_followed(session, run, plan, routed)  # a worker ending a node may run one itself
     out = queue_routed(session, run, routed, expect=NodeStatus.PENDING, countdown=0.0, failures=None)
     if not out and all(status in TERMINAL for nid, status in statuses.items() if nid not in statuses.assumed):
         _maybe_finish(session, run, plan)  # a pending or running node above means: not yet
@@ -253,6 +255,3 @@ def after_node(session: Session, run, plan: Plan, node_id: str, status: str | No
 def backoff_s(failures: int, base: float) -> float:
     return min(base * (2 ** max(failures - 1, 0)), 300.0)
 
-
-def deadline(node_timeout: float | None):
-    return utcnow() + timedelta(seconds=node_timeout) if node_timeout else None

@@ -63,6 +63,12 @@ def _build(pg: bool) -> SimpleNamespace:
         finish=update(NODES).where(run, node, NODES.c.status == NodeStatus.RUNNING, attempt).values(
             status=bindparam("to"), error=bindparam("why"), log=NODES.c.log + bindparam("more_log"),
             inputs=bindparam("shown"), outputs=bindparam("outs"), finished_at=bindparam("now")),
+        # Queued and claimed at once by the worker that ended the node's predecessor (engine.
+        # execute's follow): one row write for pending -> queued -> running.
+        queue_claim=update(NODES).where(run, node, NODES.c.status == bindparam("expect")).values(
+            status=NodeStatus.RUNNING, attempt=NODES.c.attempt + 1, queue=bindparam("to_queue"), host=None,
+            queued_at=bindparam("at"), started_at=bindparam("at"), heartbeat_at=bindparam("at"), finished_at=None,
+            deadline_at=bindparam("until"), claimed_by=bindparam("by")).returning(NODES.c.attempt),
     )
     # An agent's claim through the execution API: only a node routed to the agent's host.
     st.claim_on_host = st.claim.where(NODES.c.host == bindparam("on_host"))
