@@ -53,13 +53,14 @@ def queue_routed(session: Session, run, routed: list[tuple[str, tuple[str, str |
 
 
 def take_followed(session: Session, run, plan: Plan,
-                  routed: list[tuple[str, tuple[str, str | None]]]) -> list[tuple[str, tuple[str, str | None]]]:
+                  routed: list[tuple[str, tuple[str, str | None]]]) -> tuple[list[tuple[str, tuple[str, str | None]]], bool]:
     """With a ``Follow`` on the session (a worker ending a node), claim the first of ``routed``
     bound for its queue for that worker (queued and running in one write, no message: the
-    round trips of publishing, delivering and claiming it are saved); the others, to queue."""
+    round trips of publishing, delivering and claiming it are saved); the others, to queue,
+    and whether one was claimed."""
     follow: Follow | None = session.info.get(FOLLOW)
     if follow is None or follow.taken is not None:
-        return routed
+        return routed, False
     for i, (nid, dest) in enumerate(routed):
         if dest != (follow.queue, None):
             continue
@@ -67,8 +68,8 @@ def take_followed(session: Session, run, plan: Plan,
                                           until=deadline(plan.nodes[nid].timeout_s), by=follow.by)
         if attempt is not None:
             follow.taken = (nid, attempt)
-            return routed[:i] + routed[i + 1:]
-    return routed
+            return routed[:i] + routed[i + 1:], True
+    return routed, False
 
 
 def deadline(node_timeout: float | None) -> datetime | None:

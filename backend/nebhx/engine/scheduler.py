@@ -187,9 +187,9 @@ def advance(session: Session, run, plan: Plan, candidates: Iterable[str], *,
             statuses.settle(nid, NodeStatus.SKIPPED)
         if statuses[nid] in TERMINAL:
             work.extend((succ, nid) for succ in plan.succs.get(nid, []))
-    routed = take_followed(session, run, plan, routed)  # a worker ending a node may run one itself
+    routed, followed = take_followed(session, run, plan, routed)  # a worker ending a node may run one itself
     out = queue_routed(session, run, routed, expect=NodeStatus.PENDING, countdown=0.0, failures=None)
-    if not out and all(status in TERMINAL for nid, status in statuses.items() if nid not in statuses.assumed):
+    if not out and not followed and all(status in TERMINAL for nid, status in statuses.items() if nid not in statuses.assumed):
         _maybe_finish(session, run, plan)  # a pending or running node above means: not yet
     return out
 
