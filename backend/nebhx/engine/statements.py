@@ -94,7 +94,6 @@ def _with_event(claim, at, data):
 
 def _fold_for_postgresql(st: SimpleNamespace) -> None:
     at, data = bindparam("at", type_=DateTime(timezone=True)), bindparam("data", type_=JSON)
-    run_id = bindparam("run_id", type_=String)
     # A transaction's events in one statement (one round trip; executemany took two), in the
     # order given, each row taking its run's event lock before any id is drawn.
     st.insert_events = text(
