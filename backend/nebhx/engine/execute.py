@@ -15,7 +15,7 @@ from functools import cache
 
 from nebhx.attempt import execute
 from nebhx.attempt.claims import Claim, Execution, Outcome
-from nebhx.bricks.registry import find_brick
+from nebhx.bricks.registry import get_registry
 from nebhx.engine.claims import DbExecution
 from nebhx.engine.patience import StorePatient
 from nebhx.settings import get_settings
@@ -61,7 +61,7 @@ class _Following:
         return self.inner.lock(claim, key)
 
     def finish(self, claim: Claim, outcome: Outcome) -> bool:
-        brick = find_brick(claim.brick)
+        brick = get_registry().get(claim.brick)  # as run_claimed found it (no reload here)
         # A host brick came from its host's queue: this worker may not consume the control one.
         if time.monotonic() >= self.until or brick is None or brick.host_input:
             return self.inner.finish(claim, outcome)
