@@ -117,6 +117,7 @@ class _Statuses(dict):
         super().__init__(known)
         self.session, self.run_id, self.plan = session, run_id, plan
         self.assumed: set[str] = set()
+        self.open_seen = False  # a node read as not ended yet: the run cannot end now
 
     def own(self, node_id: str) -> str:
         if node_id not in self:
@@ -145,6 +146,7 @@ class _Statuses(dict):
         if cause in preds:
             self.fetch([cause])
             if self.session.execute(st.open_among, params).first():
+                self.open_seen = True
                 return [self[cause], NodeStatus.PENDING]
         rows = self.session.execute(st.count_among, params)
         return [status for status, n in rows for _ in range(n)]
@@ -189,7 +191,7 @@ def advance(session: Session, run, plan: Plan, candidates: Iterable[str], *,
             work.extend((succ, nid) for succ in plan.succs.get(nid, []))
     routed, followed = take_followed(session, run, plan, routed)  # a worker ending a node may run one itself
     out = queue_routed(session, run, routed, expect=NodeStatus.PENDING, countdown=0.0, failures=None)
-    if not out and not followed and all(status in TERMINAL for nid, status in statuses.items() if nid not in statuses.assumed):
+    if not out and not followed and not statuses.open_seen and all(status in TERMINAL for nid, status in statuses.items() if nid not in statuses.assumed):
         _maybe_finish(session, run, plan)  # a pending or running node above means: not yet
     return out
 
