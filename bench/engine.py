@@ -8,6 +8,10 @@ concurrency for both. ``--baseline DIR`` (a checkout of another revision, e.g. `
 add /tmp/base main`) runs its engine too, in the same run, for a before/after ratio.
 Then, engine only, a chain of 50 core.template nodes rendering a small config file each (the
 cost of the template budget shows there, beside a baseline's).
+Each shape also shows CPU ms per node (user+sys, averaged over the repeats): the engine's
+API and worker processes with their children, its database's PostgreSQL backends and Redis;
+raw Celery's worker and Redis (its client's polling of results is not counted, though it
+costs Redis some). CPU does not move with the rest of the machine's load as wall time does.
 """
 from __future__ import annotations
 
@@ -45,6 +49,59 @@ VALUES = {"hosts": [{"name": f"web{i}", "address": f"10.0.0.{i}"} for i in range
           "bind": "0.0.0.0", "tags": ["a", "b", "c"]}
 
 
+REDIS: list[int] = []  # the Redis server's pid, shared by both sides
+CPU: dict[str, dict[str, float]] = {}  # label -> shape -> CPU ms per node
+
+
+def _proc_stat(pid: int) -> list[str] | None:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+
+
+def _tree(roots: list[int]) -> list[int]:
+    """These processes and all their descendants (a worker's pool children)."""
+    kids: dict[int, list[int]] = {}
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit() and (fields := _proc_stat(int(entry.name))):
+            kids.setdefault(int(fields[1]), []).append(int(entry.name))
+    out, todo = [], list(roots)
+    while todo:
+        out.append(pid := todo.pop())
+        todo += kids.get(pid, [])
+    return out
+
+
+class CpuMeter:
+    """CPU seconds (user+sys) spent by some processes and their children, and by the
+    PostgreSQL backends of one database: the whole cost of a shape, however noisy the wall
+    clock (the rest of the machine's load does not count)."""
+
+    def __init__(self, roots: list[int], db_url: str | None = None):
+        self.roots, self.db_url, self.before = roots, db_url, {}
+
+    def _pids(self) -> list[int]:
+        pids = _tree(self.roots + REDIS)
+        if self.db_url:
+            import sqlalchemy as sa
+            from nebhx.store.db import get_engine
+            with get_engine(self.db_url).connect() as conn:
+                pids += conn.execute(sa.text("SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                                             "AND pid <> pg_backend_pid()")).scalars().all()
+        return pids
+
+    def _cpu(self) -> dict[int, float]:
+        tick = os.sysconf("SC_CLK_TCK")
+        return {pid: (int(f[11]) + int(f[12])) / tick for pid in self._pids() if (f := _proc_stat(pid))}
+
+    def start(self) -> None:
+        self.before = self._cpu()
+
+    def seconds(self) -> float:
+        return sum(v - self.before.get(pid, 0.0) for pid, v in self._cpu().items())
+
+
 def bench_engine(label: str, env_extra: dict, repeat: int = 5, code: Path | None = None) -> dict[str, float]:
     home = Path(tempfile.mkdtemp(prefix="nebhx-bench-"))
     env = make_env(home, **env_extra)
@@ -55,8 +112,10 @@ def bench_engine(label: str, env_extra: dict, repeat: int = 5, code: Path | None
     out = {}
     try:
         stack.run(graph("warm", [("w", "test.noop")]))
+        meter = CpuMeter([p.pid for p in stack.procs.values()], env.get("NEBHX_DATABASE_URL"))
         for name, doc in shapes().items():
             best = None
+            meter.start()
             for _ in range(repeat):
                 run = stack.run(doc, wait=False)
                 # Poll rarely and take the server's own times, so watching costs the engine
@@ -67,8 +126,9 @@ def bench_engine(label: str, env_extra: dict, repeat: int = 5, code: Path | None
                 assert run["status"] == "succeeded", run["status"]
                 best = wall if best is None else min(best, wall)
             out[name] = best
-            print(f"  {label:<22} {name:<14} {best:7.3f} s  {best / len(doc['nodes']) * 1000:7.2f} ms/node",
-                  flush=True)
+            cpu = CPU.setdefault(label, {})[name] = meter.seconds() / repeat / len(doc["nodes"]) * 1000
+            print(f"  {label:<22} {name:<14} {best:7.3f} s  {best / len(doc['nodes']) * 1000:7.2f} ms/node"
+                  f"  CPU {cpu:6.2f} ms/node", flush=True)
     finally:
         stack.stop()
     return out
@@ -94,16 +154,19 @@ def bench_raw(broker: str, repeat: int = 5) -> dict[str, float]:
     out = {}
     try:
         noop.delay().get(timeout=60, interval=0.005)
+        meter = CpuMeter([worker.pid])
         for name, make in sig.items():
             best = None
+            meter.start()
             for _ in range(repeat):
                 t0 = time.perf_counter()
                 make().apply_async().get(timeout=300, interval=0.002)
                 wall = time.perf_counter() - t0
                 best = wall if best is None else min(best, wall)
             out[name] = best
-            print(f"  {'raw celery':<22} {name:<14} {best:7.3f} s  {best / sizes[name] * 1000:7.2f} ms/node",
-                  flush=True)
+            cpu = CPU.setdefault("raw celery", {})[name] = meter.seconds() / repeat / sizes[name] * 1000
+            print(f"  {'raw celery':<22} {name:<14} {best:7.3f} s  {best / sizes[name] * 1000:7.2f} ms/node"
+                  f"  CPU {cpu:6.2f} ms/node", flush=True)
     finally:
         worker.terminate()
         worker.wait(30)
@@ -112,6 +175,7 @@ def bench_raw(broker: str, repeat: int = 5) -> dict[str, float]:
 
 def main(only: list[str], baseline: Path | None = None) -> None:
     redis_proc, redis_url = start_redis()
+    REDIS.append(redis_proc.pid)
     pg_url, drop = create_pg_database()
     setups = {
         "redis + postgresql": {"db_url": pg_url, "broker_url": redis_url},
@@ -134,6 +198,10 @@ def main(only: list[str], baseline: Path | None = None) -> None:
         print("\nratio of engine time to raw Celery (same shape):")
         for label, res in results.items():
             print(f"  {label:<22} " + "  ".join(f"{k}: {v / raw[k]:5.1f}x" for k, v in res.items() if k in raw))
+        print("\nratio of engine CPU (workers, API, its PostgreSQL backends, Redis) to raw Celery's (worker, Redis):")
+        for label in results:
+            print(f"  {label:<22} " + "  ".join(f"{k}: {v / CPU['raw celery'][k]:5.2f}x" for k, v in CPU[label].items()
+                                               if k in CPU["raw celery"]))
     finally:
         drop()
         redis_proc.terminate()

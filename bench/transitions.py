@@ -5,7 +5,9 @@ For N nodes of one run, in one transaction each way: a bare UPDATE ... WHERE sta
 write sites did before ``engine.transitions``), the same with its event (as they did with
 ``emit``), and ``transitions.transition`` (table check, compare-and-set, typed event). Also the
 table check alone, and a fan-out chunk's transitions: queued -> running -> succeeded 50 items a
-statement (``claim_many``, ``finish_many``), each transaction its own (as engine.chunks). Figures are microseconds per transition, best of 5.
+statement (``claim_many``, ``finish_many``), each transaction its own (as engine.chunks), and a
+chain's step per node (pending -> running: ``queue`` then ``claim``, or ``queue_claim`` as a
+worker following a chain does; per node, not per transition). Figures are microseconds, best of 5.
 """
 from __future__ import annotations
 
@@ -67,6 +69,26 @@ def _chunked(url: str, run_id: str) -> float:
     return (time.perf_counter() - t0) / (2 * N)
 
 
+def _followed(url: str, run_id: str, together: bool) -> float:
+    """Seconds per node of a chain's step: pending -> queued -> running, a transaction each,
+    as two statements (``queue`` and then ``claim``, as a message's claim did) or one
+    (``queue_claim``, as a worker following the chain does)."""
+    from nebhx.engine import transitions
+    from nebhx.statuses import NodeStatus
+    from nebhx.store.db import session_scope
+    t0 = time.perf_counter()
+    for i in range(N):
+        with session_scope(url) as s:
+            if together:
+                transitions.queue_claim(s, run_id, f"n{i}", expect=NodeStatus.PENDING, to_queue="nebhx",
+                                        until=None, by=None)
+            else:
+                transitions.queue(s, run_id, [f"n{i}"], expect=NodeStatus.PENDING, to_queue="nebhx", host=None,
+                                  due=None, failures=None, countdown=0.0)
+                transitions.claim(s, run_id, f"n{i}", 1, until=None, on_host=None, by=None)
+    return (time.perf_counter() - t0) / N
+
+
 def measure(label: str, url: str) -> None:
     from nebhx.store.db import session_scope
     ways = {"bare compare-and-set": lambda s, r, i: _bare(s, r, i, False),
@@ -87,8 +109,16 @@ def measure(label: str, url: str) -> None:
         _nodes(url, f"chunk{round_}")
         chunked = min(chunked, _chunked(url, f"chunk{round_}") * 1e6)
     best["claim_many + finish_many"] = chunked
+    from nebhx.engine import transitions
+    ways = {"queue, then claim": False, "queue_claim": True} if hasattr(transitions, "queue_claim") else {}
+    for name, together in ways.items():  # per node: pending -> running, both events
+        best[name] = float("inf")
+        for round_ in range(5):
+            run_id = f"follow{int(together)}{round_}"
+            _nodes(url, run_id)
+            best[name] = min(best[name], _followed(url, run_id, together) * 1e6)
     for name, us in best.items():
-        print(f"  {label:<11} {name:<24} {us:8.1f} us/transition")
+        print(f"  {label:<11} {name:<24} {us:8.1f} us/{'node' if name.startswith('queue') else 'transition'}")
     print(f"  {label:<11} the state machine's own share: {best['transitions.transition'] - best['compare-and-set + event']:+.1f} us")
 
 

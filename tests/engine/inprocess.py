@@ -28,14 +28,16 @@ def template_store(folder: Path) -> Path:
 class Engine:
     """A fresh store and what the engine sent, with the operator's actions at hand."""
 
-    def __init__(self, monkeypatch, tmp_path: Path, template: Path):
+    def __init__(self, monkeypatch, tmp_path: Path, template: Path, url: str | None = None):
         from nebhx.bricks.registry import get_registry
         from nebhx.engine import celery_app
         from nebhx.settings import reset_settings
         from nebhx.store import db
-        store = tmp_path / "store.db"
-        shutil.copy(template, store)
-        self.url = f"sqlite:///{store}"
+        if url is None:  # else a migrated PostgreSQL database of the caller's
+            store = tmp_path / "store.db"
+            shutil.copy(template, store)
+            url = f"sqlite:///{store}"
+        self.url = url
         monkeypatch.setattr(db, "_migrated", db._migrated | {self.url})
         for key, value in {"NEBHX_HOME": str(tmp_path / "home"), "NEBHX_DATABASE_URL": self.url,
                            "NEBHX_BLOCKS_PATH": str(TEST_BLOCKS), "NEBHX_RETRY_BASE_S": "0.5",

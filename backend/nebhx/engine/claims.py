@@ -17,9 +17,10 @@ from sqlalchemy import update
 
 from nebhx.attempt.claims import PLAIN, Claim, Outcome
 from nebhx.engine import scheduler, transitions
+from nebhx.engine.dispatch import FOLLOW, Follow
 from nebhx.engine.loading import plan_for
 from nebhx.engine.plan import TERMINAL
-from nebhx.engine.resolve import resolve_inputs, split_id
+from nebhx.engine.resolve import CONTROL_QUEUE, resolve_inputs, split_id
 from nebhx.engine.statements import NODES, changed, sql
 from nebhx.statuses import EventStatus, NodeStatus, RunStatus
 from nebhx.sealing.crypto import mask_values, secret_values, seal, unseal_tree
@@ -176,6 +177,15 @@ class DbExecution:
         outcome = self._kept(claim, outcome)
         return _record(claim.run_id, claim.node_id, claim.attempt, outcome, self.url, self.retry_base_s)
 
+    def finish_next(self, claim: Claim, outcome: Outcome) -> tuple[bool, Claim | None]:
+        """``finish``, and one successor it readies for the control queue claimed for this
+        process in the same transaction, to run next (engine.execute.execute_following):
+        whether it was recorded, and that successor's claim, if any."""
+        follow = Follow(CONTROL_QUEUE, os.environ.get("NEBHX_WORKER_ID"))
+        done = _record(claim.run_id, claim.node_id, claim.attempt, self._kept(claim, outcome), self.url,
+                       self.retry_base_s, follow=follow, prepare=self._prepared)
+        return done, follow.claim
+
     def finish_many(self, ends: list[tuple[Claim, Outcome]]) -> None:
         """Record successful ends of items of one run in one transaction (engine.chunks)."""
         _record_many([(claim, self._kept(claim, outcome)) for claim, outcome in ends], self.url, self.retry_base_s)
@@ -189,20 +199,30 @@ class DbExecution:
         return _masked(_within_limits(replace(outcome, outputs=seal_plain(outcome.outputs))), secrets)
 
 
-def _record(run_id, node_id, attempt, outcome: Outcome, url: str, retry_base: float) -> bool:
+def _record(run_id, node_id, attempt, outcome: Outcome, url: str, retry_base: float,
+            follow: Follow | None = None, prepare=None) -> bool:
+    """Record the outcome and advance the run; a successor claimed for ``follow``'s worker gets
+    its claim ``prepare``d (inputs resolved) in the same transaction."""
     with session_scope(url) as s:
         head = scheduler.run_head(s, run_id)
         if head is None:  # deleted while the brick ran
             return False
         plan = plan_for(s, head.graph_id, head.revision)
         node = plan.nodes[split_id(node_id)[0]]
+        if follow is not None:
+            s.info[FOLLOW] = follow
         if outcome.status not in TERMINAL or outcome.inputs is None or (outcome.status == N.FAILED and node.retries):
-            return _record_other(s, run_id, node_id, attempt, outcome, plan, node, retry_base)
-        run = _end(s, head, node_id, attempt, outcome)
-        if run is None:
+            done = _record_other(s, run_id, node_id, attempt, outcome, plan, node, retry_base)
+        elif (run := _end(s, head, node_id, attempt, outcome)) is not None:
+            scheduler.after_node(s, run, plan, node_id, outcome.status)
+            done = True
+        else:
             return False
-        scheduler.after_node(s, run, plan, node_id, outcome.status)
-        return True
+        if follow is not None and follow.taken is not None and prepare is not None:
+            nid, taken = follow.taken
+            nxt = plan.nodes[split_id(nid)[0]]
+            follow.claim = prepare(s, head, plan, Claim(run_id, nid, taken, nxt.brick, nxt.timeout_s))
+        return done
 
 
 def _record_many(ends: list[tuple[Claim, Outcome]], url: str, retry_base: float) -> None:

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from nebhx.attempt.claims import Claim
+
 KEY = "dispatch"
 
 
@@ -27,6 +29,21 @@ class Dispatch:
     queue: str
     countdown: float = 0.0
     chunk: str | None = None  # dispatches with the same chunk may travel in one message
+
+
+FOLLOW = "follow"
+
+
+@dataclass
+class Follow:
+    """Set on a session by a worker ending a node: one successor this transaction readies for
+    ``queue`` is claimed for that worker instead of being published (``queueing.take_followed``),
+    and the worker runs it next; ``taken`` is its (node id, attempt), ``claim`` what the
+    worker runs (prepared before commit)."""
+    queue: str
+    by: str | None
+    taken: tuple[str, int] | None = None
+    claim: Claim | None = None
 
 
 def publish(session: Session, dispatch: Dispatch) -> Dispatch:

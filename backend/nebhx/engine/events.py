@@ -1,6 +1,7 @@
 """Every state change of a run is an event with a time, read by the editor, CLI and audit."""
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from sqlalchemy import event, insert
@@ -27,7 +28,12 @@ def _write_events(session: Session) -> None:
     session.flush()  # whatever else the transaction writes goes first: the lock below is its last step
     st = sql(session)
     if st.pg:  # each row takes its run's event lock: see statements._event_lock
-        session.execute(st.insert_events, sorted(pending, key=lambda e: e["run_id"]))  # stable sort
+        rows = sorted(pending, key=lambda e: e["run_id"])  # stable sort
+        session.execute(st.insert_events, {
+            "run_ids": [e["run_id"] for e in rows], "node_ids": [e["node_id"] for e in rows],
+            "kinds": [e["kind"] for e in rows], "ats": [e["at"] for e in rows],
+            "statuses": [None if e["status"] is None else EventStatus(e["status"]).value for e in rows],
+            "datas": [json.dumps(e["data"]) for e in rows]})
     else:  # SQLite's BEGIN IMMEDIATE already runs one writer at a time
         session.execute(insert(EVENTS), pending)
 

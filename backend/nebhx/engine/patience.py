@@ -48,6 +48,9 @@ class StorePatient:
     def finish(self, claim: Claim, outcome: Outcome) -> bool:
         return self._patiently(f"finish {claim.run_id}/{claim.node_id}", self.inner.finish, claim, outcome)
 
+    def finish_next(self, claim: Claim, outcome: Outcome) -> tuple[bool, Claim | None]:
+        return self._patiently(f"finish {claim.run_id}/{claim.node_id}", self.inner.finish_next, claim, outcome)
+
     def finish_many(self, ends: list[tuple[Claim, Outcome]]) -> None:
         self._patiently(f"finish {len(ends)} items of run {ends[0][0].run_id}", self.inner.finish_many, ends)
 

@@ -4,12 +4,12 @@ scheduler, fan-outs and composites all queue through here (none of them imported
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
 from nebhx.engine import transitions
-from nebhx.engine.dispatch import Dispatch, publish
+from nebhx.engine.dispatch import FOLLOW, Dispatch, Follow, publish
 from nebhx.engine.plan import Plan
 from nebhx.statuses import NodeStatus
 from nebhx.store.models import utcnow
@@ -50,6 +50,30 @@ def queue_routed(session: Session, run, routed: list[tuple[str, tuple[str, str |
         for nid, attempt in sorted(rows, key=lambda r: order[r[0]]):
             out.append(publish(session, Dispatch(run.id, nid, attempt, queue, countdown)))
     return out
+
+
+def take_followed(session: Session, run, plan: Plan,
+                  routed: list[tuple[str, tuple[str, str | None]]]) -> tuple[list[tuple[str, tuple[str, str | None]]], bool]:
+    """With a ``Follow`` on the session (a worker ending a node), claim the first of ``routed``
+    bound for its queue for that worker (queued and running in one write, no message: the
+    round trips of publishing, delivering and claiming it are saved); the others, to queue,
+    and whether one was claimed."""
+    follow: Follow | None = session.info.get(FOLLOW)
+    if follow is None or follow.taken is not None:
+        return routed, False
+    for i, (nid, dest) in enumerate(routed):
+        if dest != (follow.queue, None):
+            continue
+        attempt = transitions.queue_claim(session, run.id, nid, expect=NodeStatus.PENDING, to_queue=follow.queue,
+                                          until=deadline(plan.nodes[nid].timeout_s), by=follow.by)
+        if attempt is not None:
+            follow.taken = (nid, attempt)
+            return routed[:i] + routed[i + 1:], True
+    return routed, False
+
+
+def deadline(node_timeout: float | None) -> datetime | None:
+    return utcnow() + timedelta(seconds=node_timeout) if node_timeout else None
 
 
 def fail_now(session: Session, run, node_id: str, reason: str, *, expect=NodeStatus.PENDING) -> bool:

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from functools import cache
@@ -30,7 +30,8 @@ from nebhx.engine.plan import READY, SKIP, TERMINAL, Plan, trigger_state
 from nebhx.engine.queueing import fail_now as fail_now
 from nebhx.engine.queueing import queue_node as queue_node
 from nebhx.engine.queueing import queue_nodes as queue_nodes
-from nebhx.engine.queueing import queue_routed
+from nebhx.engine.queueing import deadline as deadline
+from nebhx.engine.queueing import queue_routed, take_followed
 from nebhx.engine.statements import NODES, RUNS, changed, sql
 from nebhx.statuses import EventStatus, NodeStatus, RunStatus, TriggerRule
 from nebhx.store.models import NodeRow, RunRow, utcnow
@@ -116,6 +117,7 @@ class _Statuses(dict):
         super().__init__(known)
         self.session, self.run_id, self.plan = session, run_id, plan
         self.assumed: set[str] = set()
+        self.open_seen = False  # a node read as not ended yet: the run cannot end now
 
     def own(self, node_id: str) -> str:
         if node_id not in self:
@@ -144,6 +146,7 @@ class _Statuses(dict):
         if cause in preds:
             self.fetch([cause])
             if self.session.execute(st.open_among, params).first():
+                self.open_seen = True
                 return [self[cause], NodeStatus.PENDING]
         rows = self.session.execute(st.count_among, params)
         return [status for status, n in rows for _ in range(n)]
@@ -186,8 +189,9 @@ def advance(session: Session, run, plan: Plan, candidates: Iterable[str], *,
             statuses.settle(nid, NodeStatus.SKIPPED)
         if statuses[nid] in TERMINAL:
             work.extend((succ, nid) for succ in plan.succs.get(nid, []))
+    routed, followed = take_followed(session, run, plan, routed)  # a worker ending a node may run one itself
     out = queue_routed(session, run, routed, expect=NodeStatus.PENDING, countdown=0.0, failures=None)
-    if not out and all(status in TERMINAL for nid, status in statuses.items() if nid not in statuses.assumed):
+    if not out and not followed and not statuses.open_seen and all(status in TERMINAL for nid, status in statuses.items() if nid not in statuses.assumed):
         _maybe_finish(session, run, plan)  # a pending or running node above means: not yet
     return out
 
@@ -253,6 +257,3 @@ def after_node(session: Session, run, plan: Plan, node_id: str, status: str | No
 def backoff_s(failures: int, base: float) -> float:
     return min(base * (2 ** max(failures - 1, 0)), 300.0)
 
-
-def deadline(node_timeout: float | None):
-    return utcnow() + timedelta(seconds=node_timeout) if node_timeout else None

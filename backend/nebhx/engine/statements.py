@@ -63,6 +63,12 @@ def _build(pg: bool) -> SimpleNamespace:
         finish=update(NODES).where(run, node, NODES.c.status == NodeStatus.RUNNING, attempt).values(
             status=bindparam("to"), error=bindparam("why"), log=NODES.c.log + bindparam("more_log"),
             inputs=bindparam("shown"), outputs=bindparam("outs"), finished_at=bindparam("now")),
+        # Queued and claimed at once by the worker that ended the node's predecessor (engine.
+        # execute's follow): one row write for pending -> queued -> running.
+        queue_claim=update(NODES).where(run, node, NODES.c.status == bindparam("expect")).values(
+            status=NodeStatus.RUNNING, attempt=NODES.c.attempt + 1, queue=bindparam("to_queue"), host=None,
+            queued_at=bindparam("at"), started_at=bindparam("at"), heartbeat_at=bindparam("at"), finished_at=None,
+            deadline_at=bindparam("until"), claimed_by=bindparam("by")).returning(NODES.c.attempt),
     )
     # An agent's claim through the execution API: only a node routed to the agent's host.
     st.claim_on_host = st.claim.where(NODES.c.host == bindparam("on_host"))
@@ -88,10 +94,15 @@ def _with_event(claim, at, data):
 
 def _fold_for_postgresql(st: SimpleNamespace) -> None:
     at, data = bindparam("at", type_=DateTime(timezone=True)), bindparam("data", type_=JSON)
-    run_id = bindparam("run_id", type_=String)
-    st.insert_events = insert(EVENTS).from_select(EVENT_COLUMNS, select(
-        run_id, bindparam("node_id", type_=String), bindparam("kind", type_=String),
-        bindparam("status", type_=EVENTS.c.status.type), at, data).where(_event_lock(run_id)))
+    # A transaction's events in one statement (one round trip; executemany took two), in the
+    # order given, each row taking its run's event lock before any id is drawn.
+    st.insert_events = text(
+        "INSERT INTO events (run_id, node_id, kind, status, at, data) SELECT run_id, node_id, kind, status, at, "
+        "CAST(data AS JSON) FROM unnest(:run_ids, :node_ids, :kinds, :statuses, :ats, :datas) WITH ORDINALITY "
+        "AS v(run_id, node_id, kind, status, at, data, n) "
+        f"WHERE pg_advisory_xact_lock({EVENT_LOCK}, hashtext(CAST(run_id AS TEXT))) IS NOT NULL ORDER BY n",
+    ).bindparams(*(bindparam(name, type_=ARRAY(Text)) for name in ("run_ids", "node_ids", "kinds", "statuses", "datas")),
+                 bindparam("ats", type_=ARRAY(DateTime(timezone=True))))
     # The claim and its "running" event: outside a transaction one round trip, still all or nothing.
     st.claim_with_event = _with_event(st.claim, at, data)
     st.claim_on_host_with_event = _with_event(st.claim_on_host, at, data)

@@ -1,4 +1,5 @@
-"""The engine's Celery tasks: run one attempt of one node (sent by name, ``celery_app.RUN_NODE``),
+"""The engine's Celery tasks: run one attempt of one node (sent by name, ``celery_app.RUN_NODE``)
+and the successors it readies that this worker follows (``execute.execute_following``),
 or of several items of one fan-out, one after another (``RUN_ITEMS``, see dispatch.chunks)."""
 from __future__ import annotations
 
@@ -7,9 +8,9 @@ from nebhx.engine.celery_app import RUN_ITEMS, RUN_NODE, app
 
 @app.task(name=RUN_NODE, acks_late=True)
 def run_node(run_id: str, node_id: str, attempt: int) -> None:
-    from nebhx.engine.execute import execute_node, get_execution
+    from nebhx.engine.execute import execute_following, get_execution
     from nebhx.engine.patience import StorePatient
-    execute_node(run_id, node_id, attempt, StorePatient(get_execution()))
+    execute_following(run_id, node_id, attempt, StorePatient(get_execution()))
 
 
 @app.task(name=RUN_ITEMS, acks_late=True)

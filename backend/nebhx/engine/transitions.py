@@ -3,7 +3,7 @@
 ``NODE`` and ``RUN`` give, for each status, the statuses that may follow it and why (the
 editor's status legend is generated from them). Every status written goes through this module:
 ``transition`` (one node), ``transition_many`` (several nodes of a run, one statement),
-``queue``, ``claim``, ``finish`` and ``finish_many`` (the hot path's prepared statements, see ``statements``),
+``queue``, ``claim``, ``queue_claim``, ``finish`` and ``finish_many`` (the hot path's prepared statements, see ``statements``),
 ``new_nodes`` (rows created in a first status) and ``run_to`` (a run). Each is a
 compare-and-set on the status (and the attempt, when given) that writes its typed event in the
 same transaction, and each refuses a pair the table does not hold: that is a bug in the engine,
@@ -138,6 +138,24 @@ def claim(session: Session, run_id: str, node_id: str, attempt: int, *, until, o
         return False
     emit(session, run_id, node_id, "node", N.RUNNING, attempt=attempt)
     return True
+
+
+def queue_claim(session: Session, run_id: str, node_id: str, *, expect: NodeStatus, to_queue: str, until,
+                by: str | None) -> int | None:
+    """Queue this node under a new attempt and claim it for the caller in the same write
+    (``expect`` -> queued -> running, both events): the worker that ended its predecessor runs
+    it next, with no message (engine.execute's follow). The attempt, or None if not ``expect``."""
+    expected(expect, N.QUEUED)
+    expected(N.QUEUED, N.RUNNING)
+    at = utcnow()
+    attempt = session.execute(sql(session).queue_claim, {
+        "run": run_id, "node": node_id, "expect": expect, "to_queue": to_queue, "at": at, "until": until,
+        "by": by}).scalar()
+    if attempt is None:
+        return None
+    emit(session, run_id, node_id, "node", N.QUEUED, attempt=attempt, queue=to_queue)
+    emit(session, run_id, node_id, "node", N.RUNNING, attempt=attempt)
+    return attempt
 
 
 def claim_many(session: Session, run_id: str, items: list[tuple[str, int]], *, until, by: str | None) -> list[str]:
