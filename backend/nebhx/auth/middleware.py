@@ -141,17 +141,21 @@ class Guard:
             except OperationalError:  # the store is restarting: retryable, not a 500
                 refused = JSONResponse({"detail": "the store is not reachable right now; try again"},
                                        status_code=503, headers={"Retry-After": "1"})
-        status = [500]
+        audited = path in READ_ONLY
 
-        async def send_noting_status(message):
-            if message["type"] == "http.response.start":
-                status[0] = message["status"]
+        async def send_audited(message):
+            # The row is written before the answer starts: a caller who reads /api/audit
+            # after its answer finds its own call there.
+            nonlocal audited
+            if message["type"] == "http.response.start" and not audited:
+                audited = True
+                await run_in_threadpool(_audit, request, message["status"])
             await send(message)
         try:
-            await (refused or self.app)(scope, receive, send_noting_status)
+            await (refused or self.app)(scope, receive, send_audited)
         finally:
-            if path not in READ_ONLY:
-                await run_in_threadpool(_audit, request, status[0])
+            if not audited:  # the call raised before it answered
+                await run_in_threadpool(_audit, request, 500)
 
 
 def install(app: FastAPI) -> None:
