@@ -7,14 +7,13 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 
-from support import TEST_BLOCKS, create_pg_database
+from support import TEST_BLOCKS, create_pg_database, fresh_palette
 
 BASE = "http://127.0.0.1:8750"
 
 
 def _settle(monkeypatch: pytest.MonkeyPatch, tmp_path, db_url: str) -> None:
     from nebhx.auth import ratelimit, service
-    from nebhx.bricks.registry import get_registry
     from nebhx.settings import reset_settings
     monkeypatch.setenv("NEBHX_HOME", str(tmp_path))
     monkeypatch.setenv("NEBHX_DATABASE_URL", db_url)
@@ -22,7 +21,7 @@ def _settle(monkeypatch: pytest.MonkeyPatch, tmp_path, db_url: str) -> None:
     reset_settings()
     ratelimit.reset()
     service.forget_users_cache()
-    get_registry(reload=True)
+    fresh_palette()
 
 
 @pytest.fixture

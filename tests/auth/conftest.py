@@ -1,7 +1,7 @@
 import pytest
 from fastapi.testclient import TestClient
 
-from support import TEST_BLOCKS
+from support import TEST_BLOCKS, fresh_palette
 
 BASE = "http://127.0.0.1:8750"
 
@@ -10,14 +10,13 @@ BASE = "http://127.0.0.1:8750"
 def app_env(db_url, monkeypatch, tmp_path):
     """Settings for an in-process API over a fresh store; returns a function that starts it."""
     from nebhx.auth import ratelimit
-    from nebhx.bricks.registry import get_registry
     from nebhx.settings import reset_settings
     monkeypatch.setenv("NEBHX_HOME", str(tmp_path))
     monkeypatch.setenv("NEBHX_DATABASE_URL", db_url)
     monkeypatch.setenv("NEBHX_BLOCKS_PATH", str(TEST_BLOCKS))
     reset_settings()
     ratelimit.reset()
-    get_registry(reload=True)
+    fresh_palette()
     yield monkeypatch
     reset_settings()
     ratelimit.reset()

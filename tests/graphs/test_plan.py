@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from plan_agents import SimulatedAgents
-from support import TEST_BLOCKS, graph, order, wire
+from support import TEST_BLOCKS, fresh_palette, graph, order, wire
 
 from nebhx.store.models import HostRow, RunRow, utcnow
 
@@ -47,14 +47,13 @@ def viewer_api(db_url, monkeypatch, tmp_path):
     """The API in-process, sign-in required, and a viewer's token."""
     from nebhx.api.app import create_app
     from nebhx.auth import service
-    from nebhx.bricks.registry import get_registry
     from nebhx.settings import reset_settings
     from nebhx.store.db import session_scope
     for key, value in {"NEBHX_HOME": str(tmp_path), "NEBHX_DATABASE_URL": db_url,
                        "NEBHX_BLOCKS_PATH": str(TEST_BLOCKS), "NEBHX_AUTH": "required"}.items():
         monkeypatch.setenv(key, value)
     reset_settings()
-    get_registry(reload=True)
+    fresh_palette()
     client = TestClient(create_app(), base_url="http://127.0.0.1:8750", raise_server_exceptions=False)
     with client, session_scope() as s:
         service.create_user(s, name="vera", password="correct horse", role="viewer")

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from support import TEST_BLOCKS, Stack, create_pg_database, make_env, start_redis
+from support import Stack, TEST_BLOCKS, create_pg_database, fresh_palette, make_env, start_redis
 
 
 @pytest.fixture(params=["embedded", "redis+pg"], scope="module")
@@ -35,7 +35,6 @@ def stack(request, tmp_path_factory):
 @pytest.fixture
 def store(db_url, monkeypatch, tmp_path):
     """This process's settings over a fresh store (SQLite or PostgreSQL) and its own key file."""
-    from nebhx.bricks.registry import get_registry
     from nebhx.settings import reset_settings
     monkeypatch.setenv("NEBHX_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("NEBHX_DATABASE_URL", db_url)
@@ -43,6 +42,6 @@ def store(db_url, monkeypatch, tmp_path):
     monkeypatch.setenv("NEBHX_SECRET_KEY_FILE", str(tmp_path / "config" / "nebhx" / "secret.key"))
     monkeypatch.delenv("NEBHX_SECRET_KEY", raising=False)
     reset_settings()
-    get_registry(reload=True)
+    fresh_palette()
     yield db_url
     reset_settings()
