@@ -1,20 +1,23 @@
 """Real services for tests: private Redis, a fresh PostgreSQL database, API + worker processes."""
 from __future__ import annotations
 
-import atexit
 import os
 import shutil
 import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+from support_store import (  # noqa: F401 - tests import them from here
+    create_pg_database,
+    fresh_sqlite_store,
+    migrated_template,
+    pg_admin_url,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 TEST_BLOCKS = ROOT / "tests" / "testbricks"
@@ -80,65 +83,6 @@ def start_redis() -> tuple[subprocess.Popen, str]:
                              "--appendonly", "no"], stdout=subprocess.DEVNULL)
     wait_for(lambda: socket.create_connection(("127.0.0.1", port), timeout=0.2), 10, what="redis")
     return proc, f"redis://127.0.0.1:{port}/0"
-
-
-def pg_admin_url() -> str:
-    """NEBHX_TEST_PG_URL, else the local server; fail loudly when there is none."""
-    url = os.environ.get("NEBHX_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
-    import sqlalchemy as sa
-    try:
-        with sa.create_engine(url).connect() as conn:
-            conn.execute(sa.text("select 1"))
-    except Exception as exc:
-        raise RuntimeError(f"PostgreSQL is not reachable at {url}: {exc}. Start it (the README's test "
-                           "command does) or set NEBHX_TEST_PG_URL") from exc
-    return url
-
-
-_templates: dict[str, str] = {}  # a migrated store per kind, made once per pytest process
-
-
-def migrated_template(kind: str) -> str:
-    """The URL of a store migrated once per process ("sqlite" or "pg"); fresh stores copy it
-    (a file copy, or CREATE DATABASE ... TEMPLATE) instead of running every migration again."""
-    if kind not in _templates:
-        from nebhx.store.db import get_engine, migrate
-        if kind == "pg":
-            url, drop = create_pg_database(template=False)
-            atexit.register(drop)
-        else:
-            folder = Path(tempfile.mkdtemp(prefix="nebhx-template-"))
-            atexit.register(shutil.rmtree, folder, True)
-            url = f"sqlite:///{folder / 'template.db'}"
-        migrate(url)
-        get_engine(url).dispose()  # CREATE DATABASE ... TEMPLATE needs the template unused
-        _templates[kind] = url
-    return _templates[kind]
-
-
-def fresh_sqlite_store(path: Path) -> str:
-    """A migrated SQLite store at ``path``: a copy of this process's template."""
-    shutil.copy(migrated_template("sqlite").removeprefix("sqlite:///"), path)
-    return f"sqlite:///{path}"
-
-
-def create_pg_database(template: bool = True) -> tuple[str, callable]:
-    """A new PostgreSQL database (migrated: from the template; else empty) and its drop."""
-    import sqlalchemy as sa
-    source = migrated_template("pg").rsplit("/", 1)[1] if template else None
-    admin = pg_admin_url()
-    name = f"nebhx_test_{uuid.uuid4().hex[:10]}"
-    engine = sa.create_engine(admin, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{source}"' if source else "")))
-    url = admin.rsplit("/", 1)[0] + "/" + name
-
-    def drop() -> None:
-        from nebhx.store.db import get_engine
-        get_engine(url).dispose()
-        with engine.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    return url, drop
 
 
 _palette: tuple[tuple, object] | None = None  # (what it was read from, the registry loaded)

@@ -9,13 +9,12 @@ from datetime import timedelta
 
 import pytest
 
-from support import TEST_BLOCKS, graph
+from support import TEST_BLOCKS, fresh_palette, graph
 
 
 @pytest.fixture
 def engine(monkeypatch, tmp_path):
     """Settings over a fresh store; ``engine.sent`` collects what would reach the broker."""
-    from nebhx.bricks.registry import get_registry
     from nebhx.engine import celery_app
     from nebhx.settings import reset_settings
     monkeypatch.setenv("NEBHX_HOME", str(tmp_path / "home"))
@@ -23,7 +22,7 @@ def engine(monkeypatch, tmp_path):
     monkeypatch.setenv("NEBHX_BLOCKS_PATH", str(TEST_BLOCKS))
     monkeypatch.setenv("NEBHX_LEASE_S", "0.5")
     reset_settings()
-    get_registry(reload=True)
+    fresh_palette()
     sent: list = []
     monkeypatch.real_send = celery_app.send
     monkeypatch.setattr(celery_app, "send", sent.extend)
