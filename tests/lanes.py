@@ -28,7 +28,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 PYTEST = [sys.executable, "-m", "pytest"]
 # Folders and modules that are a lane of their own (run by path); the rest of the suite
-# splits by marker into `stack` (starts API + worker processes) and `unit`.
+# splits by marker into `stack` (the session's API + worker stacks), `procs` (modules that
+# start processes of their own) and `unit`.
 OWN_LANES = {
     "cluster": "cluster", "e2e": "e2e", "examples": "e2e", "build": "build",
     # real daemons, loop devices, sandboxes and fuzzing: seconds each, kept out of the fast lane
@@ -43,11 +44,15 @@ ELSEWHERE = [f"--ignore=tests/{path}" for path in OWN_LANES]
 PYTEST_LANES = {
     "unit": ["tests", *ELSEWHERE, "-m", "lane_unit"],
     "stack": ["tests", *ELSEWHERE, "-m", "lane_stack"],
+    "procs": ["tests", *ELSEWHERE, "-m", "lane_procs"],
     **{lane: [f"tests/{p}" for p, name in OWN_LANES.items() if name == lane] for lane in OWN_LANES.values()},
 }
-# Started first: the longest lanes, so the run ends with the short ones.
-ORDER = ["lint", "stack", "build", "e2e", "host", "cluster", "unit", "vitest"]
-# Modules that start API + worker processes of their own (Stack(...), not the `stack` fixture).
+# Started first: the longest lanes, so the run ends with the short ones. The stack tests are
+# two lanes (the session's stacks; modules with processes of their own): one lane of both was
+# the run's critical path (19 of 21 minutes).
+ORDER = ["host", "procs", "stack", "lint", "build", "e2e", "cluster", "unit", "vitest"]
+# The `procs` lane: modules that start API + worker processes of their own (Stack(...)), or a
+# `nebhx` server, beside or instead of the session's `stack` fixture.
 STACK_MODULES = {
     "attacks/test_plan_executes_nothing.py", "auth/test_stack.py", "cli/test_cli.py",
     "engine/test_palette_on_demand.py", "engine/test_worker_loss.py", "execution/test_agents.py",
@@ -60,12 +65,15 @@ STACK_MODULES = {
 
 
 def lane_of(path: Path, fixturenames: list[str]) -> str:
-    """The lane of a test: its folder's or module's own lane, else `stack` if it starts one."""
+    """The lane of a test: its folder's or module's own lane, else `procs` or `stack` if it
+    starts processes."""
     rel = path.resolve().relative_to(ROOT / "tests").as_posix()
     for own, lane in OWN_LANES.items():
         if rel == own or rel.startswith(own + "/"):
             return lane
-    return "stack" if "stack" in fixturenames or rel in STACK_MODULES else "unit"
+    if rel in STACK_MODULES:
+        return "procs"
+    return "stack" if "stack" in fixturenames else "unit"
 
 
 @dataclass
