@@ -8,11 +8,9 @@ import pytest
 from support import Stack, TEST_BLOCKS, create_pg_database, fresh_palette, make_env, start_redis
 
 
-@pytest.fixture(params=["embedded", "redis+pg"], scope="session")
+@pytest.fixture(params=["embedded", "redis+pg"], scope="module")
 def stack(request, tmp_path_factory):
-    """API + worker processes (as tests/conftest.py's stack) with a key file of their own,
-    shared by the secrets modules (two start-ups, not two per module): a rotated key leaves
-    the stack working, which test_rotate_key checks."""
+    """API + worker processes (as tests/conftest.py's stack) with a key file of their own."""
     home = tmp_path_factory.mktemp(f"stack-{request.param.replace('+', '-')}")
     config = tmp_path_factory.mktemp("config")
     keys = {"NEBHX_SECRET_KEY_FILE": str(config / "nebhx" / "secret.key"), "XDG_CONFIG_HOME": str(config)}
