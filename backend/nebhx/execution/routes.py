@@ -75,7 +75,7 @@ def finish(body: Finish, host: Principal = Host) -> Response:
 @router.get("/brick-packages")
 def brick_packages(host: Principal = Host) -> list[BrickPackage]:
     """The current brick packages, each pinned by sha256 (bytes at /exec/artifacts/{sha256})."""
-    return [BrickPackage.model_validate(p) for p in service.brick_packages(principal=host)]
+    return service.brick_packages(principal=host)
 
 
 @router.get("/artifacts/{sha256}")
@@ -87,7 +87,7 @@ def artifact(sha256: str, host: Principal = Host) -> FileResponse:
 @router.get("/artifacts/{sha256}/record")
 def artifact_record(sha256: str, name: str | None = None, host: Principal = Host) -> ArtifactRead:
     """An artifact's record: name, size and provenance (what the staged release keeps)."""
-    return ArtifactRead.model_validate(service.artifact_record(principal=host, sha256=sha256, name=name))
+    return service.artifact_record(principal=host, sha256=sha256, name=name)
 
 
 from nebhx.execution.plan_routes import router as _plan_router  # noqa: E402

@@ -7,17 +7,15 @@ from dataclasses import asdict
 from functools import cache
 from typing import Any
 
+from nebhx.artifacts.schemas import ArtifactRead, BrickPackage
 from nebhx.auth.tokens import Principal
+from nebhx.errors import Forbidden
 from nebhx.engine.claims import PLAIN, Claim, DbExecution, Outcome
 from nebhx.hosts import service as hosts
 from nebhx.sealing.crypto import SEALED
 from nebhx.settings import get_settings
 from nebhx.store.db import session_scope
 from nebhx.store.models import NodeRow
-
-
-class Forbidden(PermissionError):
-    """A host's token used on another host's node."""
 
 
 @cache
@@ -139,11 +137,11 @@ def hello(*, principal: Principal) -> dict[str, Any]:
             "lease_s": settings.lease_s}
 
 
-def artifact_record(*, principal: Principal, sha256: str, name: str | None = None) -> dict[str, Any]:
+def artifact_record(*, principal: Principal, sha256: str, name: str | None = None) -> ArtifactRead:
     """Any host may read any artifact: releases are not secrets (Secret values never go there)."""
     from nebhx.artifacts import service as artifacts
-    with session_scope() as s:
-        return artifacts.get_artifact(s, sha256=sha256, name=name)
+    with session_scope(read_only=True) as s:
+        return artifacts.find_artifact(s, sha256=sha256, name=name)
 
 
 def artifact_file(*, principal: Principal, sha256: str):
@@ -151,9 +149,9 @@ def artifact_file(*, principal: Principal, sha256: str):
     return send(sha256)
 
 
-def brick_packages(*, principal: Principal) -> list[dict[str, Any]]:
+def brick_packages(*, principal: Principal) -> list[BrickPackage]:
     """Every host loads every package: bricks are code, not secrets."""
     from nebhx.artifacts import brickpkgs
     _host(principal)
-    with session_scope() as s:
-        return brickpkgs.current(s)
+    with session_scope(read_only=True) as s:
+        return brickpkgs.current_packages(s)

@@ -12,7 +12,5 @@ router = APIRouter(tags=["graphs"], dependencies=[VIEWER])
 def plan_graph(body: PlanRequest) -> PlanRead:
     """What a run would do, per node and per fan-out item (host), changing nothing: no run is
     created and no brick runs (a viewer may ask). Bricks without a plan say "unknown effect"."""
-    from nebhx.plans.dryrun import plan_request
-    # No transaction stays open while the hosts' agents answer: plan_request opens its own.
-    return PlanRead.model_validate(plan_request(graph=body.graph, graph_id=body.graph_id,
-                                                revision=body.revision, inputs=body.inputs))
+    from nebhx.plans.service import plan
+    return plan(graph=body.graph, graph_id=body.graph_id, revision=body.revision, inputs=body.inputs)
