@@ -107,25 +107,30 @@ def test_a_failed_publish_is_sent_again_by_the_next_sweep_once_the_broker_answer
 
 @pytest.mark.parametrize("limit", ["timeout_s", "NEBHX_QUEUE_TIMEOUT_S"])
 def test_a_node_nobody_takes_fails_naming_its_queue(engine, limit):
-    import time
+    import re
+    from datetime import timedelta
 
     from nebhx.engine.sweeper import sweep_once
     from nebhx.settings import reset_settings
-    extra = {"timeout_s": 1} if limit == "timeout_s" else {}
+    from nebhx.store.db import session_scope
+    from nebhx.store.models import NodeRow
+    extra = {"timeout_s": 5} if limit == "timeout_s" else {}
     if limit != "timeout_s":
-        engine.setenv("NEBHX_QUEUE_TIMEOUT_S", "1")
+        engine.setenv("NEBHX_QUEUE_TIMEOUT_S", "5")
         reset_settings()
     run_id = start(graph("nobody", [("n", "test.noop", {}, extra), ("after", "test.noop")],
                          [{"from": {"node": "n"}, "to": {"node": "after"}}]))
     sweep_once()
     assert node_row(run_id, "n").status == "queued"  # not yet
-    time.sleep(1.3)
+    with session_scope() as s:  # 6 s pass for the queue, not for the test (no sleep to outrun)
+        row = s.get(NodeRow, (run_id, "n"))
+        row.queued_at -= timedelta(seconds=6)
     sweep_once()
     row = node_row(run_id, "n")
     assert row.status == "failed"
-    assert row.error.startswith("no worker for queue nebhx (queued for 1 s)"), row.error
+    waited = re.match(r"no worker for queue nebhx \(queued for (\d+) s\)", row.error or "")
+    assert waited and int(waited.group(1)) >= 6, row.error
     assert node_row(run_id, "after").status == "skipped"
-    from nebhx.store.db import session_scope
     from nebhx.store.models import RunRow
     with session_scope() as s:
         assert s.get(RunRow, run_id).status == "failed"
