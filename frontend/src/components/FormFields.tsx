@@ -5,8 +5,9 @@ import { Button, Form, Spinner } from "react-bootstrap";
 import type { FieldProps } from "@rjsf/utils";
 import { Markdown } from "./Markdown";
 import { fieldErrorOf, setFieldError } from "../lib/fieldErrors";
+import { retryImport } from "../lib/retryImport";
 
-const CodeEditor = lazy(() => import("./CodeEditor"));
+const CodeEditor = lazy(retryImport(() => import("./CodeEditor")));
 
 type Obj = Record<string, unknown>;
 const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);

@@ -11,8 +11,9 @@ import { BATCH_KEYS, ExecutionSettings } from "./ExecutionSettings";
 import { CompositeInfo } from "./CompositeInfo";
 import { NodeWhy } from "./NodeWhy";
 import type { Run } from "../types";
+import { retryImport } from "../lib/retryImport";
 
-const ParamsForm = lazy(() => import("./ParamsForm"));
+const ParamsForm = lazy(retryImport(() => import("./ParamsForm")));
 /** The items of a for_each input, typed as a JSON list; kept as typed until it parses. */
 export function ItemsField({ name, value, readOnly, onChange }: {
   name: string; value: unknown; readOnly: boolean; onChange: (items: unknown[] | undefined) => void;
