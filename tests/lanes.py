@@ -92,8 +92,16 @@ def commands(lanes: list[str], extra: list[str]) -> dict[str, list[str]]:
         elif lane == "vitest":
             out[lane] = ["npm", "--prefix", str(ROOT / "frontend"), "test", "--silent"]
         else:
-            out[lane] = [*PYTEST, *PYTEST_LANES[lane], "--durations=25", *extra]
+            out[lane] = [*PYTEST, *PYTEST_LANES[lane], "--durations=25", *spread(lane, lanes), *extra]
     return out
+
+
+def spread(lane: str, lanes: list[str]) -> list[str]:
+    """`./dev test --unit` alone: the fast lane over every core (pytest-xdist), for the
+    edit-test loop. Beside other lanes it stays one process: the lanes already fill the cores."""
+    if lane != "unit" or lanes != ["unit"] or (os.cpu_count() or 1) < 2:
+        return []
+    return ["-n", str(min(os.cpu_count() or 1, 4))]
 
 
 def run_lane(name: str, cmd: list[str], logdir: Path) -> Result:
