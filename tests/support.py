@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import random
 import shutil
 import signal
 import socket
@@ -26,13 +27,29 @@ FAST = {"NEBHX_HEARTBEAT_S": "0.5", "NEBHX_LEASE_S": "3", "NEBHX_SWEEP_INTERVAL_
 
 
 def free_port() -> int:
-    """A port nothing uses on any IPv4 address. Bound on 0.0.0.0, as service.run's
-    port_in_use checks it: a port picked on 127.0.0.1 alone may be held on another address
-    (another process's listener or outgoing connection on a non-loopback address), which
-    service.run then refuses as 'already in use'."""
-    with socket.socket() as s:
-        s.bind(("0.0.0.0", 0))
-        return s.getsockname()[1]
+    """A port nothing uses on any IPv4 address, below the kernel's ephemeral range. Bound on
+    0.0.0.0, as service.run's port_in_use checks it. Not an ephemeral one (what bind(0)
+    gives): any process's next outgoing connection may take that between this check and the
+    test's use of it, and service.run then refuses it as 'already in use' (seen with lanes
+    side by side)."""
+    low = _ephemeral_low()
+    for _ in range(200):
+        port = random.randrange(10000, low)
+        with socket.socket() as s:
+            try:
+                s.bind(("0.0.0.0", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port between 10000 and {low}")
+
+
+def _ephemeral_low() -> int:
+    try:
+        low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        low = 32768
+    return max(low, 12000)
 
 
 def wait_for(check, timeout: float = 30.0, interval: float = 0.1, what: str = "condition"):
